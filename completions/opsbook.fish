@@ -1,0 +1,243 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_opsbook_global_optspecs
+    string join \n config= format= pg= redis= timeout= q/quiet v/verbose no-color h/help V/version
+end
+
+function __fish_opsbook_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_opsbook_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_opsbook_using_subcommand
+    set -l cmd (__fish_opsbook_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c opsbook -n "__fish_opsbook_needs_command" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_needs_command" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+json\t'The opsbook.report/v1 JSON document'
+prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
+nagios\t'One Nagios/Icinga plugin line with perfdata'"
+complete -c opsbook -n "__fish_opsbook_needs_command" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_needs_command" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_needs_command" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_needs_command" -s q -l quiet -d 'Print only findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_needs_command" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
+complete -c opsbook -n "__fish_opsbook_needs_command" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_needs_command" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "check" -d 'Run a checklist (the morning runbook, as one report)'
+complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "sandbox" -d 'Start, show or stop a throwaway PostgreSQL + Redis to try opsbook on'
+complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "config" -d 'Show or validate the configuration'
+complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "generate" -d 'Regenerate man/ and completions/ from the command tree (for developers)'
+complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning help" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning help" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+json\t'The opsbook.report/v1 JSON document'
+prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
+nagios\t'One Nagios/Icinga plugin line with perfdata'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning help" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning help" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning help" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning help" -s q -l quiet -d 'Print only findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning help" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning help" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning help" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning help" -f -a "morning" -d 'The morning checklist: PostgreSQL, Redis, last night\'s backup, services, journal, host'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from morning" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from morning" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+json\t'The opsbook.report/v1 JSON document'
+prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
+nagios\t'One Nagios/Icinga plugin line with perfdata'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from morning" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from morning" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from morning" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from morning" -l no-record -d 'Do not record this run\'s database sizes in the run history'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from morning" -s q -l quiet -d 'Print only findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from morning" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from morning" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from morning" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from morning" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from help" -f -a "morning" -d 'The morning checklist: PostgreSQL, Redis, last night\'s backup, services, journal, host'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+json\t'The opsbook.report/v1 JSON document'
+prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
+nagios\t'One Nagios/Icinga plugin line with perfdata'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -s q -l quiet -d 'Print only findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -f -a "up" -d 'Create and start the sandbox (initdb + pg_ctl, redis-server) and print how to use it'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -f -a "env" -d 'Print `export` lines that point opsbook, psql and redis-cli at the sandbox'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -f -a "status" -d 'Show whether the sandbox\'s servers are running'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -f -a "down" -d 'Stop both servers and remove the sandbox directory'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from up" -l dir -d 'Sandbox directory (default: $OPSBOOK_SANDBOX_DIR, else <tmp>/opsbook-sandbox-<uid>)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from up" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from up" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+json\t'The opsbook.report/v1 JSON document'
+prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
+nagios\t'One Nagios/Icinga plugin line with perfdata'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from up" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from up" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from up" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from up" -l demo-data -d 'Load a small schema shaped like the seeds\' (users_global, global_unique_invited_users, competitions_global) into database opsbook_demo and take a first backup of it'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from up" -l no-redis -d 'Do not start redis-server'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from up" -s q -l quiet -d 'Print only findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from up" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from up" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from up" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from up" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from env" -l dir -d 'Sandbox directory (default: $OPSBOOK_SANDBOX_DIR, else <tmp>/opsbook-sandbox-<uid>)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from env" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from env" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+json\t'The opsbook.report/v1 JSON document'
+prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
+nagios\t'One Nagios/Icinga plugin line with perfdata'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from env" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from env" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from env" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from env" -s q -l quiet -d 'Print only findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from env" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from env" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from env" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from env" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from status" -l dir -d 'Sandbox directory (default: $OPSBOOK_SANDBOX_DIR, else <tmp>/opsbook-sandbox-<uid>)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from status" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from status" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+json\t'The opsbook.report/v1 JSON document'
+prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
+nagios\t'One Nagios/Icinga plugin line with perfdata'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from status" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from status" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from status" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Print only findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from status" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from status" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from down" -l dir -d 'Sandbox directory (default: $OPSBOOK_SANDBOX_DIR, else <tmp>/opsbook-sandbox-<uid>)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from down" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from down" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+json\t'The opsbook.report/v1 JSON document'
+prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
+nagios\t'One Nagios/Icinga plugin line with perfdata'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from down" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from down" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from down" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from down" -s q -l quiet -d 'Print only findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from down" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from down" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from down" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from down" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from help" -f -a "up" -d 'Create and start the sandbox (initdb + pg_ctl, redis-server) and print how to use it'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from help" -f -a "env" -d 'Print `export` lines that point opsbook, psql and redis-cli at the sandbox'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from help" -f -a "status" -d 'Show whether the sandbox\'s servers are running'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from help" -f -a "down" -d 'Stop both servers and remove the sandbox directory'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and not __fish_seen_subcommand_from show check help" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and not __fish_seen_subcommand_from show check help" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+json\t'The opsbook.report/v1 JSON document'
+prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
+nagios\t'One Nagios/Icinga plugin line with perfdata'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and not __fish_seen_subcommand_from show check help" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and not __fish_seen_subcommand_from show check help" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and not __fish_seen_subcommand_from show check help" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and not __fish_seen_subcommand_from show check help" -s q -l quiet -d 'Print only findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and not __fish_seen_subcommand_from show check help" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and not __fish_seen_subcommand_from show check help" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and not __fish_seen_subcommand_from show check help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and not __fish_seen_subcommand_from show check help" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and not __fish_seen_subcommand_from show check help" -f -a "show" -d 'Print the effective configuration (file, environment and flags applied; secrets masked)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and not __fish_seen_subcommand_from show check help" -f -a "check" -d 'Validate a config file: syntax, unknown keys, types, thresholds, secret file modes'
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and not __fish_seen_subcommand_from show check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from show" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from show" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+json\t'The opsbook.report/v1 JSON document'
+prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
+nagios\t'One Nagios/Icinga plugin line with perfdata'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from show" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from show" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from show" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print only findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from show" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from check" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from check" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+json\t'The opsbook.report/v1 JSON document'
+prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
+nagios\t'One Nagios/Icinga plugin line with perfdata'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from check" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from check" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from check" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Print only findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from check" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from check" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from check" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print the effective configuration (file, environment and flags applied; secrets masked)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "check" -d 'Validate a config file: syntax, unknown keys, types, thresholds, secret file modes'
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+json\t'The opsbook.report/v1 JSON document'
+prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
+nagios\t'One Nagios/Icinga plugin line with perfdata'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -s q -l quiet -d 'Print only findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
+complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -l out -d 'The project directory to write man/ and completions/ under' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+json\t'The opsbook.report/v1 JSON document'
+prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
+nagios\t'One Nagios/Icinga plugin line with perfdata'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -l check -d 'Only compare; report the stale files and exit 2 when any differs'
+complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -s q -l quiet -d 'Print only findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
+complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check sandbox config completions generate help" -f -a "check" -d 'Run a checklist (the morning runbook, as one report)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check sandbox config completions generate help" -f -a "sandbox" -d 'Start, show or stop a throwaway PostgreSQL + Redis to try opsbook on'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check sandbox config completions generate help" -f -a "config" -d 'Show or validate the configuration'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check sandbox config completions generate help" -f -a "completions" -d 'Print a shell completion script'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check sandbox config completions generate help" -f -a "generate" -d 'Regenerate man/ and completions/ from the command tree (for developers)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check sandbox config completions generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from check" -f -a "morning" -d 'The morning checklist: PostgreSQL, Redis, last night\'s backup, services, journal, host'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from sandbox" -f -a "up" -d 'Create and start the sandbox (initdb + pg_ctl, redis-server) and print how to use it'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from sandbox" -f -a "env" -d 'Print `export` lines that point opsbook, psql and redis-cli at the sandbox'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from sandbox" -f -a "status" -d 'Show whether the sandbox\'s servers are running'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from sandbox" -f -a "down" -d 'Stop both servers and remove the sandbox directory'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print the effective configuration (file, environment and flags applied; secrets masked)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "check" -d 'Validate a config file: syntax, unknown keys, types, thresholds, secret file modes'

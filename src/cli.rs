@@ -1,0 +1,127 @@
+//! The clap tree: global flags and one variant per command module. The whole tree reads here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::commands::{check, completions, config_cmd, generate, sandbox};
+
+/// Run the checklists, backups and diagnostics of a PostgreSQL + Redis stack from one binary
+///
+/// Every command prints a report (a table on a terminal, `--format json` for machines) and exits
+/// with the monitoring convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+#[derive(Debug, Parser)]
+#[command(
+    name = "opsbook",
+    version,
+    propagate_version = true,
+    after_help = "Examples:\n  opsbook sandbox up --demo-data && eval \"$(opsbook sandbox env)\"\n  opsbook check morning\n  opsbook check morning --format nagios\n  opsbook config show\n\nExit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also usage and config errors)."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command accepts.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Output format
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)
+    #[arg(long, global = true, value_name = "URL")]
+    pub pg: Option<String>,
+
+    /// Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)
+    #[arg(long, global = true, value_name = "URL")]
+    pub redis: Option<String>,
+
+    /// Seconds allowed to connect to a server and for each statement (default: the config's 5 s / 10 s)
+    #[arg(long, global = true, value_name = "SECS", value_parser = parse_timeout)]
+    pub timeout: Option<f64>,
+
+    /// Print only findings that are not OK
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Also print the hints and detail lines of OK findings
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
+    /// Never colour the output (NO_COLOR is honoured too)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+fn parse_timeout(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 86400.0 => Ok(v),
+        _ => Err(format!(
+            "`{s}` is not a number of seconds between 0 and 86400 (e.g. 5 or 0.5)"
+        )),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Human table (colour only on a terminal)
+    Table,
+    /// The opsbook.report/v1 JSON document
+    Json,
+    /// Prometheus text exposition (for node_exporter's textfile collector)
+    Prometheus,
+    /// One Nagios/Icinga plugin line with perfdata
+    Nagios,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a checklist (the morning runbook, as one report)
+    Check(check::CheckArgs),
+    /// Start, show or stop a throwaway PostgreSQL + Redis to try opsbook on
+    Sandbox(sandbox::SandboxArgs),
+    /// Show or validate the configuration
+    Config(config_cmd::ConfigArgs),
+    /// Print a shell completion script
+    Completions(completions::CompletionsArgs),
+    /// Regenerate man/ and completions/ from the command tree (for developers)
+    #[command(hide = true)]
+    Generate(generate::GenerateArgs),
+}
+
+impl Command {
+    /// The report's `command` field: "check morning", "sandbox up", ...
+    pub fn name(&self) -> String {
+        match self {
+            Command::Check(a) => format!("check {}", a.name()),
+            Command::Sandbox(a) => format!("sandbox {}", a.name()),
+            Command::Config(a) => format!("config {}", a.name()),
+            Command::Completions(_) => "completions".to_string(),
+            Command::Generate(_) => "generate".to_string(),
+        }
+    }
+
+    /// Commands that only print generated text and need no configuration.
+    pub fn needs_config(&self) -> bool {
+        !matches!(self, Command::Completions(_) | Command::Generate(_))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_tree_is_valid() {
+        Cli::command().debug_assert();
+    }
+}

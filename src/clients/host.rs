@@ -1,0 +1,234 @@
+//! The host: memory and filesystems (sysinfo, statvfs), systemd units (`systemctl`) and the
+//! journal (`journalctl`). Where systemd is not PID 1 the unit and journal answers are
+//! UNKNOWN with the reason, never a guess.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context as _};
+use tokio::process::Command;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Memory {
+    pub total: u64,
+    /// total - available: what the kernel cannot hand out without reclaiming (free(1)'s "used")
+    pub used: u64,
+    pub swap_total: u64,
+    pub swap_used: u64,
+}
+
+impl Memory {
+    pub fn used_pct(&self) -> f64 {
+        if self.total == 0 {
+            0.0
+        } else {
+            self.used as f64 * 100.0 / self.total as f64
+        }
+    }
+}
+
+pub fn memory() -> anyhow::Result<Memory> {
+    let mut sys = sysinfo::System::new().map_err(|e| anyhow!("reading host memory: {e:?}"))?;
+    sys.refresh_memory();
+    let total = sys.total_memory();
+    if total == 0 {
+        bail!("reading host memory: the kernel reported 0 bytes of RAM (is /proc mounted?)");
+    }
+    Ok(Memory {
+        total,
+        used: total.saturating_sub(sys.available_memory()),
+        swap_total: sys.total_swap(),
+        swap_used: sys.used_swap(),
+    })
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiskUsage {
+    /// the path that was asked about
+    pub path: PathBuf,
+    /// the mount point holding it
+    pub mount: PathBuf,
+    pub total: u64,
+    pub used: u64,
+    /// bytes an unprivileged user can still write (df's "Avail")
+    pub available: u64,
+}
+
+impl DiskUsage {
+    /// df's Use%: used / (used + available), which counts root's reserved blocks as unusable.
+    pub fn used_pct(&self) -> f64 {
+        let denom = self.used + self.available;
+        if denom == 0 {
+            0.0
+        } else {
+            self.used as f64 * 100.0 / denom as f64
+        }
+    }
+}
+
+/// Usage of the filesystem that holds `path` (statvfs, like df).
+pub fn disk_usage(path: &Path) -> anyhow::Result<DiskUsage> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| anyhow!("path {} contains a NUL byte", path.display()))?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a valid NUL-terminated string and `st` a valid out-pointer.
+    let rc = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error())
+            .with_context(|| format!("reading filesystem usage of {}", path.display()));
+    }
+    let frsize = st.f_frsize as u64;
+    let total = st.f_blocks as u64 * frsize;
+    let free = st.f_bfree as u64 * frsize;
+    let available = st.f_bavail as u64 * frsize;
+    Ok(DiskUsage {
+        path: path.to_path_buf(),
+        mount: mount_point(path),
+        total,
+        used: total.saturating_sub(free),
+        available,
+    })
+}
+
+/// The longest mount point that is a prefix of `path` (from /proc/self/mounts via sysinfo).
+fn mount_point(path: &Path) -> PathBuf {
+    let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let disks = sysinfo::Disks::new_with_refreshed_list();
+    disks
+        .ok()
+        .and_then(|d| {
+            d.iter()
+                .map(|disk| disk.mount_point().to_path_buf())
+                .filter(|m| canonical.starts_with(m))
+                .max_by_key(|m| m.as_os_str().len())
+        })
+        .unwrap_or_else(|| PathBuf::from("/"))
+}
+
+/// Why systemd cannot be asked on this host, or None when it can.
+pub fn systemd_unavailable() -> Option<String> {
+    match std::fs::read_to_string("/proc/1/comm") {
+        Ok(comm) if comm.trim() == "systemd" => None,
+        Ok(comm) => Some(format!(
+            "systemd is not PID 1 on this host (PID 1 is `{}`), so units and the journal cannot be queried",
+            comm.trim()
+        )),
+        Err(e) => Some(format!("cannot read /proc/1/comm to find the init system: {e}")),
+    }
+}
+
+async fn run(
+    cmd: &mut Command,
+    what: &str,
+    timeout: Duration,
+) -> anyhow::Result<std::process::Output> {
+    cmd.kill_on_drop(true);
+    tokio::time::timeout(timeout, cmd.output())
+        .await
+        .map_err(|_| anyhow!("{what} did not answer within {:.0}s", timeout.as_secs_f64()))?
+        .with_context(|| format!("running {what}"))
+}
+
+/// `systemctl is-active UNIT`: the state word (active, inactive, failed, activating, ...).
+pub async fn unit_state(unit: &str, timeout: Duration) -> anyhow::Result<String> {
+    if let Some(why) = systemd_unavailable() {
+        bail!(why);
+    }
+    let out = run(
+        Command::new("systemctl").args(["is-active", "--", unit]),
+        "systemctl is-active",
+        timeout,
+    )
+    .await?;
+    let state = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if state.is_empty() {
+        bail!(
+            "systemctl is-active {unit} printed nothing: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(state)
+}
+
+/// Journal lines of UNIT in the last `since` that mention "error" (case-insensitive, like the
+/// seed's `grep -i error`): the count and the last five lines.
+pub async fn journal_errors(
+    unit: &str,
+    since: Duration,
+    timeout: Duration,
+) -> anyhow::Result<(u64, Vec<String>)> {
+    if let Some(why) = systemd_unavailable() {
+        bail!(why);
+    }
+    let since_arg = format!("-{}s", since.as_secs());
+    let out = run(
+        Command::new("journalctl").args([
+            "--no-pager",
+            "--quiet",
+            "--output=short-iso",
+            "--unit",
+            unit,
+            "--since",
+            &since_arg,
+        ]),
+        "journalctl",
+        timeout,
+    )
+    .await?;
+    if !out.status.success() {
+        bail!(
+            "journalctl -u {unit} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(count_error_lines(&String::from_utf8_lossy(&out.stdout)))
+}
+
+fn count_error_lines(text: &str) -> (u64, Vec<String>) {
+    let mut count = 0;
+    let mut last: std::collections::VecDeque<String> = std::collections::VecDeque::new();
+    for line in text.lines() {
+        if line.to_ascii_lowercase().contains("error") {
+            count += 1;
+            if last.len() == 5 {
+                last.pop_front();
+            }
+            last.push_back(line.to_string());
+        }
+    }
+    (count, last.into_iter().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_errors_and_keeps_the_last_five() {
+        let text: String = (0..8)
+            .map(|i| format!("2026-11-22T08:00:0{i} host bot[1]: ERROR thing {i}\n"))
+            .chain(["ok line\n".to_string(), "an Error here\n".to_string()])
+            .collect();
+        let (n, last) = count_error_lines(&text);
+        assert_eq!(n, 9);
+        assert_eq!(last.len(), 5);
+        assert_eq!(last[4], "an Error here");
+        assert!(last[0].contains("thing 4"));
+    }
+
+    #[test]
+    fn disk_usage_of_root() {
+        let d = disk_usage(Path::new("/")).unwrap();
+        assert!(d.total > 0);
+        assert!(d.used_pct() >= 0.0 && d.used_pct() <= 100.0);
+        assert_eq!(d.mount, PathBuf::from("/"));
+    }
+
+    #[test]
+    fn memory_is_read() {
+        let m = memory().unwrap();
+        assert!(m.total > 0 && m.used <= m.total);
+    }
+}

@@ -1,0 +1,31 @@
+//! The shared clients every command uses: PostgreSQL, Redis, the host, child tools.
+
+pub mod host;
+pub mod pg_conn;
+pub mod postgres;
+pub mod redis;
+pub mod tools;
+
+use std::path::Path;
+
+use anyhow::{bail, Context as _};
+
+/// Read a secret from a file's first line, refusing a file others can read (like libpq's
+/// rule for ~/.pgpass): a secret in a world-readable file is already leaked.
+pub fn read_secret_file(path: &Path) -> anyhow::Result<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path)
+        .with_context(|| format!("reading password file {}", path.display()))?;
+    let mode = meta.permissions().mode();
+    if mode & 0o077 != 0 {
+        bail!(
+            "password file {} is readable by group or others (mode {:o}); run `chmod 600 {}`",
+            path.display(),
+            mode & 0o777,
+            path.display()
+        );
+    }
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading password file {}", path.display()))?;
+    Ok(text.lines().next().unwrap_or("").to_string())
+}

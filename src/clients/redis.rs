@@ -1,0 +1,202 @@
+//! Redis: one multiplexed connection per run, bounded by connect and response timeouts.
+//!
+//! The seeds opened a connection per call; one connection serves every probe of a run.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context as _};
+use redis::aio::MultiplexedConnection;
+use redis::AsyncConnectionConfig;
+
+use crate::config::mask_url;
+
+/// Resolve the Redis URL: `--redis` > `REDIS_URL` > config > the local default.
+pub fn resolve_url(
+    flag: Option<&str>,
+    config: Option<&str>,
+    password_file: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<String> {
+    let url = flag
+        .map(str::to_string)
+        .or_else(|| env("REDIS_URL").filter(|s| !s.is_empty()))
+        .or_else(|| config.map(str::to_string))
+        .unwrap_or_else(|| "redis://127.0.0.1:6379".to_string());
+    let Some(file) = password_file else {
+        return Ok(url);
+    };
+    let password = crate::clients::read_secret_file(file)?;
+    // The password goes into the URL only in memory; display always goes through mask_url.
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Ok(url);
+    };
+    let rest = rest.rsplit_once('@').map(|(_, h)| h).unwrap_or(rest);
+    Ok(format!("{scheme}://:{}@{rest}", percent_encode(&password)))
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The fields of `INFO` that opsbook reads, typed; the rest stays in `raw`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RedisInfo {
+    pub version: String,
+    pub role: String,
+    pub uptime_seconds: u64,
+    pub connected_clients: u64,
+    pub blocked_clients: u64,
+    pub used_memory: u64,
+    pub used_memory_rss: u64,
+    pub used_memory_peak: u64,
+    /// 0 means "no limit"
+    pub maxmemory: u64,
+    pub maxmemory_policy: String,
+    pub evicted_keys: u64,
+    pub rejected_connections: u64,
+    pub keyspace_hits: u64,
+    pub keyspace_misses: u64,
+    pub rdb_last_bgsave_status: String,
+    pub aof_enabled: bool,
+    pub raw: BTreeMap<String, String>,
+}
+
+impl RedisInfo {
+    /// Parse the `INFO` text (`# Section` headers, `key:value` lines, CRLF).
+    pub fn parse(text: &str) -> RedisInfo {
+        let raw: BTreeMap<String, String> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let num = |k: &str| raw.get(k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        let text = |k: &str| raw.get(k).cloned().unwrap_or_default();
+        RedisInfo {
+            version: text("redis_version"),
+            role: text("role"),
+            uptime_seconds: num("uptime_in_seconds"),
+            connected_clients: num("connected_clients"),
+            blocked_clients: num("blocked_clients"),
+            used_memory: num("used_memory"),
+            used_memory_rss: num("used_memory_rss"),
+            used_memory_peak: num("used_memory_peak"),
+            maxmemory: num("maxmemory"),
+            maxmemory_policy: text("maxmemory_policy"),
+            evicted_keys: num("evicted_keys"),
+            rejected_connections: num("rejected_connections"),
+            keyspace_hits: num("keyspace_hits"),
+            keyspace_misses: num("keyspace_misses"),
+            rdb_last_bgsave_status: text("rdb_last_bgsave_status"),
+            aof_enabled: num("aof_enabled") == 1,
+            raw,
+        }
+    }
+}
+
+/// A connected Redis.
+#[derive(Clone)]
+pub struct RedisClient {
+    conn: MultiplexedConnection,
+    url_masked: String,
+}
+
+impl RedisClient {
+    pub async fn connect(url: &str, timeout: Duration) -> anyhow::Result<RedisClient> {
+        let masked = mask_url(url);
+        let client = redis::Client::open(url).map_err(|e| {
+            anyhow!("invalid Redis URL {masked}: {e} (expected redis://[:password@]host:port/db)")
+        })?;
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout));
+        // The outer timeout also bounds the handshake (AUTH, SELECT) on a server that
+        // accepts TCP but never answers.
+        let conn = tokio::time::timeout(
+            timeout + Duration::from_millis(100),
+            client.get_multiplexed_async_connection_with_config(&config),
+        )
+        .await
+        .map_err(|_| anyhow!("timed out after {:.1}s", timeout.as_secs_f64()))
+        .and_then(|r| r.map_err(anyhow::Error::from))
+        .with_context(|| format!("connecting to Redis at {masked}"))?;
+        Ok(RedisClient {
+            conn,
+            url_masked: masked,
+        })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url_masked
+    }
+
+    pub async fn info(&self) -> anyhow::Result<RedisInfo> {
+        let mut conn = self.conn.clone();
+        let text: String = redis::cmd("INFO")
+            .query_async(&mut conn)
+            .await
+            .with_context(|| format!("running INFO on Redis at {}", self.url_masked))?;
+        Ok(RedisInfo::parse(&text))
+    }
+
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        let mut conn = self.conn.clone();
+        let _: String = redis::cmd("PING")
+            .query_async(&mut conn)
+            .await
+            .with_context(|| format!("PING to Redis at {}", self.url_masked))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_info() {
+        let text = "# Server\r\nredis_version:7.0.15\r\nuptime_in_seconds:42\r\n\r\n# Memory\r\nused_memory:1048576\r\nmaxmemory:268435456\r\nmaxmemory_policy:noeviction\r\n# Replication\r\nrole:master\r\n";
+        let i = RedisInfo::parse(text);
+        assert_eq!(i.version, "7.0.15");
+        assert_eq!(i.used_memory, 1_048_576);
+        assert_eq!(i.maxmemory, 268_435_456);
+        assert_eq!(i.role, "master");
+        assert_eq!(i.uptime_seconds, 42);
+        assert_eq!(
+            i.raw.get("maxmemory_policy").map(String::as_str),
+            Some("noeviction")
+        );
+    }
+
+    #[test]
+    fn url_precedence() {
+        let env = |k: &str| (k == "REDIS_URL").then(|| "redis://env:1".to_string());
+        let none = |_: &str| None;
+        assert_eq!(
+            resolve_url(Some("redis://flag:1"), Some("redis://cfg:1"), None, &env).unwrap(),
+            "redis://flag:1"
+        );
+        assert_eq!(
+            resolve_url(None, Some("redis://cfg:1"), None, &env).unwrap(),
+            "redis://env:1"
+        );
+        assert_eq!(
+            resolve_url(None, Some("redis://cfg:1"), None, &none).unwrap(),
+            "redis://cfg:1"
+        );
+        assert_eq!(
+            resolve_url(None, None, None, &none).unwrap(),
+            "redis://127.0.0.1:6379"
+        );
+    }
+}

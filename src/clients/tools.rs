@@ -1,0 +1,106 @@
+//! Child tools (pg_dump, pg_restore, psql, ...) chosen to match the server's major version,
+//! with credentials passed through the environment only.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::bail;
+
+use super::pg_conn::PgOptions;
+
+/// Directories that may hold PostgreSQL client tools, best first for `major`.
+fn candidate_dirs(major: u32) -> Vec<PathBuf> {
+    let mut dirs = vec![PathBuf::from(format!("/usr/lib/postgresql/{major}/bin"))];
+    // Newer client tools read older servers; older ones refuse newer servers.
+    if let Ok(entries) = std::fs::read_dir("/usr/lib/postgresql") {
+        let mut newer: Vec<u32> = entries
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|v| *v > major)
+            .collect();
+        newer.sort_unstable();
+        dirs.extend(
+            newer
+                .into_iter()
+                .map(|v| PathBuf::from(format!("/usr/lib/postgresql/{v}/bin"))),
+        );
+    }
+    if let Ok(out) = std::process::Command::new("pg_config")
+        .arg("--bindir")
+        .output()
+    {
+        if out.status.success() {
+            dirs.push(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
+        }
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        dirs.extend(std::env::split_paths(&path));
+    }
+    dirs
+}
+
+/// The major version a tool reports (`pg_dump (PostgreSQL) 15.19` -> 15).
+pub fn tool_major(path: &Path) -> Option<u32> {
+    let out = std::process::Command::new(path)
+        .arg("--version")
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let version = text.split_whitespace().last()?;
+    version.split(['.', ' ']).next()?.parse().ok()
+}
+
+/// Find `tool` for a server of `major`: the same major, else a newer one, never an older one.
+pub fn resolve(tool: &str, major: u32) -> anyhow::Result<PathBuf> {
+    let mut older: Option<(PathBuf, u32)> = None;
+    for dir in candidate_dirs(major) {
+        let path = dir.join(tool);
+        if !path.is_file() {
+            continue;
+        }
+        match tool_major(&path) {
+            Some(v) if v >= major => return Ok(path),
+            Some(v) => older = older.or(Some((path, v))),
+            None => {}
+        }
+    }
+    match older {
+        Some((path, v)) => bail!(
+            "{tool} for PostgreSQL {major} not found: only {} (version {v}), which cannot read a newer server\nhint: install the client of the server's version, e.g. `apt-get install postgresql-client-{major}`",
+            path.display()
+        ),
+        None => bail!(
+            "{tool} not found for PostgreSQL {major}\nhint: install it, e.g. `apt-get install postgresql-client-{major}`"
+        ),
+    }
+}
+
+/// A command for `tool` whose connection settings and password come from `options` through
+/// the environment (never argv, where `ps` would show them).
+pub fn command(path: &Path, options: &PgOptions) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(path);
+    for var in ["PGPASSWORD", "PGPASSFILE", "PGSERVICE", "DATABASE_URL"] {
+        cmd.env_remove(var);
+    }
+    cmd.envs(options.tool_env());
+    cmd.kill_on_drop(true);
+    cmd
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_psql_of_the_installed_major() {
+        // The machine's own PostgreSQL client is what the sandbox uses too.
+        let Some(major) = std::fs::read_dir("/usr/lib/postgresql").ok().and_then(|d| {
+            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+                .max()
+        }) else {
+            panic!("no /usr/lib/postgresql/<major>: install postgresql");
+        };
+        let p = resolve("psql", major).unwrap();
+        assert_eq!(tool_major(&p), Some(major));
+        let err = resolve("psql", major + 50).unwrap_err().to_string();
+        assert!(err.contains("cannot read a newer server"), "{err}");
+    }
+}

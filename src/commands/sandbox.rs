@@ -1,0 +1,207 @@
+//! `opsbook sandbox up|env|status|down`: a throwaway PostgreSQL + Redis to try opsbook on.
+//! The same code gives the test suite its real servers.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use crate::context::Ctx;
+use crate::report::{Finding, Report, Section, Status};
+use crate::sandbox::{Sandbox, UpOptions};
+
+/// Start, show or stop a throwaway PostgreSQL + Redis on free loopback ports
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  opsbook sandbox up --demo-data\n  eval \"$(opsbook sandbox env)\"\n  opsbook check morning\n  opsbook sandbox down"
+)]
+pub struct SandboxArgs {
+    #[command(subcommand)]
+    pub which: SandboxCommand,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DirArg {
+    /// Sandbox directory (default: $OPSBOOK_SANDBOX_DIR, else <tmp>/opsbook-sandbox-<uid>)
+    #[arg(long, value_name = "PATH")]
+    pub dir: Option<PathBuf>,
+}
+
+impl DirArg {
+    fn resolve(&self) -> PathBuf {
+        self.dir.clone().unwrap_or_else(Sandbox::default_dir)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SandboxCommand {
+    /// Create and start the sandbox (initdb + pg_ctl, redis-server) and print how to use it
+    Up {
+        #[command(flatten)]
+        dir: DirArg,
+        /// Load a small schema shaped like the seeds' (users_global, global_unique_invited_users,
+        /// competitions_global) into database opsbook_demo and take a first backup of it
+        #[arg(long)]
+        demo_data: bool,
+        /// Do not start redis-server
+        #[arg(long)]
+        no_redis: bool,
+    },
+    /// Print `export` lines that point opsbook, psql and redis-cli at the sandbox
+    Env {
+        #[command(flatten)]
+        dir: DirArg,
+    },
+    /// Show whether the sandbox's servers are running
+    Status {
+        #[command(flatten)]
+        dir: DirArg,
+    },
+    /// Stop both servers and remove the sandbox directory
+    Down {
+        #[command(flatten)]
+        dir: DirArg,
+    },
+}
+
+impl SandboxArgs {
+    pub fn name(&self) -> &'static str {
+        match self.which {
+            SandboxCommand::Up { .. } => "up",
+            SandboxCommand::Env { .. } => "env",
+            SandboxCommand::Status { .. } => "status",
+            SandboxCommand::Down { .. } => "down",
+        }
+    }
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+fn loaded(dir: &std::path::Path) -> anyhow::Result<Sandbox> {
+    Sandbox::load(dir)?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "no sandbox in {}\nhint: start one with `opsbook sandbox up` (or pass the --dir it was started with)",
+            dir.display()
+        )
+    })
+}
+
+fn env_section(sb: &Sandbox) -> Section {
+    Section {
+        title: "Point opsbook at it with: eval \"$(opsbook sandbox env)\"".to_string(),
+        columns: vec!["VARIABLE".into(), "VALUE".into()],
+        rows: sb.env().into_iter().map(|(k, v)| vec![k, v]).collect(),
+    }
+}
+
+fn health_findings(sb: &Sandbox) -> Vec<Finding> {
+    let h = sb.status();
+    let st = &sb.state;
+    let pg = if h.pg_running {
+        Finding::ok(
+            "sandbox.postgres",
+            format!(
+                "PostgreSQL {} on 127.0.0.1:{} (data {})",
+                st.pg_version,
+                st.pg_port,
+                st.dir.join("pg/data").display()
+            ),
+        )
+    } else {
+        Finding::new(
+            "sandbox.postgres",
+            Status::Critical,
+            format!("PostgreSQL on port {} is not running", st.pg_port),
+        )
+        .hint("recreate it: `opsbook sandbox down && opsbook sandbox up`")
+    };
+    let redis = if st.redis_pid.is_none() && st.redis_port == 0 {
+        Finding::ok("sandbox.redis", "not started (--no-redis)")
+    } else if h.redis_running {
+        Finding::ok(
+            "sandbox.redis",
+            format!("redis-server on 127.0.0.1:{}", st.redis_port),
+        )
+    } else {
+        Finding::new(
+            "sandbox.redis",
+            Status::Critical,
+            format!("redis-server on port {} is not running", st.redis_port),
+        )
+        .hint("recreate it: `opsbook sandbox down && opsbook sandbox up`")
+    };
+    vec![
+        pg.value(st.pg_port, "port"),
+        redis.value(st.redis_port, "port"),
+    ]
+}
+
+pub async fn run(args: &SandboxArgs, _ctx: &Ctx) -> anyhow::Result<Report> {
+    let mut report = Report::new(format!("sandbox {}", args.name()));
+    match &args.which {
+        SandboxCommand::Up {
+            dir,
+            demo_data,
+            no_redis,
+        } => {
+            let opts = UpOptions {
+                dir: dir.resolve(),
+                demo_data: *demo_data,
+                owner_pid: None,
+                redis: !*no_redis,
+            };
+            // initdb, pg_ctl and the demo load are blocking child processes.
+            let sb = tokio::task::spawn_blocking(move || Sandbox::up(&opts)).await??;
+            report.extend(health_findings(&sb));
+            if let Some(db) = &sb.state.demo_db {
+                report.push(Finding::ok(
+                    "sandbox.demo_data",
+                    format!(
+                        "database {db} loaded, first backup in {}",
+                        sb.state.dir.join("backups").display()
+                    ),
+                ));
+            }
+            report.sections.push(env_section(&sb));
+            report.data = Some(serde_json::to_value(&sb.state)?);
+        }
+        SandboxCommand::Env { dir } => {
+            let sb = loaded(&dir.resolve())?;
+            let env = sb.env();
+            report.text = Some(
+                env.iter()
+                    .map(|(k, v)| format!("export {k}={}\n", shell_quote(v)))
+                    .collect(),
+            );
+            report.data = Some(serde_json::Value::Object(
+                env.into_iter()
+                    .map(|(k, v)| (k, serde_json::Value::String(v)))
+                    .collect(),
+            ));
+        }
+        SandboxCommand::Status { dir } => {
+            let sb = loaded(&dir.resolve())?;
+            report.extend(health_findings(&sb));
+            report.data = Some(serde_json::to_value(&sb.state)?);
+        }
+        SandboxCommand::Down { dir } => {
+            let dir = dir.resolve();
+            let sb = loaded(&dir)?;
+            tokio::task::spawn_blocking(move || sb.down()).await??;
+            report.push(Finding::ok(
+                "sandbox.down",
+                format!("stopped the servers and removed {}", dir.display()),
+            ));
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn quotes_for_the_shell() {
+        assert_eq!(super::shell_quote("a'b"), "'a'\\''b'");
+    }
+}

@@ -1,0 +1,556 @@
+//! Typed configuration: a YAML file (optional), then the environment, then flags.
+//!
+//! No file at all is valid: the defaults are the seeds' thresholds. Unknown keys and type
+//! errors are operator errors that point at `file:line:column`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A duration written as `30s`, `10m`, `24h`, `7d`, `250ms` or a bare number of seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span(pub Duration);
+
+impl Span {
+    pub const fn secs(s: u64) -> Span {
+        Span(Duration::from_secs(s))
+    }
+
+    pub fn parse(text: &str) -> Result<Span, String> {
+        let t = text.trim();
+        let split = t
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(t.len());
+        let (num, unit) = t.split_at(split);
+        let n: f64 = num
+            .parse()
+            .map_err(|_| format!("expected a duration like 30s, 10m, 24h or 7d, got `{text}`"))?;
+        let secs = match unit.trim() {
+            "" | "s" | "sec" | "secs" => n,
+            "ms" => n / 1000.0,
+            "m" | "min" | "mins" => n * 60.0,
+            "h" | "hour" | "hours" => n * 3600.0,
+            "d" | "day" | "days" => n * 86400.0,
+            other => {
+                return Err(format!(
+                    "unknown duration unit `{other}` in `{text}` (use ms, s, m, h or d)"
+                ))
+            }
+        };
+        if !secs.is_finite() || secs < 0.0 {
+            return Err(format!("duration `{text}` must be zero or more"));
+        }
+        Ok(Span(Duration::from_secs_f64(secs)))
+    }
+
+    pub fn as_secs_f64(&self) -> f64 {
+        self.0.as_secs_f64()
+    }
+}
+
+impl std::fmt::Display for Span {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = self.0.as_secs();
+        let ms = self.0.subsec_millis();
+        if ms != 0 {
+            write!(f, "{}ms", self.0.as_millis())
+        } else if s != 0 && s % 86400 == 0 {
+            write!(f, "{}d", s / 86400)
+        } else if s != 0 && s % 3600 == 0 {
+            write!(f, "{}h", s / 3600)
+        } else if s != 0 && s % 60 == 0 {
+            write!(f, "{}m", s / 60)
+        } else {
+            write!(f, "{s}s")
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Span {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Num(f64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Num(n) if n >= 0.0 && n.is_finite() => Ok(Span(Duration::from_secs_f64(n))),
+            Raw::Num(n) => Err(serde::de::Error::custom(format!(
+                "duration {n} must be zero or more seconds"
+            ))),
+            Raw::Text(t) => Span::parse(&t).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+impl Serialize for Span {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+/// A warning / critical pair; either may be absent.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    pub warning: Option<f64>,
+    pub critical: Option<f64>,
+}
+
+const fn limits(warning: f64, critical: f64) -> Limits {
+    Limits {
+        warning: Some(warning),
+        critical: Some(critical),
+    }
+}
+
+const fn warn_only(warning: f64) -> Limits {
+    Limits {
+        warning: Some(warning),
+        critical: None,
+    }
+}
+
+/// The thresholds; defaults are the seed runbooks' numbers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Thresholds {
+    /// percent of max_connections in use
+    pub connections_pct: Limits,
+    /// percent of buffer reads served from shared_buffers (lower is worse)
+    pub cache_hit_pct: Limits,
+    /// host memory in use, percent
+    pub memory_pct: Limits,
+    /// host CPU busy, percent
+    pub cpu_pct: Limits,
+    /// filesystem use, percent
+    pub disk_pct: Limits,
+    /// Redis used_memory as a percent of maxmemory
+    pub redis_memory_pct: Limits,
+    /// age of the newest backup
+    pub backup_age: SpanLimits,
+    /// journal lines matching "error" in the last 24 h, per unit
+    pub journal_errors: Limits,
+    /// estimated table bloat, percent
+    pub bloat_pct: Limits,
+    /// sockets in TIME_WAIT
+    pub time_wait: Limits,
+    /// network latency, milliseconds
+    pub latency_ms: Limits,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpanLimits {
+    pub warning: Option<Span>,
+    pub critical: Option<Span>,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            connections_pct: limits(80.0, 90.0),
+            cache_hit_pct: warn_only(95.0),
+            memory_pct: limits(90.0, 95.0),
+            cpu_pct: limits(80.0, 90.0),
+            disk_pct: limits(80.0, 90.0),
+            redis_memory_pct: limits(80.0, 90.0),
+            backup_age: SpanLimits {
+                warning: None,
+                critical: Some(Span::secs(24 * 3600)),
+            },
+            journal_errors: warn_only(10.0),
+            bloat_pct: warn_only(20.0),
+            time_wait: warn_only(1000.0),
+            latency_ms: warn_only(200.0),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PostgresConfig {
+    /// postgres://user@host:port/db?sslmode=...; keep the password out of it (password_file, PGPASSFILE)
+    pub url: Option<String>,
+    /// a file whose first line is the password (must not be group/world readable)
+    pub password_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisConfig {
+    pub url: Option<String>,
+    pub password_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackupConfig {
+    /// where backups are written and looked for (one sub-directory per database)
+    pub dir: PathBuf,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        BackupConfig {
+            dir: PathBuf::from("/var/backups/opsbook"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HostConfig {
+    /// PostgreSQL's data directory on this host; default: `SHOW data_directory` when it exists here
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimeoutConfig {
+    /// connecting to a server
+    pub connect: Span,
+    /// statement_timeout of every session of ours
+    pub statement: Span,
+    /// lock_timeout of every session of ours: a check never queues behind production locks
+    pub lock: Span,
+}
+
+impl Default for TimeoutConfig {
+    fn default() -> Self {
+        TimeoutConfig {
+            connect: Span::secs(5),
+            statement: Span::secs(10),
+            lock: Span(Duration::from_secs(2)),
+        }
+    }
+}
+
+/// The whole configuration file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub postgres: PostgresConfig,
+    pub redis: RedisConfig,
+    pub backup: BackupConfig,
+    /// systemd units checked by `service.active` and `journal.errors`
+    pub services: Vec<String>,
+    pub host: HostConfig,
+    pub timeouts: TimeoutConfig,
+    pub thresholds: Thresholds,
+    /// where run history and locks live; default $OPSBOOK_STATE_DIR, /var/lib/opsbook, $XDG_STATE_HOME/opsbook
+    pub state_dir: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            postgres: PostgresConfig::default(),
+            redis: RedisConfig::default(),
+            backup: BackupConfig::default(),
+            services: vec!["postgresql".to_string()],
+            host: HostConfig::default(),
+            timeouts: TimeoutConfig::default(),
+            thresholds: Thresholds::default(),
+            state_dir: None,
+        }
+    }
+}
+
+/// Where the effective configuration came from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    Defaults,
+    File(PathBuf),
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Defaults => write!(f, "built-in defaults (no config file)"),
+            Source::File(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+/// A config error an operator caused: exit 3 with the location and a hint.
+#[derive(Debug)]
+pub struct ConfigError {
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The default search path, in precedence order after `--config` and `OPSBOOK_CONFIG`.
+pub fn default_paths(env: &dyn Fn(&str) -> Option<String>) -> Vec<PathBuf> {
+    let mut paths = vec![PathBuf::from("/etc/opsbook/opsbook.yaml")];
+    let xdg = env("XDG_CONFIG_HOME")
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|h| Path::new(&h).join(".config")));
+    if let Some(dir) = xdg {
+        paths.push(dir.join("opsbook/opsbook.yaml"));
+    }
+    paths
+}
+
+/// Pick and parse the config: `--config` > `OPSBOOK_CONFIG` > /etc > ~/.config; none is fine.
+pub fn load(
+    flag: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<(Config, Source)> {
+    let explicit = flag.map(Path::to_path_buf).or_else(|| {
+        env("OPSBOOK_CONFIG")
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
+    });
+    if let Some(path) = explicit {
+        if !path.exists() {
+            return Err(ConfigError {
+                message: format!(
+                    "config file {} does not exist\nhint: check the path given by --config or OPSBOOK_CONFIG, or run without it to use the built-in defaults",
+                    path.display()
+                ),
+            }
+            .into());
+        }
+        let cfg = load_file(&path)?;
+        return Ok((cfg, Source::File(path)));
+    }
+    for path in default_paths(env) {
+        if path.exists() {
+            let cfg = load_file(&path)?;
+            return Ok((cfg, Source::File(path)));
+        }
+    }
+    Ok((Config::default(), Source::Defaults))
+}
+
+/// Parse one file, with `file:line:column` in every error.
+pub fn load_file(path: &Path) -> anyhow::Result<Config> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        message: format!(
+            "reading config file {}: {e}\nhint: check that the file exists and is readable by this user",
+            path.display()
+        ),
+    })?;
+    let cfg = parse(&text, &path.display().to_string())?;
+    refuse_readable_secrets(path, &cfg)?;
+    Ok(cfg)
+}
+
+/// Parse YAML text; `origin` names it in errors.
+pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+    serde_saphyr::from_str::<Config>(text).map_err(|e| {
+            let loc = e.location().map(|l| (l.line(), l.column()));
+            let rendered = e.to_string().replace("<input>", origin);
+            // serde-saphyr's first line repeats the location; keep only its message.
+            let mut lines = rendered.lines();
+            let first = lines.next().unwrap_or_default();
+            let what = first
+                .trim_start_matches("error: ")
+                .split_once(": ")
+                .filter(|(pre, _)| pre.starts_with("line "))
+                .map(|(_, msg)| msg.to_string())
+                .unwrap_or_else(|| first.trim_start_matches("error: ").to_string());
+            let snippet: Vec<&str> = lines.collect();
+            let at = match loc {
+                Some((l, c)) => format!("{origin}:{l}:{c}"),
+                None => origin.to_string(),
+            };
+            let mut message = format!("invalid config {at}: {what}");
+            if !snippet.is_empty() {
+                message.push('\n');
+                message.push_str(&snippet.join("\n"));
+            }
+            message.push_str(
+                "\nhint: fix the key or value at that position (see `opsbook config show` for every key and its default)",
+            );
+            ConfigError { message }
+        })
+}
+
+fn url_has_password(url: &str) -> bool {
+    url.split_once("://")
+        .map(|(_, rest)| rest.split(['/', '?']).next().unwrap_or(""))
+        .and_then(|auth| auth.rsplit_once('@'))
+        .is_some_and(|(userinfo, _)| userinfo.contains(':'))
+}
+
+/// A config file that holds a secret inline must not be readable by others.
+fn refuse_readable_secrets(path: &Path, cfg: &Config) -> Result<(), ConfigError> {
+    use std::os::unix::fs::PermissionsExt;
+    let inline_secret = cfg.postgres.url.as_deref().is_some_and(url_has_password)
+        || cfg.redis.url.as_deref().is_some_and(url_has_password);
+    if !inline_secret {
+        return Ok(());
+    }
+    let mode = std::fs::metadata(path)
+        .map(|m| m.permissions().mode())
+        .unwrap_or(0);
+    if mode & 0o077 != 0 {
+        return Err(ConfigError {
+            message: format!(
+                "config file {} holds a password in a URL and is readable by group or others (mode {:o})\nhint: run `chmod 600 {}`, or move the password to a password_file / PGPASSFILE",
+                path.display(),
+                mode & 0o777,
+                path.display()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Replace the password of a URL (`scheme://user:secret@host`) by `***`.
+pub fn mask_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let auth_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(auth_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            if userinfo.contains(':') {
+                format!("{scheme}://{user}:***@{host}{tail}")
+            } else {
+                url.to_string()
+            }
+        }
+        None => url.to_string(),
+    }
+}
+
+impl Config {
+    /// Validate what serde cannot: cross-field rules.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let t = &self.thresholds;
+        for (name, l, lower_is_worse) in [
+            ("connections_pct", t.connections_pct, false),
+            ("memory_pct", t.memory_pct, false),
+            ("cpu_pct", t.cpu_pct, false),
+            ("disk_pct", t.disk_pct, false),
+            ("redis_memory_pct", t.redis_memory_pct, false),
+            ("cache_hit_pct", t.cache_hit_pct, true),
+        ] {
+            if let (Some(w), Some(c)) = (l.warning, l.critical) {
+                if !lower_is_worse && w > c {
+                    bail!(ConfigError {
+                        message: format!(
+                            "thresholds.{name}: warning ({w}) is above critical ({c})\nhint: warning must be reached before critical"
+                        )
+                    });
+                }
+                if lower_is_worse && w < c {
+                    bail!(ConfigError {
+                        message: format!(
+                            "thresholds.{name}: warning ({w}) is below critical ({c})\nhint: for a lower-is-worse value warning must be the larger number"
+                        )
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The effective config as YAML with every secret masked.
+    pub fn masked(&self) -> Config {
+        let mut c = self.clone();
+        c.postgres.url = c.postgres.url.as_deref().map(mask_url);
+        c.redis.url = c.redis.url.as_deref().map(mask_url);
+        c
+    }
+
+    pub fn to_yaml(&self) -> anyhow::Result<String> {
+        serde_saphyr::to_string(self).context("rendering the configuration as YAML")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_and_comment_only_files_are_the_defaults() {
+        assert_eq!(parse("", "f").unwrap(), Config::default());
+        assert_eq!(parse("# nothing\n", "f").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_column() {
+        let e = parse("thresholds:\n  disk_pct:\n    warnin: 70\n", "/etc/x.yaml").unwrap_err();
+        assert!(
+            e.message
+                .starts_with("invalid config /etc/x.yaml:3:5: unknown field `warnin`"),
+            "{}",
+            e.message
+        );
+        assert!(e.message.contains("expected one of"), "{}", e.message);
+    }
+
+    #[test]
+    fn type_error_names_the_position() {
+        let e = parse("timeouts:\n  connect: soon\n", "c.yaml").unwrap_err();
+        assert!(e.message.contains("c.yaml:2:"), "{}", e.message);
+        assert!(e.message.contains("duration"), "{}", e.message);
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(Span::parse("24h").unwrap().0.as_secs(), 86400);
+        assert_eq!(Span::parse("250ms").unwrap().0.as_millis(), 250);
+        assert_eq!(Span::parse("90").unwrap().0.as_secs(), 90);
+        assert!(Span::parse("5 fortnights").is_err());
+        assert_eq!(Span::secs(86400).to_string(), "1d");
+        assert_eq!(Span::secs(90).to_string(), "90s");
+        let c = parse("thresholds:\n  backup_age:\n    critical: 36h\n", "f").unwrap();
+        assert_eq!(
+            c.thresholds.backup_age.critical,
+            Some(Span::secs(36 * 3600))
+        );
+    }
+
+    #[test]
+    fn masks_url_passwords() {
+        assert_eq!(
+            mask_url("postgres://app:s3cret@db:5432/x"),
+            "postgres://app:***@db:5432/x"
+        );
+        assert_eq!(
+            mask_url("redis://:pw@127.0.0.1:6379/0"),
+            "redis://:***@127.0.0.1:6379/0"
+        );
+        assert_eq!(mask_url("postgres://app@db/x"), "postgres://app@db/x");
+        assert!(url_has_password("redis://:pw@h:1"));
+        assert!(!url_has_password("postgres://app@db/x?x=a:b"));
+    }
+
+    #[test]
+    fn show_round_trips_and_masks() {
+        let mut c = Config::default();
+        c.postgres.url = Some("postgres://a:topsecret@h/db".into());
+        let y = c.masked().to_yaml().unwrap();
+        assert!(!y.contains("topsecret"));
+        let back = parse(&y, "shown").unwrap();
+        assert_eq!(back.thresholds, c.thresholds);
+    }
+
+    #[test]
+    fn warning_above_critical_is_refused() {
+        let c = parse(
+            "thresholds:\n  disk_pct: {warning: 95, critical: 90}\n",
+            "f",
+        )
+        .unwrap();
+        assert!(c.validate().is_err());
+    }
+}

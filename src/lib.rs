@@ -1,0 +1,13 @@
+//! opsbook: the checklists, backups and diagnostics of a PostgreSQL + Redis stack as one typed
+//! binary. The binary is `src/main.rs`; tests and benches use this library.
+
+pub mod cli;
+pub mod clients;
+pub mod commands;
+pub mod config;
+pub mod context;
+pub mod probes;
+pub mod render;
+pub mod report;
+pub mod sandbox;
+pub mod state;

@@ -1,0 +1,113 @@
+//! Parse, run, render, exit: nothing else.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+use opsbook::cli::{Cli, Command};
+use opsbook::config::{self, Config, Source};
+use opsbook::context::{process_env, Ctx};
+use opsbook::render::{self, Style};
+
+const UNKNOWN: u8 = 3;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // --help and --version are not errors; every usage error is UNKNOWN (3).
+            let code = if e.use_stderr() { UNKNOWN } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            print_error(&e);
+            ExitCode::from(UNKNOWN)
+        }
+    }
+}
+
+fn needs_config(cmd: &Command) -> bool {
+    match cmd {
+        Command::Config(a) => a.needs_config(),
+        other => other.needs_config(),
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<u8> {
+    let (cfg, source) = if needs_config(&cli.command) {
+        let (cfg, source) = config::load(cli.global.config.as_deref(), &process_env)?;
+        cfg.validate()?;
+        (cfg, source)
+    } else {
+        (Config::default(), Source::Defaults)
+    };
+    let global = cli.global.clone();
+    let ctx = Ctx::new(cfg, source, global.clone());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let started = std::time::Instant::now();
+    let mut report = runtime.block_on(opsbook::commands::dispatch(&cli.command, &ctx))?;
+    if report.duration_ms == 0 {
+        report.duration_ms = started.elapsed().as_millis() as u64;
+    }
+    let stdout = std::io::stdout();
+    let color = stdout.is_terminal()
+        && !global.no_color
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let style = Style {
+        color,
+        quiet: global.quiet,
+        verbose: global.verbose,
+    };
+    // A command's text form (sandbox env, completions) replaces the table; --format json
+    // still gets the report with its data.
+    let text = render::render(&report, global.format, style);
+    let mut out = stdout.lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        // `opsbook ... | head` closes the pipe early: not an error worth a message.
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            return Err(anyhow::Error::from(e).context("writing the report to stdout"));
+        }
+    }
+    drop(ctx);
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    Ok(report.status.exit_code() as u8)
+}
+
+/// cargo-style: `error: what`, `Caused by:` lines, then the `hint:` lines an error carries.
+fn print_error(e: &anyhow::Error) {
+    let mut hints = Vec::new();
+    let mut lines = Vec::new();
+    for cause in e.chain() {
+        for (i, line) in cause.to_string().lines().enumerate() {
+            if let Some(h) = line.strip_prefix("hint: ") {
+                hints.push(h.to_string());
+            } else if i == 0 {
+                lines.push(line.to_string());
+            } else {
+                lines.push(format!("  {line}"));
+            }
+        }
+    }
+    let mut err = std::io::stderr().lock();
+    let mut first = true;
+    for line in lines.iter() {
+        if first {
+            let _ = writeln!(err, "error: {line}");
+            first = false;
+        } else if line.starts_with("  ") {
+            let _ = writeln!(err, "{line}");
+        } else {
+            let _ = writeln!(err, "Caused by: {line}");
+        }
+    }
+    for h in hints {
+        let _ = writeln!(err, "hint: {h}");
+    }
+}

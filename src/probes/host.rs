@@ -1,0 +1,160 @@
+//! Host probes: memory, filesystems, systemd units and their journal.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::clients::host;
+use crate::config::Limits;
+use crate::render::human_bytes;
+use crate::report::{Finding, Status};
+
+pub fn memory_usage(limits: Limits) -> anyhow::Result<Vec<Finding>> {
+    let m = host::memory()?;
+    let p = (m.used_pct() * 10.0).round() / 10.0;
+    let status = Status::above(p, limits.warning, limits.critical);
+    let mut f = Finding::new(
+        "host.memory_usage",
+        status,
+        format!(
+            "{} of {} in use ({p:.1}%), swap {} used",
+            human_bytes(m.used as f64),
+            human_bytes(m.total as f64),
+            human_bytes(m.swap_used as f64)
+        ),
+    )
+    .value_f64(p, "percent");
+    if status != Status::Ok {
+        f = f.hint("find the largest processes (`ps aux --sort=-rss | head`); PostgreSQL's worst case is shared_buffers + work_mem x max_connections");
+    }
+    Ok(vec![f])
+}
+
+/// The nearest existing ancestor, so a backup directory not created yet still names its disk.
+fn existing_ancestor(path: &Path) -> PathBuf {
+    let mut p = path.to_path_buf();
+    while !p.exists() {
+        match p.parent() {
+            Some(parent) => p = parent.to_path_buf(),
+            None => return PathBuf::from("/"),
+        }
+    }
+    p
+}
+
+/// One finding per mount that holds one of `dirs` (labelled with what it holds).
+pub fn disk_usage(dirs: &[(&str, PathBuf)], limits: Limits) -> anyhow::Result<Vec<Finding>> {
+    let mut by_mount: Vec<(host::DiskUsage, Vec<String>)> = Vec::new();
+    for (role, dir) in dirs {
+        let usage = host::disk_usage(&existing_ancestor(dir))?;
+        let label = format!("{role} {}", dir.display());
+        match by_mount.iter_mut().find(|(u, _)| u.mount == usage.mount) {
+            Some((_, roles)) => roles.push(label),
+            None => by_mount.push((usage, vec![label])),
+        }
+    }
+    Ok(by_mount
+        .into_iter()
+        .map(|(u, roles)| {
+            let p = (u.used_pct() * 10.0).round() / 10.0;
+            let status = Status::above(p, limits.warning, limits.critical);
+            let mut f = Finding::new(
+                "host.disk_usage",
+                status,
+                format!(
+                    "{p:.1}% used, {} free of {} (holds {})",
+                    human_bytes(u.available as f64),
+                    human_bytes(u.total as f64),
+                    roles.join(", ")
+                ),
+            )
+            .subject(u.mount.display().to_string())
+            .value_f64(p, "percent");
+            if status != Status::Ok {
+                f = f.hint("free space before PostgreSQL stops on a full disk: old backups and logs first (`du -xh --max-depth=2 MOUNT | sort -h | tail`), never files under the data directory");
+            }
+            f
+        })
+        .collect())
+}
+
+pub async fn service_active(unit: &str, timeout: Duration) -> Vec<Finding> {
+    let f = match host::unit_state(unit, timeout).await {
+        Ok(state) => {
+            let status = match state.as_str() {
+                "active" => Status::Ok,
+                "activating" | "reloading" | "deactivating" => Status::Warning,
+                _ => Status::Critical,
+            };
+            let mut f = Finding::new("service.active", status, format!("{unit} is {state}"))
+                .value(state, "state");
+            if status != Status::Ok {
+                f = f.hint(format!(
+                    "see why: `systemctl status {unit}` and `journalctl -u {unit} -n 50`; start it with `systemctl start {unit}`"
+                ));
+            }
+            f
+        }
+        Err(e) => Finding::unknown("service.active", &e)
+            .hint("list no units under `services:` in the config on hosts without systemd"),
+    };
+    vec![f.subject(unit)]
+}
+
+pub async fn journal_errors(unit: &str, limits: Limits, timeout: Duration) -> Vec<Finding> {
+    let f = match host::journal_errors(unit, Duration::from_secs(24 * 3600), timeout).await {
+        Ok((count, last)) => {
+            let status = Status::above(count as f64, limits.warning, limits.critical);
+            let mut f = Finding::new(
+                "journal.errors",
+                status,
+                format!("{count} journal lines of {unit} mention an error in the last 24 h"),
+            )
+            .value(count, "lines")
+            .detail(last);
+            if status != Status::Ok {
+                f = f.hint(format!(
+                    "read them: `journalctl -u {unit} --since -24h | grep -i error`"
+                ));
+            }
+            f
+        }
+        Err(e) => Finding::unknown("journal.errors", &e),
+    };
+    vec![f.subject(unit)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dirs_on_one_mount_are_one_finding() {
+        let limits = Limits {
+            warning: Some(101.0),
+            critical: None,
+        };
+        let f = disk_usage(
+            &[
+                ("data", PathBuf::from("/tmp")),
+                ("backup", PathBuf::from("/tmp/does/not/exist")),
+            ],
+            limits,
+        )
+        .unwrap();
+        assert_eq!(f.len(), 1);
+        assert!(f[0].summary.contains("data /tmp"));
+        assert!(f[0].summary.contains("backup /tmp/does/not/exist"));
+        assert_eq!(f[0].status, Status::Ok);
+    }
+
+    #[test]
+    fn disk_thresholds_apply() {
+        let limits = Limits {
+            warning: Some(-1.0),
+            critical: Some(-0.5),
+        };
+        let f = disk_usage(&[("data", PathBuf::from("/"))], limits).unwrap();
+        assert_eq!(f[0].status, Status::Critical);
+        assert!(f[0].hint.is_some());
+    }
+}

@@ -1,0 +1,165 @@
+//! PostgreSQL probes. Every query reads catalog views only and runs on our one shared session
+//! (statement_timeout and lock_timeout set), pipelined when probes run concurrently.
+
+use anyhow::Context as _;
+
+use crate::config::Limits;
+use crate::context::Ctx;
+use crate::render::human_bytes;
+use crate::report::{Finding, Status};
+
+use super::pct;
+
+/// `postgres.up`: can we connect, and which server is it.
+pub async fn up(ctx: &Ctx) -> Vec<Finding> {
+    match ctx.pg().await {
+        Ok(pg) => {
+            let short = pg.version.split_whitespace().next().unwrap_or("").to_string();
+            vec![Finding::ok(
+                "postgres.up",
+                format!("PostgreSQL {} at {}", pg.version, pg.options.display_url()),
+            )
+            .value(short, "version")]
+        }
+        Err(e) => vec![Finding::new("postgres.up", Status::Critical, crate::report::one_line(&e))
+            .hint("start the server (systemctl start postgresql) or fix --pg / DATABASE_URL / PGHOST; `opsbook sandbox up` gives a local one to try")],
+    }
+}
+
+/// Client backends vs max_connections (PG 10+: backend_type).
+const CONNECTIONS_SQL: &str =
+    "SELECT count(*) FILTER (WHERE backend_type = 'client backend')::bigint, \
+     current_setting('max_connections')::bigint, \
+     current_setting('superuser_reserved_connections')::bigint \
+     FROM pg_stat_activity";
+
+pub async fn connections(ctx: &Ctx, limits: Limits) -> anyhow::Result<Vec<Finding>> {
+    let pg = ctx.pg().await?;
+    let row = pg
+        .client
+        .query_one(CONNECTIONS_SQL, &[])
+        .await
+        .context("counting connections in pg_stat_activity")?;
+    let (used, max, reserved): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+    let p = pct(used as f64, max as f64);
+    let status = Status::above(p, limits.warning, limits.critical);
+    let mut f = Finding::new(
+        "postgres.connections",
+        status,
+        format!("{used} of {max} connections ({p:.0}%)"),
+    )
+    .value(used, "connections");
+    if status != Status::Ok {
+        f = f.hint(format!(
+            "look for idle or leaking clients: `SELECT application_name, state, count(*) FROM pg_stat_activity GROUP BY 1, 2 ORDER BY 3 DESC`; {reserved} slots stay reserved for superusers"
+        ));
+    }
+    Ok(vec![f])
+}
+
+/// Share of block reads served from shared_buffers, cluster wide.
+const CACHE_SQL: &str =
+    "SELECT coalesce(sum(blks_hit), 0)::float8, coalesce(sum(blks_read), 0)::float8, \
+     min(stats_reset)::text FROM pg_stat_database";
+
+/// Below this many block reads since the stats reset the ratio says nothing yet.
+const CACHE_MIN_READS: f64 = 1000.0;
+
+pub async fn cache_hit_ratio(ctx: &Ctx, limits: Limits) -> anyhow::Result<Vec<Finding>> {
+    let pg = ctx.pg().await?;
+    let row = pg
+        .client
+        .query_one(CACHE_SQL, &[])
+        .await
+        .context("reading pg_stat_database")?;
+    let (hit, read): (f64, f64) = (row.get(0), row.get(1));
+    let total = hit + read;
+    let ratio = pct(hit, total);
+    if total < CACHE_MIN_READS {
+        return Ok(vec![Finding::ok(
+            "postgres.cache_hit_ratio",
+            format!("{ratio:.1}% of {total:.0} block reads from cache: too few reads since the statistics reset to judge"),
+        )
+        .value_f64(ratio, "percent")]);
+    }
+    let status = Status::below(ratio, limits.warning, limits.critical);
+    let mut f = Finding::new(
+        "postgres.cache_hit_ratio",
+        status,
+        format!("{ratio:.1}% of block reads served from shared_buffers"),
+    )
+    .value_f64(ratio, "percent");
+    if status != Status::Ok {
+        f = f.hint("the working set does not fit in shared_buffers: raise shared_buffers (about 25% of RAM) or find the queries that read most (pg_stat_statements shared_blks_read)");
+    }
+    Ok(vec![f])
+}
+
+/// Every database that accepts connections, with its size.
+const SIZES_SQL: &str = "SELECT datname, pg_database_size(oid) FROM pg_database \
+     WHERE datallowconn AND NOT datistemplate ORDER BY datname";
+
+/// One finding per database; growth is against the previous run recorded in the history.
+pub async fn database_sizes(
+    ctx: &Ctx,
+    history: &crate::state::History,
+    now: i64,
+) -> anyhow::Result<Vec<Finding>> {
+    let pg = ctx.pg().await?;
+    let rows = pg
+        .client
+        .query(SIZES_SQL, &[])
+        .await
+        .context("reading pg_database_size of every database")?;
+    let mut out = Vec::new();
+    for row in rows {
+        let name: String = row.get(0);
+        let bytes: i64 = row.get(1);
+        let growth = match history.previous(&size_key(&pg.options, &name)) {
+            Some((at, prev)) => {
+                let delta = bytes as f64 - prev;
+                let sign = if delta < 0.0 { "-" } else { "+" };
+                format!(
+                    ", {sign}{} since the previous run {} ago",
+                    human_bytes(delta.abs()),
+                    crate::render::human_duration((now - at) as f64)
+                )
+            }
+            None => ", first run: growth is shown from the next run on".to_string(),
+        };
+        out.push(
+            Finding::ok(
+                "postgres.database_size",
+                format!("{}{growth}", human_bytes(bytes as f64)),
+            )
+            .subject(name)
+            .value(bytes, "bytes"),
+        );
+    }
+    Ok(out)
+}
+
+/// History key of a database's size: the server is part of it, so two servers' `app`
+/// databases never compare with each other.
+pub fn size_key(server: &crate::clients::pg_conn::PgOptions, db: &str) -> String {
+    format!(
+        "postgres.database_size/{}:{}/{db}",
+        server.host(),
+        server.port()
+    )
+}
+
+/// The data directory, when the server runs on this host and lets us read the setting.
+pub async fn data_directory(ctx: &Ctx) -> Option<std::path::PathBuf> {
+    let pg = ctx.pg().await.ok()?;
+    let row = pg
+        .client
+        .query_opt(
+            "SELECT setting FROM pg_settings WHERE name = 'data_directory'",
+            &[],
+        )
+        .await
+        .ok()??;
+    let path = std::path::PathBuf::from(row.get::<_, String>(0));
+    path.exists().then_some(path)
+}

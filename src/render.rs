@@ -1,0 +1,411 @@
+//! Renderers: one report, four forms. Commands never print; this layer does.
+
+use std::fmt::Write as _;
+
+use comfy_table::{presets, Attribute, Cell, Color, ContentArrangement, Table};
+use serde_json::Value;
+
+use crate::cli::Format;
+use crate::report::{Finding, Report, Status};
+
+/// How the human form looks.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+    pub quiet: bool,
+    pub verbose: bool,
+}
+
+pub fn render(report: &Report, format: Format, style: Style) -> String {
+    match format {
+        Format::Table => table(report, style),
+        Format::Json => json(report),
+        Format::Prometheus => prometheus(report),
+        Format::Nagios => nagios(report),
+    }
+}
+
+pub fn json(report: &Report) -> String {
+    // A Report holds only strings, numbers and maps: serialisation cannot fail.
+    let mut s = serde_json::to_string_pretty(report).unwrap_or_else(|e| {
+        format!("{{\"schema\":\"opsbook.report/v1\",\"status\":\"unknown\",\"error\":\"{e}\"}}")
+    });
+    s.push('\n');
+    s
+}
+
+/// Human form of a value in its unit: bytes as IEC sizes, seconds as a duration.
+pub fn human_value(f: &Finding) -> String {
+    let unit = f.unit.as_deref().unwrap_or("");
+    match (&f.value, unit) {
+        (Value::Null, _) => String::new(),
+        (Value::Number(n), "bytes") => n.as_f64().map(human_bytes).unwrap_or_default(),
+        (Value::Number(n), "seconds") => n.as_f64().map(human_duration).unwrap_or_default(),
+        (Value::Number(n), "percent") => format!("{n}%"),
+        (Value::Number(n), "") => n.to_string(),
+        (Value::Number(n), u) => format!("{n} {u}"),
+        (Value::String(s), _) => s.clone(),
+        (other, _) => other.to_string(),
+    }
+}
+
+pub fn human_bytes(b: f64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut v = b;
+    let mut i = 0;
+    while v.abs() >= 1024.0 && i < UNITS.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{v:.0} B")
+    } else {
+        format!("{v:.1} {}", UNITS[i])
+    }
+}
+
+pub fn human_duration(secs: f64) -> String {
+    let s = secs.max(0.0).round() as u64;
+    let (d, h, m, sec) = (s / 86400, s % 86400 / 3600, s % 3600 / 60, s % 60);
+    if d > 0 {
+        format!("{d}d {h}h")
+    } else if h > 0 {
+        format!("{h}h {m}m")
+    } else if m > 0 {
+        format!("{m}m {sec}s")
+    } else {
+        format!("{sec}s")
+    }
+}
+
+fn status_color(s: Status) -> Color {
+    match s {
+        Status::Ok => Color::Green,
+        Status::Warning => Color::Yellow,
+        Status::Critical => Color::Red,
+        Status::Unknown => Color::Magenta,
+    }
+}
+
+fn counts(report: &Report) -> String {
+    let mut parts = Vec::new();
+    for s in [
+        Status::Critical,
+        Status::Unknown,
+        Status::Warning,
+        Status::Ok,
+    ] {
+        let n = report.findings.iter().filter(|f| f.status == s).count();
+        if n > 0 {
+            parts.push(format!("{n} {}", s.as_str()));
+        }
+    }
+    parts.join(", ")
+}
+
+fn new_table(style: Style) -> Table {
+    let mut t = Table::new();
+    t.load_preset(presets::UTF8_HORIZONTAL_ONLY)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    if style.color {
+        t.enforce_styling();
+    } else {
+        t.force_no_tty();
+    }
+    t
+}
+
+pub fn table(report: &Report, style: Style) -> String {
+    if let Some(text) = &report.text {
+        return text.clone();
+    }
+    let mut out = String::new();
+    let shown: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| !style.quiet || f.status != Status::Ok)
+        .collect();
+    if !shown.is_empty() {
+        let mut t = new_table(style);
+        t.set_header(["STATUS", "CHECK", "VALUE", "SUMMARY"]);
+        for f in &shown {
+            let mut status = Cell::new(f.status.label());
+            if style.color {
+                status = status
+                    .fg(status_color(f.status))
+                    .add_attribute(Attribute::Bold);
+            }
+            t.add_row(vec![
+                status,
+                Cell::new(f.label()),
+                Cell::new(human_value(f)),
+                Cell::new(&f.summary),
+            ]);
+        }
+        let _ = writeln!(out, "{t}");
+    }
+    for section in &report.sections {
+        let mut t = new_table(style);
+        t.set_header(section.columns.clone());
+        for row in &section.rows {
+            t.add_row(row.clone());
+        }
+        let _ = writeln!(out, "{}\n{t}", section.title);
+    }
+    // Hints and details follow the table so the table stays one line per finding.
+    for f in &shown {
+        if f.status == Status::Ok && !style.verbose {
+            continue;
+        }
+        if let Some(h) = &f.hint {
+            let _ = writeln!(out, "hint ({}): {h}", f.label());
+        }
+        for line in &f.detail {
+            let _ = writeln!(out, "  {} | {line}", f.label());
+        }
+    }
+    if !(style.quiet && report.status == Status::Ok) {
+        let _ = writeln!(
+            out,
+            "{}: {} ({}) in {} ms",
+            report.command,
+            report.status.label(),
+            counts(report),
+            report.duration_ms
+        );
+    }
+    out
+}
+
+/// Prometheus metric name of a finding: `opsbook_<id>` plus the base-unit suffix.
+fn metric_name(f: &Finding) -> (String, f64) {
+    let base: String = format!("opsbook_{}", f.id)
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let v = f.value.as_f64().unwrap_or(f64::NAN);
+    match f.unit.as_deref() {
+        Some("bytes") if !base.ends_with("_bytes") => (format!("{base}_bytes"), v),
+        Some("seconds") if !base.ends_with("_seconds") => (format!("{base}_seconds"), v),
+        // Prometheus prefers ratios (0..1) to percentages.
+        Some("percent") => (format!("{base}_ratio"), v / 100.0),
+        _ => (base, v),
+    }
+}
+
+fn label_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn labels(f: &Finding) -> String {
+    match &f.subject {
+        Some(s) => format!("{{subject=\"{}\"}}", label_escape(s)),
+        None => String::new(),
+    }
+}
+
+pub fn prometheus(report: &Report) -> String {
+    let mut out = String::new();
+    let mut seen: Vec<String> = Vec::new();
+    for f in &report.findings {
+        if !f.value.is_number() {
+            continue;
+        }
+        let (name, v) = metric_name(f);
+        if !seen.contains(&name) {
+            let _ = writeln!(out, "# HELP {name} opsbook finding {}", f.id);
+            let _ = writeln!(out, "# TYPE {name} gauge");
+            seen.push(name.clone());
+        }
+        let _ = writeln!(out, "{name}{} {v}", labels(f));
+    }
+    let _ = writeln!(
+        out,
+        "# HELP opsbook_check_status State of each finding: 0 ok, 1 warning, 2 critical, 3 unknown"
+    );
+    let _ = writeln!(out, "# TYPE opsbook_check_status gauge");
+    for f in &report.findings {
+        let subject = f
+            .subject
+            .as_deref()
+            .map(|s| format!(",subject=\"{}\"", label_escape(s)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "opsbook_check_status{{id=\"{}\"{subject}}} {}",
+            label_escape(&f.id),
+            f.status.exit_code()
+        );
+    }
+    let cmd = label_escape(&report.command);
+    let _ = writeln!(
+        out,
+        "# HELP opsbook_run_duration_seconds Wall time of the opsbook run"
+    );
+    let _ = writeln!(out, "# TYPE opsbook_run_duration_seconds gauge");
+    let _ = writeln!(
+        out,
+        "opsbook_run_duration_seconds{{command=\"{cmd}\"}} {}",
+        report.duration_ms as f64 / 1000.0
+    );
+    let _ = writeln!(
+        out,
+        "# HELP opsbook_run_status Worst state of the run: 0 ok, 1 warning, 2 critical, 3 unknown"
+    );
+    let _ = writeln!(out, "# TYPE opsbook_run_status gauge");
+    let _ = writeln!(
+        out,
+        "opsbook_run_status{{command=\"{cmd}\"}} {}",
+        report.exit_code()
+    );
+    out
+}
+
+/// Nagios splits plugin output at the first `|`; a pipe inside text would cut the message
+/// and corrupt perfdata, so text pipes become `¦`.
+fn nagios_text(s: &str) -> String {
+    s.replace('|', "¦").replace('\n', " ")
+}
+
+pub fn nagios(report: &Report) -> String {
+    let bad: Vec<String> = report
+        .findings
+        .iter()
+        .filter(|f| f.status != Status::Ok)
+        .map(|f| format!("{}: {}", f.label(), f.summary))
+        .collect();
+    let text = if bad.is_empty() {
+        format!("{} findings OK", report.findings.len())
+    } else {
+        bad.join("; ")
+    };
+    let perf: Vec<String> = report
+        .findings
+        .iter()
+        .filter_map(|f| {
+            let v = f.value.as_f64()?;
+            let uom = match f.unit.as_deref() {
+                Some("bytes") => "B",
+                Some("seconds") => "s",
+                Some("percent") => "%",
+                _ => "",
+            };
+            let label = f.label().replace('\'', "").replace('=', "_");
+            Some(format!("'{label}'={v}{uom}"))
+        })
+        .collect();
+    let mut line = format!(
+        "OPSBOOK {} {}: {}",
+        report.command.to_uppercase(),
+        report.status.label(),
+        nagios_text(&text)
+    );
+    if !perf.is_empty() {
+        line.push_str(" | ");
+        line.push_str(&perf.join(" "));
+    }
+    line.push('\n');
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Report {
+        let mut r = Report::new("check morning");
+        r.push(
+            Finding::ok("postgres.connections", "6 of 100 connections (6%)")
+                .value(6, "connections"),
+        );
+        r.push(
+            Finding::new("redis.up", Status::Critical, "cannot connect | refused")
+                .hint("start redis"),
+        );
+        r.push(
+            Finding::ok("postgres.database_size", "12 MiB")
+                .subject("app \"x\"")
+                .value(12_582_912u64, "bytes"),
+        );
+        r.push(Finding::ok("host.memory_usage", "40%").value_f64(40.0, "percent"));
+        r
+    }
+
+    #[test]
+    fn nagios_is_one_line_with_escaped_pipes() {
+        let s = nagios(&sample());
+        assert_eq!(s.lines().count(), 1);
+        assert!(
+            s.starts_with("OPSBOOK CHECK MORNING CRITICAL: redis.up: cannot connect ¦ refused | "),
+            "{s}"
+        );
+        assert_eq!(s.matches('|').count(), 1);
+        assert!(
+            s.contains("'postgres.database_size[app \"x\"]'=12582912B"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn prometheus_uses_base_units_and_labels() {
+        let s = prometheus(&sample());
+        assert!(
+            s.contains("opsbook_postgres_database_size_bytes{subject=\"app \\\"x\\\"\"} 12582912"),
+            "{s}"
+        );
+        assert!(s.contains("opsbook_host_memory_usage_ratio 0.4"), "{s}");
+        assert!(s.contains("opsbook_check_status{id=\"redis.up\"} 2"), "{s}");
+        assert!(
+            s.contains("# TYPE opsbook_postgres_connections gauge"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn table_without_color_has_no_escapes() {
+        let s = table(
+            &sample(),
+            Style {
+                color: false,
+                quiet: false,
+                verbose: false,
+            },
+        );
+        assert!(!s.contains('\x1b'));
+        assert!(s.contains("CRITICAL"));
+        assert!(s.contains("hint (redis.up): start redis"));
+        assert!(s.contains("12.0 MiB"));
+        let c = table(
+            &sample(),
+            Style {
+                color: true,
+                quiet: false,
+                verbose: false,
+            },
+        );
+        assert!(c.contains('\x1b'));
+    }
+
+    #[test]
+    fn quiet_hides_ok_rows() {
+        let s = table(
+            &sample(),
+            Style {
+                color: false,
+                quiet: true,
+                verbose: false,
+            },
+        );
+        assert!(!s.contains("postgres.connections"));
+        assert!(s.contains("redis.up"));
+    }
+
+    #[test]
+    fn human_forms() {
+        assert_eq!(human_bytes(1536.0), "1.5 KiB");
+        assert_eq!(human_duration(3725.0), "1h 2m");
+        assert_eq!(human_duration(90000.0), "1d 1h");
+    }
+}

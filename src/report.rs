@@ -1,0 +1,300 @@
+//! The one report model every command returns.
+//!
+//! The JSON form (`schema: "opsbook.report/v1"`) is the contract that monitoring and runbooks
+//! key on: finding ids are stable, values are in base units (bytes, seconds, percent) and the
+//! human form lives only in `summary`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub const SCHEMA: &str = "opsbook.report/v1";
+
+/// The monitoring convention's four states.
+///
+/// Declaration order is the display order (Ok < Warning < Critical < Unknown). The exit code
+/// of a whole report uses [`Status::severity`]: CRITICAL outranks UNKNOWN, so a check whose
+/// PostgreSQL is down says "critical" (exit 2) even though the probes that needed PostgreSQL
+/// could not tell (unknown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Warning,
+    Critical,
+    Unknown,
+}
+
+impl Status {
+    /// Nagios / check_postgres exit code.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Status::Ok => 0,
+            Status::Warning => 1,
+            Status::Critical => 2,
+            Status::Unknown => 3,
+        }
+    }
+
+    /// Rank used to pick a report's overall status: ok < warning < unknown < critical.
+    pub fn severity(self) -> u8 {
+        match self {
+            Status::Ok => 0,
+            Status::Warning => 1,
+            Status::Unknown => 2,
+            Status::Critical => 3,
+        }
+    }
+
+    /// The worse of two states by [`Status::severity`].
+    pub fn worst(self, other: Status) -> Status {
+        if other.severity() > self.severity() {
+            other
+        } else {
+            self
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Ok => "OK",
+            Status::Warning => "WARNING",
+            Status::Critical => "CRITICAL",
+            Status::Unknown => "UNKNOWN",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Warning => "warning",
+            Status::Critical => "critical",
+            Status::Unknown => "unknown",
+        }
+    }
+
+    /// Status of `value` against "higher is worse" thresholds.
+    pub fn above(value: f64, warning: Option<f64>, critical: Option<f64>) -> Status {
+        if critical.is_some_and(|c| value > c) {
+            Status::Critical
+        } else if warning.is_some_and(|w| value > w) {
+            Status::Warning
+        } else {
+            Status::Ok
+        }
+    }
+
+    /// Status of `value` against "lower is worse" thresholds.
+    pub fn below(value: f64, warning: Option<f64>, critical: Option<f64>) -> Status {
+        if critical.is_some_and(|c| value < c) {
+            Status::Critical
+        } else if warning.is_some_and(|w| value < w) {
+            Status::Warning
+        } else {
+            Status::Ok
+        }
+    }
+}
+
+/// One observation: a stable id, an optional subject (database, unit, mount) when the id
+/// repeats, a state, a typed value in base units and a sentence an operator can read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub id: String,
+    pub subject: Option<String>,
+    pub status: Status,
+    pub value: Value,
+    pub unit: Option<String>,
+    pub summary: String,
+    pub hint: Option<String>,
+    /// Supporting lines (the last journal errors, the query text); empty when there is none.
+    #[serde(default)]
+    pub detail: Vec<String>,
+}
+
+impl Finding {
+    pub fn new(id: impl Into<String>, status: Status, summary: impl Into<String>) -> Self {
+        Finding {
+            id: id.into(),
+            subject: None,
+            status,
+            value: Value::Null,
+            unit: None,
+            summary: summary.into(),
+            hint: None,
+            detail: Vec::new(),
+        }
+    }
+
+    pub fn ok(id: impl Into<String>, summary: impl Into<String>) -> Self {
+        Self::new(id, Status::Ok, summary)
+    }
+
+    pub fn subject(mut self, subject: impl Into<String>) -> Self {
+        self.subject = Some(subject.into());
+        self
+    }
+
+    /// A numeric value and its unit (base units: bytes, seconds, percent, connections...).
+    pub fn value(mut self, value: impl Into<Value>, unit: &str) -> Self {
+        self.value = value.into();
+        self.unit = Some(unit.to_string());
+        self
+    }
+
+    /// A float value rounded to two decimals, so JSON does not carry noise digits.
+    pub fn value_f64(self, value: f64, unit: &str) -> Self {
+        let rounded = (value * 100.0).round() / 100.0;
+        self.value(rounded, unit)
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn detail(mut self, lines: Vec<String>) -> Self {
+        self.detail = lines;
+        self
+    }
+
+    /// The finding a probe yields when it could not tell: UNKNOWN with the error chain.
+    pub fn unknown(id: impl Into<String>, err: &anyhow::Error) -> Self {
+        Finding::new(id, Status::Unknown, one_line(err))
+    }
+
+    /// The finding id plus subject, as shown in tables and nagios output.
+    pub fn label(&self) -> String {
+        match &self.subject {
+            Some(s) => format!("{}[{}]", self.id, s),
+            None => self.id.clone(),
+        }
+    }
+}
+
+/// An error chain on one line: "connecting to ...: connection refused".
+pub fn one_line(err: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        let s = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+    }
+    parts.join(": ")
+}
+
+/// A named table attached to a report (a lock tree, a step table, a sample list).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Section {
+    pub title: String,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// What every command returns.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    pub schema: String,
+    pub command: String,
+    pub status: Status,
+    pub duration_ms: u64,
+    pub findings: Vec<Finding>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sections: Vec<Section>,
+    /// A command-specific payload (the effective config, the sandbox environment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+    /// Plain text that replaces the table rendering (`sandbox env` prints shell lines).
+    #[serde(skip)]
+    pub text: Option<String>,
+}
+
+impl Report {
+    pub fn new(command: impl Into<String>) -> Self {
+        Report {
+            schema: SCHEMA.to_string(),
+            command: command.into(),
+            status: Status::Ok,
+            duration_ms: 0,
+            findings: Vec::new(),
+            sections: Vec::new(),
+            data: None,
+            text: None,
+        }
+    }
+
+    pub fn push(&mut self, finding: Finding) {
+        self.status = self.status.worst(finding.status);
+        self.findings.push(finding);
+    }
+
+    pub fn extend(&mut self, findings: impl IntoIterator<Item = Finding>) {
+        for f in findings {
+            self.push(f);
+        }
+    }
+
+    /// Recompute the overall status from the findings (after they were edited in place).
+    pub fn refresh_status(&mut self) {
+        self.status = self
+            .findings
+            .iter()
+            .fold(Status::Ok, |acc, f| acc.worst(f.status));
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        self.status.exit_code()
+    }
+
+    pub fn find<'a>(&'a self, id: &'a str) -> impl Iterator<Item = &'a Finding> + 'a {
+        self.findings.iter().filter(move |f| f.id == id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn critical_outranks_unknown_and_warning() {
+        let mut r = Report::new("t");
+        r.push(Finding::new("a", Status::Warning, "w"));
+        assert_eq!(r.exit_code(), 1);
+        r.push(Finding::new("b", Status::Unknown, "u"));
+        assert_eq!(r.exit_code(), 3);
+        r.push(Finding::new("c", Status::Critical, "c"));
+        assert_eq!(r.exit_code(), 2);
+        r.push(Finding::new("d", Status::Ok, "o"));
+        assert_eq!(r.status, Status::Critical);
+    }
+
+    #[test]
+    fn thresholds() {
+        assert_eq!(Status::above(81.0, Some(80.0), Some(90.0)), Status::Warning);
+        assert_eq!(Status::above(80.0, Some(80.0), Some(90.0)), Status::Ok);
+        assert_eq!(
+            Status::above(95.0, Some(80.0), Some(90.0)),
+            Status::Critical
+        );
+        assert_eq!(Status::below(94.0, Some(95.0), None), Status::Warning);
+        assert_eq!(Status::below(99.0, Some(95.0), None), Status::Ok);
+    }
+
+    #[test]
+    fn json_shape_is_the_documented_one() {
+        let mut r = Report::new("check morning");
+        r.push(
+            Finding::ok("postgres.connections", "6 of 200 connections (3%)")
+                .value(6, "connections"),
+        );
+        let v: Value = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["schema"], "opsbook.report/v1");
+        assert_eq!(v["status"], "ok");
+        let f = &v["findings"][0];
+        assert_eq!(f["id"], "postgres.connections");
+        assert_eq!(f["subject"], Value::Null);
+        assert_eq!(f["value"], 6);
+        assert_eq!(f["unit"], "connections");
+        assert_eq!(f["hint"], Value::Null);
+    }
+}

@@ -1,0 +1,143 @@
+//! Configuration errors exit 3 and point at the spot; `config show` never shows a secret.
+
+use crate::harness::*;
+
+#[test]
+fn malformed_config_exits_3_naming_line_and_column() {
+    let s = Scratch::new("badcfg");
+    let cfg = s.write(
+        "opsbook.yaml",
+        "backup:\n  dir: /tmp\nthresholds:\n  disk_pct:\n    warnig: 70\n",
+        0o600,
+    );
+    let run = opsbook(&["check", "morning", "--config", cfg.to_str().unwrap()]).run();
+    assert_eq!(run.code, 3, "{run}");
+    let expected = format!("{}:5:5", cfg.display());
+    assert!(
+        run.stderr.contains(&expected),
+        "expected {expected} in:\n{run}"
+    );
+    assert!(run.stderr.contains("unknown field `warnig`"), "{run}");
+    assert!(run.stderr.starts_with("error: "), "{run}");
+    assert!(!run.stderr.contains("panicked"), "{run}");
+    assert_eq!(run.stdout, "");
+}
+
+#[test]
+fn broken_yaml_and_wrong_types_exit_3() {
+    let s = Scratch::new("types");
+    let cfg = s.write("a.yaml", "timeouts:\n  connect: [1, 2\n", 0o600);
+    let run = opsbook(&["config", "check", cfg.to_str().unwrap()]).run();
+    assert_eq!(run.code, 3, "{run}");
+    assert!(run.stderr.contains(&format!("{}:", cfg.display())), "{run}");
+    let cfg = s.write("b.yaml", "services: postgresql\n", 0o600);
+    let run = opsbook(&["config", "check", cfg.to_str().unwrap()]).run();
+    assert_eq!(run.code, 3, "{run}");
+    assert!(
+        run.stderr.contains(&format!("{}:1:", cfg.display())),
+        "{run}"
+    );
+    let run = opsbook(&["check", "morning", "--config", "/nonexistent/opsbook.yaml"]).run();
+    assert_eq!(run.code, 3, "{run}");
+    assert!(run.stderr.contains("does not exist"), "{run}");
+}
+
+#[test]
+fn config_check_accepts_a_good_file() {
+    let s = Scratch::new("goodcfg");
+    let cfg = s.write(
+        "ok.yaml",
+        "services: [postgresql, telegram-bot]\nthresholds:\n  backup_age:\n    critical: 36h\n",
+        0o644,
+    );
+    let run = opsbook(&["config", "check", cfg.to_str().unwrap()]).run();
+    assert_eq!(run.code, 0, "{run}");
+    assert!(
+        run.stdout.contains("is a valid opsbook configuration"),
+        "{run}"
+    );
+}
+
+#[test]
+fn no_file_means_the_seed_defaults() {
+    let run = opsbook(&["config", "show"]).run();
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains("# source: built-in defaults"), "{run}");
+    assert!(run.stdout.contains("services:"), "{run}");
+    let j = opsbook(&["config", "show", "--format", "json"])
+        .run()
+        .json();
+    let c = &j["data"]["config"];
+    assert_eq!(c["thresholds"]["connections_pct"]["critical"], 90.0);
+    assert_eq!(c["thresholds"]["disk_pct"]["warning"], 80.0);
+    assert_eq!(c["thresholds"]["backup_age"]["critical"], "1d");
+    assert_eq!(c["services"][0], "postgresql");
+}
+
+#[test]
+fn config_show_masks_secrets_and_readable_secret_files_are_refused() {
+    let s = Scratch::new("secret");
+    let body = "postgres:\n  url: postgres://app:hunter2secret@db.example:5432/app\nredis:\n  url: redis://:redispw99@127.0.0.1:6390/0\n";
+    let cfg = s.write("private.yaml", body, 0o600);
+    let run = opsbook(&["config", "show", "--config", cfg.to_str().unwrap()]).run();
+    assert_eq!(run.code, 0, "{run}");
+    assert!(
+        !run.stdout.contains("hunter2secret") && !run.stderr.contains("hunter2secret"),
+        "{run}"
+    );
+    assert!(!run.stdout.contains("redispw99"), "{run}");
+    assert!(run.stdout.contains("***"), "{run}");
+    let json = opsbook(&[
+        "config",
+        "show",
+        "--format",
+        "json",
+        "--config",
+        cfg.to_str().unwrap(),
+    ])
+    .run();
+    assert!(!json.stdout.contains("hunter2secret"));
+
+    let open = s.write("open.yaml", body, 0o644);
+    let run = opsbook(&["config", "show", "--config", open.to_str().unwrap()]).run();
+    assert_eq!(run.code, 3, "{run}");
+    assert!(run.stderr.contains("chmod 600"), "{run}");
+    assert!(!run.stderr.contains("hunter2secret"), "{run}");
+}
+
+#[test]
+fn flags_and_environment_override_the_file() {
+    let s = Scratch::new("precedence");
+    let cfg = s.write(
+        "c.yaml",
+        "postgres:\n  url: postgres://file@filehost:5432/filedb\n",
+        0o600,
+    );
+    let run = opsbook(&["config", "show", "--config", cfg.to_str().unwrap()]).run();
+    assert!(run.stdout.contains("filehost"), "{run}");
+    let run = opsbook(&["config", "show", "--config", cfg.to_str().unwrap()])
+        .env("DATABASE_URL", "postgres://envuser@envhost:5432/envdb")
+        .run();
+    assert!(
+        run.stdout.contains("envhost") && !run.stdout.contains("filehost"),
+        "{run}"
+    );
+    let run = opsbook(&[
+        "config",
+        "show",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--pg",
+        "postgres://flag@flaghost:5432/x",
+    ])
+    .env("DATABASE_URL", "postgres://envuser@envhost:5432/envdb")
+    .run();
+    assert!(
+        run.stdout.contains("flaghost") && !run.stdout.contains("envhost"),
+        "{run}"
+    );
+    let run = opsbook(&["config", "show", "--config", cfg.to_str().unwrap()])
+        .env("OPSBOOK_CONFIG", "/nonexistent.yaml")
+        .run();
+    assert_eq!(run.code, 0, "--config wins over OPSBOOK_CONFIG: {run}");
+}

@@ -1,0 +1,270 @@
+//! A small builder: create what a test needs, run `opsbook`, get status + stdout + JSON.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, Instant};
+
+use opsbook::sandbox::Sandbox;
+use serde_json::Value;
+
+pub fn sandbox() -> &'static Sandbox {
+    opsbook::sandbox::test_sandbox()
+}
+
+/// Tests that compare cluster-wide numbers (connection counts) take this lock exclusively;
+/// every other test takes it shared, so the numbers do not move under the comparison.
+static CLUSTER: RwLock<()> = RwLock::new(());
+
+pub fn shared() -> RwLockReadGuard<'static, ()> {
+    CLUSTER.read().unwrap_or_else(|e| e.into_inner())
+}
+
+pub fn exclusive() -> RwLockWriteGuard<'static, ()> {
+    CLUSTER.write().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A scratch directory removed on drop.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!(
+            "opsbook-it-{name}-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    pub fn write(&self, rel: &str, text: &str, mode: u32) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let p = self.0.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+        p
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A database of the test's own in the shared sandbox, dropped at the end.
+pub struct TestDb {
+    pub name: String,
+}
+
+impl TestDb {
+    pub fn new(tag: &str) -> TestDb {
+        let name = format!("t_{tag}_{}", std::process::id());
+        let sb = sandbox();
+        let _ = sb.drop_database(&name);
+        sb.create_database(&name).unwrap();
+        TestDb { name }
+    }
+
+    pub fn url(&self) -> String {
+        sandbox().pg_url(&self.name)
+    }
+
+    pub fn psql(&self, sql: &str) -> String {
+        sandbox().psql(&self.name, sql).unwrap()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let _ = sandbox().drop_database(&self.name);
+    }
+}
+
+/// A loopback port with nothing listening on it: a server that is down.
+pub fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// The environment variables a test run must never inherit: they could point at the
+/// machine's own servers on 5432 / 6379.
+const SCRUB: &[&str] = &[
+    "PGHOST",
+    "PGPORT",
+    "PGUSER",
+    "PGDATABASE",
+    "PGPASSWORD",
+    "PGPASSFILE",
+    "PGSSLMODE",
+    "PGSERVICE",
+    "PGAPPNAME",
+    "PGCONNECT_TIMEOUT",
+    "PGSSLROOTCERT",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "OPSBOOK_CONFIG",
+    "OPSBOOK_STATE_DIR",
+    "OPSBOOK_SANDBOX_DIR",
+    "NO_COLOR",
+    "XDG_CONFIG_HOME",
+    "XDG_STATE_HOME",
+];
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Run {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\n--- stderr ---\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    pub fn findings<'a>(json: &'a Value, id: &str) -> Vec<&'a Value> {
+        json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["id"] == id)
+            .collect()
+    }
+
+    pub fn one<'a>(json: &'a Value, id: &str) -> &'a Value {
+        let f = Self::findings(json, id);
+        assert_eq!(f.len(), 1, "expected one {id} finding in {json:#}");
+        f[0]
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}\n------- stderr -------\n{}[exit status: {}]",
+            self.stdout, self.stderr, self.code
+        )
+    }
+}
+
+pub struct Opsbook {
+    cmd: Command,
+    stdin: Option<String>,
+    _home: Scratch,
+}
+
+/// `opsbook ARGS` with a clean environment: a fresh HOME and state dir, no PG*/REDIS vars.
+pub fn opsbook(args: &[&str]) -> Opsbook {
+    let home = Scratch::new("home");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_opsbook"));
+    for v in SCRUB {
+        cmd.env_remove(v);
+    }
+    cmd.env("HOME", home.path());
+    cmd.env("OPSBOOK_STATE_DIR", home.path().join("state"));
+    cmd.args(args);
+    Opsbook {
+        cmd,
+        stdin: None,
+        _home: home,
+    }
+}
+
+impl Opsbook {
+    pub fn env(mut self, k: &str, v: &str) -> Self {
+        self.cmd.env(k, v);
+        self
+    }
+
+    #[allow(dead_code)]
+    pub fn stdin(mut self, s: &str) -> Self {
+        self.stdin = Some(s.to_string());
+        self
+    }
+
+    pub fn run(mut self) -> Run {
+        let start = Instant::now();
+        self.cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = self.cmd.spawn().expect("spawning opsbook");
+        if let Some(input) = self.stdin.take() {
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
+        }
+        drop(child.stdin.take());
+        let out = child.wait_with_output().unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            elapsed: start.elapsed(),
+        }
+    }
+}
+
+/// A config pointing at the sandbox's servers and the test's own database and backup dir;
+/// host thresholds are set out of reach so the machine's own disk and RAM never decide a test.
+pub fn sandbox_config(scratch: &Scratch, db: &TestDb, backup_dir: &Path, extra: &str) -> PathBuf {
+    let sb = sandbox();
+    let pw = scratch.write("pg.password", &sb.password().unwrap(), 0o600);
+    let text = format!(
+        "postgres:\n  url: {}\n  password_file: {}\nredis:\n  url: {}\nbackup:\n  dir: {}\nservices: []\nthresholds:\n  disk_pct: {{warning: 99.5, critical: 99.9}}\n  memory_pct: {{warning: 99.5, critical: 99.9}}\n{extra}",
+        db.url(),
+        pw.display(),
+        sb.redis_url(),
+        backup_dir.display()
+    );
+    scratch.write("opsbook.yaml", &text, 0o600)
+}
+
+/// A backup directory holding one fresh backup file.
+pub fn fresh_backup(scratch: &Scratch) -> PathBuf {
+    let dir = scratch.path().join("backups");
+    scratch.write(
+        "backups/app/20261122T010000Z.dump",
+        "PGDMP fake but fresh",
+        0o600,
+    );
+    dir
+}
+
+/// Redis INFO over a raw TCP connection (no client library: an independent reading).
+pub fn redis_info_field(port: u16, field: &str) -> u64 {
+    use std::io::{BufRead, BufReader, Read};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(b"INFO memory\r\n").unwrap();
+    let mut r = BufReader::new(s);
+    let mut header = String::new();
+    r.read_line(&mut header).unwrap();
+    let len: usize = header.trim().trim_start_matches('$').parse().unwrap();
+    let mut body = vec![0u8; len];
+    r.read_exact(&mut body).unwrap();
+    let text = String::from_utf8(body).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in INFO"))
+}

@@ -1,0 +1,26 @@
+//! The one integration test binary: the real `opsbook` binary against the real PostgreSQL and
+//! Redis of one shared sandbox (started on first use, stopped when this process exits).
+//! Each test gets its own database and state directory.
+
+mod check_morning;
+mod config_cmd;
+mod harness;
+mod output;
+mod sandbox_cmd;
+
+#[test]
+fn every_test_module_is_listed() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cli");
+    let listed = include_str!("main.rs");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if let Some(module) = name.strip_suffix(".rs") {
+            if module != "main" {
+                assert!(
+                    listed.contains(&format!("mod {module};")),
+                    "tests/cli/{name} is not listed in main.rs"
+                );
+            }
+        }
+    }
+}
