@@ -177,9 +177,17 @@ fn a_server_that_never_answers_times_out_as_critical() {
     // Accepts TCP and then says nothing, like a hung server or a firewall that drops replies.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
     let holder = std::thread::spawn(move || {
-        let held: Vec<_> = listener.incoming().take(2).filter_map(Result::ok).collect();
-        std::thread::sleep(std::time::Duration::from_secs(4));
+        // Hold whatever connects for 4 s, never answering; never block on accept.
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(4);
+        let mut held = Vec::new();
+        while std::time::Instant::now() < until {
+            if let Ok((sock, _)) = listener.accept() {
+                held.push(sock);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         drop(held);
     });
     let s = Scratch::new("hung");
