@@ -56,11 +56,11 @@ impl std::fmt::Display for Span {
         let ms = self.0.subsec_millis();
         if ms != 0 {
             write!(f, "{}ms", self.0.as_millis())
-        } else if s != 0 && s % 86400 == 0 {
+        } else if s != 0 && s.is_multiple_of(86400) {
             write!(f, "{}d", s / 86400)
-        } else if s != 0 && s % 3600 == 0 {
+        } else if s != 0 && s.is_multiple_of(3600) {
             write!(f, "{}h", s / 3600)
-        } else if s != 0 && s % 60 == 0 {
+        } else if s != 0 && s.is_multiple_of(60) {
             write!(f, "{}m", s / 60)
         } else {
             write!(f, "{s}s")
