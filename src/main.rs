@@ -13,6 +13,7 @@ use opsbook::render::{self, Style};
 const UNKNOWN: u8 = 3;
 
 fn main() -> ExitCode {
+    install_panic_hook();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -78,6 +79,26 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     drop(ctx);
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     Ok(report.status.exit_code() as u8)
+}
+
+/// A panic is a bug in opsbook, never the operator's fault: one line saying so and where,
+/// no backtrace, and UNKNOWN (3) so cron and Nagios never read it as OK.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_string());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("error: internal error in opsbook{at}: {msg}");
+        eprintln!("hint: this is a bug; please report it with the command you ran");
+        std::process::exit(i32::from(UNKNOWN));
+    }));
 }
 
 /// cargo-style: `error: what`, `Caused by:` lines, then the `hint:` lines an error carries.

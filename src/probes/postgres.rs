@@ -113,8 +113,14 @@ pub async fn database_sizes(
         .context("reading pg_database_size of every database")?;
     let mut out = Vec::new();
     for row in rows {
-        let name: String = row.get(0);
-        let bytes: i64 = row.get(1);
+        let name: String = row.try_get(0).context("reading pg_database.datname")?;
+        // NULL when the database was dropped while we read the catalog: it is gone, skip it.
+        let Some(bytes) = row
+            .try_get::<_, Option<i64>>(1)
+            .context("reading pg_database_size")?
+        else {
+            continue;
+        };
         let growth = match history.previous(&size_key(&pg.options, &name)) {
             Some((at, prev)) => {
                 let delta = bytes as f64 - prev;
