@@ -1,6 +1,7 @@
 //! opsbook: the checklists, backups and diagnostics of a PostgreSQL + Redis stack as one typed
 //! binary. The binary is `src/main.rs`; tests and benches use this library.
 
+pub mod backup;
 pub mod cli;
 pub mod clients;
 pub mod commands;
@@ -11,3 +12,4 @@ pub mod render;
 pub mod report;
 pub mod sandbox;
 pub mod state;
+pub mod timefmt;

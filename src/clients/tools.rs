@@ -73,6 +73,26 @@ pub fn resolve(tool: &str, major: u32) -> anyhow::Result<PathBuf> {
     }
 }
 
+/// The full version a tool reports (`pg_dump (PostgreSQL) 15.19` -> `15.19`).
+pub fn tool_version(path: &Path) -> Option<String> {
+    let out = std::process::Command::new(path)
+        .arg("--version")
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split_whitespace().last().map(str::to_string)
+}
+
+/// The blocking form of [`command`], for pipelines driven from a blocking thread.
+pub fn std_command(path: &Path, options: &PgOptions) -> std::process::Command {
+    let mut cmd = std::process::Command::new(path);
+    for var in ["PGPASSWORD", "PGPASSFILE", "PGSERVICE", "DATABASE_URL"] {
+        cmd.env_remove(var);
+    }
+    cmd.envs(options.tool_env());
+    cmd
+}
+
 /// A command for `tool` whose connection settings and password come from `options` through
 /// the environment (never argv, where `ps` would show them).
 pub fn command(path: &Path, options: &PgOptions) -> tokio::process::Command {

@@ -1,0 +1,391 @@
+//! Take one backup: export a snapshot, start `pg_dump --snapshot` (custom format, uncompressed)
+//! and compress + hash its output in-stream into `<stamp>.dump.zst.partial` (0600) while the
+//! exporting session counts every table inside the same snapshot; then fsync, verify, write the
+//! manifest and rename into place. Any failure removes the partial file.
+
+use std::io::{BufWriter, Read as _};
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Instant, SystemTime};
+
+use anyhow::{bail, Context as _};
+
+use super::manifest::{Manifest, MANIFEST_SCHEMA, MANIFEST_SUFFIX};
+use super::stream::{self, Compression, CountingReader, HashingWriter};
+use super::{counts, verify};
+use crate::clients::pg_conn::PgOptions;
+use crate::clients::postgres::{PgClient, SessionTimeouts};
+use crate::clients::tools;
+
+pub struct Request {
+    pub options: PgOptions,
+    pub dir: PathBuf,
+    pub compression: Compression,
+    pub threads: u32,
+    pub timeouts: SessionTimeouts,
+    pub progress: bool,
+}
+
+/// What was written.
+pub struct Written {
+    pub manifest: Manifest,
+    pub archive_path: PathBuf,
+    pub manifest_path: PathBuf,
+}
+
+/// Removes the partial file unless the backup was committed.
+struct Partial {
+    path: PathBuf,
+    committed: bool,
+}
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+fn create_db_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("creating the backup directory {}", dir.display()))
+}
+
+/// A stamp not yet used in `dir` (two backups in one second get `-1`, `-2`).
+fn free_stamp(dir: &Path, base: &str, suffix: &str) -> String {
+    let mut stamp = base.to_string();
+    let mut n = 0;
+    while dir.join(format!("{stamp}{suffix}")).exists()
+        || dir.join(format!("{stamp}{suffix}.partial")).exists()
+        || dir.join(format!("{stamp}{MANIFEST_SUFFIX}")).exists()
+    {
+        n += 1;
+        stamp = format!("{base}-{n}");
+    }
+    stamp
+}
+
+/// Run `cmd`, stream its stdout through the compressor into `partial`; returns
+/// (sha256, archive bytes, uncompressed bytes). Blocking.
+fn write_archive(
+    mut cmd: std::process::Command,
+    what: &str,
+    partial: &Path,
+    compression: Compression,
+    threads: u32,
+    progress: bool,
+) -> anyhow::Result<(String, u64, u64)> {
+    let dir = partial.parent().unwrap_or(Path::new("."));
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(partial)
+        .with_context(|| format!("{what}: creating {}", partial.display()))
+        .map_err(|e| {
+            let hint = e
+                .downcast_ref::<std::io::Error>()
+                .map(|io| stream::write_error_hint(io, dir))
+                .unwrap_or_default();
+            e.context(format!("hint: {hint}"))
+        })?;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("{what}: starting the dump tool"))?;
+    let stdout = child.stdout.take().context("dump tool stdout")?;
+    let mut stderr = child.stderr.take().context("dump tool stderr")?;
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let bar = progress.then(|| {
+        let pb = indicatif::ProgressBar::with_draw_target(
+            None,
+            indicatif::ProgressDrawTarget::stderr_with_hz(4),
+        );
+        pb.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {msg} {bytes} dumped ({bytes_per_sec}), {elapsed}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        pb.set_message(what.to_string());
+        pb
+    });
+    let mut input = CountingReader {
+        inner: stdout,
+        bytes: 0,
+        progress: |n| {
+            if let Some(pb) = &bar {
+                pb.set_position(n);
+            }
+        },
+    };
+    let sink = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
+    let written = stream::compress_into(&mut input, sink, compression, threads);
+    let dump_bytes = input.bytes;
+    if let Some(pb) = &bar {
+        pb.finish_and_clear();
+    }
+    let finished = written.and_then(|w| {
+        let (buf, sha, bytes) = w.finish();
+        let file = buf.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        Ok((sha, bytes))
+    });
+    let (sha, bytes) = match finished {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            let hint = stream::write_error_hint(&e, dir);
+            return Err(anyhow::Error::from(e)
+                .context(format!("hint: {hint}; the partial file was removed"))
+                .context(format!("{what}: writing {}", partial.display())));
+        }
+    };
+    let status = child
+        .wait()
+        .with_context(|| format!("{what}: waiting for the dump tool"))?;
+    let errors = errors.join().unwrap_or_default();
+    if !status.success() {
+        let last: Vec<&str> = errors.trim().lines().rev().take(3).collect();
+        let last: Vec<&str> = last.into_iter().rev().collect();
+        bail!(
+            "{what} failed ({status}): {}\nhint: the partial file was removed; fix the cause above and run the backup again",
+            if last.is_empty() {
+                "no message".to_string()
+            } else {
+                last.join(" / ")
+            }
+        );
+    }
+    Ok((sha, bytes, dump_bytes))
+}
+
+fn fsync_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("syncing directory {}", dir.display()))
+}
+
+/// One database: snapshot, dump + counts in parallel, verify, commit.
+pub async fn database(req: &Request) -> anyhow::Result<Written> {
+    let db = req.options.dbname().to_string();
+    let started = SystemTime::now();
+    let clock = Instant::now();
+    let pg = PgClient::connect(&req.options, req.timeouts).await?;
+    let pg_dump = tools::resolve("pg_dump", pg.major())?;
+    let pg_dump_version = tools::tool_version(&pg_dump).unwrap_or_default();
+    pg.client
+        .batch_execute(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; \
+             SET LOCAL statement_timeout = 0; \
+             SET LOCAL idle_in_transaction_session_timeout = 0",
+        )
+        .await
+        .with_context(|| format!("backup of {db}: opening the snapshot transaction"))?;
+    let snapshot: String = pg
+        .client
+        .query_one("SELECT pg_export_snapshot()", &[])
+        .await
+        .with_context(|| format!("backup of {db}: exporting a snapshot"))?
+        .try_get(0)?;
+
+    let db_dir = req.dir.join(&db);
+    create_db_dir(&db_dir)?;
+    let suffix = req.compression.suffix();
+    let stamp = free_stamp(&db_dir, &crate::timefmt::backup_stamp(started), suffix);
+    let archive_name = format!("{stamp}{suffix}");
+    let archive_path = db_dir.join(&archive_name);
+    let mut partial = Partial {
+        path: db_dir.join(format!("{archive_name}.partial")),
+        committed: false,
+    };
+
+    let mut cmd = tools::std_command(&pg_dump, &req.options);
+    cmd.args(["--format=custom", "--compress=0", "--snapshot", &snapshot]);
+    let what = format!("backup of {db}");
+    let (path, compression, threads, progress) = (
+        partial.path.clone(),
+        req.compression,
+        req.threads,
+        req.progress,
+    );
+    let dump = tokio::task::spawn_blocking(move || {
+        write_archive(cmd, &what, &path, compression, threads, progress)
+    });
+    // Counted inside the exported snapshot while pg_dump reads the same one.
+    let counted = counts::count_tables(&pg.client).await;
+    let dumped = dump.await.context("the dump thread failed")?;
+    let _ = pg.client.batch_execute("COMMIT").await;
+    let (sha256, bytes, dump_bytes) = dumped?;
+    let tables = counted.with_context(|| format!("backup of {db}: counting rows"))?;
+    let finished = SystemTime::now();
+
+    let mut manifest = Manifest {
+        schema: MANIFEST_SCHEMA.to_string(),
+        id: format!("{db}/{stamp}"),
+        kind: "database".to_string(),
+        database: db.clone(),
+        archive: archive_name,
+        compression: req.compression.to_string(),
+        server_version: pg.version.clone(),
+        pg_dump_version,
+        started_at: crate::timefmt::rfc3339(started),
+        finished_at: crate::timefmt::rfc3339(finished),
+        started_unix: crate::timefmt::unix(started),
+        duration_ms: clock.elapsed().as_millis() as u64,
+        bytes,
+        dump_bytes,
+        sha256,
+        snapshot: Some(snapshot),
+        tables,
+        verified: false,
+        verified_at: None,
+    };
+
+    // Verify the bytes on disk before they become a backup anyone can restore from.
+    let check_path = partial.path.clone();
+    let m = manifest.clone();
+    let pg_restore = verify::pg_restore_for(&m)?;
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        let sha = stream::sha256_file(&check_path)?;
+        if sha != m.sha256 {
+            bail!(
+                "the archive read back from disk does not match what was written (sha256 {sha} vs {}): the disk or filesystem is corrupting data",
+                m.sha256
+            );
+        }
+        verify::read_toc(&check_path, &m.compression, &pg_restore)?;
+        Ok(())
+    })
+    .await
+    .context("the verify thread failed")?
+    .with_context(|| format!("backup of {db}: verifying {}", partial.path.display()))?;
+    manifest.verified = true;
+    manifest.verified_at = Some(crate::timefmt::rfc3339(SystemTime::now()));
+
+    std::fs::rename(&partial.path, &archive_path)
+        .with_context(|| format!("backup of {db}: renaming into {}", archive_path.display()))?;
+    partial.committed = true;
+    let manifest_path = db_dir.join(format!("{stamp}{MANIFEST_SUFFIX}"));
+    if let Err(e) = manifest.save(&manifest_path) {
+        let _ = std::fs::remove_file(&archive_path);
+        return Err(e.context(format!("backup of {db}: writing the manifest")));
+    }
+    fsync_dir(&db_dir)?;
+    Ok(Written {
+        manifest,
+        archive_path,
+        manifest_path,
+    })
+}
+
+/// Roles and tablespaces (`pg_dumpall --globals-only`): `<dir>/_globals/<stamp>.globals.sql[.zst]`.
+pub async fn globals(
+    req: &Request,
+    server_major: u32,
+    server_version: &str,
+) -> anyhow::Result<Written> {
+    let started = SystemTime::now();
+    let clock = Instant::now();
+    let tool = tools::resolve("pg_dumpall", server_major)?;
+    let version = tools::tool_version(&tool).unwrap_or_default();
+    let dir = req.dir.join("_globals");
+    create_db_dir(&dir)?;
+    let suffix = match req.compression {
+        Compression::Zstd(_) => ".globals.sql.zst",
+        Compression::Gzip(_) => ".globals.sql.gz",
+        Compression::None => ".globals.sql",
+    };
+    let stamp = free_stamp(&dir, &crate::timefmt::backup_stamp(started), suffix);
+    let archive_name = format!("{stamp}{suffix}");
+    let archive_path = dir.join(&archive_name);
+    let mut partial = Partial {
+        path: dir.join(format!("{archive_name}.partial")),
+        committed: false,
+    };
+    let mut cmd = tools::std_command(&tool, &req.options);
+    cmd.arg("--globals-only");
+    let (path, compression, threads) = (partial.path.clone(), req.compression, req.threads);
+    let (sha256, bytes, dump_bytes) = tokio::task::spawn_blocking(move || {
+        write_archive(
+            cmd,
+            "backup of the globals (pg_dumpall --globals-only)",
+            &path,
+            compression,
+            threads,
+            false,
+        )
+    })
+    .await
+    .context("the dump thread failed")??;
+    let read_back = stream::sha256_file(&partial.path)?;
+    if read_back != sha256 {
+        bail!("the globals file read back from disk does not match what was written");
+    }
+    let finished = SystemTime::now();
+    let manifest = Manifest {
+        schema: MANIFEST_SCHEMA.to_string(),
+        id: format!("_globals/{stamp}"),
+        kind: "globals".to_string(),
+        database: "_globals".to_string(),
+        archive: archive_name,
+        compression: req.compression.to_string(),
+        server_version: server_version.to_string(),
+        pg_dump_version: version,
+        started_at: crate::timefmt::rfc3339(started),
+        finished_at: crate::timefmt::rfc3339(finished),
+        started_unix: crate::timefmt::unix(started),
+        duration_ms: clock.elapsed().as_millis() as u64,
+        bytes,
+        dump_bytes,
+        sha256,
+        snapshot: None,
+        tables: vec![],
+        verified: true,
+        verified_at: Some(crate::timefmt::rfc3339(finished)),
+    };
+    std::fs::rename(&partial.path, &archive_path)
+        .with_context(|| format!("renaming into {}", archive_path.display()))?;
+    partial.committed = true;
+    let manifest_path = dir.join(format!("{stamp}{MANIFEST_SUFFIX}"));
+    manifest.save(&manifest_path)?;
+    fsync_dir(&dir)?;
+    Ok(Written {
+        manifest,
+        archive_path,
+        manifest_path,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamps_never_collide() {
+        let dir = std::env::temp_dir().join(format!("opsbook-stamp-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        assert_eq!(
+            free_stamp(&dir, "20261123T010000Z", ".dump.zst"),
+            "20261123T010000Z"
+        );
+        std::fs::write(dir.join("20261123T010000Z.dump.zst.partial"), b"").unwrap();
+        assert_eq!(
+            free_stamp(&dir, "20261123T010000Z", ".dump.zst"),
+            "20261123T010000Z-1"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

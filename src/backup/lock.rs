@@ -1,0 +1,54 @@
+//! One backup or restore at a time: an exclusive flock on `<state dir>/backup.lock`, holding the
+//! holder's pid. The kernel drops the lock when the holder dies, even by `kill -9`.
+
+use std::io::{Read as _, Seek as _, Write as _};
+use std::os::fd::AsRawFd as _;
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _};
+
+pub struct Lock {
+    _file: std::fs::File,
+    pub path: PathBuf,
+}
+
+/// Take the lock or fail at once, naming the pid that holds it.
+pub fn acquire(state_dir: &Path, what: &str) -> anyhow::Result<Lock> {
+    std::fs::create_dir_all(state_dir)
+        .with_context(|| format!("creating the state directory {}", state_dir.display()))?;
+    let path = state_dir.join("backup.lock");
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("opening the lock file {}", path.display()))?;
+    // SAFETY: a valid open file descriptor.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc != 0 {
+        let err = std::io::Error::last_os_error();
+        if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = holder.trim();
+            let holder = if holder.is_empty() {
+                "another process".to_string()
+            } else {
+                format!("pid {holder}")
+            };
+            bail!(
+                "cannot start {what}: another backup or restore is running ({holder} holds {})\nhint: wait for it to finish; two at once would compete for the disk and the server",
+                path.display()
+            );
+        }
+        return Err(err).with_context(|| format!("locking {}", path.display()));
+    }
+    file.set_len(0)?;
+    file.rewind()?;
+    write!(file, "{}", std::process::id())?;
+    file.flush()?;
+    Ok(Lock { _file: file, path })
+}

@@ -1,0 +1,117 @@
+//! Is an archive what its manifest says, and can pg_restore read it? The sha256 of the file
+//! must equal the one computed while it was written, and `pg_restore --list` must read its table
+//! of contents from the decompressed stream.
+
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{bail, Context as _};
+
+use super::catalog::Entry;
+use super::manifest::Manifest;
+use super::stream;
+
+/// The pg_restore of the archive's server major version (or newer).
+pub fn pg_restore_for(m: &Manifest) -> anyhow::Result<PathBuf> {
+    let major = m
+        .server_version
+        .split(['.', ' '])
+        .next()
+        .and_then(|v| v.parse::<u32>().ok())
+        .unwrap_or(0);
+    crate::clients::tools::resolve("pg_restore", major)
+}
+
+/// What the checks found: the archive's TOC entries and table-data entries.
+#[derive(Debug, Clone, Copy)]
+pub struct Verified {
+    pub toc_entries: usize,
+    pub table_data: usize,
+}
+
+/// Checksum first (cheap and decisive), then the TOC.
+pub fn verify(entry: &Entry) -> anyhow::Result<Verified> {
+    let m = &entry.manifest;
+    let sha = stream::sha256_file(&entry.archive_path)?;
+    if sha != m.sha256 {
+        bail!(
+            "backup {}: the archive {} is damaged: its sha256 is {sha}, the manifest recorded {}\nhint: do not restore from it; use an older backup (`opsbook backup list`) and check the disk",
+            m.id,
+            entry.archive_path.display(),
+            m.sha256
+        );
+    }
+    let len = std::fs::metadata(&entry.archive_path)?.len();
+    if len != m.bytes {
+        bail!(
+            "backup {}: the archive is {len} bytes, the manifest recorded {}",
+            m.id,
+            m.bytes
+        );
+    }
+    let toc = read_toc(&entry.archive_path, &m.compression, &pg_restore_for(m)?)
+        .with_context(|| format!("backup {}: reading the table of contents", m.id))?;
+    Ok(toc)
+}
+
+/// `pg_restore --list` fed the decompressed archive on stdin.
+pub fn read_toc(path: &Path, compression: &str, pg_restore: &Path) -> anyhow::Result<Verified> {
+    let mut plain = stream::open_plain(path, compression)?;
+    let mut child = Command::new(pg_restore)
+        .arg("--list")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {}", pg_restore.display()))?;
+    let mut stdin = child.stdin.take().context("pg_restore stdin")?;
+    // pg_restore stops reading after the TOC; a closed pipe then is success, not an error.
+    let feeder = std::thread::spawn(move || -> std::io::Result<()> {
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = plain.read(&mut buf)?;
+            if n == 0 {
+                return Ok(());
+            }
+            match stdin.write_all(&buf[..n]) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+    });
+    let out = child
+        .wait_with_output()
+        .context("running pg_restore --list")?;
+    let fed = feeder.join();
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        bail!(
+            "pg_restore --list could not read it: {}",
+            err.trim().lines().last().unwrap_or("no message")
+        );
+    }
+    match fed {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            return Err(e).context("decompressing the archive (truncated or damaged?)");
+        }
+        Err(_) => bail!("decompressing the archive failed"),
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let entries: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with(';') && !l.trim().is_empty())
+        .collect();
+    if entries.is_empty() {
+        bail!("pg_restore --list found no entries: not a pg_dump archive");
+    }
+    Ok(Verified {
+        toc_entries: entries.len(),
+        table_data: entries
+            .iter()
+            .filter(|l| l.contains(" TABLE DATA "))
+            .count(),
+    })
+}
