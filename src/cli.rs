@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::commands::{check, completions, config_cmd, generate, sandbox};
+use crate::commands::{backup, check, completions, config_cmd, generate, restore, sandbox};
 
 /// Run the checklists, backups and diagnostics of a PostgreSQL + Redis stack from one binary
 ///
@@ -86,6 +86,10 @@ pub enum Format {
 pub enum Command {
     /// Run a checklist (the morning runbook, as one report)
     Check(check::CheckArgs),
+    /// Take, list, verify and prune verified logical backups
+    Backup(backup::BackupArgs),
+    /// Restore a backup into a new database, prove it complete, then swap it in
+    Restore(restore::RestoreArgs),
     /// Start, show or stop a throwaway PostgreSQL + Redis to try opsbook on
     Sandbox(sandbox::SandboxArgs),
     /// Show or validate the configuration
@@ -102,6 +106,8 @@ impl Command {
     pub fn name(&self) -> String {
         match self {
             Command::Check(a) => format!("check {}", a.name()),
+            Command::Backup(a) => a.name().to_string(),
+            Command::Restore(_) => "restore".to_string(),
             Command::Sandbox(a) => format!("sandbox {}", a.name()),
             Command::Config(a) => format!("config {}", a.name()),
             Command::Completions(_) => "completions".to_string(),

@@ -191,12 +191,18 @@ pub struct RedisConfig {
 pub struct BackupConfig {
     /// where backups are written and looked for (one sub-directory per database)
     pub dir: PathBuf,
+    /// retention: keep the newest N backups of each database (`backup --keep` overrides)
+    pub keep: Option<usize>,
+    /// retention: keep backups younger than D days (`backup --keep-days` overrides)
+    pub keep_days: Option<f64>,
 }
 
 impl Default for BackupConfig {
     fn default() -> Self {
         BackupConfig {
             dir: PathBuf::from("/var/backups/opsbook"),
+            keep: None,
+            keep_days: None,
         }
     }
 }
@@ -457,6 +463,18 @@ impl Config {
                         )
                     });
                 }
+            }
+        }
+        if self.backup.keep == Some(0) {
+            bail!(ConfigError {
+                message: "backup.keep: 0 would keep no backup\nhint: keep at least 1 (the newest verified backup is always kept anyway)".to_string()
+            });
+        }
+        if let Some(d) = self.backup.keep_days {
+            if !(d.is_finite() && d > 0.0) {
+                bail!(ConfigError {
+                    message: format!("backup.keep_days: {d} is not a positive number of days")
+                });
             }
         }
         Ok(())

@@ -14,6 +14,10 @@ const UNKNOWN: u8 = 3;
 
 fn main() -> ExitCode {
     install_panic_hook();
+    // A file-size limit (ulimit -f) must give a write error we can explain and clean up
+    // after, not kill us mid-backup with a partial file left behind.
+    // SAFETY: setting a signal disposition to SIG_IGN before any thread starts.
+    unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -78,6 +78,15 @@ pub fn human_duration(secs: f64) -> String {
     }
 }
 
+/// A step's wall time: milliseconds under ten seconds, else `human_duration`.
+pub fn took(secs: f64) -> String {
+    if secs < 10.0 {
+        format!("{:.0} ms", (secs * 1000.0).max(0.0))
+    } else {
+        human_duration(secs)
+    }
+}
+
 fn status_color(s: Status) -> Color {
     match s {
         Status::Ok => Color::Green,

@@ -7,6 +7,8 @@ pub mod counts;
 pub mod dump;
 pub mod lock;
 pub mod manifest;
+pub mod pgrestore;
+pub mod restore_test;
 pub mod retention;
 pub mod stream;
 pub mod verify;

@@ -118,6 +118,18 @@ pub struct CountingReader<R: Read, F: FnMut(u64)> {
     pub progress: F,
 }
 
+impl<R: io::BufRead, F: FnMut(u64)> io::BufRead for CountingReader<R, F> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.inner.consume(amt);
+        self.bytes += amt as u64;
+        (self.progress)(self.bytes);
+    }
+}
+
 impl<R: Read, F: FnMut(u64)> Read for CountingReader<R, F> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
@@ -165,14 +177,22 @@ pub fn compress_into<R: Read, W: Write>(
 pub fn open_plain(path: &Path, compression: &str) -> anyhow::Result<Box<dyn Read + Send>> {
     let file = std::fs::File::open(path)
         .with_context(|| format!("opening the archive {}", path.display()))?;
-    let file = io::BufReader::with_capacity(1 << 20, file);
+    decoder(io::BufReader::with_capacity(1 << 20, file), compression)
+        .with_context(|| format!("archive {}", path.display()))
+}
+
+/// The decompressing reader over an archive's bytes.
+pub fn decoder<R: io::BufRead + Send + 'static>(
+    input: R,
+    compression: &str,
+) -> anyhow::Result<Box<dyn Read + Send>> {
     let c: Compression = compression
         .parse()
-        .map_err(|e: String| anyhow::anyhow!("archive {}: {e}", path.display()))?;
+        .map_err(|e: String| anyhow::anyhow!(e))?;
     Ok(match c {
-        Compression::Zstd(_) => Box::new(zstd::stream::read::Decoder::with_buffer(file)?),
-        Compression::Gzip(_) => Box::new(flate2::read::GzDecoder::new(file)),
-        Compression::None => Box::new(file),
+        Compression::Zstd(_) => Box::new(zstd::stream::read::Decoder::with_buffer(input)?),
+        Compression::Gzip(_) => Box::new(flate2::read::GzDecoder::new(input)),
+        Compression::None => Box::new(input),
     })
 }
 

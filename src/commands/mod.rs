@@ -1,9 +1,11 @@
 //! One module per command; `dispatch` is the one match from the clap tree to the code.
 
+pub mod backup;
 pub mod check;
 pub mod completions;
 pub mod config_cmd;
 pub mod generate;
+pub mod restore;
 pub mod sandbox;
 
 use crate::cli::Command;
@@ -13,6 +15,8 @@ use crate::report::Report;
 pub async fn dispatch(command: &Command, ctx: &Ctx) -> anyhow::Result<Report> {
     match command {
         Command::Check(a) => check::run(a, ctx).await,
+        Command::Backup(a) => backup::run(a, ctx).await,
+        Command::Restore(a) => restore::run(a, ctx).await,
         Command::Sandbox(a) => sandbox::run(a, ctx).await,
         Command::Config(a) => config_cmd::run(a, ctx),
         Command::Completions(a) => completions::run(a),

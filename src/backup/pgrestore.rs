@@ -1,0 +1,225 @@
+//! Load an archive into an existing, empty database with pg_restore: streamed decompressed on
+//! stdin with one job, or from a plain (decompressed) file with `-j N`. `--exit-on-error`, so a
+//! restore that did not fully succeed never looks like one. SIGINT stops pg_restore at once.
+
+use std::io::{Read as _, Write as _};
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use anyhow::{bail, Context as _};
+
+use super::catalog::Entry;
+use super::stream;
+use super::verify;
+use crate::clients::pg_conn::PgOptions;
+use crate::clients::tools;
+use crate::interrupt::Interrupt;
+
+pub struct Job<'a> {
+    pub entry: &'a Entry,
+    /// Connection options naming the database to load into.
+    pub options: PgOptions,
+    pub jobs: u32,
+    /// Restore into a cluster without the original roles (the restore test).
+    pub no_owner: bool,
+    /// Where a decompressed copy may go when `jobs > 1` (removed afterwards).
+    pub scratch_dir: PathBuf,
+    pub progress: bool,
+    /// A pg_restore for the target server (default: the archive's major or newer).
+    pub pg_restore: Option<PathBuf>,
+}
+
+/// `dbname='...'` for `--dbname`: a name with `=` or spaces must not be read as a conninfo.
+fn conninfo_dbname(db: &str) -> String {
+    format!("dbname='{}'", db.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+/// Removes the decompressed scratch copy however the restore ends.
+struct Scratch(Option<PathBuf>);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if let Some(p) = &self.0 {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+fn bar(progress: bool, len: u64, msg: &str) -> Option<indicatif::ProgressBar> {
+    progress.then(|| {
+        let pb = indicatif::ProgressBar::with_draw_target(
+            Some(len),
+            indicatif::ProgressDrawTarget::stderr_with_hz(4),
+        );
+        pb.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        pb.set_message(msg.to_string());
+        pb
+    })
+}
+
+/// Decompress the archive into `scratch_dir` (0600) so pg_restore can seek in it.
+fn decompress_to(entry: &Entry, dir: &Path, progress: bool) -> anyhow::Result<PathBuf> {
+    let path = dir.join(format!(
+        ".opsbook-restore-{}-{}.dump",
+        std::process::id(),
+        entry.manifest.id.replace('/', "_")
+    ));
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("creating the scratch copy {}", path.display()))?;
+    let pb = bar(progress, entry.manifest.dump_bytes, "decompressing");
+    let mut input = stream::CountingReader {
+        inner: stream::open_plain(&entry.archive_path, &entry.manifest.compression)?,
+        bytes: 0,
+        progress: |n| {
+            if let Some(pb) = &pb {
+                pb.set_position(n);
+            }
+        },
+    };
+    let copied = std::io::copy(&mut input, &mut out).and_then(|_| out.flush());
+    if let Some(pb) = &pb {
+        pb.finish_and_clear();
+    }
+    if let Err(e) = copied {
+        let _ = std::fs::remove_file(&path);
+        let hint = stream::write_error_hint(&e, dir);
+        return Err(anyhow::Error::from(e)
+            .context(format!("hint: {hint}"))
+            .context(format!(
+                "decompressing {} for a parallel restore",
+                entry.manifest.id
+            )));
+    }
+    Ok(path)
+}
+
+/// Run pg_restore to completion, or stop it on `interrupt`.
+pub async fn run(job: Job<'_>, interrupt: &Interrupt) -> anyhow::Result<()> {
+    let m = &job.entry.manifest;
+    let pg_restore = match &job.pg_restore {
+        Some(p) => p.clone(),
+        None => verify::pg_restore_for(m)?,
+    };
+    let db = job.options.dbname().to_string();
+    let mut scratch = Scratch(None);
+    let file = if job.jobs > 1 {
+        if m.compression == "none" {
+            Some(job.entry.archive_path.clone())
+        } else {
+            let (entry, dir, progress) = (job.entry.clone(), job.scratch_dir.clone(), job.progress);
+            let p = tokio::task::spawn_blocking(move || decompress_to(&entry, &dir, progress))
+                .await
+                .context("the decompression thread failed")??;
+            scratch.0 = Some(p.clone());
+            Some(p)
+        }
+    } else {
+        None
+    };
+    if interrupt.is_set() {
+        bail!("interrupted before pg_restore started");
+    }
+
+    let mut cmd = tools::std_command(&pg_restore, &job.options);
+    cmd.arg("--exit-on-error")
+        .arg(format!("--dbname={}", conninfo_dbname(&db)));
+    if job.no_owner {
+        cmd.args(["--no-owner", "--no-privileges"]);
+    }
+    match &file {
+        Some(f) => {
+            cmd.arg(format!("--jobs={}", job.jobs)).arg(f);
+            cmd.stdin(Stdio::null());
+        }
+        None => {
+            cmd.stdin(Stdio::piped());
+        }
+    }
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {}", pg_restore.display()))?;
+    let pid = child.id();
+    let stdin = child.stdin.take();
+    let mut stderr = child.stderr.take().context("pg_restore stderr")?;
+    let (entry, progress) = (job.entry.clone(), job.progress);
+    let work = tokio::task::spawn_blocking(
+        move || -> anyhow::Result<(std::process::ExitStatus, String, Option<std::io::Error>)> {
+            let errors = std::thread::spawn(move || {
+                let mut text = String::new();
+                let _ = stderr.read_to_string(&mut text);
+                text
+            });
+            let mut fed_err = None;
+            if let Some(mut stdin) = stdin {
+                let pb = bar(progress, entry.manifest.bytes, "restoring");
+                let file = std::fs::File::open(&entry.archive_path)
+                    .with_context(|| format!("opening {}", entry.archive_path.display()))?;
+                let counted = stream::CountingReader {
+                    inner: std::io::BufReader::with_capacity(1 << 20, file),
+                    bytes: 0,
+                    progress: move |n| {
+                        if let Some(pb) = &pb {
+                            pb.set_position(n);
+                            if n >= pb.length().unwrap_or(u64::MAX) {
+                                pb.finish_and_clear();
+                            }
+                        }
+                    },
+                };
+                let mut plain = stream::decoder(counted, &entry.manifest.compression)?;
+                if let Err(e) = std::io::copy(&mut plain, &mut stdin) {
+                    fed_err = Some(e);
+                }
+                drop(stdin);
+            }
+            let status = child.wait().context("waiting for pg_restore")?;
+            let errors = errors.join().unwrap_or_default();
+            Ok((status, errors, fed_err))
+        },
+    );
+    tokio::pin!(work);
+    let outcome = tokio::select! {
+        r = &mut work => r,
+        _ = interrupt.wait() => {
+            // SAFETY: signalling our own child by pid; it has not been reaped (the blocking
+            // task still waits on it).
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+            let _ = work.await;
+            bail!("interrupted (SIGINT): pg_restore was stopped");
+        }
+    };
+    let (status, errors, fed_err) = outcome.context("the pg_restore thread failed")??;
+    if !status.success() {
+        let last: Vec<&str> = errors.trim().lines().rev().take(3).collect();
+        let last: Vec<&str> = last.into_iter().rev().collect();
+        bail!(
+            "pg_restore into {db} failed ({status}): {}",
+            if last.is_empty() {
+                "no message".to_string()
+            } else {
+                last.join(" / ")
+            }
+        );
+    }
+    if let Some(e) = fed_err {
+        // pg_restore succeeded yet did not read everything: the stream was damaged.
+        return Err(anyhow::Error::from(e).context(format!(
+            "reading the archive of {} (truncated or damaged?)",
+            m.id
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,108 @@
+//! `backup verify --restore-test`: a real restore into a throwaway cluster (the sandbox's
+//! initdb + pg_ctl on a free loopback port, under a temp dir, removed afterwards), whose row
+//! counts must equal the manifest's. Production is never touched.
+
+use std::time::Instant;
+
+use anyhow::Context as _;
+
+use super::catalog::Entry;
+use super::{counts, pgrestore};
+use crate::clients::pg_conn::PgOptions;
+use crate::clients::postgres::{PgClient, SessionTimeouts};
+use crate::interrupt::Interrupt;
+use crate::sandbox::{Sandbox, UpOptions};
+
+pub struct Outcome {
+    pub tables: usize,
+    pub rows: i64,
+    pub differences: Vec<String>,
+    pub restore_ms: u64,
+    pub server_version: String,
+}
+
+/// Restore `entry` into a fresh cluster and compare its counts; the cluster is always removed.
+pub async fn run(
+    entry: &Entry,
+    jobs: u32,
+    timeouts: SessionTimeouts,
+    progress: bool,
+    interrupt: &Interrupt,
+) -> anyhow::Result<Outcome> {
+    let dir = std::env::temp_dir().join(format!("opsbook-restore-test-{}", std::process::id()));
+    let opts = UpOptions {
+        dir,
+        demo_data: false,
+        owner_pid: Some(std::process::id()),
+        redis: false,
+    };
+    let sb = tokio::task::spawn_blocking(move || Sandbox::up(&opts))
+        .await
+        .context("the cluster thread failed")?
+        .context("starting the throwaway cluster for the restore test")?;
+    let result = restore_and_count(&sb, entry, jobs, timeouts, progress, interrupt).await;
+    let down = {
+        let sb = sb.clone();
+        tokio::task::spawn_blocking(move || sb.down()).await
+    };
+    let outcome = result?;
+    down.context("the cluster thread failed")?
+        .context("removing the throwaway cluster of the restore test")?;
+    Ok(outcome)
+}
+
+async fn restore_and_count(
+    sb: &Sandbox,
+    entry: &Entry,
+    jobs: u32,
+    timeouts: SessionTimeouts,
+    progress: bool,
+    interrupt: &Interrupt,
+) -> anyhow::Result<Outcome> {
+    let db = entry.manifest.database.clone();
+    {
+        let sb = sb.clone();
+        let db = db.clone();
+        tokio::task::spawn_blocking(move || sb.create_database(&db))
+            .await
+            .context("the cluster thread failed")??;
+    }
+    let pgpass = sb.pgpass_path().to_string_lossy().into_owned();
+    let env = move |k: &str| match k {
+        "PGPASSFILE" => Some(pgpass.clone()),
+        "PGSSLMODE" => Some("disable".to_string()),
+        _ => None,
+    };
+    let options = PgOptions::resolve(Some(&sb.pg_url(&db)), None, None, &env)?;
+    let started = Instant::now();
+    pgrestore::run(
+        pgrestore::Job {
+            entry,
+            options: options.clone(),
+            jobs,
+            no_owner: true,
+            scratch_dir: sb.state.dir.clone(),
+            progress,
+            pg_restore: Some(sb.state.pg_bindir.join("pg_restore")),
+        },
+        interrupt,
+    )
+    .await
+    .with_context(|| format!("restore test of {}", entry.manifest.id))?;
+    let restore_ms = started.elapsed().as_millis() as u64;
+    let pg = PgClient::connect(&options, timeouts).await?;
+    pg.client
+        .batch_execute("SET statement_timeout = 0")
+        .await
+        .context("restore test: preparing to count")?;
+    let actual = counts::count_tables(&pg.client)
+        .await
+        .with_context(|| format!("restore test of {}: counting rows", entry.manifest.id))?;
+    Ok(Outcome {
+        tables: actual.len(),
+        rows: actual.iter().map(|t| t.rows).sum(),
+        differences: counts::compare(&entry.manifest.tables, &actual),
+        restore_ms,
+        server_version: pg.version.clone(),
+    })
+}

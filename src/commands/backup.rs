@@ -1,0 +1,710 @@
+//! `opsbook backup [create]`, `backup list`, `backup verify`, `backup prune`: verified logical
+//! backups with a manifest, and retention that never deletes the newest verified backup.
+
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+
+use crate::backup::catalog::{self, Entry};
+use crate::backup::retention::{self, Policy};
+use crate::backup::stream::Compression;
+use crate::backup::{dump, lock, restore_test, verify};
+use crate::clients::postgres::PgClient;
+use crate::context::Ctx;
+use crate::interrupt::Interrupt;
+use crate::render::{human_bytes, human_duration, took};
+use crate::report::{one_line, Finding, Report, Section, Status};
+
+/// Take, list, verify and prune logical backups (pg_dump custom format + manifest)
+#[derive(Debug, Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = "Examples:\n  opsbook backup --db app --keep 7 --yes      # nightly, from cron\n  opsbook backup --all --dir /srv/backups\n  opsbook backup list\n  opsbook backup verify app/latest --restore-test\n  opsbook backup prune --keep-days 14 --dry-run\n\nFinding ids: backup.created backup.globals backup.retention backup.stale_partial \
+backup.list backup.verify backup.restore_test backup.prune\n\
+Exit status: 0 OK, 1 WARNING, 2 CRITICAL (a backup or check failed), 3 UNKNOWN (usage, lock held, server down).\n\
+See commands/backup.md for the manifest format and the retention rule."
+)]
+pub struct BackupArgs {
+    #[command(subcommand)]
+    pub action: Option<BackupAction>,
+
+    #[command(flatten)]
+    pub create: CreateArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DirArgs {
+    /// Backup directory, one sub-directory per database (default: config backup.dir)
+    #[arg(long, value_name = "PATH")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct PolicyArgs {
+    /// Keep the newest N backups of each database (default: config backup.keep)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub keep: Option<u32>,
+
+    /// Keep backups younger than D days (default: config backup.keep_days)
+    #[arg(long, value_name = "D", value_parser = parse_days)]
+    pub keep_days: Option<f64>,
+}
+
+fn parse_days(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(d) if d.is_finite() && d > 0.0 => Ok(d),
+        _ => Err(format!(
+            "`{s}` is not a positive number of days (e.g. 7 or 0.5)"
+        )),
+    }
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CreateArgs {
+    /// Database to back up (default: the connection's database)
+    #[arg(long, value_name = "NAME", conflicts_with = "all")]
+    pub db: Option<String>,
+
+    /// Every database that accepts connections, plus the globals (roles, tablespaces)
+    #[arg(long)]
+    pub all: bool,
+
+    #[command(flatten)]
+    pub dir: DirArgs,
+
+    /// Compression threads (default: the number of CPUs, at most 8)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub jobs: Option<u32>,
+
+    /// zstd[:1-19], gzip[:1-9] or none
+    #[arg(long, value_name = "ALGO[:LEVEL]", default_value = "zstd:3")]
+    pub compress: Compression,
+
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+
+    /// Apply retention without asking (needed when not on a terminal)
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupAction {
+    /// Backups in the directory, newest first: age, size, verified, rows
+    List {
+        /// Only this database's backups
+        #[arg(long, value_name = "NAME")]
+        db: Option<String>,
+        #[command(flatten)]
+        dir: DirArgs,
+    },
+    /// Check a backup: its sha256 and that pg_restore reads its table of contents
+    Verify {
+        /// A backup id (app/20261123T010000Z), app/latest, latest, or an archive path
+        #[arg(value_name = "ID|PATH")]
+        backup: String,
+        /// Also restore it into a throwaway local cluster and compare every table's row count
+        #[arg(long)]
+        restore_test: bool,
+        /// pg_restore jobs for the restore test
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+        jobs: u32,
+        #[command(flatten)]
+        dir: DirArgs,
+    },
+    /// Remove backups outside the retention policy (never the newest verified one)
+    Prune {
+        /// Only this database's backups
+        #[arg(long, value_name = "NAME")]
+        db: Option<String>,
+        #[command(flatten)]
+        dir: DirArgs,
+        #[command(flatten)]
+        policy: PolicyArgs,
+        /// Show what would be removed, remove nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Remove without asking (needed when not on a terminal)
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+impl BackupArgs {
+    pub fn name(&self) -> &'static str {
+        match self.action {
+            None => "backup",
+            Some(BackupAction::List { .. }) => "backup list",
+            Some(BackupAction::Verify { .. }) => "backup verify",
+            Some(BackupAction::Prune { .. }) => "backup prune",
+        }
+    }
+}
+
+pub async fn run(args: &BackupArgs, ctx: &Ctx) -> anyhow::Result<Report> {
+    match &args.action {
+        None => create(&args.create, ctx).await,
+        Some(BackupAction::List { db, dir }) => list(db.as_deref(), &backup_dir(dir, ctx)),
+        Some(BackupAction::Verify {
+            backup,
+            restore_test,
+            jobs,
+            dir,
+        }) => verify_cmd(backup, *restore_test, *jobs, &backup_dir(dir, ctx), ctx).await,
+        Some(BackupAction::Prune {
+            db,
+            dir,
+            policy,
+            dry_run,
+            yes,
+        }) => prune(
+            db.as_deref(),
+            &backup_dir(dir, ctx),
+            policy,
+            *dry_run,
+            *yes,
+            ctx,
+        ),
+    }
+}
+
+pub fn backup_dir(dir: &DirArgs, ctx: &Ctx) -> PathBuf {
+    dir.dir
+        .clone()
+        .unwrap_or_else(|| ctx.config.backup.dir.clone())
+}
+
+fn policy(args: &PolicyArgs, ctx: &Ctx) -> Policy {
+    Policy {
+        keep: args.keep.map(|n| n as usize).or(ctx.config.backup.keep),
+        keep_days: args.keep_days.or(ctx.config.backup.keep_days),
+    }
+}
+
+/// Progress bars only for a person watching a terminal.
+pub fn show_progress() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+fn default_jobs() -> u32 {
+    std::thread::available_parallelism()
+        .map(|n| n.get() as u32)
+        .unwrap_or(1)
+        .min(8)
+}
+
+/// `.partial` files in a database's directory while we hold the lock can only be left by a
+/// backup that died (kill -9, power loss): ours to remove.
+fn remove_stale_partials(db_dir: &Path) -> Vec<Finding> {
+    let Ok(files) = std::fs::read_dir(db_dir) else {
+        return vec![];
+    };
+    let mut out = vec![];
+    for f in files.flatten() {
+        let name = f.file_name().to_string_lossy().to_string();
+        if !name.ends_with(".partial") {
+            continue;
+        }
+        let path = f.path();
+        let finding = match std::fs::remove_file(&path) {
+            Ok(()) => Finding::ok(
+                "backup.stale_partial",
+                format!("removed {} left by an interrupted backup", path.display()),
+            ),
+            Err(e) => Finding::new(
+                "backup.stale_partial",
+                Status::Warning,
+                format!(
+                    "could not remove {} left by an interrupted backup: {e}",
+                    path.display()
+                ),
+            )
+            .hint("remove it by hand; it is not a usable backup"),
+        };
+        out.push(finding);
+    }
+    out
+}
+
+fn created_finding(w: &dump::Written) -> Finding {
+    let m = &w.manifest;
+    let ratio = if m.bytes > 0 {
+        m.dump_bytes as f64 / m.bytes as f64
+    } else {
+        1.0
+    };
+    let summary = if m.kind == "globals" {
+        format!(
+            "roles and tablespaces: {} ({}), {}",
+            human_bytes(m.bytes as f64),
+            m.compression,
+            took(m.duration_ms as f64 / 1000.0)
+        )
+    } else {
+        format!(
+            "{}: {} ({}, {:.1}x smaller), {} tables, {} rows, verified, {}",
+            m.id,
+            human_bytes(m.bytes as f64),
+            m.compression,
+            ratio,
+            m.tables.len(),
+            m.total_rows(),
+            took(m.duration_ms as f64 / 1000.0)
+        )
+    };
+    let id = if m.kind == "globals" {
+        "backup.globals"
+    } else {
+        "backup.created"
+    };
+    Finding::ok(id, summary)
+        .subject(m.database.clone())
+        .value(m.bytes, "bytes")
+        .detail(vec![
+            format!("archive {}", w.archive_path.display()),
+            format!("manifest {}", w.manifest_path.display()),
+            format!("sha256 {}", m.sha256),
+        ])
+}
+
+async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
+    let mut report = Report::new("backup");
+    let dir = backup_dir(&args.dir, ctx);
+    let policy = policy(&args.policy, ctx);
+    let options = ctx.pg_options()?;
+    let _lock = lock::acquire(&ctx.state_dir(), "the backup")?;
+
+    let mut databases = Vec::new();
+    let mut server = None;
+    if args.all {
+        let pg = PgClient::connect(&options, ctx.timeouts())
+            .await
+            .context("backup --all: listing the databases")?;
+        let rows = pg
+            .client
+            .query(
+                "SELECT datname::text FROM pg_database WHERE NOT datistemplate AND datallowconn \
+                 AND datname NOT LIKE '%\\_\\_restore\\_%' ORDER BY 1",
+                &[],
+            )
+            .await
+            .context("backup --all: listing the databases")?;
+        for r in rows {
+            databases.push(r.try_get::<_, String>(0)?);
+        }
+        server = Some((pg.major(), pg.version.clone()));
+    } else {
+        databases.push(
+            args.db
+                .clone()
+                .unwrap_or_else(|| options.dbname().to_string()),
+        );
+    }
+
+    let threads = args.jobs.unwrap_or_else(default_jobs);
+    let progress = show_progress();
+    let mut done = Vec::new();
+    for db in &databases {
+        report.extend(remove_stale_partials(&dir.join(db)));
+        let req = dump::Request {
+            options: options.with_dbname(db),
+            dir: dir.clone(),
+            compression: args.compress,
+            threads,
+            timeouts: ctx.timeouts(),
+            progress,
+        };
+        match dump::database(&req).await {
+            Ok(w) => {
+                report.push(created_finding(&w));
+                done.push(db.clone());
+            }
+            Err(e) if !args.all => return Err(e),
+            Err(e) => report.push(
+                Finding::new("backup.created", Status::Critical, format!("{db}: {}", one_line(&e)))
+                    .subject(db.clone())
+                    .hint("the other databases were still backed up; fix the cause and run `opsbook backup --db` for this one"),
+            ),
+        }
+    }
+    if let Some((major, version)) = server {
+        report.extend(remove_stale_partials(&dir.join("_globals")));
+        let req = dump::Request {
+            options: options.clone(),
+            dir: dir.clone(),
+            compression: args.compress,
+            threads,
+            timeouts: ctx.timeouts(),
+            progress: false,
+        };
+        match dump::globals(&req, major, &version).await {
+            Ok(w) => {
+                report.push(created_finding(&w));
+                done.push("_globals".to_string());
+            }
+            Err(e) => report.push(
+                Finding::new("backup.globals", Status::Critical, one_line(&e)).hint(
+                    "roles and tablespaces were not saved; a restore onto a new server needs them",
+                ),
+            ),
+        }
+    }
+
+    if policy.is_set() && !done.is_empty() {
+        let entries: Vec<Entry> = catalog::list(&dir, None)?
+            .into_iter()
+            .filter(|e| done.contains(&e.manifest.database))
+            .collect();
+        let (_, removed) =
+            retention::plan(&entries, policy, crate::timefmt::unix(SystemTime::now()));
+        if removed.is_empty() {
+            report.push(Finding::ok(
+                "backup.retention",
+                format!("nothing to remove ({})", policy.describe()),
+            ));
+        } else if !args.yes && !crate::confirm::interactive() {
+            report.push(
+                Finding::new(
+                    "backup.retention",
+                    Status::Warning,
+                    format!(
+                        "retention skipped: {} old backup(s) would be removed, which needs --yes when not on a terminal",
+                        removed.len()
+                    ),
+                )
+                .hint("add --yes to the cron entry, or run `opsbook backup prune --dry-run` to see them"),
+            );
+        } else {
+            let plan: Vec<String> = removed
+                .iter()
+                .map(|e| format!("remove {}", e.id()))
+                .collect();
+            crate::confirm::typed(
+                &format!("retention ({})", policy.describe()),
+                &plan,
+                "prune",
+                args.yes,
+            )?;
+            report.extend(remove_entries(&removed));
+        }
+    }
+    Ok(report)
+}
+
+/// Delete archives then manifests (a manifest without its archive is never listed).
+fn remove_entries(removed: &[Entry]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut freed = 0u64;
+    let mut gone = Vec::new();
+    for e in removed {
+        let r = std::fs::remove_file(&e.archive_path)
+            .or_else(|err| {
+                if err.kind() == std::io::ErrorKind::NotFound {
+                    Ok(())
+                } else {
+                    Err(err)
+                }
+            })
+            .and_then(|()| std::fs::remove_file(&e.manifest_path));
+        match r {
+            Ok(()) => {
+                freed += e.manifest.bytes;
+                gone.push(e.id().to_string());
+            }
+            Err(err) => out.push(
+                Finding::new(
+                    "backup.prune",
+                    Status::Warning,
+                    format!("could not remove {}: {err}", e.archive_path.display()),
+                )
+                .subject(e.id().to_string())
+                .hint("check the directory's permissions"),
+            ),
+        }
+    }
+    if !gone.is_empty() {
+        out.insert(
+            0,
+            Finding::ok(
+                "backup.prune",
+                format!(
+                    "removed {} backup(s), {} freed",
+                    gone.len(),
+                    human_bytes(freed as f64)
+                ),
+            )
+            .value(gone.len() as u64, "backups")
+            .detail(gone),
+        );
+    }
+    out
+}
+
+fn entry_row(e: &Entry, now: SystemTime) -> Vec<String> {
+    let m = &e.manifest;
+    vec![
+        m.id.clone(),
+        human_duration(e.age_secs(now).max(0) as f64),
+        human_bytes(m.bytes as f64),
+        m.compression.clone(),
+        if m.verified { "yes" } else { "no" }.to_string(),
+        m.tables.len().to_string(),
+        m.total_rows().to_string(),
+    ]
+}
+
+const LIST_COLUMNS: [&str; 7] = [
+    "ID",
+    "AGE",
+    "SIZE",
+    "COMPRESSION",
+    "VERIFIED",
+    "TABLES",
+    "ROWS",
+];
+
+fn list(db: Option<&str>, dir: &Path) -> anyhow::Result<Report> {
+    let mut report = Report::new("backup list");
+    let now = SystemTime::now();
+    let entries = catalog::list(dir, db)?;
+    let what = db.map(|d| format!("of {d} ")).unwrap_or_default();
+    match entries.first() {
+        None => report.push(
+            Finding::new(
+                "backup.list",
+                Status::Warning,
+                format!("no backups {what}in {}", dir.display()),
+            )
+            .value(0u64, "backups")
+            .hint("take one with `opsbook backup`, or point --dir / backup.dir at where they are"),
+        ),
+        Some(newest) => {
+            let mut dbs: Vec<&str> = entries
+                .iter()
+                .map(|e| e.manifest.database.as_str())
+                .collect();
+            dbs.sort_unstable();
+            dbs.dedup();
+            report.push(
+                Finding::ok(
+                    "backup.list",
+                    format!(
+                        "{} backup(s) {what}of {} database(s) in {}, newest {} ago",
+                        entries.len(),
+                        dbs.len(),
+                        dir.display(),
+                        human_duration(newest.age_secs(now).max(0) as f64)
+                    ),
+                )
+                .value(entries.len() as u64, "backups"),
+            );
+        }
+    }
+    report.sections.push(Section {
+        title: format!("Backups in {}, newest first", dir.display()),
+        columns: LIST_COLUMNS.iter().map(|c| c.to_string()).collect(),
+        rows: entries.iter().map(|e| entry_row(e, now)).collect(),
+    });
+    let data: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|e| {
+            serde_json::json!({
+                "id": e.manifest.id,
+                "database": e.manifest.database,
+                "kind": e.manifest.kind,
+                "started_at": e.manifest.started_at,
+                "age_secs": e.age_secs(now),
+                "bytes": e.manifest.bytes,
+                "compression": e.manifest.compression,
+                "verified": e.manifest.verified,
+                "tables": e.manifest.tables.len(),
+                "rows": e.manifest.total_rows(),
+                "archive": e.archive_path,
+                "manifest": e.manifest_path,
+            })
+        })
+        .collect();
+    report.data = Some(serde_json::json!({ "backups": data }));
+    Ok(report)
+}
+
+async fn verify_cmd(
+    what: &str,
+    restore_test: bool,
+    jobs: u32,
+    dir: &Path,
+    ctx: &Ctx,
+) -> anyhow::Result<Report> {
+    let mut report = Report::new("backup verify");
+    let entry = catalog::find(dir, what)?;
+    let id = entry.id().to_string();
+    let checked = {
+        let e = entry.clone();
+        tokio::task::spawn_blocking(move || verify::verify(&e))
+            .await
+            .context("the verify thread failed")?
+    };
+    match checked {
+        Ok(v) => {
+            report.push(
+                Finding::ok(
+                    "backup.verify",
+                    format!(
+                        "{id}: sha256 matches the manifest, pg_restore reads its table of contents ({} entries, {} with table data)",
+                        v.toc_entries, v.table_data
+                    ),
+                )
+                .subject(id.clone())
+                .value(entry.manifest.bytes, "bytes"),
+            );
+            if !entry.manifest.verified {
+                let mut m = entry.manifest.clone();
+                m.verified = true;
+                m.verified_at = Some(crate::timefmt::rfc3339(SystemTime::now()));
+                m.save(&entry.manifest_path)?;
+            }
+        }
+        Err(e) => {
+            report.push(
+                Finding::new("backup.verify", Status::Critical, one_line(&e))
+                    .subject(id.clone())
+                    .hint("do not restore from this backup; use an older one (`opsbook backup list`) and check the disk"),
+            );
+            return Ok(report);
+        }
+    }
+    if restore_test {
+        if entry.manifest.kind != "database" {
+            report.push(Finding::new(
+                "backup.restore_test",
+                Status::Unknown,
+                format!(
+                    "{id} is a globals file (SQL), not a database archive: nothing to restore-test"
+                ),
+            ));
+            return Ok(report);
+        }
+        let interrupt = Interrupt::install()?;
+        let outcome =
+            restore_test::run(&entry, jobs, ctx.timeouts(), show_progress(), &interrupt).await;
+        let f = match outcome {
+            Ok(o) if o.differences.is_empty() => Finding::ok(
+                "backup.restore_test",
+                format!(
+                    "{id} restored into a throwaway PostgreSQL {} cluster in {}: all {} tables match the manifest ({} rows)",
+                    o.server_version.split_whitespace().next().unwrap_or(""),
+                    took(o.restore_ms as f64 / 1000.0),
+                    o.tables,
+                    o.rows
+                ),
+            )
+            .value(o.rows, "rows"),
+            Ok(o) => Finding::new(
+                "backup.restore_test",
+                Status::Critical,
+                format!(
+                    "{id} restored, but {} table(s) differ from the manifest",
+                    o.differences.len()
+                ),
+            )
+            .detail(o.differences)
+            .hint("the archive does not hold what the manifest promised: do not rely on it"),
+            Err(e) => Finding::new("backup.restore_test", Status::Critical, one_line(&e))
+                .hint("the backup could not be restored: do not rely on it; take a new one"),
+        };
+        report.push(f.subject(id));
+    }
+    Ok(report)
+}
+
+fn prune(
+    db: Option<&str>,
+    dir: &Path,
+    args: &PolicyArgs,
+    dry_run: bool,
+    yes: bool,
+    ctx: &Ctx,
+) -> anyhow::Result<Report> {
+    let mut report = Report::new("backup prune");
+    let policy = policy(args, ctx);
+    if !policy.is_set() {
+        anyhow::bail!(
+            "backup prune: no retention policy, so nothing can be judged old\nhint: pass --keep N and/or --keep-days D, or set backup.keep / backup.keep_days in the config"
+        );
+    }
+    let entries = catalog::list(dir, db)?;
+    let now = SystemTime::now();
+    let (kept, removed) = retention::plan(&entries, policy, crate::timefmt::unix(now));
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for (e, why) in &kept {
+        let mut r = entry_row(e, now);
+        r.truncate(3);
+        r.push("keep".into());
+        r.push(why.clone());
+        rows.push(r);
+    }
+    for e in &removed {
+        let mut r = entry_row(e, now);
+        r.truncate(3);
+        r.push(if dry_run { "would remove" } else { "remove" }.into());
+        r.push("outside the policy".into());
+        rows.push(r);
+    }
+    report.sections.push(Section {
+        title: format!("Retention: {}", policy.describe()),
+        columns: ["ID", "AGE", "SIZE", "ACTION", "WHY"]
+            .iter()
+            .map(|c| c.to_string())
+            .collect(),
+        rows,
+    });
+    report.data = Some(serde_json::json!({
+        "kept": kept.iter().map(|(e, why)| serde_json::json!({"id": e.id(), "why": why})).collect::<Vec<_>>(),
+        "removed": removed.iter().map(|e| e.id()).collect::<Vec<_>>(),
+        "dry_run": dry_run,
+    }));
+    if removed.is_empty() {
+        report.push(
+            Finding::ok(
+                "backup.prune",
+                format!("nothing to remove: all {} backup(s) are kept", kept.len()),
+            )
+            .value(0u64, "backups"),
+        );
+        return Ok(report);
+    }
+    if dry_run {
+        let bytes: u64 = removed.iter().map(|e| e.manifest.bytes).sum();
+        report.push(
+            Finding::ok(
+                "backup.prune",
+                format!(
+                    "dry run: would remove {} backup(s) ({}), keep {}",
+                    removed.len(),
+                    human_bytes(bytes as f64),
+                    kept.len()
+                ),
+            )
+            .value(removed.len() as u64, "backups")
+            .detail(removed.iter().map(|e| e.id().to_string()).collect()),
+        );
+        return Ok(report);
+    }
+    let _lock = lock::acquire(&ctx.state_dir(), "the prune")?;
+    let plan: Vec<String> = removed
+        .iter()
+        .map(|e| format!("remove {} ({})", e.id(), e.archive_path.display()))
+        .collect();
+    crate::confirm::typed(
+        &format!("prune {} backup(s) in {}", removed.len(), dir.display()),
+        &plan,
+        "prune",
+        yes,
+    )?;
+    report.extend(remove_entries(&removed));
+    Ok(report)
+}
