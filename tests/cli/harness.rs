@@ -172,8 +172,13 @@ pub struct Opsbook {
 
 /// `opsbook ARGS` with a clean environment: a fresh HOME and state dir, no PG*/REDIS vars.
 pub fn opsbook(args: &[&str]) -> Opsbook {
+    command(env!("CARGO_BIN_EXE_opsbook"), args)
+}
+
+/// Any program (a wrapper such as `prlimit ... -- opsbook ...`) in the same clean environment.
+pub fn command(program: &str, args: &[&str]) -> Opsbook {
     let home = Scratch::new("home");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_opsbook"));
+    let mut cmd = Command::new(program);
     for v in SCRUB {
         cmd.env_remove(v);
     }

@@ -2,10 +2,12 @@
 //! Redis of one shared sandbox (started on first use, stopped when this process exits).
 //! Each test gets its own database and state directory.
 
+mod backup;
 mod check_morning;
 mod config_cmd;
 mod harness;
 mod output;
+mod restore;
 mod sandbox_cmd;
 
 #[test]
