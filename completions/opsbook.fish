@@ -38,6 +38,8 @@ complete -c opsbook -n "__fish_opsbook_needs_command" -l no-color -d 'Never colo
 complete -c opsbook -n "__fish_opsbook_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_needs_command" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "check" -d 'Run a checklist (the morning runbook, as one report)'
+complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "backup" -d 'Take, list, verify and prune verified logical backups'
+complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "restore" -d 'Restore a backup into a new database, prove it complete, then swap it in'
 complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "sandbox" -d 'Start, show or stop a throwaway PostgreSQL + Redis to try opsbook on'
 complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "config" -d 'Show or validate the configuration'
 complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "completions" -d 'Print a shell completion script'
@@ -74,6 +76,105 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_s
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from morning" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from help" -f -a "morning" -d 'The morning checklist: PostgreSQL, Redis, last night\'s backup, services, journal, host'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l db -d 'Database to back up (default: the connection\'s database)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l dir -d 'Backup directory, one sub-directory per database (default: config backup.dir)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l jobs -d 'Compression threads (default: the number of CPUs, at most 8)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l compress -d 'zstd[:1-19], gzip[:1-9] or none' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l keep -d 'Keep the newest N backups of each database (default: config backup.keep)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l keep-days -d 'Keep backups younger than D days (default: config backup.keep_days)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+json\t'The opsbook.report/v1 JSON document'
+prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
+nagios\t'One Nagios/Icinga plugin line with perfdata'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l all -d 'Every database that accepts connections, plus the globals (roles, tablespaces)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l yes -d 'Apply retention without asking (needed when not on a terminal)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -s q -l quiet -d 'Print only findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -f -a "list" -d 'Backups in the directory, newest first: age, size, verified, rows'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -f -a "verify" -d 'Check a backup: its sha256 and that pg_restore reads its table of contents'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -f -a "prune" -d 'Remove backups outside the retention policy (never the newest verified one)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from list" -l db -d 'Only this database\'s backups' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from list" -l dir -d 'Backup directory, one sub-directory per database (default: config backup.dir)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from list" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from list" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+json\t'The opsbook.report/v1 JSON document'
+prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
+nagios\t'One Nagios/Icinga plugin line with perfdata'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from list" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from list" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from list" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from list" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from verify" -l jobs -d 'pg_restore jobs for the restore test' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from verify" -l dir -d 'Backup directory, one sub-directory per database (default: config backup.dir)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from verify" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from verify" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+json\t'The opsbook.report/v1 JSON document'
+prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
+nagios\t'One Nagios/Icinga plugin line with perfdata'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from verify" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from verify" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from verify" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from verify" -l restore-test -d 'Also restore it into a throwaway local cluster and compare every table\'s row count'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Print only findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from verify" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from prune" -l db -d 'Only this database\'s backups' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from prune" -l dir -d 'Backup directory, one sub-directory per database (default: config backup.dir)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from prune" -l keep -d 'Keep the newest N backups of each database (default: config backup.keep)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from prune" -l keep-days -d 'Keep backups younger than D days (default: config backup.keep_days)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from prune" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from prune" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+json\t'The opsbook.report/v1 JSON document'
+prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
+nagios\t'One Nagios/Icinga plugin line with perfdata'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from prune" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from prune" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from prune" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from prune" -l dry-run -d 'Show what would be removed, remove nothing'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from prune" -l yes -d 'Remove without asking (needed when not on a terminal)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from prune" -s q -l quiet -d 'Print only findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from prune" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from prune" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from prune" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from prune" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "list" -d 'Backups in the directory, newest first: age, size, verified, rows'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Check a backup: its sha256 and that pg_restore reads its table of contents'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "prune" -d 'Remove backups outside the retention policy (never the newest verified one)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l db -d 'The database to replace (default: the backup\'s database)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l into -d 'Restore side by side into this new database; nothing is swapped' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l jobs -d 'pg_restore jobs; above 1 the archive is first decompressed next to it' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l stop-service -d 'A systemd unit to stop before the swap and start after it (repeatable)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l dir -d 'Backup directory, one sub-directory per database (default: config backup.dir)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+json\t'The opsbook.report/v1 JSON document'
+prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
+nagios\t'One Nagios/Icinga plugin line with perfdata'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l yes -d 'Go ahead without asking (needed when not on a terminal)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l dry-run -d 'Show the plan and verify the archive; change nothing'
+complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -s q -l quiet -d 'Print only findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
+complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
 json\t'The opsbook.report/v1 JSON document'
@@ -93,6 +194,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -f -a "down" -d 'Stop both servers and remove the sandbox directory'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from up" -l dir -d 'Sandbox directory (default: $OPSBOOK_SANDBOX_DIR, else <tmp>/opsbook-sandbox-<uid>)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from up" -l demo-scale -d 'Multiply the demo data: 1 = 5,000 users and 20,000 invites; 400 is a database of about 1.1 GB (for the backup benchmark)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from up" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from up" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
 json\t'The opsbook.report/v1 JSON document'
@@ -228,13 +330,18 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -s v -l verbos
 complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check sandbox config completions generate help" -f -a "check" -d 'Run a checklist (the morning runbook, as one report)'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check sandbox config completions generate help" -f -a "sandbox" -d 'Start, show or stop a throwaway PostgreSQL + Redis to try opsbook on'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check sandbox config completions generate help" -f -a "config" -d 'Show or validate the configuration'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check sandbox config completions generate help" -f -a "completions" -d 'Print a shell completion script'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check sandbox config completions generate help" -f -a "generate" -d 'Regenerate man/ and completions/ from the command tree (for developers)'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check sandbox config completions generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore sandbox config completions generate help" -f -a "check" -d 'Run a checklist (the morning runbook, as one report)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore sandbox config completions generate help" -f -a "backup" -d 'Take, list, verify and prune verified logical backups'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore sandbox config completions generate help" -f -a "restore" -d 'Restore a backup into a new database, prove it complete, then swap it in'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore sandbox config completions generate help" -f -a "sandbox" -d 'Start, show or stop a throwaway PostgreSQL + Redis to try opsbook on'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore sandbox config completions generate help" -f -a "config" -d 'Show or validate the configuration'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore sandbox config completions generate help" -f -a "completions" -d 'Print a shell completion script'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore sandbox config completions generate help" -f -a "generate" -d 'Regenerate man/ and completions/ from the command tree (for developers)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore sandbox config completions generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from check" -f -a "morning" -d 'The morning checklist: PostgreSQL, Redis, last night\'s backup, services, journal, host'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "list" -d 'Backups in the directory, newest first: age, size, verified, rows'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "verify" -d 'Check a backup: its sha256 and that pg_restore reads its table of contents'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "prune" -d 'Remove backups outside the retention policy (never the newest verified one)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from sandbox" -f -a "up" -d 'Create and start the sandbox (initdb + pg_ctl, redis-server) and print how to use it'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from sandbox" -f -a "env" -d 'Print `export` lines that point opsbook, psql and redis-cli at the sandbox'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from sandbox" -f -a "status" -d 'Show whether the sandbox\'s servers are running'

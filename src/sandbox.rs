@@ -62,6 +62,8 @@ pub struct SandboxState {
 pub struct UpOptions {
     pub dir: PathBuf,
     pub demo_data: bool,
+    /// Multiplies the demo data (1 = 5,000 users and 20,000 invites; 400 is about 1.1 GB)
+    pub demo_scale: u32,
     /// Some(pid): the sandbox dies with that process; None: persistent
     pub owner_pid: Option<u32>,
     pub redis: bool,
@@ -525,7 +527,7 @@ impl Sandbox {
             self.save()?;
         }
         if opts.demo_data {
-            self.load_demo()?;
+            self.load_demo(opts.demo_scale)?;
             self.state.demo_db = Some(DEMO_DB.to_string());
             self.backup_demo()?;
         }
@@ -737,9 +739,12 @@ impl Sandbox {
         bail!("starting redis-server for the sandbox: no free port after 3 attempts")
     }
 
-    fn load_demo(&self) -> anyhow::Result<()> {
+    fn load_demo(&self, scale: u32) -> anyhow::Result<()> {
         self.create_database(DEMO_DB)?;
-        self.psql(DEMO_DB, DEMO_SQL)
+        let sql = DEMO_SQL
+            .replace("@USERS@", &(5000 * u64::from(scale.max(1))).to_string())
+            .replace("@INVITES@", &(20000 * u64::from(scale.max(1))).to_string());
+        self.psql(DEMO_DB, &sql)
             .context("loading the demo data into opsbook_demo")?;
         Ok(())
     }
@@ -888,6 +893,7 @@ pub fn test_sandbox() -> &'static Sandbox {
         let opts = UpOptions {
             dir: tmp.join(format!("{TEST_PREFIX}{me}-{nanos}")),
             demo_data: false,
+            demo_scale: 1,
             owner_pid: Some(me),
             redis: true,
         };
@@ -937,16 +943,16 @@ INSERT INTO users_global (telegram_id, username, first_name, created_at)
 SELECT 100000000 + g,
        CASE WHEN g % 7 = 0 THEN NULL ELSE 'user_' || g END,
        (ARRAY['Anna','Boris','Chen','Dilnoza','Emil','Fatima','Goran','Hana','Ivan','Jamila'])[1 + g % 10],
-       now() - interval '30 days' + (g - 1) * (interval '30 days' / 5000)
-FROM generate_series(1, 5000) AS g;
+       now() - interval '30 days' + (g - 1) * (interval '30 days' / @USERS@)
+FROM generate_series(1, @USERS@) AS g;
 -- Deterministic but skewed like a real referral programme: a few inviters bring most users,
 -- and nobody is invited before their inviter joined.
 INSERT INTO global_unique_invited_users (inviter_user_id, invited_user_id, created_at)
 SELECT i.inviter,
        500000000 + i.g,
-       u.created_at + (now() - u.created_at) * (((i.g * 104729) % 1000) / 1000.0)::float8
-FROM (SELECT g, 100000001 + floor(4999 * power(((g * 7919) % 10007) / 10007.0, 3))::bigint AS inviter
-      FROM generate_series(1, 20000) AS g) AS i
+       u.created_at + (now() - u.created_at) * (((i.g::bigint * 104729) % 1000) / 1000.0)::float8
+FROM (SELECT g, 100000001 + floor((@USERS@ - 1) * power(((g::bigint * 7919) % 10007) / 10007.0, 3))::bigint AS inviter
+      FROM generate_series(1, @INVITES@) AS g) AS i
 JOIN users_global AS u ON u.telegram_id = i.inviter;
 INSERT INTO competitions_global (name, status, starts_at, ends_at) VALUES
     ('Invite race #1', 'finished', now() - interval '30 days', now() - interval '16 days'),

@@ -33,6 +33,7 @@ pub async fn run(
     let opts = UpOptions {
         dir,
         demo_data: false,
+        demo_scale: 1,
         owner_pid: Some(std::process::id()),
         redis: false,
     };

@@ -42,6 +42,11 @@ pub enum SandboxCommand {
         /// competitions_global) into database opsbook_demo and take a first backup of it
         #[arg(long)]
         demo_data: bool,
+        /// Multiply the demo data: 1 = 5,000 users and 20,000 invites; 400 is a database of
+        /// about 1.1 GB (for the backup benchmark)
+        #[arg(long, value_name = "N", default_value_t = 1, requires = "demo_data",
+              value_parser = clap::value_parser!(u32).range(1..=10000))]
+        demo_scale: u32,
         /// Do not start redis-server
         #[arg(long)]
         no_redis: bool,
@@ -143,11 +148,13 @@ pub async fn run(args: &SandboxArgs, _ctx: &Ctx) -> anyhow::Result<Report> {
         SandboxCommand::Up {
             dir,
             demo_data,
+            demo_scale,
             no_redis,
         } => {
             let opts = UpOptions {
                 dir: dir.resolve(),
                 demo_data: *demo_data,
+                demo_scale: *demo_scale,
                 owner_pid: None,
                 redis: !*no_redis,
             };
