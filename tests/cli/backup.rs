@@ -84,7 +84,7 @@ fn manifest_counts_equal_count_star_and_files_are_private() {
     assert_eq!(manifest["schema"], "opsbook.backup/v1");
     assert_eq!(manifest["database"], db.name.as_str());
     assert_eq!(manifest["verified"], true);
-    assert_eq!(manifest["compression"], "zstd:3");
+    assert_eq!(manifest["compression"], "zstd:1");
     assert!(manifest["sha256"].as_str().unwrap().len() == 64);
     let tables = manifest["tables"].as_array().unwrap();
     assert_eq!(tables.len(), 3, "{manifest:#}");
