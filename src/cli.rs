@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::commands::{check, completions, config_cmd, generate, sandbox};
+use crate::commands::{check, completions, config_cmd, diagnose, generate, sandbox};
 
 /// Run the checklists, backups and diagnostics of a PostgreSQL + Redis stack from one binary
 ///
@@ -15,7 +15,7 @@ use crate::commands::{check, completions, config_cmd, generate, sandbox};
     name = "opsbook",
     version,
     propagate_version = true,
-    after_help = "Examples:\n  opsbook sandbox up --demo-data && eval \"$(opsbook sandbox env)\"\n  opsbook check morning\n  opsbook check morning --format nagios\n  opsbook config show\n\nExit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also usage and config errors)."
+    after_help = "Examples:\n  opsbook sandbox up --demo-data && eval \"$(opsbook sandbox env)\"\n  opsbook check morning\n  opsbook check morning --format nagios\n  opsbook diagnose locks\n  opsbook config show\n\nExit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also usage and config errors)."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -86,6 +86,8 @@ pub enum Format {
 pub enum Command {
     /// Run a checklist (the morning runbook, as one report)
     Check(check::CheckArgs),
+    /// Find the cause: lock trees, memory growth, network and slow queries
+    Diagnose(diagnose::DiagnoseArgs),
     /// Start, show or stop a throwaway PostgreSQL + Redis to try opsbook on
     Sandbox(sandbox::SandboxArgs),
     /// Show or validate the configuration
@@ -102,6 +104,7 @@ impl Command {
     pub fn name(&self) -> String {
         match self {
             Command::Check(a) => format!("check {}", a.name()),
+            Command::Diagnose(a) => format!("diagnose {}", a.name()),
             Command::Sandbox(a) => format!("sandbox {}", a.name()),
             Command::Config(a) => format!("config {}", a.name()),
             Command::Completions(_) => "completions".to_string(),

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod clients;
 pub mod commands;
 pub mod config;
+pub mod confirm;
 pub mod context;
 pub mod probes;
 pub mod render;

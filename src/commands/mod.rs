@@ -3,6 +3,7 @@
 pub mod check;
 pub mod completions;
 pub mod config_cmd;
+pub mod diagnose;
 pub mod generate;
 pub mod sandbox;
 
@@ -13,6 +14,7 @@ use crate::report::Report;
 pub async fn dispatch(command: &Command, ctx: &Ctx) -> anyhow::Result<Report> {
     match command {
         Command::Check(a) => check::run(a, ctx).await,
+        Command::Diagnose(a) => diagnose::run(a, ctx).await,
         Command::Sandbox(a) => sandbox::run(a, ctx).await,
         Command::Config(a) => config_cmd::run(a, ctx),
         Command::Completions(a) => completions::run(a),
