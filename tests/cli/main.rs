@@ -4,6 +4,10 @@
 
 mod check_morning;
 mod config_cmd;
+mod diagnose_locks;
+mod diagnose_memory;
+mod diagnose_network;
+mod diagnose_queries;
 mod harness;
 mod output;
 mod sandbox_cmd;

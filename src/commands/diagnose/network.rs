@@ -74,6 +74,9 @@ pub async fn run(args: &NetworkArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         }
     }
 
+    // Sockets first: our own probes would otherwise show up in the counts (the server side
+    // of each test connect sits in CLOSE_WAIT for a moment, the client side in TIME_WAIT).
+    let sockets = read_sockets();
     let http_results = join_all(urls.iter().map(|u| async move {
         (
             u.clone(),
@@ -115,7 +118,7 @@ pub async fn run(args: &NetworkArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     for (label, r) in tcp_results {
         report.push(tcp_finding(&label, &r, latency_ms.warning));
     }
-    let sockets = match read_sockets() {
+    let sockets = match sockets {
         Ok(s) => s,
         Err(e) => {
             report.push(Finding::unknown("network.established", &e));
