@@ -565,6 +565,7 @@ fn create_index_sql(t: &ScannedTable, cols: &[String]) -> String {
 /// JSON. Nothing is executed: PREPARE plans, EXPLAIN EXECUTE without ANALYZE only shows the
 /// plan, and all of it runs in a read-only transaction that is rolled back.
 async fn generic_plan(pg: &PgClient, query: &str) -> anyhow::Result<Value> {
+    let query = single_statement(query)?;
     let c = &pg.client;
     c.batch_execute("BEGIN TRANSACTION READ ONLY; SET LOCAL plan_cache_mode = force_generic_plan")
         .await
@@ -806,8 +807,21 @@ const EFFECTFUL: &[&str] = &[
     "lo_import",
 ];
 
+/// The text as one statement (a trailing `;` removed). A text with another `;` is refused:
+/// it goes into PREPARE / EXPLAIN over the simple protocol, where a second statement would run.
+fn single_statement(query: &str) -> anyhow::Result<&str> {
+    let q = query.trim_end().trim_end_matches(';');
+    if q.contains(';') {
+        bail!("the statement text contains `;`: not planned, in case it holds a second statement");
+    }
+    Ok(q)
+}
+
 /// Whether `query` is a plain SELECT (no data-modifying CTE, no effectful function).
 pub fn is_plain_select(query: &str) -> Result<(), String> {
+    if single_statement(query).is_err() {
+        return Err("its text contains `;` (it could hold a second statement)".to_string());
+    }
     let first = first_keyword(query);
     if !matches!(first.as_str(), "select" | "with" | "values" | "table") {
         return Err(format!(
@@ -872,7 +886,7 @@ async fn explain(pg: &PgClient, schema: &str, queryid: i64) -> anyhow::Result<Re
             .await
             .context("starting a read-only transaction")?;
         let res = c
-            .simple_query(&format!("EXPLAIN (ANALYZE, BUFFERS) {query}"))
+            .simple_query(&format!("EXPLAIN (ANALYZE, BUFFERS) {}", single_statement(&query)?))
             .await
             .with_context(|| format!("running EXPLAIN (ANALYZE, BUFFERS) of queryid {queryid}"));
         let _ = c.batch_execute("ROLLBACK").await;
@@ -979,6 +993,8 @@ mod tests {
         assert!(is_plain_select("SELECT pg_terminate_backend(pid) FROM pg_stat_activity").is_err());
         assert!(is_plain_select("SELECT * INTO t2 FROM t").is_err());
         assert!(is_plain_select("SELECT 'delete' AS word").is_ok());
+        assert!(is_plain_select("SELECT 1; DROP TABLE t").is_err());
+        assert!(is_plain_select("SELECT 1;").is_ok());
     }
 
     #[test]
