@@ -67,11 +67,8 @@ pub async fn run(args: &NetworkArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         .filter_map(|s| s.as_ref().ok())
         .map(|(label, host, port)| (label.clone(), *port, is_local(host)))
         .collect();
-    for s in servers.iter() {
-        match s {
-            Ok((label, host, port)) => targets.push((label.clone(), host.clone(), *port)),
-            Err(_) => {}
-        }
+    for (label, host, port) in servers.iter().flatten() {
+        targets.push((label.clone(), host.clone(), *port));
     }
 
     // Sockets first: our own probes would otherwise show up in the counts (the server side

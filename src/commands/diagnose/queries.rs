@@ -886,7 +886,10 @@ async fn explain(pg: &PgClient, schema: &str, queryid: i64) -> anyhow::Result<Re
             .await
             .context("starting a read-only transaction")?;
         let res = c
-            .simple_query(&format!("EXPLAIN (ANALYZE, BUFFERS) {}", single_statement(&query)?))
+            .simple_query(&format!(
+                "EXPLAIN (ANALYZE, BUFFERS) {}",
+                single_statement(&query)?
+            ))
             .await
             .with_context(|| format!("running EXPLAIN (ANALYZE, BUFFERS) of queryid {queryid}"));
         let _ = c.batch_execute("ROLLBACK").await;
