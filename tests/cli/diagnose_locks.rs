@@ -20,7 +20,8 @@ fn pid_of(db: &TestDb, app: &str) -> i64 {
 
 #[test]
 fn holder_is_the_root_of_both_waiters_and_terminate_yes_unblocks_them() {
-    let _g = shared();
+    // Lock waits are counted cluster-wide: no other test's waiters in the count.
+    let _g = exclusive();
     let db = TestDb::new("locks");
     db.psql("CREATE TABLE t (id int); INSERT INTO t VALUES (1)");
     let s = Scratch::new("locks");
@@ -164,4 +165,48 @@ fn holder_is_the_root_of_both_waiters_and_terminate_yes_unblocks_them() {
         .wait_for(Duration::from_secs(10))
         .expect("holder still runs");
     assert!(!h_status.success(), "the holder was terminated");
+}
+
+#[test]
+fn on_a_terminal_the_pid_must_be_typed() {
+    use expectrl::Expect as _;
+    let _g = exclusive();
+    let db = TestDb::new("lockstty");
+    db.psql("CREATE TABLE t (id int)");
+    let s = Scratch::new("lockstty");
+    let cfg = sandbox_config(&s, &db, &fresh_backup(&s), "");
+    let cfg = cfg.to_str().unwrap();
+    let mut holder_cmd = psql_command(&db, "holder");
+    holder_cmd.args(["-c", "BEGIN; LOCK TABLE t; SELECT pg_sleep(60);"]);
+    let _holder = Child::spawn(holder_cmd);
+    wait_until("the holder's lock", || {
+        db.psql("SELECT count(*) FROM pg_locks WHERE relation = 't'::regclass AND granted") == "1"
+    });
+    let mut w_cmd = psql_command(&db, "waiter");
+    w_cmd.args(["-c", "SELECT * FROM t"]);
+    let mut waiter = Child::spawn(w_cmd);
+    wait_until("the waiter", || waiting_in(&db) == "1");
+    let h = pid_of(&db, "holder").to_string();
+
+    // A wrong answer: nothing is done, exit 3.
+    let (cmd, _home) = opsbook_command(&["diagnose", "locks", "--terminate", &h, "--config", cfg]);
+    let mut tty = expectrl::Session::spawn(cmd).expect("a pseudo-terminal");
+    tty.set_expect_timeout(Some(Duration::from_secs(20)));
+    tty.expect("plan: terminate").unwrap();
+    tty.expect(format!("Type {h} to confirm").as_str()).unwrap();
+    tty.send_line("1").unwrap();
+    tty.expect("not confirmed").unwrap();
+    assert_eq!(waiting_in(&db), "1");
+
+    // The pid typed: the holder is ended and the waiter finishes.
+    let (cmd, _home) = opsbook_command(&["diagnose", "locks", "--terminate", &h, "--config", cfg]);
+    let mut tty = expectrl::Session::spawn(cmd).expect("a pseudo-terminal");
+    tty.set_expect_timeout(Some(Duration::from_secs(20)));
+    tty.expect(format!("Type {h} to confirm").as_str()).unwrap();
+    tty.send_line(&h).unwrap();
+    tty.expect("locks.action").unwrap();
+    let st = waiter
+        .wait_for(Duration::from_secs(10))
+        .expect("the waiter is still blocked");
+    assert!(st.success());
 }

@@ -172,6 +172,17 @@ pub struct Opsbook {
 
 /// `opsbook ARGS` with a clean environment: a fresh HOME and state dir, no PG*/REDIS vars.
 pub fn opsbook(args: &[&str]) -> Opsbook {
+    let (cmd, home) = opsbook_command(args);
+    Opsbook {
+        cmd,
+        stdin: None,
+        _home: home,
+    }
+}
+
+/// The same clean `opsbook ARGS` as a plain Command (e.g. to run under a pseudo-terminal);
+/// keep the Scratch alive while it runs.
+pub fn opsbook_command(args: &[&str]) -> (Command, Scratch) {
     let home = Scratch::new("home");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_opsbook"));
     for v in SCRUB {
@@ -180,11 +191,7 @@ pub fn opsbook(args: &[&str]) -> Opsbook {
     cmd.env("HOME", home.path());
     cmd.env("OPSBOOK_STATE_DIR", home.path().join("state"));
     cmd.args(args);
-    Opsbook {
-        cmd,
-        stdin: None,
-        _home: home,
-    }
+    (cmd, home)
 }
 
 impl Opsbook {
