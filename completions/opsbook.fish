@@ -40,6 +40,7 @@ complete -c opsbook -n "__fish_opsbook_needs_command" -s V -l version -d 'Print 
 complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "check" -d 'Run a checklist (the morning runbook, as one report)'
 complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "backup" -d 'Take, list, verify and prune verified logical backups'
 complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "restore" -d 'Restore a backup into a new database, prove it complete, then swap it in'
+complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "diagnose" -d 'Find the cause: lock trees, memory growth, network and slow queries'
 complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "sandbox" -d 'Start, show or stop a throwaway PostgreSQL + Redis to try opsbook on'
 complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "config" -d 'Show or validate the configuration'
 complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "completions" -d 'Print a shell completion script'
@@ -175,6 +176,97 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -s v -l verbose
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+json\t'The opsbook.report/v1 JSON document'
+prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
+nagios\t'One Nagios/Icinga plugin line with perfdata'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -s q -l quiet -d 'Print only findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -f -a "locks" -d 'Show the lock blocking tree; cancel or terminate a root blocker'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -f -a "memory" -d 'Sample memory over time and tell a leak from a sawtooth'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -f -a "network" -d 'Time HTTP endpoints and TCP connects, count socket states'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -f -a "queries" -d 'Top statements, index advice and unused indexes from pg_stat_statements'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -l min-wait -d 'Only report waits at least this long (250ms, 5s, 1m)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -l watch -d 'Print a fresh tree every SECS until Ctrl-C; the final one decides the exit code' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -l cancel -d 'Cancel the running query of session PID (pg_cancel_backend)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -l terminate -d 'End session PID (pg_terminate_backend); its open transaction rolls back' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+json\t'The opsbook.report/v1 JSON document'
+prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
+nagios\t'One Nagios/Icinga plugin line with perfdata'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -l yes -d 'Act without the typed confirmation (required when stdin is not a terminal)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -l force -d 'Allow --cancel / --terminate of a session that blocks nobody'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -s q -l quiet -d 'Print only findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -l duration -d 'How long to sample (30s, 10m, 1h); Ctrl-C stops early and analyses what was sampled' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -l interval -d 'Time between samples' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -l pid -d 'Also sample the resident memory (RSS) of this process' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -l process -d 'Also sample the summed RSS of every process with this name (its comm or argv[0])' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+json\t'The opsbook.report/v1 JSON document'
+prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
+nagios\t'One Nagios/Icinga plugin line with perfdata'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -s q -l quiet -d 'Print only findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from network" -l endpoint -d 'An HTTP(S) URL to time, besides the config\'s network.endpoints (repeatable)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from network" -l host -d 'A HOST:PORT to measure TCP connect latency to, besides the config\'s network.hosts (repeatable)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from network" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from network" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+json\t'The opsbook.report/v1 JSON document'
+prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
+nagios\t'One Nagios/Icinga plugin line with perfdata'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from network" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from network" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from network" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from network" -s q -l quiet -d 'Print only findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from network" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from network" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from network" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from network" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from queries" -l limit -d 'How many statements each top list shows' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from queries" -l min-rows -d 'Only tables with at least this many live rows get index advice' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from queries" -l min-calls -d 'Only statements called at least this often get index advice (the seed\'s 1000)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from queries" -l explain -d 'EXPLAIN (ANALYZE, BUFFERS) the statement with this pg_stat_statements queryid (SELECT only, read-only transaction)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from queries" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from queries" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+json\t'The opsbook.report/v1 JSON document'
+prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
+nagios\t'One Nagios/Icinga plugin line with perfdata'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from queries" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from queries" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from queries" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from queries" -s q -l quiet -d 'Print only findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from queries" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from queries" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from queries" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from queries" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from help" -f -a "locks" -d 'Show the lock blocking tree; cancel or terminate a root blocker'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from help" -f -a "memory" -d 'Sample memory over time and tell a leak from a sawtooth'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from help" -f -a "network" -d 'Time HTTP endpoints and TCP connects, count socket states'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from help" -f -a "queries" -d 'Top statements, index advice and unused indexes from pg_stat_statements'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
 json\t'The opsbook.report/v1 JSON document'
@@ -330,18 +422,23 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -s v -l verbos
 complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore sandbox config completions generate help" -f -a "check" -d 'Run a checklist (the morning runbook, as one report)'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore sandbox config completions generate help" -f -a "backup" -d 'Take, list, verify and prune verified logical backups'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore sandbox config completions generate help" -f -a "restore" -d 'Restore a backup into a new database, prove it complete, then swap it in'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore sandbox config completions generate help" -f -a "sandbox" -d 'Start, show or stop a throwaway PostgreSQL + Redis to try opsbook on'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore sandbox config completions generate help" -f -a "config" -d 'Show or validate the configuration'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore sandbox config completions generate help" -f -a "completions" -d 'Print a shell completion script'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore sandbox config completions generate help" -f -a "generate" -d 'Regenerate man/ and completions/ from the command tree (for developers)'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore sandbox config completions generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose sandbox config completions generate help" -f -a "check" -d 'Run a checklist (the morning runbook, as one report)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose sandbox config completions generate help" -f -a "backup" -d 'Take, list, verify and prune verified logical backups'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose sandbox config completions generate help" -f -a "restore" -d 'Restore a backup into a new database, prove it complete, then swap it in'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose sandbox config completions generate help" -f -a "diagnose" -d 'Find the cause: lock trees, memory growth, network and slow queries'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose sandbox config completions generate help" -f -a "sandbox" -d 'Start, show or stop a throwaway PostgreSQL + Redis to try opsbook on'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose sandbox config completions generate help" -f -a "config" -d 'Show or validate the configuration'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose sandbox config completions generate help" -f -a "completions" -d 'Print a shell completion script'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose sandbox config completions generate help" -f -a "generate" -d 'Regenerate man/ and completions/ from the command tree (for developers)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose sandbox config completions generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from check" -f -a "morning" -d 'The morning checklist: PostgreSQL, Redis, last night\'s backup, services, journal, host'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "list" -d 'Backups in the directory, newest first: age, size, verified, rows'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "verify" -d 'Check a backup: its sha256 and that pg_restore reads its table of contents'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "prune" -d 'Remove backups outside the retention policy (never the newest verified one)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from diagnose" -f -a "locks" -d 'Show the lock blocking tree; cancel or terminate a root blocker'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from diagnose" -f -a "memory" -d 'Sample memory over time and tell a leak from a sawtooth'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from diagnose" -f -a "network" -d 'Time HTTP endpoints and TCP connects, count socket states'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from diagnose" -f -a "queries" -d 'Top statements, index advice and unused indexes from pg_stat_statements'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from sandbox" -f -a "up" -d 'Create and start the sandbox (initdb + pg_ctl, redis-server) and print how to use it'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from sandbox" -f -a "env" -d 'Print `export` lines that point opsbook, psql and redis-cli at the sandbox'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from sandbox" -f -a "status" -d 'Show whether the sandbox\'s servers are running'

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::commands::{backup, check, completions, config_cmd, generate, restore, sandbox};
+use crate::commands::{
+    backup, check, completions, config_cmd, diagnose, generate, restore, sandbox,
+};
 
 /// Run the checklists, backups and diagnostics of a PostgreSQL + Redis stack from one binary
 ///
@@ -15,7 +17,7 @@ use crate::commands::{backup, check, completions, config_cmd, generate, restore,
     name = "opsbook",
     version,
     propagate_version = true,
-    after_help = "Examples:\n  opsbook sandbox up --demo-data && eval \"$(opsbook sandbox env)\"\n  opsbook check morning\n  opsbook check morning --format nagios\n  opsbook config show\n\nExit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also usage and config errors)."
+    after_help = "Examples:\n  opsbook sandbox up --demo-data && eval \"$(opsbook sandbox env)\"\n  opsbook check morning\n  opsbook check morning --format nagios\n  opsbook diagnose locks\n  opsbook config show\n\nExit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also usage and config errors)."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -90,6 +92,8 @@ pub enum Command {
     Backup(backup::BackupArgs),
     /// Restore a backup into a new database, prove it complete, then swap it in
     Restore(restore::RestoreArgs),
+    /// Find the cause: lock trees, memory growth, network and slow queries
+    Diagnose(diagnose::DiagnoseArgs),
     /// Start, show or stop a throwaway PostgreSQL + Redis to try opsbook on
     Sandbox(sandbox::SandboxArgs),
     /// Show or validate the configuration
@@ -108,6 +112,7 @@ impl Command {
             Command::Check(a) => format!("check {}", a.name()),
             Command::Backup(a) => a.name().to_string(),
             Command::Restore(_) => "restore".to_string(),
+            Command::Diagnose(a) => format!("diagnose {}", a.name()),
             Command::Sandbox(a) => format!("sandbox {}", a.name()),
             Command::Config(a) => format!("config {}", a.name()),
             Command::Completions(_) => "completions".to_string(),

@@ -140,6 +140,12 @@ pub struct Thresholds {
     pub time_wait: Limits,
     /// network latency, milliseconds
     pub latency_ms: Limits,
+    /// sockets in CLOSE_WAIT: the local program never closed its side (a leaking client)
+    pub close_wait: Limits,
+    /// days until an HTTPS endpoint's certificate expires (lower is worse)
+    pub cert_days: Limits,
+    /// how long a session has waited for a lock (`diagnose locks`)
+    pub lock_wait: SpanLimits,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -166,6 +172,12 @@ impl Default for Thresholds {
             bloat_pct: warn_only(20.0),
             time_wait: warn_only(1000.0),
             latency_ms: warn_only(200.0),
+            close_wait: warn_only(100.0),
+            cert_days: warn_only(14.0),
+            lock_wait: SpanLimits {
+                warning: Some(Span::secs(0)),
+                critical: Some(Span::secs(300)),
+            },
         }
     }
 }
@@ -214,6 +226,16 @@ pub struct HostConfig {
     pub data_dir: Option<PathBuf>,
 }
 
+/// What `diagnose network` probes besides PostgreSQL and Redis.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkConfig {
+    /// HTTP(S) URLs timed by `diagnose network` (status, DNS, connect, TLS, first byte)
+    pub endpoints: Vec<String>,
+    /// HOST:PORT pairs whose TCP connect latency is measured
+    pub hosts: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TimeoutConfig {
@@ -245,6 +267,7 @@ pub struct Config {
     /// systemd units checked by `service.active` and `journal.errors`
     pub services: Vec<String>,
     pub host: HostConfig,
+    pub network: NetworkConfig,
     pub timeouts: TimeoutConfig,
     pub thresholds: Thresholds,
     /// where run history and locks live; default $OPSBOOK_STATE_DIR, /var/lib/opsbook, $XDG_STATE_HOME/opsbook
@@ -259,6 +282,7 @@ impl Default for Config {
             backup: BackupConfig::default(),
             services: vec!["postgresql".to_string()],
             host: HostConfig::default(),
+            network: NetworkConfig::default(),
             timeouts: TimeoutConfig::default(),
             thresholds: Thresholds::default(),
             state_dir: None,
@@ -447,6 +471,10 @@ impl Config {
             ("disk_pct", t.disk_pct, false),
             ("redis_memory_pct", t.redis_memory_pct, false),
             ("cache_hit_pct", t.cache_hit_pct, true),
+            ("time_wait", t.time_wait, false),
+            ("close_wait", t.close_wait, false),
+            ("latency_ms", t.latency_ms, false),
+            ("cert_days", t.cert_days, true),
         ] {
             if let (Some(w), Some(c)) = (l.warning, l.critical) {
                 if !lower_is_worse && w > c {

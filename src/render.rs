@@ -65,6 +65,10 @@ pub fn human_bytes(b: f64) -> String {
 }
 
 pub fn human_duration(secs: f64) -> String {
+    // Lock waits and network times are often under a second: "0s" would hide them.
+    if secs > 0.0 && secs < 0.9995 {
+        return format!("{}ms", (secs * 1000.0).round());
+    }
     let s = secs.max(0.0).round() as u64;
     let (d, h, m, sec) = (s / 86400, s % 86400 / 3600, s % 3600 / 60, s % 60);
     if d > 0 {
@@ -416,5 +420,7 @@ mod tests {
         assert_eq!(human_bytes(1536.0), "1.5 KiB");
         assert_eq!(human_duration(3725.0), "1h 2m");
         assert_eq!(human_duration(90000.0), "1d 1h");
+        assert_eq!(human_duration(0.25), "250ms");
+        assert_eq!(human_duration(0.0), "0s");
     }
 }

@@ -1527,7 +1527,7 @@ fn conf_block(dir: &Path, port: u16) -> String {
          fsync = off\n\
          synchronous_commit = off\n\
          full_page_writes = off\n\
-         max_connections = 100\n\
+         max_connections = 300\n\
          logging_collector = off\n",
         conf_quote(&socket_dir_setting(dir))
     )

@@ -1,6 +1,7 @@
 //! The shared clients every command uses: PostgreSQL, Redis, the host, child tools.
 
 pub mod host;
+pub mod http;
 pub mod pg_conn;
 pub mod postgres;
 pub mod redis;

@@ -4,6 +4,7 @@ pub mod backup;
 pub mod check;
 pub mod completions;
 pub mod config_cmd;
+pub mod diagnose;
 pub mod generate;
 pub mod restore;
 pub mod sandbox;
@@ -17,6 +18,7 @@ pub async fn dispatch(command: &Command, ctx: &Ctx) -> anyhow::Result<Report> {
         Command::Check(a) => check::run(a, ctx).await,
         Command::Backup(a) => backup::run(a, ctx).await,
         Command::Restore(a) => restore::run(a, ctx).await,
+        Command::Diagnose(a) => diagnose::run(a, ctx).await,
         Command::Sandbox(a) => sandbox::run(a, ctx).await,
         Command::Config(a) => config_cmd::run(a, ctx),
         Command::Completions(a) => completions::run(a),

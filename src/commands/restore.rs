@@ -322,7 +322,6 @@ async fn systemctl(verb: &str, unit: &str) -> anyhow::Result<()> {
 }
 
 pub async fn run(args: &RestoreArgs, ctx: &Ctx) -> anyhow::Result<Report> {
-    let interrupt = Interrupt::install()?;
     let mut report = Report::new("restore");
     let dir: PathBuf = backup_dir(&args.dir, ctx);
     let tty = crate::confirm::interactive();
@@ -448,6 +447,8 @@ pub async fn run(args: &RestoreArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     }
 
     crate::confirm::typed(&action, &plan, &target, args.yes)?;
+    // From here on Ctrl-C is ours to handle: it must clean up, not kill us half-way.
+    let interrupt = Interrupt::install()?;
     let _lock = lock::acquire(&ctx.state_dir(), "the restore")?;
     let mut steps = Steps { rows: vec![] };
 

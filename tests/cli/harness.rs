@@ -177,6 +177,21 @@ pub fn opsbook(args: &[&str]) -> Opsbook {
 
 /// Any program (a wrapper such as `prlimit ... -- opsbook ...`) in the same clean environment.
 pub fn command(program: &str, args: &[&str]) -> Opsbook {
+    let (cmd, home) = program_command(program, args);
+    Opsbook {
+        cmd,
+        stdin: None,
+        _home: home,
+    }
+}
+
+/// The same clean `opsbook ARGS` as a plain Command (e.g. to run under a pseudo-terminal);
+/// keep the Scratch alive while it runs.
+pub fn opsbook_command(args: &[&str]) -> (Command, Scratch) {
+    program_command(env!("CARGO_BIN_EXE_opsbook"), args)
+}
+
+fn program_command(program: &str, args: &[&str]) -> (Command, Scratch) {
     let home = Scratch::new("home");
     let mut cmd = Command::new(program);
     for v in SCRUB {
@@ -185,11 +200,7 @@ pub fn command(program: &str, args: &[&str]) -> Opsbook {
     cmd.env("HOME", home.path());
     cmd.env("OPSBOOK_STATE_DIR", home.path().join("state"));
     cmd.args(args);
-    Opsbook {
-        cmd,
-        stdin: None,
-        _home: home,
-    }
+    (cmd, home)
 }
 
 impl Opsbook {
@@ -272,4 +283,69 @@ pub fn redis_info_field(port: u16, field: &str) -> u64 {
         .find_map(|l| l.strip_prefix(&format!("{field}:")))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no {field} in INFO"))
+}
+
+/// A psql on the test's own database, for sessions that must outlive one call (a lock holder,
+/// waiters, a burst of statements): the sandbox's credentials, `application_name` = `app`.
+pub fn psql_command(db: &TestDb, app: &str) -> Command {
+    let sb = sandbox();
+    let mut cmd = Command::new("psql");
+    for v in SCRUB {
+        cmd.env_remove(v);
+    }
+    cmd.env("PGHOST", "127.0.0.1")
+        .env("PGPORT", sb.state.pg_port.to_string())
+        .env("PGUSER", "postgres")
+        .env("PGDATABASE", &db.name)
+        .env("PGPASSFILE", sb.pgpass_path())
+        .env("PGSSLMODE", "disable")
+        .env("PGAPPNAME", app)
+        .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// A child process killed (and reaped) when the test ends, pass or fail.
+pub struct Child(pub std::process::Child);
+
+impl Child {
+    pub fn spawn(mut cmd: Command) -> Child {
+        Child(cmd.spawn().expect("spawning a test helper process"))
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+
+    /// Wait up to `limit` for it to exit; its exit status, or None if it still runs.
+    pub fn wait_for(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(st) = self.0.try_wait().unwrap() {
+                return Some(st);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Poll `cond` every 50 ms for up to 10 s; panics with `what` when it never holds.
+pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

@@ -5,6 +5,10 @@
 mod backup;
 mod check_morning;
 mod config_cmd;
+mod diagnose_locks;
+mod diagnose_memory;
+mod diagnose_network;
+mod diagnose_queries;
 mod harness;
 mod output;
 mod restore;

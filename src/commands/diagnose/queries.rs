@@ -1,0 +1,1041 @@
+//! `diagnose queries`: top statements from pg_stat_statements, the seed's auto-optimizer rules
+//! as advice (an index for frequent sequential scans of large tables, memory for a low cache
+//! hit ratio, pooling for high connection usage), unused and most used indexes, and
+//! `--explain QUERYID`.
+//!
+//! The seed guessed the table and columns of a slow query from its text. Here the planner
+//! says it: each frequent statement that touches a large, sequentially scanned table is
+//! planned generically (PREPARE + EXPLAIN EXECUTE with plan_cache_mode=force_generic_plan,
+//! PG 12+, nothing executed), and the `Filter` of its `Seq Scan` names the columns.
+
+use std::collections::BTreeMap;
+
+use anyhow::{bail, Context as _};
+use clap::Args;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::clients::postgres::PgClient;
+use crate::context::Ctx;
+use crate::report::{Finding, Report, Section, Status};
+
+use super::one_line_text;
+
+pub const AFTER_HELP: &str = "Finding ids: queries.statements queries.slow \
+queries.index_suggestion queries.cache_hit_ratio queries.connection_usage \
+queries.unused_indexes queries.explain\n\n\
+Examples:\n  opsbook diagnose queries\n  opsbook diagnose queries --min-calls 100 --format json\n  \
+opsbook diagnose queries --explain 4211897046528372861\n\n\
+Needs pg_stat_statements in shared_preload_libraries and CREATE EXTENSION pg_stat_statements \
+in the database it reads (the config's or --pg's).\n\n\
+Exit status: 0 nothing to advise, 1 advice (an index to create, slow statements, low cache hit \
+ratio, connection usage > 80%), 3 unknown.\nSee commands/diagnose.md.";
+
+/// A statement slower than this on average is "slow" (the seed's `mean_time > 100`).
+const SLOW_MEAN_MS: f64 = 100.0;
+/// At most this many frequent statements are planned for index advice.
+const MAX_PLANNED: usize = 20;
+
+/// Top statements, index advice and unused indexes from pg_stat_statements
+#[derive(Debug, Args)]
+pub struct QueriesArgs {
+    /// How many statements each top list shows
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(i64).range(1..=1000))]
+    pub limit: i64,
+    /// Only tables with at least this many live rows get index advice
+    #[arg(long, value_name = "ROWS", default_value_t = 10_000, value_parser = clap::value_parser!(i64).range(0..))]
+    pub min_rows: i64,
+    /// Only statements called at least this often get index advice (the seed's 1000)
+    #[arg(long, value_name = "CALLS", default_value_t = 1000, value_parser = clap::value_parser!(i64).range(1..))]
+    pub min_calls: i64,
+    /// EXPLAIN (ANALYZE, BUFFERS) the statement with this pg_stat_statements queryid (SELECT only, read-only transaction)
+    #[arg(long, value_name = "QUERYID", allow_negative_numbers = true)]
+    pub explain: Option<i64>,
+}
+
+/// One row of pg_stat_statements for this database.
+#[derive(Debug, Clone, Serialize)]
+pub struct Statement {
+    pub queryid: i64,
+    pub calls: i64,
+    pub total_ms: f64,
+    pub mean_ms: f64,
+    pub rows: i64,
+    pub query: String,
+}
+
+/// Where pg_stat_statements lives in this database, when it is installed.
+const EXTENSION_SQL: &str = "SELECT quote_ident(n.nspname) FROM pg_extension e \
+     JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'";
+
+/// PG 13+ renamed total_time/mean_time to total_exec_time/mean_exec_time.
+fn statements_sql(pg: &PgClient, schema: &str, order: &str) -> String {
+    let (total, mean) = if pg.version_num >= 130000 {
+        ("total_exec_time", "mean_exec_time")
+    } else {
+        ("total_time", "mean_time")
+    };
+    let order_col = if order == "mean" { mean } else { total };
+    format!(
+        "SELECT queryid, calls, {total}::float8, {mean}::float8, rows, query \
+         FROM {schema}.pg_stat_statements \
+         WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+           AND queryid IS NOT NULL AND calls >= $1 \
+         ORDER BY {order_col} DESC LIMIT $2"
+    )
+}
+
+async fn statements(
+    pg: &PgClient,
+    schema: &str,
+    order: &str,
+    min_calls: i64,
+    limit: i64,
+) -> anyhow::Result<Vec<Statement>> {
+    let rows = pg
+        .client
+        .query(&statements_sql(pg, schema, order), &[&min_calls, &limit])
+        .await
+        .with_context(|| format!("reading pg_stat_statements (top by {order} time)"))?;
+    rows.iter()
+        .map(|r| {
+            Ok(Statement {
+                queryid: r.try_get(0)?,
+                calls: r.try_get(1)?,
+                total_ms: r.try_get(2)?,
+                mean_ms: r.try_get(3)?,
+                rows: r.try_get(4)?,
+                query: r.try_get(5)?,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()
+        .context("reading a pg_stat_statements row")
+}
+
+pub async fn run(args: &QueriesArgs, ctx: &Ctx) -> anyhow::Result<Report> {
+    let pg = ctx.pg().await.context("connecting to PostgreSQL to read its statistics\nhint: check --pg / DATABASE_URL / the config's postgres.url")?;
+    let schema: Option<String> = pg
+        .client
+        .query_opt(EXTENSION_SQL, &[])
+        .await
+        .context("looking for the pg_stat_statements extension")?
+        .map(|r| r.get(0));
+    if let Some(id) = args.explain {
+        let Some(schema) = schema else {
+            bail!(
+                "pg_stat_statements is not installed in database {}\n{HINT_PGSS}",
+                pg.options.dbname()
+            );
+        };
+        return explain(pg, &schema, id).await;
+    }
+    let mut report = Report::new("diagnose queries");
+    let mut data = serde_json::Map::new();
+    match &schema {
+        None => report.push(
+            Finding::new(
+                "queries.statements",
+                Status::Unknown,
+                format!(
+                    "pg_stat_statements is not installed in database {}: no statement statistics",
+                    pg.options.dbname()
+                ),
+            )
+            .hint(HINT_PGSS.trim_start_matches("hint: ")),
+        ),
+        Some(schema) => {
+            let by_total = statements(pg, schema, "total", 1, args.limit).await?;
+            let by_mean = statements(pg, schema, "mean", 1, args.limit).await?;
+            report.extend(statement_findings(&by_total, &by_mean));
+            report
+                .sections
+                .push(statement_section("Top statements by total time", &by_total));
+            report
+                .sections
+                .push(statement_section("Top statements by mean time", &by_mean));
+            let frequent = statements(pg, schema, "total", args.min_calls, 200).await?;
+            let advice = index_advice(pg, &frequent, args.min_rows).await?;
+            report.extend(advice_findings(&advice, args));
+            data.insert("top_by_total".into(), serde_json::to_value(&by_total)?);
+            data.insert("top_by_mean".into(), serde_json::to_value(&by_mean)?);
+            data.insert("index_suggestions".into(), serde_json::to_value(&advice)?);
+        }
+    }
+    report.extend(cache_and_connections(pg, &ctx.config.thresholds).await?);
+    let (unused, used) = index_usage(pg).await?;
+    report.push(unused_finding(&unused));
+    if !unused.is_empty() {
+        report.sections.push(Section {
+            title: "Unused indexes (idx_scan = 0, not unique)".into(),
+            columns: vec!["INDEX".into(), "TABLE".into(), "SIZE".into()],
+            rows: unused
+                .iter()
+                .map(|u| {
+                    vec![
+                        u.index.clone(),
+                        u.table.clone(),
+                        crate::render::human_bytes(u.bytes as f64),
+                    ]
+                })
+                .collect(),
+        });
+    }
+    if !used.is_empty() {
+        report.sections.push(Section {
+            title: "Most used indexes".into(),
+            columns: vec![
+                "INDEX".into(),
+                "TABLE".into(),
+                "SCANS".into(),
+                "SIZE".into(),
+            ],
+            rows: used
+                .iter()
+                .map(|u| {
+                    vec![
+                        u.index.clone(),
+                        u.table.clone(),
+                        u.scans.to_string(),
+                        crate::render::human_bytes(u.bytes as f64),
+                    ]
+                })
+                .collect(),
+        });
+    }
+    data.insert("unused_indexes".into(), serde_json::to_value(&unused)?);
+    data.insert("most_used_indexes".into(), serde_json::to_value(&used)?);
+    report.data = Some(Value::Object(data));
+    Ok(report)
+}
+
+const HINT_PGSS: &str = "hint: enable pg_stat_statements: add it to shared_preload_libraries, restart PostgreSQL, then run CREATE EXTENSION pg_stat_statements in this database";
+
+fn statement_section(title: &str, rows: &[Statement]) -> Section {
+    Section {
+        title: title.to_string(),
+        columns: ["QUERYID", "CALLS", "TOTAL", "MEAN", "ROWS", "QUERY"]
+            .iter()
+            .map(|c| c.to_string())
+            .collect(),
+        rows: rows
+            .iter()
+            .map(|s| {
+                vec![
+                    s.queryid.to_string(),
+                    s.calls.to_string(),
+                    format!("{:.1} ms", s.total_ms),
+                    format!("{:.2} ms", s.mean_ms),
+                    s.rows.to_string(),
+                    one_line_text(&s.query, 70),
+                ]
+            })
+            .collect(),
+    }
+}
+
+fn statement_findings(by_total: &[Statement], by_mean: &[Statement]) -> Vec<Finding> {
+    let top = match by_total.first() {
+        Some(s) => Finding::ok(
+            "queries.statements",
+            format!(
+                "the statement with the most total time: {:.0} ms in {} calls ({:.2} ms each), queryid {}",
+                s.total_ms, s.calls, s.mean_ms, s.queryid
+            ),
+        )
+        .value(s.total_ms / 1000.0, "seconds")
+        .detail(vec![one_line_text(&s.query, 500)]),
+        None => Finding::ok("queries.statements", "no statement recorded yet in this database"),
+    };
+    let slow: Vec<&Statement> = by_mean
+        .iter()
+        .filter(|s| s.mean_ms > SLOW_MEAN_MS)
+        .collect();
+    let mut sf = Finding::new(
+        "queries.slow",
+        if slow.is_empty() {
+            Status::Ok
+        } else {
+            Status::Warning
+        },
+        if slow.is_empty() {
+            format!("no statement averages over {SLOW_MEAN_MS:.0} ms")
+        } else {
+            format!(
+                "{}{} statement(s) average over {SLOW_MEAN_MS:.0} ms",
+                if slow.len() == by_mean.len() {
+                    "at least "
+                } else {
+                    ""
+                },
+                slow.len()
+            )
+        },
+    )
+    .value(slow.len(), "statements");
+    if !slow.is_empty() {
+        sf = sf
+            .hint("look at their plans: `opsbook diagnose queries --explain QUERYID` (SELECT statements)")
+            .detail(
+                slow.iter()
+                    .map(|s| format!("{} ({:.0} ms mean, {} calls): {}", s.queryid, s.mean_ms, s.calls, one_line_text(&s.query, 200)))
+                    .collect(),
+            );
+    }
+    vec![top, sf]
+}
+
+/// A table that is scanned sequentially, large enough for it to matter.
+#[derive(Debug, Clone)]
+struct ScannedTable {
+    qualified: String,
+    name: String,
+    schema: String,
+    seq_scan: i64,
+    live_rows: i64,
+    columns: Vec<String>,
+    /// leading column of every existing index
+    indexed_first: Vec<String>,
+}
+
+/// PG 9.4+. Columns and the leading column of each index come along so the advice can name
+/// real columns and skip a column that already leads an index.
+const SCANNED_SQL: &str =
+    "SELECT t.relid, quote_ident(t.schemaname) || '.' || quote_ident(t.relname),
+       t.relname::text, t.schemaname::text, t.seq_scan, t.n_live_tup,
+       ARRAY(SELECT a.attname::text FROM pg_attribute a
+             WHERE a.attrelid = t.relid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum),
+       ARRAY(SELECT a.attname::text FROM pg_index i
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+             WHERE i.indrelid = t.relid)
+FROM pg_stat_user_tables t
+WHERE t.n_live_tup >= $1 AND t.seq_scan > 0
+ORDER BY t.seq_tup_read DESC LIMIT 50";
+
+/// One suggested index.
+#[derive(Debug, Clone, Serialize)]
+pub struct IndexSuggestion {
+    pub table: String,
+    pub columns: Vec<String>,
+    pub sql: String,
+    pub calls: i64,
+    pub mean_ms: f64,
+    pub seq_scans: i64,
+    pub live_rows: i64,
+    pub queryids: Vec<i64>,
+    pub example: String,
+}
+
+async fn index_advice(
+    pg: &PgClient,
+    frequent: &[Statement],
+    min_rows: i64,
+) -> anyhow::Result<Vec<IndexSuggestion>> {
+    let rows = pg
+        .client
+        .query(SCANNED_SQL, &[&min_rows])
+        .await
+        .context("reading pg_stat_user_tables for sequentially scanned tables")?;
+    let tables: Vec<ScannedTable> = rows
+        .iter()
+        .map(|r| {
+            Ok(ScannedTable {
+                qualified: r.try_get(1)?,
+                name: r.try_get(2)?,
+                schema: r.try_get(3)?,
+                seq_scan: r.try_get(4)?,
+                live_rows: r.try_get(5)?,
+                columns: r.try_get(6)?,
+                indexed_first: r.try_get(7)?,
+            })
+        })
+        .collect::<anyhow::Result<_>>()
+        .context("reading a pg_stat_user_tables row")?;
+    if tables.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut found: BTreeMap<(String, Vec<String>), IndexSuggestion> = BTreeMap::new();
+    let candidates = frequent
+        .iter()
+        .filter(|s| plannable(&s.query))
+        .filter(|s| tables.iter().any(|t| mentions(&s.query, &t.name)))
+        .take(MAX_PLANNED);
+    for s in candidates {
+        // A statement that cannot be prepared on its own (a type the planner cannot infer
+        // for $1, a temp table of another session) gives no advice rather than an error.
+        let Ok(plan) = generic_plan(pg, &s.query).await else {
+            continue;
+        };
+        let mut scans = Vec::new();
+        seq_scans(&plan, &mut scans);
+        for (schema, relation, filter) in scans {
+            let Some(t) = tables
+                .iter()
+                .find(|t| t.name == relation && schema.as_deref().is_none_or(|sc| sc == t.schema))
+            else {
+                continue;
+            };
+            let cols = filter_columns(&filter, &t.columns);
+            if cols.is_empty() || t.indexed_first.contains(&cols[0]) {
+                continue;
+            }
+            let e = found
+                .entry((t.qualified.clone(), cols.clone()))
+                .or_insert_with(|| IndexSuggestion {
+                    table: t.qualified.clone(),
+                    columns: cols.clone(),
+                    sql: create_index_sql(t, &cols),
+                    calls: 0,
+                    mean_ms: s.mean_ms,
+                    seq_scans: t.seq_scan,
+                    live_rows: t.live_rows,
+                    queryids: Vec::new(),
+                    example: one_line_text(&s.query, 300),
+                });
+            e.calls += s.calls;
+            e.mean_ms = e.mean_ms.max(s.mean_ms);
+            e.queryids.push(s.queryid);
+        }
+    }
+    let mut out: Vec<IndexSuggestion> = found.into_values().collect();
+    out.sort_by_key(|s| std::cmp::Reverse(s.calls));
+    Ok(out)
+}
+
+/// Statements that EXPLAIN can plan and that can scan a table.
+fn plannable(query: &str) -> bool {
+    let first = first_keyword(query);
+    matches!(first.as_str(), "select" | "with" | "update" | "delete")
+}
+
+fn first_keyword(query: &str) -> String {
+    let mut q = query.trim_start();
+    loop {
+        if let Some(rest) = q.strip_prefix("--") {
+            q = rest
+                .split_once('\n')
+                .map(|(_, r)| r)
+                .unwrap_or("")
+                .trim_start();
+        } else if let Some(rest) = q.strip_prefix("/*") {
+            q = rest
+                .split_once("*/")
+                .map(|(_, r)| r)
+                .unwrap_or("")
+                .trim_start();
+        } else if let Some(rest) = q.strip_prefix('(') {
+            q = rest.trim_start();
+        } else {
+            break;
+        }
+    }
+    q.chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect::<String>()
+        .to_ascii_lowercase()
+}
+
+/// Whether `name` appears in `query` as a whole word (case-insensitive, or quoted exactly).
+fn mentions(query: &str, name: &str) -> bool {
+    words(query).any(|w| w.eq_ignore_ascii_case(name) || w == name)
+}
+
+/// Identifier-like words of a SQL text or plan expression, quotes removed.
+fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    spans(text).into_iter().map(|(w, _)| w)
+}
+
+/// Each identifier-like word with the byte offset just after it; string literals skipped.
+fn spans(text: &str) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    while let Some((_, c)) = chars.next() {
+        if c == '"' {
+            let mut w = String::new();
+            let mut end = text.len();
+            while let Some((i, c)) = chars.next() {
+                if c == '"' {
+                    if chars.peek().is_some_and(|(_, n)| *n == '"') {
+                        chars.next();
+                        w.push('"');
+                    } else {
+                        end = i + 1;
+                        break;
+                    }
+                } else {
+                    w.push(c);
+                }
+            }
+            out.push((w, end));
+        } else if c == '\'' {
+            while let Some((_, c)) = chars.next() {
+                if c == '\'' {
+                    if chars.peek().is_some_and(|(_, n)| *n == '\'') {
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+            }
+        } else if c.is_alphabetic() || c == '_' {
+            let mut w = String::from(c);
+            let mut end = text.len();
+            while let Some(&(i, n)) = chars.peek() {
+                if n.is_alphanumeric() || n == '_' || n == '$' {
+                    w.push(n);
+                    chars.next();
+                } else {
+                    end = i;
+                    break;
+                }
+            }
+            out.push((w, end));
+        }
+    }
+    out
+}
+
+/// Columns of the table named in a Seq Scan filter: equality-compared ones first, then the
+/// rest, each once, at most three (a wider index rarely pays for its writes).
+pub fn filter_columns(filter: &str, columns: &[String]) -> Vec<String> {
+    let mut eq: Vec<String> = Vec::new();
+    let mut other: Vec<String> = Vec::new();
+    for (w, end) in spans(filter) {
+        if !columns.contains(&w) || eq.contains(&w) || other.contains(&w) {
+            continue;
+        }
+        // "(col = $1)" or "((col)::text = $1)": skip closing parens and casts after the column.
+        let mut after = &filter[end..];
+        loop {
+            after = after.trim_start();
+            if let Some(rest) = after.strip_prefix(')') {
+                after = rest;
+            } else if let Some(rest) = after.strip_prefix("::") {
+                after = rest.trim_start_matches(|c: char| c.is_alphanumeric() || c == '_');
+            } else {
+                break;
+            }
+        }
+        if after.starts_with('=') && !after.starts_with("=>") {
+            eq.push(w);
+        } else {
+            other.push(w);
+        }
+    }
+    eq.extend(other);
+    eq.truncate(3);
+    eq
+}
+
+fn quote_ident(s: &str) -> String {
+    let plain = s
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain {
+        s.to_string()
+    } else {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    }
+}
+
+fn create_index_sql(t: &ScannedTable, cols: &[String]) -> String {
+    let mut name = format!("{}_{}_idx", t.name, cols.join("_"));
+    if name.len() > 63 {
+        let mut cut = 59;
+        while !name.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        name.truncate(cut);
+        name.push_str("_idx");
+    }
+    format!(
+        "CREATE INDEX CONCURRENTLY {} ON {} ({});",
+        quote_ident(&name),
+        t.qualified,
+        cols.iter()
+            .map(|c| quote_ident(c))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+/// The generic plan of a normalized statement ($1, $2 ... for its constants), as EXPLAIN's
+/// JSON. Nothing is executed: PREPARE plans, EXPLAIN EXECUTE without ANALYZE only shows the
+/// plan, and all of it runs in a read-only transaction that is rolled back.
+async fn generic_plan(pg: &PgClient, query: &str) -> anyhow::Result<Value> {
+    let query = single_statement(query)?;
+    let c = &pg.client;
+    c.batch_execute("BEGIN TRANSACTION READ ONLY; SET LOCAL plan_cache_mode = force_generic_plan")
+        .await
+        .context("starting a read-only transaction")?;
+    let result = async {
+        c.batch_execute(&format!("PREPARE opsbook_advice AS {query}"))
+            .await
+            .context("preparing the statement")?;
+        let n: i64 = c
+            .query_one(
+                "SELECT coalesce(cardinality(parameter_types), 0)::int8 FROM pg_prepared_statements WHERE name = 'opsbook_advice'",
+                &[],
+            )
+            .await
+            .context("reading its parameters")?
+            .get(0);
+        let args = vec!["NULL"; n as usize].join(", ");
+        let exec = if n > 0 {
+            format!("EXPLAIN (FORMAT JSON) EXECUTE opsbook_advice({args})")
+        } else {
+            "EXPLAIN (FORMAT JSON) EXECUTE opsbook_advice".to_string()
+        };
+        let rows = c.simple_query(&exec).await.context("planning the statement")?;
+        let text: String = rows
+            .iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+                _ => None,
+            })
+            .collect();
+        serde_json::from_str::<Value>(&text).context("reading EXPLAIN's JSON")
+    }
+    .await;
+    // DEALLOCATE is not transactional: always drop the statement, then end the transaction.
+    let _ = c.batch_execute("ROLLBACK; DEALLOCATE opsbook_advice").await;
+    result
+}
+
+/// (schema, relation, filter) of every Seq Scan with a filter in a plan.
+fn seq_scans(v: &Value, out: &mut Vec<(Option<String>, String, String)>) {
+    match v {
+        Value::Array(a) => a.iter().for_each(|x| seq_scans(x, out)),
+        Value::Object(o) => {
+            if o.get("Node Type").and_then(Value::as_str) == Some("Seq Scan") {
+                if let (Some(rel), Some(filter)) = (
+                    o.get("Relation Name").and_then(Value::as_str),
+                    o.get("Filter").and_then(Value::as_str),
+                ) {
+                    let schema = o.get("Schema").and_then(Value::as_str).map(str::to_string);
+                    out.push((schema, rel.to_string(), filter.to_string()));
+                }
+            }
+            for (k, x) in o {
+                if k == "Plan" || k == "Plans" {
+                    seq_scans(x, out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn advice_findings(advice: &[IndexSuggestion], args: &QueriesArgs) -> Vec<Finding> {
+    if advice.is_empty() {
+        return vec![Finding::ok(
+            "queries.index_suggestion",
+            format!(
+                "no statement called {}+ times scans a table of {}+ rows sequentially",
+                args.min_calls, args.min_rows
+            ),
+        )];
+    }
+    advice
+        .iter()
+        .map(|a| {
+            Finding::new(
+                "queries.index_suggestion",
+                Status::Warning,
+                format!(
+                    "{} ({} rows, {} sequential scans) is scanned by statements called {} times ({:.2} ms mean): index ({})",
+                    a.table,
+                    a.live_rows,
+                    a.seq_scans,
+                    a.calls,
+                    a.mean_ms,
+                    a.columns.join(", ")
+                ),
+            )
+            .subject(format!("{}({})", a.table, a.columns.join(",")))
+            .value(a.calls, "calls")
+            .hint(format!("{} (builds without blocking writes; run it in a quiet hour, outside a transaction)", a.sql))
+            .detail(vec![
+                format!("queryids: {}", a.queryids.iter().map(|q| q.to_string()).collect::<Vec<_>>().join(", ")),
+                format!("e.g. {}", a.example),
+            ])
+        })
+        .collect()
+}
+
+/// This database's cache hit ratio and the cluster's connection usage: the seed's
+/// auto-optimizer rules 3 and 4.
+const CACHE_CONN_SQL: &str =
+    "SELECT (SELECT blks_hit::float8 FROM pg_stat_database WHERE datname = current_database()),
+       (SELECT blks_read::float8 FROM pg_stat_database WHERE datname = current_database()),
+       (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')::float8,
+       current_setting('max_connections')::float8";
+
+async fn cache_and_connections(
+    pg: &PgClient,
+    th: &crate::config::Thresholds,
+) -> anyhow::Result<Vec<Finding>> {
+    let r = pg
+        .client
+        .query_one(CACHE_CONN_SQL, &[])
+        .await
+        .context("reading pg_stat_database and pg_stat_activity")?;
+    let hit: f64 = r.get::<_, Option<f64>>(0).unwrap_or(0.0);
+    let read: f64 = r.get::<_, Option<f64>>(1).unwrap_or(0.0);
+    let (used, max): (f64, f64) = (r.get(2), r.get(3));
+    let ratio = crate::probes::pct(hit, hit + read);
+    let mut cache = if hit + read < 1000.0 {
+        Finding::ok(
+            "queries.cache_hit_ratio",
+            format!(
+                "{ratio:.1}% of {:.0} block reads from cache: too few reads to judge",
+                hit + read
+            ),
+        )
+    } else {
+        Finding::new(
+            "queries.cache_hit_ratio",
+            Status::below(ratio, th.cache_hit_pct.warning, th.cache_hit_pct.critical),
+            format!("{ratio:.1}% of this database's block reads are served from shared_buffers"),
+        )
+    }
+    .value_f64(ratio, "percent");
+    if cache.status != Status::Ok {
+        cache = cache.hint("memory advice: raise shared_buffers toward 25% of RAM and effective_cache_size toward 75% (`opsbook diagnose memory` checks both against this host), or index the statements that read most (shared_blks_read)");
+    }
+    let usage = crate::probes::pct(used, max);
+    let ustatus = if usage > 80.0 {
+        Status::Warning
+    } else {
+        Status::Ok
+    };
+    let mut conn = Finding::new(
+        "queries.connection_usage",
+        ustatus,
+        format!("{used:.0} of {max:.0} connections in use ({usage:.0}%)"),
+    )
+    .value_f64(usage, "percent");
+    if ustatus != Status::Ok {
+        conn = conn.hint("pooling advice: put PgBouncer (transaction pooling) in front, or shrink each application's pool; raising max_connections costs memory per connection");
+    }
+    Ok(vec![cache, conn])
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IndexUse {
+    pub index: String,
+    pub table: String,
+    pub scans: i64,
+    pub bytes: i64,
+}
+
+/// The seed's two index queries, minus unique/primary indexes (they enforce constraints
+/// even when never scanned).
+const UNUSED_SQL: &str = "SELECT quote_ident(s.schemaname) || '.' || quote_ident(s.indexrelname),
+       quote_ident(s.schemaname) || '.' || quote_ident(s.relname), s.idx_scan, pg_relation_size(s.indexrelid)
+FROM pg_stat_user_indexes s JOIN pg_index i ON i.indexrelid = s.indexrelid
+WHERE s.idx_scan = 0 AND NOT i.indisunique AND NOT i.indisprimary
+ORDER BY pg_relation_size(s.indexrelid) DESC LIMIT 50";
+const USED_SQL: &str = "SELECT quote_ident(schemaname) || '.' || quote_ident(indexrelname),
+       quote_ident(schemaname) || '.' || quote_ident(relname), idx_scan, pg_relation_size(indexrelid)
+FROM pg_stat_user_indexes WHERE idx_scan > 0 ORDER BY idx_scan DESC LIMIT 20";
+
+async fn index_usage(pg: &PgClient) -> anyhow::Result<(Vec<IndexUse>, Vec<IndexUse>)> {
+    let read = |rows: Vec<tokio_postgres::Row>| -> anyhow::Result<Vec<IndexUse>> {
+        rows.iter()
+            .map(|r| {
+                Ok(IndexUse {
+                    index: r.try_get(0)?,
+                    table: r.try_get(1)?,
+                    scans: r.try_get(2)?,
+                    bytes: r.try_get(3)?,
+                })
+            })
+            .collect()
+    };
+    let unused = read(
+        pg.client
+            .query(UNUSED_SQL, &[])
+            .await
+            .context("reading unused indexes from pg_stat_user_indexes")?,
+    )?;
+    let used = read(
+        pg.client
+            .query(USED_SQL, &[])
+            .await
+            .context("reading the most used indexes from pg_stat_user_indexes")?,
+    )?;
+    Ok((unused, used))
+}
+
+fn unused_finding(unused: &[IndexUse]) -> Finding {
+    let bytes: i64 = unused.iter().map(|u| u.bytes).sum();
+    let mut f = Finding::ok(
+        "queries.unused_indexes",
+        format!(
+            "{} index(es) never scanned since the statistics reset, {} in all",
+            unused.len(),
+            crate::render::human_bytes(bytes as f64)
+        ),
+    )
+    .value(unused.len(), "indexes");
+    if !unused.is_empty() {
+        f = f
+            .hint("each one slows every write: after checking replicas and how long ago the statistics were reset, DROP INDEX CONCURRENTLY the ones nobody needs")
+            .detail(unused.iter().take(10).map(|u| format!("{} on {}", u.index, u.table)).collect());
+    }
+    f
+}
+
+/// Functions with effects a read-only transaction does not stop.
+const EFFECTFUL: &[&str] = &[
+    "pg_terminate_backend",
+    "pg_cancel_backend",
+    "pg_reload_conf",
+    "pg_rotate_logfile",
+    "pg_switch_wal",
+    "pg_promote",
+    "pg_notify",
+    "dblink",
+    "dblink_exec",
+    "pg_advisory_lock",
+    "pg_advisory_xact_lock",
+    "pg_sleep",
+    "lo_export",
+    "lo_import",
+];
+
+/// The text as one statement (a trailing `;` removed). A text with another `;` is refused:
+/// it goes into PREPARE / EXPLAIN over the simple protocol, where a second statement would run.
+fn single_statement(query: &str) -> anyhow::Result<&str> {
+    let q = query.trim_end().trim_end_matches(';');
+    if q.contains(';') {
+        bail!("the statement text contains `;`: not planned, in case it holds a second statement");
+    }
+    Ok(q)
+}
+
+/// Whether `query` is a plain SELECT (no data-modifying CTE, no effectful function).
+pub fn is_plain_select(query: &str) -> Result<(), String> {
+    if single_statement(query).is_err() {
+        return Err("its text contains `;` (it could hold a second statement)".to_string());
+    }
+    let first = first_keyword(query);
+    if !matches!(first.as_str(), "select" | "with" | "values" | "table") {
+        return Err(format!(
+            "it is a {} statement, not a SELECT",
+            first.to_uppercase()
+        ));
+    }
+    for w in words(query) {
+        let lw = w.to_ascii_lowercase();
+        if matches!(
+            lw.as_str(),
+            "insert" | "update" | "delete" | "merge" | "into"
+        ) {
+            return Err(format!(
+                "it contains {} (a data-modifying or SELECT INTO statement)",
+                lw.to_uppercase()
+            ));
+        }
+        if EFFECTFUL.contains(&lw.as_str()) {
+            return Err(format!(
+                "it calls {lw}(), whose effect a read-only transaction does not stop"
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn explain(pg: &PgClient, schema: &str, queryid: i64) -> anyhow::Result<Report> {
+    let sql = format!(
+        "SELECT query FROM {schema}.pg_stat_statements \
+         WHERE queryid = $1 AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1"
+    );
+    let query: String = pg
+        .client
+        .query_opt(&sql, &[&queryid])
+        .await
+        .context("looking up the queryid in pg_stat_statements")?
+        .map(|r| r.get(0))
+        .ok_or_else(|| anyhow::anyhow!(
+            "no statement with queryid {queryid} in pg_stat_statements for database {}\nhint: take a queryid from `opsbook diagnose queries` run against the same database",
+            pg.options.dbname()
+        ))?;
+    if let Err(why) = is_plain_select(&query) {
+        bail!(
+            "refusing to EXPLAIN ANALYZE queryid {queryid}: {why}; ANALYZE runs the statement\nhint: EXPLAIN it yourself without ANALYZE, or with ANALYZE inside BEGIN; ... ROLLBACK on a copy of the database"
+        );
+    }
+    let has_params = query
+        .as_bytes()
+        .windows(2)
+        .any(|w| w[0] == b'$' && w[1].is_ascii_digit());
+    let c = &pg.client;
+    let mut report = Report::new("diagnose queries");
+    let (plan_text, how) = if has_params {
+        // Normalized constants ($1 ...) have no values to run with: show the generic plan.
+        let v = generic_plan(pg, &query)
+            .await
+            .with_context(|| format!("planning queryid {queryid}"))?;
+        (plan_lines_from_json(&v), "generic plan (EXPLAIN without ANALYZE: the statement has parameters $n whose values pg_stat_statements does not keep)")
+    } else {
+        c.batch_execute("BEGIN TRANSACTION READ ONLY")
+            .await
+            .context("starting a read-only transaction")?;
+        let res = c
+            .simple_query(&format!(
+                "EXPLAIN (ANALYZE, BUFFERS) {}",
+                single_statement(&query)?
+            ))
+            .await
+            .with_context(|| format!("running EXPLAIN (ANALYZE, BUFFERS) of queryid {queryid}"));
+        let _ = c.batch_execute("ROLLBACK").await;
+        let lines: Vec<String> = res?
+            .iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+                _ => None,
+            })
+            .collect();
+        (
+            lines,
+            "EXPLAIN (ANALYZE, BUFFERS) in a read-only transaction, rolled back",
+        )
+    };
+    let exec = plan_text
+        .iter()
+        .find(|l| l.trim_start().starts_with("Execution Time"))
+        .map(|l| format!(": {}", l.trim()))
+        .unwrap_or_default();
+    report.push(
+        Finding::ok("queries.explain", format!("{how}{exec}"))
+            .subject(queryid.to_string())
+            .detail(vec![one_line_text(&query, 500)]),
+    );
+    report.sections.push(Section {
+        title: format!("Plan of queryid {queryid}"),
+        columns: vec!["QUERY PLAN".into()],
+        rows: plan_text.iter().map(|l| vec![l.clone()]).collect(),
+    });
+    report.data =
+        Some(serde_json::json!({ "queryid": queryid, "query": query, "plan": plan_text }));
+    Ok(report)
+}
+
+/// A readable outline of a JSON plan: node type, relation and filter, indented.
+fn plan_lines_from_json(v: &Value) -> Vec<String> {
+    fn walk(node: &Value, depth: usize, out: &mut Vec<String>) {
+        let Some(o) = node.as_object() else { return };
+        let mut line = format!(
+            "{}{}",
+            "  ".repeat(depth),
+            o.get("Node Type").and_then(Value::as_str).unwrap_or("?")
+        );
+        if let Some(r) = o.get("Relation Name").and_then(Value::as_str) {
+            line.push_str(&format!(" on {r}"));
+        }
+        if let Some(c) = o.get("Total Cost").and_then(Value::as_f64) {
+            line.push_str(&format!(
+                " (cost {c:.2}, rows {})",
+                o.get("Plan Rows").and_then(Value::as_f64).unwrap_or(0.0)
+            ));
+        }
+        out.push(line);
+        for k in ["Index Cond", "Filter", "Hash Cond", "Join Filter"] {
+            if let Some(f) = o.get(k).and_then(Value::as_str) {
+                out.push(format!("{}  {k}: {f}", "  ".repeat(depth)));
+            }
+        }
+        if let Some(Value::Array(children)) = o.get("Plans") {
+            for c in children {
+                walk(c, depth + 1, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(plan) = v.get(0).and_then(|x| x.get("Plan")) {
+        walk(plan, 0, &mut out);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filter_columns_prefer_equality() {
+        let cols: Vec<String> = ["id", "customer_id", "status", "note", "created_at"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            filter_columns("(customer_id = $1)", &cols),
+            vec!["customer_id"]
+        );
+        assert_eq!(
+            filter_columns("((created_at > $2) AND ((status)::text = $1))", &cols),
+            vec!["status", "created_at"]
+        );
+        assert_eq!(
+            filter_columns("(upper(note) ~~ 'x'::text)", &cols),
+            vec!["note"]
+        );
+        assert!(filter_columns("($1 IS NULL)", &cols).is_empty());
+    }
+
+    #[test]
+    fn select_guard() {
+        assert!(is_plain_select("SELECT * FROM t WHERE a = $1").is_ok());
+        assert!(is_plain_select("/* app */ (SELECT 1)").is_ok());
+        assert!(is_plain_select("WITH x AS (DELETE FROM t RETURNING *) SELECT * FROM x").is_err());
+        assert!(is_plain_select("UPDATE t SET a = 1").is_err());
+        assert!(is_plain_select("SELECT pg_terminate_backend(pid) FROM pg_stat_activity").is_err());
+        assert!(is_plain_select("SELECT * INTO t2 FROM t").is_err());
+        assert!(is_plain_select("SELECT 'delete' AS word").is_ok());
+        assert!(is_plain_select("SELECT 1; DROP TABLE t").is_err());
+        assert!(is_plain_select("SELECT 1;").is_ok());
+    }
+
+    #[test]
+    fn index_sql_names_table_and_columns() {
+        let t = ScannedTable {
+            qualified: "public.orders".into(),
+            name: "orders".into(),
+            schema: "public".into(),
+            seq_scan: 10,
+            live_rows: 100,
+            columns: vec![],
+            indexed_first: vec![],
+        };
+        assert_eq!(
+            create_index_sql(&t, &["customer_id".into(), "Status".into()]),
+            "CREATE INDEX CONCURRENTLY \"orders_customer_id_Status_idx\" ON public.orders (customer_id, \"Status\");"
+        );
+    }
+
+    #[test]
+    fn finds_seq_scans_in_a_plan() {
+        let plan: Value = serde_json::from_str(r#"[{"Plan": {"Node Type": "Aggregate", "Plans": [
+            {"Node Type": "Seq Scan", "Relation Name": "orders", "Schema": "public", "Filter": "(customer_id = $1)"}]}}]"#).unwrap();
+        let mut out = Vec::new();
+        seq_scans(&plan, &mut out);
+        assert_eq!(
+            out,
+            vec![(
+                Some("public".into()),
+                "orders".into(),
+                "(customer_id = $1)".into()
+            )]
+        );
+        assert_eq!(plan_lines_from_json(&plan)[1], "  Seq Scan on orders");
+        assert!(mentions(
+            "select count(*) from Orders where x = $1",
+            "orders"
+        ));
+        assert!(!mentions("select * from orders_archive", "orders"));
+    }
+}

@@ -1,0 +1,102 @@
+//! `opsbook diagnose memory`: a child that leaks is called a leak, a flat one is not.
+
+use std::process::Command;
+
+use crate::harness::*;
+
+fn sample(pid: u32, cfg: &str) -> Run {
+    opsbook(&[
+        "diagnose",
+        "memory",
+        "--pid",
+        &pid.to_string(),
+        "--duration",
+        "3s",
+        "--interval",
+        "200ms",
+        "--format",
+        "json",
+        "--config",
+        cfg,
+    ])
+    .run()
+}
+
+#[test]
+fn a_steadily_growing_child_is_a_leak_and_a_flat_one_is_not() {
+    let _g = shared();
+    let db = TestDb::new("memory");
+    let s = Scratch::new("memory");
+    let cfg = sandbox_config(&s, &db, &fresh_backup(&s), "");
+    let cfg = cfg.to_str().unwrap();
+
+    // bash appends 200 KB to a string every 50 ms: about 4 MB/s, on a ~4 MB start.
+    let mut grow = Command::new("bash");
+    grow.args([
+        "-c",
+        "x=; while :; do printf -v y '%0200000d' 0; x+=$y; sleep 0.05; done",
+    ]);
+    let leaky = Child::spawn(grow);
+    let mut flat_cmd = Command::new("sleep");
+    flat_cmd.arg("60");
+    let flat = Child::spawn(flat_cmd);
+
+    let run = sample(leaky.pid(), cfg);
+    let j = run.json();
+    let f = Run::one(&j, "memory.process");
+    assert_eq!(f["status"], "critical", "{run}");
+    assert!(f["summary"].as_str().unwrap().contains("leak"), "{run}");
+    assert!(f["value"].as_f64().unwrap() > 20.0, "{run}");
+    let samples = j["data"]["samples"].as_array().unwrap();
+    assert!(samples.len() >= 10, "{run}");
+    assert!(samples
+        .iter()
+        .all(|s| s["process_rss_bytes"].as_u64().unwrap() > 0));
+    assert!(
+        samples
+            .iter()
+            .all(|s| s["pg_connections"].as_i64().unwrap() >= 1),
+        "{run}"
+    );
+    assert!(
+        samples
+            .iter()
+            .all(|s| s["redis_used_memory_bytes"].as_u64().unwrap() > 0),
+        "{run}"
+    );
+    assert_eq!(run.code, 2, "{run}");
+
+    let run = sample(flat.pid(), cfg);
+    let j = run.json();
+    let f = Run::one(&j, "memory.process");
+    assert_eq!(f["status"], "ok", "{run}");
+    assert!(f["summary"].as_str().unwrap().ends_with("stable"), "{run}");
+    for id in [
+        "memory.pg_shared_buffers",
+        "memory.pg_work_mem",
+        "memory.swap",
+    ] {
+        assert_eq!(Run::findings(&j, id).len(), 1, "{id} in {run}");
+    }
+}
+
+#[test]
+fn an_unknown_pid_is_an_operator_error() {
+    let _g = shared();
+    let run = opsbook(&[
+        "diagnose",
+        "memory",
+        "--pid",
+        "999999999",
+        "--duration",
+        "1s",
+    ])
+    .run();
+    assert_eq!(run.code, 3, "{run}");
+    assert!(
+        run.stderr
+            .contains("no running process matches pid 999999999"),
+        "{run}"
+    );
+    assert!(run.stderr.contains("hint:"), "{run}");
+}

@@ -1,0 +1,169 @@
+//! `opsbook diagnose queries`: a sequential-scan-heavy statement gets the right index.
+
+use crate::harness::*;
+
+#[test]
+fn seq_scan_heavy_statement_yields_the_index_on_its_filter_columns() {
+    let _g = shared();
+    let db = TestDb::new("queries");
+    db.psql(
+        "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; \
+         CREATE TABLE orders AS SELECT g AS id, g % 500 AS customer_id, \
+         (ARRAY['new','paid','sent'])[1 + g % 3] AS status, md5(g::text) AS note \
+         FROM generate_series(1, 20000) g; \
+         ALTER TABLE orders ADD PRIMARY KEY (id); ANALYZE orders",
+    );
+    // 60 calls of one statement (constants differ; pg_stat_statements folds them to $1, $2).
+    let script: String = (1..=60)
+        .map(|i| {
+            format!("SELECT count(*) FROM orders WHERE customer_id = {i} AND status = 'paid';\n")
+        })
+        .collect();
+    let s = Scratch::new("queries");
+    let file = s.write("burst.sql", &script, 0o644);
+    let mut burst = psql_command(&db, "burst");
+    burst.args(["-f", file.to_str().unwrap()]);
+    let out = burst.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A frequent statement that uses the primary key: no advice for it.
+    let pk: String = (1..=60)
+        .map(|i| format!("SELECT note FROM orders WHERE id = {i};\n"))
+        .collect();
+    let file = s.write("pk.sql", &pk, 0o644);
+    let mut burst = psql_command(&db, "burst");
+    burst.args(["-f", file.to_str().unwrap()]);
+    assert!(burst.output().unwrap().status.success());
+
+    let cfg = sandbox_config(&s, &db, &fresh_backup(&s), "");
+    let cfg = cfg.to_str().unwrap();
+    let run = opsbook(&[
+        "diagnose",
+        "queries",
+        "--min-calls",
+        "50",
+        "--min-rows",
+        "10000",
+        "--format",
+        "json",
+        "--config",
+        cfg,
+    ])
+    .run();
+    let j = run.json();
+    let advice = Run::one(&j, "queries.index_suggestion");
+    assert_eq!(advice["status"], "warning", "{run}");
+    assert_eq!(
+        advice["subject"], "public.orders(customer_id,status)",
+        "{run}"
+    );
+    assert_eq!(advice["value"], 60, "{run}");
+    assert_eq!(
+        advice["hint"].as_str().unwrap().split(" (").next().unwrap(),
+        "CREATE INDEX CONCURRENTLY orders_customer_id_status_idx ON public.orders",
+        "{run}"
+    );
+    assert!(
+        advice["hint"]
+            .as_str()
+            .unwrap()
+            .contains("ON public.orders (customer_id, status);"),
+        "{run}"
+    );
+    let top = j["data"]["top_by_total"].as_array().unwrap();
+    let stmt = top
+        .iter()
+        .find(|s| s["query"].as_str().unwrap().contains("customer_id = $1"))
+        .unwrap_or_else(|| panic!("{run}"));
+    assert_eq!(stmt["calls"], 60);
+    for id in [
+        "queries.cache_hit_ratio",
+        "queries.connection_usage",
+        "queries.unused_indexes",
+        "queries.statements",
+    ] {
+        assert_eq!(Run::findings(&j, id).len(), 1, "{id}: {run}");
+    }
+    assert_eq!(run.code, 1, "{run}");
+
+    // The suggested index is what the planner wanted: with it, no advice is left.
+    db.psql(
+        advice["hint"]
+            .as_str()
+            .unwrap()
+            .split(" (builds")
+            .next()
+            .unwrap(),
+    );
+    let again = opsbook(&[
+        "diagnose",
+        "queries",
+        "--min-calls",
+        "50",
+        "--format",
+        "json",
+        "--config",
+        cfg,
+    ])
+    .run();
+    assert_eq!(
+        Run::one(&again.json(), "queries.index_suggestion")["status"],
+        "ok",
+        "{again}"
+    );
+
+    // --explain shows the statement's plan without running anything it should not.
+    let id = stmt["queryid"].as_i64().unwrap().to_string();
+    let ex = opsbook(&[
+        "diagnose",
+        "queries",
+        "--explain",
+        &id,
+        "--format",
+        "json",
+        "--config",
+        cfg,
+    ])
+    .run();
+    let ej = ex.json();
+    assert_eq!(Run::one(&ej, "queries.explain")["status"], "ok", "{ex}");
+    assert!(
+        ej["data"]["plan"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l.as_str().unwrap().contains("orders")),
+        "{ex}"
+    );
+}
+
+#[test]
+fn without_pg_stat_statements_the_hint_says_how_to_enable_it() {
+    let _g = shared();
+    let db = TestDb::new("nopgss");
+    let s = Scratch::new("nopgss");
+    let cfg = sandbox_config(&s, &db, &fresh_backup(&s), "");
+    let run = opsbook(&[
+        "diagnose",
+        "queries",
+        "--format",
+        "json",
+        "--config",
+        cfg.to_str().unwrap(),
+    ])
+    .run();
+    let j = run.json();
+    let f = Run::one(&j, "queries.statements");
+    assert_eq!(f["status"], "unknown", "{run}");
+    assert!(
+        f["hint"]
+            .as_str()
+            .unwrap()
+            .contains("shared_preload_libraries"),
+        "{run}"
+    );
+    assert_eq!(run.code, 3, "{run}");
+}
