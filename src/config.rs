@@ -272,6 +272,8 @@ pub struct Config {
     pub thresholds: Thresholds,
     /// where run history and locks live; default $OPSBOOK_STATE_DIR, /var/lib/opsbook, $XDG_STATE_HOME/opsbook
     pub state_dir: Option<PathBuf>,
+    /// directories of installed runbooks, searched before ~/.config/opsbook/runbooks and /etc/opsbook/runbooks
+    pub runbook_dirs: Vec<PathBuf>,
 }
 
 impl Default for Config {
@@ -286,6 +288,7 @@ impl Default for Config {
             timeouts: TimeoutConfig::default(),
             thresholds: Thresholds::default(),
             state_dir: None,
+            runbook_dirs: Vec::new(),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod interrupt;
 pub mod probes;
 pub mod render;
 pub mod report;
+pub mod runbook;
 pub mod sandbox;
 pub mod state;
 pub mod timefmt;

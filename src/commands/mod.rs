@@ -7,6 +7,7 @@ pub mod config_cmd;
 pub mod diagnose;
 pub mod generate;
 pub mod restore;
+pub mod runbook;
 pub mod sandbox;
 
 use crate::cli::Command;
@@ -19,6 +20,7 @@ pub async fn dispatch(command: &Command, ctx: &Ctx) -> anyhow::Result<Report> {
         Command::Backup(a) => backup::run(a, ctx).await,
         Command::Restore(a) => restore::run(a, ctx).await,
         Command::Diagnose(a) => diagnose::run(a, ctx).await,
+        Command::Runbook(a) => runbook::run(a, ctx).await,
         Command::Sandbox(a) => sandbox::run(a, ctx).await,
         Command::Config(a) => config_cmd::run(a, ctx),
         Command::Completions(a) => completions::run(a),

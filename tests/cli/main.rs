@@ -12,6 +12,7 @@ mod diagnose_queries;
 mod harness;
 mod output;
 mod restore;
+mod runbook;
 mod sandbox_cmd;
 
 #[test]
