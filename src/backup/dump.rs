@@ -130,7 +130,10 @@ fn write_archive(
             }
         },
     };
-    let sink = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
+    let sink = HashingWriter::new(BufWriter::with_capacity(
+        1 << 20,
+        stream::WritebackFile::new(file),
+    ));
     let written = stream::compress_into(&mut input, sink, compression, threads);
     let dump_bytes = input.bytes;
     if let Some(pb) = &bar {
@@ -138,7 +141,7 @@ fn write_archive(
     }
     let finished = written.and_then(|w| {
         let (buf, sha, bytes) = w.finish();
-        let file = buf.into_inner().map_err(|e| e.into_error())?;
+        let file = buf.into_inner().map_err(|e| e.into_error())?.into_inner();
         file.sync_all()?;
         Ok((sha, bytes))
     });
