@@ -182,7 +182,7 @@ fn a_cycle_is_rejected() {
     rb(
         &s,
         "c",
-        &format!("name: c\nsteps:\n  - name: call morning\n    run: runbook run morning\n"),
+        "name: c\nsteps:\n  - name: call morning\n    run: runbook run morning\n",
     );
     let run = opsbook(&[
         "runbook",
