@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
-    backup, check, completions, config_cmd, diagnose, generate, restore, sandbox,
+    backup, check, completions, config_cmd, diagnose, generate, replica, replica_setup, restore,
+    sandbox,
 };
 
 /// Run the checklists, backups and diagnostics of a PostgreSQL + Redis stack from one binary
@@ -94,6 +95,10 @@ pub enum Command {
     Restore(restore::RestoreArgs),
     /// Find the cause: lock trees, memory growth, network and slow queries
     Diagnose(diagnose::DiagnoseArgs),
+    /// Set up streaming replication: prepare the primary, then clone a standby from it
+    ReplicaSetup(replica_setup::ReplicaSetupArgs),
+    /// Show replication health, or promote a standby
+    Replica(replica::ReplicaArgs),
     /// Start, show or stop a throwaway PostgreSQL + Redis to try opsbook on
     Sandbox(sandbox::SandboxArgs),
     /// Show or validate the configuration
@@ -113,6 +118,8 @@ impl Command {
             Command::Backup(a) => a.name().to_string(),
             Command::Restore(_) => "restore".to_string(),
             Command::Diagnose(a) => format!("diagnose {}", a.name()),
+            Command::ReplicaSetup(a) => format!("replica-setup {}", a.name()),
+            Command::Replica(a) => format!("replica {}", a.name()),
             Command::Sandbox(a) => format!("sandbox {}", a.name()),
             Command::Config(a) => format!("config {}", a.name()),
             Command::Completions(_) => "completions".to_string(),
