@@ -51,7 +51,7 @@ pub fn command_as(program: &Path, owner: Option<&Account>) -> Command {
     }
     cmd.stdin(Stdio::null()).current_dir("/");
     if let Some(a) = owner {
-        cmd.uid(a.uid).gid(a.gid).groups(&[]);
+        cmd.uid(a.uid).gid(a.gid);
         cmd.env("HOME", &a.home)
             .env("USER", &a.name)
             .env("LOGNAME", &a.name);

@@ -174,7 +174,7 @@ fn primary_then_standby_streams_reports_and_fails_over() {
 
     // The standby: cloned, started, streaming.
     let t = Instant::now();
-    let standby = at(sport, &pgpass, &["replica-setup", "standby", "--primary", &primary_addr, "--data-dir", sd, "--port", &sport_s, "--password-file", pw_arg, "--start", "--format", "json"]).run();
+    let standby = at(sport, &pgpass, &["replica-setup", "standby", "--primary", &primary_addr, "--data-dir", sd, "--port", &sport_s, "--password-file", pw_arg, "--start", "--wait", "15", "--format", "json"]).run();
     assert_eq!(standby.code, 0, "{standby}");
     let sj = standby.json();
     assert_eq!(Run::one(&sj, "replica_setup.streaming")["status"], "ok", "{standby}");

@@ -277,13 +277,23 @@ fn parse_progress(line: &str) -> Option<(u64, u64)> {
     Some((done.trim().parse().ok()?, total.trim().parse().ok()?))
 }
 
-/// pg_basebackup -R writes the pgpass path it was given into primary_conninfo; ours is
-/// temporary, and the password is in the conninfo already. Drop `passfile=...` from it.
-fn strip_passfile(conf: &str) -> String {
+/// pg_basebackup -R writes the pgpass path it was given into primary_conninfo, not the
+/// password: ours is temporary. Drop `passfile=...` and put the password in the conninfo, as
+/// `-R` does for a password given any other way: postgresql.auto.conf is 0600 and the
+/// server's own, the place PostgreSQL keeps it.
+fn fix_conninfo(conf: &str, password: Option<&str>) -> String {
     let mut out = String::new();
     for line in conf.lines() {
         if line.trim_start().starts_with("primary_conninfo") {
-            out.push_str(&strip_passfile_line(line));
+            let mut l = strip_passfile_line(line);
+            if let (Some(pw), Some(open)) = (password, l.find('\'')) {
+                if !l.contains("password=") {
+                    // conninfo quoting (\ and \'), then the config file's ('').
+                    let value = format!("'{}'", pw.replace('\\', "\\\\").replace('\'', "\\'"));
+                    l.insert_str(open + 1, &format!("password={} ", value.replace('\'', "''")));
+                }
+            }
+            out.push_str(&l);
         } else {
             out.push_str(line);
         }
@@ -449,7 +459,7 @@ pub async fn run(args: &StandbyArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     // 5. This server's own settings.
     let auto = data.join("postgresql.auto.conf");
     let text = std::fs::read_to_string(&auto).with_context(|| format!("reading {}", auto.display()))?;
-    let mut text = strip_passfile(&text);
+    let mut text = fix_conninfo(&text, password.as_deref());
     if let Some(p) = args.port {
         text.push_str(&format!("# added by opsbook replica-setup standby\nport = {p}\n"));
     }
@@ -541,12 +551,16 @@ async fn wait_streaming(ctx: &Ctx, args: &StandbyArgs, started: Instant) -> Find
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    let log = pg_ctl::log_file(&std::path::absolute(&args.data_dir).unwrap_or_default());
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let lines: Vec<String> = text.lines().map(str::to_string).collect();
     Finding::new(
         "replica_setup.streaming",
         Status::Critical,
         format!("not streaming after {} s: {last}", args.wait),
     )
-    .hint(format!("read {} and the primary's log", pg_ctl::log_file(&std::path::absolute(&args.data_dir).unwrap_or_default()).display()))
+    .hint(format!("read {} (its last lines are below) and the primary's log", log.display()))
+    .detail(lines[lines.len().saturating_sub(10)..].to_vec())
 }
 
 #[cfg(test)]
@@ -569,6 +583,10 @@ mod tests {
         assert_eq!(parse_progress("pg_basebackup: error: x"), None);
         let line = "primary_conninfo = 'user=replicator passfile=''/tmp/opsbook-replica-1/pgpass'' channel_binding=prefer host=127.0.0.1'";
         assert_eq!(strip_passfile_line(line), "primary_conninfo = 'user=replicator channel_binding=prefer host=127.0.0.1'");
+        assert_eq!(
+            fix_conninfo(&format!("# x\n{line}\n"), Some("ab'c")),
+            "# x\nprimary_conninfo = 'password=''ab\\''c'' user=replicator channel_binding=prefer host=127.0.0.1'\n"
+        );
         let plain = "primary_conninfo = 'user=r passfile=/tmp/p host=h'";
         assert_eq!(strip_passfile_line(plain), "primary_conninfo = 'user=r host=h'");
     }
