@@ -386,11 +386,16 @@ impl Sandbox {
     /// sandbox's PostgreSQL runs as: room for another cluster made from this one (a standby).
     /// Clusters running in spare directories are stopped by `down` and by the watchdog.
     pub fn spare_dir(&self, name: &str) -> anyhow::Result<PathBuf> {
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
             bail!("spare directory name `{name}`: use letters, digits, _ and -");
         }
         let parent = self.state.dir.join("spare");
-        std::fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
+        std::fs::create_dir_all(&parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
         std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(0o755))
             .with_context(|| format!("setting the mode of {}", parent.display()))?;
         let dir = parent.join(name);
@@ -420,7 +425,9 @@ impl Sandbox {
                 std::fs::metadata(data).with_context(|| format!("reading {}", data.display()))?;
             if euid() == 0 {
                 std::os::unix::fs::chown(&log_dir, Some(meta.uid()), Some(meta.gid()))
-                    .with_context(|| format!("handing {} to uid {}", log_dir.display(), meta.uid()))?;
+                    .with_context(|| {
+                        format!("handing {} to uid {}", log_dir.display(), meta.uid())
+                    })?;
             }
         }
         let mut cmd = self.pg_tool_for("pg_ctl", data);
@@ -429,7 +436,11 @@ impl Sandbox {
             .arg("-l")
             .arg(log_dir.join("opsbook-pg_ctl.log"))
             .args(["-w", "-t", "30", "start"]);
-        run(&mut cmd, &format!("starting PostgreSQL in {}", data.display()), HINT_PG)?;
+        run(
+            &mut cmd,
+            &format!("starting PostgreSQL in {}", data.display()),
+            HINT_PG,
+        )?;
         Ok(())
     }
 

@@ -20,16 +20,20 @@ pub struct ReplicaArgs {
 #[derive(Debug, Subcommand)]
 pub enum ReplicaCommand {
     /// On a primary: every standby and slot; on a standby: its WAL receiver and replay delay
-    #[command(after_help = "Examples:\n  opsbook replica status\n  opsbook replica status --pg postgres://postgres@10.0.1.7/postgres --format nagios\n\n\
+    #[command(
+        after_help = "Examples:\n  opsbook replica status\n  opsbook replica status --pg postgres://postgres@10.0.1.7/postgres --format nagios\n\n\
 Finding ids: replica.role replica.standby replica.slot replica.receiver replica.replay_delay\n\
 Thresholds: replication_lag_bytes, replication_delay, slot_retained_bytes (see commands/config.md).\n\
-Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. See commands/replica.md.")]
+Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. See commands/replica.md."
+    )]
     Status(StatusArgs),
     /// Promote this standby to a primary (pg_promote) and report its new timeline
-    #[command(after_help = "Examples:\n  opsbook replica promote --pg postgres://postgres@10.0.1.7/postgres\n  opsbook replica promote --yes\n\n\
+    #[command(
+        after_help = "Examples:\n  opsbook replica promote --pg postgres://postgres@10.0.1.7/postgres\n  opsbook replica promote --yes\n\n\
 Fence the old primary first (stop it): two primaries accepting writes split the data.\n\
 Finding ids: replica.promote replica.timeline\n\
-Exit status: 0 OK (promoted), 2 CRITICAL (not out of recovery in time), 3 UNKNOWN (not a standby, not confirmed). See commands/replica.md.")]
+Exit status: 0 OK (promoted), 2 CRITICAL (not out of recovery in time), 3 UNKNOWN (not a standby, not confirmed). See commands/replica.md."
+    )]
     Promote(PromoteArgs),
 }
 
@@ -159,18 +163,18 @@ async fn promote(args: &PromoteArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         .hint("point the clients here; keep the old primary stopped, then re-attach it as a standby (pg_rewind, or `opsbook replica-setup standby --force` to re-clone it)"),
     );
     report.push(
-        Finding::ok(
-            "replica.timeline",
-            format!("timeline {old_tl} -> {new_tl}"),
-        )
-        .value(new_tl, "timeline"),
+        Finding::ok("replica.timeline", format!("timeline {old_tl} -> {new_tl}"))
+            .value(new_tl, "timeline"),
     );
     report.sections.push(Section {
         title: "Promotion".into(),
         columns: vec!["STEP".into(), "RESULT".into()],
         rows: vec![
             vec!["pg_promote".into(), format!("{promoted}")],
-            vec!["out of recovery".into(), format!("{:.1} s", took.as_secs_f64())],
+            vec![
+                "out of recovery".into(),
+                format!("{:.1} s", took.as_secs_f64()),
+            ],
             vec!["timeline".into(), format!("{old_tl} -> {new_tl}")],
         ],
     });

@@ -97,7 +97,10 @@ pub fn may_match(rule: &Rule, user: &str, addr: IpAddr) -> bool {
         None | Some("all") | Some("samehost") | Some("samenet") => true,
         Some(a) => match a.parse::<IpAddr>() {
             Ok(net) => {
-                let mask = rule.netmask.as_deref().and_then(|m| m.parse::<IpAddr>().ok());
+                let mask = rule
+                    .netmask
+                    .as_deref()
+                    .and_then(|m| m.parse::<IpAddr>().ok());
                 contains(net, mask, addr)
             }
             Err(_) => true,
@@ -216,8 +219,9 @@ fn write_like(like: &Path, dest: &Path, bytes: &[u8]) -> anyhow::Result<()> {
             .with_context(|| format!("writing {}", tmp.display()))?;
         // Owner first: chown clears nothing we need, and the mode is set after it.
         if crate::sandbox::euid() == 0 {
-            std::os::unix::fs::chown(&tmp, Some(meta.uid()), Some(meta.gid()))
-                .with_context(|| format!("giving {} the owner of {}", tmp.display(), like.display()))?;
+            std::os::unix::fs::chown(&tmp, Some(meta.uid()), Some(meta.gid())).with_context(
+                || format!("giving {} the owner of {}", tmp.display(), like.display()),
+            )?;
         }
         std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))
             .with_context(|| format!("setting the mode of {}", tmp.display()))?;
@@ -238,7 +242,14 @@ fn write_like(like: &Path, dest: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
-    fn rule(line: i32, db: &str, user: &str, addr: Option<&str>, mask: Option<&str>, m: &str) -> Rule {
+    fn rule(
+        line: i32,
+        db: &str,
+        user: &str,
+        addr: Option<&str>,
+        mask: Option<&str>,
+        m: &str,
+    ) -> Rule {
         Rule {
             line,
             kind: "host".into(),
@@ -255,21 +266,64 @@ mod tests {
     fn finds_the_rule_that_decides() {
         let a: IpAddr = "10.0.1.7".parse().unwrap();
         let rules = vec![
-            rule(80, "all", "all", Some("0.0.0.0"), Some("0.0.0.0"), "scram-sha-256"),
-            rule(90, "replication", "replicator", Some("10.0.1.0"), Some("255.255.255.0"), "md5"),
-            rule(91, "replication", "all", Some("10.0.2.0"), Some("255.255.255.0"), "trust"),
+            rule(
+                80,
+                "all",
+                "all",
+                Some("0.0.0.0"),
+                Some("0.0.0.0"),
+                "scram-sha-256",
+            ),
+            rule(
+                90,
+                "replication",
+                "replicator",
+                Some("10.0.1.0"),
+                Some("255.255.255.0"),
+                "md5",
+            ),
+            rule(
+                91,
+                "replication",
+                "all",
+                Some("10.0.2.0"),
+                Some("255.255.255.0"),
+                "trust",
+            ),
         ];
         // `all` databases never cover replication; the seed's md5 /24 line does.
-        assert_eq!(need(&rules, "replicator", a), Need::Insert { before: Some(rules[1].clone()) });
+        assert_eq!(
+            need(&rules, "replicator", a),
+            Need::Insert {
+                before: Some(rules[1].clone())
+            }
+        );
         assert_eq!(need(&rules, "other", a), Need::Insert { before: None });
-        let ours = rule(85, "replication", "replicator", Some("10.0.1.7"), Some("255.255.255.255"), "scram-sha-256");
+        let ours = rule(
+            85,
+            "replication",
+            "replicator",
+            Some("10.0.1.7"),
+            Some("255.255.255.255"),
+            "scram-sha-256",
+        );
         let mut with = rules.clone();
         with.insert(1, ours);
         assert_eq!(need(&with, "replicator", a), Need::Present { line: 85 });
         let reject = rule(10, "replication", "all", Some("all"), None, "reject");
-        assert!(matches!(need(&[reject], "replicator", a), Need::Rejected { .. }));
+        assert!(matches!(
+            need(&[reject], "replicator", a),
+            Need::Rejected { .. }
+        ));
         let v6: IpAddr = "fd00::7".parse().unwrap();
-        let r6 = rule(5, "replication", "replicator", Some("fd00::"), Some("ffff:ffff:ffff:ffff::"), "md5");
+        let r6 = rule(
+            5,
+            "replication",
+            "replicator",
+            Some("fd00::"),
+            Some("ffff:ffff:ffff:ffff::"),
+            "md5",
+        );
         assert!(may_match(&r6, "replicator", v6));
         assert!(!may_match(&r6, "replicator", a));
     }
@@ -277,10 +331,18 @@ mod tests {
     #[test]
     fn inserts_before_a_line_or_appends() {
         let t = "# c\nhost a\nhost b\n";
-        assert_eq!(insert(t, Some(3), &["x".into()]), "# c\nhost a\nx\nhost b\n");
-        assert_eq!(insert(t, None, &["x".into(), "y".into()]), "# c\nhost a\nhost b\nx\ny\n");
-        assert_eq!(line_for("replicator", "10.0.1.7".parse().unwrap()),
-            "host    replication     replicator    10.0.1.7/32    scram-sha-256");
+        assert_eq!(
+            insert(t, Some(3), &["x".into()]),
+            "# c\nhost a\nx\nhost b\n"
+        );
+        assert_eq!(
+            insert(t, None, &["x".into(), "y".into()]),
+            "# c\nhost a\nhost b\nx\ny\n"
+        );
+        assert_eq!(
+            line_for("replicator", "10.0.1.7".parse().unwrap()),
+            "host    replication     replicator    10.0.1.7/32    scram-sha-256"
+        );
     }
 
     #[test]

@@ -36,8 +36,7 @@ pub fn default_slot(addr: &IpAddr) -> String {
 pub fn parse_slot(s: &str) -> Result<String, String> {
     if !s.is_empty()
         && s.len() <= 63
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
     {
         Ok(s.to_string())

@@ -21,12 +21,14 @@ pub fn owner_of(dir: &Path) -> anyhow::Result<Option<Account>> {
     if meta.uid() == 0 {
         return Ok(None);
     }
-    Ok(Some(sandbox::account_by_uid(meta.uid()).unwrap_or(Account {
-        name: meta.uid().to_string(),
-        uid: meta.uid(),
-        gid: meta.gid(),
-        home: PathBuf::from("/"),
-    })))
+    Ok(Some(sandbox::account_by_uid(meta.uid()).unwrap_or(
+        Account {
+            name: meta.uid().to_string(),
+            uid: meta.uid(),
+            gid: meta.gid(),
+            home: PathBuf::from("/"),
+        },
+    )))
 }
 
 /// Who should own a new standby's data directory: `postgres` when we are root, else us.
@@ -85,7 +87,12 @@ pub fn run(cmd: &mut Command, what: &str) -> anyhow::Result<String> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .output()
-        .with_context(|| format!("{what}: could not run {}", cmd.get_program().to_string_lossy()))?;
+        .with_context(|| {
+            format!(
+                "{what}: could not run {}",
+                cmd.get_program().to_string_lossy()
+            )
+        })?;
     if out.status.success() {
         return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
     }
@@ -125,9 +132,12 @@ pub fn start(pg_ctl: &Path, data: &Path, wait_secs: u64) -> anyhow::Result<()> {
         .arg("-l")
         .arg(&log)
         .args(["-w", "-t", &wait_secs.to_string(), "start"]);
-    run(&mut cmd, &format!("starting PostgreSQL in {} (pg_ctl start)", data.display()))
-        .map(|_| ())
-        .with_context(|| format!("see {}", log.display()))
+    run(
+        &mut cmd,
+        &format!("starting PostgreSQL in {} (pg_ctl start)", data.display()),
+    )
+    .map(|_| ())
+    .with_context(|| format!("see {}", log.display()))
 }
 
 /// `pg_ctl restart -m fast -w` on `data` as its owner (the server's own options are reused
@@ -136,14 +146,20 @@ pub fn restart(pg_ctl: &Path, data: &Path, wait_secs: u64) -> anyhow::Result<()>
     let owner = owner_of(data)?;
     let log = ensure_log_dir(data, owner.as_ref())?;
     let mut cmd = command_as(pg_ctl, owner.as_ref());
-    cmd.arg("-D")
-        .arg(data)
-        .arg("-l")
-        .arg(&log)
-        .args(["-m", "fast", "-w", "-t", &wait_secs.to_string(), "restart"]);
+    cmd.arg("-D").arg(data).arg("-l").arg(&log).args([
+        "-m",
+        "fast",
+        "-w",
+        "-t",
+        &wait_secs.to_string(),
+        "restart",
+    ]);
     run(
         &mut cmd,
-        &format!("restarting PostgreSQL in {} (pg_ctl restart -m fast)", data.display()),
+        &format!(
+            "restarting PostgreSQL in {} (pg_ctl restart -m fast)",
+            data.display()
+        ),
     )
     .map(|_| ())
     .with_context(|| format!("see {}", log.display()))

@@ -168,7 +168,8 @@ fn bytes_status(b: f64, l: Limits) -> Status {
 }
 
 fn b(v: Option<i64>) -> String {
-    v.map(|v| human_bytes(v as f64)).unwrap_or_else(|| "-".into())
+    v.map(|v| human_bytes(v as f64))
+        .unwrap_or_else(|| "-".into())
 }
 
 fn s(v: Option<f64>) -> String {
@@ -182,9 +183,12 @@ pub fn findings(o: &Observed, th: &Thresholds, quiet_when_none: bool) -> Vec<Fin
     if !o.in_recovery && o.standbys.is_empty() && o.slots.is_empty() {
         if !quiet_when_none {
             out.push(
-                Finding::ok("replica.role", "primary with no standbys and no replication slots")
-                    .value("primary", "role")
-                    .hint("set one up with `opsbook replica-setup primary --standby-addr ADDR`"),
+                Finding::ok(
+                    "replica.role",
+                    "primary with no standbys and no replication slots",
+                )
+                .value("primary", "role")
+                .hint("set one up with `opsbook replica-setup primary --standby-addr ADDR`"),
             );
         }
         return out;
@@ -195,7 +199,9 @@ pub fn findings(o: &Observed, th: &Thresholds, quiet_when_none: bool) -> Vec<Fin
                 "replica.role",
                 format!(
                     "standby (in recovery){}",
-                    r.timeline.map(|t| format!(", timeline {t}")).unwrap_or_default()
+                    r.timeline
+                        .map(|t| format!(", timeline {t}"))
+                        .unwrap_or_default()
                 ),
             )
             .value("standby", "role"),
@@ -241,8 +247,10 @@ pub fn findings(o: &Observed, th: &Thresholds, quiet_when_none: bool) -> Vec<Fin
                 "replay is {} behind what it received{}{}",
                 human_bytes(r.behind_bytes as f64),
                 match r.behind_secs {
-                    Some(t) if r.behind_bytes > 0 || t > 0.0 =>
-                        format!(" (last replayed transaction {} ago)", human_duration(t.max(0.0))),
+                    Some(t) if r.behind_bytes > 0 || t > 0.0 => format!(
+                        " (last replayed transaction {} ago)",
+                        human_duration(t.max(0.0))
+                    ),
                     _ => " (caught up)".into(),
                 },
                 if r.paused { "; replay is PAUSED" } else { "" }
@@ -354,10 +362,20 @@ pub fn sections(o: &Observed) -> Vec<Section> {
     if !o.standbys.is_empty() {
         v.push(Section {
             title: "Standbys (pg_stat_replication)".into(),
-            columns: ["NAME", "ADDR", "STATE", "SYNC", "SENT", "WRITE", "FLUSH", "REPLAY", "REPLAY LAG"]
-                .iter()
-                .map(|c| c.to_string())
-                .collect(),
+            columns: [
+                "NAME",
+                "ADDR",
+                "STATE",
+                "SYNC",
+                "SENT",
+                "WRITE",
+                "FLUSH",
+                "REPLAY",
+                "REPLAY LAG",
+            ]
+            .iter()
+            .map(|c| c.to_string())
+            .collect(),
             rows: o
                 .standbys
                 .iter()

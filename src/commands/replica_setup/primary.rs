@@ -225,35 +225,63 @@ async fn preflight(args: &PrimaryArgs, pg: &PgClient) -> anyhow::Result<Plan> {
     if eff != "minimal" {
         checks.push(ok("replica_setup.wal_level", format!("wal_level is {eff}")));
     } else if conf != "minimal" {
-        checks.push(will("replica_setup.wal_level", format!("wal_level is minimal, set to {conf}: takes effect at the restart")));
+        checks.push(will(
+            "replica_setup.wal_level",
+            format!("wal_level is minimal, set to {conf}: takes effect at the restart"),
+        ));
     } else {
-        checks.push(will("replica_setup.wal_level", "wal_level is minimal: will set replica (restart)".into()));
-        changes.push(Change::Set { name: "wal_level", from: eff.into(), to: "replica".into(), restart: true });
+        checks.push(will(
+            "replica_setup.wal_level",
+            "wal_level is minimal: will set replica (restart)".into(),
+        ));
+        changes.push(Change::Set {
+            name: "wal_level",
+            from: eff.into(),
+            to: "replica".into(),
+            restart: true,
+        });
     }
 
     // max_wal_senders: one for the standby, one more for pg_basebackup -X stream.
     let used: i64 = pg
         .client
-        .query_one("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender'", &[])
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender'",
+            &[],
+        )
         .await
         .context("replica-setup primary: counting WAL senders")?
         .try_get(0)?;
     let (eff, conf) = get(&s, "max_wal_senders");
     let (eff_n, conf_n) = (num(eff), num(conf));
     if eff_n - used >= 2 {
-        checks.push(ok("replica_setup.max_wal_senders", format!("max_wal_senders {eff_n}, {used} in use: {} free", eff_n - used)));
+        checks.push(ok(
+            "replica_setup.max_wal_senders",
+            format!(
+                "max_wal_senders {eff_n}, {used} in use: {} free",
+                eff_n - used
+            ),
+        ));
     } else if conf_n - used >= 2 {
         checks.push(will("replica_setup.max_wal_senders", format!("max_wal_senders {eff_n} ({used} in use), set to {conf_n}: takes effect at the restart")));
     } else {
         let to = (used + 2).max(eff_n + 1);
         checks.push(will("replica_setup.max_wal_senders", format!("max_wal_senders {eff_n} with {used} in use leaves fewer than 2 free: will set {to} (restart)")));
-        changes.push(Change::Set { name: "max_wal_senders", from: eff.into(), to: to.to_string(), restart: true });
+        changes.push(Change::Set {
+            name: "max_wal_senders",
+            from: eff.into(),
+            to: to.to_string(),
+            restart: true,
+        });
     }
 
     // the slot and max_replication_slots
     let slot_row = pg
         .client
-        .query_opt("SELECT slot_type FROM pg_replication_slots WHERE slot_name = $1", &[&slot])
+        .query_opt(
+            "SELECT slot_type FROM pg_replication_slots WHERE slot_name = $1",
+            &[&slot],
+        )
         .await
         .context("replica-setup primary: looking up the slot")?;
     let slots: i64 = pg
@@ -276,22 +304,46 @@ async fn preflight(args: &PrimaryArgs, pg: &PgClient) -> anyhow::Result<Plan> {
     let (eff, conf) = get(&s, "max_replication_slots");
     let (eff_n, conf_n) = (num(eff), num(conf));
     if eff_n - slots >= need {
-        checks.push(ok("replica_setup.max_replication_slots", format!("max_replication_slots {eff_n}, {slots} in use")));
+        checks.push(ok(
+            "replica_setup.max_replication_slots",
+            format!("max_replication_slots {eff_n}, {slots} in use"),
+        ));
     } else if conf_n - slots >= need {
         checks.push(will("replica_setup.max_replication_slots", format!("max_replication_slots {eff_n} ({slots} in use), set to {conf_n}: takes effect at the restart")));
     } else {
         let to = (slots + 1).max(eff_n + 1);
-        checks.push(will("replica_setup.max_replication_slots", format!("max_replication_slots {eff_n} is full ({slots} in use): will set {to} (restart)")));
-        changes.push(Change::Set { name: "max_replication_slots", from: eff.into(), to: to.to_string(), restart: true });
+        checks.push(will(
+            "replica_setup.max_replication_slots",
+            format!(
+                "max_replication_slots {eff_n} is full ({slots} in use): will set {to} (restart)"
+            ),
+        ));
+        changes.push(Change::Set {
+            name: "max_replication_slots",
+            from: eff.into(),
+            to: to.to_string(),
+            restart: true,
+        });
     }
 
     // hot_standby matters on the standby, which inherits postgresql.auto.conf via pg_basebackup.
     let (eff, conf) = get(&s, "hot_standby");
     if on(conf) {
-        checks.push(ok("replica_setup.hot_standby", "hot_standby is on (the standby inherits it and answers read-only queries)".into()));
+        checks.push(ok(
+            "replica_setup.hot_standby",
+            "hot_standby is on (the standby inherits it and answers read-only queries)".into(),
+        ));
     } else {
-        checks.push(will("replica_setup.hot_standby", "hot_standby is off: will set on, so the standby answers read-only queries".into()));
-        changes.push(Change::Set { name: "hot_standby", from: eff.into(), to: "on".into(), restart: false });
+        checks.push(will(
+            "replica_setup.hot_standby",
+            "hot_standby is off: will set on, so the standby answers read-only queries".into(),
+        ));
+        changes.push(Change::Set {
+            name: "hot_standby",
+            from: eff.into(),
+            to: "on".into(),
+            restart: false,
+        });
     }
 
     // listen_addresses must include the address the standby's packets arrive on.
@@ -327,21 +379,38 @@ async fn preflight(args: &PrimaryArgs, pg: &PgClient) -> anyhow::Result<Plan> {
             fixed_by_plan: false,
         });
     } else {
-        checks.push(ok("replica_setup.archive", format!("archive_mode is {mode} with an archiver configured")));
+        checks.push(ok(
+            "replica_setup.archive",
+            format!("archive_mode is {mode} with an archiver configured"),
+        ));
     }
 
     // pg_rewind (re-attaching an old primary after a failover) needs one of these.
     let (sums, _) = get(&s, "data_checksums");
     let (eff, conf) = get(&s, "wal_log_hints");
     if on(sums) {
-        checks.push(ok("replica_setup.rewind", "data checksums are on: pg_rewind can re-attach an old primary".into()));
+        checks.push(ok(
+            "replica_setup.rewind",
+            "data checksums are on: pg_rewind can re-attach an old primary".into(),
+        ));
     } else if on(eff) {
-        checks.push(ok("replica_setup.rewind", "wal_log_hints is on: pg_rewind can re-attach an old primary".into()));
+        checks.push(ok(
+            "replica_setup.rewind",
+            "wal_log_hints is on: pg_rewind can re-attach an old primary".into(),
+        ));
     } else if on(conf) {
-        checks.push(will("replica_setup.rewind", "wal_log_hints is set to on: takes effect at the restart (pg_rewind needs it)".into()));
+        checks.push(will(
+            "replica_setup.rewind",
+            "wal_log_hints is set to on: takes effect at the restart (pg_rewind needs it)".into(),
+        ));
     } else {
         checks.push(will("replica_setup.rewind", "no data checksums and wal_log_hints off, so pg_rewind could not re-attach an old primary: will set wal_log_hints = on (restart)".into()));
-        changes.push(Change::Set { name: "wal_log_hints", from: eff.into(), to: "on".into(), restart: true });
+        changes.push(Change::Set {
+            name: "wal_log_hints",
+            from: eff.into(),
+            to: "on".into(),
+            restart: true,
+        });
     }
 
     // the role
@@ -361,7 +430,8 @@ async fn preflight(args: &PrimaryArgs, pg: &PgClient) -> anyhow::Result<Plan> {
             changes.push(Change::CreateRole);
         }
         Some(r) => {
-            let (login, repl, scram): (bool, bool, bool) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+            let (login, repl, scram): (bool, bool, bool) =
+                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
             let mut parts = Vec::new();
             if !(login && repl) {
                 parts.push("will grant LOGIN REPLICATION".to_string());
@@ -375,9 +445,17 @@ async fn preflight(args: &PrimaryArgs, pg: &PgClient) -> anyhow::Result<Plan> {
                 changes.push(Change::Password("--rotate-password".into()));
             }
             if parts.is_empty() {
-                checks.push(ok("replica_setup.role", format!("role {user} exists with LOGIN REPLICATION and a SCRAM password (kept)")));
+                checks.push(ok(
+                    "replica_setup.role",
+                    format!(
+                        "role {user} exists with LOGIN REPLICATION and a SCRAM password (kept)"
+                    ),
+                ));
             } else {
-                checks.push(will("replica_setup.role", format!("role {user} exists: {}", parts.join("; "))));
+                checks.push(will(
+                    "replica_setup.role",
+                    format!("role {user} exists: {}", parts.join("; ")),
+                ));
             }
         }
     }
@@ -399,15 +477,27 @@ async fn preflight(args: &PrimaryArgs, pg: &PgClient) -> anyhow::Result<Plan> {
     let rules = hba::rules(pg).await?;
     if let Some(bad) = rules.iter().find(|r| r.error.is_some()) {
         checks.push(Check {
-            finding: Finding::new("replica_setup.hba", Status::Critical, format!("{} line {} has an error: {}", hba_path.display(), bad.line, bad.error.clone().unwrap_or_default()))
-                .hint("fix that line first: the server would refuse to reload the file"),
+            finding: Finding::new(
+                "replica_setup.hba",
+                Status::Critical,
+                format!(
+                    "{} line {} has an error: {}",
+                    hba_path.display(),
+                    bad.line,
+                    bad.error.clone().unwrap_or_default()
+                ),
+            )
+            .hint("fix that line first: the server would refuse to reload the file"),
             fixed_by_plan: false,
         });
         blocked = true;
     } else {
         let line = hba::line_for(user, addr);
         match hba::need(&rules, user, addr) {
-            hba::Need::Present { line: n } => checks.push(ok("replica_setup.hba", format!("{} line {n} already reads `{line}`", hba_path.display()))),
+            hba::Need::Present { line: n } => checks.push(ok(
+                "replica_setup.hba",
+                format!("{} line {n} already reads `{line}`", hba_path.display()),
+            )),
             hba::Need::Rejected { rule } => {
                 checks.push(Check {
                     finding: Finding::new("replica_setup.hba", Status::Critical, format!("{} line {} rejects replication from {addr} on purpose", hba_path.display(), rule.line))
@@ -418,19 +508,32 @@ async fn preflight(args: &PrimaryArgs, pg: &PgClient) -> anyhow::Result<Plan> {
             }
             hba::Need::Insert { before } => {
                 let at = match &before {
-                    Some(r) => format!("before line {} (which would otherwise decide, with {})", r.line, r.method.clone().unwrap_or_default()),
+                    Some(r) => format!(
+                        "before line {} (which would otherwise decide, with {})",
+                        r.line,
+                        r.method.clone().unwrap_or_default()
+                    ),
                     None => "at the end".into(),
                 };
-                checks.push(will("replica_setup.hba", format!("will add `{line}` to {} {at}", hba_path.display())));
+                checks.push(will(
+                    "replica_setup.hba",
+                    format!("will add `{line}` to {} {at}", hba_path.display()),
+                ));
                 changes.push(Change::Hba(before));
             }
         }
     }
 
     if slot_exists {
-        checks.push(ok("replica_setup.slot", format!("physical slot {slot} exists")));
+        checks.push(ok(
+            "replica_setup.slot",
+            format!("physical slot {slot} exists"),
+        ));
     } else {
-        checks.push(will("replica_setup.slot", format!("will create the physical slot {slot} (reserving WAL from now on)")));
+        checks.push(will(
+            "replica_setup.slot",
+            format!("will create the physical slot {slot} (reserving WAL from now on)"),
+        ));
         changes.push(Change::Slot);
     }
 
@@ -563,13 +666,22 @@ pub async fn run(args: &PrimaryArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         let summary = if plan.blocked {
             "stopped at the checks above: nothing was changed".to_string()
         } else if plan.changes.is_empty() {
-            format!("nothing to change: this primary is ready for a standby at {}", args.standby_addr)
+            format!(
+                "nothing to change: this primary is ready for a standby at {}",
+                args.standby_addr
+            )
         } else {
-            format!("dry run: {} change(s) planned; nothing was changed", lines.len())
+            format!(
+                "dry run: {} change(s) planned; nothing was changed",
+                lines.len()
+            )
         };
         report.push(Finding::ok("replica_setup.plan", summary));
         if !plan.blocked {
-            report.push(Finding::ok("replica_setup.next", format!("on {}: {next}", args.standby_addr)));
+            report.push(Finding::ok(
+                "replica_setup.next",
+                format!("on {}: {next}", args.standby_addr),
+            ));
         }
         if !lines.is_empty() {
             report.sections.push(plan_section(&lines));
@@ -579,7 +691,10 @@ pub async fn run(args: &PrimaryArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     if needs_password && args.password_file.is_none() && !crate::confirm::interactive() {
         bail!("replica-setup primary: the role needs a new password and there is no terminal to show it on; nothing was changed\nhint: pass --password-file FILE (written 0600), then copy it to the standby");
     }
-    let action = format!("prepare this primary for a standby at {}", args.standby_addr);
+    let action = format!(
+        "prepare this primary for a standby at {}",
+        args.standby_addr
+    );
     crate::confirm::typed(&action, &lines, &args.standby_addr.to_string(), args.yes)?;
 
     let mut pg_now: Option<PgClient> = None;
@@ -603,11 +718,18 @@ pub async fn run(args: &PrimaryArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     report.sections.push(plan_section(&lines));
     match applied {
         Ok(()) => {
-            report.push(Finding::ok("replica_setup.next", format!("on {}: {next}", args.standby_addr)));
+            report.push(Finding::ok(
+                "replica_setup.next",
+                format!("on {}: {next}", args.standby_addr),
+            ));
             Ok(report)
         }
         Err(e) => {
-            report.push(Finding::new("replica_setup.plan", Status::Critical, one_line(&e)));
+            report.push(Finding::new(
+                "replica_setup.plan",
+                Status::Critical,
+                one_line(&e),
+            ));
             Ok(report)
         }
     }
@@ -636,7 +758,10 @@ async fn apply(
         .find(|c| matches!(c, Change::CreateRole | Change::Password(_)));
     if plan.changes.iter().any(|c| matches!(c, Change::RoleAttrs)) {
         pg.client
-            .batch_execute(&format!("ALTER ROLE {} LOGIN REPLICATION", quote_ident(user)))
+            .batch_execute(&format!(
+                "ALTER ROLE {} LOGIN REPLICATION",
+                quote_ident(user)
+            ))
             .await
             .with_context(|| format!("granting LOGIN REPLICATION to {user}"))?;
     }
@@ -651,24 +776,34 @@ async fn apply(
         }
         let verifier = quote_literal(&replication::scram_verifier(&password));
         let sql = match c {
-            Change::CreateRole => format!("CREATE ROLE {} LOGIN REPLICATION PASSWORD {verifier}", quote_ident(user)),
+            Change::CreateRole => format!(
+                "CREATE ROLE {} LOGIN REPLICATION PASSWORD {verifier}",
+                quote_ident(user)
+            ),
             _ => format!("ALTER ROLE {} PASSWORD {verifier}", quote_ident(user)),
         };
         pg.client
             .batch_execute(&sql)
             .await
             .with_context(|| format!("setting the password of role {user}"))?;
-        report.push(Finding::ok(
-            "replica_setup.role",
-            format!(
-                "role {user} {} with a generated SCRAM password{}",
-                if matches!(c, Change::CreateRole) { "created" } else { "updated" },
-                match &args.password_file {
-                    Some(p) => format!(", written to {} (0600)", p.display()),
-                    None => ", shown once on the terminal (stderr)".into(),
-                }
-            ),
-        ).hint(format!("undo: DROP ROLE {}", quote_ident(user))));
+        report.push(
+            Finding::ok(
+                "replica_setup.role",
+                format!(
+                    "role {user} {} with a generated SCRAM password{}",
+                    if matches!(c, Change::CreateRole) {
+                        "created"
+                    } else {
+                        "updated"
+                    },
+                    match &args.password_file {
+                        Some(p) => format!(", written to {} (0600)", p.display()),
+                        None => ", shown once on the terminal (stderr)".into(),
+                    }
+                ),
+            )
+            .hint(format!("undo: DROP ROLE {}", quote_ident(user))),
+        );
     }
     if let Some(pw) = shown {
         eprintln!("The password of {user} (shown once, stored nowhere by opsbook): {pw}");
@@ -677,15 +812,26 @@ async fn apply(
     if let Some(Change::Hba(before)) = plan.changes.iter().find(|c| matches!(c, Change::Hba(_))) {
         let stamp = replication::stamp();
         let lines = vec![
-            format!("# added by opsbook replica-setup primary {stamp}: streaming replication from {}", args.standby_addr),
+            format!(
+                "# added by opsbook replica-setup primary {stamp}: streaming replication from {}",
+                args.standby_addr
+            ),
             hba::line_for(user, args.standby_addr),
         ];
-        let text = hba::insert(&plan.hba_text, before.as_ref().map(|r| r.line as usize), &lines);
+        let text = hba::insert(
+            &plan.hba_text,
+            before.as_ref().map(|r| r.line as usize),
+            &lines,
+        );
         let copy = hba::rewrite(&plan.hba_path, &text, &stamp)?;
         let verified = async {
             let rules = hba::rules(pg).await?;
             if let Some(bad) = rules.iter().find(|r| r.error.is_some()) {
-                bail!("line {}: {}", bad.line, bad.error.clone().unwrap_or_default());
+                bail!(
+                    "line {}: {}",
+                    bad.line,
+                    bad.error.clone().unwrap_or_default()
+                );
             }
             match hba::need(&rules, user, args.standby_addr) {
                 hba::Need::Present { line } => Ok(line),
@@ -715,7 +861,10 @@ async fn apply(
         .query_one("SELECT pg_reload_conf()", &[])
         .await
         .context("SELECT pg_reload_conf()")?;
-    report.push(Finding::ok("replica_setup.reload", "configuration reloaded (pg_reload_conf)"));
+    report.push(Finding::ok(
+        "replica_setup.reload",
+        "configuration reloaded (pg_reload_conf)",
+    ));
 
     // hot_standby only matters on the standby; a pending change of it does not need this restart.
     let pending: Vec<String> = {
@@ -730,7 +879,10 @@ async fn apply(
                 .iter()
                 .map(|r| r.try_get(0))
                 .collect::<Result<Vec<String>, _>>()?;
-            let expected = plan.changes.iter().any(|c| matches!(c, Change::Set { restart: true, .. }));
+            let expected = plan
+                .changes
+                .iter()
+                .any(|c| matches!(c, Change::Set { restart: true, .. }));
             if !found.is_empty() || !expected {
                 break;
             }
@@ -748,7 +900,11 @@ async fn apply(
         report.push(
             Finding::ok(
                 "replica_setup.restart",
-                format!("restarted for {} in {:.1} s", pending.join(", "), t.elapsed().as_secs_f64()),
+                format!(
+                    "restarted for {} in {:.1} s",
+                    pending.join(", "),
+                    t.elapsed().as_secs_f64()
+                ),
             )
             .value(t.elapsed().as_millis() as u64, "ms"),
         );
@@ -778,12 +934,24 @@ async fn apply(
             .try_get(0)?;
         if can {
             live.client
-                .query_one("SELECT pg_create_physical_replication_slot($1, true)", &[&plan.slot])
+                .query_one(
+                    "SELECT pg_create_physical_replication_slot($1, true)",
+                    &[&plan.slot],
+                )
                 .await
                 .with_context(|| format!("creating the replication slot {}", plan.slot))?;
             report.push(
-                Finding::ok("replica_setup.slot", format!("physical slot {} created; it keeps WAL until its standby has it", plan.slot))
-                    .hint(format!("undo: SELECT pg_drop_replication_slot({}) (an unused slot fills the disk)", quote_literal(&plan.slot))),
+                Finding::ok(
+                    "replica_setup.slot",
+                    format!(
+                        "physical slot {} created; it keeps WAL until its standby has it",
+                        plan.slot
+                    ),
+                )
+                .hint(format!(
+                    "undo: SELECT pg_drop_replication_slot({}) (an unused slot fills the disk)",
+                    quote_literal(&plan.slot)
+                )),
             );
         } else {
             report.push(

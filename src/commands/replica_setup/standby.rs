@@ -96,12 +96,19 @@ pub fn parse_primary(s: &str) -> anyhow::Result<(String, u16)> {
 struct PassDir(PathBuf);
 
 impl PassDir {
-    fn new(host: &str, port: u16, user: &str, password: &str, owner: Option<&Account>) -> anyhow::Result<PassDir> {
+    fn new(
+        host: &str,
+        port: u16,
+        user: &str,
+        password: &str,
+        owner: Option<&Account>,
+    ) -> anyhow::Result<PassDir> {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
-        let dir = std::env::temp_dir().join(format!("opsbook-replica-{}-{nanos}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("opsbook-replica-{}-{nanos}", std::process::id()));
         std::fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let guard = PassDir(dir);
         std::fs::set_permissions(&guard.0, std::fs::Permissions::from_mode(0o700))
@@ -137,8 +144,25 @@ impl Drop for PassDir {
     }
 }
 
+/// Who the tools connect to and as whom; they run as `owner` (None: as ourselves).
+#[derive(Clone)]
+struct Upstream {
+    host: String,
+    port: u16,
+    user: String,
+    pass: Option<PathBuf>,
+    owner: Option<Account>,
+}
+
 /// Connection settings for the tools, by environment only.
-fn conn_env(cmd: &mut std::process::Command, host: &str, port: u16, user: &str, app: &str, pass: Option<&Path>) {
+fn conn_env(
+    cmd: &mut std::process::Command,
+    host: &str,
+    port: u16,
+    user: &str,
+    app: &str,
+    pass: Option<&Path>,
+) {
     cmd.env("PGHOST", host)
         .env("PGPORT", port.to_string())
         .env("PGUSER", user)
@@ -163,10 +187,28 @@ fn connect_hint(stderr: &str, addr: &str) -> String {
 
 /// The replication connection before anything is touched: IDENTIFY_SYSTEM proves address,
 /// pg_hba.conf and password; returns (system id, server_version_num).
-fn probe_primary(psql: &Path, owner: Option<&Account>, host: &str, port: u16, user: &str, pass: Option<&Path>, slot: &str) -> anyhow::Result<(String, u32)> {
+fn probe_primary(psql: &Path, up: &Upstream, slot: &str) -> anyhow::Result<(String, u32)> {
+    let (owner, host, port, user, pass) = (
+        up.owner.as_ref(),
+        up.host.as_str(),
+        up.port,
+        up.user.as_str(),
+        up.pass.as_deref(),
+    );
     let mut cmd = pg_ctl::command_as(psql, owner);
     conn_env(&mut cmd, host, port, user, "opsbook-replica-setup", pass);
-    cmd.args(["-X", "-A", "-t", "-w", "-d", "dbname=replication replication=true", "-c", "IDENTIFY_SYSTEM", "-c", "SHOW server_version_num"]);
+    cmd.args([
+        "-X",
+        "-A",
+        "-t",
+        "-w",
+        "-d",
+        "dbname=replication replication=true",
+        "-c",
+        "IDENTIFY_SYSTEM",
+        "-c",
+        "SHOW server_version_num",
+    ]);
     let out = cmd
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -182,14 +224,34 @@ fn probe_primary(psql: &Path, owner: Option<&Account>, host: &str, port: u16, us
     }
     let text = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    let sysid = lines.first().and_then(|l| l.split('|').next()).unwrap_or("").to_string();
-    let version: u32 = lines.last().and_then(|l| l.trim().parse().ok()).ok_or_else(|| anyhow!("replica-setup standby: unexpected answer from the primary: {text}"))?;
+    let sysid = lines
+        .first()
+        .and_then(|l| l.split('|').next())
+        .unwrap_or("")
+        .to_string();
+    let version: u32 = lines
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .ok_or_else(|| {
+            anyhow!("replica-setup standby: unexpected answer from the primary: {text}")
+        })?;
     // READ_REPLICATION_SLOT (PG 15+) tells a missing slot now rather than after the copy starts.
     if version >= 150000 {
         let mut cmd = pg_ctl::command_as(psql, owner);
         conn_env(&mut cmd, host, port, user, "opsbook-replica-setup", pass);
-        cmd.args(["-X", "-A", "-t", "-w", "-d", "dbname=replication replication=true", "-c", &format!("READ_REPLICATION_SLOT {slot}")]);
-        let out = cmd.output().with_context(|| format!("running {}", psql.display()))?;
+        cmd.args([
+            "-X",
+            "-A",
+            "-t",
+            "-w",
+            "-d",
+            "dbname=replication replication=true",
+            "-c",
+            &format!("READ_REPLICATION_SLOT {slot}"),
+        ]);
+        let out = cmd
+            .output()
+            .with_context(|| format!("running {}", psql.display()))?;
         let row = String::from_utf8_lossy(&out.stdout);
         if out.status.success() && row.trim().starts_with('|') {
             bail!("replica-setup standby: the primary {host}:{port} has no replication slot {slot}; the data directory was not touched\nhint: run `opsbook replica-setup primary --standby-addr <this host>` on the primary (it creates the slot), or pass the --slot it printed");
@@ -207,7 +269,20 @@ fn is_empty_dir(p: &Path) -> anyhow::Result<Option<bool>> {
 }
 
 /// pg_basebackup with its progress (`-P`: "12345/67890 kB (18%)") on a bar when on a terminal.
-fn basebackup(bin: &Path, owner: Option<&Account>, host: &str, port: u16, user: &str, pass: Option<&Path>, slot: &str, data: &Path, progress: bool) -> anyhow::Result<u64> {
+fn basebackup(
+    bin: &Path,
+    up: &Upstream,
+    slot: &str,
+    data: &Path,
+    progress: bool,
+) -> anyhow::Result<u64> {
+    let (owner, host, port, user, pass) = (
+        up.owner.as_ref(),
+        up.host.as_str(),
+        up.port,
+        up.user.as_str(),
+        up.pass.as_deref(),
+    );
     let mut cmd = pg_ctl::command_as(bin, owner);
     conn_env(&mut cmd, host, port, user, slot, pass);
     cmd.arg("-D")
@@ -215,13 +290,20 @@ fn basebackup(bin: &Path, owner: Option<&Account>, host: &str, port: u16, user: 
         .args(["-X", "stream", "-R", "-S", slot, "-c", "fast", "-P", "-w"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().with_context(|| format!("running {}", bin.display()))?;
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("running {}", bin.display()))?;
     let bar = progress.then(|| {
-        let pb = indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::stderr_with_hz(4));
+        let pb = indicatif::ProgressBar::with_draw_target(
+            Some(0),
+            indicatif::ProgressDrawTarget::stderr_with_hz(4),
+        );
         pb.set_style(
-            indicatif::ProgressStyle::with_template("pg_basebackup [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                .progress_chars("=> "),
+            indicatif::ProgressStyle::with_template(
+                "pg_basebackup [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
         );
         pb
     });
@@ -265,7 +347,10 @@ fn basebackup(bin: &Path, owner: Option<&Account>, host: &str, port: u16, user: 
     if !status.success() {
         let tail = messages[messages.len().saturating_sub(8)..].join("\n  ");
         let hint = connect_hint(&tail, host);
-        bail!("pg_basebackup from {host}:{port} into {} failed ({status}):\n  {tail}\n{hint}", data.display());
+        bail!(
+            "pg_basebackup from {host}:{port} into {} failed ({status}):\n  {tail}\n{hint}",
+            data.display()
+        );
     }
     Ok(total_kb * 1024)
 }
@@ -290,7 +375,10 @@ fn fix_conninfo(conf: &str, password: Option<&str>) -> String {
                 if !l.contains("password=") {
                     // conninfo quoting (\ and \'), then the config file's ('').
                     let value = format!("'{}'", pw.replace('\\', "\\\\").replace('\'', "\\'"));
-                    l.insert_str(open + 1, &format!("password={} ", value.replace('\'', "''")));
+                    l.insert_str(
+                        open + 1,
+                        &format!("password={} ", value.replace('\'', "''")),
+                    );
                 }
             }
             out.push_str(&l);
@@ -331,10 +419,11 @@ pub async fn run(args: &StandbyArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let slot = match &args.slot {
         Some(s) => s.clone(),
         None => {
-            let peer: Option<IpAddr> = std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
-                .ok()
-                .and_then(|mut it| it.next())
-                .map(|a| a.ip());
+            let peer: Option<IpAddr> =
+                std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
+                    .ok()
+                    .and_then(|mut it| it.next())
+                    .map(|a| a.ip());
             match peer.and_then(replication::route_source) {
                 Some(me) => replication::default_slot(&me),
                 None => bail!("replica-setup standby: cannot tell which address this host reaches {host} from, to name the slot\nhint: pass --slot (replica-setup primary printed it)"),
@@ -371,17 +460,21 @@ pub async fn run(args: &StandbyArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         Some(pw) => Some(PassDir::new(&host, port, &args.user, pw, owner.as_ref())?),
         None => None,
     };
+    let upstream = Upstream {
+        host: host.clone(),
+        port,
+        user: args.user.clone(),
+        pass: pass.as_ref().map(|p| p.file()),
+        owner: owner.clone(),
+    };
 
     // 2. The connection, before anything is touched.
     let psql = tools::resolve("psql", 10)?;
     let (sysid, version) = {
-        let (psql, owner, host, user, slot) = (psql.clone(), owner.clone(), host.clone(), args.user.clone(), slot.clone());
-        let pass_file = pass.as_ref().map(|p| p.file());
-        tokio::task::spawn_blocking(move || {
-            probe_primary(&psql, owner.as_ref(), &host, port, &user, pass_file.as_deref(), &slot)
-        })
-        .await
-        .context("the connection thread failed")??
+        let (psql, up, slot) = (psql.clone(), upstream.clone(), slot.clone());
+        tokio::task::spawn_blocking(move || probe_primary(&psql, &up, &slot))
+            .await
+            .context("the connection thread failed")??
     };
     let major = version / 10000;
     report.push(Finding::ok("replica_setup.connect", format!("replication connection to {host}:{port} as {} works (PostgreSQL {major}, system {sysid})", args.user)));
@@ -399,8 +492,13 @@ pub async fn run(args: &StandbyArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     // 3. The directory: moved aside (never deleted) or created, owned by the server's account.
     let mut moved: Option<PathBuf> = None;
     if existing == Some(false) {
-        let aside = PathBuf::from(format!("{}.opsbook-moved-{}", data.display(), replication::stamp()));
-        std::fs::rename(&data, &aside).with_context(|| format!("moving {} aside to {}", data.display(), aside.display()))?;
+        let aside = PathBuf::from(format!(
+            "{}.opsbook-moved-{}",
+            data.display(),
+            replication::stamp()
+        ));
+        std::fs::rename(&data, &aside)
+            .with_context(|| format!("moving {} aside to {}", data.display(), aside.display()))?;
         moved = Some(aside);
     }
     let created = existing.is_none() || moved.is_some();
@@ -416,7 +514,11 @@ pub async fn run(args: &StandbyArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     report.push(Finding::ok(
         "replica_setup.data_dir",
         match &moved {
-            Some(a) => format!("{} was not empty: moved aside to {} (kept)", data.display(), a.display()),
+            Some(a) => format!(
+                "{} was not empty: moved aside to {} (kept)",
+                data.display(),
+                a.display()
+            ),
             None => format!("{} is empty", data.display()),
         },
     ));
@@ -424,14 +526,16 @@ pub async fn run(args: &StandbyArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     // 4. The copy.
     let t = Instant::now();
     let copied = {
-        let (bin, owner, host, user, slot, d) = (basebackup_bin.clone(), owner.clone(), host.clone(), args.user.clone(), slot.clone(), data.clone());
-        let pass_file = pass.as_ref().map(|p| p.file());
+        let (bin, up, slot, d) = (
+            basebackup_bin.clone(),
+            upstream.clone(),
+            slot.clone(),
+            data.clone(),
+        );
         let progress = crate::commands::backup::show_progress();
-        tokio::task::spawn_blocking(move || {
-            basebackup(&bin, owner.as_ref(), &host, port, &user, pass_file.as_deref(), &slot, &d, progress)
-        })
-        .await
-        .context("the pg_basebackup thread failed")?
+        tokio::task::spawn_blocking(move || basebackup(&bin, &up, &slot, &d, progress))
+            .await
+            .context("the pg_basebackup thread failed")?
     };
     let bytes = match copied {
         Ok(b) => b,
@@ -451,17 +555,24 @@ pub async fn run(args: &StandbyArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     report.push(
         Finding::ok(
             "replica_setup.basebackup",
-            format!("pg_basebackup -X stream -R -S {slot}: {} copied in {:.1} s", crate::render::human_bytes(bytes as f64), t.elapsed().as_secs_f64()),
+            format!(
+                "pg_basebackup -X stream -R -S {slot}: {} copied in {:.1} s",
+                crate::render::human_bytes(bytes as f64),
+                t.elapsed().as_secs_f64()
+            ),
         )
         .value(bytes, "bytes"),
     );
 
     // 5. This server's own settings.
     let auto = data.join("postgresql.auto.conf");
-    let text = std::fs::read_to_string(&auto).with_context(|| format!("reading {}", auto.display()))?;
+    let text =
+        std::fs::read_to_string(&auto).with_context(|| format!("reading {}", auto.display()))?;
     let mut text = fix_conninfo(&text, password.as_deref());
     if let Some(p) = args.port {
-        text.push_str(&format!("# added by opsbook replica-setup standby\nport = {p}\n"));
+        text.push_str(&format!(
+            "# added by opsbook replica-setup standby\nport = {p}\n"
+        ));
     }
     // Rewritten in place: the file keeps its owner and 0600 mode.
     std::fs::write(&auto, text).with_context(|| format!("writing {}", auto.display()))?;
@@ -495,7 +606,14 @@ pub async fn run(args: &StandbyArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             .await
             .context("the pg_ctl thread failed")??;
     }
-    report.push(Finding::ok("replica_setup.start", format!("started in {} (pg_ctl start, log {})", data.display(), pg_ctl::log_file(&data).display())));
+    report.push(Finding::ok(
+        "replica_setup.start",
+        format!(
+            "started in {} (pg_ctl start, log {})",
+            data.display(),
+            pg_ctl::log_file(&data).display()
+        ),
+    ));
     report.push(wait_streaming(ctx, args, t).await);
     Ok(report)
 }
@@ -528,7 +646,10 @@ async fn wait_streaming(ctx: &Ctx, args: &StandbyArgs, started: Instant) -> Find
         match PgClient::connect(&opts, ctx.timeouts()).await {
             Ok(c) => match c
                 .client
-                .query_opt("SELECT status, sender_host || ':' || sender_port FROM pg_stat_wal_receiver", &[])
+                .query_opt(
+                    "SELECT status, sender_host || ':' || sender_port FROM pg_stat_wal_receiver",
+                    &[],
+                )
                 .await
             {
                 Ok(Some(r)) => {
@@ -537,7 +658,11 @@ async fn wait_streaming(ctx: &Ctx, args: &StandbyArgs, started: Instant) -> Find
                         let from: Option<String> = r.try_get(1).ok().flatten();
                         return Finding::ok(
                             "replica_setup.streaming",
-                            format!("streaming from {} {:.1} s after the start", from.unwrap_or_default(), started.elapsed().as_secs_f64()),
+                            format!(
+                                "streaming from {} {:.1} s after the start",
+                                from.unwrap_or_default(),
+                                started.elapsed().as_secs_f64()
+                            ),
                         )
                         .value(started.elapsed().as_millis() as u64, "ms")
                         .hint("watch it with `opsbook replica status` (here and on the primary)");
@@ -559,7 +684,10 @@ async fn wait_streaming(ctx: &Ctx, args: &StandbyArgs, started: Instant) -> Find
         Status::Critical,
         format!("not streaming after {} s: {last}", args.wait),
     )
-    .hint(format!("read {} (its last lines are below) and the primary's log", log.display()))
+    .hint(format!(
+        "read {} (its last lines are below) and the primary's log",
+        log.display()
+    ))
     .detail(lines[lines.len().saturating_sub(10)..].to_vec())
 }
 
@@ -569,9 +697,15 @@ mod tests {
 
     #[test]
     fn primary_addresses() {
-        assert_eq!(parse_primary("10.0.1.5").unwrap(), ("10.0.1.5".into(), 5432));
+        assert_eq!(
+            parse_primary("10.0.1.5").unwrap(),
+            ("10.0.1.5".into(), 5432)
+        );
         assert_eq!(parse_primary("db1:5433").unwrap(), ("db1".into(), 5433));
-        assert_eq!(parse_primary("[fd00::1]:5433").unwrap(), ("fd00::1".into(), 5433));
+        assert_eq!(
+            parse_primary("[fd00::1]:5433").unwrap(),
+            ("fd00::1".into(), 5433)
+        );
         assert_eq!(parse_primary("fd00::1").unwrap(), ("fd00::1".into(), 5432));
         assert!(parse_primary("db1:x").is_err());
         assert!(parse_primary(":5432").is_err());
@@ -579,15 +713,24 @@ mod tests {
 
     #[test]
     fn progress_and_passfile() {
-        assert_eq!(parse_progress("  23456/67890 kB (34%), 0/1 tablespace"), Some((23456, 67890)));
+        assert_eq!(
+            parse_progress("  23456/67890 kB (34%), 0/1 tablespace"),
+            Some((23456, 67890))
+        );
         assert_eq!(parse_progress("pg_basebackup: error: x"), None);
         let line = "primary_conninfo = 'user=replicator passfile=''/tmp/opsbook-replica-1/pgpass'' channel_binding=prefer host=127.0.0.1'";
-        assert_eq!(strip_passfile_line(line), "primary_conninfo = 'user=replicator channel_binding=prefer host=127.0.0.1'");
+        assert_eq!(
+            strip_passfile_line(line),
+            "primary_conninfo = 'user=replicator channel_binding=prefer host=127.0.0.1'"
+        );
         assert_eq!(
             fix_conninfo(&format!("# x\n{line}\n"), Some("ab'c")),
             "# x\nprimary_conninfo = 'password=''ab\\''c'' user=replicator channel_binding=prefer host=127.0.0.1'\n"
         );
         let plain = "primary_conninfo = 'user=r passfile=/tmp/p host=h'";
-        assert_eq!(strip_passfile_line(plain), "primary_conninfo = 'user=r host=h'");
+        assert_eq!(
+            strip_passfile_line(plain),
+            "primary_conninfo = 'user=r host=h'"
+        );
     }
 }
