@@ -42,6 +42,8 @@ complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "backup" -d 'Take, l
 complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "restore" -d 'Restore a backup into a new database, prove it complete, then swap it in'
 complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "diagnose" -d 'Find the cause: lock trees, memory growth, network and slow queries'
 complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "runbook" -d 'Run, list, show, validate and schedule YAML runbooks of opsbook commands'
+complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "replica-setup" -d 'Set up streaming replication: prepare the primary, then clone a standby from it'
+complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "replica" -d 'Show replication health, or promote a standby'
 complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "sandbox" -d 'Start, show or stop a throwaway PostgreSQL + Redis to try opsbook on'
 complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "config" -d 'Show or validate the configuration'
 complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "completions" -d 'Print a shell completion script'
@@ -362,6 +364,115 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from help" -f -a "run" -d 'Run a runbook\'s steps in order'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from help" -f -a "schedule" -d 'Print a crontab line or systemd units for the runbook\'s schedule'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and not __fish_seen_subcommand_from primary standby help" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and not __fish_seen_subcommand_from primary standby help" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+json\t'The opsbook.report/v1 JSON document'
+prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
+nagios\t'One Nagios/Icinga plugin line with perfdata'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and not __fish_seen_subcommand_from primary standby help" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and not __fish_seen_subcommand_from primary standby help" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and not __fish_seen_subcommand_from primary standby help" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and not __fish_seen_subcommand_from primary standby help" -s q -l quiet -d 'Print only findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and not __fish_seen_subcommand_from primary standby help" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and not __fish_seen_subcommand_from primary standby help" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and not __fish_seen_subcommand_from primary standby help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and not __fish_seen_subcommand_from primary standby help" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and not __fish_seen_subcommand_from primary standby help" -f -a "primary" -d 'Check and prepare this primary for a standby at ADDR (settings, role, pg_hba.conf, slot)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and not __fish_seen_subcommand_from primary standby help" -f -a "standby" -d 'Clone a standby from the primary with pg_basebackup and start it streaming'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and not __fish_seen_subcommand_from primary standby help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from primary" -l standby-addr -d 'The standby\'s IP address, as the primary sees its connections' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from primary" -l user -d 'The replication role' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from primary" -l slot -d 'The physical replication slot (default: standby_<ADDR with _>)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from primary" -l password-file -d 'Write a newly generated password here (0600); without it the password is shown once on the terminal' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from primary" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from primary" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+json\t'The opsbook.report/v1 JSON document'
+prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
+nagios\t'One Nagios/Icinga plugin line with perfdata'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from primary" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from primary" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from primary" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from primary" -l rotate-password -d 'Give an existing role a new generated password'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from primary" -l restart -d 'Restart the server when a changed setting needs it (pg_ctl, or systemctl for a systemd unit)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from primary" -l yes -d 'Go ahead without asking (needed when not on a terminal)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from primary" -l dry-run -d 'Run the checks and print the plan; change nothing'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from primary" -s q -l quiet -d 'Print only findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from primary" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from primary" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from primary" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from primary" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -l primary -d 'The primary, as HOST or HOST:PORT ([v6]:PORT); port 5432 by default' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -l data-dir -d 'The standby\'s data directory (missing or empty; see --force)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -l port -d 'The port this standby listens on (written to its postgresql.auto.conf)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -l slot -d 'The primary\'s slot (default: standby_<the address this host reaches the primary from>)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -l user -d 'The replication role' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -l password-file -d 'A file whose first line is the replication password (0600; `replica-setup primary` wrote it)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -l wait -d 'Seconds to wait for streaming after --start' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+json\t'The opsbook.report/v1 JSON document'
+prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
+nagios\t'One Nagios/Icinga plugin line with perfdata'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -l start -d 'Start the standby (pg_ctl as the data directory\'s owner) and wait until it streams'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -l force -d 'Move a non-empty data directory aside (dated name) instead of refusing; nothing is deleted'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -s q -l quiet -d 'Print only findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from help" -f -a "primary" -d 'Check and prepare this primary for a standby at ADDR (settings, role, pg_hba.conf, slot)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from help" -f -a "standby" -d 'Clone a standby from the primary with pg_basebackup and start it streaming'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+json\t'The opsbook.report/v1 JSON document'
+prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
+nagios\t'One Nagios/Icinga plugin line with perfdata'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -s q -l quiet -d 'Print only findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -f -a "status" -d 'On a primary: every standby and slot; on a standby: its WAL receiver and replay delay'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -f -a "promote" -d 'Promote this standby to a primary (pg_promote) and report its new timeline'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from status" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from status" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+json\t'The opsbook.report/v1 JSON document'
+prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
+nagios\t'One Nagios/Icinga plugin line with perfdata'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from status" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from status" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from status" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Print only findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from status" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from status" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -l wait -d 'Seconds to wait for the server to leave recovery' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+json\t'The opsbook.report/v1 JSON document'
+prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
+nagios\t'One Nagios/Icinga plugin line with perfdata'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -l yes -d 'Go ahead without asking (needed when not on a terminal)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -s q -l quiet -d 'Print only findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from help" -f -a "status" -d 'On a primary: every standby and slot; on a standby: its WAL receiver and replay delay'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from help" -f -a "promote" -d 'Promote this standby to a primary (pg_promote) and report its new timeline'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
 json\t'The opsbook.report/v1 JSON document'
@@ -517,16 +628,18 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -s v -l verbos
 complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose runbook sandbox config completions generate help" -f -a "check" -d 'Run a checklist (the morning runbook, as one report)'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose runbook sandbox config completions generate help" -f -a "backup" -d 'Take, list, verify and prune verified logical backups'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose runbook sandbox config completions generate help" -f -a "restore" -d 'Restore a backup into a new database, prove it complete, then swap it in'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose runbook sandbox config completions generate help" -f -a "diagnose" -d 'Find the cause: lock trees, memory growth, network and slow queries'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose runbook sandbox config completions generate help" -f -a "runbook" -d 'Run, list, show, validate and schedule YAML runbooks of opsbook commands'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose runbook sandbox config completions generate help" -f -a "sandbox" -d 'Start, show or stop a throwaway PostgreSQL + Redis to try opsbook on'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose runbook sandbox config completions generate help" -f -a "config" -d 'Show or validate the configuration'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose runbook sandbox config completions generate help" -f -a "completions" -d 'Print a shell completion script'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose runbook sandbox config completions generate help" -f -a "generate" -d 'Regenerate man/ and completions/ from the command tree (for developers)'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose runbook sandbox config completions generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose runbook replica-setup replica sandbox config completions generate help" -f -a "check" -d 'Run a checklist (the morning runbook, as one report)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose runbook replica-setup replica sandbox config completions generate help" -f -a "backup" -d 'Take, list, verify and prune verified logical backups'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose runbook replica-setup replica sandbox config completions generate help" -f -a "restore" -d 'Restore a backup into a new database, prove it complete, then swap it in'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose runbook replica-setup replica sandbox config completions generate help" -f -a "diagnose" -d 'Find the cause: lock trees, memory growth, network and slow queries'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose runbook replica-setup replica sandbox config completions generate help" -f -a "runbook" -d 'Run, list, show, validate and schedule YAML runbooks of opsbook commands'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose runbook replica-setup replica sandbox config completions generate help" -f -a "replica-setup" -d 'Set up streaming replication: prepare the primary, then clone a standby from it'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose runbook replica-setup replica sandbox config completions generate help" -f -a "replica" -d 'Show replication health, or promote a standby'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose runbook replica-setup replica sandbox config completions generate help" -f -a "sandbox" -d 'Start, show or stop a throwaway PostgreSQL + Redis to try opsbook on'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose runbook replica-setup replica sandbox config completions generate help" -f -a "config" -d 'Show or validate the configuration'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose runbook replica-setup replica sandbox config completions generate help" -f -a "completions" -d 'Print a shell completion script'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose runbook replica-setup replica sandbox config completions generate help" -f -a "generate" -d 'Regenerate man/ and completions/ from the command tree (for developers)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose runbook replica-setup replica sandbox config completions generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from check" -f -a "morning" -d 'The morning checklist: PostgreSQL, Redis, last night\'s backup, services, journal, host'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "list" -d 'Backups in the directory, newest first: age, size, verified, rows'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "verify" -d 'Check a backup: its sha256 and that pg_restore reads its table of contents'
@@ -540,6 +653,10 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_su
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from runbook" -f -a "validate" -d 'Check runbooks without running them: schema, every step through the command parser, cycles'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from runbook" -f -a "run" -d 'Run a runbook\'s steps in order'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from runbook" -f -a "schedule" -d 'Print a crontab line or systemd units for the runbook\'s schedule'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from replica-setup" -f -a "primary" -d 'Check and prepare this primary for a standby at ADDR (settings, role, pg_hba.conf, slot)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from replica-setup" -f -a "standby" -d 'Clone a standby from the primary with pg_basebackup and start it streaming'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from replica" -f -a "status" -d 'On a primary: every standby and slot; on a standby: its WAL receiver and replay delay'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from replica" -f -a "promote" -d 'Promote this standby to a primary (pg_promote) and report its new timeline'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from sandbox" -f -a "up" -d 'Create and start the sandbox (initdb + pg_ctl, redis-server) and print how to use it'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from sandbox" -f -a "env" -d 'Print `export` lines that point opsbook, psql and redis-cli at the sandbox'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from sandbox" -f -a "status" -d 'Show whether the sandbox\'s servers are running'

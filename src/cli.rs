@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
-    backup, check, completions, config_cmd, diagnose, generate, restore, runbook, sandbox,
+    backup, check, completions, config_cmd, diagnose, generate, replica, replica_setup, restore,
+    runbook, sandbox,
 };
 
 /// Run the checklists, backups and diagnostics of a PostgreSQL + Redis stack from one binary
@@ -96,6 +97,10 @@ pub enum Command {
     Diagnose(diagnose::DiagnoseArgs),
     /// Run, list, show, validate and schedule YAML runbooks of opsbook commands
     Runbook(runbook::RunbookArgs),
+    /// Set up streaming replication: prepare the primary, then clone a standby from it
+    ReplicaSetup(replica_setup::ReplicaSetupArgs),
+    /// Show replication health, or promote a standby
+    Replica(replica::ReplicaArgs),
     /// Start, show or stop a throwaway PostgreSQL + Redis to try opsbook on
     Sandbox(sandbox::SandboxArgs),
     /// Show or validate the configuration
@@ -116,6 +121,8 @@ impl Command {
             Command::Restore(_) => "restore".to_string(),
             Command::Diagnose(a) => format!("diagnose {}", a.name()),
             Command::Runbook(a) => format!("runbook {}", a.name()),
+            Command::ReplicaSetup(a) => format!("replica-setup {}", a.name()),
+            Command::Replica(a) => format!("replica {}", a.name()),
             Command::Sandbox(a) => format!("sandbox {}", a.name()),
             Command::Config(a) => format!("config {}", a.name()),
             Command::Completions(_) => "completions".to_string(),

@@ -100,6 +100,8 @@ pub struct Limits {
     pub critical: Option<f64>,
 }
 
+const MIB: f64 = 1024.0 * 1024.0;
+
 const fn limits(warning: f64, critical: f64) -> Limits {
     Limits {
         warning: Some(warning),
@@ -146,6 +148,12 @@ pub struct Thresholds {
     pub cert_days: Limits,
     /// how long a session has waited for a lock (`diagnose locks`)
     pub lock_wait: SpanLimits,
+    /// bytes a standby's replay is behind (pg_stat_replication on a primary, LSNs on a standby)
+    pub replication_lag_bytes: Limits,
+    /// how long a standby's replay is behind (0 when it has replayed all it received)
+    pub replication_delay: SpanLimits,
+    /// WAL a replication slot holds back, bytes (an inactive slot holding any is a warning)
+    pub slot_retained_bytes: Limits,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -178,6 +186,12 @@ impl Default for Thresholds {
                 warning: Some(Span::secs(0)),
                 critical: Some(Span::secs(300)),
             },
+            replication_lag_bytes: limits(16.0 * MIB, 1024.0 * MIB),
+            replication_delay: SpanLimits {
+                warning: Some(Span::secs(60)),
+                critical: Some(Span::secs(300)),
+            },
+            slot_retained_bytes: limits(1024.0 * MIB, 10.0 * 1024.0 * MIB),
         }
     }
 }
@@ -478,6 +492,8 @@ impl Config {
             ("close_wait", t.close_wait, false),
             ("latency_ms", t.latency_ms, false),
             ("cert_days", t.cert_days, true),
+            ("replication_lag_bytes", t.replication_lag_bytes, false),
+            ("slot_retained_bytes", t.slot_retained_bytes, false),
         ] {
             if let (Some(w), Some(c)) = (l.warning, l.critical) {
                 if !lower_is_worse && w > c {

@@ -11,6 +11,7 @@ pub mod context;
 pub mod interrupt;
 pub mod probes;
 pub mod render;
+pub mod replication;
 pub mod report;
 pub mod runbook;
 pub mod sandbox;

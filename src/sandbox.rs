@@ -232,8 +232,10 @@ impl Sandbox {
     /// not be stopped: its data and pid file are what a manual cleanup needs.
     pub fn down(&self) -> anyhow::Result<()> {
         self.stop_watchdog();
+        let spares = self.stop_spare_clusters();
         let pg = self.stop_postgres();
         let redis = self.stop_redis();
+        spares?;
         pg?;
         redis?;
         let dir = &self.state.dir;
@@ -377,17 +379,104 @@ impl Sandbox {
     /// `pg_ctl stop -m fast`, escalating to immediate and then SIGKILL. A no-op when
     /// PostgreSQL is not running.
     pub fn stop_postgres(&self) -> anyhow::Result<()> {
-        let data = self.data_dir();
+        self.stop_cluster_with(&self.data_dir(), self.state.pg_pid)
+    }
+
+    /// A second, empty data directory `<sandbox>/spare/<name>`, owned by the account the
+    /// sandbox's PostgreSQL runs as: room for another cluster made from this one (a standby).
+    /// Clusters running in spare directories are stopped by `down` and by the watchdog.
+    pub fn spare_dir(&self, name: &str) -> anyhow::Result<PathBuf> {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            bail!("spare directory name `{name}`: use letters, digits, _ and -");
+        }
+        let parent = self.state.dir.join("spare");
+        std::fs::create_dir_all(&parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+        std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(0o755))
+            .with_context(|| format!("setting the mode of {}", parent.display()))?;
+        let dir = parent.join(name);
+        if has_entries(&dir)? {
+            bail!("{} is not empty", dir.display());
+        }
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("setting the mode of {}", dir.display()))?;
+        let meta = std::fs::metadata(self.data_dir())
+            .with_context(|| format!("reading {}", self.data_dir().display()))?;
+        if euid() == 0 {
+            std::os::unix::fs::chown(&dir, Some(meta.uid()), Some(meta.gid()))
+                .with_context(|| format!("handing {} to uid {}", dir.display(), meta.uid()))?;
+        }
+        Ok(dir)
+    }
+
+    /// `pg_ctl start -w` on another data directory of this sandbox (as its owner), logging to
+    /// `<data>/log/opsbook-pg_ctl.log`.
+    pub fn start_cluster(&self, data: &Path) -> anyhow::Result<()> {
+        let log_dir = data.join("log");
+        if !log_dir.exists() {
+            std::fs::create_dir(&log_dir)
+                .with_context(|| format!("creating {}", log_dir.display()))?;
+            let meta =
+                std::fs::metadata(data).with_context(|| format!("reading {}", data.display()))?;
+            if euid() == 0 {
+                std::os::unix::fs::chown(&log_dir, Some(meta.uid()), Some(meta.gid()))
+                    .with_context(|| {
+                        format!("handing {} to uid {}", log_dir.display(), meta.uid())
+                    })?;
+            }
+        }
+        let mut cmd = self.pg_tool_for("pg_ctl", data);
+        cmd.arg("-D")
+            .arg(data)
+            .arg("-l")
+            .arg(log_dir.join("opsbook-pg_ctl.log"))
+            .args(["-w", "-t", "30", "start"]);
+        run(
+            &mut cmd,
+            &format!("starting PostgreSQL in {}", data.display()),
+            HINT_PG,
+        )?;
+        Ok(())
+    }
+
+    /// Stop the cluster running in `data` (fast, then immediate, then SIGKILL); a no-op when
+    /// none runs there.
+    pub fn stop_cluster(&self, data: &Path) -> anyhow::Result<()> {
+        self.stop_cluster_with(data, None)
+    }
+
+    fn stop_spare_clusters(&self) -> anyhow::Result<()> {
+        let Ok(entries) = std::fs::read_dir(self.state.dir.join("spare")) else {
+            return Ok(());
+        };
+        let mut first_err = None;
+        for e in entries.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                if let Err(err) = self.stop_cluster(&e.path()) {
+                    first_err.get_or_insert(err);
+                }
+            }
+        }
+        first_err.map_or(Ok(()), Err)
+    }
+
+    fn stop_cluster_with(&self, data: &Path, recorded: Option<u32>) -> anyhow::Result<()> {
+        let data = data.to_path_buf();
         let marker = data.to_string_lossy().into_owned();
         let pid = read_pid_file(&data.join("postmaster.pid"))
-            .or(self.state.pg_pid)
+            .or(recorded)
             .filter(|&p| pid_runs(p, &marker));
         let Some(pid) = pid else {
             return Ok(());
         };
         let mut last_err = None;
         for mode in ["fast", "immediate"] {
-            let mut cmd = self.pg_tool("pg_ctl");
+            let mut cmd = self.pg_tool_for("pg_ctl", &data);
             cmd.arg("-D")
                 .arg(&data)
                 .args(["-m", mode, "-w", "-t", "30", "stop"]);
@@ -776,13 +865,18 @@ impl Sandbox {
     /// A server binary run as the owner of the data directory: PostgreSQL refuses root, and a
     /// sandbox made by another user must be stopped as that user.
     fn pg_tool(&self, name: &str) -> Command {
+        self.pg_tool_for(name, &self.data_dir())
+    }
+
+    /// As [`Sandbox::pg_tool`], run as the owner of `data`.
+    fn pg_tool_for(&self, name: &str, data: &Path) -> Command {
         let mut cmd = Command::new(self.state.pg_bindir.join(name));
         scrub_pg_env(&mut cmd);
         cmd.stdin(Stdio::null());
         // The invoking user's cwd (/root) is not readable by postgres and initdb warns about it.
         cmd.current_dir(&self.state.dir);
         if euid() == 0 {
-            if let Ok(meta) = std::fs::metadata(self.data_dir()) {
+            if let Ok(meta) = std::fs::metadata(data) {
                 if meta.uid() != 0 {
                     cmd.gid(meta.gid()).uid(meta.uid());
                     if let Some(a) = account_by_uid(meta.uid()) {
@@ -981,8 +1075,18 @@ pg=$(head -n 1 "$dir/pg/data/postmaster.pid" 2>/dev/null)
 rd=$(head -n 1 "$dir/redis/redis.pid" 2>/dev/null)
 runs "$pg" "$dir/pg/data" || pg=
 runs "$rd" redis || rd=
+spares=
+for f in "$dir"/spare/*/postmaster.pid; do
+    p=$(head -n 1 "$f" 2>/dev/null)
+    runs "$p" "${f%/postmaster.pid}" && kill -INT "$p" 2>/dev/null && spares="$spares $p"
+done
 [ -n "$pg" ] && kill -INT "$pg" 2>/dev/null
 [ -n "$rd" ] && kill -TERM "$rd" 2>/dev/null
+for p in $spares; do
+    i=0
+    while [ "$i" -lt 50 ] && [ -d "/proc/$p" ]; do sleep 0.2; i=$((i + 1)); done
+    kill -KILL "$p" 2>/dev/null
+done
 i=0
 while [ "$i" -lt 50 ]; do
     runs "$pg" "$dir/pg/data" || runs "$rd" redis || break
@@ -1116,14 +1220,15 @@ fn is_executable(p: &Path) -> bool {
 // ---------------------------------------------------------------------------------------------
 // Accounts and directories
 
-struct Account {
-    name: String,
-    uid: u32,
-    gid: u32,
-    home: PathBuf,
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub home: PathBuf,
 }
 
-fn euid() -> u32 {
+pub fn euid() -> u32 {
     // SAFETY: geteuid cannot fail and touches no memory.
     unsafe { libc::geteuid() }
 }
@@ -1138,7 +1243,7 @@ fn postgres_account() -> anyhow::Result<Account> {
     Ok(account)
 }
 
-fn account_by_name(name: &str) -> Option<Account> {
+pub fn account_by_name(name: &str) -> Option<Account> {
     let cname = std::ffi::CString::new(name).ok()?;
     // SAFETY: getpwnam_r writes only into the passwd struct and buffer we own (the reentrant
     // variant, since test threads may look accounts up concurrently).
@@ -1147,7 +1252,7 @@ fn account_by_name(name: &str) -> Option<Account> {
     })
 }
 
-fn account_by_uid(uid: u32) -> Option<Account> {
+pub fn account_by_uid(uid: u32) -> Option<Account> {
     // SAFETY: as in account_by_name.
     passwd_lookup(|pwd, buf, len, result| unsafe { libc::getpwuid_r(uid, pwd, buf, len, result) })
 }
@@ -1377,7 +1482,7 @@ fn redis_ping(port: u16) -> bool {
     matches!(s.read(&mut buf), Ok(n) if buf[..n].starts_with(b"+PONG"))
 }
 
-fn read_pid_file(path: &Path) -> Option<u32> {
+pub fn read_pid_file(path: &Path) -> Option<u32> {
     let text = std::fs::read_to_string(path).ok()?;
     text.lines().next()?.trim().parse().ok().filter(|&p| p > 1)
 }
@@ -1406,7 +1511,7 @@ fn pid_alive(pid: u32) -> bool {
 
 /// Alive and, where /proc tells, running a command line containing `needle`: a pid from a
 /// file may have been recycled by an unrelated process.
-fn pid_runs(pid: u32, needle: &str) -> bool {
+pub fn pid_runs(pid: u32, needle: &str) -> bool {
     if !pid_alive(pid) {
         return false;
     }

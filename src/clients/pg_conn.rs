@@ -691,6 +691,14 @@ impl PgOptions {
         other
     }
 
+    /// Same host and credentials on another port (the pgpass lookup is redone: entries may be
+    /// per port).
+    pub fn with_port(&self, port: u16) -> PgOptions {
+        let mut other = self.clone();
+        other.port = port;
+        other.with_dbname(&self.dbname)
+    }
+
     pub fn host(&self) -> &str {
         &self.host
     }

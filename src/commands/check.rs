@@ -24,7 +24,8 @@ pub enum CheckCommand {
     /// The morning checklist: PostgreSQL, Redis, last night's backup, services, journal, host
     #[command(
         after_help = "Finding ids: postgres.up postgres.connections postgres.cache_hit_ratio \
-postgres.database_size redis.up redis.memory backup.latest_age service.active journal.errors \
+postgres.database_size replica.role replica.standby replica.slot replica.receiver \
+replica.replay_delay (only when the server replicates) redis.up redis.memory backup.latest_age service.active journal.errors \
 host.memory_usage host.disk_usage\n\nExit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n\
 See commands/check.md for what each finding reads on the server."
     )]
@@ -87,7 +88,7 @@ async fn morning(args: &MorningArgs, ctx: &Ctx) -> anyhow::Result<Report> {
 
     let backup_dir = ctx.config.backup.dir.clone();
     let services = &ctx.config.services;
-    let (pg_up, conns, cache, sizes, redis, backup, units, journals, memory, disks) = tokio::join!(
+    let (pg_up, conns, cache, sizes, replication, redis, backup, units, journals, memory, disks) = tokio::join!(
         guarded("postgres.up", timeout, async {
             Ok(probes::postgres::up(ctx).await)
         }),
@@ -105,6 +106,11 @@ async fn morning(args: &MorningArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             ctx,
             "postgres.database_size",
             probes::postgres::database_sizes(ctx, &history, now)
+        ),
+        pg_probe(
+            ctx,
+            "replica.role",
+            probes::replication::replication(ctx, th)
         ),
         guarded("redis.up", timeout, async {
             Ok(probes::redis::up_and_memory(ctx, th.redis_memory_pct).await)
@@ -149,6 +155,7 @@ async fn morning(args: &MorningArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         }
     }
     report.extend(sizes);
+    report.extend(replication);
     report.extend(redis);
     report.extend(backup);
     report.extend(units.into_iter().flatten());

@@ -6,6 +6,8 @@ pub mod completions;
 pub mod config_cmd;
 pub mod diagnose;
 pub mod generate;
+pub mod replica;
+pub mod replica_setup;
 pub mod restore;
 pub mod runbook;
 pub mod sandbox;
@@ -21,6 +23,8 @@ pub async fn dispatch(command: &Command, ctx: &Ctx) -> anyhow::Result<Report> {
         Command::Restore(a) => restore::run(a, ctx).await,
         Command::Diagnose(a) => diagnose::run(a, ctx).await,
         Command::Runbook(a) => runbook::run(a, ctx).await,
+        Command::ReplicaSetup(a) => replica_setup::run(a, ctx).await,
+        Command::Replica(a) => replica::run(a, ctx).await,
         Command::Sandbox(a) => sandbox::run(a, ctx).await,
         Command::Config(a) => config_cmd::run(a, ctx),
         Command::Completions(a) => completions::run(a),

@@ -6,6 +6,7 @@ pub mod backup;
 pub mod host;
 pub mod postgres;
 pub mod redis;
+pub mod replication;
 
 use std::future::Future;
 use std::time::Duration;

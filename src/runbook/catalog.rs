@@ -17,6 +17,10 @@ pub const SHIPPED: &[(&str, &str)] = &[
         "disaster-recovery",
         include_str!("../../runbooks/disaster-recovery.yaml"),
     ),
+    (
+        "replica-setup",
+        include_str!("../../runbooks/replica-setup.yaml"),
+    ),
 ];
 
 #[derive(Debug, Clone)]

@@ -11,6 +11,7 @@ mod diagnose_network;
 mod diagnose_queries;
 mod harness;
 mod output;
+mod replica;
 mod restore;
 mod runbook;
 mod sandbox_cmd;
