@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
-    backup, check, completions, config_cmd, diagnose, generate, restore, runbook, sandbox,
+    backup, bench, check, completions, config_cmd, diagnose, generate, restore, runbook, sandbox,
 };
 
 /// Run the checklists, backups and diagnostics of a PostgreSQL + Redis stack from one binary
@@ -94,6 +94,9 @@ pub enum Command {
     Restore(restore::RestoreArgs),
     /// Find the cause: lock trees, memory growth, network and slow queries
     Diagnose(diagnose::DiagnoseArgs),
+    /// Measure a query (the ranking, a named one or --sql) from N clients against its latency target
+    #[command(after_help = bench::AFTER_HELP)]
+    Bench(bench::BenchArgs),
     /// Run, list, show, validate and schedule YAML runbooks of opsbook commands
     Runbook(runbook::RunbookArgs),
     /// Start, show or stop a throwaway PostgreSQL + Redis to try opsbook on
@@ -115,6 +118,7 @@ impl Command {
             Command::Backup(a) => a.name().to_string(),
             Command::Restore(_) => "restore".to_string(),
             Command::Diagnose(a) => format!("diagnose {}", a.name()),
+            Command::Bench(a) => format!("bench {}", a.name()),
             Command::Runbook(a) => format!("runbook {}", a.name()),
             Command::Sandbox(a) => format!("sandbox {}", a.name()),
             Command::Config(a) => format!("config {}", a.name()),
