@@ -46,7 +46,13 @@ pub async fn generate(
     if db.is_empty() {
         bail!("--into needs a database name");
     }
-    let admin = PgClient::connect(base, timeouts)
+    // The target may not exist yet: create it from the maintenance database then.
+    let admin_opts = if base.dbname() == db {
+        base.with_dbname("postgres")
+    } else {
+        base.clone()
+    };
+    let admin = PgClient::connect(&admin_opts, timeouts)
         .await
         .context("connecting to PostgreSQL to create the benchmark database\nhint: check --pg / DATABASE_URL / the config's postgres.url")?;
     let row = admin

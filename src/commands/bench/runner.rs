@@ -445,8 +445,9 @@ async fn live_lines(mut rx: mpsc::UnboundedReceiver<Tick>, start: Instant, measu
             },
             now = ticker.tick() => {
                 let secs = now.saturating_duration_since(last).as_secs_f64().max(0.001);
+                // A second that began before the end of the warmup is (mostly) warmup.
+                let phase = if last < measure_from { " (warmup)" } else { "" };
                 last = now;
-                let phase = if now < measure_from + Duration::from_millis(100) { " (warmup)" } else { "" };
                 eprintln!(
                     "progress: {:.1} s, {:.1} tps, p50 {:.1} ms, p99 {:.1} ms, {} errors{phase}",
                     now.saturating_duration_since(start).as_secs_f64() - 0.1,
