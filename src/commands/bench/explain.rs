@@ -160,6 +160,8 @@ pub struct Misestimate {
 
 pub struct Explained {
     pub execution_ms: f64,
+    /// JIT compilation inside the execution time (jit_above_cost reached), ms.
+    pub jit_ms: f64,
     pub planning_ms: f64,
     pub nodes: Vec<Node>,
     pub seq_scans: Vec<SeqScan>,
@@ -259,7 +261,9 @@ pub async fn explain(
     }
     let mut misestimates = Vec::new();
     for n in &nodes {
-        if n.loops == 0.0 {
+        // A node under a Limit stops early (a top-N sort returns 100 of its rows): not a misestimate.
+        let under_limit = n.parent.is_some_and(|p| nodes[p].node_type == "Limit");
+        if n.loops == 0.0 || under_limit {
             continue;
         }
         let (e, a) = (n.plan_rows, n.rows);
@@ -300,7 +304,13 @@ pub async fn explain(
         _ => None,
     };
     let h = &outcome.hist;
+    let jit_ms = top
+        .get("JIT")
+        .and_then(|j| j.get("Timing"))
+        .map(|t| num(t, "Total"))
+        .unwrap_or(0.0);
     Ok(Explained {
+        jit_ms,
         execution_ms: num(&top, "Execution Time"),
         planning_ms: num(&top, "Planning Time"),
         nodes,
@@ -503,8 +513,14 @@ impl Explained {
             Finding::ok(
                 "bench.plan",
                 format!(
-                    "EXPLAIN ANALYZE: execution {:.1} ms, planning {:.1} ms{top}",
-                    self.execution_ms, self.planning_ms
+                    "EXPLAIN ANALYZE: execution {:.1} ms{}, planning {:.1} ms{top}",
+                    self.execution_ms,
+                    if self.jit_ms > 0.0 {
+                        format!(" (of which JIT {:.1} ms)", self.jit_ms)
+                    } else {
+                        String::new()
+                    },
+                    self.planning_ms
                 ),
             )
             .value_f64(self.execution_ms / 1000.0, "seconds")
@@ -627,6 +643,7 @@ impl Explained {
             json!({
                 "execution_ms": self.execution_ms,
                 "planning_ms": self.planning_ms,
+                "jit_ms": self.jit_ms,
                 "nodes": by_time.iter().map(|n| json!({
                     "node": n.label(), "exclusive_ms": n.exclusive_ms, "rows": n.rows,
                     "plan_rows": n.plan_rows, "loops": n.loops,
