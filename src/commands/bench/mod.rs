@@ -239,7 +239,7 @@ pub async fn run(args: &BenchArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         protocol: args.protocol,
         live: crate::commands::diagnose::show_progress(ctx),
     };
-    let result = runner::measure(&options, ctx.timeouts(), &query, &plan).await?;
+    let result = runner::measure_threaded(&options, ctx.timeouts(), &query, &plan).await?;
     verdict(&mut report, &query, &plan, &result, probe_time);
     data.insert("query".into(), json!(query.name));
     data.insert("sql".into(), json!(query.sql));
