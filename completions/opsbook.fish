@@ -41,6 +41,7 @@ complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "check" -d 'Run a ch
 complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "backup" -d 'Take, list, verify and prune verified logical backups'
 complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "restore" -d 'Restore a backup into a new database, prove it complete, then swap it in'
 complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "diagnose" -d 'Find the cause: lock trees, memory growth, network and slow queries'
+complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "bench" -d 'Measure a query (the ranking, a named one or --sql) from N clients against its latency target'
 complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "runbook" -d 'Run, list, show, validate and schedule YAML runbooks of opsbook commands'
 complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "replica-setup" -d 'Set up streaming replication: prepare the primary, then clone a standby from it'
 complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "replica" -d 'Show replication health, or promote a standby'
@@ -270,6 +271,32 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_see
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from help" -f -a "network" -d 'Time HTTP endpoints and TCP connects, count socket states'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from help" -f -a "queries" -d 'Top statements, index advice and unused indexes from pg_stat_statements'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -l sql -d 'Benchmark this SQL statement instead of a named query' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -l param -d 'A value for $1, $2 ... (repeat in order; replaces the named query\'s params)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -s c -l clients -d 'Concurrent clients, one connection each' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -l duration -d 'How long to measure (after the warmup)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -s t -l transactions -d 'Transactions each client runs instead of a duration (like pgbench -t)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -l warmup -d 'Run this long before measuring; nothing from the warmup is recorded' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -l protocol -d 'How statements are sent' -r -f -a "prepared\t'Prepare once per client, then Bind/Execute (pgbench -M prepared)'
+simple\t'Send the SQL text each time (pgbench -M simple); no parameters'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -s R -l rate -d 'Open loop: R transactions per second in all (Poisson arrivals); latency counts from the scheduled start, like pgbench -R' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -l target-ms -d 'The p95 latency target in milliseconds (default: the named query\'s, 50 for ranking)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -l generate -d 'First build the seeds\' schema with USERS synthetic users (~20 invites each) in a scratch database' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -l into -d 'The database --generate fills and the benchmark runs in (default opsbook_bench)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+json\t'The opsbook.report/v1 JSON document'
+prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
+nagios\t'One Nagios/Icinga plugin line with perfdata'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -l explain -d 'Also run EXPLAIN (ANALYZE, BUFFERS) once and say what costs the time and what would fix it'
+complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -s q -l quiet -d 'Print only findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
+complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and not __fish_seen_subcommand_from list show validate run schedule help" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and not __fish_seen_subcommand_from list show validate run schedule help" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
 json\t'The opsbook.report/v1 JSON document'
@@ -628,18 +655,19 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -s v -l verbos
 complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose runbook replica-setup replica sandbox config completions generate help" -f -a "check" -d 'Run a checklist (the morning runbook, as one report)'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose runbook replica-setup replica sandbox config completions generate help" -f -a "backup" -d 'Take, list, verify and prune verified logical backups'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose runbook replica-setup replica sandbox config completions generate help" -f -a "restore" -d 'Restore a backup into a new database, prove it complete, then swap it in'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose runbook replica-setup replica sandbox config completions generate help" -f -a "diagnose" -d 'Find the cause: lock trees, memory growth, network and slow queries'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose runbook replica-setup replica sandbox config completions generate help" -f -a "runbook" -d 'Run, list, show, validate and schedule YAML runbooks of opsbook commands'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose runbook replica-setup replica sandbox config completions generate help" -f -a "replica-setup" -d 'Set up streaming replication: prepare the primary, then clone a standby from it'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose runbook replica-setup replica sandbox config completions generate help" -f -a "replica" -d 'Show replication health, or promote a standby'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose runbook replica-setup replica sandbox config completions generate help" -f -a "sandbox" -d 'Start, show or stop a throwaway PostgreSQL + Redis to try opsbook on'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose runbook replica-setup replica sandbox config completions generate help" -f -a "config" -d 'Show or validate the configuration'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose runbook replica-setup replica sandbox config completions generate help" -f -a "completions" -d 'Print a shell completion script'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose runbook replica-setup replica sandbox config completions generate help" -f -a "generate" -d 'Regenerate man/ and completions/ from the command tree (for developers)'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose runbook replica-setup replica sandbox config completions generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate help" -f -a "check" -d 'Run a checklist (the morning runbook, as one report)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate help" -f -a "backup" -d 'Take, list, verify and prune verified logical backups'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate help" -f -a "restore" -d 'Restore a backup into a new database, prove it complete, then swap it in'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate help" -f -a "diagnose" -d 'Find the cause: lock trees, memory growth, network and slow queries'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate help" -f -a "bench" -d 'Measure a query (the ranking, a named one or --sql) from N clients against its latency target'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate help" -f -a "runbook" -d 'Run, list, show, validate and schedule YAML runbooks of opsbook commands'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate help" -f -a "replica-setup" -d 'Set up streaming replication: prepare the primary, then clone a standby from it'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate help" -f -a "replica" -d 'Show replication health, or promote a standby'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate help" -f -a "sandbox" -d 'Start, show or stop a throwaway PostgreSQL + Redis to try opsbook on'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate help" -f -a "config" -d 'Show or validate the configuration'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate help" -f -a "completions" -d 'Print a shell completion script'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate help" -f -a "generate" -d 'Regenerate man/ and completions/ from the command tree (for developers)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from check" -f -a "morning" -d 'The morning checklist: PostgreSQL, Redis, last night\'s backup, services, journal, host'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "list" -d 'Backups in the directory, newest first: age, size, verified, rows'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "verify" -d 'Check a backup: its sha256 and that pg_restore reads its table of contents'

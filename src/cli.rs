@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
-    backup, check, completions, config_cmd, diagnose, generate, replica, replica_setup, restore,
-    runbook, sandbox,
+    backup, bench, check, completions, config_cmd, diagnose, generate, replica, replica_setup,
+    restore, runbook, sandbox,
 };
 
 /// Run the checklists, backups and diagnostics of a PostgreSQL + Redis stack from one binary
@@ -95,6 +95,9 @@ pub enum Command {
     Restore(restore::RestoreArgs),
     /// Find the cause: lock trees, memory growth, network and slow queries
     Diagnose(diagnose::DiagnoseArgs),
+    /// Measure a query (the ranking, a named one or --sql) from N clients against its latency target
+    #[command(after_help = bench::AFTER_HELP)]
+    Bench(bench::BenchArgs),
     /// Run, list, show, validate and schedule YAML runbooks of opsbook commands
     Runbook(runbook::RunbookArgs),
     /// Set up streaming replication: prepare the primary, then clone a standby from it
@@ -120,6 +123,7 @@ impl Command {
             Command::Backup(a) => a.name().to_string(),
             Command::Restore(_) => "restore".to_string(),
             Command::Diagnose(a) => format!("diagnose {}", a.name()),
+            Command::Bench(a) => format!("bench {}", a.name()),
             Command::Runbook(a) => format!("runbook {}", a.name()),
             Command::ReplicaSetup(a) => format!("replica-setup {}", a.name()),
             Command::Replica(a) => format!("replica {}", a.name()),

@@ -288,6 +288,50 @@ pub struct Config {
     pub state_dir: Option<PathBuf>,
     /// directories of installed runbooks, searched before ~/.config/opsbook/runbooks and /etc/opsbook/runbooks
     pub runbook_dirs: Vec<PathBuf>,
+    /// named benchmark queries for `opsbook bench <name>` (`ranking` is built in)
+    pub bench: BenchConfig,
+}
+
+/// `bench:` the queries `opsbook bench <name>` knows besides the built-in `ranking`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BenchConfig {
+    /// name -> query; a `ranking` entry replaces the built-in one
+    pub queries: std::collections::BTreeMap<String, BenchQuery>,
+}
+
+/// One named benchmark query.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BenchQuery {
+    /// one SQL statement; `$1`, `$2` ... take `params` in order
+    pub sql: String,
+    /// values for `$1`, `$2` ...; written as text and bound to each parameter's type
+    #[serde(default)]
+    pub params: Vec<BenchParam>,
+    /// the p95 latency the query must meet, in milliseconds
+    pub target_ms: Option<f64>,
+}
+
+/// A parameter value: YAML may write `7`, `true` or `"abc"`; all are sent as their text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum BenchParam {
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Text(String),
+}
+
+impl std::fmt::Display for BenchParam {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BenchParam::Int(v) => write!(f, "{v}"),
+            BenchParam::Float(v) => write!(f, "{v}"),
+            BenchParam::Bool(v) => write!(f, "{v}"),
+            BenchParam::Text(v) => f.write_str(v),
+        }
+    }
 }
 
 impl Default for Config {
@@ -303,6 +347,7 @@ impl Default for Config {
             thresholds: Thresholds::default(),
             state_dir: None,
             runbook_dirs: Vec::new(),
+            bench: BenchConfig::default(),
         }
     }
 }
@@ -508,6 +553,20 @@ impl Config {
                         message: format!(
                             "thresholds.{name}: warning ({w}) is below critical ({c})\nhint: for a lower-is-worse value warning must be the larger number"
                         )
+                    });
+                }
+            }
+        }
+        for (name, q) in &self.bench.queries {
+            if q.sql.trim().is_empty() {
+                bail!(ConfigError {
+                    message: format!("bench.queries.{name}.sql is empty\nhint: write the one SQL statement to benchmark")
+                });
+            }
+            if let Some(t) = q.target_ms {
+                if !(t.is_finite() && t > 0.0) {
+                    bail!(ConfigError {
+                        message: format!("bench.queries.{name}.target_ms: {t} is not a positive number of milliseconds")
                     });
                 }
             }

@@ -830,9 +830,12 @@ impl Sandbox {
 
     fn load_demo(&self, scale: u32) -> anyhow::Result<()> {
         self.create_database(DEMO_DB)?;
-        let sql = DEMO_SQL
-            .replace("@USERS@", &(5000 * u64::from(scale.max(1))).to_string())
-            .replace("@INVITES@", &(20000 * u64::from(scale.max(1))).to_string());
+        let scale = u64::from(scale.max(1));
+        let sql = format!(
+            "{}{}",
+            crate::demo::EXTENSION_SQL,
+            crate::demo::schema_and_data_sql(5000 * scale, 20000 * scale)
+        );
         self.psql(DEMO_DB, &sql)
             .context("loading the demo data into opsbook_demo")?;
         Ok(())
@@ -1006,54 +1009,6 @@ pub fn test_sandbox() -> &'static Sandbox {
         ),
     }
 }
-
-// ---------------------------------------------------------------------------------------------
-// Demo data
-
-const DEMO_SQL: &str = r#"
-CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
-CREATE TABLE users_global (
-    telegram_id bigint PRIMARY KEY,
-    username text,
-    first_name text,
-    created_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE TABLE global_unique_invited_users (
-    id bigserial PRIMARY KEY,
-    inviter_user_id bigint NOT NULL REFERENCES users_global (telegram_id),
-    invited_user_id bigint NOT NULL UNIQUE,
-    created_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX global_unique_invited_users_inviter_user_id_idx
-    ON global_unique_invited_users (inviter_user_id);
-CREATE TABLE competitions_global (
-    id serial PRIMARY KEY,
-    name text NOT NULL,
-    status text NOT NULL,
-    starts_at timestamptz,
-    ends_at timestamptz
-);
-INSERT INTO users_global (telegram_id, username, first_name, created_at)
-SELECT 100000000 + g,
-       CASE WHEN g % 7 = 0 THEN NULL ELSE 'user_' || g END,
-       (ARRAY['Anna','Boris','Chen','Dilnoza','Emil','Fatima','Goran','Hana','Ivan','Jamila'])[1 + g % 10],
-       now() - interval '30 days' + (g - 1) * (interval '30 days' / @USERS@)
-FROM generate_series(1, @USERS@) AS g;
--- Deterministic but skewed like a real referral programme: a few inviters bring most users,
--- and nobody is invited before their inviter joined.
-INSERT INTO global_unique_invited_users (inviter_user_id, invited_user_id, created_at)
-SELECT i.inviter,
-       500000000 + i.g,
-       u.created_at + (now() - u.created_at) * (((i.g::bigint * 104729) % 1000) / 1000.0)::float8
-FROM (SELECT g, 100000001 + floor((@USERS@ - 1) * power(((g::bigint * 7919) % 10007) / 10007.0, 3))::bigint AS inviter
-      FROM generate_series(1, @INVITES@) AS g) AS i
-JOIN users_global AS u ON u.telegram_id = i.inviter;
-INSERT INTO competitions_global (name, status, starts_at, ends_at) VALUES
-    ('Invite race #1', 'finished', now() - interval '30 days', now() - interval '16 days'),
-    ('Invite race #2', 'active',   now() - interval '15 days', now() + interval '1 day'),
-    ('Invite race #3', 'planned',  now() + interval '2 days',  now() + interval '16 days');
-ANALYZE;
-"#;
 
 // ---------------------------------------------------------------------------------------------
 // Watchdog

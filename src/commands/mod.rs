@@ -1,6 +1,7 @@
 //! One module per command; `dispatch` is the one match from the clap tree to the code.
 
 pub mod backup;
+pub mod bench;
 pub mod check;
 pub mod completions;
 pub mod config_cmd;
@@ -22,6 +23,7 @@ pub async fn dispatch(command: &Command, ctx: &Ctx) -> anyhow::Result<Report> {
         Command::Backup(a) => backup::run(a, ctx).await,
         Command::Restore(a) => restore::run(a, ctx).await,
         Command::Diagnose(a) => diagnose::run(a, ctx).await,
+        Command::Bench(a) => bench::run(a, ctx).await,
         Command::Runbook(a) => runbook::run(a, ctx).await,
         Command::ReplicaSetup(a) => replica_setup::run(a, ctx).await,
         Command::Replica(a) => replica::run(a, ctx).await,

@@ -3,6 +3,7 @@
 //! Each test gets its own database and state directory.
 
 mod backup;
+mod bench;
 mod check_morning;
 mod config_cmd;
 mod diagnose_locks;
