@@ -51,11 +51,14 @@ psql -X -q -c "VACUUM (FREEZE, ANALYZE)" -c "CHECKPOINT" >/dev/null
 # Each round runs both tools back to back; the second round swaps the order, so a drift of
 # the machine (the other load, a checkpoint) does not always favour the same tool.
 ROUNDS=${ROUNDS:-2}
+# A checkpoint before every measured run, so one does not land inside one tool's 20 s only.
 run_opsbook() {
+  psql -X -q -c "CHECKPOINT" >/dev/null
   "$BIN" bench ranking --pg "$URL" --clients "$1" --duration "${DURATION}s" --timeout 60 \
     --format json >"$DIR/opsbook_$1_$2.json" || true
 }
 run_pgbench() {
+  psql -X -q -c "CHECKPOINT" >/dev/null
   mkdir -p "$DIR/log_$1_$2"
   "$PGBENCH" -n -M prepared -f "$DIR/ranking.sql" -c "$1" -j "$1" -T "$DURATION" \
     -l --log-prefix="$DIR/log_$1_$2/pgbench_log" >"$DIR/pgbench_$1_$2.txt" 2>&1
