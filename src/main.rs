@@ -1,6 +1,6 @@
 //! Parse, run, render, exit: nothing else.
 
-use std::io::{IsTerminal as _, Write as _};
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::Parser as _;
@@ -62,14 +62,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         report.duration_ms = started.elapsed().as_millis() as u64;
     }
     let stdout = std::io::stdout();
-    let color = stdout.is_terminal()
-        && !global.no_color
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let style = Style {
-        color,
-        quiet: global.quiet,
-        verbose: global.verbose,
-    };
+    let style = Style::for_stdout(&global);
     // A command's text form (sandbox env, completions) replaces the table; --format json
     // still gets the report with its data.
     let text = render::render(&report, global.format, style);

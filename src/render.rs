@@ -1,11 +1,12 @@
 //! Renderers: one report, four forms. Commands never print; this layer does.
 
 use std::fmt::Write as _;
+use std::io::IsTerminal as _;
 
 use comfy_table::{presets, Attribute, Cell, Color, ContentArrangement, Table};
 use serde_json::Value;
 
-use crate::cli::Format;
+use crate::cli::{Format, GlobalArgs};
 use crate::report::{Finding, Report, Status};
 
 /// How the human form looks.
@@ -14,6 +15,27 @@ pub struct Style {
     pub color: bool,
     pub quiet: bool,
     pub verbose: bool,
+}
+
+fn no_color_env() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+impl Style {
+    /// The style of a report on stdout: colour only on a terminal, without --no-color or NO_COLOR.
+    pub fn for_stdout(global: &GlobalArgs) -> Style {
+        Style {
+            color: std::io::stdout().is_terminal() && !global.no_color && !no_color_env(),
+            quiet: global.quiet,
+            verbose: global.verbose,
+        }
+    }
+}
+
+/// Progress bars and live lines only on a terminal that may be decorated: stderr a TTY, no
+/// --no-color / NO_COLOR, not -q.
+pub fn show_progress(global: &GlobalArgs) -> bool {
+    std::io::stderr().is_terminal() && !global.no_color && !global.quiet && !no_color_env()
 }
 
 pub fn render(report: &Report, format: Format, style: Style) -> String {

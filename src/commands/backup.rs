@@ -1,7 +1,6 @@
 //! `opsbook backup [create]`, `backup list`, `backup verify`, `backup prune`: verified logical
 //! backups with a manifest, and retention that never deletes the newest verified backup.
 
-use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -186,11 +185,6 @@ fn policy(args: &PolicyArgs, ctx: &Ctx) -> Policy {
     }
 }
 
-/// Progress bars only for a person watching a terminal.
-pub fn show_progress() -> bool {
-    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-}
-
 fn default_jobs() -> u32 {
     std::thread::available_parallelism()
         .map(|n| n.get() as u32)
@@ -307,7 +301,7 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     }
 
     let threads = args.jobs.unwrap_or_else(default_jobs);
-    let progress = show_progress();
+    let progress = crate::render::show_progress(&ctx.global);
     let mut done = Vec::new();
     for db in &databases {
         report.extend(remove_stale_partials(&dir.join(db)));
@@ -590,8 +584,14 @@ async fn verify_cmd(
             return Ok(report);
         }
         let interrupt = Interrupt::install()?;
-        let outcome =
-            restore_test::run(&entry, jobs, ctx.timeouts(), show_progress(), &interrupt).await;
+        let outcome = restore_test::run(
+            &entry,
+            jobs,
+            ctx.timeouts(),
+            crate::render::show_progress(&ctx.global),
+            &interrupt,
+        )
+        .await;
         let f = match outcome {
             Ok(o) if o.differences.is_empty() => Finding::ok(
                 "backup.restore_test",

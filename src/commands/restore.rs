@@ -14,7 +14,7 @@ use crate::backup::{lock, pgrestore, verify};
 use crate::clients::host;
 use crate::clients::pg_conn::PgOptions;
 use crate::clients::postgres::PgClient;
-use crate::commands::backup::{backup_dir, show_progress, DirArgs};
+use crate::commands::backup::{backup_dir, DirArgs};
 use crate::context::Ctx;
 use crate::interrupt::Interrupt;
 use crate::render::{human_bytes, human_duration, took};
@@ -697,7 +697,7 @@ async fn load_and_prove(
             .parent()
             .map(|p| p.to_path_buf())
             .unwrap_or_else(|| dir.to_path_buf()),
-        progress: show_progress(),
+        progress: crate::render::show_progress(&ctx.global),
         pg_restore: None,
     };
     if let Err(e) = pgrestore::run(job, interrupt).await {

@@ -237,7 +237,7 @@ pub async fn run(args: &BenchArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         warmup: args.warmup.0,
         rate: args.rate,
         protocol: args.protocol,
-        live: crate::commands::diagnose::show_progress(ctx),
+        live: crate::render::show_progress(&ctx.global),
     };
     let result = runner::measure_threaded(&options, ctx.timeouts(), &query, &plan).await?;
     verdict(&mut report, &query, &plan, &result, probe_time);

@@ -5,7 +5,7 @@
 //! behind another waiter and shows a row per lock pair instead of who to act on.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{IsTerminal as _, Write as _};
+use std::io::Write as _;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
@@ -518,13 +518,7 @@ pub async fn run(args: &LocksArgs, ctx: &Ctx) -> anyhow::Result<Report> {
 /// --watch prints every intermediate snapshot itself; main prints the final one.
 fn print_now(report: &Report, ctx: &Ctx) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
-    let style = crate::render::Style {
-        color: stdout.is_terminal()
-            && !ctx.global.no_color
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-        quiet: ctx.global.quiet,
-        verbose: ctx.global.verbose,
-    };
+    let style = crate::render::Style::for_stdout(&ctx.global);
     let text = crate::render::render(report, ctx.global.format, style);
     let mut out = stdout.lock();
     out.write_all(text.as_bytes())

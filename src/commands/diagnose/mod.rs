@@ -6,8 +6,6 @@ pub mod memory;
 pub mod network;
 pub mod queries;
 
-use std::io::IsTerminal as _;
-
 use clap::{Args, Subcommand};
 
 use crate::context::Ctx;
@@ -54,14 +52,6 @@ pub async fn run(args: &DiagnoseArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         DiagnoseCommand::Network(a) => network::run(a, ctx).await,
         DiagnoseCommand::Queries(a) => queries::run(a, ctx).await,
     }
-}
-
-/// Progress bars only on a terminal that may be decorated (stderr a TTY, no NO_COLOR, not -q).
-pub fn show_progress(ctx: &Ctx) -> bool {
-    std::io::stderr().is_terminal()
-        && !ctx.global.no_color
-        && !ctx.global.quiet
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// One line of SQL or text for a table cell: whitespace collapsed, cut at `max` characters.

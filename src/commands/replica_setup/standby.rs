@@ -532,7 +532,7 @@ pub async fn run(args: &StandbyArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             slot.clone(),
             data.clone(),
         );
-        let progress = crate::commands::backup::show_progress();
+        let progress = crate::render::show_progress(&ctx.global);
         tokio::task::spawn_blocking(move || basebackup(&bin, &up, &slot, &d, progress))
             .await
             .context("the pg_basebackup thread failed")?
