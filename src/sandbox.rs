@@ -9,6 +9,7 @@
 //! Synchronous std code on purpose: it runs from `spawn_blocking`, from test harnesses without a
 //! runtime, and from an `atexit` handler.
 
+use crate::clients::postgres::quote_ident;
 use crate::timefmt::{backup_stamp, rfc3339};
 use std::io::{Read as _, Write as _};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -1554,10 +1555,6 @@ fn pgpass_lookup(text: &str, host: &str, port: u16, user: &str) -> Option<String
                 && (f[3] == user || f[3] == "*")
         })
         .map(|mut f| f.swap_remove(4))
-}
-
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// A string literal inside postgresql.conf.

@@ -5,6 +5,7 @@ use anyhow::Context as _;
 use tokio_postgres::Client;
 
 use super::manifest::TableCount;
+use crate::clients::postgres::quote_ident;
 
 /// Ordinary tables outside the system schemas, not owned by an extension (pg_dump skips
 /// those), in a stable order.
@@ -19,14 +20,6 @@ const TABLES_SQL: &str = "SELECT n.nspname::text, c.relname::text FROM pg_class 
 
 /// Tables per counting statement: one round trip for a typical schema.
 const CHUNK: usize = 200;
-
-pub fn quote_ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
-pub fn quote_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
 
 pub async fn count_tables(client: &Client) -> anyhow::Result<Vec<TableCount>> {
     let tables = client
@@ -131,11 +124,5 @@ mod tests {
                 "public.c: not in the backup"
             ]
         );
-    }
-
-    #[test]
-    fn quoting() {
-        assert_eq!(quote_ident(r#"we"ird"#), r#""we""ird""#);
-        assert_eq!(quote_literal("it's"), "'it''s'");
     }
 }

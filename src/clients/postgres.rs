@@ -8,6 +8,16 @@ use tokio_postgres::Client;
 
 use super::pg_conn::PgOptions;
 
+/// An identifier for SQL text: always double-quoted, `"` doubled.
+pub fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// A string literal for SQL text (standard_conforming_strings): `'` doubled.
+pub fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
 /// Timeouts every session of ours carries.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionTimeouts {
@@ -46,5 +56,16 @@ impl PgClient {
     /// The major version (15 for 150019, 9 for 90624 is not supported anyway).
     pub fn major(&self) -> u32 {
         (self.version_num / 10000) as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting() {
+        assert_eq!(quote_ident(r#"we"ird"#), r#""we""ird""#);
+        assert_eq!(quote_literal("it's"), "'it''s'");
     }
 }

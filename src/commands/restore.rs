@@ -9,11 +9,12 @@ use anyhow::{bail, Context as _};
 use clap::Args;
 
 use crate::backup::catalog::{self, Entry};
-use crate::backup::counts::{self, quote_ident};
+use crate::backup::counts;
 use crate::backup::{lock, pgrestore, verify};
 use crate::clients::host;
 use crate::clients::pg_conn::PgOptions;
 use crate::clients::postgres::PgClient;
+use crate::clients::postgres::{quote_ident, quote_literal};
 use crate::commands::backup::{backup_dir, DirArgs};
 use crate::context::Ctx;
 use crate::interrupt::Interrupt;
@@ -196,9 +197,9 @@ async fn create_options(pg: &PgClient, like: &str) -> anyhow::Result<String> {
             format!(
                 " OWNER {} ENCODING {} LC_COLLATE {} LC_CTYPE {}",
                 quote_ident(&owner),
-                counts::quote_literal(&enc),
-                counts::quote_literal(&collate),
-                counts::quote_literal(&ctype)
+                quote_literal(&enc),
+                quote_literal(&collate),
+                quote_literal(&ctype)
             )
         }
     })

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context as _};
 
 use crate::clients::pg_conn::PgOptions;
-use crate::clients::postgres::{PgClient, SessionTimeouts};
+use crate::clients::postgres::{quote_ident, quote_literal, PgClient, SessionTimeouts};
 use crate::demo;
 
 /// The COMMENT on every object `--generate` creates.
@@ -25,14 +25,6 @@ pub struct Generated {
     pub invites: u64,
     pub created_database: bool,
     pub elapsed: Duration,
-}
-
-fn quote_ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
-fn quote_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }
 
 pub async fn generate(

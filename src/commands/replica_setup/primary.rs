@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context as _};
 use clap::Args;
 
-use crate::backup::counts::{quote_ident, quote_literal};
 use crate::clients::postgres::PgClient;
+use crate::clients::postgres::{quote_ident, quote_literal};
 use crate::clients::tools;
 use crate::context::Ctx;
 use crate::replication::{self, hba, pg_ctl};
