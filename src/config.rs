@@ -440,25 +440,29 @@ pub fn load_file(path: &Path) -> anyhow::Result<Config> {
     Ok(cfg)
 }
 
+/// A serde-saphyr error taken apart for our messages: `origin:line:column`, the message
+/// (without the location serde-saphyr repeats in it) and its source snippet lines.
+pub fn yaml_error_parts(e: &serde_saphyr::Error, origin: &str) -> (String, String, Vec<String>) {
+    let at = match e.location() {
+        Some(l) => format!("{origin}:{}:{}", l.line(), l.column()),
+        None => origin.to_string(),
+    };
+    let rendered = e.to_string().replace("<input>", origin);
+    let mut lines = rendered.lines();
+    let first = lines.next().unwrap_or_default();
+    let what = first
+        .trim_start_matches("error: ")
+        .split_once(": ")
+        .filter(|(pre, _)| pre.starts_with("line "))
+        .map(|(_, msg)| msg.to_string())
+        .unwrap_or_else(|| first.trim_start_matches("error: ").to_string());
+    (at, what, lines.map(str::to_string).collect())
+}
+
 /// Parse YAML text; `origin` names it in errors.
 pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
     serde_saphyr::from_str::<Config>(text).map_err(|e| {
-            let loc = e.location().map(|l| (l.line(), l.column()));
-            let rendered = e.to_string().replace("<input>", origin);
-            // serde-saphyr's first line repeats the location; keep only its message.
-            let mut lines = rendered.lines();
-            let first = lines.next().unwrap_or_default();
-            let what = first
-                .trim_start_matches("error: ")
-                .split_once(": ")
-                .filter(|(pre, _)| pre.starts_with("line "))
-                .map(|(_, msg)| msg.to_string())
-                .unwrap_or_else(|| first.trim_start_matches("error: ").to_string());
-            let snippet: Vec<&str> = lines.collect();
-            let at = match loc {
-                Some((l, c)) => format!("{origin}:{l}:{c}"),
-                None => origin.to_string(),
-            };
+            let (at, what, snippet) = yaml_error_parts(&e, origin);
             let mut message = format!("invalid config {at}: {what}");
             if !snippet.is_empty() {
                 message.push('\n');

@@ -55,6 +55,14 @@ pub fn verify(entry: &Entry) -> anyhow::Result<Verified> {
     Ok(toc)
 }
 
+/// [`verify`] off the async runtime's thread (it hashes and decompresses the whole archive).
+pub async fn check(entry: &Entry) -> anyhow::Result<Verified> {
+    let e = entry.clone();
+    tokio::task::spawn_blocking(move || verify(&e))
+        .await
+        .context("the verify thread failed")?
+}
+
 /// `pg_restore --list` fed the decompressed archive on stdin.
 pub fn read_toc(path: &Path, compression: &str, pg_restore: &Path) -> anyhow::Result<Verified> {
     let mut plain = stream::open_plain(path, compression)?;

@@ -537,12 +537,7 @@ async fn verify_cmd(
     let mut report = Report::new("backup verify");
     let entry = catalog::find(dir, what)?;
     let id = entry.id().to_string();
-    let checked = {
-        let e = entry.clone();
-        tokio::task::spawn_blocking(move || verify::verify(&e))
-            .await
-            .context("the verify thread failed")?
-    };
+    let checked = verify::check(&entry).await;
     match checked {
         Ok(v) => {
             report.push(

@@ -414,12 +414,7 @@ pub async fn run(args: &RestoreArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     };
 
     if args.dry_run {
-        let checked = {
-            let e = entry.clone();
-            tokio::task::spawn_blocking(move || verify::verify(&e))
-                .await
-                .context("the verify thread failed")?
-        };
+        let checked = verify::check(&entry).await;
         report.push(match checked {
             Ok(v) => Finding::ok(
                 "restore.verify",
@@ -455,12 +450,7 @@ pub async fn run(args: &RestoreArgs, ctx: &Ctx) -> anyhow::Result<Report> {
 
     // 1. Verify: a damaged archive stops everything before anything is created.
     let t = Instant::now();
-    let checked = {
-        let e = entry.clone();
-        tokio::task::spawn_blocking(move || verify::verify(&e))
-            .await
-            .context("the verify thread failed")?
-    };
+    let checked = verify::check(&entry).await;
     match checked {
         Ok(v) => {
             steps.add(

@@ -182,18 +182,7 @@ pub fn split_words(s: &str) -> Result<Vec<String>, String> {
 }
 
 fn yaml_error(origin: &str, e: serde_saphyr::Error) -> anyhow::Error {
-    let at = e
-        .location()
-        .map(|l| format!("{origin}:{}:{}", l.line(), l.column()))
-        .unwrap_or_else(|| origin.to_string());
-    let rendered = e.to_string();
-    let first = rendered.lines().next().unwrap_or_default();
-    let what = first
-        .trim_start_matches("error: ")
-        .split_once(": ")
-        .filter(|(pre, _)| pre.starts_with("line "))
-        .map(|(_, msg)| msg.to_string())
-        .unwrap_or_else(|| first.trim_start_matches("error: ").to_string());
+    let (at, what, _) = crate::config::yaml_error_parts(&e, origin);
     anyhow::anyhow!(
         "invalid runbook {at}: {what}\nhint: a runbook has name, description, schedule and steps; a step has name, run, on_failure (abort|continue), when (always|warning|unknown|critical), confirm and timeout (see commands/runbook.md)"
     )
