@@ -186,7 +186,11 @@ pub async fn database(req: &Request) -> anyhow::Result<Written> {
     let db = req.options.dbname().to_string();
     let started = SystemTime::now();
     let clock = Instant::now();
-    let pg = PgClient::connect(&req.options, req.timeouts).await?;
+    let pg = PgClient::connect(&req.options, req.timeouts)
+        .await
+        .with_context(|| {
+            format!("backup of {db}: cannot reach the database; nothing was written\nhint: check that PostgreSQL is up and that --pg / the config / PG* name the right server (`opsbook check morning` shows what it reaches)")
+        })?;
     let pg_dump = tools::resolve("pg_dump", pg.major())?;
     let pg_dump_version = tools::tool_version(&pg_dump).unwrap_or_default();
     pg.client
