@@ -187,16 +187,18 @@ fn connect_hint(stderr: &str, addr: &str) -> String {
 
 /// The replication connection before anything is touched: IDENTIFY_SYSTEM proves address,
 /// pg_hba.conf and password; returns (system id, server_version_num).
-fn probe_primary(psql: &Path, up: &Upstream, slot: &str) -> anyhow::Result<(String, u32)> {
-    let (owner, host, port, user, pass) = (
-        up.owner.as_ref(),
-        up.host.as_str(),
+/// psql on a replication connection to the primary (as the data directory's owner, the
+/// password by environment), running each of `commands`.
+fn replication_psql(psql: &Path, up: &Upstream, commands: &[&str]) -> std::process::Command {
+    let mut cmd = pg_ctl::command_as(psql, up.owner.as_ref());
+    conn_env(
+        &mut cmd,
+        &up.host,
         up.port,
-        up.user.as_str(),
+        &up.user,
+        "opsbook-replica-setup",
         up.pass.as_deref(),
     );
-    let mut cmd = pg_ctl::command_as(psql, owner);
-    conn_env(&mut cmd, host, port, user, "opsbook-replica-setup", pass);
     cmd.args([
         "-X",
         "-A",
@@ -204,11 +206,16 @@ fn probe_primary(psql: &Path, up: &Upstream, slot: &str) -> anyhow::Result<(Stri
         "-w",
         "-d",
         "dbname=replication replication=true",
-        "-c",
-        "IDENTIFY_SYSTEM",
-        "-c",
-        "SHOW server_version_num",
     ]);
+    for c in commands {
+        cmd.args(["-c", c]);
+    }
+    cmd
+}
+
+fn probe_primary(psql: &Path, up: &Upstream, slot: &str) -> anyhow::Result<(String, u32)> {
+    let (host, port, user) = (up.host.as_str(), up.port, up.user.as_str());
+    let mut cmd = replication_psql(psql, up, &["IDENTIFY_SYSTEM", "SHOW server_version_num"]);
     let out = cmd
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -237,18 +244,7 @@ fn probe_primary(psql: &Path, up: &Upstream, slot: &str) -> anyhow::Result<(Stri
         })?;
     // READ_REPLICATION_SLOT (PG 15+) tells a missing slot now rather than after the copy starts.
     if version >= 150000 {
-        let mut cmd = pg_ctl::command_as(psql, owner);
-        conn_env(&mut cmd, host, port, user, "opsbook-replica-setup", pass);
-        cmd.args([
-            "-X",
-            "-A",
-            "-t",
-            "-w",
-            "-d",
-            "dbname=replication replication=true",
-            "-c",
-            &format!("READ_REPLICATION_SLOT {slot}"),
-        ]);
+        let mut cmd = replication_psql(psql, up, &[&format!("READ_REPLICATION_SLOT {slot}")]);
         let out = cmd
             .output()
             .with_context(|| format!("running {}", psql.display()))?;
