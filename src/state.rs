@@ -82,15 +82,28 @@ pub struct Sample {
     pub values: BTreeMap<String, f64>,
 }
 
-/// The run history, newest last, capped so it never grows without bound.
+/// The run history, newest last, bounded so a `monitor` every minute cannot grow it without
+/// limit: samples of the last [`RECENT_SECS`] are all kept (today's peak), older ones are
+/// thinned to the last one per command and UTC day (day-over-day growth, projections), and
+/// at most [`HISTORY_CAP`] samples survive.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct History {
     pub samples: Vec<Sample>,
 }
 
 const HISTORY_FILE: &str = "history.json";
-/// About a year of daily runs plus a margin of ad-hoc ones.
-const HISTORY_CAP: usize = 2000;
+/// Samples younger than this are all kept.
+pub const RECENT_SECS: i64 = 36 * 3600;
+/// 36 h of minutely samples plus about a year of daily ones.
+const HISTORY_CAP: usize = 2160 + 1500;
+
+/// Seconds since the epoch, now.
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
 
 impl History {
     pub fn load(dir: &Path) -> anyhow::Result<History> {
@@ -115,12 +128,62 @@ impl History {
             .find_map(|s| s.values.get(key).map(|v| (s.at, *v)))
     }
 
-    pub fn append_and_save(&mut self, dir: &Path, sample: Sample) -> anyhow::Result<()> {
-        self.samples.push(sample);
+    /// Every recorded value of `key` taken at or after `since`, oldest first.
+    pub fn series(&self, key: &str, since: i64) -> Vec<(i64, f64)> {
+        self.samples
+            .iter()
+            .filter(|s| s.at >= since)
+            .filter_map(|s| s.values.get(key).map(|v| (s.at, *v)))
+            .collect()
+    }
+
+    /// Thin the history as the type's comment says; `now` is the newest sample's time.
+    pub fn compact(&mut self, now: i64) {
+        let mut seen = std::collections::HashSet::new();
+        let mut keep = vec![true; self.samples.len()];
+        for (i, s) in self.samples.iter().enumerate().rev() {
+            if now - s.at < RECENT_SECS {
+                continue;
+            }
+            keep[i] = seen.insert((s.command.clone(), s.at.div_euclid(86400)));
+        }
+        let mut flags = keep.into_iter();
+        self.samples.retain(|_| flags.next().unwrap_or(true));
         if self.samples.len() > HISTORY_CAP {
             let excess = self.samples.len() - HISTORY_CAP;
             self.samples.drain(..excess);
         }
+    }
+
+    /// Append one sample under an exclusive flock on `history.lock`, re-reading the file
+    /// first, so a `monitor` and a `check` finishing at the same moment both keep theirs.
+    /// `self` becomes the history as saved.
+    pub fn record(&mut self, dir: &Path, sample: Sample) -> anyhow::Result<()> {
+        use std::os::fd::AsRawFd as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating the state directory {}", dir.display()))?;
+        let lock_path = dir.join("history.lock");
+        let lock = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&lock_path)
+            .with_context(|| format!("opening {}", lock_path.display()))?;
+        // SAFETY: a valid open file descriptor; the lock is released when `lock` drops.
+        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            return Err(std::io::Error::last_os_error())
+                .with_context(|| format!("locking {}", lock_path.display()));
+        }
+        *self = History::load(dir)?;
+        self.append_and_save(dir, sample)
+    }
+
+    fn append_and_save(&mut self, dir: &Path, sample: Sample) -> anyhow::Result<()> {
+        let at = sample.at;
+        self.samples.push(sample);
+        self.compact(at);
         let bytes = serde_json::to_vec(self).context("encoding run history")?;
         write_atomic(&dir.join(HISTORY_FILE), &bytes)
     }
@@ -156,6 +219,58 @@ mod tests {
             .mode();
         assert_eq!(mode & 0o777, 0o600);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn compaction_keeps_recent_and_one_per_command_and_day() {
+        let mut h = History::default();
+        let day = 86400;
+        let now = 100 * day;
+        // minutely monitor samples for three days, two check runs on an old day
+        for m in 0..(3 * 24 * 60) {
+            let at = now - m * 60;
+            let mut values = BTreeMap::new();
+            values.insert("k".to_string(), m as f64);
+            h.samples.insert(
+                0,
+                Sample {
+                    at,
+                    command: "monitor".into(),
+                    values,
+                },
+            );
+        }
+        for at in [now - 10 * day + 20, now - 10 * day + 10] {
+            h.samples.insert(
+                0,
+                Sample {
+                    at,
+                    command: "check night".into(),
+                    values: BTreeMap::new(),
+                },
+            );
+        }
+        h.compact(now);
+        let recent = h
+            .samples
+            .iter()
+            .filter(|s| now - s.at < RECENT_SECS)
+            .count();
+        assert_eq!(recent as i64, RECENT_SECS / 60);
+        let old_checks: Vec<i64> = h
+            .samples
+            .iter()
+            .filter(|s| s.command == "check night")
+            .map(|s| s.at)
+            .collect();
+        assert_eq!(
+            old_checks,
+            vec![now - 10 * day + 20],
+            "the day's last run is kept"
+        );
+        assert!(h.samples.len() <= HISTORY_CAP);
+        assert!(h.samples.windows(2).all(|w| w[0].at <= w[1].at));
+        assert_eq!(h.series("k", now - 120).len(), 3);
     }
 
     #[test]

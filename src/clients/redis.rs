@@ -159,6 +159,67 @@ impl RedisClient {
     }
 }
 
+/// One RQ queue as Redis holds it: `rq:queue:<name>` (a list of job ids), the workers
+/// registered for it in `rq:workers:<name>`, and its failed-job registry
+/// `rq:registry:failed:<name>`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RqQueue {
+    pub name: String,
+    pub jobs: u64,
+    pub workers: u64,
+    pub failed: u64,
+}
+
+impl RedisClient {
+    /// The named RQ queues, or every queue in RQ's `rq:queues` set when `names` is empty,
+    /// in one round trip per step (SMEMBERS, then one pipeline of LLEN/SCARD/ZCARD).
+    pub async fn rq_queues(&self, names: &[String]) -> anyhow::Result<Vec<RqQueue>> {
+        let mut conn = self.conn.clone();
+        let mut names: Vec<String> = if names.is_empty() {
+            let keys: Vec<String> = redis::cmd("SMEMBERS")
+                .arg("rq:queues")
+                .query_async(&mut conn)
+                .await
+                .with_context(|| {
+                    format!(
+                        "listing RQ queues (SMEMBERS rq:queues) on {}",
+                        self.url_masked
+                    )
+                })?;
+            keys.into_iter()
+                .map(|k| k.strip_prefix("rq:queue:").unwrap_or(&k).to_string())
+                .collect()
+        } else {
+            names.to_vec()
+        };
+        names.sort();
+        names.dedup();
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for n in &names {
+            pipe.cmd("LLEN").arg(format!("rq:queue:{n}"));
+            pipe.cmd("SCARD").arg(format!("rq:workers:{n}"));
+            pipe.cmd("ZCARD").arg(format!("rq:registry:failed:{n}"));
+        }
+        let counts: Vec<u64> = pipe
+            .query_async(&mut conn)
+            .await
+            .with_context(|| format!("reading RQ queue lengths on {}", self.url_masked))?;
+        Ok(names
+            .into_iter()
+            .zip(counts.chunks(3))
+            .map(|(name, c)| RqQueue {
+                name,
+                jobs: c.first().copied().unwrap_or(0),
+                workers: c.get(1).copied().unwrap_or(0),
+                failed: c.get(2).copied().unwrap_or(0),
+            })
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@ pub mod host;
 pub mod postgres;
 pub mod redis;
 pub mod replication;
+pub mod statements;
 
 use std::future::Future;
 use std::time::Duration;

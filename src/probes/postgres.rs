@@ -155,6 +155,12 @@ pub fn size_key(server: &crate::clients::pg_conn::PgOptions, db: &str) -> String
     )
 }
 
+/// History key of a server's client connection count (`postgres.connections`), for the
+/// day's peak.
+pub fn connections_key(server: &crate::clients::pg_conn::PgOptions) -> String {
+    format!("postgres.connections/{}:{}", server.host(), server.port())
+}
+
 /// The data directory, when the server runs on this host and lets us read the setting.
 pub async fn data_directory(ctx: &Ctx) -> Option<std::path::PathBuf> {
     let pg = ctx.pg().await.ok()?;

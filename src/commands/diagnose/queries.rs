@@ -53,85 +53,44 @@ pub struct QueriesArgs {
     pub explain: Option<i64>,
 }
 
-/// One row of pg_stat_statements for this database.
-#[derive(Debug, Clone, Serialize)]
-pub struct Statement {
-    pub queryid: i64,
-    pub calls: i64,
-    pub total_ms: f64,
-    pub mean_ms: f64,
-    pub rows: i64,
-    pub query: String,
-}
-
-/// Where pg_stat_statements lives in this database, when it is installed.
-const EXTENSION_SQL: &str = "SELECT quote_ident(n.nspname) FROM pg_extension e \
-     JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'";
-
-/// PG 13+ renamed total_time/mean_time to total_exec_time/mean_exec_time.
-fn statements_sql(pg: &PgClient, schema: &str, order: &str) -> String {
-    let (total, mean) = if pg.version_num >= 130000 {
-        ("total_exec_time", "mean_exec_time")
-    } else {
-        ("total_time", "mean_time")
-    };
-    let order_col = if order == "mean" { mean } else { total };
-    format!(
-        "SELECT queryid, calls, {total}::float8, {mean}::float8, rows, query \
-         FROM {schema}.pg_stat_statements \
-         WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-           AND queryid IS NOT NULL AND calls >= $1 \
-         ORDER BY {order_col} DESC LIMIT $2"
-    )
-}
+use crate::probes::statements::{self as pgss_probe, Filter, Order, Pgss, Statement};
 
 async fn statements(
     pg: &PgClient,
-    schema: &str,
-    order: &str,
+    pgss: &Pgss,
+    order: Order,
     min_calls: i64,
     limit: i64,
 ) -> anyhow::Result<Vec<Statement>> {
-    let rows = pg
-        .client
-        .query(&statements_sql(pg, schema, order), &[&min_calls, &limit])
-        .await
-        .with_context(|| format!("reading pg_stat_statements (top by {order} time)"))?;
-    rows.iter()
-        .map(|r| {
-            Ok(Statement {
-                queryid: r.try_get(0)?,
-                calls: r.try_get(1)?,
-                total_ms: r.try_get(2)?,
-                mean_ms: r.try_get(3)?,
-                rows: r.try_get(4)?,
-                query: r.try_get(5)?,
-            })
-        })
-        .collect::<anyhow::Result<Vec<_>>>()
-        .context("reading a pg_stat_statements row")
+    pgss_probe::top(
+        pg,
+        pgss,
+        Filter {
+            order,
+            min_calls,
+            min_mean_ms: 0.0,
+            limit,
+        },
+    )
+    .await
 }
 
 pub async fn run(args: &QueriesArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let pg = ctx.pg().await.context("connecting to PostgreSQL to read its statistics\nhint: check --pg / DATABASE_URL / the config's postgres.url")?;
-    let schema: Option<String> = pg
-        .client
-        .query_opt(EXTENSION_SQL, &[])
-        .await
-        .context("looking for the pg_stat_statements extension")?
-        .map(|r| r.get(0));
+    let pgss = pgss_probe::locate(pg).await?;
     if let Some(id) = args.explain {
-        let Some(schema) = schema else {
+        let Some(pgss) = pgss else {
             bail!(
-                "pg_stat_statements is not installed in database {}\n{HINT_PGSS}",
-                pg.options.dbname()
+                "pg_stat_statements is not installed in database {}\nhint: {}",
+                pg.options.dbname(),
+                pgss_probe::ENABLE_STEPS
             );
         };
-        return explain(pg, &schema, id).await;
+        return explain(pg, &pgss.schema, id).await;
     }
     let mut report = Report::new("diagnose queries");
     let mut data = serde_json::Map::new();
-    match &schema {
+    match &pgss {
         None => report.push(
             Finding::new(
                 "queries.statements",
@@ -141,11 +100,11 @@ pub async fn run(args: &QueriesArgs, ctx: &Ctx) -> anyhow::Result<Report> {
                     pg.options.dbname()
                 ),
             )
-            .hint(HINT_PGSS.trim_start_matches("hint: ")),
+            .hint(pgss_probe::ENABLE_STEPS),
         ),
-        Some(schema) => {
-            let by_total = statements(pg, schema, "total", 1, args.limit).await?;
-            let by_mean = statements(pg, schema, "mean", 1, args.limit).await?;
+        Some(pgss) => {
+            let by_total = statements(pg, pgss, Order::Total, 1, args.limit).await?;
+            let by_mean = statements(pg, pgss, Order::Mean, 1, args.limit).await?;
             report.extend(statement_findings(&by_total, &by_mean));
             report
                 .sections
@@ -153,7 +112,7 @@ pub async fn run(args: &QueriesArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             report
                 .sections
                 .push(statement_section("Top statements by mean time", &by_mean));
-            let frequent = statements(pg, schema, "total", args.min_calls, 200).await?;
+            let frequent = statements(pg, pgss, Order::Total, args.min_calls, 200).await?;
             let advice = index_advice(pg, &frequent, args.min_rows).await?;
             report.extend(advice_findings(&advice, args));
             data.insert("top_by_total".into(), serde_json::to_value(&by_total)?);
@@ -207,8 +166,6 @@ pub async fn run(args: &QueriesArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     report.data = Some(Value::Object(data));
     Ok(report)
 }
-
-const HINT_PGSS: &str = "hint: enable pg_stat_statements: add it to shared_preload_libraries, restart PostgreSQL, then run CREATE EXTENSION pg_stat_statements in this database";
 
 fn statement_section(title: &str, rows: &[Statement]) -> Section {
     Section {

@@ -1,80 +1,19 @@
-//! `opsbook check morning`: the morning runbook (services, journal, database growth, backup,
-//! performance numbers) as one concurrent report.
+//! `check morning`: services, journal, database growth, backup and performance numbers.
 
 use std::path::PathBuf;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
-use clap::{Args, Subcommand};
 use futures_util::future::join_all;
 
+use super::{pg_probe, MorningArgs};
 use crate::context::Ctx;
 use crate::probes::{self, guarded};
-use crate::report::{Finding, Report, Status};
+use crate::report::{Finding, Report};
 use crate::state::{History, Sample};
 
-/// Run a checklist and report every finding
-#[derive(Debug, Args)]
-pub struct CheckArgs {
-    #[command(subcommand)]
-    pub which: CheckCommand,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum CheckCommand {
-    /// The morning checklist: PostgreSQL, Redis, last night's backup, services, journal, host
-    #[command(
-        after_help = "Finding ids: postgres.up postgres.connections postgres.cache_hit_ratio \
-postgres.database_size replica.role replica.standby replica.slot replica.receiver \
-replica.replay_delay (only when the server replicates) redis.up redis.memory backup.latest_age service.active journal.errors \
-host.memory_usage host.disk_usage\n\nExit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n\
-See commands/check.md for what each finding reads on the server."
-    )]
-    Morning(MorningArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct MorningArgs {
-    /// Do not record this run's database sizes in the run history
-    #[arg(long)]
-    pub no_record: bool,
-}
-
-impl CheckArgs {
-    pub fn name(&self) -> &'static str {
-        match self.which {
-            CheckCommand::Morning(_) => "morning",
-        }
-    }
-}
-
-pub async fn run(args: &CheckArgs, ctx: &Ctx) -> anyhow::Result<Report> {
-    match &args.which {
-        CheckCommand::Morning(a) => morning(a, ctx).await,
-    }
-}
-
-/// A PostgreSQL probe that only runs when the server is reachable: otherwise one UNKNOWN
-/// finding pointing at `postgres.up` instead of the same connect error N times.
-async fn pg_probe<F>(ctx: &Ctx, id: &str, probe: F) -> Vec<Finding>
-where
-    F: std::future::Future<Output = anyhow::Result<Vec<Finding>>>,
-{
-    if ctx.pg().await.is_err() {
-        return vec![Finding::new(
-            id,
-            Status::Unknown,
-            "not checked: PostgreSQL is not reachable (see postgres.up)",
-        )];
-    }
-    guarded(id, ctx.probe_timeout(), probe).await
-}
-
-async fn morning(args: &MorningArgs, ctx: &Ctx) -> anyhow::Result<Report> {
+pub(super) async fn run(args: &MorningArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let started = Instant::now();
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
+    let now = crate::state::now_secs();
     let th = &ctx.config.thresholds;
     let timeout = ctx.probe_timeout();
     let state_dir = ctx.state_dir();
@@ -147,13 +86,13 @@ async fn morning(args: &MorningArgs, ctx: &Ctx) -> anyhow::Result<Report> {
 
     let mut report = Report::new("check morning");
     report.extend(pg_up);
-    report.extend(conns);
-    report.extend(cache);
     if !args.no_record {
         if let Ok(pg) = ctx.pg().await {
-            record_sizes(&mut history, &state_dir, &pg.options, &sizes, now);
+            record_sizes(&mut history, &state_dir, &pg.options, &sizes, &conns, now);
         }
     }
+    report.extend(conns);
+    report.extend(cache);
     report.extend(sizes);
     report.extend(replication);
     report.extend(redis);
@@ -166,20 +105,29 @@ async fn morning(args: &MorningArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     Ok(report)
 }
 
+/// Database sizes and the connection count go into the run history (growth, today's peak).
 fn record_sizes(
     history: &mut History,
     dir: &std::path::Path,
     server: &crate::clients::pg_conn::PgOptions,
     sizes: &[Finding],
+    conns: &[Finding],
     now: i64,
 ) {
-    let values: std::collections::BTreeMap<String, f64> = sizes
+    let mut values: std::collections::BTreeMap<String, f64> = sizes
         .iter()
         .filter_map(|f| {
             let key = probes::postgres::size_key(server, f.subject.as_deref()?);
             Some((key, f.value.as_f64()?))
         })
         .collect();
+    if let Some(used) = conns
+        .iter()
+        .find(|f| f.id == "postgres.connections")
+        .and_then(|f| f.value.as_f64())
+    {
+        values.insert(probes::postgres::connections_key(server), used);
+    }
     if values.is_empty() {
         return;
     }
@@ -188,7 +136,7 @@ fn record_sizes(
         command: "check morning".to_string(),
         values,
     };
-    if let Err(e) = history.append_and_save(dir, sample) {
+    if let Err(e) = history.record(dir, sample) {
         eprintln!(
             "warning: could not record the run history: {}\nhint: set OPSBOOK_STATE_DIR to a writable directory",
             crate::report::one_line(&e)
