@@ -852,7 +852,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__completions)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --help --version bash elvish fish powershell zsh"
+            opts="-q -v -h -V --dynamic --config --format --pg --redis --timeout --quiet --verbose --no-color --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -635,6 +635,7 @@ nagios\t'One Nagios/Icinga plugin line with perfdata'"
 complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -l dynamic -d 'Complete runbook names and backup ids too, by calling opsbook at each TAB (bash, zsh, fish, elvish)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'

@@ -5,6 +5,7 @@ pub mod backup;
 pub mod cli;
 pub mod clients;
 pub mod commands;
+pub mod completion;
 pub mod config;
 pub mod confirm;
 pub mod context;

@@ -18,6 +18,11 @@ fn main() -> ExitCode {
     // after, not kill us mid-backup with a partial file left behind.
     // SAFETY: setting a signal disposition to SIG_IGN before any thread starts.
     unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
+    // `COMPLETE=<shell> opsbook -- ...` answers a TAB (completions --dynamic) and exits.
+    clap_complete::CompleteEnv::with_factory(<Cli as clap::CommandFactory>::command)
+        .bin("opsbook")
+        .completer("opsbook")
+        .complete();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

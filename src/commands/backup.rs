@@ -6,6 +6,7 @@ use std::time::SystemTime;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
+use clap_complete::engine::ArgValueCandidates;
 
 use crate::backup::catalog::{self, Entry};
 use crate::backup::retention::{self, Policy};
@@ -105,7 +106,7 @@ pub enum BackupAction {
     /// Check a backup: its sha256 and that pg_restore reads its table of contents
     Verify {
         /// A backup id (app/20261123T010000Z), app/latest, latest, or an archive path
-        #[arg(value_name = "ID|PATH")]
+        #[arg(value_name = "ID|PATH", add = ArgValueCandidates::new(crate::completion::backup_ids))]
         backup: String,
         /// Also restore it into a throwaway local cluster and compare every table's row count
         #[arg(long)]

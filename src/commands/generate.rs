@@ -33,6 +33,10 @@ pub fn artifacts() -> anyhow::Result<Vec<(PathBuf, Vec<u8>)>> {
             Path::new("completions").join(name),
             super::completions::script(shell),
         ));
+        files.push((
+            Path::new("completions/dynamic").join(name),
+            super::completions::dynamic_script(shell)?,
+        ));
     }
     let mut root = Cli::command();
     root.build();

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{bail, Context as _};
 use clap::Args;
+use clap_complete::engine::ArgValueCandidates;
 
 use crate::backup::catalog::{self, Entry};
 use crate::backup::counts;
@@ -37,7 +38,7 @@ See commands/restore.md."
 pub struct RestoreArgs {
     /// A backup id (app/20261123T010000Z), app/latest or an archive path; on a terminal, leave it
     /// out to choose from the list
-    #[arg(value_name = "ID|PATH")]
+    #[arg(value_name = "ID|PATH", add = ArgValueCandidates::new(crate::completion::backup_ids))]
     pub backup: Option<String>,
 
     /// The database to replace (default: the backup's database)
