@@ -290,6 +290,10 @@ pub struct Config {
     pub runbook_dirs: Vec<PathBuf>,
     /// named benchmark queries for `opsbook bench <name>` (`ranking` is built in)
     pub bench: BenchConfig,
+    /// what `check health` probes besides PostgreSQL and Redis: RQ queues and app health URLs
+    pub health: HealthConfig,
+    /// custom metrics: named numbers from a SQL query or a Redis key, with thresholds
+    pub metrics: Vec<crate::metrics::Metric>,
 }
 
 /// `bench:` the queries `opsbook bench <name>` knows besides the built-in `ranking`.
@@ -348,8 +352,73 @@ impl Default for Config {
             state_dir: None,
             runbook_dirs: Vec::new(),
             bench: BenchConfig::default(),
+            health: HealthConfig::default(),
+            metrics: Vec::new(),
         }
     }
+}
+
+/// `health:` what `check health` probes besides PostgreSQL and Redis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HealthConfig {
+    /// RQ queue names; empty: every queue in Redis's `rq:queues` set
+    pub queues: Vec<String>,
+    /// jobs waiting in one RQ queue
+    pub backlog: Limits,
+    /// the application's health URLs (http or https); each GET must answer 2xx
+    pub urls: Vec<serde_saphyr::Spanned<String>>,
+    /// bound on each URL: connecting and the whole answer
+    pub timeout: Span,
+    /// how long a health URL may take to answer
+    pub latency: SpanLimits,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        HealthConfig {
+            queues: Vec::new(),
+            backlog: warn_only(1000.0),
+            urls: Vec::new(),
+            timeout: Span::secs(5),
+            latency: SpanLimits {
+                warning: Some(Span::secs(1)),
+                critical: None,
+            },
+        }
+    }
+}
+
+/// A config error at a position a value was read from: `origin:line:column: what`, then the hint.
+pub fn located_error(
+    origin: &str,
+    at: &serde_saphyr::Location,
+    what: &str,
+    hint: &str,
+) -> ConfigError {
+    let place = if at.line() == 0 {
+        origin.to_string()
+    } else {
+        format!("{origin}:{}:{}", at.line(), at.column())
+    };
+    ConfigError {
+        message: format!("invalid config {place}: {what}\nhint: {hint}"),
+    }
+}
+
+/// What serde cannot check but a position should be named for: health URLs and metrics.
+fn validate_located(cfg: &Config, origin: &str) -> Result<(), ConfigError> {
+    for url in &cfg.health.urls {
+        if let Err(e) = crate::clients::http::Target::parse(&url.value) {
+            return Err(located_error(
+                origin,
+                &url.referenced,
+                &format!("health.urls: {}", crate::report::one_line(&e)),
+                "write an http:// or https:// URL such as http://127.0.0.1:8000/health",
+            ));
+        }
+    }
+    crate::metrics::validate(&cfg.metrics, origin)
 }
 
 /// Where the effective configuration came from.
@@ -461,7 +530,7 @@ pub fn yaml_error_parts(e: &serde_saphyr::Error, origin: &str) -> (String, Strin
 
 /// Parse YAML text; `origin` names it in errors.
 pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
-    serde_saphyr::from_str::<Config>(text).map_err(|e| {
+    let cfg = serde_saphyr::from_str::<Config>(text).map_err(|e| {
             let (at, what, snippet) = yaml_error_parts(&e, origin);
             let mut message = format!("invalid config {at}: {what}");
             if !snippet.is_empty() {
@@ -472,7 +541,9 @@ pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
                 "\nhint: fix the key or value at that position (see `opsbook config show` for every key and its default)",
             );
             ConfigError { message }
-        })
+        })?;
+    validate_located(&cfg, origin)?;
+    Ok(cfg)
 }
 
 fn url_has_password(url: &str) -> bool {

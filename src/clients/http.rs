@@ -28,6 +28,10 @@ pub struct Target {
 
 impl Target {
     pub fn parse(url: &str) -> anyhow::Result<Target> {
+        // Errors name the URL: a password in it is masked first (a URL with credentials is
+        // refused anyway, so parsing the masked text changes no accepted URL).
+        let masked = crate::config::mask_url(url);
+        let url = masked.as_str();
         let (scheme, rest) = url.split_once("://").ok_or_else(|| {
             anyhow!("`{url}` is not a URL: expected http://host[:port]/path or https://...")
         })?;
@@ -319,6 +323,12 @@ mod tests {
         assert!(Target::parse("example.com").is_err());
         assert!(Target::parse("http://u:p@h/").is_err());
         assert!(Target::parse("http://h:99999/").is_err());
+        let e = Target::parse("ftp://u:hunter2@h/").unwrap_err().to_string();
+        assert!(!e.contains("hunter2") && e.contains("u:***@h"), "{e}");
+        let e = Target::parse("http://u:hunter2@h/")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("hunter2"), "{e}");
     }
 
     #[test]

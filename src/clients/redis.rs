@@ -220,6 +220,57 @@ impl RedisClient {
     }
 }
 
+/// Keys SCAN asks for per step: large enough to be few round trips, small enough that one
+/// step never blocks the server noticeably.
+const SCAN_COUNT: u64 = 1000;
+
+impl RedisClient {
+    /// LLEN KEY (0 when the key does not exist).
+    pub async fn llen(&self, key: &str) -> anyhow::Result<u64> {
+        let mut conn = self.conn.clone();
+        redis::cmd("LLEN")
+            .arg(key)
+            .query_async(&mut conn)
+            .await
+            .with_context(|| format!("LLEN {key} on {}", self.url_masked))
+    }
+
+    /// GET KEY as text; None when the key does not exist.
+    pub async fn get(&self, key: &str) -> anyhow::Result<Option<String>> {
+        let mut conn = self.conn.clone();
+        redis::cmd("GET")
+            .arg(key)
+            .query_async(&mut conn)
+            .await
+            .with_context(|| format!("GET {key} on {}", self.url_masked))
+    }
+
+    /// How many keys match PATTERN, counted with SCAN (never KEYS, which blocks the server
+    /// for the whole keyspace). SCAN may return a key twice while the table rehashes; keys
+    /// are deduplicated, so the count is exact for keys that exist during the whole scan.
+    pub async fn count_keys(&self, pattern: &str) -> anyhow::Result<u64> {
+        let mut conn = self.conn.clone();
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(pattern)
+                .arg("COUNT")
+                .arg(SCAN_COUNT)
+                .query_async(&mut conn)
+                .await
+                .with_context(|| format!("SCAN MATCH {pattern} on {}", self.url_masked))?;
+            seen.extend(keys);
+            if next == 0 {
+                return Ok(seen.len() as u64);
+            }
+            cursor = next;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 
 mod backup;
 mod bench;
+mod check_health;
 mod check_morning;
 mod config_cmd;
 mod diagnose_locks;
@@ -11,6 +12,7 @@ mod diagnose_memory;
 mod diagnose_network;
 mod diagnose_queries;
 mod harness;
+mod metrics;
 mod output;
 mod replica;
 mod restore;
