@@ -11,7 +11,7 @@ use serde_json::Value;
 use serde_saphyr::Spanned;
 use tokio::sync::Semaphore;
 
-use crate::config::{located_error, ConfigError};
+use crate::config::{located_error, ConfigError, Origin};
 use crate::context::Ctx;
 use crate::probes::bounded;
 use crate::report::{one_line, Finding, Status};
@@ -127,7 +127,7 @@ fn valid_name(name: &str) -> bool {
 
 /// The rules serde cannot state: names, exactly one source, thresholds in order. Every error
 /// names the position it was read from.
-pub fn validate(metrics: &[Metric], origin: &str) -> Result<(), ConfigError> {
+pub fn validate(metrics: &[Metric], origin: Origin<'_>) -> Result<(), ConfigError> {
     let mut seen: Vec<&Spanned<String>> = Vec::new();
     for m in metrics {
         let name = &m.name.value;

@@ -253,7 +253,7 @@ fn health_urls_answering_200_503_or_nothing() {
         &s,
         &db,
         &fresh_backup(&s),
-        &format!("health:\n  queues: [t_hq_none]\n  urls: [{ok}, {failing}]\n  timeout: 3s\n"),
+        &format!("health:\n  queues: [t_hq_none]\n  urls: [{ok}, {failing}]\n  timeout: 10s\n"),
     );
     let run = health(&cfg, &["--url", &closed]);
     let j = run.json();
@@ -282,7 +282,7 @@ fn health_urls_answering_200_503_or_nothing() {
         "{run}"
     );
     // A closed port refuses at once: no timeout was spent on it.
-    assert!(run.elapsed.as_secs_f64() < 2.5, "took {:?}", run.elapsed);
+    assert!(run.elapsed.as_secs_f64() < 5.0, "took {:?}", run.elapsed);
     let http = &j["data"]["checks"]["http"];
     assert_eq!(http[&ok]["code"], 200);
     assert_eq!(http[&ok]["status"], "ok");

@@ -214,12 +214,12 @@ pub fn redis_part(r: &anyhow::Result<RedisState>) -> (Finding, Value) {
             Finding::ok(
                 "redis.up",
                 format!(
-                    "PING in {} on Redis {} at {}: {} used, {} clients",
+                    "PING in {} on Redis {} at {}: {} used, {}",
                     ms_text(s.ping),
                     s.info.version,
                     s.url,
                     human_bytes(s.info.used_memory as f64),
-                    s.info.connected_clients
+                    plural(s.info.connected_clients, "client", "clients")
                 ),
             )
             .value(secs(s.ping), "seconds"),
@@ -288,14 +288,15 @@ pub fn queues_part(
 }
 
 /// A queue with jobs and no worker is degraded; so is a backlog above the threshold.
+fn plural(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
 pub fn queue_finding(q: &RqQueue, backlog: Limits) -> Finding {
-    let plural = |n: u64, one: &str, many: &str| {
-        if n == 1 {
-            format!("1 {one}")
-        } else {
-            format!("{n} {many}")
-        }
-    };
     let counts = format!(
         "{} waiting, {}, {} failed",
         plural(q.jobs, "job", "jobs"),
