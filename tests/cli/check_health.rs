@@ -26,11 +26,22 @@ impl RqQueue {
         format!("rq:queue:{}", self.name)
     }
 
+    fn worker_key(&self) -> String {
+        format!("rq:worker:{}-1", self.name)
+    }
+
+    /// What a running RQ worker leaves: its registration and its live `rq:worker:` hash.
     fn add_worker(&self) {
+        self.register_worker();
+        redis_cmd(&["HSET", &self.worker_key(), "state", "idle"]);
+    }
+
+    /// A registration whose worker key is gone: a worker killed before it could unregister.
+    fn register_worker(&self) {
         redis_cmd(&[
             "SADD",
             &format!("rq:workers:{}", self.name),
-            &format!("rq:worker:{}-1", self.name),
+            &self.worker_key(),
         ]);
     }
 
@@ -40,6 +51,7 @@ impl RqQueue {
             &self.key(),
             &format!("rq:workers:{}", self.name),
             &format!("rq:registry:failed:{}", self.name),
+            &self.worker_key(),
         ]);
         redis_cmd(&["SREM", "rq:queues", &self.key()]);
     }
@@ -131,6 +143,36 @@ fn a_queue_with_jobs_and_no_worker_is_degraded_and_healthy_once_a_worker_listens
     assert_eq!(j["data"]["status"], "healthy", "{run}");
     assert_eq!(Run::one(&j, "rq.queue")["status"], "ok");
     assert_eq!(j["data"]["checks"]["queues"][&q.name]["workers"], 1);
+}
+
+#[test]
+fn a_dead_workers_leftover_registration_does_not_count_as_a_worker() {
+    let _g = shared();
+    let db = TestDb::new("hdead");
+    let s = Scratch::new("hdead");
+    let q = RqQueue::with_jobs("hq_dead", 2);
+    q.register_worker();
+    redis_cmd(&[
+        "ZADD",
+        &format!("rq:registry:failed:{}", q.name),
+        "1",
+        "job-x",
+    ]);
+    let cfg = sandbox_config(
+        &s,
+        &db,
+        &fresh_backup(&s),
+        &format!("health:\n  queues: [{}]\n", q.name),
+    );
+    let run = health(&cfg, &[]);
+    let j = run.json();
+    assert_eq!(run.code, 1, "{run}");
+    let f = Run::one(&j, "rq.queue");
+    assert_eq!(f["status"], "warning", "{run}");
+    assert_eq!(
+        j["data"]["checks"]["queues"][&q.name],
+        serde_json::json!({"status": "warning", "jobs": 2, "workers": 0, "failed": 1})
+    );
 }
 
 #[test]
@@ -407,4 +449,39 @@ fn json_carries_the_endpoint_document_in_data() {
     // The findings agree with the document.
     assert_eq!(Run::one(&j, "health.status")["value"], "healthy");
     assert_eq!(Run::one(&j, "postgres.up")["unit"], "seconds");
+}
+
+#[test]
+fn a_health_url_that_never_answers_costs_one_timeout() {
+    let _g = shared();
+    let db = TestDb::new("hhung");
+    let s = Scratch::new("hhung");
+    // The kernel completes the TCP handshake for a listener nobody accepts on: the request
+    // goes out and no answer ever comes, like a wedged app server.
+    let hung = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://127.0.0.1:{}/health",
+        hung.local_addr().unwrap().port()
+    );
+    let cfg = sandbox_config(
+        &s,
+        &db,
+        &fresh_backup(&s),
+        &format!("health:\n  queues: [t_hq_none]\n  urls: [{url}]\n  timeout: 1s\n"),
+    );
+    let run = health(&cfg, &[]);
+    let j = run.json();
+    assert_eq!(run.code, 2, "{run}");
+    let f = Run::one(&j, "http.health");
+    assert_eq!(f["status"], "critical", "{run}");
+    assert!(
+        f["summary"]
+            .as_str()
+            .unwrap()
+            .contains("no answer within 1.0s"),
+        "{run}"
+    );
+    assert_eq!(Run::one(&j, "postgres.up")["status"], "ok", "{run}");
+    assert!(run.elapsed.as_secs_f64() < 4.0, "took {:?}", run.elapsed);
+    drop(hung);
 }

@@ -34,6 +34,7 @@ pub(super) async fn run(args: &HealthArgs, ctx: &Ctx) -> anyhow::Result<Report> 
         .chain(args.url.iter().cloned())
         .collect();
     let url_timeout = cfg.timeout.0;
+    let connect_timeout = ctx.timeouts().connect.min(url_timeout);
 
     let (db, redis, rq, pages, metrics) = tokio::join!(
         bounded(timeout, database(ctx)),
@@ -42,7 +43,10 @@ pub(super) async fn run(args: &HealthArgs, ctx: &Ctx) -> anyhow::Result<Report> 
             let client = ctx.redis().await?;
             client.rq_queues(&queues).await
         }),
-        join_all(urls.iter().map(|u| http::get(u, url_timeout))),
+        join_all(
+            urls.iter()
+                .map(|u| http::get_bounded(u, connect_timeout, url_timeout))
+        ),
         crate::metrics::findings(ctx, "health"),
     );
 
