@@ -287,3 +287,50 @@ fn a_malformed_metrics_config_exits_3_naming_file_line_and_column() {
     );
     assert!(run.stderr.contains("used twice"), "{run}");
 }
+
+/// The seeds' app numbers as commands/check.md documents them, run against the demo schema.
+#[test]
+fn the_documented_seed_metrics_run_against_the_demo_schema() {
+    let _g = shared();
+    let page = include_str!("../../commands/check.md");
+    let section = page
+        .split("### The seeds' app numbers")
+        .nth(1)
+        .expect("the section in commands/check.md");
+    let yaml = section
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("a yaml block in the section");
+    let db = TestDb::new("metricsdoc");
+    db.psql(&opsbook::demo::schema_and_data_sql(300, 20000));
+    let s = Scratch::new("metricsdoc");
+    let cfg = sandbox_config(
+        &s,
+        &db,
+        &fresh_backup(&s),
+        &format!("health:\n  queues: [t_metrics_none]\n{yaml}"),
+    );
+    // The demo's invites all lie in the past: as time passes they only leave the 24 h window,
+    // so the metric's count lies between a count taken before and one taken after.
+    let active = || -> i64 {
+        db.psql("SELECT count(DISTINCT inviter_user_id) FROM global_unique_invited_users WHERE created_at > now() - interval '24 hours'")
+            .parse()
+            .unwrap()
+    };
+    let before = active();
+    let run = run_check("health", &cfg, &[]);
+    let after = active();
+    let j = run.json();
+    for name in ["active_users", "invites_per_minute", "tasks_backlog"] {
+        let f = metric(&j, name);
+        assert_ne!(f["status"], "unknown", "{name}: {run}");
+        assert!(f["value"].is_number(), "{name}: {run}");
+    }
+    let v = metric(&j, "active_users")["value"].as_i64().unwrap();
+    assert!(after <= v && v <= before, "{after} <= {v} <= {before}");
+    assert!(v > 0, "the demo has recent inviters: {run}");
+    // Listed for night and monitor only.
+    assert!(Run::findings(&j, "metric.fraud_attempts_today").is_empty());
+    assert!(Run::findings(&j, "metric.duplicate_messages").is_empty());
+}
