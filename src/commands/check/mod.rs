@@ -24,7 +24,7 @@ pub enum CheckCommand {
         after_help = "Finding ids: postgres.up postgres.connections postgres.cache_hit_ratio \
 postgres.database_size replica.role replica.standby replica.slot replica.receiver \
 replica.replay_delay (only when the server replicates) redis.up redis.memory backup.latest_age service.active journal.errors \
-host.memory_usage host.disk_usage\n\nExit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n\
+host.memory_usage host.disk_usage metric.<name> (custom metrics listing morning)\n\nExit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n\
 See commands/check.md for what each finding reads on the server."
     )]
     Morning(MorningArgs),
