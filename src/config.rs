@@ -290,6 +290,10 @@ pub struct Config {
     pub runbook_dirs: Vec<PathBuf>,
     /// named benchmark queries for `opsbook bench <name>` (`ranking` is built in)
     pub bench: BenchConfig,
+    /// what `check health` probes besides PostgreSQL and Redis: RQ queues and app health URLs
+    pub health: HealthConfig,
+    /// custom metrics: named numbers from a SQL query or a Redis key, with thresholds
+    pub metrics: Vec<crate::metrics::Metric>,
 }
 
 /// `bench:` the queries `opsbook bench <name>` knows besides the built-in `ranking`.
@@ -348,8 +352,92 @@ impl Default for Config {
             state_dir: None,
             runbook_dirs: Vec::new(),
             bench: BenchConfig::default(),
+            health: HealthConfig::default(),
+            metrics: Vec::new(),
         }
     }
+}
+
+/// `health:` what `check health` probes besides PostgreSQL and Redis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HealthConfig {
+    /// RQ queue names; empty: every queue in Redis's `rq:queues` set
+    pub queues: Vec<String>,
+    /// jobs waiting in one RQ queue
+    pub backlog: Limits,
+    /// the application's health URLs (http or https); each GET must answer 2xx
+    pub urls: Vec<serde_saphyr::Spanned<String>>,
+    /// bound on each URL: connecting and the whole answer
+    pub timeout: Span,
+    /// how long a health URL may take to answer
+    pub latency: SpanLimits,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        HealthConfig {
+            queues: Vec::new(),
+            backlog: warn_only(1000.0),
+            urls: Vec::new(),
+            timeout: Span::secs(5),
+            latency: SpanLimits {
+                warning: Some(Span::secs(1)),
+                critical: None,
+            },
+        }
+    }
+}
+
+/// The text being parsed and the name errors give it (a path, or "shown").
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'a> {
+    pub name: &'a str,
+    pub text: &'a str,
+}
+
+/// A config error at a position a value was read from: `name:line:column: what`, the source
+/// line with a caret under the value (as serde-saphyr shows its own errors), then the hint.
+pub fn located_error(
+    origin: Origin<'_>,
+    at: &serde_saphyr::Location,
+    what: &str,
+    hint: &str,
+) -> ConfigError {
+    let (line, column) = (at.line() as usize, at.column() as usize);
+    let Some(source) = line
+        .checked_sub(1)
+        .and_then(|i| origin.text.lines().nth(i))
+        .map(mask_urls_in)
+    else {
+        return ConfigError {
+            message: format!("invalid config {}: {what}\nhint: {hint}", origin.name),
+        };
+    };
+    let place = format!("{}:{line}:{column}", origin.name);
+    let width = line.to_string().len();
+    let pad = " ".repeat(width);
+    let caret = " ".repeat(column.saturating_sub(1));
+    ConfigError {
+        message: format!(
+            "invalid config {place}: {what}\n{pad}--> {place}\n{pad} |\n{line} | {source}\n{pad} | {caret}^\nhint: {hint}"
+        ),
+    }
+}
+
+/// What serde cannot check but a position should be named for: health URLs and metrics.
+fn validate_located(cfg: &Config, origin: Origin<'_>) -> Result<(), ConfigError> {
+    for url in &cfg.health.urls {
+        if let Err(e) = crate::clients::http::Target::parse(&url.value) {
+            return Err(located_error(
+                origin,
+                &url.referenced,
+                &format!("health.urls: {}", crate::report::one_line(&e)),
+                "write an http:// or https:// URL such as http://127.0.0.1:8000/health",
+            ));
+        }
+    }
+    crate::metrics::validate(&cfg.metrics, origin)
 }
 
 /// Where the effective configuration came from.
@@ -461,18 +549,22 @@ pub fn yaml_error_parts(e: &serde_saphyr::Error, origin: &str) -> (String, Strin
 
 /// Parse YAML text; `origin` names it in errors.
 pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
-    serde_saphyr::from_str::<Config>(text).map_err(|e| {
+    let cfg = serde_saphyr::from_str::<Config>(text).map_err(|e| {
             let (at, what, snippet) = yaml_error_parts(&e, origin);
             let mut message = format!("invalid config {at}: {what}");
             if !snippet.is_empty() {
+                // The snippet quotes the file: a password in a URL there must not be shown.
+                let shown: Vec<String> = snippet.iter().map(|l| mask_urls_in(l)).collect();
                 message.push('\n');
-                message.push_str(&snippet.join("\n"));
+                message.push_str(&shown.join("\n"));
             }
             message.push_str(
                 "\nhint: fix the key or value at that position (see `opsbook config show` for every key and its default)",
             );
             ConfigError { message }
-        })
+        })?;
+    validate_located(&cfg, Origin { name: origin, text })?;
+    Ok(cfg)
 }
 
 fn url_has_password(url: &str) -> bool {
@@ -504,6 +596,25 @@ fn refuse_readable_secrets(path: &Path, cfg: &Config) -> Result<(), ConfigError>
         });
     }
     Ok(())
+}
+
+/// Mask the password of every URL in a line of text (a config line shown in an error).
+pub fn mask_urls_in(line: &str) -> String {
+    let is_delim = |c: char| c.is_whitespace() || "'\",[]{}".contains(c);
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(i) = rest.find("://") {
+        let start = rest[..i].rfind(is_delim).map(|p| p + 1).unwrap_or(0);
+        let end = rest[i..]
+            .find(is_delim)
+            .map(|p| i + p)
+            .unwrap_or(rest.len());
+        out.push_str(&rest[..start]);
+        out.push_str(&mask_url(&rest[start..end]));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Replace the password of a URL (`scheme://user:secret@host`) by `***`.
@@ -574,6 +685,26 @@ impl Config {
                     });
                 }
             }
+        }
+        let h = &self.health;
+        if let (Some(w), Some(c)) = (h.backlog.warning, h.backlog.critical) {
+            if w > c {
+                bail!(ConfigError {
+                    message: format!("health.backlog: warning ({w}) is above critical ({c})\nhint: warning must be reached before critical")
+                });
+            }
+        }
+        if let (Some(w), Some(c)) = (h.latency.warning, h.latency.critical) {
+            if w.0 > c.0 {
+                bail!(ConfigError {
+                    message: format!("health.latency: warning ({w}) is above critical ({c})\nhint: warning must be reached before critical")
+                });
+            }
+        }
+        if h.timeout.0.is_zero() {
+            bail!(ConfigError {
+                message: "health.timeout: 0s would give every health URL no time to answer\nhint: write a duration such as 5s".to_string()
+            });
         }
         if self.backup.keep == Some(0) {
             bail!(ConfigError {
@@ -663,6 +794,23 @@ mod tests {
     }
 
     #[test]
+    fn error_snippets_never_show_a_url_password() {
+        assert_eq!(
+            mask_urls_in("  urls: ['http://app:pw@h:1/x', redis://:pw2@r/0]"),
+            "  urls: ['http://app:***@h:1/x', redis://:***@r/0]"
+        );
+        assert_eq!(mask_urls_in("no url here"), "no url here");
+        let e = parse(
+            "postgres: {url: 'postgres://a:hunter2@h/db', bogus: 1}\n",
+            "f.yaml",
+        )
+        .unwrap_err();
+        assert!(e.message.contains("bogus"), "{}", e.message);
+        assert!(!e.message.contains("hunter2"), "{}", e.message);
+        assert!(e.message.contains("postgres://a:***@h/db"), "{}", e.message);
+    }
+
+    #[test]
     fn show_round_trips_and_masks() {
         let mut c = Config::default();
         c.postgres.url = Some("postgres://a:topsecret@h/db".into());
@@ -670,6 +818,29 @@ mod tests {
         assert!(!y.contains("topsecret"));
         let back = parse(&y, "shown").unwrap();
         assert_eq!(back.thresholds, c.thresholds);
+    }
+
+    #[test]
+    fn health_section_defaults_and_checks() {
+        let c = parse(
+            "health:\n  queues: [tasks]\n  urls: [http://127.0.0.1:8000/health]\n",
+            "f",
+        )
+        .unwrap();
+        assert_eq!(c.health.backlog.warning, Some(1000.0));
+        assert_eq!(c.health.timeout, Span::secs(5));
+        assert_eq!(c.health.urls[0].value, "http://127.0.0.1:8000/health");
+        let e = parse("health:\n  urls:\n    - ftp://x/\n", "f.yaml").unwrap_err();
+        assert!(
+            e.message
+                .starts_with("invalid config f.yaml:3:7: health.urls:"),
+            "{}",
+            e.message
+        );
+        let c = parse("health:\n  backlog: {warning: 10, critical: 5}\n", "f").unwrap();
+        assert!(c.validate().is_err());
+        let c = parse("health:\n  timeout: 0s\n", "f").unwrap();
+        assert!(c.validate().is_err());
     }
 
     #[test]

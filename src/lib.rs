@@ -11,6 +11,7 @@ pub mod confirm;
 pub mod context;
 pub mod demo;
 pub mod interrupt;
+pub mod metrics;
 pub mod probes;
 pub mod render;
 pub mod replication;

@@ -88,6 +88,10 @@ pub fn human_bytes(b: f64) -> String {
 
 pub fn human_duration(secs: f64) -> String {
     // Lock waits and network times are often under a second: "0s" would hide them.
+    if secs > 0.0 && secs < 0.0095 {
+        // A local SELECT 1 or PING: "0ms" would say it took nothing.
+        return format!("{:.1}ms", secs * 1000.0);
+    }
     if secs > 0.0 && secs < 0.9995 {
         return format!("{}ms", (secs * 1000.0).round());
     }
@@ -443,6 +447,7 @@ mod tests {
         assert_eq!(human_duration(3725.0), "1h 2m");
         assert_eq!(human_duration(90000.0), "1d 1h");
         assert_eq!(human_duration(0.25), "250ms");
+        assert_eq!(human_duration(0.0004), "0.4ms");
         assert_eq!(human_duration(0.0), "0s");
     }
 }

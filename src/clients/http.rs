@@ -28,6 +28,10 @@ pub struct Target {
 
 impl Target {
     pub fn parse(url: &str) -> anyhow::Result<Target> {
+        // Errors name the URL: a password in it is masked first (a URL with credentials is
+        // refused anyway, so parsing the masked text changes no accepted URL).
+        let masked = crate::config::mask_url(url);
+        let url = masked.as_str();
         let (scheme, rest) = url.split_once("://").ok_or_else(|| {
             anyhow!("`{url}` is not a URL: expected http://host[:port]/path or https://...")
         })?;
@@ -110,19 +114,31 @@ impl HttpTiming {
 
 /// GET `url` once, timing each phase; the whole exchange is bounded by `timeout`.
 pub async fn get(url: &str, timeout: Duration) -> anyhow::Result<HttpTiming> {
-    let target = Target::parse(url)?;
-    tokio::time::timeout(timeout, get_target(&target))
-        .await
-        .map_err(|_| anyhow!("no answer within {:.1}s", timeout.as_secs_f64()))?
+    get_bounded(url, timeout, timeout).await
 }
 
-async fn get_target(t: &Target) -> anyhow::Result<HttpTiming> {
+/// GET `url` once with two bounds: `connect` for the TCP connect (so a dropped SYN says
+/// "connecting ... no answer" rather than a bare timeout) and `total` for the whole exchange.
+pub async fn get_bounded(
+    url: &str,
+    connect: Duration,
+    total: Duration,
+) -> anyhow::Result<HttpTiming> {
+    let target = Target::parse(url)?;
+    tokio::time::timeout(total, get_target(&target, connect))
+        .await
+        .map_err(|_| anyhow!("no answer within {:.1}s", total.as_secs_f64()))?
+}
+
+async fn get_target(t: &Target, connect_timeout: Duration) -> anyhow::Result<HttpTiming> {
     let start = Instant::now();
     let addr = resolve(&t.host, t.port).await?;
     let dns = start.elapsed();
     let at = Instant::now();
-    let tcp = TcpStream::connect(addr)
+    let tcp = tokio::time::timeout(connect_timeout, TcpStream::connect(addr))
         .await
+        .map_err(|_| anyhow!("no answer within {:.1}s", connect_timeout.as_secs_f64()))
+        .and_then(|r| r.map_err(anyhow::Error::from))
         .with_context(|| format!("connecting to {addr}"))?;
     let _ = tcp.set_nodelay(true);
     let connect = at.elapsed();
@@ -319,6 +335,12 @@ mod tests {
         assert!(Target::parse("example.com").is_err());
         assert!(Target::parse("http://u:p@h/").is_err());
         assert!(Target::parse("http://h:99999/").is_err());
+        let e = Target::parse("ftp://u:hunter2@h/").unwrap_err().to_string();
+        assert!(!e.contains("hunter2") && e.contains("u:***@h"), "{e}");
+        let e = Target::parse("http://u:hunter2@h/")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("hunter2"), "{e}");
     }
 
     #[test]

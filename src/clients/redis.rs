@@ -166,13 +166,17 @@ impl RedisClient {
 pub struct RqQueue {
     pub name: String,
     pub jobs: u64,
+    /// registered workers whose `rq:worker:<name>` key still exists (their heartbeat keeps it
+    /// alive); a worker killed hard stays in the set until RQ cleans it, but is not counted
     pub workers: u64,
     pub failed: u64,
 }
 
 impl RedisClient {
-    /// The named RQ queues, or every queue in RQ's `rq:queues` set when `names` is empty,
-    /// in one round trip per step (SMEMBERS, then one pipeline of LLEN/SCARD/ZCARD).
+    /// The named RQ queues, or every queue in RQ's `rq:queues` set when `names` is empty, in
+    /// at most three round trips: SMEMBERS rq:queues, one pipeline of LLEN/SMEMBERS/ZCARD,
+    /// one pipeline of EXISTS for the registered workers (RQ's own `queue.workers` drops the
+    /// registrations whose worker key expired the same way).
     pub async fn rq_queues(&self, names: &[String]) -> anyhow::Result<Vec<RqQueue>> {
         let mut conn = self.conn.clone();
         let mut names: Vec<String> = if names.is_empty() {
@@ -200,23 +204,104 @@ impl RedisClient {
         let mut pipe = redis::pipe();
         for n in &names {
             pipe.cmd("LLEN").arg(format!("rq:queue:{n}"));
-            pipe.cmd("SCARD").arg(format!("rq:workers:{n}"));
+            pipe.cmd("SMEMBERS").arg(format!("rq:workers:{n}"));
             pipe.cmd("ZCARD").arg(format!("rq:registry:failed:{n}"));
         }
-        let counts: Vec<u64> = pipe
-            .query_async(&mut conn)
+        let per_queue: Vec<(u64, Vec<String>, u64)> = pipe
+            .query_async::<Vec<redis::Value>>(&mut conn)
             .await
-            .with_context(|| format!("reading RQ queue lengths on {}", self.url_masked))?;
+            .with_context(|| format!("reading RQ queue lengths on {}", self.url_masked))?
+            .chunks(3)
+            .map(|c| {
+                let num = |v: Option<&redis::Value>| {
+                    v.and_then(|v| redis::from_redis_value_ref::<u64>(v).ok())
+                        .unwrap_or(0)
+                };
+                let members = c
+                    .get(1)
+                    .and_then(|v| redis::from_redis_value_ref::<Vec<String>>(v).ok())
+                    .unwrap_or_default();
+                (num(c.first()), members, num(c.get(2)))
+            })
+            .collect();
+        let registered: Vec<&String> = per_queue.iter().flat_map(|(_, m, _)| m).collect();
+        let alive: Vec<bool> = if registered.is_empty() {
+            Vec::new()
+        } else {
+            let mut pipe = redis::pipe();
+            for key in &registered {
+                pipe.cmd("EXISTS").arg(key.as_str());
+            }
+            pipe.query_async(&mut conn)
+                .await
+                .with_context(|| format!("checking RQ worker keys on {}", self.url_masked))?
+        };
+        let mut alive = alive.into_iter();
         Ok(names
             .into_iter()
-            .zip(counts.chunks(3))
-            .map(|(name, c)| RqQueue {
+            .zip(per_queue)
+            .map(|(name, (jobs, members, failed))| RqQueue {
                 name,
-                jobs: c.first().copied().unwrap_or(0),
-                workers: c.get(1).copied().unwrap_or(0),
-                failed: c.get(2).copied().unwrap_or(0),
+                jobs,
+                workers: members
+                    .iter()
+                    .map(|_| alive.next().unwrap_or(false))
+                    .filter(|a| *a)
+                    .count() as u64,
+                failed,
             })
             .collect())
+    }
+}
+
+/// Keys SCAN asks for per step: large enough to be few round trips, small enough that one
+/// step never blocks the server noticeably.
+const SCAN_COUNT: u64 = 1000;
+
+impl RedisClient {
+    /// LLEN KEY (0 when the key does not exist).
+    pub async fn llen(&self, key: &str) -> anyhow::Result<u64> {
+        let mut conn = self.conn.clone();
+        redis::cmd("LLEN")
+            .arg(key)
+            .query_async(&mut conn)
+            .await
+            .with_context(|| format!("LLEN {key} on {}", self.url_masked))
+    }
+
+    /// GET KEY as text; None when the key does not exist.
+    pub async fn get(&self, key: &str) -> anyhow::Result<Option<String>> {
+        let mut conn = self.conn.clone();
+        redis::cmd("GET")
+            .arg(key)
+            .query_async(&mut conn)
+            .await
+            .with_context(|| format!("GET {key} on {}", self.url_masked))
+    }
+
+    /// How many keys match PATTERN, counted with SCAN (never KEYS, which blocks the server
+    /// for the whole keyspace). SCAN may return a key twice while the table rehashes; keys
+    /// are deduplicated, so the count is exact for keys that exist during the whole scan.
+    pub async fn count_keys(&self, pattern: &str) -> anyhow::Result<u64> {
+        let mut conn = self.conn.clone();
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(pattern)
+                .arg("COUNT")
+                .arg(SCAN_COUNT)
+                .query_async(&mut conn)
+                .await
+                .with_context(|| format!("SCAN MATCH {pattern} on {}", self.url_masked))?;
+            seen.extend(keys);
+            if next == 0 {
+                return Ok(seen.len() as u64);
+            }
+            cursor = next;
+        }
     }
 }
 

@@ -31,11 +31,39 @@ where
     }
 }
 
+/// Run `probe` with a deadline; a timeout becomes an error saying so. For probes whose
+/// result feeds more than findings (`check health`'s JSON); `guarded` is the findings form.
+pub async fn bounded<T, F>(timeout: Duration, probe: F) -> anyhow::Result<T>
+where
+    F: Future<Output = anyhow::Result<T>>,
+{
+    tokio::time::timeout(timeout, probe)
+        .await
+        .map_err(|_| anyhow::anyhow!("no answer within {:.1}s", timeout.as_secs_f64()))?
+}
+
 /// Percent with one decimal, safe for an empty denominator.
 pub fn pct(part: f64, whole: f64) -> f64 {
     if whole <= 0.0 {
         0.0
     } else {
         (part * 1000.0 / whole).round() / 10.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn bounded_turns_a_hang_into_an_error() {
+        let hung = bounded(Duration::from_millis(20), async {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            Ok(1)
+        })
+        .await;
+        assert_eq!(hung.unwrap_err().to_string(), "no answer within 0.0s");
+        let quick = bounded(Duration::from_secs(1), async { Ok(7) }).await;
+        assert_eq!(quick.unwrap(), 7);
     }
 }

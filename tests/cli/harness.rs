@@ -349,3 +349,15 @@ pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// One command on the sandbox's Redis (RPUSH, SADD, DEL ...), for fixtures.
+pub fn redis_cmd(args: &[&str]) -> redis::Value {
+    let client = redis::Client::open(sandbox().redis_url()).unwrap();
+    let mut con = client.get_connection().unwrap();
+    let mut cmd = redis::cmd(args[0]);
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    cmd.query(&mut con)
+        .unwrap_or_else(|e| panic!("redis {args:?}: {e}"))
+}

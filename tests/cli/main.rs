@@ -4,6 +4,7 @@
 
 mod backup;
 mod bench;
+mod check_health;
 mod check_morning;
 mod completion;
 mod config_cmd;
@@ -12,6 +13,7 @@ mod diagnose_memory;
 mod diagnose_network;
 mod diagnose_queries;
 mod harness;
+mod metrics;
 mod output;
 mod replica;
 mod restore;

@@ -27,7 +27,20 @@ pub(super) async fn run(args: &MorningArgs, ctx: &Ctx) -> anyhow::Result<Report>
 
     let backup_dir = ctx.config.backup.dir.clone();
     let services = &ctx.config.services;
-    let (pg_up, conns, cache, sizes, replication, redis, backup, units, journals, memory, disks) = tokio::join!(
+    let (
+        pg_up,
+        conns,
+        cache,
+        sizes,
+        replication,
+        redis,
+        backup,
+        units,
+        journals,
+        memory,
+        disks,
+        metrics,
+    ) = tokio::join!(
         guarded("postgres.up", timeout, async {
             Ok(probes::postgres::up(ctx).await)
         }),
@@ -82,6 +95,7 @@ pub(super) async fn run(args: &MorningArgs, ctx: &Ctx) -> anyhow::Result<Report>
             dirs.push(("backup", backup_dir.clone()));
             probes::host::disk_usage(&dirs, th.disk_pct)
         }),
+        crate::metrics::findings(ctx, "morning"),
     );
 
     let mut report = Report::new("check morning");
@@ -101,6 +115,7 @@ pub(super) async fn run(args: &MorningArgs, ctx: &Ctx) -> anyhow::Result<Report>
     report.extend(journals.into_iter().flatten());
     report.extend(memory);
     report.extend(disks);
+    report.extend(metrics);
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
 }
