@@ -85,11 +85,17 @@ _opsbook() {
             opsbook__subcmd__check,morning)
                 cmd="opsbook__subcmd__check__subcmd__morning"
                 ;;
+            opsbook__subcmd__check,night)
+                cmd="opsbook__subcmd__check__subcmd__night"
+                ;;
             opsbook__subcmd__check__subcmd__help,help)
                 cmd="opsbook__subcmd__check__subcmd__help__subcmd__help"
                 ;;
             opsbook__subcmd__check__subcmd__help,morning)
                 cmd="opsbook__subcmd__check__subcmd__help__subcmd__morning"
+                ;;
+            opsbook__subcmd__check__subcmd__help,night)
+                cmd="opsbook__subcmd__check__subcmd__help__subcmd__night"
                 ;;
             opsbook__subcmd__config,check)
                 cmd="opsbook__subcmd__config__subcmd__check"
@@ -189,6 +195,9 @@ _opsbook() {
                 ;;
             opsbook__subcmd__help__subcmd__check,morning)
                 cmd="opsbook__subcmd__help__subcmd__check__subcmd__morning"
+                ;;
+            opsbook__subcmd__help__subcmd__check,night)
+                cmd="opsbook__subcmd__help__subcmd__check__subcmd__night"
                 ;;
             opsbook__subcmd__help__subcmd__config,check)
                 cmd="opsbook__subcmd__help__subcmd__config__subcmd__check"
@@ -742,7 +751,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__check)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --help --version morning help"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --help --version morning night help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -776,7 +785,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__check__subcmd__help)
-            opts="morning help"
+            opts="morning night help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -817,8 +826,56 @@ _opsbook() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        opsbook__subcmd__check__subcmd__help__subcmd__night)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         opsbook__subcmd__check__subcmd__morning)
             opts="-q -v -h -V --no-record --config --format --pg --redis --timeout --quiet --verbose --no-color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json prometheus nagios" -- "${cur}"))
+                    return 0
+                    ;;
+                --pg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redis)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__check__subcmd__night)
+            opts="-q -v -h -V --maintain --cleanup --dry-run --yes --no-record --config --format --pg --redis --timeout --quiet --verbose --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1476,7 +1533,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__help__subcmd__check)
-            opts="morning"
+            opts="morning night"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1490,6 +1547,20 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__help__subcmd__check__subcmd__morning)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__help__subcmd__check__subcmd__night)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

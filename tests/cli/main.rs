@@ -5,6 +5,7 @@
 mod backup;
 mod bench;
 mod check_morning;
+mod check_night;
 mod config_cmd;
 mod diagnose_locks;
 mod diagnose_memory;

@@ -2,8 +2,9 @@
 //! One module per checklist; `pg_probe` is the shared gate for PostgreSQL probes.
 
 mod morning;
+mod night;
 
-use clap::{Args, Subcommand};
+use clap::{ArgGroup, Args, Subcommand};
 
 use crate::context::Ctx;
 use crate::probes::guarded;
@@ -27,6 +28,15 @@ host.memory_usage host.disk_usage\n\nExit status: 0 OK, 1 WARNING, 2 CRITICAL, 3
 See commands/check.md for what each finding reads on the server."
     )]
     Morning(MorningArgs),
+    /// The night checklist: disk projection, stale statistics, backup retention, database growth; --cleanup and --maintain act
+    #[command(
+        after_help = "Examples:\n  opsbook check night\n  opsbook check night --cleanup --maintain --dry-run\n  opsbook check night --cleanup --maintain --yes      # from cron\n\n\
+Finding ids: postgres.up host.disk_usage postgres.stale_stats backup.retention \
+postgres.database_growth maintain.plan maintain.vacuum maintain.reindex cleanup.logs cleanup.backups\n\n\
+Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also: --maintain/--cleanup refused without \
+confirmation, nothing changed).\nSee commands/check.md for what each finding reads and what --maintain runs."
+    )]
+    Night(NightArgs),
 }
 
 #[derive(Debug, Args)]
@@ -36,10 +46,35 @@ pub struct MorningArgs {
     pub no_record: bool,
 }
 
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("work").args(["maintain", "cleanup"]).multiple(true)))]
+pub struct NightArgs {
+    /// VACUUM (ANALYZE) tables over the dead-tuple floors and REINDEX INDEX CONCURRENTLY bloated indexes, one at a time
+    #[arg(long)]
+    pub maintain: bool,
+
+    /// Delete old files in cleanup.log_dirs and backups outside backup.keep / backup.keep_days
+    #[arg(long)]
+    pub cleanup: bool,
+
+    /// Print the plan of --maintain / --cleanup and change nothing
+    #[arg(long, requires = "work")]
+    pub dry_run: bool,
+
+    /// Go ahead without the typed confirmation (needed when not on a terminal)
+    #[arg(long, requires = "work")]
+    pub yes: bool,
+
+    /// Do not record this run's disk usage and database sizes in the run history
+    #[arg(long)]
+    pub no_record: bool,
+}
+
 impl CheckArgs {
     pub fn name(&self) -> &'static str {
         match self.which {
             CheckCommand::Morning(_) => "morning",
+            CheckCommand::Night(_) => "night",
         }
     }
 }
@@ -47,6 +82,7 @@ impl CheckArgs {
 pub async fn run(args: &CheckArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     match &args.which {
         CheckCommand::Morning(a) => morning::run(a, ctx).await,
+        CheckCommand::Night(a) => night::run(a, ctx).await,
     }
 }
 

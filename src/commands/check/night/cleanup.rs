@@ -1,0 +1,530 @@
+//! `check night --cleanup`: old files in the configured log directories, and backups outside
+//! backup.keep / backup.keep_days (through `backup::retention`, so the newest verified backup
+//! of each database is never removed). Regular files only; symlinks are never followed (a
+//! link is not a file to delete, a linked directory is not descended into); nothing outside
+//! the named directories, nothing on another filesystem below them.
+
+use std::os::unix::fs::MetadataExt as _;
+use std::path::{Path, PathBuf};
+
+use crate::backup::catalog::{self, Entry};
+use crate::backup::retention::{self, Policy};
+use crate::config::CleanupConfig;
+use crate::render::{human_bytes, human_duration};
+use crate::report::{Finding, Status};
+
+/// A regular file found below a log directory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileInfo {
+    pub path: PathBuf,
+    pub bytes: u64,
+    /// modification time, unix seconds
+    pub mtime: i64,
+}
+
+impl FileInfo {
+    fn name(&self) -> &str {
+        self.path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+    }
+}
+
+/// `*` (any run of characters) and `?` (one character) against a whole file name.
+pub fn matches(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    let (mut pi, mut ni) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ni;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ni = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// The files that go: older than `max_age_secs` and matching one of `patterns`. Pure, so the
+/// rule is tested without a filesystem.
+pub fn select<'a>(
+    files: &'a [FileInfo],
+    max_age_secs: i64,
+    now: i64,
+    patterns: &[String],
+) -> Vec<&'a FileInfo> {
+    files
+        .iter()
+        .filter(|f| now - f.mtime > max_age_secs)
+        .filter(|f| patterns.iter().any(|p| matches(p, f.name())))
+        .collect()
+}
+
+/// Every regular file below `dir`, not following symlinks and not leaving `dir`'s filesystem.
+/// Returns the files and notes about what was skipped.
+pub fn walk(dir: &Path) -> anyhow::Result<(Vec<FileInfo>, Vec<String>)> {
+    let top = std::fs::symlink_metadata(dir)
+        .map_err(|e| anyhow::anyhow!("reading {}: {e}", dir.display()))?;
+    if top.file_type().is_symlink() {
+        anyhow::bail!(
+            "{} is a symlink; name the directory it points to in cleanup.log_dirs",
+            dir.display()
+        );
+    }
+    if !top.is_dir() {
+        anyhow::bail!("{} is not a directory", dir.display());
+    }
+    let dev = top.dev();
+    let (mut files, mut notes) = (Vec::new(), Vec::new());
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = match std::fs::read_dir(&d) {
+            Ok(e) => e,
+            Err(e) => {
+                notes.push(format!("skipped {}: {e}", d.display()));
+                continue;
+            }
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            // symlink_metadata: the entry itself, never what a link points at.
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            let ft = meta.file_type();
+            if ft.is_symlink() {
+                notes.push(format!("skipped symlink {}", path.display()));
+            } else if ft.is_dir() {
+                if meta.dev() == dev {
+                    stack.push(path);
+                } else {
+                    notes.push(format!("skipped {}: another filesystem", path.display()));
+                }
+            } else if ft.is_file() {
+                files.push(FileInfo {
+                    path,
+                    bytes: meta.len(),
+                    mtime: meta.mtime(),
+                });
+            }
+        }
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok((files, notes))
+}
+
+/// Why `dir` must not be cleaned, when it holds something cleanup must never touch.
+fn refused(dir: &Path, protected: &[(&str, PathBuf)]) -> Option<String> {
+    let canon = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    protected.iter().find_map(|(what, p)| {
+        let p = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+        p.starts_with(&canon)
+            .then(|| format!("{} holds the {what} {}", dir.display(), p.display()))
+    })
+}
+
+/// What cleanup would delete in one log directory.
+pub struct LogPlan {
+    pub dir: PathBuf,
+    pub files: Vec<FileInfo>,
+    pub notes: Vec<String>,
+    /// set when the directory may not be cleaned (or cannot be read): nothing goes there
+    pub refused: Option<String>,
+}
+
+/// What cleanup would delete in the backup directory.
+pub struct BackupPlan {
+    pub dir: PathBuf,
+    pub policy: Policy,
+    pub entries: Vec<Entry>,
+    pub notes: Vec<String>,
+}
+
+pub struct Plan {
+    pub logs: Vec<LogPlan>,
+    pub backups: BackupPlan,
+}
+
+impl Plan {
+    pub fn steps(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for l in &self.logs {
+            for f in &l.files {
+                out.push(format!(
+                    "delete {} ({})",
+                    f.path.display(),
+                    human_bytes(f.bytes as f64)
+                ));
+            }
+        }
+        for e in &self.backups.entries {
+            out.push(format!(
+                "delete backup {} ({}, {})",
+                e.id(),
+                e.archive_path.display(),
+                human_bytes(e.manifest.bytes as f64)
+            ));
+        }
+        out
+    }
+}
+
+/// Build the plan; reads directories only. `protected` are the directories cleanup must never
+/// reach into through a log directory (data, backup, state).
+pub fn plan(
+    cfg: &CleanupConfig,
+    backup_dir: &Path,
+    policy: Policy,
+    protected: &[(&str, PathBuf)],
+    now: i64,
+) -> anyhow::Result<Plan> {
+    let max_age = cfg.log_max_age.0.as_secs() as i64;
+    let mut logs = Vec::new();
+    for dir in &cfg.log_dirs {
+        let mut lp = LogPlan {
+            dir: dir.clone(),
+            files: Vec::new(),
+            notes: Vec::new(),
+            refused: refused(dir, protected),
+        };
+        if lp.refused.is_none() {
+            match walk(dir) {
+                Ok((files, notes)) => {
+                    lp.files = select(&files, max_age, now, &cfg.log_patterns)
+                        .into_iter()
+                        .cloned()
+                        .collect();
+                    lp.notes = notes;
+                }
+                Err(e) => lp.refused = Some(crate::report::one_line(&e)),
+            }
+        }
+        logs.push(lp);
+    }
+    let mut backups = BackupPlan {
+        dir: backup_dir.to_path_buf(),
+        policy,
+        entries: Vec::new(),
+        notes: Vec::new(),
+    };
+    if policy.is_set() {
+        let entries = catalog::list(backup_dir, None)?;
+        let (_, removed) = retention::plan(&entries, policy, now);
+        for e in removed {
+            match unsafe_backup_path(backup_dir, &e) {
+                Some(why) => backups.notes.push(format!("kept {}: {why}", e.id())),
+                None => backups.entries.push(e),
+            }
+        }
+    }
+    Ok(Plan { logs, backups })
+}
+
+/// A backup's files must be regular files directly in `<dir>/<db>/`, a real directory.
+fn unsafe_backup_path(dir: &Path, e: &Entry) -> Option<String> {
+    let db_dir = dir.join(&e.manifest.database);
+    match std::fs::symlink_metadata(&db_dir) {
+        Ok(m) if m.is_dir() => {}
+        _ => {
+            return Some(format!(
+                "{} is a symlink or not a directory",
+                db_dir.display()
+            ))
+        }
+    }
+    for p in [&e.archive_path, &e.manifest_path] {
+        if p.parent() != Some(db_dir.as_path()) {
+            return Some(format!(
+                "{} is not directly in {}",
+                p.display(),
+                db_dir.display()
+            ));
+        }
+        match std::fs::symlink_metadata(p) {
+            Ok(m) if m.file_type().is_file() => {}
+            _ => return Some(format!("{} is not a regular file", p.display())),
+        }
+    }
+    None
+}
+
+fn file_line(f: &FileInfo, now: i64) -> String {
+    format!(
+        "{} ({}, modified {} ago)",
+        f.path.display(),
+        human_bytes(f.bytes as f64),
+        human_duration((now - f.mtime).max(0) as f64)
+    )
+}
+
+/// Findings of a dry run: what would go, with sizes.
+pub fn dry_run_findings(plan: &Plan, max_age: &str, now: i64) -> Vec<Finding> {
+    let mut out: Vec<Finding> = plan
+        .logs
+        .iter()
+        .map(|l| {
+            if let Some(why) = &l.refused {
+                return refused_finding(l, why);
+            }
+            let bytes: u64 = l.files.iter().map(|f| f.bytes).sum();
+            let mut detail: Vec<String> = l.files.iter().map(|f| file_line(f, now)).collect();
+            detail.extend(l.notes.iter().cloned());
+            Finding::ok(
+                "cleanup.logs",
+                format!(
+                    "dry run: would delete {} file(s) older than {max_age}, {}",
+                    l.files.len(),
+                    human_bytes(bytes as f64)
+                ),
+            )
+            .subject(l.dir.display().to_string())
+            .value(bytes, "bytes")
+            .detail(detail)
+        })
+        .collect();
+    out.push(backups_dry_run(&plan.backups));
+    out
+}
+
+fn refused_finding(l: &LogPlan, why: &str) -> Finding {
+    Finding::new(
+        "cleanup.logs",
+        Status::Unknown,
+        format!("not cleaned: {why}"),
+    )
+    .subject(l.dir.display().to_string())
+    .hint("name only log directories in cleanup.log_dirs, never one that holds the data, backup or state directory")
+}
+
+fn backups_dry_run(b: &BackupPlan) -> Finding {
+    let subject = b.dir.display().to_string();
+    if !b.policy.is_set() {
+        return no_policy(subject);
+    }
+    let bytes: u64 = b.entries.iter().map(|e| e.manifest.bytes).sum();
+    let mut detail: Vec<String> = b
+        .entries
+        .iter()
+        .map(|e| format!("{} ({})", e.id(), human_bytes(e.manifest.bytes as f64)))
+        .collect();
+    detail.extend(b.notes.iter().cloned());
+    Finding::ok(
+        "cleanup.backups",
+        format!(
+            "dry run: would delete {} backup(s), {} ({})",
+            b.entries.len(),
+            human_bytes(bytes as f64),
+            b.policy.describe()
+        ),
+    )
+    .subject(subject)
+    .value(bytes, "bytes")
+    .detail(detail)
+}
+
+fn no_policy(subject: String) -> Finding {
+    Finding::ok(
+        "cleanup.backups",
+        "no retention policy (backup.keep / backup.keep_days): no backup is deleted",
+    )
+    .subject(subject)
+    .value(0u64, "bytes")
+}
+
+/// Delete what the plan lists; one finding per log directory and one for the backups.
+pub fn execute(plan: &Plan, now: i64) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for l in &plan.logs {
+        if let Some(why) = &l.refused {
+            out.push(refused_finding(l, why));
+            continue;
+        }
+        let (mut freed, mut gone, mut failed) = (0u64, Vec::new(), Vec::new());
+        for f in &l.files {
+            match delete_file(&l.dir, f) {
+                Ok(()) => {
+                    freed += f.bytes;
+                    gone.push(file_line(f, now));
+                }
+                Err(e) => failed.push(format!("{}: {e}", f.path.display())),
+            }
+        }
+        out.push(result_finding(
+            "cleanup.logs",
+            &l.dir,
+            gone,
+            failed,
+            freed,
+            &l.notes,
+        ));
+    }
+    let b = &plan.backups;
+    if !b.policy.is_set() {
+        out.push(no_policy(b.dir.display().to_string()));
+        return out;
+    }
+    let (mut freed, mut gone, mut failed) = (0u64, Vec::new(), Vec::new());
+    for e in &b.entries {
+        match retention::remove(e) {
+            Ok(()) => {
+                freed += e.manifest.bytes;
+                gone.push(format!(
+                    "{} ({})",
+                    e.id(),
+                    human_bytes(e.manifest.bytes as f64)
+                ));
+            }
+            Err(err) => failed.push(format!("{}: {err}", e.archive_path.display())),
+        }
+    }
+    out.push(result_finding(
+        "cleanup.backups",
+        &b.dir,
+        gone,
+        failed,
+        freed,
+        &b.notes,
+    ));
+    out
+}
+
+/// Re-check just before unlinking: still a regular file, and its directory still resolves to
+/// below the log directory (a directory swapped for a symlink since the walk is not followed).
+fn delete_file(dir: &Path, f: &FileInfo) -> anyhow::Result<()> {
+    let meta = std::fs::symlink_metadata(&f.path)?;
+    if !meta.file_type().is_file() {
+        anyhow::bail!("no longer a regular file; left alone");
+    }
+    let parent = f.path.parent().unwrap_or(dir);
+    let canon_dir = std::fs::canonicalize(dir)?;
+    if !std::fs::canonicalize(parent)?.starts_with(&canon_dir) {
+        anyhow::bail!(
+            "its directory now resolves outside {}; left alone",
+            dir.display()
+        );
+    }
+    std::fs::remove_file(&f.path)?;
+    Ok(())
+}
+
+fn result_finding(
+    id: &str,
+    dir: &Path,
+    gone: Vec<String>,
+    failed: Vec<String>,
+    freed: u64,
+    notes: &[String],
+) -> Finding {
+    let status = if failed.is_empty() {
+        Status::Ok
+    } else {
+        Status::Warning
+    };
+    let what = if id == "cleanup.backups" {
+        "backup(s)"
+    } else {
+        "file(s)"
+    };
+    let mut summary = format!(
+        "deleted {} {what}, {} freed",
+        gone.len(),
+        human_bytes(freed as f64)
+    );
+    if !failed.is_empty() {
+        summary.push_str(&format!("; {} could not be deleted", failed.len()));
+    }
+    let mut detail = gone;
+    detail.extend(failed);
+    detail.extend(notes.iter().cloned());
+    let mut f = Finding::new(id, status, summary)
+        .subject(dir.display().to_string())
+        .value(freed, "bytes")
+        .detail(detail);
+    if status != Status::Ok {
+        f = f.hint(
+            "check the permissions of the files listed (opsbook runs as the user that owns them?)",
+        );
+    }
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards() {
+        assert!(matches("*.log", "postgresql-15-main.log"));
+        assert!(matches("*.log.*", "postgresql-15-main.log.3.gz"));
+        assert!(matches("app-?.log", "app-1.log"));
+        assert!(!matches("app-?.log", "app-12.log"));
+        assert!(!matches("*.log", "postgresql.log.1"));
+        assert!(matches("*", "anything"));
+        assert!(!matches("*.gz", "gz"));
+    }
+
+    #[test]
+    fn selection_takes_old_matching_files_only() {
+        let day = 86400;
+        let now = 100 * day;
+        let f = |name: &str, age_days: i64| FileInfo {
+            path: PathBuf::from(format!("/var/log/pg/{name}")),
+            bytes: 10,
+            mtime: now - age_days * day,
+        };
+        let files = vec![
+            f("old.log", 30),
+            f("old.log.1.gz", 20),
+            f("fresh.log", 1),
+            f("lastlog", 365),
+            f("edge.log", 14),
+        ];
+        let patterns: Vec<String> = ["*.log", "*.log.*"].iter().map(|s| s.to_string()).collect();
+        let picked: Vec<&str> = select(&files, 14 * day, now, &patterns)
+            .iter()
+            .map(|f| f.name())
+            .collect();
+        assert_eq!(picked, vec!["old.log", "old.log.1.gz"]);
+    }
+
+    #[test]
+    fn walk_lists_regular_files_and_never_follows_symlinks() {
+        let base =
+            std::env::temp_dir().join(format!("opsbook-cleanup-walk-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let logs = base.join("logs");
+        let outside = base.join("outside");
+        std::fs::create_dir_all(logs.join("sub")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(logs.join("a.log"), b"a").unwrap();
+        std::fs::write(logs.join("sub/b.log"), b"bb").unwrap();
+        std::fs::write(outside.join("c.log"), b"ccc").unwrap();
+        std::os::unix::fs::symlink(outside.join("c.log"), logs.join("link.log")).unwrap();
+        std::os::unix::fs::symlink(&outside, logs.join("linkdir")).unwrap();
+        let (files, notes) = walk(&logs).unwrap();
+        let names: Vec<String> = files
+            .iter()
+            .map(|f| f.path.strip_prefix(&logs).unwrap().display().to_string())
+            .collect();
+        assert_eq!(names, vec!["a.log", "sub/b.log"]);
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(
+            walk(&logs.join("linkdir")).is_err(),
+            "a symlinked log dir is refused"
+        );
+        let protected = [("data directory", logs.join("sub"))];
+        assert!(refused(&logs, &protected).is_some());
+        assert!(refused(&outside, &protected).is_none());
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+}
