@@ -100,9 +100,9 @@ pub fn project_disk(
     let mut detail: Vec<String> = roles.iter().map(|r| format!("holds {r}")).collect();
     match (fitted, until) {
         (None, _) => {
-            finding.summary.push_str(
-                "; projection after more runs (needs 2 samples 1 h apart in the last 14 days)",
-            );
+            finding
+                .summary
+                .push_str("; no projection yet (needs runs 1 h apart within 14 days)");
         }
         (Some(f), None) => {
             finding.summary.push_str(&format!(
@@ -323,6 +323,6 @@ mod tests {
         );
         assert_eq!(f.status, Status::Ok);
         assert_eq!(p.days_until_full, None);
-        assert!(f.summary.contains("projection after more runs"));
+        assert!(f.summary.contains("no projection yet"));
     }
 }

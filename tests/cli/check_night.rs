@@ -475,3 +475,50 @@ fn fewer_backups_than_the_policy_wants_is_a_warning() {
         "{run}"
     );
 }
+
+#[test]
+fn maintain_rebuilds_a_bloated_index_concurrently_and_never_a_whole_table() {
+    let _g = shared();
+    let db = TestDb::new("night_reindex");
+    db.psql(
+        "CREATE EXTENSION pgstattuple; \
+         CREATE TABLE ix (id int PRIMARY KEY, v text); \
+         INSERT INTO ix SELECT g, md5(g::text) FROM generate_series(1, 100000) g; \
+         DELETE FROM ix WHERE id % 10 <> 0;",
+    );
+    db.psql("VACUUM ix");
+    let density = || -> f64 {
+        db.psql("SELECT avg_leaf_density FROM pgstatindex('ix_pkey')")
+            .parse()
+            .unwrap()
+    };
+    assert!(density() < 30.0, "the index is bloated: {}", density());
+    let s = Scratch::new("night_reindex");
+    let cfg = sandbox_config(
+        &s,
+        &db,
+        &fresh_backup(&s),
+        "maintenance:\n  dead_tuples: 100000000\n  reindex_min_wasted_bytes: 100000\n",
+    );
+
+    let dry = night(&cfg, &["--maintain", "--dry-run"]).run();
+    let plan = Run::one(&dry.json(), "maintain.plan").clone();
+    assert_eq!(plan["value"], 1, "{dry}");
+    let line = plan["detail"][0].as_str().unwrap();
+    assert!(
+        line.starts_with("REINDEX INDEX CONCURRENTLY \"public\".\"ix_pkey\";"),
+        "{dry}"
+    );
+    assert!(!dry.stdout.contains("REINDEX TABLE") && !dry.stdout.contains("REINDEX DATABASE"));
+
+    let run = night(&cfg, &["--maintain", "--yes"]).run();
+    let j = run.json();
+    let r = subject(&j, "maintain.reindex", "public.ix_pkey");
+    assert_eq!(r["status"], "ok", "{run}");
+    assert!(density() > 80.0, "rebuilt: {}", density());
+    assert_eq!(
+        db.psql("SELECT count(*) FROM pg_index WHERE NOT indisvalid"),
+        "0",
+        "no invalid leftover"
+    );
+}
