@@ -282,6 +282,8 @@ pub struct MaintenanceConfig {
     pub lock_timeout: Span,
     /// statement_timeout of each VACUUM / REINDEX (0: none; they may run long at night)
     pub statement_timeout: Span,
+    /// measure index bloat with pgstattuple (reads every index) instead of the catalog estimate
+    pub exact_bloat: bool,
 }
 
 impl Default for MaintenanceConfig {
@@ -293,6 +295,7 @@ impl Default for MaintenanceConfig {
             reindex_min_wasted_bytes: 10 * 1024 * 1024,
             lock_timeout: Span::secs(5),
             statement_timeout: Span::secs(0),
+            exact_bloat: false,
         }
     }
 }

@@ -486,7 +486,7 @@ fn maintain_rebuilds_a_bloated_index_concurrently_and_never_a_whole_table() {
          INSERT INTO ix SELECT g, md5(g::text) FROM generate_series(1, 100000) g; \
          DELETE FROM ix WHERE id % 10 <> 0;",
     );
-    db.psql("VACUUM ix");
+    db.psql("VACUUM (ANALYZE) ix");
     let density = || -> f64 {
         db.psql("SELECT avg_leaf_density FROM pgstatindex('ix_pkey')")
             .parse()
@@ -501,15 +501,30 @@ fn maintain_rebuilds_a_bloated_index_concurrently_and_never_a_whole_table() {
         "maintenance:\n  dead_tuples: 100000000\n  reindex_min_wasted_bytes: 100000\n",
     );
 
-    let dry = night(&cfg, &["--maintain", "--dry-run"]).run();
-    let plan = Run::one(&dry.json(), "maintain.plan").clone();
-    assert_eq!(plan["value"], 1, "{dry}");
-    let line = plan["detail"][0].as_str().unwrap();
-    assert!(
-        line.starts_with("REINDEX INDEX CONCURRENTLY \"public\".\"ix_pkey\";"),
-        "{dry}"
+    // Both measurements find it: the catalog estimate (default) and pgstattuple (exact_bloat).
+    let exact_cfg = s.write(
+        "exact.yaml",
+        &std::fs::read_to_string(&cfg)
+            .unwrap()
+            .replace("maintenance:\n", "maintenance:\n  exact_bloat: true\n"),
+        0o600,
     );
-    assert!(!dry.stdout.contains("REINDEX TABLE") && !dry.stdout.contains("REINDEX DATABASE"));
+    for (c, how) in [
+        (&cfg, "estimated from the catalog"),
+        (&exact_cfg, "measured with pgstattuple"),
+    ] {
+        let dry = night(c, &["--maintain", "--dry-run"]).run();
+        let plan = Run::one(&dry.json(), "maintain.plan").clone();
+        assert_eq!(plan["value"], 1, "{dry}");
+        let line = plan["detail"][0].as_str().unwrap();
+        assert!(
+            line.starts_with("REINDEX INDEX CONCURRENTLY \"public\".\"ix_pkey\";"),
+            "{dry}"
+        );
+        assert!(plan["detail"].to_string().contains(how), "{dry}");
+        assert!(!dry.stdout.contains("REINDEX TABLE") && !dry.stdout.contains("REINDEX DATABASE"));
+    }
+    assert!(density() < 30.0, "a dry run rebuilds nothing");
 
     let run = night(&cfg, &["--maintain", "--yes"]).run();
     let j = run.json();

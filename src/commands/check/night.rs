@@ -63,7 +63,13 @@ pub(super) async fn run(args: &NightArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             if args.maintain {
                 Some(
                     pg_data(ctx, "maintain.reindex", async {
-                        indexes::candidates(ctx.pg().await?, bloat_pct, min_wasted).await
+                        indexes::candidates(
+                            ctx.pg().await?,
+                            bloat_pct,
+                            min_wasted,
+                            mcfg.exact_bloat,
+                        )
+                        .await
                     })
                     .await,
                 )
@@ -234,6 +240,14 @@ where
     let timeout = ctx.probe_timeout();
     match tokio::time::timeout(timeout, probe).await {
         Ok(Ok(v)) => Ok(v),
+        // Waiting on production's locks is what lock_timeout forbids: that is "try again
+        // later", not "could not tell".
+        Ok(Err(e)) if is_lock_timeout(&e) => Err(Finding::new(
+            id,
+            Status::Warning,
+            format!("not measured: {}", crate::report::one_line(&e)),
+        )
+        .hint("a relation it reads is locked by another session; see `opsbook diagnose locks`")),
         Ok(Err(e)) => Err(Finding::unknown(id, &e)),
         Err(_) => Err(Finding::new(
             id,
@@ -242,6 +256,14 @@ where
         )
         .hint("raise --timeout or look at what the server is busy with")),
     }
+}
+
+fn is_lock_timeout(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<tokio_postgres::Error>().is_some_and(|pe| {
+            pe.code() == Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE)
+        })
+    })
 }
 
 /// `host.disk_usage` per mount holding the data, backup or a log directory, each with its

@@ -1,86 +1,61 @@
-//! Which indexes `--maintain` rebuilds: btree indexes whose bloat is over thresholds.bloat_pct
-//! (warning) and that waste at least maintenance.reindex_min_wasted_bytes.
-
-use anyhow::Context as _;
+//! Which indexes `--maintain` rebuilds: btree indexes whose bloat (probes::bloat) is over
+//! thresholds.bloat_pct (warning) and that waste at least maintenance.reindex_min_wasted_bytes.
 
 use super::maintain::BloatedIndex;
-use crate::clients::postgres::{quote_ident, PgClient};
+use crate::clients::postgres::PgClient;
+use crate::probes::bloat::{self, Kind, RelationBloat};
 
-/// Where pgstattuple is installed in the connected database, if it is.
-const PGSTATTUPLE_SQL: &str = "SELECT n.nspname::text FROM pg_extension e \
-     JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pgstattuple'";
-
-/// Every valid, permanent btree index of the user's schemas of at least $1 bytes, with
-/// pgstatindex's avg_leaf_density (it reads the whole index: exact, but a full scan).
-/// pgstattuple 1.4+ (PG 9.6+): pgstatindex(regclass).
-fn density_sql(schema: &str) -> String {
-    format!(
-        "SELECT n.nspname::text, c.relname::text, t.relname::text, pg_relation_size(c.oid), \
-         s.avg_leaf_density \
-         FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
-         JOIN pg_class t ON t.oid = i.indrelid \
-         JOIN pg_namespace n ON n.oid = c.relnamespace \
-         JOIN pg_am am ON am.oid = c.relam \
-         CROSS JOIN LATERAL {}.pgstatindex(c.oid::regclass) s \
-         WHERE am.amname = 'btree' AND i.indisvalid AND c.relpersistence = 'p' \
-         AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
-         AND n.nspname NOT LIKE 'pg\\_toast%' AND pg_relation_size(c.oid) >= $1 \
-         ORDER BY 4 DESC",
-        quote_ident(schema)
-    )
+/// Leftovers of an interrupted REINDEX CONCURRENTLY (`<name>_ccnew`, `<name>_ccold`, with an
+/// optional number): never rebuilt, they are dropped instead (maintain::drop_leftovers).
+fn is_reindex_leftover(name: &str) -> bool {
+    let base = name.trim_end_matches(|c: char| c.is_ascii_digit());
+    base.ends_with("_ccnew") || base.ends_with("_ccold")
 }
 
-/// A freshly built btree packs leaves to its fillfactor (90 by default); what is below that
-/// is free space a REINDEX gives back. Returns (ratio percent, wasted bytes).
-pub fn waste(bytes: i64, avg_leaf_density: f64) -> (f64, i64) {
-    if !avg_leaf_density.is_finite() || bytes <= 0 {
-        return (0.0, 0);
-    }
-    let ratio = (1.0 - avg_leaf_density / 90.0).clamp(0.0, 1.0);
-    (ratio * 100.0, (bytes as f64 * ratio) as i64)
+/// The indexes over both thresholds, largest waste first.
+pub fn select(all: Vec<RelationBloat>, bloat_pct: f64, min_wasted: i64) -> Vec<BloatedIndex> {
+    all.into_iter()
+        .filter(|b| {
+            b.kind == Kind::Index && b.ratio_pct > bloat_pct && b.wasted_bytes >= min_wasted
+        })
+        .filter(|b| !is_reindex_leftover(&b.name))
+        .map(|b| BloatedIndex {
+            schema: b.schema,
+            name: b.name,
+            table: b.table,
+            bytes: b.bytes,
+            wasted_bytes: b.wasted_bytes,
+            ratio_pct: b.ratio_pct,
+        })
+        .collect()
 }
 
-/// The indexes to rebuild, and a note on how they were chosen (or why none could be).
+/// The indexes to rebuild, and a note on how they were measured. The catalog estimate by
+/// default (reads no index); pgstattuple's page-by-page measurement with
+/// maintenance.exact_bloat (reads every index of the minimum size, every night).
 pub async fn candidates(
     pg: &PgClient,
     bloat_pct: f64,
     min_wasted: i64,
+    exact: bool,
 ) -> anyhow::Result<(Vec<BloatedIndex>, String)> {
-    let Some(row) = pg
-        .client
-        .query_opt(PGSTATTUPLE_SQL, &[])
-        .await
-        .context("looking for the pgstattuple extension")?
-    else {
-        return Ok((
-            Vec::new(),
-            "no index is rebuilt: measuring index bloat needs the pgstattuple extension (CREATE EXTENSION pgstattuple)".into(),
-        ));
+    let (all, how) = if exact {
+        (
+            bloat::exact(pg, Kind::Index, min_wasted).await?,
+            "measured with pgstattuple's pgstatindex",
+        )
+    } else {
+        (
+            bloat::estimate(pg, Kind::Index, min_wasted).await?,
+            "estimated from the catalog (as of the last ANALYZE)",
+        )
     };
-    let schema: String = row.get(0);
-    let rows = pg
-        .client
-        .query(&density_sql(&schema), &[&min_wasted])
-        .await
-        .context("measuring btree leaf density with pgstatindex")?;
-    let mut out = Vec::new();
-    for r in rows {
-        let bytes: i64 = r.try_get(3)?;
-        let (ratio, wasted) = waste(bytes, r.try_get(4)?);
-        if ratio > bloat_pct && wasted >= min_wasted {
-            out.push(BloatedIndex {
-                schema: r.try_get(0)?,
-                name: r.try_get(1)?,
-                table: r.try_get(2)?,
-                bytes,
-                wasted_bytes: wasted,
-                ratio_pct: ratio,
-            });
-        }
-    }
     Ok((
-        out,
-        format!("index bloat from pgstatindex's avg_leaf_density (over {bloat_pct}% and {min_wasted} bytes wasted)"),
+        select(all, bloat_pct, min_wasted),
+        format!(
+            "index bloat {how}: rebuilt when over {bloat_pct}% and {} wasted",
+            crate::render::human_bytes(min_wasted as f64)
+        ),
     ))
 }
 
@@ -88,13 +63,35 @@ pub async fn candidates(
 mod tests {
     use super::*;
 
+    fn b(name: &str, ratio: f64, wasted: i64) -> RelationBloat {
+        RelationBloat {
+            kind: Kind::Index,
+            schema: "public".into(),
+            name: name.into(),
+            table: "t".into(),
+            bytes: wasted * 2,
+            wasted_bytes: wasted,
+            ratio_pct: ratio,
+            exact: false,
+        }
+    }
+
     #[test]
-    fn waste_is_measured_against_the_fillfactor() {
-        assert_eq!(waste(1000, 90.0), (0.0, 0));
-        let (r, w) = waste(1000, 45.0);
-        assert!((r - 50.0).abs() < 1e-9);
-        assert_eq!(w, 500);
-        assert_eq!(waste(1000, f64::NAN), (0.0, 0));
-        assert_eq!(waste(1000, 99.0).1, 0);
+    fn both_thresholds_must_be_passed_and_leftovers_are_never_rebuilt() {
+        let picked = select(
+            vec![
+                b("big_and_bloated", 60.0, 50 << 20),
+                b("bloated_but_small", 90.0, 1 << 20),
+                b("big_but_tight", 10.0, 50 << 20),
+                b("users_pkey_ccnew", 60.0, 50 << 20),
+                b("users_pkey_ccold1", 60.0, 50 << 20),
+            ],
+            20.0,
+            10 << 20,
+        );
+        let names: Vec<&str> = picked.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(names, vec!["big_and_bloated"]);
+        assert!(is_reindex_leftover("x_ccnew12"));
+        assert!(!is_reindex_leftover("ccnew_is_a_fine_name"));
     }
 }
