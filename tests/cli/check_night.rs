@@ -537,3 +537,52 @@ fn maintain_rebuilds_a_bloated_index_concurrently_and_never_a_whole_table() {
         "no invalid leftover"
     );
 }
+
+#[test]
+fn on_a_terminal_maintain_prints_the_plan_and_runs_only_after_the_database_name_is_typed() {
+    use expectrl::{Eof, Expect as _};
+    let _g = shared();
+    let db = TestDb::new("night_tty");
+    dead_tuples(&db, "neglected", 1_000, 5_000);
+    let s = Scratch::new("night_tty");
+    let cfg = sandbox_config(
+        &s,
+        &db,
+        &fresh_backup(&s),
+        "maintenance:\n  dead_tuples: 1000\n",
+    );
+    let spawn = || {
+        let (mut cmd, home) = opsbook_command(&[
+            "check",
+            "night",
+            "--maintain",
+            "--no-color",
+            "--config",
+            cfg.to_str().unwrap(),
+        ]);
+        cmd.env("TERM", "xterm");
+        let mut p = expectrl::Session::spawn(cmd).expect("a pseudo-terminal");
+        p.set_expect_timeout(Some(Duration::from_secs(60)));
+        (p, home)
+    };
+    let exit_code =
+        |p: &expectrl::session::OsSession| format!("{:?}", p.get_process().wait().unwrap());
+
+    let (mut p, _home) = spawn();
+    p.expect("The plan:").unwrap();
+    p.expect("VACUUM (ANALYZE) \"public\".\"neglected\"")
+        .unwrap();
+    p.expect(format!("Type `{}`", db.name)).unwrap();
+    p.send_line("yes").unwrap();
+    p.expect("aborted").unwrap();
+    p.expect(Eof).unwrap();
+    assert!(exit_code(&p).ends_with(", 3)"));
+    assert_eq!(last_vacuum(&db, "neglected"), "never");
+
+    let (mut p, _home) = spawn();
+    p.expect(format!("Type `{}`", db.name)).unwrap();
+    p.send_line(&db.name).unwrap();
+    p.expect("maintain.vacuum").unwrap();
+    p.expect(Eof).unwrap();
+    assert_ne!(last_vacuum(&db, "neglected"), "never");
+}

@@ -142,11 +142,23 @@ pub(super) async fn run(args: &NightArgs, ctx: &Ctx) -> anyhow::Result<Report> {
 
     if args.maintain || args.cleanup {
         let mut protected = vec![
-            ("backup directory", backup_dir.clone()),
-            ("state directory", state_dir.clone()),
+            cleanup::Protected {
+                what: "backup directory",
+                path: backup_dir.clone(),
+                may_hold_logs: false,
+            },
+            cleanup::Protected {
+                what: "state directory",
+                path: state_dir.clone(),
+                may_hold_logs: false,
+            },
         ];
         if let Some(d) = data_dir {
-            protected.push(("data directory", d));
+            protected.push(cleanup::Protected {
+                what: "data directory",
+                path: d,
+                may_hold_logs: true,
+            });
         }
         let cleanup_plan = if args.cleanup {
             Some(cleanup::plan(

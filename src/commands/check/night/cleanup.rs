@@ -123,13 +123,38 @@ pub fn walk(dir: &Path) -> anyhow::Result<(Vec<FileInfo>, Vec<String>)> {
     Ok((files, notes))
 }
 
-/// Why `dir` must not be cleaned, when it holds something cleanup must never touch.
-fn refused(dir: &Path, protected: &[(&str, PathBuf)]) -> Option<String> {
+/// A directory cleanup must never reach into through a log directory.
+pub struct Protected {
+    pub what: &'static str,
+    pub path: PathBuf,
+    /// PostgreSQL's `log_directory` may sit inside its data directory; a log directory inside
+    /// the backup or state directory would delete backups by age, around the retention rule.
+    pub may_hold_logs: bool,
+}
+
+/// Why `dir` must not be cleaned: it holds a protected directory, or sits inside one that
+/// may not hold logs.
+fn refused(dir: &Path, protected: &[Protected]) -> Option<String> {
     let canon = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-    protected.iter().find_map(|(what, p)| {
-        let p = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
-        p.starts_with(&canon)
-            .then(|| format!("{} holds the {what} {}", dir.display(), p.display()))
+    protected.iter().find_map(|p| {
+        let path = std::fs::canonicalize(&p.path).unwrap_or_else(|_| p.path.clone());
+        if path.starts_with(&canon) {
+            Some(format!(
+                "{} holds the {} {}",
+                dir.display(),
+                p.what,
+                path.display()
+            ))
+        } else if !p.may_hold_logs && canon.starts_with(&path) {
+            Some(format!(
+                "{} is inside the {} {}",
+                dir.display(),
+                p.what,
+                path.display()
+            ))
+        } else {
+            None
+        }
     })
 }
 
@@ -185,7 +210,7 @@ pub fn plan(
     cfg: &CleanupConfig,
     backup_dir: &Path,
     policy: Policy,
-    protected: &[(&str, PathBuf)],
+    protected: &[Protected],
     now: i64,
 ) -> anyhow::Result<Plan> {
     let max_age = cfg.log_max_age.0.as_secs() as i64;
@@ -303,7 +328,7 @@ fn refused_finding(l: &LogPlan, why: &str) -> Finding {
         format!("not cleaned: {why}"),
     )
     .subject(l.dir.display().to_string())
-    .hint("name only log directories in cleanup.log_dirs, never one that holds the data, backup or state directory")
+    .hint("name only log directories in cleanup.log_dirs: not one that holds the data, backup or state directory, nor one inside the backup or state directory")
 }
 
 fn backups_dry_run(b: &BackupPlan) -> Finding {
@@ -522,9 +547,29 @@ mod tests {
             walk(&logs.join("linkdir")).is_err(),
             "a symlinked log dir is refused"
         );
-        let protected = [("data directory", logs.join("sub"))];
-        assert!(refused(&logs, &protected).is_some());
-        assert!(refused(&outside, &protected).is_none());
+        let protected = [
+            Protected {
+                what: "data directory",
+                path: logs.join("sub"),
+                may_hold_logs: true,
+            },
+            Protected {
+                what: "backup directory",
+                path: outside.clone(),
+                may_hold_logs: false,
+            },
+        ];
+        assert!(refused(&logs, &protected)
+            .unwrap()
+            .contains("holds the data directory"));
+        assert!(
+            refused(&logs.join("sub/pg_log"), &protected).is_none(),
+            "logs inside the data dir are fine"
+        );
+        assert!(refused(&outside.join("app"), &protected)
+            .unwrap()
+            .contains("inside the backup directory"));
+        assert!(refused(&base.join("other"), &protected).is_none());
         std::fs::remove_dir_all(&base).unwrap();
     }
 }
