@@ -586,3 +586,106 @@ fn on_a_terminal_maintain_prints_the_plan_and_runs_only_after_the_database_name_
     p.expect(Eof).unwrap();
     assert_ne!(last_vacuum(&db, "neglected"), "never");
 }
+
+#[test]
+fn ctrl_c_cancels_the_running_statement_and_starts_no_other() {
+    use std::io::Read as _;
+    let _g = shared();
+    let db = TestDb::new("night_int");
+    dead_tuples(&db, "busy", 100, 8_000);
+    dead_tuples(&db, "quiet", 100, 4_000);
+    let s = Scratch::new("night_int");
+    let cfg = sandbox_config(
+        &s,
+        &db,
+        &fresh_backup(&s),
+        "maintenance:\n  dead_tuples: 1000\n  lock_timeout: 60s\n",
+    );
+    let mut holder = psql_command(&db, "lock_holder");
+    holder.args([
+        "-c",
+        "BEGIN; LOCK TABLE busy IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60); COMMIT;",
+    ]);
+    let _holder = Child::spawn(holder);
+    wait_until("the lock holder to hold busy", || {
+        db.psql(
+            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
+             WHERE c.relname = 'busy' AND l.mode = 'AccessExclusiveLock' AND l.granted",
+        ) == "1"
+    });
+    let (mut cmd, _home) = opsbook_command(&[
+        "check",
+        "night",
+        "--maintain",
+        "--yes",
+        "--format",
+        "json",
+        "--config",
+        cfg.to_str().unwrap(),
+    ]);
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut night = Child::spawn(cmd);
+    wait_until("opsbook's VACUUM to wait for the lock", || {
+        db.psql(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'opsbook' \
+             AND datname = current_database() AND query LIKE 'VACUUM%busy%' \
+             AND wait_event_type = 'Lock'",
+        ) == "1"
+    });
+    let started = std::time::Instant::now();
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &night.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = night.wait_for(Duration::from_secs(15));
+    assert!(status.is_some(), "still running 15 s after SIGINT");
+    assert!(started.elapsed() < Duration::from_secs(15));
+    let (mut out, mut err) = (String::new(), String::new());
+    night
+        .0
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    night
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(
+        err.contains("interrupted: cancelling `VACUUM (ANALYZE) \"public\".\"busy\"`"),
+        "{err}"
+    );
+    let j: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+    let busy = subject(&j, "maintain.vacuum", "public.busy");
+    assert_eq!(busy["status"], "warning", "{out}");
+    assert!(
+        busy["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("cancelled on interrupt"),
+        "{out}"
+    );
+    let quiet = subject(&j, "maintain.vacuum", "public.quiet");
+    assert!(
+        quiet["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("not run: interrupted"),
+        "{out}"
+    );
+    assert_eq!(last_vacuum(&db, "quiet"), "never");
+    wait_until("no session of ours left behind", || {
+        db.psql(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'opsbook' \
+             AND datname = current_database()",
+        ) == "0"
+    });
+}

@@ -219,15 +219,23 @@ pub(super) async fn run(args: &NightArgs, ctx: &Ctx) -> anyhow::Result<Report> {
                     args.yes,
                 )?;
             }
+            // Confirmed: from here Ctrl-C stops between objects (and cancels a running
+            // statement) instead of killing us half way.
+            let interrupt = crate::interrupt::Interrupt::install()?;
             // Cleanup first: a REINDEX CONCURRENTLY needs room for the new index.
             if let Some(p) = &cleanup_plan {
-                report.extend(cleanup::execute(p, now));
+                report.extend(cleanup::execute(p, now, &interrupt));
             }
             if let Some(steps) = &steps {
                 if !steps.is_empty() {
                     let pg = ctx.pg().await?;
-                    let progress = crate::render::show_progress(&ctx.global);
-                    report.extend(maintain::execute(pg, steps, mcfg, progress).await);
+                    let run = maintain::Run {
+                        cfg: mcfg,
+                        progress: crate::render::show_progress(&ctx.global),
+                        interrupt: &interrupt,
+                        timeouts: ctx.timeouts(),
+                    };
+                    report.extend(maintain::execute(pg, steps, &run).await);
                 }
             }
         }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use crate::backup::catalog::{self, Entry};
 use crate::backup::retention::{self, Policy};
 use crate::config::CleanupConfig;
+use crate::interrupt::Interrupt;
 use crate::render::{human_bytes, human_duration};
 use crate::report::{Finding, Status};
 
@@ -367,7 +368,7 @@ fn no_policy(subject: String) -> Finding {
 }
 
 /// Delete what the plan lists; one finding per log directory and one for the backups.
-pub fn execute(plan: &Plan, now: i64) -> Vec<Finding> {
+pub fn execute(plan: &Plan, now: i64, interrupt: &Interrupt) -> Vec<Finding> {
     let mut out = Vec::new();
     for l in &plan.logs {
         if let Some(why) = &l.refused {
@@ -376,6 +377,10 @@ pub fn execute(plan: &Plan, now: i64) -> Vec<Finding> {
         }
         let (mut freed, mut gone, mut failed) = (0u64, Vec::new(), Vec::new());
         for f in &l.files {
+            if interrupt.is_set() {
+                failed.push(format!("{}: not deleted, interrupted", f.path.display()));
+                continue;
+            }
             match delete_file(&l.dir, f) {
                 Ok(()) => {
                     freed += f.bytes;
@@ -400,6 +405,10 @@ pub fn execute(plan: &Plan, now: i64) -> Vec<Finding> {
     }
     let (mut freed, mut gone, mut failed) = (0u64, Vec::new(), Vec::new());
     for e in &b.entries {
+        if interrupt.is_set() {
+            failed.push(format!("{}: not deleted, interrupted", e.id()));
+            continue;
+        }
         match retention::remove(e) {
             Ok(()) => {
                 freed += e.manifest.bytes;

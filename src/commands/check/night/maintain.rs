@@ -10,8 +10,9 @@ use std::time::Instant;
 use anyhow::Context as _;
 use tokio_postgres::error::SqlState;
 
-use crate::clients::postgres::{quote_ident, quote_literal, PgClient};
+use crate::clients::postgres::{quote_ident, quote_literal, PgClient, SessionTimeouts};
 use crate::config::MaintenanceConfig;
+use crate::interrupt::Interrupt;
 use crate::probes::stale_stats::DeadTable;
 use crate::render::{human_bytes, took};
 use crate::report::{Finding, Status};
@@ -72,13 +73,21 @@ pub fn plan(tables: &[DeadTable], indexes: &[BloatedIndex]) -> Vec<Step> {
     out
 }
 
-/// Run the steps in order on `pg`; one finding per step, a failure never stops the next.
-pub async fn execute(
-    pg: &PgClient,
-    steps: &[Step],
-    cfg: &MaintenanceConfig,
-    progress: bool,
-) -> Vec<Finding> {
+/// How `execute` runs: the plan's settings, a progress bar, and the interrupt it stops on.
+pub struct Run<'a> {
+    pub cfg: &'a MaintenanceConfig,
+    pub progress: bool,
+    /// SIGINT / SIGTERM: the running statement is cancelled, the rest are not started.
+    pub interrupt: &'a Interrupt,
+    /// Session timeouts for the second connection that cancels a running statement.
+    pub timeouts: SessionTimeouts,
+}
+
+/// Run the steps in order on `pg`; one finding per step, a failure never stops the next
+/// (an interrupt does).
+pub async fn execute(pg: &PgClient, steps: &[Step], run: &Run<'_>) -> Vec<Finding> {
+    let cfg = run.cfg;
+    let progress = run.progress;
     let bar = progress.then(|| {
         let pb = indicatif::ProgressBar::with_draw_target(
             Some(steps.len() as u64),
@@ -110,11 +119,26 @@ pub async fn execute(
             })
             .collect();
     }
+    let pid: Option<i32> = match pg.client.query_one("SELECT pg_backend_pid()", &[]).await {
+        Ok(row) => row.try_get(0).ok(),
+        Err(_) => None,
+    };
     for step in steps {
+        if run.interrupt.is_set() {
+            out.push(
+                Finding::new(
+                    step.id,
+                    Status::Warning,
+                    format!("not run: interrupted before {}", step.sql),
+                )
+                .subject(step.object.clone()),
+            );
+            continue;
+        }
         if let Some(pb) = &bar {
             pb.set_message(step.sql.clone());
         }
-        out.push(run_step(pg, step, cfg).await);
+        out.push(run_step(pg, step, run, pid).await);
         if let Some(pb) = &bar {
             pb.inc(1);
         }
@@ -130,12 +154,47 @@ pub async fn execute(
     out
 }
 
-async fn run_step(pg: &PgClient, step: &Step, cfg: &MaintenanceConfig) -> Finding {
+/// Cancel our own running statement from a second session (what psql's Ctrl-C does), so an
+/// interrupted REINDEX CONCURRENTLY stops now and its leftover can be dropped.
+async fn cancel(pg: &PgClient, t: SessionTimeouts, pid: i32) -> anyhow::Result<()> {
+    let other = PgClient::connect(&pg.options, t).await?;
+    other
+        .client
+        .query_one("SELECT pg_cancel_backend($1)", &[&pid])
+        .await
+        .context("cancelling the running maintenance statement")?;
+    Ok(())
+}
+
+async fn run_step(pg: &PgClient, step: &Step, run: &Run<'_>, pid: Option<i32>) -> Finding {
+    let cfg = run.cfg;
     let started = Instant::now();
-    let result = pg.client.simple_query(&step.sql).await;
+    let statement = pg.client.simple_query(&step.sql);
+    tokio::pin!(statement);
+    let result = tokio::select! {
+        r = &mut statement => r,
+        _ = run.interrupt.wait() => {
+            eprintln!("interrupted: cancelling `{}`; the rest of the plan is not started", step.sql);
+            if let Some(pid) = pid {
+                if let Err(e) = cancel(pg, run.timeouts, pid).await {
+                    eprintln!("warning: {} (waiting for the statement to end)", crate::report::one_line(&e));
+                }
+            }
+            statement.await
+        }
+    };
     let secs = started.elapsed().as_secs_f64();
     let f = match result {
         Ok(_) => Finding::ok(step.id, format!("{} in {}", step.sql, took(secs))).value_f64(secs, "seconds"),
+        Err(e) if e.code() == Some(&SqlState::QUERY_CANCELED) && run.interrupt.is_set() => {
+            Finding::new(
+                step.id,
+                Status::Warning,
+                format!("cancelled on interrupt after {}: {}", took(secs), step.sql),
+            )
+            .value_f64(secs, "seconds")
+            .hint(format!("run it again when convenient: `{}`", step.sql))
+        }
         Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => Finding::new(
             step.id,
             Status::Warning,
