@@ -5,6 +5,7 @@
 
 mod cleanup;
 mod indexes;
+mod log_files;
 mod maintain;
 
 use std::collections::BTreeMap;
@@ -126,122 +127,194 @@ pub(super) async fn run(args: &NightArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         }
         Err(f) => report.push(f),
     }
-    if !args.no_record && !record.is_empty() {
-        let sample = Sample {
-            at: now,
-            command: "check night".to_string(),
-            values: record,
-        };
-        if let Err(e) = history.record(&state_dir, sample) {
-            eprintln!(
-                "warning: could not record the run history: {}\nhint: set OPSBOOK_STATE_DIR to a writable directory",
-                crate::report::one_line(&e)
-            );
-        }
+    if !args.no_record {
+        record_history(&mut history, &state_dir, record, now);
     }
-
     if args.maintain || args.cleanup {
-        let mut protected = vec![
-            cleanup::Protected {
-                what: "backup directory",
-                path: backup_dir.clone(),
-                may_hold_logs: false,
-            },
-            cleanup::Protected {
-                what: "state directory",
-                path: state_dir.clone(),
-                may_hold_logs: false,
-            },
-        ];
-        if let Some(d) = data_dir {
-            protected.push(cleanup::Protected {
-                what: "data directory",
-                path: d,
-                may_hold_logs: true,
-            });
-        }
-        let cleanup_plan = if args.cleanup {
-            Some(cleanup::plan(
-                &ctx.config.cleanup,
-                &backup_dir,
-                policy,
-                &protected,
-                now,
-            )?)
-        } else {
-            None
+        let found = Found {
+            dead,
+            indexes,
+            data_dir,
+            policy,
+            now,
+            db,
         };
-        let steps = if args.maintain {
-            let (idx, note) = match indexes {
-                Some(Ok((idx, note))) => (idx, note),
-                Some(Err(f)) => {
-                    report.push(f);
-                    (
-                        Vec::new(),
-                        "index bloat could not be measured (see maintain.reindex)".into(),
-                    )
-                }
-                None => (Vec::new(), String::new()),
-            };
-            let steps = maintain::plan(&dead, &idx);
-            report.push(plan_finding(&steps, &note, args.dry_run));
-            Some(steps)
-        } else {
-            None
-        };
-        report
-            .sections
-            .push(plan_section(steps.as_deref(), cleanup_plan.as_ref()));
-        if args.dry_run {
-            if let Some(p) = &cleanup_plan {
-                report.extend(cleanup::dry_run_findings(
-                    p,
-                    &ctx.config.cleanup.log_max_age.to_string(),
-                    now,
-                ));
-            }
-        } else {
-            let mut plan_lines = cleanup_plan.as_ref().map(|p| p.steps()).unwrap_or_default();
-            plan_lines.extend(steps.iter().flatten().map(|s| s.sql.clone()));
-            if !plan_lines.is_empty() {
-                let word = if args.maintain {
-                    db.as_str()
-                } else {
-                    "cleanup"
-                };
-                crate::confirm::typed(
-                    &format!(
-                        "night work on {}",
-                        if args.maintain { &db } else { "the host" }
-                    ),
-                    &plan_lines,
-                    word,
-                    args.yes,
-                )?;
-            }
-            // Confirmed: from here Ctrl-C stops between objects (and cancels a running
-            // statement) instead of killing us half way.
-            let interrupt = crate::interrupt::Interrupt::install()?;
-            // Cleanup first: a REINDEX CONCURRENTLY needs room for the new index.
-            if let Some(p) = &cleanup_plan {
-                report.extend(cleanup::execute(p, now, &interrupt));
-            }
-            if let Some(steps) = &steps {
-                if !steps.is_empty() {
-                    let pg = ctx.pg().await?;
-                    let run = maintain::Run {
-                        cfg: mcfg,
-                        progress: crate::render::show_progress(&ctx.global),
-                        interrupt: &interrupt,
-                        timeouts: ctx.timeouts(),
-                    };
-                    report.extend(maintain::execute(pg, steps, &run).await);
-                }
-            }
-        }
+        act(args, ctx, &mut report, found).await?;
     }
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// What the read-only part found that `--maintain` / `--cleanup` act on.
+struct Found {
+    dead: Vec<stale_stats::DeadTable>,
+    indexes: Option<Result<(Vec<maintain::BloatedIndex>, String), Finding>>,
+    data_dir: Option<PathBuf>,
+    policy: Policy,
+    now: i64,
+    /// the database opsbook is connected to (the one maintained)
+    db: String,
+}
+
+/// `--cleanup` / `--maintain`: the plan (a report section and `maintain.plan`), then with
+/// `--dry-run` nothing more; otherwise the typed confirmation or `--yes`, cleanup, maintenance.
+async fn act(args: &NightArgs, ctx: &Ctx, report: &mut Report, found: Found) -> anyhow::Result<()> {
+    let Found {
+        dead,
+        indexes,
+        data_dir,
+        policy,
+        now,
+        db,
+    } = found;
+    let mcfg = &ctx.config.maintenance;
+    let backup_dir = &ctx.config.backup.dir;
+    let state_dir = ctx.state_dir();
+    let mut protected = vec![
+        log_files::Protected {
+            what: "backup directory",
+            path: backup_dir.clone(),
+            may_hold_logs: false,
+        },
+        log_files::Protected {
+            what: "state directory",
+            path: state_dir.clone(),
+            may_hold_logs: false,
+        },
+    ];
+    if let Some(d) = data_dir {
+        protected.push(log_files::Protected {
+            what: "data directory",
+            path: d,
+            may_hold_logs: true,
+        });
+    }
+    let cleanup_plan = if args.cleanup {
+        Some(cleanup::plan(
+            &ctx.config.cleanup,
+            backup_dir,
+            policy,
+            &protected,
+            now,
+        )?)
+    } else {
+        None
+    };
+    let steps = if args.maintain {
+        let (idx, note) = match indexes {
+            Some(Ok((idx, note))) => (idx, note),
+            Some(Err(f)) => {
+                report.push(f);
+                (
+                    Vec::new(),
+                    "index bloat could not be measured (see maintain.reindex)".into(),
+                )
+            }
+            None => (Vec::new(), String::new()),
+        };
+        if in_recovery(ctx).await {
+            report.push(
+                Finding::new(
+                    "maintain.plan",
+                    Status::Warning,
+                    "nothing planned: this server is a standby (in recovery), where VACUUM and REINDEX cannot run",
+                )
+                .hint("run `check night --maintain` against the primary; a standby gets the result through replication"),
+            );
+            Some(Vec::new())
+        } else {
+            let steps = maintain::plan(&dead, &idx);
+            report.push(plan_finding(&steps, &note, args.dry_run));
+            Some(steps)
+        }
+    } else {
+        None
+    };
+    report
+        .sections
+        .push(plan_section(steps.as_deref(), cleanup_plan.as_ref()));
+    if args.dry_run {
+        if let Some(p) = &cleanup_plan {
+            report.extend(cleanup::dry_run_findings(
+                p,
+                &ctx.config.cleanup.log_max_age.to_string(),
+                now,
+            ));
+        }
+    } else {
+        let mut plan_lines = cleanup_plan.as_ref().map(|p| p.steps()).unwrap_or_default();
+        plan_lines.extend(steps.iter().flatten().map(|s| s.sql.clone()));
+        if !plan_lines.is_empty() {
+            let word = if args.maintain {
+                db.as_str()
+            } else {
+                "cleanup"
+            };
+            crate::confirm::typed(
+                &format!(
+                    "night work on {}",
+                    if args.maintain { &db } else { "the host" }
+                ),
+                &plan_lines,
+                word,
+                args.yes,
+            )?;
+        }
+        // Confirmed: from here Ctrl-C stops between objects (and cancels a running
+        // statement) instead of killing us half way.
+        let interrupt = crate::interrupt::Interrupt::install()?;
+        // Cleanup first: a REINDEX CONCURRENTLY needs room for the new index.
+        if let Some(p) = &cleanup_plan {
+            report.extend(cleanup::execute(p, now, &interrupt));
+        }
+        if let Some(steps) = &steps {
+            if !steps.is_empty() {
+                let pg = ctx.pg().await?;
+                let run = maintain::Run {
+                    cfg: mcfg,
+                    progress: crate::render::show_progress(&ctx.global),
+                    interrupt: &interrupt,
+                    timeouts: ctx.timeouts(),
+                };
+                report.extend(maintain::execute(pg, steps, &run).await);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn in_recovery(ctx: &Ctx) -> bool {
+    match ctx.pg().await {
+        Ok(pg) => pg
+            .client
+            .query_one("SELECT pg_is_in_recovery()", &[])
+            .await
+            .is_ok_and(|r| r.get::<_, bool>(0)),
+        Err(_) => false,
+    }
+}
+
+/// This run's disk usage and database sizes, for the next run's projection and growth.
+fn record_history(
+    history: &mut History,
+    state_dir: &std::path::Path,
+    record: BTreeMap<String, f64>,
+    now: i64,
+) {
+    if record.is_empty() {
+        return;
+    }
+    let sample = Sample {
+        at: now,
+        command: "check night".to_string(),
+        values: record,
+    };
+    if let Err(e) = history.record(state_dir, sample) {
+        eprintln!(
+            "warning: could not record the run history: {}\nhint: set OPSBOOK_STATE_DIR to a writable directory",
+            crate::report::one_line(&e)
+        );
+    }
 }
 
 /// A PostgreSQL probe that returns data: its error, its timeout or an unreachable server
