@@ -39,6 +39,15 @@ pub async fn candidates(
     min_wasted: i64,
     exact: bool,
 ) -> anyhow::Result<(Vec<BloatedIndex>, String)> {
+    if pg.major() < 12 {
+        return Ok((
+            Vec::new(),
+            format!(
+                "no index is rebuilt: REINDEX INDEX CONCURRENTLY needs PostgreSQL 12+ (this is {}), and a plain REINDEX blocks writes",
+                pg.major()
+            ),
+        ));
+    }
     let (all, how) = if exact {
         (
             bloat::exact(pg, Kind::Index, min_wasted).await?,
