@@ -78,7 +78,15 @@ pub fn plan(
             notes: Vec::new(),
             refused: log_files::refused(dir, protected),
         };
-        if lp.refused.is_none() {
+        let missing =
+            std::fs::symlink_metadata(dir).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
+        if missing {
+            lp.refused = None;
+            lp.notes.push(format!(
+                "{} does not exist: nothing to delete",
+                dir.display()
+            ));
+        } else if lp.refused.is_none() {
             match log_files::walk(dir) {
                 Ok((files, notes)) => {
                     lp.files = log_files::select(&files, max_age, now, &cfg.log_patterns)
