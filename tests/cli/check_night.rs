@@ -689,3 +689,42 @@ fn ctrl_c_cancels_the_running_statement_and_starts_no_other() {
         ) == "0"
     });
 }
+
+#[test]
+fn postgres_down_is_critical_and_maintain_plans_nothing() {
+    let _g = shared();
+    let s = Scratch::new("night_pgdown");
+    let backups = fresh_backup(&s);
+    let cfg = s.write(
+        "c.yaml",
+        &format!(
+            "backup:\n  dir: {}\nservices: []\nthresholds:\n  disk_pct: {{warning: 99.5}}\n",
+            backups.display()
+        ),
+        0o600,
+    );
+    let pg = format!("postgres://postgres@127.0.0.1:{}/postgres", closed_port());
+    let run = night(
+        &cfg,
+        &["--maintain", "--yes", "--pg", &pg, "--timeout", "2"],
+    )
+    .run();
+    let j = run.json();
+    assert_eq!(run.code, 2, "{run}");
+    assert_eq!(Run::one(&j, "postgres.up")["status"], "critical");
+    let stale = Run::one(&j, "postgres.stale_stats");
+    assert_eq!(stale["status"], "unknown");
+    assert!(
+        stale["summary"]
+            .as_str()
+            .unwrap()
+            .contains("see postgres.up"),
+        "{run}"
+    );
+    assert_eq!(Run::one(&j, "maintain.plan")["value"], 0, "{run}");
+    assert!(Run::findings(&j, "maintain.vacuum").is_empty());
+    assert!(
+        !Run::findings(&j, "host.disk_usage").is_empty(),
+        "host findings stay: {run}"
+    );
+}
