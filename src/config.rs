@@ -690,6 +690,11 @@ impl Config {
                 )
             });
         }
+        if self.maintenance.lock_timeout.0.is_zero() {
+            bail!(ConfigError {
+                message: "maintenance.lock_timeout: 0 would let a VACUUM or REINDEX queue behind production's locks (and production behind it)\nhint: give a short wait such as 5s; a busy object is skipped and reported".to_string()
+            });
+        }
         if self.cleanup.log_max_age.0.is_zero() {
             bail!(ConfigError {
                 message: "cleanup.log_max_age: 0 would delete every log file, the one being written too\nhint: give an age such as 14d".to_string()
@@ -788,6 +793,21 @@ mod tests {
         assert!(!y.contains("topsecret"));
         let back = parse(&y, "shown").unwrap();
         assert_eq!(back.thresholds, c.thresholds);
+    }
+
+    #[test]
+    fn night_settings_that_would_be_unsafe_are_refused() {
+        for text in [
+            "maintenance:\n  lock_timeout: 0s\n",
+            "cleanup:\n  log_max_age: 0\n",
+            "cleanup:\n  log_dirs: [var/log]\n",
+            "cleanup:\n  log_dirs: [/]\n",
+            "thresholds:\n  disk_full_days: {warning: 3, critical: 14}\n",
+        ] {
+            let c = parse(text, "f").unwrap();
+            assert!(c.validate().is_err(), "{text}");
+        }
+        assert!(Config::default().validate().is_ok());
     }
 
     #[test]
