@@ -88,6 +88,9 @@ _opsbook() {
             opsbook__subcmd__check,morning)
                 cmd="opsbook__subcmd__check__subcmd__morning"
                 ;;
+            opsbook__subcmd__check,night)
+                cmd="opsbook__subcmd__check__subcmd__night"
+                ;;
             opsbook__subcmd__check__subcmd__help,health)
                 cmd="opsbook__subcmd__check__subcmd__help__subcmd__health"
                 ;;
@@ -96,6 +99,9 @@ _opsbook() {
                 ;;
             opsbook__subcmd__check__subcmd__help,morning)
                 cmd="opsbook__subcmd__check__subcmd__help__subcmd__morning"
+                ;;
+            opsbook__subcmd__check__subcmd__help,night)
+                cmd="opsbook__subcmd__check__subcmd__help__subcmd__night"
                 ;;
             opsbook__subcmd__config,check)
                 cmd="opsbook__subcmd__config__subcmd__check"
@@ -198,6 +204,9 @@ _opsbook() {
                 ;;
             opsbook__subcmd__help__subcmd__check,morning)
                 cmd="opsbook__subcmd__help__subcmd__check__subcmd__morning"
+                ;;
+            opsbook__subcmd__help__subcmd__check,night)
+                cmd="opsbook__subcmd__help__subcmd__check__subcmd__night"
                 ;;
             opsbook__subcmd__help__subcmd__config,check)
                 cmd="opsbook__subcmd__help__subcmd__config__subcmd__check"
@@ -751,7 +760,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__check)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --help --version morning health help"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --help --version morning health night help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -827,7 +836,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__check__subcmd__help)
-            opts="morning health help"
+            opts="morning health night help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -882,8 +891,56 @@ _opsbook() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        opsbook__subcmd__check__subcmd__help__subcmd__night)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         opsbook__subcmd__check__subcmd__morning)
             opts="-q -v -h -V --no-record --config --format --pg --redis --timeout --quiet --verbose --no-color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json prometheus nagios" -- "${cur}"))
+                    return 0
+                    ;;
+                --pg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redis)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__check__subcmd__night)
+            opts="-q -v -h -V --maintain --cleanup --dry-run --yes --no-record --config --format --pg --redis --timeout --quiet --verbose --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1541,7 +1598,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__help__subcmd__check)
-            opts="morning health"
+            opts="morning health night"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1569,6 +1626,20 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__help__subcmd__check__subcmd__morning)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__help__subcmd__check__subcmd__night)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -154,6 +154,12 @@ pub struct Thresholds {
     pub replication_delay: SpanLimits,
     /// WAL a replication slot holds back, bytes (an inactive slot holding any is a warning)
     pub slot_retained_bytes: Limits,
+    /// days until a filesystem is full at its growth of the last 14 days (lower is worse)
+    pub disk_full_days: Limits,
+    /// a database's growth per day, percent of its size a day earlier (`check night`)
+    pub database_growth_pct: Limits,
+    /// a database's growth per day, bytes (`check night`)
+    pub database_growth_bytes: Limits,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -192,6 +198,12 @@ impl Default for Thresholds {
                 critical: Some(Span::secs(300)),
             },
             slot_retained_bytes: limits(1024.0 * MIB, 10.0 * 1024.0 * MIB),
+            disk_full_days: limits(14.0, 3.0),
+            database_growth_pct: warn_only(20.0),
+            database_growth_bytes: Limits {
+                warning: None,
+                critical: None,
+            },
         }
     }
 }
@@ -233,11 +245,85 @@ impl Default for BackupConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HostConfig {
     /// PostgreSQL's data directory on this host; default: `SHOW data_directory` when it exists here
     pub data_dir: Option<PathBuf>,
+    /// log directories whose filesystems `check night` watches (missing ones are skipped)
+    pub log_dirs: Vec<PathBuf>,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        HostConfig {
+            data_dir: None,
+            log_dirs: vec![
+                PathBuf::from("/var/log/postgresql"),
+                PathBuf::from("/var/log/redis"),
+            ],
+        }
+    }
+}
+
+/// `maintenance:` which tables and indexes `check night` flags and `--maintain` works on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MaintenanceConfig {
+    /// dead tuples (n_dead_tup) at or above which a table needs a VACUUM
+    pub dead_tuples: u64,
+    /// ... and the dead tuples are at least this percent of the live ones
+    pub dead_pct: f64,
+    /// statistics older than this (last (auto)vacuum / (auto)analyze), or none, are stale
+    pub stats_age: Span,
+    /// bytes an index must waste before `--maintain` rebuilds it (besides thresholds.bloat_pct)
+    pub reindex_min_wasted_bytes: u64,
+    /// lock_timeout of each VACUUM / REINDEX: a busy object is skipped, never waited on
+    pub lock_timeout: Span,
+    /// statement_timeout of each VACUUM / REINDEX (0: none; they may run long at night)
+    pub statement_timeout: Span,
+    /// measure index bloat with pgstattuple (reads every index) instead of the catalog estimate
+    pub exact_bloat: bool,
+}
+
+impl Default for MaintenanceConfig {
+    fn default() -> Self {
+        MaintenanceConfig {
+            dead_tuples: 10_000,
+            dead_pct: 10.0,
+            stats_age: Span::secs(7 * 86400),
+            reindex_min_wasted_bytes: 10 * 1024 * 1024,
+            lock_timeout: Span::secs(5),
+            statement_timeout: Span::secs(0),
+            exact_bloat: false,
+        }
+    }
+}
+
+/// `cleanup:` what `check night --cleanup` may delete besides backups outside backup.keep /
+/// backup.keep_days: old files in these log directories, nothing else.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CleanupConfig {
+    /// directories whose old log files are deleted (none by default: name them explicitly)
+    pub log_dirs: Vec<PathBuf>,
+    /// files not modified for this long are deleted
+    pub log_max_age: Span,
+    /// file-name patterns (`*` and `?`) a log file must match; rotated logs by default
+    pub log_patterns: Vec<String>,
+}
+
+impl Default for CleanupConfig {
+    fn default() -> Self {
+        CleanupConfig {
+            log_dirs: Vec::new(),
+            log_max_age: Span::secs(14 * 86400),
+            log_patterns: ["*.log", "*.log.*", "*.gz", "*.zst", "*.xz", "*.bz2"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        }
+    }
 }
 
 /// What `diagnose network` probes besides PostgreSQL and Redis.
@@ -294,6 +380,10 @@ pub struct Config {
     pub health: HealthConfig,
     /// custom metrics: named numbers from a SQL query or a Redis key, with thresholds
     pub metrics: Vec<crate::metrics::Metric>,
+    /// what `check night` flags as needing VACUUM / REINDEX and how `--maintain` runs them
+    pub maintenance: MaintenanceConfig,
+    /// what `check night --cleanup` may delete
+    pub cleanup: CleanupConfig,
 }
 
 /// `bench:` the queries `opsbook bench <name>` knows besides the built-in `ranking`.
@@ -354,6 +444,8 @@ impl Default for Config {
             bench: BenchConfig::default(),
             health: HealthConfig::default(),
             metrics: Vec::new(),
+            maintenance: MaintenanceConfig::default(),
+            cleanup: CleanupConfig::default(),
         }
     }
 }
@@ -654,6 +746,9 @@ impl Config {
             ("cert_days", t.cert_days, true),
             ("replication_lag_bytes", t.replication_lag_bytes, false),
             ("slot_retained_bytes", t.slot_retained_bytes, false),
+            ("disk_full_days", t.disk_full_days, true),
+            ("database_growth_pct", t.database_growth_pct, false),
+            ("database_growth_bytes", t.database_growth_bytes, false),
         ] {
             if let (Some(w), Some(c)) = (l.warning, l.critical) {
                 if !lower_is_worse && w > c {
@@ -715,6 +810,34 @@ impl Config {
             if !(d.is_finite() && d > 0.0) {
                 bail!(ConfigError {
                     message: format!("backup.keep_days: {d} is not a positive number of days")
+                });
+            }
+        }
+        if !(self.maintenance.dead_pct.is_finite() && self.maintenance.dead_pct >= 0.0) {
+            bail!(ConfigError {
+                message: format!(
+                    "maintenance.dead_pct: {} is not a percent of zero or more",
+                    self.maintenance.dead_pct
+                )
+            });
+        }
+        if self.maintenance.lock_timeout.0.is_zero() {
+            bail!(ConfigError {
+                message: "maintenance.lock_timeout: 0 would let a VACUUM or REINDEX queue behind production's locks (and production behind it)\nhint: give a short wait such as 5s; a busy object is skipped and reported".to_string()
+            });
+        }
+        if self.cleanup.log_max_age.0.is_zero() {
+            bail!(ConfigError {
+                message: "cleanup.log_max_age: 0 would delete every log file, the one being written too\nhint: give an age such as 14d".to_string()
+            });
+        }
+        for dir in &self.cleanup.log_dirs {
+            if !dir.is_absolute() || dir.parent().is_none() {
+                bail!(ConfigError {
+                    message: format!(
+                        "cleanup.log_dirs: `{}` is not an absolute directory below /\nhint: name the log directories themselves, e.g. /var/log/postgresql",
+                        dir.display()
+                    )
                 });
             }
         }
@@ -841,6 +964,21 @@ mod tests {
         assert!(c.validate().is_err());
         let c = parse("health:\n  timeout: 0s\n", "f").unwrap();
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn night_settings_that_would_be_unsafe_are_refused() {
+        for text in [
+            "maintenance:\n  lock_timeout: 0s\n",
+            "cleanup:\n  log_max_age: 0\n",
+            "cleanup:\n  log_dirs: [var/log]\n",
+            "cleanup:\n  log_dirs: [/]\n",
+            "thresholds:\n  disk_full_days: {warning: 3, critical: 14}\n",
+        ] {
+            let c = parse(text, "f").unwrap();
+            assert!(c.validate().is_err(), "{text}");
+        }
+        assert!(Config::default().validate().is_ok());
     }
 
     #[test]

@@ -85,6 +85,16 @@ pub fn plan(
     (kept, removed)
 }
 
+/// Delete one backup: the archive, then the manifest (a manifest without its archive is never
+/// listed, so a half-removed backup is invisible rather than broken).
+pub fn remove(e: &Entry) -> std::io::Result<()> {
+    match std::fs::remove_file(&e.archive_path) {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err),
+        _ => {}
+    }
+    std::fs::remove_file(&e.manifest_path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

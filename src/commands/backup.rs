@@ -397,16 +397,7 @@ fn remove_entries(removed: &[Entry]) -> Vec<Finding> {
     let mut freed = 0u64;
     let mut gone = Vec::new();
     for e in removed {
-        let r = std::fs::remove_file(&e.archive_path)
-            .or_else(|err| {
-                if err.kind() == std::io::ErrorKind::NotFound {
-                    Ok(())
-                } else {
-                    Err(err)
-                }
-            })
-            .and_then(|()| std::fs::remove_file(&e.manifest_path));
-        match r {
+        match retention::remove(e) {
             Ok(()) => {
                 freed += e.manifest.bytes;
                 gone.push(e.id().to_string());

@@ -5,6 +5,8 @@ use std::time::SystemTime;
 
 use anyhow::Context as _;
 
+use crate::backup::catalog::{self, Entry};
+use crate::backup::retention::{self, Policy};
 use crate::config::SpanLimits;
 use crate::render::human_duration;
 use crate::report::{Finding, Status};
@@ -107,6 +109,102 @@ pub fn latest_age(dir: &Path, limits: SpanLimits) -> anyhow::Result<Vec<Finding>
         f = f.hint("the nightly backup did not run or failed: check its cron entry and log, then take one now");
     }
     Ok(vec![f])
+}
+
+/// `backup.retention`: per database, the verified backups present against the policy
+/// (backup.keep / backup.keep_days): how many, the newest one's age, how many it would prune.
+/// Only catalog entries count (a manifest whose archive exists): the seeds' bare files and
+/// `.partial` leftovers are never judged.
+pub fn retention(dir: &Path, policy: Policy, now_unix: i64) -> anyhow::Result<Vec<Finding>> {
+    let id = "backup.retention";
+    let entries = catalog::list(dir, None)?;
+    if entries.is_empty() {
+        return Ok(vec![Finding::new(
+            id,
+            Status::Warning,
+            format!("no opsbook backup (a manifest and its archive) in {}", dir.display()),
+        )
+        .value(0u64, "backups")
+        .hint("take one with `opsbook backup --all`; files opsbook did not write are not judged by retention")]);
+    }
+    let (_, removed) = retention::plan(&entries, policy, now_unix);
+    let mut dbs: Vec<&str> = entries
+        .iter()
+        .map(|e| e.manifest.database.as_str())
+        .collect();
+    dbs.sort_unstable();
+    dbs.dedup();
+    let mut out = Vec::new();
+    for db in dbs {
+        let of_db: Vec<&Entry> = entries
+            .iter()
+            .filter(|e| e.manifest.database == db)
+            .collect();
+        let verified: Vec<&&Entry> = of_db.iter().filter(|e| e.manifest.verified).collect();
+        let prunable = removed.iter().filter(|e| e.manifest.database == db).count();
+        let newest_age = verified
+            .first()
+            .map(|e| (now_unix - e.manifest.started_unix).max(0));
+        let (want, why) = match (policy.keep, policy.keep_days) {
+            (Some(n), _) => (n, format!("backup.keep wants {n}")),
+            (None, Some(d)) => (
+                1,
+                format!("backup.keep_days wants one younger than {d} days"),
+            ),
+            (None, None) => (1, "no retention policy set".to_string()),
+        };
+        let in_window = match policy.keep_days {
+            Some(d) if policy.keep.is_none() => verified
+                .iter()
+                .filter(|e| ((now_unix - e.manifest.started_unix) as f64) < d * 86_400.0)
+                .count(),
+            _ => verified.len(),
+        };
+        let status = if in_window < want || verified.is_empty() {
+            Status::Warning
+        } else {
+            Status::Ok
+        };
+        let newest = match newest_age {
+            Some(a) => format!("newest verified {} old", human_duration(a as f64)),
+            None => "none verified".to_string(),
+        };
+        let mut f = Finding::new(
+            id,
+            status,
+            format!(
+                "{} verified of {} backup(s), {newest}; {why}; {prunable} outside the policy",
+                verified.len(),
+                of_db.len()
+            ),
+        )
+        .subject(db)
+        .value(verified.len() as u64, "backups")
+        .detail(
+            of_db
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{} {} {}",
+                        e.id(),
+                        if e.manifest.verified {
+                            "verified"
+                        } else {
+                            "NOT verified"
+                        },
+                        human_duration((now_unix - e.manifest.started_unix).max(0) as f64)
+                    )
+                })
+                .collect(),
+        );
+        if status != Status::Ok {
+            f = f.hint(format!(
+                "take and verify one now (`opsbook backup --db {db}`), then look at the nightly backup's cron entry and log"
+            ));
+        }
+        out.push(f);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -41,8 +41,9 @@ fn existing_ancestor(path: &Path) -> PathBuf {
     p
 }
 
-/// One finding per mount that holds one of `dirs` (labelled with what it holds).
-pub fn disk_usage(dirs: &[(&str, PathBuf)], limits: Limits) -> anyhow::Result<Vec<Finding>> {
+/// The filesystems holding `dirs`, one entry per mount, with the labelled dirs it holds
+/// (`"backup /var/backups/opsbook"`), in the order first seen.
+pub fn mounts(dirs: &[(&str, PathBuf)]) -> anyhow::Result<Vec<(host::DiskUsage, Vec<String>)>> {
     let mut by_mount: Vec<(host::DiskUsage, Vec<String>)> = Vec::new();
     for (role, dir) in dirs {
         let usage = host::disk_usage(&existing_ancestor(dir))?;
@@ -52,28 +53,38 @@ pub fn disk_usage(dirs: &[(&str, PathBuf)], limits: Limits) -> anyhow::Result<Ve
             None => by_mount.push((usage, vec![label])),
         }
     }
-    Ok(by_mount
-        .into_iter()
-        .map(|(u, roles)| {
-            let p = (u.used_pct() * 10.0).round() / 10.0;
-            let status = Status::above(p, limits.warning, limits.critical);
-            let mut f = Finding::new(
-                "host.disk_usage",
-                status,
-                format!(
-                    "{p:.1}% used, {} free of {} (holds {})",
-                    human_bytes(u.available as f64),
-                    human_bytes(u.total as f64),
-                    roles.join(", ")
-                ),
-            )
-            .subject(u.mount.display().to_string())
-            .value_f64(p, "percent");
-            if status != Status::Ok {
-                f = f.hint("free space before PostgreSQL stops on a full disk: old backups and logs first (`du -xh --max-depth=2 MOUNT | sort -h | tail`), never files under the data directory");
-            }
-            f
-        })
+    Ok(by_mount)
+}
+
+/// `host.disk_usage` of one mount: df's Use% against `limits`.
+pub fn disk_finding(u: &host::DiskUsage, roles: &[String], limits: Limits) -> Finding {
+    let p = (u.used_pct() * 10.0).round() / 10.0;
+    let status = Status::above(p, limits.warning, limits.critical);
+    let mut f = Finding::new(
+        "host.disk_usage",
+        status,
+        format!(
+            "{p:.1}% used, {} free of {} (holds {})",
+            human_bytes(u.available as f64),
+            human_bytes(u.total as f64),
+            roles.join(", ")
+        ),
+    )
+    .subject(u.mount.display().to_string())
+    .value_f64(p, "percent");
+    if status != Status::Ok {
+        f = f.hint(DISK_HINT);
+    }
+    f
+}
+
+pub const DISK_HINT: &str = "free space before PostgreSQL stops on a full disk: old backups and logs first (`du -xh --max-depth=2 MOUNT | sort -h | tail`, `opsbook check night --cleanup --dry-run`), never files under the data directory";
+
+/// One finding per mount that holds one of `dirs` (labelled with what it holds).
+pub fn disk_usage(dirs: &[(&str, PathBuf)], limits: Limits) -> anyhow::Result<Vec<Finding>> {
+    Ok(mounts(dirs)?
+        .iter()
+        .map(|(u, roles)| disk_finding(u, roles, limits))
         .collect())
 }
 

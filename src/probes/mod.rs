@@ -3,10 +3,13 @@
 //! aborts the run.
 
 pub mod backup;
+pub mod bloat;
+pub mod growth;
 pub mod host;
 pub mod postgres;
 pub mod redis;
 pub mod replication;
+pub mod stale_stats;
 pub mod statements;
 
 use std::future::Future;

@@ -99,13 +99,8 @@ pub async fn cache_hit_ratio(ctx: &Ctx, limits: Limits) -> anyhow::Result<Vec<Fi
 const SIZES_SQL: &str = "SELECT datname, pg_database_size(oid) FROM pg_database \
      WHERE datallowconn AND NOT datistemplate ORDER BY datname";
 
-/// One finding per database; growth is against the previous run recorded in the history.
-pub async fn database_sizes(
-    ctx: &Ctx,
-    history: &crate::state::History,
-    now: i64,
-) -> anyhow::Result<Vec<Finding>> {
-    let pg = ctx.pg().await?;
+/// The size of every database that accepts connections, by name.
+pub async fn sizes(pg: &crate::clients::postgres::PgClient) -> anyhow::Result<Vec<(String, i64)>> {
     let rows = pg
         .client
         .query(SIZES_SQL, &[])
@@ -115,12 +110,25 @@ pub async fn database_sizes(
     for row in rows {
         let name: String = row.try_get(0).context("reading pg_database.datname")?;
         // NULL when the database was dropped while we read the catalog: it is gone, skip it.
-        let Some(bytes) = row
+        if let Some(bytes) = row
             .try_get::<_, Option<i64>>(1)
             .context("reading pg_database_size")?
-        else {
-            continue;
-        };
+        {
+            out.push((name, bytes));
+        }
+    }
+    Ok(out)
+}
+
+/// One finding per database; growth is against the previous run recorded in the history.
+pub async fn database_sizes(
+    ctx: &Ctx,
+    history: &crate::state::History,
+    now: i64,
+) -> anyhow::Result<Vec<Finding>> {
+    let pg = ctx.pg().await?;
+    let mut out = Vec::new();
+    for (name, bytes) in sizes(pg).await? {
         let growth = match history.previous(&size_key(&pg.options, &name)) {
             Some((at, prev)) => {
                 let delta = bytes as f64 - prev;

@@ -21,6 +21,7 @@ pub const SHIPPED: &[(&str, &str)] = &[
         "replica-setup",
         include_str!("../../runbooks/replica-setup.yaml"),
     ),
+    ("night", include_str!("../../runbooks/night.yaml")),
 ];
 
 #[derive(Debug, Clone)]

@@ -6,6 +6,7 @@ mod backup;
 mod bench;
 mod check_health;
 mod check_morning;
+mod check_night;
 mod completion;
 mod config_cmd;
 mod diagnose_locks;

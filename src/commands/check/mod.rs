@@ -3,8 +3,9 @@
 
 mod health;
 mod morning;
+mod night;
 
-use clap::{Args, Subcommand};
+use clap::{ArgGroup, Args, Subcommand};
 
 use crate::context::Ctx;
 use crate::probes::guarded;
@@ -37,6 +38,15 @@ health)\n\nExit status: 0 healthy, 1 degraded, 2 unhealthy, 3 unknown.\n\
 See commands/check.md for the config keys (health:, metrics:)."
     )]
     Health(HealthArgs),
+    /// The night checklist: disk projection, stale statistics, backup retention, database growth; --cleanup and --maintain act
+    #[command(
+        after_help = "Examples:\n  opsbook check night\n  opsbook check night --cleanup --maintain --dry-run\n  opsbook check night --cleanup --maintain --yes      # from cron\n\n\
+Finding ids: postgres.up host.disk_usage postgres.stale_stats backup.retention \
+postgres.database_growth maintain.plan maintain.vacuum maintain.reindex cleanup.logs cleanup.backups\n\n\
+Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also: --maintain/--cleanup refused without \
+confirmation, nothing changed).\nSee commands/check.md for what each finding reads and what --maintain runs."
+    )]
+    Night(NightArgs),
 }
 
 #[derive(Debug, Args)]
@@ -57,11 +67,36 @@ pub struct HealthArgs {
     pub url: Vec<String>,
 }
 
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("work").args(["maintain", "cleanup"]).multiple(true)))]
+pub struct NightArgs {
+    /// VACUUM (ANALYZE) tables over the dead-tuple floors and REINDEX INDEX CONCURRENTLY bloated indexes, one at a time
+    #[arg(long)]
+    pub maintain: bool,
+
+    /// Delete old files in cleanup.log_dirs and backups outside backup.keep / backup.keep_days
+    #[arg(long)]
+    pub cleanup: bool,
+
+    /// Print the plan of --maintain / --cleanup and change nothing
+    #[arg(long, requires = "work")]
+    pub dry_run: bool,
+
+    /// Go ahead without the typed confirmation (needed when not on a terminal)
+    #[arg(long, requires = "work")]
+    pub yes: bool,
+
+    /// Do not record this run's disk usage and database sizes in the run history
+    #[arg(long)]
+    pub no_record: bool,
+}
+
 impl CheckArgs {
     pub fn name(&self) -> &'static str {
         match self.which {
             CheckCommand::Morning(_) => "morning",
             CheckCommand::Health(_) => "health",
+            CheckCommand::Night(_) => "night",
         }
     }
 }
@@ -70,6 +105,7 @@ pub async fn run(args: &CheckArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     match &args.which {
         CheckCommand::Morning(a) => morning::run(a, ctx).await,
         CheckCommand::Health(a) => health::run(a, ctx).await,
+        CheckCommand::Night(a) => night::run(a, ctx).await,
     }
 }
 

@@ -1,0 +1,457 @@
+//! `check night`: capacity and hygiene. Disks with a projection of when they fill, stale table
+//! statistics, backups against the retention policy, day-over-day database growth; with
+//! `--cleanup` old logs and backups go, with `--maintain` VACUUM / REINDEX run one object at a
+//! time. Without those flags it only reads.
+
+mod cleanup;
+mod indexes;
+mod log_files;
+mod maintain;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use super::NightArgs;
+use crate::backup::retention::Policy;
+use crate::context::Ctx;
+use crate::probes::{self, growth, guarded, stale_stats};
+use crate::report::{Finding, Report, Section, Status};
+use crate::state::{History, Sample};
+
+pub(super) async fn run(args: &NightArgs, ctx: &Ctx) -> anyhow::Result<Report> {
+    let started = Instant::now();
+    let now = crate::state::now_secs();
+    let th = &ctx.config.thresholds;
+    let mcfg = &ctx.config.maintenance;
+    let timeout = ctx.probe_timeout();
+    let state_dir = ctx.state_dir();
+    let mut history = History::load(&state_dir).unwrap_or_else(|e| {
+        eprintln!(
+            "warning: {} (growth and projections are not shown this run)",
+            crate::report::one_line(&e)
+        );
+        History::default()
+    });
+    let backup_dir = ctx.config.backup.dir.clone();
+    let policy = Policy {
+        keep: ctx.config.backup.keep,
+        keep_days: ctx.config.backup.keep_days,
+    };
+    let min_wasted = i64::try_from(mcfg.reindex_min_wasted_bytes).unwrap_or(i64::MAX);
+    let bloat_pct = th.bloat_pct.warning.unwrap_or(20.0);
+
+    let (pg_up, dead, sizes, data_dir, retention, indexes) = tokio::join!(
+        guarded("postgres.up", timeout, async {
+            Ok(probes::postgres::up(ctx).await)
+        }),
+        pg_data(ctx, "postgres.stale_stats", async {
+            stale_stats::dead_tables(ctx.pg().await?, mcfg.dead_tuples, mcfg.dead_pct).await
+        }),
+        pg_data(ctx, "postgres.database_growth", async {
+            probes::postgres::sizes(ctx.pg().await?).await
+        }),
+        async {
+            match &ctx.config.host.data_dir {
+                Some(d) => Some(d.clone()),
+                None => probes::postgres::data_directory(ctx).await,
+            }
+        },
+        guarded("backup.retention", timeout, async {
+            probes::backup::retention(&backup_dir, policy, now)
+        }),
+        async {
+            if args.maintain {
+                Some(
+                    pg_data(ctx, "maintain.reindex", async {
+                        indexes::candidates(
+                            ctx.pg().await?,
+                            bloat_pct,
+                            min_wasted,
+                            mcfg.exact_bloat,
+                        )
+                        .await
+                    })
+                    .await,
+                )
+            } else {
+                None
+            }
+        },
+    );
+
+    let mut report = Report::new("check night");
+    report.extend(pg_up);
+    let mut record: BTreeMap<String, f64> = BTreeMap::new();
+
+    // Disks: one finding per mount, with the projection from the history.
+    let (disks, projections) = disk_findings(ctx, data_dir.clone(), &history, now, &mut record);
+    report.extend(disks);
+    report.data = Some(serde_json::json!({ "disk_projection": projections }));
+
+    let db = ctx
+        .pg_options()
+        .map(|o| o.dbname().to_string())
+        .unwrap_or_default();
+    let dead = match dead {
+        Ok(tables) => {
+            report.push(stale_stats::finding(
+                &db,
+                &tables,
+                mcfg.stats_age,
+                mcfg.dead_tuples,
+            ));
+            tables
+        }
+        Err(f) => {
+            report.push(f);
+            Vec::new()
+        }
+    };
+    report.extend(retention);
+    match sizes {
+        Ok(sizes) => {
+            if let Ok(pg) = ctx.pg().await {
+                report.extend(growth::database_growth(
+                    &pg.options,
+                    &sizes,
+                    &history,
+                    now,
+                    th.database_growth_pct,
+                    th.database_growth_bytes,
+                ));
+                for (name, bytes) in &sizes {
+                    record.insert(probes::postgres::size_key(&pg.options, name), *bytes as f64);
+                }
+            }
+        }
+        Err(f) => report.push(f),
+    }
+    if !args.no_record {
+        record_history(&mut history, &state_dir, record, now);
+    }
+    if args.maintain || args.cleanup {
+        let found = Found {
+            dead,
+            indexes,
+            data_dir,
+            policy,
+            now,
+            db,
+        };
+        act(args, ctx, &mut report, found).await?;
+    }
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+/// What the read-only part found that `--maintain` / `--cleanup` act on.
+struct Found {
+    dead: Vec<stale_stats::DeadTable>,
+    indexes: Option<Result<(Vec<maintain::BloatedIndex>, String), Finding>>,
+    data_dir: Option<PathBuf>,
+    policy: Policy,
+    now: i64,
+    /// the database opsbook is connected to (the one maintained)
+    db: String,
+}
+
+/// `--cleanup` / `--maintain`: the plan (a report section and `maintain.plan`), then with
+/// `--dry-run` nothing more; otherwise the typed confirmation or `--yes`, cleanup, maintenance.
+async fn act(args: &NightArgs, ctx: &Ctx, report: &mut Report, found: Found) -> anyhow::Result<()> {
+    let Found {
+        dead,
+        indexes,
+        data_dir,
+        policy,
+        now,
+        db,
+    } = found;
+    let mcfg = &ctx.config.maintenance;
+    let backup_dir = &ctx.config.backup.dir;
+    let state_dir = ctx.state_dir();
+    let mut protected = vec![
+        log_files::Protected {
+            what: "backup directory",
+            path: backup_dir.clone(),
+            may_hold_logs: false,
+        },
+        log_files::Protected {
+            what: "state directory",
+            path: state_dir.clone(),
+            may_hold_logs: false,
+        },
+    ];
+    if let Some(d) = data_dir {
+        protected.push(log_files::Protected {
+            what: "data directory",
+            path: d,
+            may_hold_logs: true,
+        });
+    }
+    let cleanup_plan = if args.cleanup {
+        Some(cleanup::plan(
+            &ctx.config.cleanup,
+            backup_dir,
+            policy,
+            &protected,
+            now,
+        )?)
+    } else {
+        None
+    };
+    let steps = if args.maintain {
+        let (idx, note) = match indexes {
+            Some(Ok((idx, note))) => (idx, note),
+            Some(Err(f)) => {
+                report.push(f);
+                (
+                    Vec::new(),
+                    "index bloat could not be measured (see maintain.reindex)".into(),
+                )
+            }
+            None => (Vec::new(), String::new()),
+        };
+        if in_recovery(ctx).await {
+            report.push(
+                Finding::new(
+                    "maintain.plan",
+                    Status::Warning,
+                    "nothing planned: this server is a standby (in recovery), where VACUUM and REINDEX cannot run",
+                )
+                .hint("run `check night --maintain` against the primary; a standby gets the result through replication"),
+            );
+            Some(Vec::new())
+        } else {
+            let steps = maintain::plan(&dead, &idx);
+            report.push(plan_finding(&steps, &note, args.dry_run));
+            Some(steps)
+        }
+    } else {
+        None
+    };
+    report
+        .sections
+        .push(plan_section(steps.as_deref(), cleanup_plan.as_ref()));
+    if args.dry_run {
+        if let Some(p) = &cleanup_plan {
+            report.extend(cleanup::dry_run_findings(
+                p,
+                &ctx.config.cleanup.log_max_age.to_string(),
+                now,
+            ));
+        }
+    } else {
+        let mut plan_lines = cleanup_plan.as_ref().map(|p| p.steps()).unwrap_or_default();
+        plan_lines.extend(steps.iter().flatten().map(|s| s.sql.clone()));
+        if !plan_lines.is_empty() {
+            let word = if args.maintain {
+                db.as_str()
+            } else {
+                "cleanup"
+            };
+            crate::confirm::typed(
+                &format!(
+                    "night work on {}",
+                    if args.maintain { &db } else { "the host" }
+                ),
+                &plan_lines,
+                word,
+                args.yes,
+            )?;
+        }
+        // Confirmed: from here Ctrl-C stops between objects (and cancels a running
+        // statement) instead of killing us half way.
+        let interrupt = crate::interrupt::Interrupt::install()?;
+        // Cleanup first: a REINDEX CONCURRENTLY needs room for the new index.
+        if let Some(p) = &cleanup_plan {
+            report.extend(cleanup::execute(p, now, &interrupt));
+        }
+        if let Some(steps) = &steps {
+            if !steps.is_empty() {
+                let pg = ctx.pg().await?;
+                let run = maintain::Run {
+                    cfg: mcfg,
+                    progress: crate::render::show_progress(&ctx.global),
+                    interrupt: &interrupt,
+                    timeouts: ctx.timeouts(),
+                };
+                report.extend(maintain::execute(pg, steps, &run).await);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn in_recovery(ctx: &Ctx) -> bool {
+    match ctx.pg().await {
+        Ok(pg) => pg
+            .client
+            .query_one("SELECT pg_is_in_recovery()", &[])
+            .await
+            .is_ok_and(|r| r.get::<_, bool>(0)),
+        Err(_) => false,
+    }
+}
+
+/// This run's disk usage and database sizes, for the next run's projection and growth.
+fn record_history(
+    history: &mut History,
+    state_dir: &std::path::Path,
+    record: BTreeMap<String, f64>,
+    now: i64,
+) {
+    if record.is_empty() {
+        return;
+    }
+    let sample = Sample {
+        at: now,
+        command: "check night".to_string(),
+        values: record,
+    };
+    if let Err(e) = history.record(state_dir, sample) {
+        eprintln!(
+            "warning: could not record the run history: {}\nhint: set OPSBOOK_STATE_DIR to a writable directory",
+            crate::report::one_line(&e)
+        );
+    }
+}
+
+/// A PostgreSQL probe that returns data: its error, its timeout or an unreachable server
+/// becomes the one UNKNOWN finding `id` (as `pg_probe` does for findings).
+async fn pg_data<T, F>(ctx: &Ctx, id: &str, probe: F) -> Result<T, Finding>
+where
+    F: std::future::Future<Output = anyhow::Result<T>>,
+{
+    if ctx.pg().await.is_err() {
+        return Err(Finding::new(
+            id,
+            Status::Unknown,
+            "not checked: PostgreSQL is not reachable (see postgres.up)",
+        ));
+    }
+    let timeout = ctx.probe_timeout();
+    match tokio::time::timeout(timeout, probe).await {
+        Ok(Ok(v)) => Ok(v),
+        // Waiting on production's locks is what lock_timeout forbids: that is "try again
+        // later", not "could not tell".
+        Ok(Err(e)) if is_lock_timeout(&e) => Err(Finding::new(
+            id,
+            Status::Warning,
+            format!("not measured: {}", crate::report::one_line(&e)),
+        )
+        .hint("a relation it reads is locked by another session; see `opsbook diagnose locks`")),
+        Ok(Err(e)) => Err(Finding::unknown(id, &e)),
+        Err(_) => Err(Finding::new(
+            id,
+            Status::Unknown,
+            format!("no answer within {:.1}s", timeout.as_secs_f64()),
+        )
+        .hint("raise --timeout or look at what the server is busy with")),
+    }
+}
+
+fn is_lock_timeout(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<tokio_postgres::Error>().is_some_and(|pe| {
+            pe.code() == Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE)
+        })
+    })
+}
+
+/// `host.disk_usage` per mount holding the data, backup or a log directory, each with its
+/// projection; the used bytes go into `record` for the next run's projection.
+fn disk_findings(
+    ctx: &Ctx,
+    data_dir: Option<PathBuf>,
+    history: &History,
+    now: i64,
+    record: &mut BTreeMap<String, f64>,
+) -> (Vec<Finding>, Vec<growth::Projection>) {
+    let th = &ctx.config.thresholds;
+    let mut dirs: Vec<(&str, PathBuf)> = Vec::new();
+    if let Some(d) = data_dir {
+        dirs.push(("data", d));
+    }
+    dirs.push(("backup", ctx.config.backup.dir.clone()));
+    let mut skipped = Vec::new();
+    for d in &ctx.config.host.log_dirs {
+        if d.is_dir() {
+            dirs.push(("log", d.clone()));
+        } else {
+            skipped.push(format!("skipped log {}: does not exist", d.display()));
+        }
+    }
+    let mounts = match probes::host::mounts(&dirs) {
+        Ok(m) => m,
+        Err(e) => return (vec![Finding::unknown("host.disk_usage", &e)], Vec::new()),
+    };
+    let mut findings = Vec::new();
+    let mut projections = Vec::new();
+    for (usage, roles) in &mounts {
+        let base = probes::host::disk_finding(usage, roles, th.disk_pct);
+        let (f, p) = growth::project_disk(base, usage, roles, history, now, th.disk_full_days);
+        record.insert(growth::disk_used_key(&usage.mount), usage.used as f64);
+        findings.push(f);
+        projections.push(p);
+    }
+    if let Some(first) = findings.first_mut() {
+        first.detail.extend(skipped);
+    }
+    (findings, projections)
+}
+
+fn plan_finding(steps: &[maintain::Step], note: &str, dry_run: bool) -> Finding {
+    let (vacuums, reindexes) = (
+        steps.iter().filter(|s| s.id == "maintain.vacuum").count(),
+        steps.iter().filter(|s| s.id == "maintain.reindex").count(),
+    );
+    let prefix = if dry_run {
+        "dry run: would run"
+    } else {
+        "planned"
+    };
+    let mut detail: Vec<String> = steps
+        .iter()
+        .map(|s| format!("{};  -- {}", s.sql, s.why))
+        .collect();
+    if !note.is_empty() {
+        detail.push(note.to_string());
+    }
+    Finding::ok(
+        "maintain.plan",
+        format!("{prefix} {vacuums} VACUUM (ANALYZE) and {reindexes} REINDEX INDEX CONCURRENTLY, one at a time"),
+    )
+    .value(steps.len() as u64, "statements")
+    .detail(detail)
+}
+
+fn plan_section(steps: Option<&[maintain::Step]>, cleanup: Option<&cleanup::Plan>) -> Section {
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    if let Some(c) = cleanup {
+        for line in c.steps() {
+            rows.push(vec![
+                (rows.len() + 1).to_string(),
+                "cleanup".into(),
+                line,
+                String::new(),
+            ]);
+        }
+    }
+    for s in steps.unwrap_or_default() {
+        rows.push(vec![
+            (rows.len() + 1).to_string(),
+            s.object.clone(),
+            s.sql.clone(),
+            s.why.clone(),
+        ]);
+    }
+    Section {
+        title: "Night plan".into(),
+        columns: ["#", "OBJECT", "ACTION", "WHY"]
+            .iter()
+            .map(|c| c.to_string())
+            .collect(),
+        rows,
+    }
+}
