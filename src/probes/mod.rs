@@ -3,6 +3,7 @@
 //! aborts the run.
 
 pub mod backup;
+pub mod bloat;
 pub mod host;
 pub mod postgres;
 pub mod redis;
