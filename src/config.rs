@@ -154,6 +154,22 @@ pub struct Thresholds {
     pub replication_delay: SpanLimits,
     /// WAL a replication slot holds back, bytes (an inactive slot holding any is a warning)
     pub slot_retained_bytes: Limits,
+    /// mean execution time of a statement `check afternoon` lists as slow, milliseconds
+    /// (the warning value is also the listing filter)
+    pub slow_query_mean_ms: Limits,
+    /// a statement is listed as slow only with more calls than this
+    pub slow_query_calls: u64,
+    /// bytes a table or index wastes; bloat is flagged when this AND bloat_pct are exceeded
+    pub bloat_wasted_bytes: Limits,
+    /// relations smaller than this (bytes) are not checked for bloat, unused indexes or
+    /// sequential scans
+    pub relation_min_bytes: u64,
+    /// age of an open transaction (pg_stat_activity.xact_start)
+    pub long_transaction: SpanLimits,
+    /// how long a session has been idle in transaction (pg_stat_activity.state_change)
+    pub idle_in_transaction: SpanLimits,
+    /// oldest age(datfrozenxid) as a percent of autovacuum_freeze_max_age
+    pub wraparound_pct: Limits,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -192,6 +208,19 @@ impl Default for Thresholds {
                 critical: Some(Span::secs(300)),
             },
             slot_retained_bytes: limits(1024.0 * MIB, 10.0 * 1024.0 * MIB),
+            slow_query_mean_ms: warn_only(50.0),
+            slow_query_calls: 100,
+            bloat_wasted_bytes: warn_only(10.0 * MIB),
+            relation_min_bytes: 10 * 1024 * 1024,
+            long_transaction: SpanLimits {
+                warning: Some(Span::secs(300)),
+                critical: Some(Span::secs(3600)),
+            },
+            idle_in_transaction: SpanLimits {
+                warning: Some(Span::secs(60)),
+                critical: Some(Span::secs(600)),
+            },
+            wraparound_pct: limits(50.0, 80.0),
         }
     }
 }
@@ -543,6 +572,9 @@ impl Config {
             ("cert_days", t.cert_days, true),
             ("replication_lag_bytes", t.replication_lag_bytes, false),
             ("slot_retained_bytes", t.slot_retained_bytes, false),
+            ("slow_query_mean_ms", t.slow_query_mean_ms, false),
+            ("bloat_wasted_bytes", t.bloat_wasted_bytes, false),
+            ("wraparound_pct", t.wraparound_pct, false),
         ] {
             if let (Some(w), Some(c)) = (l.warning, l.critical) {
                 if !lower_is_worse && w > c {

@@ -5,9 +5,12 @@
 pub mod backup;
 pub mod bloat;
 pub mod host;
+pub mod indexes;
+pub mod performance;
 pub mod postgres;
 pub mod redis;
 pub mod replication;
+pub mod sessions;
 pub mod statements;
 
 use std::future::Future;
