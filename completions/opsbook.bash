@@ -79,11 +79,17 @@ _opsbook() {
             opsbook__subcmd__backup__subcmd__help,verify)
                 cmd="opsbook__subcmd__backup__subcmd__help__subcmd__verify"
                 ;;
+            opsbook__subcmd__check,afternoon)
+                cmd="opsbook__subcmd__check__subcmd__afternoon"
+                ;;
             opsbook__subcmd__check,help)
                 cmd="opsbook__subcmd__check__subcmd__help"
                 ;;
             opsbook__subcmd__check,morning)
                 cmd="opsbook__subcmd__check__subcmd__morning"
+                ;;
+            opsbook__subcmd__check__subcmd__help,afternoon)
+                cmd="opsbook__subcmd__check__subcmd__help__subcmd__afternoon"
                 ;;
             opsbook__subcmd__check__subcmd__help,help)
                 cmd="opsbook__subcmd__check__subcmd__help__subcmd__help"
@@ -186,6 +192,9 @@ _opsbook() {
                 ;;
             opsbook__subcmd__help__subcmd__backup,verify)
                 cmd="opsbook__subcmd__help__subcmd__backup__subcmd__verify"
+                ;;
+            opsbook__subcmd__help__subcmd__check,afternoon)
+                cmd="opsbook__subcmd__help__subcmd__check__subcmd__afternoon"
                 ;;
             opsbook__subcmd__help__subcmd__check,morning)
                 cmd="opsbook__subcmd__help__subcmd__check__subcmd__morning"
@@ -742,7 +751,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__check)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --help --version morning help"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --help --version morning afternoon help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -775,9 +784,61 @@ _opsbook() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        opsbook__subcmd__check__subcmd__help)
-            opts="morning help"
+        opsbook__subcmd__check__subcmd__afternoon)
+            opts="-q -v -h -V --exact --top --no-record --config --format --pg --redis --timeout --quiet --verbose --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --top)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json prometheus nagios" -- "${cur}"))
+                    return 0
+                    ;;
+                --pg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redis)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__check__subcmd__help)
+            opts="morning afternoon help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__check__subcmd__help__subcmd__afternoon)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1476,8 +1537,22 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__help__subcmd__check)
-            opts="morning"
+            opts="morning afternoon"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__help__subcmd__check__subcmd__afternoon)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
