@@ -4,6 +4,7 @@
 
 mod backup;
 mod bench;
+mod check_afternoon;
 mod check_morning;
 mod config_cmd;
 mod diagnose_locks;
