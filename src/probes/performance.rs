@@ -59,7 +59,8 @@ pub fn slow_finding(s: &SlowStatement, mean_ms: Limits) -> Finding {
         ),
     )
     .subject(st.queryid.to_string())
-    .value_f64(st.mean_ms / 1000.0, "seconds")
+    // Microseconds kept: value_f64 would round a 55 ms mean to 0.06 s.
+    .value((st.mean_ms * 1000.0).round() / 1_000_000.0, "seconds")
     .hint(format!(
         "look at its plan: `opsbook diagnose queries --explain {}` (a missing index shows as a Seq Scan with a Filter)",
         st.queryid
