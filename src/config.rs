@@ -713,4 +713,35 @@ mod tests {
         .unwrap();
         assert!(c.validate().is_err());
     }
+
+    #[test]
+    fn afternoon_thresholds_have_defaults_and_parse() {
+        let d = Thresholds::default();
+        assert_eq!(d.slow_query_mean_ms.warning, Some(50.0));
+        assert_eq!(d.slow_query_calls, 100);
+        assert_eq!(d.bloat_wasted_bytes.warning, Some(10.0 * MIB));
+        assert_eq!(d.long_transaction.critical, Some(Span::secs(3600)));
+        assert_eq!(d.idle_in_transaction.warning, Some(Span::secs(60)));
+        assert_eq!(d.wraparound_pct.critical, Some(80.0));
+        let c = parse(
+            "thresholds:\n  relation_min_bytes: 1048576\n  idle_in_transaction: {warning: 1s}\n  slow_query_calls: 10\n",
+            "f",
+        )
+        .unwrap();
+        assert_eq!(c.thresholds.relation_min_bytes, 1 << 20);
+        assert_eq!(c.thresholds.slow_query_calls, 10);
+        assert_eq!(
+            c.thresholds.idle_in_transaction,
+            SpanLimits {
+                warning: Some(Span::secs(1)),
+                critical: None
+            }
+        );
+        let bad = parse(
+            "thresholds:\n  wraparound_pct: {warning: 90, critical: 80}\n",
+            "f",
+        )
+        .unwrap();
+        assert!(bad.validate().is_err());
+    }
 }
