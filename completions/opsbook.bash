@@ -79,6 +79,9 @@ _opsbook() {
             opsbook__subcmd__backup__subcmd__help,verify)
                 cmd="opsbook__subcmd__backup__subcmd__help__subcmd__verify"
                 ;;
+            opsbook__subcmd__check,afternoon)
+                cmd="opsbook__subcmd__check__subcmd__afternoon"
+                ;;
             opsbook__subcmd__check,health)
                 cmd="opsbook__subcmd__check__subcmd__health"
                 ;;
@@ -90,6 +93,9 @@ _opsbook() {
                 ;;
             opsbook__subcmd__check,night)
                 cmd="opsbook__subcmd__check__subcmd__night"
+                ;;
+            opsbook__subcmd__check__subcmd__help,afternoon)
+                cmd="opsbook__subcmd__check__subcmd__help__subcmd__afternoon"
                 ;;
             opsbook__subcmd__check__subcmd__help,health)
                 cmd="opsbook__subcmd__check__subcmd__help__subcmd__health"
@@ -198,6 +204,9 @@ _opsbook() {
                 ;;
             opsbook__subcmd__help__subcmd__backup,verify)
                 cmd="opsbook__subcmd__help__subcmd__backup__subcmd__verify"
+                ;;
+            opsbook__subcmd__help__subcmd__check,afternoon)
+                cmd="opsbook__subcmd__help__subcmd__check__subcmd__afternoon"
                 ;;
             opsbook__subcmd__help__subcmd__check,health)
                 cmd="opsbook__subcmd__help__subcmd__check__subcmd__health"
@@ -760,12 +769,50 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__check)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --help --version morning health night help"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --help --version morning health night afternoon help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json prometheus nagios" -- "${cur}"))
+                    return 0
+                    ;;
+                --pg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redis)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__check__subcmd__afternoon)
+            opts="-q -v -h -V --exact --top --no-record --config --format --pg --redis --timeout --quiet --verbose --no-color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --top)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -836,8 +883,22 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__check__subcmd__help)
-            opts="morning health night help"
+            opts="morning health night afternoon help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__check__subcmd__help__subcmd__afternoon)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1598,8 +1659,22 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__help__subcmd__check)
-            opts="morning health night"
+            opts="morning health night afternoon"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__help__subcmd__check__subcmd__afternoon)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

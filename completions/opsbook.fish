@@ -50,23 +50,24 @@ complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "config" -d 'Show or
 complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "generate" -d 'Regenerate man/ and completions/ from the command tree (for developers)'
 complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night help" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
-complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night help" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
 json\t'The opsbook.report/v1 JSON document'
 prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
 nagios\t'One Nagios/Icinga plugin line with perfdata'"
-complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night help" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
-complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night help" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
-complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night help" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
-complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night help" -s q -l quiet -d 'Print only findings that are not OK'
-complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night help" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
-complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night help" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
-complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night help" -s V -l version -d 'Print version'
-complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night help" -f -a "morning" -d 'The morning checklist: PostgreSQL, Redis, last night\'s backup, services, journal, host'
-complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night help" -f -a "health" -d 'The seeds\' /health endpoint as a check: PostgreSQL, Redis, RQ queues, app health URLs'
-complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night help" -f -a "night" -d 'The night checklist: disk projection, stale statistics, backup retention, database growth; --cleanup and --maintain act'
-complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -s q -l quiet -d 'Print only findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -f -a "morning" -d 'The morning checklist: PostgreSQL, Redis, last night\'s backup, services, journal, host'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -f -a "health" -d 'The seeds\' /health endpoint as a check: PostgreSQL, Redis, RQ queues, app health URLs'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -f -a "night" -d 'The night checklist: disk projection, stale statistics, backup retention, database growth; --cleanup and --maintain act'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -f -a "afternoon" -d 'The afternoon performance checklist: slow statements, bloat, unused indexes, sequential scans, long and idle transactions, lock waits, wraparound, cache, today\'s connection peak'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from morning" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from morning" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
 json\t'The opsbook.report/v1 JSON document'
@@ -114,9 +115,26 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_s
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from night" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from night" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from night" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from afternoon" -l top -d 'How many slow statements to list' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from afternoon" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from afternoon" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+json\t'The opsbook.report/v1 JSON document'
+prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
+nagios\t'One Nagios/Icinga plugin line with perfdata'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from afternoon" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from afternoon" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from afternoon" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from afternoon" -l exact -d 'Measure bloat with pgstattuple (reads every page of each relation above the size floor) instead of estimating it from the catalog'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from afternoon" -l no-record -d 'Do not record this run\'s connection count in the run history'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from afternoon" -s q -l quiet -d 'Print only findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from afternoon" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from afternoon" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from afternoon" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from afternoon" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from help" -f -a "morning" -d 'The morning checklist: PostgreSQL, Redis, last night\'s backup, services, journal, host'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from help" -f -a "health" -d 'The seeds\' /health endpoint as a check: PostgreSQL, Redis, RQ queues, app health URLs'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from help" -f -a "night" -d 'The night checklist: disk projection, stale statistics, backup retention, database growth; --cleanup and --maintain act'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from help" -f -a "afternoon" -d 'The afternoon performance checklist: slow statements, bloat, unused indexes, sequential scans, long and idle transactions, lock waits, wraparound, cache, today\'s connection peak'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l db -d 'Database to back up (default: the connection\'s database)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l dir -d 'Backup directory, one sub-directory per database (default: config backup.dir)' -r -F
@@ -709,6 +727,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_see
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from check" -f -a "morning" -d 'The morning checklist: PostgreSQL, Redis, last night\'s backup, services, journal, host'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from check" -f -a "health" -d 'The seeds\' /health endpoint as a check: PostgreSQL, Redis, RQ queues, app health URLs'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from check" -f -a "night" -d 'The night checklist: disk projection, stale statistics, backup retention, database growth; --cleanup and --maintain act'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from check" -f -a "afternoon" -d 'The afternoon performance checklist: slow statements, bloat, unused indexes, sequential scans, long and idle transactions, lock waits, wraparound, cache, today\'s connection peak'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "list" -d 'Backups in the directory, newest first: age, size, verified, rows'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "verify" -d 'Check a backup: its sha256 and that pg_restore reads its table of contents'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "prune" -d 'Remove backups outside the retention policy (never the newest verified one)'

@@ -160,6 +160,22 @@ pub struct Thresholds {
     pub database_growth_pct: Limits,
     /// a database's growth per day, bytes (`check night`)
     pub database_growth_bytes: Limits,
+    /// mean execution time of a statement `check afternoon` lists as slow, milliseconds
+    /// (the warning value is also the listing filter)
+    pub slow_query_mean_ms: Limits,
+    /// a statement is listed as slow only with more calls than this
+    pub slow_query_calls: u64,
+    /// bytes a table or index wastes; bloat is flagged when this AND bloat_pct are exceeded
+    pub bloat_wasted_bytes: Limits,
+    /// relations smaller than this (bytes) are not checked for bloat, unused indexes or
+    /// sequential scans
+    pub relation_min_bytes: u64,
+    /// age of an open transaction (pg_stat_activity.xact_start)
+    pub long_transaction: SpanLimits,
+    /// how long a session has been idle in transaction (pg_stat_activity.state_change)
+    pub idle_in_transaction: SpanLimits,
+    /// oldest age(datfrozenxid) as a percent of autovacuum_freeze_max_age
+    pub wraparound_pct: Limits,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -204,6 +220,19 @@ impl Default for Thresholds {
                 warning: None,
                 critical: None,
             },
+            slow_query_mean_ms: warn_only(50.0),
+            slow_query_calls: 100,
+            bloat_wasted_bytes: warn_only(10.0 * MIB),
+            relation_min_bytes: 10 * 1024 * 1024,
+            long_transaction: SpanLimits {
+                warning: Some(Span::secs(300)),
+                critical: Some(Span::secs(3600)),
+            },
+            idle_in_transaction: SpanLimits {
+                warning: Some(Span::secs(60)),
+                critical: Some(Span::secs(600)),
+            },
+            wraparound_pct: limits(50.0, 80.0),
         }
     }
 }
@@ -749,6 +778,9 @@ impl Config {
             ("disk_full_days", t.disk_full_days, true),
             ("database_growth_pct", t.database_growth_pct, false),
             ("database_growth_bytes", t.database_growth_bytes, false),
+            ("slow_query_mean_ms", t.slow_query_mean_ms, false),
+            ("bloat_wasted_bytes", t.bloat_wasted_bytes, false),
+            ("wraparound_pct", t.wraparound_pct, false),
         ] {
             if let (Some(w), Some(c)) = (l.warning, l.critical) {
                 if !lower_is_worse && w > c {
@@ -989,5 +1021,36 @@ mod tests {
         )
         .unwrap();
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn afternoon_thresholds_have_defaults_and_parse() {
+        let d = Thresholds::default();
+        assert_eq!(d.slow_query_mean_ms.warning, Some(50.0));
+        assert_eq!(d.slow_query_calls, 100);
+        assert_eq!(d.bloat_wasted_bytes.warning, Some(10.0 * MIB));
+        assert_eq!(d.long_transaction.critical, Some(Span::secs(3600)));
+        assert_eq!(d.idle_in_transaction.warning, Some(Span::secs(60)));
+        assert_eq!(d.wraparound_pct.critical, Some(80.0));
+        let c = parse(
+            "thresholds:\n  relation_min_bytes: 1048576\n  idle_in_transaction: {warning: 1s}\n  slow_query_calls: 10\n",
+            "f",
+        )
+        .unwrap();
+        assert_eq!(c.thresholds.relation_min_bytes, 1 << 20);
+        assert_eq!(c.thresholds.slow_query_calls, 10);
+        assert_eq!(
+            c.thresholds.idle_in_transaction,
+            SpanLimits {
+                warning: Some(Span::secs(1)),
+                critical: None
+            }
+        );
+        let bad = parse(
+            "thresholds:\n  wraparound_pct: {warning: 90, critical: 80}\n",
+            "f",
+        )
+        .unwrap();
+        assert!(bad.validate().is_err());
     }
 }

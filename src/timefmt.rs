@@ -44,10 +44,33 @@ pub fn unix(t: SystemTime) -> i64 {
     }
 }
 
+/// The start of the local calendar day (the machine's time zone, TZ) that `now` falls in,
+/// in Unix seconds: "today" for the day's peak. Falls back to the UTC day when the local
+/// time cannot be read.
+pub fn start_of_local_day(now: i64) -> i64 {
+    let t: libc::time_t = now as libc::time_t;
+    // SAFETY: localtime_r writes into our zeroed tm and reads only `t`.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    let ok = unsafe { !libc::localtime_r(&t, &mut tm).is_null() };
+    if !ok {
+        return now - now.rem_euclid(86_400);
+    }
+    now - (i64::from(tm.tm_hour) * 3600 + i64::from(tm.tm_min) * 60 + i64::from(tm.tm_sec))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn start_of_local_day_is_within_the_last_day() {
+        let now = unix(SystemTime::now());
+        let start = start_of_local_day(now);
+        assert!(start <= now && now - start < 86_400 + 3600, "{start} {now}");
+        // Idempotent: the start of the day is in that same day.
+        assert_eq!(start_of_local_day(start), start);
+    }
 
     #[test]
     fn utc_formatting() {

@@ -6,9 +6,12 @@ pub mod backup;
 pub mod bloat;
 pub mod growth;
 pub mod host;
+pub mod indexes;
+pub mod performance;
 pub mod postgres;
 pub mod redis;
 pub mod replication;
+pub mod sessions;
 pub mod stale_stats;
 pub mod statements;
 

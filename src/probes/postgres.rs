@@ -33,14 +33,21 @@ const CONNECTIONS_SQL: &str =
      current_setting('superuser_reserved_connections')::bigint \
      FROM pg_stat_activity";
 
-pub async fn connections(ctx: &Ctx, limits: Limits) -> anyhow::Result<Vec<Finding>> {
-    let pg = ctx.pg().await?;
+/// (client backends, max_connections, superuser_reserved_connections).
+pub async fn connection_counts(
+    pg: &crate::clients::postgres::PgClient,
+) -> anyhow::Result<(i64, i64, i64)> {
     let row = pg
         .client
         .query_one(CONNECTIONS_SQL, &[])
         .await
         .context("counting connections in pg_stat_activity")?;
-    let (used, max, reserved): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+    Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
+}
+
+pub async fn connections(ctx: &Ctx, limits: Limits) -> anyhow::Result<Vec<Finding>> {
+    let pg = ctx.pg().await?;
+    let (used, max, reserved) = connection_counts(pg).await?;
     let p = pct(used as f64, max as f64);
     let status = Status::above(p, limits.warning, limits.critical);
     let mut f = Finding::new(

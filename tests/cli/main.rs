@@ -4,6 +4,7 @@
 
 mod backup;
 mod bench;
+mod check_afternoon;
 mod check_health;
 mod check_morning;
 mod check_night;

@@ -1,6 +1,7 @@
 //! `opsbook check <checklist>`: each checklist of the seed runbooks as one concurrent report.
 //! One module per checklist; `pg_probe` is the shared gate for PostgreSQL probes.
 
+mod afternoon;
 mod health;
 mod morning;
 mod night;
@@ -47,6 +48,18 @@ Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also: --maintain/--cleanup 
 confirmation, nothing changed).\nSee commands/check.md for what each finding reads and what --maintain runs."
     )]
     Night(NightArgs),
+    /// The afternoon performance checklist: slow statements, bloat, unused indexes, sequential scans, long and idle transactions, lock waits, wraparound, cache, today's connection peak
+    #[command(
+        after_help = "Finding ids: postgres.up postgres.peak_connections postgres.cache_hit_ratio \
+postgres.slow_queries postgres.table_bloat postgres.index_bloat postgres.unused_indexes \
+postgres.seq_scan_heavy postgres.long_transactions postgres.idle_in_transaction \
+postgres.lock_waits postgres.txn_wraparound\n\n\
+Examples:\n  opsbook check afternoon\n  opsbook check afternoon --exact --top 10 --format json\n\n\
+Slow statements need pg_stat_statements in the database checked; --exact needs pgstattuple.\n\n\
+Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n\
+See commands/check.md for what each finding reads on the server."
+    )]
+    Afternoon(AfternoonArgs),
 }
 
 #[derive(Debug, Args)]
@@ -91,12 +104,26 @@ pub struct NightArgs {
     pub no_record: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct AfternoonArgs {
+    /// Measure bloat with pgstattuple (reads every page of each relation above the size floor) instead of estimating it from the catalog
+    #[arg(long)]
+    pub exact: bool,
+    /// How many slow statements to list
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(i64).range(1..=100))]
+    pub top: i64,
+    /// Do not record this run's connection count in the run history
+    #[arg(long)]
+    pub no_record: bool,
+}
+
 impl CheckArgs {
     pub fn name(&self) -> &'static str {
         match self.which {
             CheckCommand::Morning(_) => "morning",
             CheckCommand::Health(_) => "health",
             CheckCommand::Night(_) => "night",
+            CheckCommand::Afternoon(_) => "afternoon",
         }
     }
 }
@@ -106,6 +133,7 @@ pub async fn run(args: &CheckArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         CheckCommand::Morning(a) => morning::run(a, ctx).await,
         CheckCommand::Health(a) => health::run(a, ctx).await,
         CheckCommand::Night(a) => night::run(a, ctx).await,
+        CheckCommand::Afternoon(a) => afternoon::run(a, ctx).await,
     }
 }
 

@@ -121,7 +121,8 @@ pub async fn run(args: &QueriesArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         }
     }
     report.extend(cache_and_connections(pg, &ctx.config.thresholds).await?);
-    let (unused, used) = index_usage(pg).await?;
+    let unused = crate::probes::indexes::unused(pg, 0).await?;
+    let used = crate::probes::indexes::most_used(pg).await?;
     report.push(unused_finding(&unused));
     if !unused.is_empty() {
         report.sections.push(Section {
@@ -680,52 +681,7 @@ async fn cache_and_connections(
     Ok(vec![cache, conn])
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct IndexUse {
-    pub index: String,
-    pub table: String,
-    pub scans: i64,
-    pub bytes: i64,
-}
-
-/// The seed's two index queries, minus unique/primary indexes (they enforce constraints
-/// even when never scanned).
-const UNUSED_SQL: &str = "SELECT quote_ident(s.schemaname) || '.' || quote_ident(s.indexrelname),
-       quote_ident(s.schemaname) || '.' || quote_ident(s.relname), s.idx_scan, pg_relation_size(s.indexrelid)
-FROM pg_stat_user_indexes s JOIN pg_index i ON i.indexrelid = s.indexrelid
-WHERE s.idx_scan = 0 AND NOT i.indisunique AND NOT i.indisprimary
-ORDER BY pg_relation_size(s.indexrelid) DESC LIMIT 50";
-const USED_SQL: &str = "SELECT quote_ident(schemaname) || '.' || quote_ident(indexrelname),
-       quote_ident(schemaname) || '.' || quote_ident(relname), idx_scan, pg_relation_size(indexrelid)
-FROM pg_stat_user_indexes WHERE idx_scan > 0 ORDER BY idx_scan DESC LIMIT 20";
-
-async fn index_usage(pg: &PgClient) -> anyhow::Result<(Vec<IndexUse>, Vec<IndexUse>)> {
-    let read = |rows: Vec<tokio_postgres::Row>| -> anyhow::Result<Vec<IndexUse>> {
-        rows.iter()
-            .map(|r| {
-                Ok(IndexUse {
-                    index: r.try_get(0)?,
-                    table: r.try_get(1)?,
-                    scans: r.try_get(2)?,
-                    bytes: r.try_get(3)?,
-                })
-            })
-            .collect()
-    };
-    let unused = read(
-        pg.client
-            .query(UNUSED_SQL, &[])
-            .await
-            .context("reading unused indexes from pg_stat_user_indexes")?,
-    )?;
-    let used = read(
-        pg.client
-            .query(USED_SQL, &[])
-            .await
-            .context("reading the most used indexes from pg_stat_user_indexes")?,
-    )?;
-    Ok((unused, used))
-}
+use crate::probes::indexes::IndexUse;
 
 fn unused_finding(unused: &[IndexUse]) -> Finding {
     let bytes: i64 = unused.iter().map(|u| u.bytes).sum();
