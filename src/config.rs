@@ -154,6 +154,16 @@ pub struct Thresholds {
     pub replication_delay: SpanLimits,
     /// WAL a replication slot holds back, bytes (an inactive slot holding any is a warning)
     pub slot_retained_bytes: Limits,
+    /// jobs waiting in the RQ queues, all queues together (`monitor`)
+    pub rq_backlog: Limits,
+    /// statements whose mean time is above `monitor.slow_query_ms` (`monitor`; none: report only)
+    pub slow_queries: Limits,
+    /// sessions waiting on a lock at the moment of the snapshot (`monitor`)
+    pub waiting_locks: Limits,
+    /// 1-minute load average per logical CPU (`monitor`)
+    pub load_per_core: Limits,
+    /// Redis connected_clients (`monitor`; none: report only)
+    pub redis_clients: Limits,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -192,6 +202,17 @@ impl Default for Thresholds {
                 critical: Some(Span::secs(300)),
             },
             slot_retained_bytes: limits(1024.0 * MIB, 10.0 * 1024.0 * MIB),
+            rq_backlog: warn_only(1000.0),
+            slow_queries: Limits {
+                warning: None,
+                critical: None,
+            },
+            waiting_locks: warn_only(5.0),
+            load_per_core: warn_only(2.0),
+            redis_clients: Limits {
+                warning: None,
+                critical: None,
+            },
         }
     }
 }
@@ -290,6 +311,114 @@ pub struct Config {
     pub runbook_dirs: Vec<PathBuf>,
     /// named benchmark queries for `opsbook bench <name>` (`ranking` is built in)
     pub bench: BenchConfig,
+    /// what `opsbook monitor` samples besides the thresholds
+    pub monitor: MonitorConfig,
+    /// where alerts go: Telegram, a JSON webhook (Slack / Mattermost compatible)
+    pub notify: NotifyConfig,
+}
+
+/// `monitor:` sampling settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MonitorConfig {
+    /// how long host.cpu_usage samples /proc/stat (at least 200ms for a steady figure)
+    pub cpu_sample: Span,
+    /// a statement whose mean time is above this many milliseconds counts as slow
+    pub slow_query_ms: f64,
+    /// RQ queues counted by rq.backlog; empty: every queue in RQ's `rq:queues` set
+    pub queues: Vec<String>,
+}
+
+impl Default for MonitorConfig {
+    fn default() -> Self {
+        MonitorConfig {
+            cpu_sample: Span(Duration::from_millis(500)),
+            slow_query_ms: 100.0,
+            queues: Vec::new(),
+        }
+    }
+}
+
+/// `notify:` the channels alerts and runbook outcomes are sent to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifyConfig {
+    pub telegram: Option<TelegramConfig>,
+    pub webhook: Option<WebhookConfig>,
+    /// a still-firing alert is sent again after this long
+    pub repeat_after: Span,
+    /// the finding states that are alerts
+    pub on: Vec<crate::report::Status>,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            telegram: None,
+            webhook: None,
+            repeat_after: Span::secs(3600),
+            on: vec![
+                crate::report::Status::Critical,
+                crate::report::Status::Warning,
+            ],
+        }
+    }
+}
+
+/// A Telegram chat id: a number (`-1001234`) or a channel name (`@ops`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ChatId {
+    Int(i64),
+    Text(String),
+}
+
+/// `notify.telegram:` the Bot API's sendMessage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramConfig {
+    /// environment variable holding the bot token (read first)
+    #[serde(default = "default_token_env")]
+    pub token_env: String,
+    /// file whose first line is the bot token (mode 0600 or 0400)
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
+    pub chat_id: ChatId,
+    #[serde(default = "default_telegram_api")]
+    pub api_base: String,
+    /// connecting to the API
+    #[serde(default = "default_notify_connect")]
+    pub connect_timeout: Span,
+    /// the whole request, connect included
+    #[serde(default = "default_notify_timeout")]
+    pub timeout: Span,
+}
+
+/// `notify.webhook:` POST {"text": ...} (Slack and Mattermost incoming webhooks).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    pub url: String,
+    #[serde(default = "default_notify_connect")]
+    pub connect_timeout: Span,
+    #[serde(default = "default_notify_timeout")]
+    pub timeout: Span,
+}
+
+fn default_token_env() -> String {
+    "OPSBOOK_TELEGRAM_TOKEN".to_string()
+}
+
+fn default_telegram_api() -> String {
+    "https://api.telegram.org".to_string()
+}
+
+fn default_notify_connect() -> Span {
+    Span::secs(3)
+}
+
+fn default_notify_timeout() -> Span {
+    Span::secs(5)
 }
 
 /// `bench:` the queries `opsbook bench <name>` knows besides the built-in `ranking`.
@@ -348,6 +477,8 @@ impl Default for Config {
             state_dir: None,
             runbook_dirs: Vec::new(),
             bench: BenchConfig::default(),
+            monitor: MonitorConfig::default(),
+            notify: NotifyConfig::default(),
         }
     }
 }
@@ -543,6 +674,11 @@ impl Config {
             ("cert_days", t.cert_days, true),
             ("replication_lag_bytes", t.replication_lag_bytes, false),
             ("slot_retained_bytes", t.slot_retained_bytes, false),
+            ("rq_backlog", t.rq_backlog, false),
+            ("slow_queries", t.slow_queries, false),
+            ("waiting_locks", t.waiting_locks, false),
+            ("load_per_core", t.load_per_core, false),
+            ("redis_clients", t.redis_clients, false),
         ] {
             if let (Some(w), Some(c)) = (l.warning, l.critical) {
                 if !lower_is_worse && w > c {
@@ -574,6 +710,30 @@ impl Config {
                     });
                 }
             }
+        }
+        if !(self.monitor.slow_query_ms.is_finite() && self.monitor.slow_query_ms >= 0.0) {
+            bail!(ConfigError {
+                message: format!(
+                    "monitor.slow_query_ms: {} is not a number of milliseconds",
+                    self.monitor.slow_query_ms
+                )
+            });
+        }
+        if let Some(w) = &self.notify.webhook {
+            crate::clients::http::Target::parse(&w.url).map_err(|e| ConfigError {
+                message: format!(
+                    "notify.webhook.url: {}\nhint: write the full http(s) URL of the incoming webhook",
+                    crate::report::one_line(&e)
+                ),
+            })?;
+        }
+        if let Some(t) = &self.notify.telegram {
+            crate::clients::http::Target::parse(&t.api_base).map_err(|e| ConfigError {
+                message: format!(
+                    "notify.telegram.api_base: {}\nhint: leave it out for https://api.telegram.org",
+                    crate::report::one_line(&e)
+                ),
+            })?;
         }
         if self.backup.keep == Some(0) {
             bail!(ConfigError {

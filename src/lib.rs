@@ -10,6 +10,7 @@ pub mod confirm;
 pub mod context;
 pub mod demo;
 pub mod interrupt;
+pub mod notify;
 pub mod probes;
 pub mod render;
 pub mod replication;

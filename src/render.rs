@@ -298,6 +298,18 @@ pub fn prometheus(report: &Report) -> String {
     out
 }
 
+/// Write the report's Prometheus form to `path` for node_exporter's textfile collector:
+/// atomically (a scrape never reads half a file), mode 0644 (node_exporter runs as its own user).
+pub fn write_textfile(path: &std::path::Path, report: &Report) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    crate::state::write_atomic_mode(path, prometheus(report).as_bytes(), 0o644).with_context(|| {
+        format!(
+            "writing the --textfile {}\nhint: point --textfile at a directory this user can write (node_exporter's --collector.textfile.directory)",
+            path.display()
+        )
+    })
+}
+
 /// Nagios splits plugin output at the first `|`; a pipe inside text would cut the message
 /// and corrupt perfdata, so text pipes become `¦`.
 fn nagios_text(s: &str) -> String {

@@ -46,7 +46,13 @@ fn writable_dir(dir: &Path) -> bool {
 /// Write `bytes` to `path` so a reader sees the old or the new file, never half of one:
 /// temp file in the same directory, fsync, rename, fsync the directory. Mode 0600.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
+    write_atomic_mode(path, bytes, 0o600)
+}
+
+/// [`write_atomic`] with another mode, for files others must read (a node_exporter textfile,
+/// 0644). The mode is set on the temp file before the rename, whatever the umask.
+pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)
         .with_context(|| format!("creating directory {}", dir.display()))?;
@@ -60,8 +66,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
             .write(true)
             .create(true)
             .truncate(true)
-            .mode(0o600)
+            .mode(mode)
             .open(&tmp)?;
+        f.set_permissions(std::fs::Permissions::from_mode(mode))?;
         f.write_all(bytes)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)?;
@@ -271,6 +278,20 @@ mod tests {
         assert!(h.samples.len() <= HISTORY_CAP);
         assert!(h.samples.windows(2).all(|w| w[0].at <= w[1].at));
         assert_eq!(h.series("k", now - 120).len(), 3);
+    }
+
+    #[test]
+    fn write_atomic_mode_sets_the_mode_and_leaves_no_temp_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("opsbook-wam-{}", std::process::id()));
+        let path = dir.join("opsbook.prom");
+        write_atomic_mode(&path, b"a 1\n", 0o644).unwrap();
+        write_atomic_mode(&path, b"a 2\n", 0o644).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "a 2\n");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644);
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
