@@ -236,7 +236,7 @@ impl AlertState {
             };
             lines.push((rank, line));
         }
-        lines.sort_by(|x, y| y.0.cmp(&x.0));
+        lines.sort_by_key(|l| std::cmp::Reverse(l.0));
         let head = match worst {
             Some(w) => w.label(),
             None => "RESOLVED",

@@ -11,6 +11,7 @@ mod diagnose_memory;
 mod diagnose_network;
 mod diagnose_queries;
 mod harness;
+mod monitor;
 mod output;
 mod replica;
 mod restore;
