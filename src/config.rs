@@ -657,6 +657,17 @@ pub fn mask_url(url: &str) -> String {
     }
 }
 
+/// A webhook URL's path is its credential (Slack's `/services/T…/B…/secret`): keep the
+/// scheme and host only.
+pub fn mask_webhook(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "***".to_string();
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = host.rsplit_once('@').map(|(_, h)| h).unwrap_or(host);
+    format!("{scheme}://{host}/***")
+}
+
 impl Config {
     /// Validate what serde cannot: cross-field rules.
     pub fn validate(&self) -> anyhow::Result<()> {
@@ -720,11 +731,9 @@ impl Config {
             });
         }
         if let Some(w) = &self.notify.webhook {
-            crate::clients::http::Target::parse(&w.url).map_err(|e| ConfigError {
-                message: format!(
-                    "notify.webhook.url: {}\nhint: write the full http(s) URL of the incoming webhook",
-                    crate::report::one_line(&e)
-                ),
+            // The URL is a credential: the message does not repeat it.
+            crate::clients::http::Target::parse(&w.url).map_err(|_| ConfigError {
+                message: "notify.webhook.url is not an http(s)://host[:port]/path URL (credentials in it are not supported either)\nhint: write the full URL of the incoming webhook".to_string(),
             })?;
         }
         if let Some(t) = &self.notify.telegram {
@@ -755,6 +764,9 @@ impl Config {
         let mut c = self.clone();
         c.postgres.url = c.postgres.url.as_deref().map(mask_url);
         c.redis.url = c.redis.url.as_deref().map(mask_url);
+        if let Some(w) = c.notify.webhook.as_mut() {
+            w.url = mask_webhook(&w.url);
+        }
         c
     }
 
@@ -830,6 +842,35 @@ mod tests {
         assert!(!y.contains("topsecret"));
         let back = parse(&y, "shown").unwrap();
         assert_eq!(back.thresholds, c.thresholds);
+    }
+
+    #[test]
+    fn notify_sections_parse_and_the_webhook_is_masked() {
+        let c = parse(
+            "notify:\n  on: [critical]\n  telegram:\n    chat_id: -100123\n  webhook:\n    url: https://hooks.example.com/services/T0/B0/s3cret\n",
+            "f",
+        )
+        .unwrap();
+        c.validate().unwrap();
+        let t = c.notify.telegram.as_ref().unwrap();
+        assert_eq!(t.chat_id, ChatId::Int(-100123));
+        assert_eq!(t.token_env, "OPSBOOK_TELEGRAM_TOKEN");
+        assert_eq!(t.timeout, Span::secs(5));
+        assert_eq!(c.notify.on, vec![crate::report::Status::Critical]);
+        let y = c.masked().to_yaml().unwrap();
+        assert!(!y.contains("s3cret"), "{y}");
+        assert!(y.contains("https://hooks.example.com/***"), "{y}");
+        let bad = parse("notify:\n  webhook:\n    url: ftp://x/s3cret\n", "f").unwrap();
+        let e = format!("{:#}", bad.validate().unwrap_err());
+        assert!(
+            !e.contains("s3cret") && e.contains("notify.webhook.url"),
+            "{e}"
+        );
+        assert_eq!(Config::default().monitor.cpu_sample.0.as_millis(), 500);
+        assert_eq!(
+            Config::default().thresholds.rq_backlog.warning,
+            Some(1000.0)
+        );
     }
 
     #[test]

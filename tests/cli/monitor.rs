@@ -577,3 +577,57 @@ fn textfile_works_for_check_morning_too() {
     assert_eq!(run.code, 3, "{run}");
     assert!(run.stderr.contains("/proc/opsbook/x.prom"), "{run}");
 }
+
+#[test]
+fn ctrl_c_stops_a_watch_cleanly_after_the_snapshot_in_progress() {
+    let _g = shared();
+    let db = TestDb::new("monsigint");
+    let s = Scratch::new("monsigint");
+    let cfg = monitor_config(&s, &db, "", "");
+    let (mut cmd, _home) = opsbook_command(&[
+        "monitor",
+        "--format",
+        "json",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--watch",
+        "1s",
+    ]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = Child::spawn(cmd);
+    std::thread::sleep(Duration::from_millis(2500));
+    // SAFETY: signalling our own child process.
+    unsafe { libc::kill(child.pid() as i32, libc::SIGINT) };
+    let status = child
+        .wait_for(Duration::from_secs(10))
+        .expect("monitor --watch stops on SIGINT");
+    assert!(status.code().is_some(), "exited, not killed: {status:?}");
+    let mut out = String::new();
+    child
+        .0
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let docs: Vec<Value> = serde_json::Deserializer::from_str(&out)
+        .into_iter::<Value>()
+        .collect::<Result<_, _>>()
+        .unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert!(
+        (2..=4).contains(&docs.len()),
+        "{} snapshots in 2.5 s: {out}",
+        docs.len()
+    );
+    assert_eq!(
+        status.code().unwrap(),
+        match docs.last().unwrap()["status"].as_str().unwrap() {
+            "ok" => 0,
+            "warning" => 1,
+            "critical" => 2,
+            _ => 3,
+        },
+        "the exit status is the last snapshot's"
+    );
+}
