@@ -57,12 +57,16 @@ fn parse_interval(s: &str) -> Result<Span, String> {
 
 pub async fn run(args: &MonitorArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     // Secrets are read before any probe: a token file others can read is an error (exit 3).
-    let notifier = Notifier::from_config(&ctx.config.notify, &process_env)?;
+    let notifier = if args.no_notify {
+        Notifier::none()
+    } else {
+        Notifier::from_config(&ctx.config.notify, &process_env)?
+    };
     let Some(every) = args.watch else {
         return snapshot(args, ctx, &notifier).await;
     };
     let interrupt = crate::interrupt::Interrupt::install()?;
-    let started = Instant::now();
+    let mut due = Instant::now();
     let mut taken: u64 = 0;
     loop {
         // A fresh context each time: a server that went away (or came back) is reconnected.
@@ -77,9 +81,10 @@ pub async fn run(args: &MonitorArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             report.shown = true;
             return Ok(report);
         }
-        let next = started + every.0.mul_f64(taken as f64);
+        // The rhythm is kept from the start; a snapshot that overran starts the next at once.
+        due = (due + every.0).max(Instant::now());
         tokio::select! {
-            _ = tokio::time::sleep_until(next.into()) => {}
+            _ = tokio::time::sleep_until(due.into()) => {}
             _ = interrupt.wait() => {
                 report.shown = true;
                 return Ok(report);
@@ -184,7 +189,7 @@ async fn snapshot(args: &MonitorArgs, ctx: &Ctx, notifier: &Notifier) -> anyhow:
     ] {
         report.extend(part);
     }
-    if !args.no_notify && !notifier.is_empty() {
+    if !notifier.is_empty() {
         let sent = notify::dispatch_alerts(
             notifier,
             &ctx.config.notify,

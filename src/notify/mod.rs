@@ -77,6 +77,13 @@ impl Notifier {
         Ok(Notifier { channels })
     }
 
+    /// No channel at all (`--no-notify`).
+    pub fn none() -> Notifier {
+        Notifier {
+            channels: Vec::new(),
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.channels.is_empty()
     }

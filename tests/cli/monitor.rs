@@ -290,7 +290,7 @@ fn a_token_file_others_can_read_is_refused() {
     // 0600 is accepted.
     let file = s.write("tg.token", TOKEN, 0o600);
     assert!(file.exists());
-    let run = monitor(&cfg, &s.path().join("state"), &["--no-notify"]);
+    let run = monitor(&cfg, &s.path().join("state"), &[]);
     assert!(!run.stderr.contains("error:"), "{run}");
     assert_eq!(
         Run::one(&run.json(), "postgres.up")["status"],
