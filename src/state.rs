@@ -80,6 +80,29 @@ pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result
     result.with_context(|| format!("writing {}", path.display()))
 }
 
+/// An exclusive flock on `<dir>/<name>` (created 0600, with the directory), held until the
+/// returned file drops: for a read-modify-write of a state file by runs that may overlap.
+pub fn lock_exclusive(dir: &Path, name: &str) -> anyhow::Result<std::fs::File> {
+    use std::os::fd::AsRawFd as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating the state directory {}", dir.display()))?;
+    let lock_path = dir.join(name);
+    let lock = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&lock_path)
+        .with_context(|| format!("opening {}", lock_path.display()))?;
+    // SAFETY: a valid open file descriptor; the lock is released when `lock` drops.
+    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(std::io::Error::last_os_error())
+            .with_context(|| format!("locking {}", lock_path.display()));
+    }
+    Ok(lock)
+}
+
 /// One run's numbers, keyed by "finding id/subject".
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Sample {
@@ -166,23 +189,7 @@ impl History {
     /// first, so a `monitor` and a `check` finishing at the same moment both keep theirs.
     /// `self` becomes the history as saved.
     pub fn record(&mut self, dir: &Path, sample: Sample) -> anyhow::Result<()> {
-        use std::os::fd::AsRawFd as _;
-        use std::os::unix::fs::OpenOptionsExt as _;
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("creating the state directory {}", dir.display()))?;
-        let lock_path = dir.join("history.lock");
-        let lock = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&lock_path)
-            .with_context(|| format!("opening {}", lock_path.display()))?;
-        // SAFETY: a valid open file descriptor; the lock is released when `lock` drops.
-        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
-            return Err(std::io::Error::last_os_error())
-                .with_context(|| format!("locking {}", lock_path.display()));
-        }
+        let _lock = lock_exclusive(dir, "history.lock")?;
         *self = History::load(dir)?;
         self.append_and_save(dir, sample)
     }
@@ -291,6 +298,21 @@ mod tests {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o644);
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn lock_exclusive_serialises_holders() {
+        use std::os::fd::AsRawFd as _;
+        let dir = std::env::temp_dir().join(format!("opsbook-lock-{}", std::process::id()));
+        let held = lock_exclusive(&dir, "x.lock").unwrap();
+        // A second open file description cannot take it while the first holds it.
+        let other = std::fs::File::open(dir.join("x.lock")).unwrap();
+        let rc = unsafe { libc::flock(other.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        assert_ne!(rc, 0, "the lock is exclusive");
+        drop(held);
+        let rc = unsafe { libc::flock(other.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        assert_eq!(rc, 0, "released on drop");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

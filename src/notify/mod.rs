@@ -153,6 +153,19 @@ pub async fn dispatch_alerts(
     now: i64,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
+    // Two runs that overlap (a slow cron run, a --watch beside cron) must not both send.
+    // Without the lock (an unwritable state directory) alerts still go out: a repeated alert
+    // is better than a lost one, and the notify.state warning says why.
+    let _lock = match crate::state::lock_exclusive(dir, "alerts.lock") {
+        Ok(l) => Some(l),
+        Err(e) => {
+            out.push(
+                Finding::new("notify.state", Status::Warning, one_line(&e))
+                    .hint("set OPSBOOK_STATE_DIR to a writable directory"),
+            );
+            None
+        }
+    };
     let mut alerts = match state::AlertState::load(dir) {
         Ok(s) => s,
         Err(e) => {
