@@ -80,3 +80,52 @@ impl Telegram {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Span;
+
+    fn cfg(file: Option<std::path::PathBuf>) -> TelegramConfig {
+        TelegramConfig {
+            token_env: "TG_TEST_TOKEN".into(),
+            token_file: file,
+            chat_id: ChatId::Int(1),
+            api_base: "http://127.0.0.1:9/".into(),
+            connect_timeout: Span::secs(1),
+            timeout: Span::secs(1),
+        }
+    }
+
+    #[test]
+    fn token_from_env_or_a_private_file_only() {
+        let env = |k: &str| (k == "TG_TEST_TOKEN").then(|| " 1:abc \n".to_string());
+        let none = |_: &str| None;
+        let t = Telegram::new(&cfg(None), &env).unwrap();
+        assert_eq!(t.token, "1:abc");
+        assert_eq!(t.api_base, "http://127.0.0.1:9");
+        let e = Telegram::new(&cfg(None), &none).err().unwrap().to_string();
+        assert!(e.contains("$TG_TEST_TOKEN is not set"), "{e}");
+
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("opsbook-tg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("token");
+        std::fs::write(&file, "2:def\n").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = Telegram::new(&cfg(Some(file.clone())), &env)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains(&file.display().to_string()), "{e}");
+        assert!(e.contains("readable by group or others"), "{e}");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o400)).unwrap();
+        let t = Telegram::new(&cfg(Some(file.clone())), &none).unwrap();
+        assert_eq!(t.token, "2:def", "the file is used when it is set");
+        assert_eq!(t.mask("GET /bot2:def/x"), "GET /bot***/x");
+
+        let bad = |_: &str| Some("1:a/b".to_string());
+        assert!(Telegram::new(&cfg(None), &bad).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
