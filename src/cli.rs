@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
-    backup, bench, check, completions, config_cmd, diagnose, generate, replica, replica_setup,
-    restore, runbook, sandbox,
+    backup, bench, check, completions, config_cmd, diagnose, generate, monitor, replica,
+    replica_setup, restore, runbook, sandbox,
 };
 
 /// Run the checklists, backups and diagnostics of a PostgreSQL + Redis stack from one binary
@@ -62,6 +62,10 @@ pub struct GlobalArgs {
     /// Never colour the output (NO_COLOR is honoured too)
     #[arg(long, global = true)]
     pub no_color: bool,
+
+    /// Also write the report in Prometheus text format to PATH, atomically (node_exporter's textfile collector)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub textfile: Option<PathBuf>,
 }
 
 fn parse_timeout(s: &str) -> Result<f64, String> {
@@ -113,6 +117,9 @@ pub enum Command {
     /// Regenerate man/ and completions/ from the command tree (for developers)
     #[command(hide = true)]
     Generate(generate::GenerateArgs),
+    /// Take a snapshot of host, PostgreSQL, Redis and RQ numbers (or one every --watch) and send alerts
+    #[command(after_help = monitor::AFTER_HELP)]
+    Monitor(monitor::MonitorArgs),
 }
 
 impl Command {
@@ -131,6 +138,7 @@ impl Command {
             Command::Config(a) => format!("config {}", a.name()),
             Command::Completions(_) => "completions".to_string(),
             Command::Generate(_) => "generate".to_string(),
+            Command::Monitor(_) => "monitor".to_string(),
         }
     }
 

@@ -176,6 +176,16 @@ pub struct Thresholds {
     pub idle_in_transaction: SpanLimits,
     /// oldest age(datfrozenxid) as a percent of autovacuum_freeze_max_age
     pub wraparound_pct: Limits,
+    /// jobs waiting in the RQ queues, all queues together (`monitor`)
+    pub rq_backlog: Limits,
+    /// statements whose mean time is above `monitor.slow_query_ms` (`monitor`; none: report only)
+    pub slow_queries: Limits,
+    /// sessions waiting on a lock at the moment of the snapshot (`monitor`)
+    pub waiting_locks: Limits,
+    /// 1-minute load average per logical CPU (`monitor`)
+    pub load_per_core: Limits,
+    /// Redis connected_clients (`monitor`; none: report only)
+    pub redis_clients: Limits,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -233,6 +243,17 @@ impl Default for Thresholds {
                 critical: Some(Span::secs(600)),
             },
             wraparound_pct: limits(50.0, 80.0),
+            rq_backlog: warn_only(1000.0),
+            slow_queries: Limits {
+                warning: None,
+                critical: None,
+            },
+            waiting_locks: warn_only(5.0),
+            load_per_core: warn_only(2.0),
+            redis_clients: Limits {
+                warning: None,
+                critical: None,
+            },
         }
     }
 }
@@ -413,6 +434,114 @@ pub struct Config {
     pub maintenance: MaintenanceConfig,
     /// what `check night --cleanup` may delete
     pub cleanup: CleanupConfig,
+    /// what `opsbook monitor` samples besides the thresholds
+    pub monitor: MonitorConfig,
+    /// where alerts go: Telegram, a JSON webhook (Slack / Mattermost compatible)
+    pub notify: NotifyConfig,
+}
+
+/// `monitor:` sampling settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MonitorConfig {
+    /// how long host.cpu_usage samples /proc/stat (at least 200ms for a steady figure)
+    pub cpu_sample: Span,
+    /// a statement whose mean time is above this many milliseconds counts as slow
+    pub slow_query_ms: f64,
+    /// RQ queues counted by rq.backlog; empty: every queue in RQ's `rq:queues` set
+    pub queues: Vec<String>,
+}
+
+impl Default for MonitorConfig {
+    fn default() -> Self {
+        MonitorConfig {
+            cpu_sample: Span(Duration::from_millis(500)),
+            slow_query_ms: 100.0,
+            queues: Vec::new(),
+        }
+    }
+}
+
+/// `notify:` the channels alerts and runbook outcomes are sent to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifyConfig {
+    pub telegram: Option<TelegramConfig>,
+    pub webhook: Option<WebhookConfig>,
+    /// a still-firing alert is sent again after this long
+    pub repeat_after: Span,
+    /// the finding states that are alerts
+    pub on: Vec<crate::report::Status>,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            telegram: None,
+            webhook: None,
+            repeat_after: Span::secs(3600),
+            on: vec![
+                crate::report::Status::Critical,
+                crate::report::Status::Warning,
+            ],
+        }
+    }
+}
+
+/// A Telegram chat id: a number (`-1001234`) or a channel name (`@ops`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ChatId {
+    Int(i64),
+    Text(String),
+}
+
+/// `notify.telegram:` the Bot API's sendMessage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramConfig {
+    /// environment variable holding the bot token (read first)
+    #[serde(default = "default_token_env")]
+    pub token_env: String,
+    /// file whose first line is the bot token (mode 0600 or 0400)
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
+    pub chat_id: ChatId,
+    #[serde(default = "default_telegram_api")]
+    pub api_base: String,
+    /// connecting to the API
+    #[serde(default = "default_notify_connect")]
+    pub connect_timeout: Span,
+    /// the whole request, connect included
+    #[serde(default = "default_notify_timeout")]
+    pub timeout: Span,
+}
+
+/// `notify.webhook:` POST {"text": ...} (Slack and Mattermost incoming webhooks).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    pub url: String,
+    #[serde(default = "default_notify_connect")]
+    pub connect_timeout: Span,
+    #[serde(default = "default_notify_timeout")]
+    pub timeout: Span,
+}
+
+fn default_token_env() -> String {
+    "OPSBOOK_TELEGRAM_TOKEN".to_string()
+}
+
+fn default_telegram_api() -> String {
+    "https://api.telegram.org".to_string()
+}
+
+fn default_notify_connect() -> Span {
+    Span::secs(3)
+}
+
+fn default_notify_timeout() -> Span {
+    Span::secs(5)
 }
 
 /// `bench:` the queries `opsbook bench <name>` knows besides the built-in `ranking`.
@@ -475,6 +604,8 @@ impl Default for Config {
             metrics: Vec::new(),
             maintenance: MaintenanceConfig::default(),
             cleanup: CleanupConfig::default(),
+            monitor: MonitorConfig::default(),
+            notify: NotifyConfig::default(),
         }
     }
 }
@@ -758,6 +889,17 @@ pub fn mask_url(url: &str) -> String {
     }
 }
 
+/// A webhook URL's path is its credential (Slack's `/services/T…/B…/secret`): keep the
+/// scheme and host only.
+pub fn mask_webhook(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "***".to_string();
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = host.rsplit_once('@').map(|(_, h)| h).unwrap_or(host);
+    format!("{scheme}://{host}/***")
+}
+
 impl Config {
     /// Validate what serde cannot: cross-field rules.
     pub fn validate(&self) -> anyhow::Result<()> {
@@ -781,6 +923,11 @@ impl Config {
             ("slow_query_mean_ms", t.slow_query_mean_ms, false),
             ("bloat_wasted_bytes", t.bloat_wasted_bytes, false),
             ("wraparound_pct", t.wraparound_pct, false),
+            ("rq_backlog", t.rq_backlog, false),
+            ("slow_queries", t.slow_queries, false),
+            ("waiting_locks", t.waiting_locks, false),
+            ("load_per_core", t.load_per_core, false),
+            ("redis_clients", t.redis_clients, false),
         ] {
             if let (Some(w), Some(c)) = (l.warning, l.critical) {
                 if !lower_is_worse && w > c {
@@ -833,6 +980,28 @@ impl Config {
                 message: "health.timeout: 0s would give every health URL no time to answer\nhint: write a duration such as 5s".to_string()
             });
         }
+        if !(self.monitor.slow_query_ms.is_finite() && self.monitor.slow_query_ms >= 0.0) {
+            bail!(ConfigError {
+                message: format!(
+                    "monitor.slow_query_ms: {} is not a number of milliseconds",
+                    self.monitor.slow_query_ms
+                )
+            });
+        }
+        if let Some(w) = &self.notify.webhook {
+            // The URL is a credential: the message does not repeat it.
+            crate::clients::http::Target::parse(&w.url).map_err(|_| ConfigError {
+                message: "notify.webhook.url is not an http(s)://host[:port]/path URL (credentials in it are not supported either)\nhint: write the full URL of the incoming webhook".to_string(),
+            })?;
+        }
+        if let Some(t) = &self.notify.telegram {
+            crate::clients::http::Target::parse(&t.api_base).map_err(|e| ConfigError {
+                message: format!(
+                    "notify.telegram.api_base: {}\nhint: leave it out for https://api.telegram.org",
+                    crate::report::one_line(&e)
+                ),
+            })?;
+        }
         if self.backup.keep == Some(0) {
             bail!(ConfigError {
                 message: "backup.keep: 0 would keep no backup\nhint: keep at least 1 (the newest verified backup is always kept anyway)".to_string()
@@ -881,6 +1050,9 @@ impl Config {
         let mut c = self.clone();
         c.postgres.url = c.postgres.url.as_deref().map(mask_url);
         c.redis.url = c.redis.url.as_deref().map(mask_url);
+        if let Some(w) = c.notify.webhook.as_mut() {
+            w.url = mask_webhook(&w.url);
+        }
         c
     }
 
@@ -1011,6 +1183,35 @@ mod tests {
             assert!(c.validate().is_err(), "{text}");
         }
         assert!(Config::default().validate().is_ok());
+    }
+
+    #[test]
+    fn notify_sections_parse_and_the_webhook_is_masked() {
+        let c = parse(
+            "notify:\n  on: [critical]\n  telegram:\n    chat_id: -100123\n  webhook:\n    url: https://hooks.example.com/services/T0/B0/s3cret\n",
+            "f",
+        )
+        .unwrap();
+        c.validate().unwrap();
+        let t = c.notify.telegram.as_ref().unwrap();
+        assert_eq!(t.chat_id, ChatId::Int(-100123));
+        assert_eq!(t.token_env, "OPSBOOK_TELEGRAM_TOKEN");
+        assert_eq!(t.timeout, Span::secs(5));
+        assert_eq!(c.notify.on, vec![crate::report::Status::Critical]);
+        let y = c.masked().to_yaml().unwrap();
+        assert!(!y.contains("s3cret"), "{y}");
+        assert!(y.contains("https://hooks.example.com/***"), "{y}");
+        let bad = parse("notify:\n  webhook:\n    url: ftp://x/s3cret\n", "f").unwrap();
+        let e = format!("{:#}", bad.validate().unwrap_err());
+        assert!(
+            !e.contains("s3cret") && e.contains("notify.webhook.url"),
+            "{e}"
+        );
+        assert_eq!(Config::default().monitor.cpu_sample.0.as_millis(), 500);
+        assert_eq!(
+            Config::default().thresholds.rq_backlog.warning,
+            Some(1000.0)
+        );
     }
 
     #[test]

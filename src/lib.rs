@@ -12,6 +12,7 @@ pub mod context;
 pub mod demo;
 pub mod interrupt;
 pub mod metrics;
+pub mod notify;
 pub mod probes;
 pub mod render;
 pub mod replication;

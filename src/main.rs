@@ -70,13 +70,18 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     let style = Style::for_stdout(&global);
     // A command's text form (sandbox env, completions) replaces the table; --format json
     // still gets the report with its data.
-    let text = render::render(&report, global.format, style);
-    let mut out = stdout.lock();
-    if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-        // `opsbook ... | head` closes the pipe early: not an error worth a message.
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            return Err(anyhow::Error::from(e).context("writing the report to stdout"));
+    if !report.shown {
+        let text = render::render(&report, global.format, style);
+        let mut out = stdout.lock();
+        if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+            // `opsbook ... | head` closes the pipe early: not an error worth a message.
+            if e.kind() != std::io::ErrorKind::BrokenPipe {
+                return Err(anyhow::Error::from(e).context("writing the report to stdout"));
+            }
         }
+    }
+    if let Some(path) = &global.textfile {
+        render::write_textfile(path, &report)?;
     }
     drop(ctx);
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));

@@ -216,8 +216,22 @@ pub fn table(report: &Report, style: Style) -> String {
     out
 }
 
+/// Findings that measure what postgres_exporter / redis_exporter also export take the
+/// exporter's metric name (under the `opsbook_` prefix, so the two never collide when both
+/// are scraped): a dashboard or alert rule written for the exporter reads the same here.
+/// The mapping is documented in commands/monitor.md.
+const EXPORTER_NAMES: &[(&str, &str)] = &[
+    ("postgres.connections", "opsbook_pg_stat_activity_count"),
+    ("postgres.database_size", "opsbook_pg_database_size_bytes"),
+    ("redis.memory", "opsbook_redis_memory_used_bytes"),
+    ("redis.clients", "opsbook_redis_connected_clients"),
+];
+
 /// Prometheus metric name of a finding: `opsbook_<id>` plus the base-unit suffix.
 fn metric_name(f: &Finding) -> (String, f64) {
+    if let Some((_, name)) = EXPORTER_NAMES.iter().find(|(id, _)| *id == f.id) {
+        return (name.to_string(), f.value.as_f64().unwrap_or(f64::NAN));
+    }
     let base: String = format!("opsbook_{}", f.id)
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
@@ -266,11 +280,12 @@ pub fn prometheus(report: &Report) -> String {
     );
     let _ = writeln!(out, "# TYPE opsbook_check_status gauge");
     for f in &report.findings {
-        let subject = f
-            .subject
-            .as_deref()
-            .map(|s| format!(",subject=\"{}\"", label_escape(s)))
-            .unwrap_or_default();
+        // Every series of the family carries the same labels (an empty subject is Prometheus'
+        // "no label"), which node_exporter's textfile collector requires.
+        let subject = format!(
+            ",subject=\"{}\"",
+            label_escape(f.subject.as_deref().unwrap_or(""))
+        );
         let _ = writeln!(
             out,
             "opsbook_check_status{{id=\"{}\"{subject}}} {}",
@@ -300,6 +315,18 @@ pub fn prometheus(report: &Report) -> String {
         report.exit_code()
     );
     out
+}
+
+/// Write the report's Prometheus form to `path` for node_exporter's textfile collector:
+/// atomically (a scrape never reads half a file), mode 0644 (node_exporter runs as its own user).
+pub fn write_textfile(path: &std::path::Path, report: &Report) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    crate::state::write_atomic_mode(path, prometheus(report).as_bytes(), 0o644).with_context(|| {
+        format!(
+            "writing the --textfile {}\nhint: point --textfile at a directory this user can write (node_exporter's --collector.textfile.directory)",
+            path.display()
+        )
+    })
 }
 
 /// Nagios splits plugin output at the first `|`; a pipe inside text would cut the message
@@ -391,13 +418,19 @@ mod tests {
     fn prometheus_uses_base_units_and_labels() {
         let s = prometheus(&sample());
         assert!(
-            s.contains("opsbook_postgres_database_size_bytes{subject=\"app \\\"x\\\"\"} 12582912"),
+            s.contains("opsbook_pg_database_size_bytes{subject=\"app \\\"x\\\"\"} 12582912"),
             "{s}"
         );
         assert!(s.contains("opsbook_host_memory_usage_ratio 0.4"), "{s}");
-        assert!(s.contains("opsbook_check_status{id=\"redis.up\"} 2"), "{s}");
         assert!(
-            s.contains("# TYPE opsbook_postgres_connections gauge"),
+            s.contains("opsbook_check_status{id=\"redis.up\",subject=\"\"} 2"),
+            "{s}"
+        );
+        // Exporter-convention names where postgres_exporter / redis_exporter overlap.
+        assert!(
+            s.contains(
+                "# TYPE opsbook_pg_stat_activity_count gauge\nopsbook_pg_stat_activity_count 6\n"
+            ),
             "{s}"
         );
     }

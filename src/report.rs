@@ -207,6 +207,10 @@ pub struct Report {
     /// Plain text that replaces the table rendering (`sandbox env` prints shell lines).
     #[serde(skip)]
     pub text: Option<String>,
+    /// Already printed by the command (the last snapshot of `monitor --watch`): main.rs
+    /// does not print it again.
+    #[serde(skip)]
+    pub shown: bool,
 }
 
 impl Report {
@@ -220,6 +224,7 @@ impl Report {
             sections: Vec::new(),
             data: None,
             text: None,
+            shown: false,
         }
     }
 

@@ -46,7 +46,13 @@ fn writable_dir(dir: &Path) -> bool {
 /// Write `bytes` to `path` so a reader sees the old or the new file, never half of one:
 /// temp file in the same directory, fsync, rename, fsync the directory. Mode 0600.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
+    write_atomic_mode(path, bytes, 0o600)
+}
+
+/// [`write_atomic`] with another mode, for files others must read (a node_exporter textfile,
+/// 0644). The mode is set on the temp file before the rename, whatever the umask.
+pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)
         .with_context(|| format!("creating directory {}", dir.display()))?;
@@ -60,8 +66,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
             .write(true)
             .create(true)
             .truncate(true)
-            .mode(0o600)
+            .mode(mode)
             .open(&tmp)?;
+        f.set_permissions(std::fs::Permissions::from_mode(mode))?;
         f.write_all(bytes)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)?;
@@ -71,6 +78,29 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     result.with_context(|| format!("writing {}", path.display()))
+}
+
+/// An exclusive flock on `<dir>/<name>` (created 0600, with the directory), held until the
+/// returned file drops: for a read-modify-write of a state file by runs that may overlap.
+pub fn lock_exclusive(dir: &Path, name: &str) -> anyhow::Result<std::fs::File> {
+    use std::os::fd::AsRawFd as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating the state directory {}", dir.display()))?;
+    let lock_path = dir.join(name);
+    let lock = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&lock_path)
+        .with_context(|| format!("opening {}", lock_path.display()))?;
+    // SAFETY: a valid open file descriptor; the lock is released when `lock` drops.
+    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(std::io::Error::last_os_error())
+            .with_context(|| format!("locking {}", lock_path.display()));
+    }
+    Ok(lock)
 }
 
 /// One run's numbers, keyed by "finding id/subject".
@@ -159,23 +189,7 @@ impl History {
     /// first, so a `monitor` and a `check` finishing at the same moment both keep theirs.
     /// `self` becomes the history as saved.
     pub fn record(&mut self, dir: &Path, sample: Sample) -> anyhow::Result<()> {
-        use std::os::fd::AsRawFd as _;
-        use std::os::unix::fs::OpenOptionsExt as _;
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("creating the state directory {}", dir.display()))?;
-        let lock_path = dir.join("history.lock");
-        let lock = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&lock_path)
-            .with_context(|| format!("opening {}", lock_path.display()))?;
-        // SAFETY: a valid open file descriptor; the lock is released when `lock` drops.
-        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
-            return Err(std::io::Error::last_os_error())
-                .with_context(|| format!("locking {}", lock_path.display()));
-        }
+        let _lock = lock_exclusive(dir, "history.lock")?;
         *self = History::load(dir)?;
         self.append_and_save(dir, sample)
     }
@@ -271,6 +285,35 @@ mod tests {
         assert!(h.samples.len() <= HISTORY_CAP);
         assert!(h.samples.windows(2).all(|w| w[0].at <= w[1].at));
         assert_eq!(h.series("k", now - 120).len(), 3);
+    }
+
+    #[test]
+    fn write_atomic_mode_sets_the_mode_and_leaves_no_temp_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("opsbook-wam-{}", std::process::id()));
+        let path = dir.join("opsbook.prom");
+        write_atomic_mode(&path, b"a 1\n", 0o644).unwrap();
+        write_atomic_mode(&path, b"a 2\n", 0o644).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "a 2\n");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644);
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn lock_exclusive_serialises_holders() {
+        use std::os::fd::AsRawFd as _;
+        let dir = std::env::temp_dir().join(format!("opsbook-lock-{}", std::process::id()));
+        let held = lock_exclusive(&dir, "x.lock").unwrap();
+        // A second open file description cannot take it while the first holds it.
+        let other = std::fs::File::open(dir.join("x.lock")).unwrap();
+        let rc = unsafe { libc::flock(other.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        assert_ne!(rc, 0, "the lock is exclusive");
+        drop(held);
+        let rc = unsafe { libc::flock(other.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        assert_eq!(rc, 0, "released on drop");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

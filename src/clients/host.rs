@@ -42,6 +42,42 @@ pub fn memory() -> anyhow::Result<Memory> {
     })
 }
 
+/// Share of CPU time busy across all cores over `interval` (sysinfo reads /proc/stat twice;
+/// under its 200 ms minimum the figure is noisy, so the config's sample stays above it).
+pub async fn cpu_usage(interval: Duration) -> anyhow::Result<f64> {
+    let mut sys = sysinfo::System::new().map_err(|e| anyhow!("reading CPU usage: {e:?}"))?;
+    sys.refresh_cpu_usage();
+    tokio::time::sleep(interval).await;
+    sys.refresh_cpu_usage();
+    if sys.cpus().is_empty() {
+        bail!("reading CPU usage: the kernel reported no CPU (is /proc mounted?)");
+    }
+    Ok(f64::from(sys.global_cpu_usage()))
+}
+
+/// Load averages (1, 5, 15 minutes) and the number of logical CPUs they compare with.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Load {
+    pub one: f64,
+    pub five: f64,
+    pub fifteen: f64,
+    pub cpus: usize,
+}
+
+pub fn load() -> anyhow::Result<Load> {
+    let l =
+        sysinfo::System::load_average().map_err(|e| anyhow!("reading the load average: {e:?}"))?;
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    Ok(Load {
+        one: l.one,
+        five: l.five,
+        fifteen: l.fifteen,
+        cpus,
+    })
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct DiskUsage {
     /// the path that was asked about
@@ -224,6 +260,14 @@ mod tests {
         assert!(d.total > 0);
         assert!(d.used_pct() >= 0.0 && d.used_pct() <= 100.0);
         assert_eq!(d.mount, PathBuf::from("/"));
+    }
+
+    #[tokio::test]
+    async fn cpu_and_load_are_read() {
+        let p = cpu_usage(Duration::from_millis(200)).await.unwrap();
+        assert!((0.0..=100.0).contains(&p), "{p}");
+        let l = load().unwrap();
+        assert!(l.cpus >= 1 && l.one >= 0.0);
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod completions;
 pub mod config_cmd;
 pub mod diagnose;
 pub mod generate;
+pub mod monitor;
 pub mod replica;
 pub mod replica_setup;
 pub mod restore;
@@ -31,5 +32,6 @@ pub async fn dispatch(command: &Command, ctx: &Ctx) -> anyhow::Result<Report> {
         Command::Config(a) => config_cmd::run(a, ctx),
         Command::Completions(a) => completions::run(a),
         Command::Generate(a) => generate::run(a),
+        Command::Monitor(a) => monitor::run(a, ctx).await,
     }
 }

@@ -29,6 +29,45 @@ pub fn memory_usage(limits: Limits) -> anyhow::Result<Vec<Finding>> {
     Ok(vec![f])
 }
 
+/// `host.cpu_usage`: share of CPU time busy over `sample` (the seed's `top -bn1` figure).
+pub async fn cpu_usage(limits: Limits, sample: Duration) -> anyhow::Result<Vec<Finding>> {
+    let p = (host::cpu_usage(sample).await? * 10.0).round() / 10.0;
+    let status = Status::above(p, limits.warning, limits.critical);
+    let mut f = Finding::new(
+        "host.cpu_usage",
+        status,
+        format!(
+            "{p:.1}% busy over {}",
+            crate::render::human_duration(sample.as_secs_f64())
+        ),
+    )
+    .value_f64(p, "percent");
+    if status != Status::Ok {
+        f = f.hint("find what burns it: `top -o %CPU` (and `opsbook diagnose queries` when it is postgres)");
+    }
+    Ok(vec![f])
+}
+
+/// `host.load`: the 1-minute load average per logical CPU against `limits`; 5 and 15 in the text.
+pub fn load(limits: Limits) -> anyhow::Result<Vec<Finding>> {
+    let l = host::load()?;
+    let per_core = (l.one / l.cpus as f64 * 100.0).round() / 100.0;
+    let status = Status::above(per_core, limits.warning, limits.critical);
+    let mut f = Finding::new(
+        "host.load",
+        status,
+        format!(
+            "load {:.2} {:.2} {:.2} (1/5/15 min) on {} CPUs, {per_core:.2} per CPU",
+            l.one, l.five, l.fifteen, l.cpus
+        ),
+    )
+    .value_f64(l.one, "load");
+    if status != Status::Ok {
+        f = f.hint("more runnable (or disk-waiting) tasks than CPUs: `top` (look at %wa too) and `vmstat 1 5`");
+    }
+    Ok(vec![f])
+}
+
 /// The nearest existing ancestor, so a backup directory not created yet still names its disk.
 fn existing_ancestor(path: &Path) -> PathBuf {
     let mut p = path.to_path_buf();

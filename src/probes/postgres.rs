@@ -64,6 +64,36 @@ pub async fn connections(ctx: &Ctx, limits: Limits) -> anyhow::Result<Vec<Findin
     Ok(vec![f])
 }
 
+/// Sessions waiting for a heavyweight lock right now, cluster wide, with the longest wait.
+const WAITING_LOCKS_SQL: &str = "SELECT count(*)::bigint, \
+     coalesce(max(extract(epoch FROM now() - state_change)), 0)::float8 \
+     FROM pg_stat_activity WHERE wait_event_type = 'Lock'";
+
+/// `postgres.waiting_locks`: how many sessions wait on a lock at this moment.
+pub async fn waiting_locks(ctx: &Ctx, limits: Limits) -> anyhow::Result<Vec<Finding>> {
+    let pg = ctx.pg().await?;
+    let row = pg
+        .client
+        .query_one(WAITING_LOCKS_SQL, &[])
+        .await
+        .context("counting sessions waiting on a lock in pg_stat_activity")?;
+    let (waiting, longest): (i64, f64) = (row.get(0), row.get(1));
+    let status = Status::above(waiting as f64, limits.warning, limits.critical);
+    let summary = if waiting == 0 {
+        "no session waits on a lock".to_string()
+    } else {
+        format!(
+            "{waiting} sessions wait on a lock, the longest for {}",
+            crate::render::human_duration(longest)
+        )
+    };
+    let mut f = Finding::new("postgres.waiting_locks", status, summary).value(waiting, "sessions");
+    if status != Status::Ok {
+        f = f.hint("see who blocks whom: `opsbook diagnose locks`");
+    }
+    Ok(vec![f])
+}
+
 /// Share of block reads served from shared_buffers, cluster wide.
 const CACHE_SQL: &str =
     "SELECT coalesce(sum(blks_hit), 0)::float8, coalesce(sum(blks_read), 0)::float8, \

@@ -1,5 +1,6 @@
 //! Redis probes over the run's one connection.
 
+use crate::clients::redis::RedisInfo;
 use crate::config::Limits;
 use crate::context::Ctx;
 use crate::render::{human_bytes, human_duration};
@@ -9,28 +10,43 @@ use super::pct;
 
 /// `redis.up` and `redis.memory` from one PING + INFO.
 pub async fn up_and_memory(ctx: &Ctx, limits: Limits) -> Vec<Finding> {
+    overview(ctx, limits, None).await
+}
+
+/// `redis.up`, `redis.memory` and, when `clients` is given, `redis.clients`, from one INFO.
+pub async fn overview(ctx: &Ctx, limits: Limits, clients: Option<Limits>) -> Vec<Finding> {
+    let down = |mut f: Vec<Finding>| {
+        if clients.is_some() {
+            f.push(Finding::new(
+                "redis.clients",
+                Status::Unknown,
+                "Redis is not reachable (see redis.up)",
+            ));
+        }
+        f
+    };
     let client = match ctx.redis().await {
         Ok(c) => c,
         Err(e) => {
-            return vec![
+            return down(vec![
                 Finding::new("redis.up", Status::Critical, one_line(&e)).hint(
                     "start it (systemctl start redis-server) or fix --redis / REDIS_URL; queued jobs wait while Redis is down",
                 ),
                 Finding::new("redis.memory", Status::Unknown, "Redis is not reachable (see redis.up)"),
-            ]
+            ])
         }
     };
     let info = match client.info().await {
         Ok(i) => i,
         Err(e) => {
-            return vec![
+            return down(vec![
                 Finding::new("redis.up", Status::Critical, one_line(&e)),
                 Finding::new(
                     "redis.memory",
                     Status::Unknown,
                     "INFO failed (see redis.up)",
                 ),
-            ]
+            ])
         }
     };
     let up = Finding::ok(
@@ -71,5 +87,80 @@ pub async fn up_and_memory(ctx: &Ctx, limits: Limits) -> Vec<Finding> {
         }
         f
     };
-    vec![up, memory]
+    let mut out = vec![up, memory];
+    if let Some(limits) = clients {
+        out.push(clients_finding(&info, limits));
+    }
+    out
+}
+
+/// `redis.clients`: connected_clients (blocked ones in the text: RQ workers wait in BLPOP).
+fn clients_finding(info: &RedisInfo, limits: Limits) -> Finding {
+    let n = info.connected_clients;
+    let status = Status::above(n as f64, limits.warning, limits.critical);
+    let max = info
+        .raw
+        .get("maxclients")
+        .map(|m| format!(" of maxclients {m}"))
+        .unwrap_or_default();
+    let mut f = Finding::new(
+        "redis.clients",
+        status,
+        format!(
+            "{n} clients connected{max}, {} blocked (workers waiting for jobs), {} rejected since start",
+            info.blocked_clients, info.rejected_connections
+        ),
+    )
+    .value(n, "clients");
+    if status != Status::Ok {
+        f = f.hint("list them by name and age: `redis-cli CLIENT LIST`; a growing count is a client that never closes its connections");
+    }
+    f
+}
+
+/// `rq.backlog`: jobs waiting in the RQ queues (`names`, or every queue RQ knows), all
+/// together, with one detail line per queue.
+pub async fn rq_backlog(ctx: &Ctx, names: &[String], limits: Limits) -> Vec<Finding> {
+    let client = match ctx.redis().await {
+        Ok(c) => c,
+        Err(_) => {
+            return vec![Finding::new(
+                "rq.backlog",
+                Status::Unknown,
+                "Redis is not reachable (see redis.up)",
+            )]
+        }
+    };
+    let queues = match client.rq_queues(names).await {
+        Ok(q) => q,
+        Err(e) => return vec![Finding::unknown("rq.backlog", &e)],
+    };
+    let total: u64 = queues.iter().map(|q| q.jobs).sum();
+    let status = Status::above(total as f64, limits.warning, limits.critical);
+    let summary = if queues.is_empty() {
+        "no RQ queue found (the rq:queues set is empty)".to_string()
+    } else {
+        let biggest = queues
+            .iter()
+            .max_by_key(|q| q.jobs)
+            .map(|q| format!(", most in `{}` ({})", q.name, q.jobs))
+            .unwrap_or_default();
+        format!("{total} jobs waiting in {} queues{biggest}", queues.len())
+    };
+    let detail = queues
+        .iter()
+        .map(|q| {
+            format!(
+                "{}: {} jobs, {} workers, {} failed",
+                q.name, q.jobs, q.workers, q.failed
+            )
+        })
+        .collect();
+    let mut f = Finding::new("rq.backlog", status, summary)
+        .value(total, "jobs")
+        .detail(detail);
+    if status != Status::Ok {
+        f = f.hint("jobs arrive faster than workers take them: check the workers run (`rq info`), then add workers for the busiest queue");
+    }
+    vec![f]
 }

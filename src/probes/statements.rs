@@ -146,6 +146,22 @@ pub async fn total_ms(pg: &PgClient, pgss: &Pgss) -> anyhow::Result<f64> {
     Ok(row.get(0))
 }
 
+/// How many statements of every database have a mean execution time above `mean_ms`
+/// (the seed's `count(*) FROM pg_stat_statements WHERE mean_time > 100`).
+pub async fn count_slower_than(pg: &PgClient, pgss: &Pgss, mean_ms: f64) -> anyhow::Result<i64> {
+    let (_, mean, _) = pgss.time_columns();
+    let sql = format!(
+        "SELECT count(*)::bigint FROM {}.pg_stat_statements WHERE {mean} > $1",
+        pgss.schema
+    );
+    let row = pg
+        .client
+        .query_one(&sql, &[&mean_ms])
+        .await
+        .context("counting slow statements in pg_stat_statements")?;
+    Ok(row.get(0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,7 @@ mod diagnose_network;
 mod diagnose_queries;
 mod harness;
 mod metrics;
+mod monitor;
 mod output;
 mod replica;
 mod restore;

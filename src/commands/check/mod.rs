@@ -139,7 +139,7 @@ pub async fn run(args: &CheckArgs, ctx: &Ctx) -> anyhow::Result<Report> {
 
 /// A PostgreSQL probe that only runs when the server is reachable: otherwise one UNKNOWN
 /// finding pointing at `postgres.up` instead of the same connect error N times.
-pub(super) async fn pg_probe<F>(ctx: &Ctx, id: &str, probe: F) -> Vec<Finding>
+pub(crate) async fn pg_probe<F>(ctx: &Ctx, id: &str, probe: F) -> Vec<Finding>
 where
     F: std::future::Future<Output = anyhow::Result<Vec<Finding>>>,
 {

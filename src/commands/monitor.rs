@@ -1,0 +1,267 @@
+//! `opsbook monitor`: one snapshot of the stack's numbers (for cron every minute) or one every
+//! `--watch` interval; findings at WARNING or worse are alerts, sent through `notify:` once
+//! when they start, on a status change, after `repeat_after`, and once when they clear.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+
+use crate::commands::check::pg_probe;
+use crate::config::Span;
+use crate::context::{process_env, Ctx};
+use crate::notify::{self, Notifier};
+use crate::probes::{self, guarded, statements};
+use crate::render::{self, Style};
+use crate::report::{Finding, Report, Status};
+use crate::state::{History, Sample};
+
+pub const AFTER_HELP: &str = "Finding ids: host.cpu_usage host.memory_usage host.disk_usage host.load \
+postgres.up postgres.connections postgres.database_size postgres.slow_query_count \
+postgres.waiting_locks redis.up redis.memory redis.clients rq.backlog, and notify.telegram \
+notify.webhook notify.state when a notification could not be sent.\n\n\
+Examples:\n  * * * * * opsbook monitor -q --textfile /var/lib/node_exporter/textfile/opsbook.prom\n  \
+opsbook monitor --watch 60s\n  opsbook monitor --watch 10s --count 6 --format json\n\n\
+Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (of the last snapshot). See commands/monitor.md.";
+
+/// Take a snapshot of host, PostgreSQL, Redis and RQ numbers and send alerts
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    /// Take a snapshot every INTERVAL (30s, 1m, ...) until Ctrl-C or --count
+    #[arg(long, value_name = "INTERVAL", value_parser = parse_interval)]
+    pub watch: Option<Span>,
+
+    /// With --watch: stop after N snapshots
+    #[arg(long, value_name = "N", requires = "watch", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+
+    /// Do not record the connection count in the run history
+    #[arg(long)]
+    pub no_record: bool,
+
+    /// Send no notification this run (findings and exit status are the same)
+    #[arg(long)]
+    pub no_notify: bool,
+}
+
+fn parse_interval(s: &str) -> Result<Span, String> {
+    let span = Span::parse(s)?;
+    if span.0 < Duration::from_millis(100) {
+        return Err(format!(
+            "`{s}` is too short an interval (at least 100ms, e.g. 60s)"
+        ));
+    }
+    Ok(span)
+}
+
+pub async fn run(args: &MonitorArgs, ctx: &Ctx) -> anyhow::Result<Report> {
+    // Secrets are read before any probe: a token file others can read is an error (exit 3).
+    let notifier = if args.no_notify {
+        Notifier::none()
+    } else {
+        Notifier::from_config(&ctx.config.notify, &process_env)?
+    };
+    let Some(every) = args.watch else {
+        return snapshot(args, ctx, &notifier).await;
+    };
+    let interrupt = crate::interrupt::Interrupt::install()?;
+    let mut due = Instant::now();
+    let mut taken: u64 = 0;
+    loop {
+        // A fresh context each time: a server that went away (or came back) is reconnected.
+        let fresh = Ctx::new(ctx.config.clone(), ctx.source.clone(), ctx.global.clone());
+        let mut report = snapshot(args, &fresh, &notifier).await?;
+        drop(fresh);
+        taken += 1;
+        if args.count.is_some_and(|c| taken >= c) || interrupt.is_set() {
+            return Ok(report);
+        }
+        if !show(ctx, &report)? {
+            report.shown = true;
+            return Ok(report);
+        }
+        // The rhythm is kept from the start; a snapshot that overran starts the next at once.
+        due = (due + every.0).max(Instant::now());
+        tokio::select! {
+            _ = tokio::time::sleep_until(due.into()) => {}
+            _ = interrupt.wait() => {
+                report.shown = true;
+                return Ok(report);
+            }
+        }
+    }
+}
+
+/// Print one intermediate snapshot and refresh the textfile; false when stdout is closed.
+fn show(ctx: &Ctx, report: &Report) -> anyhow::Result<bool> {
+    let text = render::render(report, ctx.global.format, Style::for_stdout(&ctx.global));
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return Ok(false);
+        }
+        return Err(anyhow::Error::from(e).context("writing the report to stdout"));
+    }
+    if let Some(path) = &ctx.global.textfile {
+        render::write_textfile(path, report)?;
+    }
+    Ok(true)
+}
+
+async fn snapshot(args: &MonitorArgs, ctx: &Ctx, notifier: &Notifier) -> anyhow::Result<Report> {
+    let started = Instant::now();
+    let now = crate::state::now_secs();
+    let th = &ctx.config.thresholds;
+    let mc = &ctx.config.monitor;
+    let timeout = ctx.probe_timeout();
+    let state_dir = ctx.state_dir();
+    let mut history = History::load(&state_dir).unwrap_or_else(|e| {
+        eprintln!(
+            "warning: {} (growth is not shown this run)",
+            crate::report::one_line(&e)
+        );
+        History::default()
+    });
+
+    let (cpu, memory, disks, load, pg_up, conns, sizes, slow, locks, redis, rq) = tokio::join!(
+        guarded(
+            "host.cpu_usage",
+            timeout + mc.cpu_sample.0,
+            probes::host::cpu_usage(th.cpu_pct, mc.cpu_sample.0)
+        ),
+        guarded("host.memory_usage", timeout, async {
+            probes::host::memory_usage(th.memory_pct)
+        }),
+        guarded("host.disk_usage", timeout, async {
+            let data_dir: Option<PathBuf> = match &ctx.config.host.data_dir {
+                Some(d) => Some(d.clone()),
+                None => probes::postgres::data_directory(ctx).await,
+            };
+            let mut dirs = vec![("root", PathBuf::from("/"))];
+            if let Some(d) = data_dir {
+                dirs.push(("data", d));
+            }
+            probes::host::disk_usage(&dirs, th.disk_pct)
+        }),
+        guarded("host.load", timeout, async {
+            probes::host::load(th.load_per_core)
+        }),
+        guarded("postgres.up", timeout, async {
+            Ok(probes::postgres::up(ctx).await)
+        }),
+        pg_probe(
+            ctx,
+            "postgres.connections",
+            probes::postgres::connections(ctx, th.connections_pct)
+        ),
+        pg_probe(
+            ctx,
+            "postgres.database_size",
+            probes::postgres::database_sizes(ctx, &history, now)
+        ),
+        pg_probe(
+            ctx,
+            "postgres.slow_query_count",
+            slow_queries(ctx, mc.slow_query_ms, th.slow_queries)
+        ),
+        pg_probe(
+            ctx,
+            "postgres.waiting_locks",
+            probes::postgres::waiting_locks(ctx, th.waiting_locks)
+        ),
+        guarded("redis.up", timeout, async {
+            Ok(probes::redis::overview(ctx, th.redis_memory_pct, Some(th.redis_clients)).await)
+        }),
+        guarded("rq.backlog", timeout, async {
+            Ok(probes::redis::rq_backlog(ctx, &mc.queues, th.rq_backlog).await)
+        }),
+    );
+
+    let mut report = Report::new("monitor");
+    if !args.no_record {
+        if let Ok(pg) = ctx.pg().await {
+            record_connections(&mut history, &state_dir, &pg.options, &conns, now);
+        }
+    }
+    for part in [
+        cpu, memory, disks, load, pg_up, conns, sizes, slow, locks, redis, rq,
+    ] {
+        report.extend(part);
+    }
+    if !notifier.is_empty() {
+        let sent = notify::dispatch_alerts(
+            notifier,
+            &ctx.config.notify,
+            &state_dir,
+            "monitor",
+            &report.findings,
+            now,
+        )
+        .await;
+        report.extend(sent);
+    }
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+/// `postgres.slow_query_count`: statements (every database) whose mean is above `mean_ms`.
+async fn slow_queries(
+    ctx: &Ctx,
+    mean_ms: f64,
+    limits: crate::config::Limits,
+) -> anyhow::Result<Vec<Finding>> {
+    let pg = ctx.pg().await?;
+    let Some(pgss) = statements::locate(pg).await? else {
+        return Ok(vec![Finding::new(
+            "postgres.slow_query_count",
+            Status::Unknown,
+            "pg_stat_statements is not installed in this database: slow statements cannot be counted",
+        )
+        .hint(statements::ENABLE_STEPS)]);
+    };
+    let n = statements::count_slower_than(pg, &pgss, mean_ms).await?;
+    let status = Status::above(n as f64, limits.warning, limits.critical);
+    let mut f = Finding::new(
+        "postgres.slow_query_count",
+        status,
+        format!(
+            "{n} statements with a mean above {mean_ms} ms (pg_stat_statements, every database)"
+        ),
+    )
+    .value(n, "statements");
+    if status != Status::Ok || n > 0 {
+        f = f.hint("see them, slowest first: `opsbook diagnose queries`");
+    }
+    Ok(vec![f])
+}
+
+/// The client connection count goes into the run history (check afternoon's day peak).
+fn record_connections(
+    history: &mut History,
+    dir: &std::path::Path,
+    server: &crate::clients::pg_conn::PgOptions,
+    conns: &[Finding],
+    now: i64,
+) {
+    let Some(used) = conns
+        .iter()
+        .find(|f| f.id == "postgres.connections")
+        .and_then(|f| f.value.as_f64())
+    else {
+        return;
+    };
+    let mut values = std::collections::BTreeMap::new();
+    values.insert(probes::postgres::connections_key(server), used);
+    let sample = Sample {
+        at: now,
+        command: "monitor".to_string(),
+        values,
+    };
+    if let Err(e) = history.record(dir, sample) {
+        eprintln!(
+            "warning: could not record the run history: {}\nhint: set OPSBOOK_STATE_DIR to a writable directory, or pass --no-record",
+            crate::report::one_line(&e)
+        );
+    }
+}

@@ -1,0 +1,266 @@
+//! Notifications: the channels an alert or a runbook's outcome is sent through (Telegram's
+//! Bot API, a generic JSON webhook), each bounded by its own timeouts, and the alert
+//! de-duplication state (`state.rs`) that `monitor` keeps between runs.
+//!
+//! A channel that fails never fails the run: it becomes a WARNING finding `notify.<channel>`
+//! and the caller's own findings keep their status (and the exit code theirs).
+
+pub mod state;
+mod telegram;
+mod webhook;
+
+use futures_util::future::join_all;
+
+use crate::config::NotifyConfig;
+use crate::report::{one_line, Finding, Status};
+
+/// One notification: plain text (Telegram and Slack both show it as written).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub text: String,
+}
+
+/// Telegram refuses messages above 4096 characters; keep well under it.
+const MAX_CHARS: usize = 3900;
+
+impl Message {
+    pub fn new(text: impl Into<String>) -> Message {
+        let mut text: String = text.into();
+        if text.chars().count() > MAX_CHARS {
+            text = text.chars().take(MAX_CHARS).collect::<String>() + "\n(cut)";
+        }
+        Message { text }
+    }
+}
+
+/// A configured channel, its secret already read.
+enum Channel {
+    Telegram(telegram::Telegram),
+    Webhook(webhook::Webhook),
+}
+
+impl Channel {
+    fn name(&self) -> &'static str {
+        match self {
+            Channel::Telegram(_) => "telegram",
+            Channel::Webhook(_) => "webhook",
+        }
+    }
+
+    async fn send(&self, message: &Message) -> Result<(), String> {
+        match self {
+            Channel::Telegram(t) => t.send(message).await,
+            Channel::Webhook(w) => w.send(message).await,
+        }
+    }
+}
+
+/// Every configured channel, ready to send.
+pub struct Notifier {
+    channels: Vec<Channel>,
+}
+
+impl Notifier {
+    /// Read the channels' secrets now, so a token file others can read is refused before any
+    /// work is done (an operator error: exit 3), not discovered at the first alert.
+    pub fn from_config(
+        cfg: &NotifyConfig,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Notifier> {
+        let mut channels = Vec::new();
+        if let Some(t) = &cfg.telegram {
+            channels.push(Channel::Telegram(telegram::Telegram::new(t, env)?));
+        }
+        if let Some(w) = &cfg.webhook {
+            channels.push(Channel::Webhook(webhook::Webhook::new(w)));
+        }
+        Ok(Notifier { channels })
+    }
+
+    /// No channel at all (`--no-notify`).
+    pub fn none() -> Notifier {
+        Notifier {
+            channels: Vec::new(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.channels.is_empty()
+    }
+
+    /// The configured channels' names: "telegram", "webhook".
+    pub fn channel_names(&self) -> Vec<&'static str> {
+        self.channels.iter().map(Channel::name).collect()
+    }
+
+    /// Send `message` through the channel `name`; the error text never holds a secret.
+    pub async fn send_one(&self, name: &str, message: &Message) -> Result<(), String> {
+        match self.channels.iter().find(|c| c.name() == name) {
+            Some(c) => c.send(message).await,
+            None => Err(format!("no {name} channel is configured")),
+        }
+    }
+
+    /// Send `message` through every channel at once: one finding per channel, OK when it was
+    /// delivered, WARNING (`notify.<channel>`) when it was not.
+    pub async fn send_all(&self, message: &Message, what: &str) -> Vec<Finding> {
+        join_all(
+            self.channels
+                .iter()
+                .map(|c| async move { channel_finding(c.name(), c.send(message).await, what) }),
+        )
+        .await
+    }
+}
+
+/// The finding of one delivery attempt.
+pub fn channel_finding(channel: &str, result: Result<(), String>, what: &str) -> Finding {
+    let id = format!("notify.{channel}");
+    match result {
+        Ok(()) => Finding::ok(id, format!("sent {what}")).subject(channel),
+        Err(e) => Finding::new(
+            id,
+            Status::Warning,
+            format!("could not send {what}: {e}"),
+        )
+        .subject(channel)
+        .hint(format!(
+            "it is tried again on the next run; check notify.{channel} in the config and that this host reaches the service"
+        )),
+    }
+}
+
+/// Send `message` through every channel of `cfg` (the API runbooks use for their outcome).
+/// A channel whose secret cannot be read becomes a WARNING finding like a failed send.
+pub async fn send(cfg: &NotifyConfig, message: &Message) -> Vec<Finding> {
+    match Notifier::from_config(cfg, &crate::context::process_env) {
+        Ok(n) => n.send_all(message, "the message").await,
+        Err(e) => vec![Finding::new("notify.config", Status::Warning, one_line(&e))
+            .hint("fix the notify: section of the config (see commands/monitor.md)")],
+    }
+}
+
+/// Tell every channel what changed among the alerts of `findings` since it was last told
+/// (see `state.rs`), and remember what was delivered in `<dir>/alerts.json`. Returns one
+/// finding per channel that had something to send, and one for a state file it could not
+/// read or write.
+pub async fn dispatch_alerts(
+    notifier: &Notifier,
+    cfg: &NotifyConfig,
+    dir: &std::path::Path,
+    command: &str,
+    findings: &[Finding],
+    now: i64,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    // Two runs that overlap (a slow cron run, a --watch beside cron) must not both send.
+    // Without the lock (an unwritable state directory) alerts still go out: a repeated alert
+    // is better than a lost one, and the notify.state warning says why.
+    let _lock = match crate::state::lock_exclusive(dir, "alerts.lock") {
+        Ok(l) => Some(l),
+        Err(e) => {
+            out.push(
+                Finding::new("notify.state", Status::Warning, one_line(&e))
+                    .hint("set OPSBOOK_STATE_DIR to a writable directory"),
+            );
+            None
+        }
+    };
+    let mut alerts = match state::AlertState::load(dir) {
+        Ok(s) => s,
+        Err(e) => {
+            out.push(
+                Finding::new("notify.state", Status::Warning, one_line(&e)).hint(
+                    "a fresh state is written this run: alerts still firing are sent again once",
+                ),
+            );
+            state::AlertState::default()
+        }
+    };
+    alerts.observe(findings, &cfg.on, now);
+    let host = hostname();
+    let repeat = cfg.repeat_after.0.as_secs() as i64;
+    let channels = notifier.channel_names();
+    let sends = join_all(channels.iter().map(|ch| {
+        let items = alerts.due(ch, repeat, now);
+        let text = alerts.message(&host, command, ch, &items, now);
+        async move {
+            if items.is_empty() {
+                return (*ch, items, None);
+            }
+            let result = notifier.send_one(ch, &Message::new(text)).await;
+            (*ch, items, Some(result))
+        }
+    }))
+    .await;
+    for (ch, items, result) in sends {
+        let Some(result) = result else { continue };
+        if result.is_ok() {
+            alerts.mark_sent(ch, &items, now);
+        }
+        out.push(channel_finding(ch, result, &describe(&items)));
+    }
+    alerts.prune(&channels);
+    if let Err(e) = alerts.save(dir) {
+        out.push(
+            Finding::new("notify.state", Status::Warning, one_line(&e)).hint(
+                "set OPSBOOK_STATE_DIR to a writable directory, or every run sends its alerts again",
+            ),
+        );
+    }
+    out
+}
+
+/// "2 alerts and 1 recovery"
+fn describe(items: &[state::Item]) -> String {
+    let resolved = items
+        .iter()
+        .filter(|i| i.change == state::Change::Resolved)
+        .count();
+    let firing = items.len() - resolved;
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    match (firing, resolved) {
+        (f, 0) => plural(f, "alert", "alerts"),
+        (0, r) => plural(r, "recovery", "recoveries"),
+        (f, r) => format!(
+            "{} and {}",
+            plural(f, "alert", "alerts"),
+            plural(r, "recovery", "recoveries")
+        ),
+    }
+}
+
+/// This host's name, for the first line of a message.
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_messages_are_cut_under_telegrams_limit() {
+        let m = Message::new("x".repeat(10_000));
+        assert!(m.text.chars().count() < 4096);
+        assert!(m.text.ends_with("(cut)"));
+        assert_eq!(Message::new("short").text, "short");
+    }
+
+    #[test]
+    fn a_failed_channel_is_a_warning_of_its_own() {
+        let f = channel_finding("webhook", Err("refused".into()), "1 alert");
+        assert_eq!(f.id, "notify.webhook");
+        assert_eq!(f.status, Status::Warning);
+        assert!(f.summary.contains("refused"));
+        assert_eq!(
+            channel_finding("telegram", Ok(()), "1 alert").status,
+            Status::Ok
+        );
+    }
+}
