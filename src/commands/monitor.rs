@@ -124,7 +124,7 @@ async fn snapshot(args: &MonitorArgs, ctx: &Ctx, notifier: &Notifier) -> anyhow:
         History::default()
     });
 
-    let (cpu, memory, disks, load, pg_up, conns, sizes, slow, locks, redis, rq) = tokio::join!(
+    let (cpu, memory, disks, load, pg_up, conns, sizes, slow, locks, redis, rq, metrics) = tokio::join!(
         guarded(
             "host.cpu_usage",
             timeout + mc.cpu_sample.0,
@@ -176,6 +176,7 @@ async fn snapshot(args: &MonitorArgs, ctx: &Ctx, notifier: &Notifier) -> anyhow:
         guarded("rq.backlog", timeout, async {
             Ok(probes::redis::rq_backlog(ctx, &mc.queues, th.rq_backlog).await)
         }),
+        crate::metrics::findings(ctx, "monitor"),
     );
 
     let mut report = Report::new("monitor");
@@ -185,7 +186,7 @@ async fn snapshot(args: &MonitorArgs, ctx: &Ctx, notifier: &Notifier) -> anyhow:
         }
     }
     for part in [
-        cpu, memory, disks, load, pg_up, conns, sizes, slow, locks, redis, rq,
+        cpu, memory, disks, load, pg_up, conns, sizes, slow, locks, redis, rq, metrics,
     ] {
         report.extend(part);
     }

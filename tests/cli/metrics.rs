@@ -334,3 +334,34 @@ fn the_documented_seed_metrics_run_against_the_demo_schema() {
     assert!(Run::findings(&j, "metric.fraud_attempts_today").is_empty());
     assert!(Run::findings(&j, "metric.duplicate_messages").is_empty());
 }
+
+#[test]
+fn every_check_and_monitor_run_the_metrics_that_list_them() {
+    let _g = shared();
+    let db = TestDb::new("metrics_every");
+    db.psql("CREATE TABLE fraud (id int); INSERT INTO fraud SELECT generate_series(1, 3)");
+    let s = Scratch::new("metrics_every");
+    let extra = "metrics:\n  - name: fraud_today\n    sql: SELECT count(*) FROM fraud\n    warning: 2\n    unit: attempts\n    checks: [afternoon, night, monitor]\n  - name: health_only\n    sql: SELECT 1\n    checks: [health]\n";
+    let cfg = sandbox_config(&s, &db, &fresh_backup(&s), extra);
+    for (args, label) in [
+        (vec!["check", "afternoon", "--no-record"], "check afternoon"),
+        (vec!["check", "night", "--no-record"], "check night"),
+        (vec!["monitor", "--no-record", "--no-notify"], "monitor"),
+    ] {
+        let mut args = args.clone();
+        args.extend_from_slice(&["--format", "json", "--config", cfg.to_str().unwrap()]);
+        let run = opsbook(&args).run();
+        let j = run.json();
+        let f = metric(&j, "fraud_today");
+        assert_eq!(f["status"], "warning", "{label}: {run}");
+        assert_eq!(f["value"], 3, "{label}: {run}");
+        assert!(
+            run.code >= 1,
+            "{label}: a warning metric sets the exit code: {run}"
+        );
+        assert!(
+            Run::findings(&j, "metric.health_only").is_empty(),
+            "{label}: {run}"
+        );
+    }
+}

@@ -36,7 +36,7 @@ pub(super) async fn run(args: &AfternoonArgs, ctx: &Ctx) -> anyhow::Result<Repor
         top: args.top,
     };
 
-    let (pg_up, peak, cache, slow, tables, indexes, unused, seq, long, idle, locks, wrap) = tokio::join!(
+    let (pg_up, peak, cache, slow, tables, indexes, unused, seq, long, idle, locks, wrap, metrics) = tokio::join!(
         guarded("postgres.up", ctx.probe_timeout(), async {
             Ok(probes::postgres::up(ctx).await)
         }),
@@ -86,6 +86,7 @@ pub(super) async fn run(args: &AfternoonArgs, ctx: &Ctx) -> anyhow::Result<Repor
         pg_probe(ctx, "postgres.txn_wraparound", async {
             sessions::txn_wraparound(ctx.pg().await?, th.wraparound_pct).await
         }),
+        crate::metrics::findings(ctx, "afternoon"),
     );
 
     if !args.no_record {
@@ -95,7 +96,7 @@ pub(super) async fn run(args: &AfternoonArgs, ctx: &Ctx) -> anyhow::Result<Repor
     }
     let mut report = Report::new("check afternoon");
     for findings in [
-        pg_up, peak, cache, slow, tables, indexes, unused, seq, long, idle, locks, wrap,
+        pg_up, peak, cache, slow, tables, indexes, unused, seq, long, idle, locks, wrap, metrics,
     ] {
         report.extend(findings);
     }

@@ -41,7 +41,7 @@ pub(super) async fn run(args: &NightArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let min_wasted = i64::try_from(mcfg.reindex_min_wasted_bytes).unwrap_or(i64::MAX);
     let bloat_pct = th.bloat_pct.warning.unwrap_or(20.0);
 
-    let (pg_up, dead, sizes, data_dir, retention, indexes) = tokio::join!(
+    let (pg_up, dead, sizes, data_dir, retention, indexes, metrics) = tokio::join!(
         guarded("postgres.up", timeout, async {
             Ok(probes::postgres::up(ctx).await)
         }),
@@ -78,6 +78,7 @@ pub(super) async fn run(args: &NightArgs, ctx: &Ctx) -> anyhow::Result<Report> {
                 None
             }
         },
+        crate::metrics::findings(ctx, "night"),
     );
 
     let mut report = Report::new("check night");
@@ -127,6 +128,7 @@ pub(super) async fn run(args: &NightArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         }
         Err(f) => report.push(f),
     }
+    report.extend(metrics);
     if !args.no_record {
         record_history(&mut history, &state_dir, record, now);
     }
