@@ -248,14 +248,15 @@ fn show(rb: &Runbook) -> anyhow::Result<Report> {
     report.push(Finding::ok(
         "runbook.show",
         format!(
-            "{} ({}): {} step(s){}",
+            "{} ({}): {} step(s){}{}",
             rb.name,
             rb.origin,
             rb.steps.len(),
             rb.schedule
                 .as_ref()
                 .map(|s| format!(", schedule `{}`", s.expr))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            notify_note(rb)
         ),
     ));
     report
@@ -323,15 +324,22 @@ fn validate(targets: &[String], dirs: &[PathBuf]) -> anyhow::Result<Report> {
     Ok(report)
 }
 
+fn notify_note(rb: &Runbook) -> String {
+    rb.notify
+        .map(|n| format!(", notify on {}", n.as_str()))
+        .unwrap_or_default()
+}
+
 fn plan_report(rb: &Runbook) -> Report {
     let mut report = Report::new("runbook run");
     report.push(Finding::ok(
         "runbook.plan",
         format!(
-            "dry run of {} ({}): {} step(s), nothing was run",
+            "dry run of {} ({}): {} step(s){}, nothing was run",
             rb.name,
             rb.origin,
-            rb.steps.len()
+            rb.steps.len(),
+            notify_note(rb)
         ),
     ));
     report
@@ -377,6 +385,7 @@ async fn execute(rb: &Runbook, yes: bool, ctx: &Ctx) -> anyhow::Result<Report> {
     let mut rows = Vec::new();
     let mut steps_data = Vec::new();
     let mut previous: Option<Status> = None;
+    let mut worst = Status::Ok;
     let mut stopped: Option<String> = None;
     for (i, step) in rb.steps.iter().enumerate() {
         let label = format!("{}. {}", i + 1, step.name);
@@ -451,6 +460,9 @@ async fn execute(rb: &Runbook, yes: bool, ctx: &Ctx) -> anyhow::Result<Report> {
         }));
         report.extend(findings);
         previous = Some(status);
+        if status.severity() > worst.severity() {
+            worst = status;
+        }
         let failed = matches!(status, Status::Critical | Status::Unknown);
         if failed && step.on_failure == OnFailure::Abort {
             stopped = Some(format!("step {} failed (on_failure: abort)", i + 1));
@@ -463,6 +475,9 @@ async fn execute(rb: &Runbook, yes: bool, ctx: &Ctx) -> anyhow::Result<Report> {
                 "interrupted by a signal; the remaining steps were not run",
             ));
         }
+    }
+    if let Some(when) = rb.notify.filter(|w| w.wants(worst)) {
+        report.extend(notify_outcome(rb, when, worst, &rows, ctx).await);
     }
     report.sections.insert(
         0,
@@ -479,6 +494,46 @@ async fn execute(rb: &Runbook, yes: bool, ctx: &Ctx) -> anyhow::Result<Report> {
         Some(serde_json::json!({"runbook": rb.name, "origin": rb.origin, "steps": steps_data}));
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// The runbook's outcome as one message through the config's `notify:` channels: the worst
+/// status, then one line per step. A channel that fails is a WARNING `notify.<channel>`.
+async fn notify_outcome(
+    rb: &Runbook,
+    when: model::Notify,
+    worst: Status,
+    rows: &[Vec<String>],
+    ctx: &Ctx,
+) -> Vec<Finding> {
+    let cfg = &ctx.config.notify;
+    if cfg.telegram.is_none() && cfg.webhook.is_none() {
+        return vec![Finding::new(
+            "runbook.notify",
+            Status::Warning,
+            format!(
+                "runbook {} asks `notify: {}`, but the config has no notify.telegram or notify.webhook: nothing was sent",
+                rb.name,
+                when.as_str()
+            ),
+        )
+        .hint("add a notify: channel to the config (see commands/monitor.md), or remove notify: from the runbook")];
+    }
+    let mut text = format!(
+        "opsbook runbook {} on {}: {}\n",
+        rb.name,
+        crate::notify::hostname(),
+        worst.label()
+    );
+    for row in rows {
+        let cells: Vec<&str> = row
+            .iter()
+            .map(String::as_str)
+            .filter(|c| !c.is_empty())
+            .collect();
+        text.push_str(&cells.join("  "));
+        text.push('\n');
+    }
+    crate::notify::send(cfg, &crate::notify::Message::new(text)).await
 }
 
 fn unit_name(rb: &Runbook) -> String {

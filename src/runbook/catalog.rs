@@ -21,7 +21,13 @@ pub const SHIPPED: &[(&str, &str)] = &[
         "replica-setup",
         include_str!("../../runbooks/replica-setup.yaml"),
     ),
+    ("afternoon", include_str!("../../runbooks/afternoon.yaml")),
     ("night", include_str!("../../runbooks/night.yaml")),
+    ("monitor", include_str!("../../runbooks/monitor.yaml")),
+    (
+        "health-alert",
+        include_str!("../../runbooks/health-alert.yaml"),
+    ),
 ];
 
 #[derive(Debug, Clone)]

@@ -55,6 +55,37 @@ impl When {
     }
 }
 
+/// When a runbook sends its outcome through the config's `notify:` channels (the monitor's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Notify {
+    /// the worst step ended critical or unknown
+    Failure,
+    /// the worst step ended warning or worse
+    Warning,
+    /// every run
+    Always,
+}
+
+impl Notify {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Notify::Failure => "failure",
+            Notify::Warning => "warning",
+            Notify::Always => "always",
+        }
+    }
+
+    /// Does a run whose worst step ended at `worst` get a message?
+    pub fn wants(self, worst: Status) -> bool {
+        match self {
+            Notify::Always => true,
+            Notify::Warning => worst != Status::Ok,
+            Notify::Failure => matches!(worst, Status::Critical | Status::Unknown),
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawStep {
@@ -78,6 +109,8 @@ struct RawRunbook {
     description: String,
     #[serde(default)]
     schedule: Option<Spanned<String>>,
+    #[serde(default)]
+    notify: Option<Notify>,
     steps: Vec<RawStep>,
 }
 
@@ -102,6 +135,8 @@ pub struct Runbook {
     pub description: String,
     pub schedule: Option<Schedule>,
     pub steps: Vec<Step>,
+    /// Send the outcome through the config's `notify:` channels on failure / warning / always.
+    pub notify: Option<Notify>,
     /// Where it came from: a path, or `runbooks/NAME.yaml (shipped)`.
     pub origin: String,
     /// What `runbook run` needs to find it again (a path, or the shipped name).
@@ -287,6 +322,7 @@ pub fn load(
         description: raw.description,
         schedule,
         steps,
+        notify: raw.notify,
         origin,
         reference: found.reference.clone(),
     })
@@ -295,6 +331,16 @@ pub fn load(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn notify_wants_by_the_worst_status() {
+        assert!(Notify::Always.wants(Status::Ok));
+        assert!(!Notify::Warning.wants(Status::Ok));
+        assert!(Notify::Warning.wants(Status::Warning));
+        assert!(!Notify::Failure.wants(Status::Warning));
+        assert!(Notify::Failure.wants(Status::Critical));
+        assert!(Notify::Failure.wants(Status::Unknown));
+    }
 
     #[test]
     fn words_split_like_a_shell() {

@@ -44,7 +44,7 @@ fn tab_completes_runbook_names_and_backup_ids() {
     for want in ["morning", "disaster-recovery", "ours"] {
         assert!(names.iter().any(|n| n == want), "{want} not in {names:?}");
     }
-    let m = complete(&cfg, s.path(), 3, &["runbook", "schedule", "mo"]);
+    let m = complete(&cfg, s.path(), 3, &["runbook", "schedule", "mor"]);
     assert_eq!(m, vec!["morning".to_string()]);
 
     // No backup yet: nothing to offer, not even `latest`.

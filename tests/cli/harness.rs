@@ -1,8 +1,10 @@
 //! A small builder: create what a test needs, run `opsbook`, get status + stdout + JSON.
 
-use std::io::Write as _;
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
@@ -360,4 +362,77 @@ pub fn redis_cmd(args: &[&str]) -> redis::Value {
     }
     cmd.query(&mut con)
         .unwrap_or_else(|e| panic!("redis {args:?}: {e}"))
+}
+
+/// One request the receiver got.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    pub body: serde_json::Value,
+}
+
+/// A local HTTP receiver: records each request (method, path, JSON body), answers 200.
+pub struct Receiver {
+    pub port: u16,
+    got: Arc<Mutex<Vec<Request>>>,
+}
+
+impl Receiver {
+    pub fn start() -> Receiver {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let sink = got.clone();
+        std::thread::spawn(move || {
+            for conn in l.incoming() {
+                let Ok(mut c) = conn else { continue };
+                let mut r = BufReader::new(c.try_clone().unwrap());
+                let mut line = String::new();
+                r.read_line(&mut line).unwrap();
+                let mut parts = line.split_whitespace();
+                let method = parts.next().unwrap_or("").to_string();
+                let path = parts.next().unwrap_or("").to_string();
+                let mut len = 0usize;
+                loop {
+                    let mut h = String::new();
+                    r.read_line(&mut h).unwrap();
+                    if h.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = h.split_once(':') {
+                        if k.eq_ignore_ascii_case("content-length") {
+                            len = v.trim().parse().unwrap();
+                        }
+                    }
+                }
+                let mut body = vec![0u8; len];
+                r.read_exact(&mut body).unwrap();
+                let body = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+                sink.lock().unwrap().push(Request { method, path, body });
+                let _ = c.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+                );
+            }
+        });
+        Receiver { port, got }
+    }
+
+    pub fn requests(&self) -> Vec<Request> {
+        self.got.lock().unwrap().clone()
+    }
+
+    pub fn telegram(&self) -> Vec<Request> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.path.starts_with("/bot"))
+            .collect()
+    }
+
+    pub fn webhook(&self) -> Vec<Request> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.path == "/hook")
+            .collect()
+    }
 }

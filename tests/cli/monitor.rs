@@ -4,7 +4,6 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -12,79 +11,6 @@ use serde_json::Value;
 use crate::harness::*;
 
 const TOKEN: &str = "123456:SECRET-token-never-printed";
-
-/// One request the receiver got.
-#[derive(Debug, Clone)]
-struct Request {
-    method: String,
-    path: String,
-    body: Value,
-}
-
-/// A local HTTP receiver: records each request (method, path, JSON body), answers 200.
-struct Receiver {
-    port: u16,
-    got: Arc<Mutex<Vec<Request>>>,
-}
-
-impl Receiver {
-    fn start() -> Receiver {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = l.local_addr().unwrap().port();
-        let got = Arc::new(Mutex::new(Vec::new()));
-        let sink = got.clone();
-        std::thread::spawn(move || {
-            for conn in l.incoming() {
-                let Ok(mut c) = conn else { continue };
-                let mut r = BufReader::new(c.try_clone().unwrap());
-                let mut line = String::new();
-                r.read_line(&mut line).unwrap();
-                let mut parts = line.split_whitespace();
-                let method = parts.next().unwrap_or("").to_string();
-                let path = parts.next().unwrap_or("").to_string();
-                let mut len = 0usize;
-                loop {
-                    let mut h = String::new();
-                    r.read_line(&mut h).unwrap();
-                    if h.trim().is_empty() {
-                        break;
-                    }
-                    if let Some((k, v)) = h.split_once(':') {
-                        if k.eq_ignore_ascii_case("content-length") {
-                            len = v.trim().parse().unwrap();
-                        }
-                    }
-                }
-                let mut body = vec![0u8; len];
-                r.read_exact(&mut body).unwrap();
-                let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                sink.lock().unwrap().push(Request { method, path, body });
-                let _ = c.write_all(
-                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
-                );
-            }
-        });
-        Receiver { port, got }
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.got.lock().unwrap().clone()
-    }
-
-    fn telegram(&self) -> Vec<Request> {
-        self.requests()
-            .into_iter()
-            .filter(|r| r.path.starts_with("/bot"))
-            .collect()
-    }
-
-    fn webhook(&self) -> Vec<Request> {
-        self.requests()
-            .into_iter()
-            .filter(|r| r.path == "/hook")
-            .collect()
-    }
-}
 
 /// Host and shared-server numbers out of reach, so only what a test sets can alert.
 const QUIET: &str = "  cpu_pct: {warning: 100.5, critical: 101}\n  load_per_core: {warning: 100000, critical: null}\n  redis_memory_pct: {warning: 100.5, critical: 101}\n  rq_backlog: {warning: 100000000, critical: null}\n  waiting_locks: {warning: 100000, critical: null}\n";

@@ -354,3 +354,53 @@ fn schedules_print_a_valid_crontab_line_and_systemd_units() {
     assert_eq!(run.code, 3, "{run}");
     assert!(run.stderr.contains("no schedule"), "{run}");
 }
+
+#[test]
+fn notify_sends_the_outcome_once_when_the_runbook_fails_and_not_when_it_passes() {
+    let _g = shared();
+    let db = TestDb::new("rb_notify");
+    let s = Scratch::new("rb_notify");
+    let hook = Receiver::start();
+    let extra = format!(
+        "notify:\n  webhook:\n    url: http://127.0.0.1:{}/hook\n    timeout: 2s\n",
+        hook.port
+    );
+    let cfg = sandbox_config(&s, &db, &s.path().join("backups"), &extra);
+    let failing = rb(
+        &s,
+        "failing",
+        "name: nightly-proof\nnotify: failure\nsteps:\n  - name: verify the newest backup\n    run: backup verify nope/latest\n",
+    );
+    let run = run_json(&cfg, &["run", failing.to_str().unwrap()]);
+    assert_eq!(run.code, 3, "{run}");
+    let got = hook.webhook();
+    assert_eq!(got.len(), 1, "one message for the failed run: {got:?}");
+    let text = got[0].body["text"].as_str().unwrap();
+    assert!(text.contains("runbook nightly-proof"), "{text}");
+    assert!(text.contains("UNKNOWN"), "{text}");
+    assert!(text.contains("verify the newest backup"), "{text}");
+    assert_eq!(Run::one(&run.json(), "notify.webhook")["status"], "ok");
+
+    let passing = rb(
+        &s,
+        "passing",
+        "name: quiet\nnotify: failure\nsteps:\n  - name: list\n    run: runbook list\n",
+    );
+    let run = run_json(&cfg, &["run", passing.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(hook.webhook().len(), 1, "nothing more for a passing run");
+
+    // `notify:` without a channel in the config: said, not silently dropped.
+    let bare = sandbox_config(&s, &db, &s.path().join("backups"), "");
+    let always = rb(
+        &s,
+        "always",
+        "name: loud\nnotify: always\nsteps:\n  - name: list\n    run: runbook list\n",
+    );
+    let run = run_json(&bare, &["run", always.to_str().unwrap()]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(Run::one(&run.json(), "runbook.notify")["summary"]
+        .as_str()
+        .unwrap()
+        .contains("no notify.telegram or notify.webhook"));
+}
