@@ -141,3 +141,36 @@ fn flags_and_environment_override_the_file() {
         .run();
     assert_eq!(run.code, 0, "--config wins over OPSBOOK_CONFIG: {run}");
 }
+
+#[test]
+fn the_example_config_is_valid_and_its_secrets_stay_masked() {
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/opsbook.yaml");
+    let run = opsbook(&["config", "check", example.to_str().unwrap()]).run();
+    assert_eq!(run.code, 0, "{run}");
+    // `config show` reads the secret files it names: point them at files of the test's own.
+    let s = Scratch::new("example_cfg");
+    for f in ["pg.password", "redis.password", "telegram.token"] {
+        s.write(f, "not-shown-either\n", 0o600);
+    }
+    let text = std::fs::read_to_string(&example)
+        .unwrap()
+        .replace("/etc/opsbook/", &format!("{}/", s.path().display()));
+    let copy = s.write("opsbook.yaml", &text, 0o600);
+    let shown = opsbook(&["config", "show", "--config", copy.to_str().unwrap()]).run();
+    assert_eq!(shown.code, 0, "{shown}");
+    assert!(
+        !shown.stdout.contains("xxxxxxxxxxxxxxxxxxxxxxxxxx"),
+        "the webhook's secret path is masked: {shown}"
+    );
+    assert!(!shown.stdout.contains("not-shown-either"), "{shown}");
+    for key in [
+        "metrics",
+        "health",
+        "notify",
+        "monitor",
+        "cleanup",
+        "maintenance",
+    ] {
+        assert!(shown.stdout.contains(&format!("{key}:")), "{key}: {shown}");
+    }
+}
