@@ -183,7 +183,8 @@ pub fn table(report: &Report, style: Style) -> String {
         }
         let _ = writeln!(out, "{t}");
     }
-    for section in &report.sections {
+    // A section without rows would print a bare header: its finding already says "none".
+    for section in report.sections.iter().filter(|s| !s.rows.is_empty()) {
         let mut t = new_table(style);
         t.set_header(section.columns.clone());
         for row in &section.rows {
@@ -433,6 +434,29 @@ mod tests {
             ),
             "{s}"
         );
+    }
+
+    #[test]
+    fn sections_without_rows_are_not_drawn() {
+        let mut r = sample();
+        for (title, rows) in [
+            ("Empty plan", vec![]),
+            ("Full plan", vec![vec!["1".into()]]),
+        ] {
+            r.sections.push(crate::report::Section {
+                title: title.into(),
+                columns: vec!["#".into()],
+                rows,
+            });
+        }
+        let style = Style {
+            color: false,
+            quiet: false,
+            verbose: false,
+        };
+        let s = table(&r, style);
+        assert!(!s.contains("Empty plan"), "{s}");
+        assert!(s.contains("Full plan"), "{s}");
     }
 
     #[test]

@@ -555,3 +555,24 @@ fn bad_flags_and_missing_backups_exit_3_with_one_message() {
         assert!(!run.stderr.contains("panicked"), "{run}");
     }
 }
+
+#[test]
+fn a_database_without_any_object_backs_up_and_verifies() {
+    let _g = shared();
+    let db = TestDb::new("bk_bare");
+    db.psql("DROP EXTENSION IF EXISTS pg_stat_statements");
+    let s = Scratch::new("bk_bare");
+    let (cfg, dir) = config(&s, &db);
+    let run = backup(&cfg, &[]);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(manifests(&dir, &db.name).len(), 1);
+    let v = opsbook(&[
+        "backup",
+        "verify",
+        &format!("{}/latest", db.name),
+        "--config",
+        cfg.to_str().unwrap(),
+    ])
+    .run();
+    assert_eq!(v.code, 0, "{v}");
+}
