@@ -241,8 +241,9 @@ fn metric_name(f: &Finding) -> (String, f64) {
     match f.unit.as_deref() {
         Some("bytes") if !base.ends_with("_bytes") => (format!("{base}_bytes"), v),
         Some("seconds") if !base.ends_with("_seconds") => (format!("{base}_seconds"), v),
-        // Prometheus prefers ratios (0..1) to percentages.
-        Some("percent") => (format!("{base}_ratio"), v / 100.0),
+        // Prometheus prefers ratios (0..1) to percentages; rounded so 3.6 % is 0.036, not
+        // 0.036000000000000004.
+        Some("percent") => (format!("{base}_ratio"), (v * 1e4).round() / 1e6),
         _ => (base, v),
     }
 }
@@ -423,6 +424,10 @@ mod tests {
             "{s}"
         );
         assert!(s.contains("opsbook_host_memory_usage_ratio 0.4"), "{s}");
+        let mut r = sample();
+        r.push(crate::report::Finding::ok("host.cpu_usage", "x").value(3.6, "percent"));
+        let s = prometheus(&r);
+        assert!(s.contains("_ratio 0.036\n"), "{s}");
         assert!(
             s.contains("opsbook_check_status{id=\"redis.up\",subject=\"\"} 2"),
             "{s}"
