@@ -1047,7 +1047,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__check__subcmd__night)
-            opts="-q -v -h -V --maintain --cleanup --dry-run --yes --no-record --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version"
+            opts="-q -v -h -V --maintain --cleanup --dry-run --yes --act-only --no-record --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

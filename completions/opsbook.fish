@@ -115,6 +115,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_s
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from night" -l cleanup -d 'Delete old files in cleanup.log_dirs and backups outside backup.keep / backup.keep_days'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from night" -l dry-run -d 'Print the plan of --maintain / --cleanup and change nothing'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from night" -l yes -d 'Go ahead without the typed confirmation (needed when not on a terminal)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from night" -l act-only -d 'Report only what --maintain / --cleanup planned and did (and PostgreSQL when it is down), not the read-only night findings: for a runbook step after a `check night` step'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from night" -l no-record -d 'Do not record this run\'s disk usage and database sizes in the run history'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from night" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from night" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'

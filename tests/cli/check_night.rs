@@ -109,6 +109,17 @@ fn stale_table_is_flagged_and_maintain_vacuums_it_only_when_confirmed() {
     );
     assert!(Run::findings(&dj, "maintain.vacuum").is_empty(), "{dry}");
     assert_eq!(last_vacuum(&db, "bloated"), "never");
+    // --act-only (a runbook step after a `check night` step): the plan without the night
+    // findings, and the status is the plan's.
+    let act = night(&cfg, &["--maintain", "--dry-run", "--act-only"]).run();
+    let aj = act.json();
+    assert_eq!(Run::findings(&aj, "maintain.plan").len(), 1, "{act}");
+    assert!(
+        Run::findings(&aj, "postgres.stale_stats").is_empty(),
+        "{act}"
+    );
+    assert!(Run::findings(&aj, "host.disk_usage").is_empty(), "{act}");
+    assert_eq!(act.code, 0, "{act}");
 
     // No terminal and no --yes: refused before anything ran.
     let refused = night(&cfg, &["--maintain"]).run();

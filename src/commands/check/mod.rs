@@ -99,6 +99,10 @@ pub struct NightArgs {
     #[arg(long, requires = "work")]
     pub yes: bool,
 
+    /// Report only what --maintain / --cleanup planned and did (and PostgreSQL when it is down), not the read-only night findings: for a runbook step after a `check night` step
+    #[arg(long, requires = "work")]
+    pub act_only: bool,
+
     /// Do not record this run's disk usage and database sizes in the run history
     #[arg(long)]
     pub no_record: bool,

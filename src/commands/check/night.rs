@@ -141,10 +141,25 @@ pub(super) async fn run(args: &NightArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             now,
             db,
         };
+        let read_only = report.findings.len();
         act(args, ctx, &mut report, found).await?;
+        if args.act_only {
+            keep_actions(&mut report, read_only);
+        }
     }
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// `--act-only`: drop the first `read_only` findings (the read-only night check) except a
+/// PostgreSQL that is not up, which explains why nothing could be maintained.
+fn keep_actions(report: &mut Report, read_only: usize) {
+    let mut i = 0;
+    report.findings.retain(|f| {
+        i += 1;
+        i > read_only || (f.id == "postgres.up" && f.status != crate::report::Status::Ok)
+    });
+    report.refresh_status();
 }
 
 /// What the read-only part found that `--maintain` / `--cleanup` act on.
