@@ -1,8 +1,8 @@
 //! HTTP(S) timing by phase (DNS, TCP connect, TLS handshake, first byte) and TCP connect
 //! latency, on a plain tokio socket plus rustls.
 //!
-//! Why not reqwest (the design's first idea): a client library hides its phases, and the
-//! phases are the point of a network diagnosis: "DNS takes 2 s" and "the app takes 2 s to
+//! Why not reqwest here (it serves `check health` and the notifiers, see `web.rs`): a client
+//! library hides its phases, and the phases are the point of a network diagnosis: "DNS takes 2 s" and "the app takes 2 s to
 //! answer" need different fixes. One GET with `Connection: close` is all this needs, and
 //! rustls (with the ring provider and the system roots) is already linked for PostgreSQL.
 
@@ -119,11 +119,7 @@ pub async fn get(url: &str, timeout: Duration) -> anyhow::Result<HttpTiming> {
 
 /// GET `url` once with two bounds: `connect` for the TCP connect (so a dropped SYN says
 /// "connecting ... no answer" rather than a bare timeout) and `total` for the whole exchange.
-pub async fn get_bounded(
-    url: &str,
-    connect: Duration,
-    total: Duration,
-) -> anyhow::Result<HttpTiming> {
+async fn get_bounded(url: &str, connect: Duration, total: Duration) -> anyhow::Result<HttpTiming> {
     let target = Target::parse(url)?;
     tokio::time::timeout(total, get_target(&target, connect))
         .await
@@ -180,73 +176,6 @@ async fn get_target(t: &Target, connect_timeout: Duration) -> anyhow::Result<Htt
         total_seconds: start.elapsed().as_secs_f64(),
         cert_not_after,
     })
-}
-
-/// POST a JSON document; the answer's status code. `connect` bounds name resolution, the TCP
-/// connect and the TLS handshake, `total` the whole exchange. Errors name only `host:port`,
-/// never the path or query: a webhook path or a bot token in it is a secret.
-pub async fn post_json(
-    url: &str,
-    json: &str,
-    connect: Duration,
-    total: Duration,
-) -> anyhow::Result<u16> {
-    let t = Target::parse(url).map_err(|_| anyhow!("the URL is not http(s)://host[:port]/path"))?;
-    let request = format!(
-        "POST {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: opsbook/{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nAccept: */*\r\nConnection: close\r\n\r\n{json}",
-        t.path,
-        host_header(&t),
-        env!("CARGO_PKG_VERSION"),
-        json.len()
-    );
-    let exchange_all = async {
-        let opened = tokio::time::timeout(connect, async {
-            let addr = resolve(&t.host, t.port).await?;
-            let tcp = TcpStream::connect(addr)
-                .await
-                .with_context(|| format!("connecting to {}:{}", t.host, t.port))?;
-            let _ = tcp.set_nodelay(true);
-            if !t.tls {
-                return Ok::<_, anyhow::Error>(Stream::Plain(tcp));
-            }
-            let name = ServerName::try_from(t.host.clone())
-                .map_err(|e| anyhow!("`{}` is not a valid TLS server name: {e}", t.host))?;
-            let tls = connector()?
-                .connect(name, tcp)
-                .await
-                .with_context(|| format!("TLS handshake with {}:{}", t.host, t.port))?;
-            Ok(Stream::Tls(Box::new(tls)))
-        })
-        .await
-        .map_err(|_| {
-            anyhow!(
-                "connecting to {}:{}: no connection within {:.1}s",
-                t.host,
-                t.port,
-                connect.as_secs_f64()
-            )
-        })??;
-        let status = match opened {
-            Stream::Plain(mut s) => exchange(&mut s, &request).await?.1,
-            Stream::Tls(mut s) => exchange(&mut *s, &request).await?.1,
-        };
-        Ok(status)
-    };
-    tokio::time::timeout(total, exchange_all)
-        .await
-        .map_err(|_| {
-            anyhow!(
-                "{}:{} did not answer within {:.1}s",
-                t.host,
-                t.port,
-                total.as_secs_f64()
-            )
-        })?
-}
-
-enum Stream {
-    Plain(TcpStream),
-    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
 }
 
 fn host_header(t: &Target) -> String {
@@ -434,57 +363,5 @@ mod tests {
             .unwrap();
         assert_eq!(t.status, 204);
         assert!(t.tls_seconds.is_none() && t.total_seconds >= t.first_byte_seconds);
-    }
-
-    #[tokio::test]
-    async fn posts_json_and_keeps_the_path_out_of_errors() {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = l.local_addr().unwrap().port();
-        let got = std::thread::spawn(move || {
-            use std::io::{Read, Write};
-            let (mut c, _) = l.accept().unwrap();
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 1024];
-            while !String::from_utf8_lossy(&buf).contains("{\"text\":\"hi\"}") {
-                let n = c.read(&mut chunk).unwrap();
-                if n == 0 {
-                    break;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-            }
-            let _ = c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
-            String::from_utf8_lossy(&buf).into_owned()
-        });
-        let url = format!("http://127.0.0.1:{port}/hook/secret");
-        let status = post_json(
-            &url,
-            "{\"text\":\"hi\"}",
-            Duration::from_secs(2),
-            Duration::from_secs(5),
-        )
-        .await
-        .unwrap();
-        assert_eq!(status, 200);
-        let req = got.join().unwrap();
-        assert!(req.starts_with("POST /hook/secret HTTP/1.1\r\n"), "{req}");
-        assert!(req.contains("Content-Type: application/json"), "{req}");
-
-        // A listener that never answers: bounded by the total timeout, no path in the error.
-        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = silent.local_addr().unwrap().port();
-        let started = std::time::Instant::now();
-        let err = post_json(
-            &format!("http://127.0.0.1:{port}/bot123:SECRET/sendMessage"),
-            "{}",
-            Duration::from_secs(1),
-            Duration::from_millis(600),
-        )
-        .await
-        .unwrap_err();
-        assert!(started.elapsed() < Duration::from_secs(2));
-        let text = format!("{err:#}");
-        assert!(text.contains("did not answer"), "{text}");
-        assert!(!text.contains("SECRET"), "{text}");
-        drop(silent);
     }
 }

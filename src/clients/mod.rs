@@ -6,6 +6,7 @@ pub mod pg_conn;
 pub mod postgres;
 pub mod redis;
 pub mod tools;
+pub mod web;
 
 use std::path::Path;
 

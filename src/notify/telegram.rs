@@ -69,7 +69,7 @@ impl Telegram {
     pub async fn send(&self, message: &Message) -> Result<(), String> {
         let url = format!("{}/bot{}/sendMessage", self.api_base, self.token);
         let body = serde_json::json!({ "chat_id": self.chat_id, "text": message.text }).to_string();
-        match crate::clients::http::post_json(&url, &body, self.connect, self.timeout).await {
+        match crate::clients::web::post_json(&url, &body, self.connect, self.timeout).await {
             Ok(status) if (200..300).contains(&status) => Ok(()),
             Ok(401) | Ok(404) => Err("Telegram answered HTTP 401/404: the bot token is wrong or revoked".to_string()),
             Ok(status @ (400 | 403)) => Err(format!(

@@ -23,7 +23,7 @@ impl Webhook {
 
     pub async fn send(&self, message: &Message) -> Result<(), String> {
         let body = serde_json::json!({ "text": message.text }).to_string();
-        match crate::clients::http::post_json(&self.url, &body, self.connect, self.timeout).await {
+        match crate::clients::web::post_json(&self.url, &body, self.connect, self.timeout).await {
             Ok(status) if (200..300).contains(&status) => Ok(()),
             Ok(status) => Err(format!("the webhook answered HTTP {status}")),
             Err(e) => Err(format!("webhook: {}", crate::report::one_line(&e))),

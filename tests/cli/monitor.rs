@@ -189,7 +189,7 @@ fn a_receiver_that_never_answers_costs_at_most_the_timeout() {
         tg["summary"]
             .as_str()
             .unwrap()
-            .contains("did not answer within 1.0s"),
+            .contains("no answer within 1.0s"),
         "{run}"
     );
 }

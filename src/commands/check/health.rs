@@ -10,8 +10,8 @@ use futures_util::future::join_all;
 use serde_json::{json, Map, Value};
 
 use super::HealthArgs;
-use crate::clients::http::{self, HttpTiming};
 use crate::clients::redis::{RedisInfo, RqQueue};
+use crate::clients::web::{self, Answer};
 use crate::config::{mask_url, Limits, SpanLimits};
 use crate::context::Ctx;
 use crate::probes::bounded;
@@ -45,7 +45,7 @@ pub(super) async fn run(args: &HealthArgs, ctx: &Ctx) -> anyhow::Result<Report> 
         }),
         join_all(
             urls.iter()
-                .map(|u| http::get_bounded(u, connect_timeout, url_timeout))
+                .map(|u| web::get(u, connect_timeout, url_timeout))
         ),
         crate::metrics::findings(ctx, "health"),
     );
@@ -340,16 +340,12 @@ pub fn queue_finding(q: &RqQueue, backlog: Limits) -> Finding {
 }
 
 /// One `http.health` finding and its `checks.http` entry.
-pub fn http_part(
-    shown: &str,
-    r: &anyhow::Result<HttpTiming>,
-    latency: SpanLimits,
-) -> (Finding, Value) {
+pub fn http_part(shown: &str, r: &anyhow::Result<Answer>, latency: SpanLimits) -> (Finding, Value) {
     match r {
         Ok(t) if (200..300).contains(&t.status) => {
-            let total = Duration::from_secs_f64(t.total_seconds);
+            let total = Duration::from_secs_f64(t.seconds);
             let status = Status::above(
-                t.total_seconds,
+                t.seconds,
                 latency.warning.map(|s| s.as_secs_f64()),
                 latency.critical.map(|s| s.as_secs_f64()),
             );
@@ -367,7 +363,7 @@ pub fn http_part(
             (f, d)
         }
         Ok(t) => {
-            let total = Duration::from_secs_f64(t.total_seconds);
+            let total = Duration::from_secs_f64(t.seconds);
             let f = Finding::new(
                 "http.health",
                 Status::Critical,

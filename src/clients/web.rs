@@ -1,0 +1,203 @@
+//! The application-level HTTP opsbook does, over reqwest: `check health` GETs the app's health
+//! URLs, the notifiers POST to Telegram and webhooks. (`diagnose network` keeps its own
+//! phase-timing GET in `http.rs`: a client library hides DNS / connect / TLS / first byte.)
+//!
+//! Every request has two bounds, a connect timeout and a total one; redirects are not followed
+//! (a health URL that redirects is misconfigured, and a notifier must not be bounced elsewhere);
+//! and no error carries the URL: a bot token or a webhook secret lives in its path, so errors
+//! name `host:port` and the innermost cause only (reqwest's `without_url`).
+
+use std::time::{Duration, Instant};
+
+use anyhow::anyhow;
+
+/// What a GET got back.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Answer {
+    pub status: u16,
+    /// from sending the request to the end of the answer's body
+    pub seconds: f64,
+}
+
+fn client(connect: Duration, total: Duration) -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .connect_timeout(connect)
+        .timeout(total)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("opsbook/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| anyhow!("setting up the HTTP client: {}", e.without_url()))
+}
+
+/// `host:port` of `url`, or a refusal that does not repeat the URL.
+fn host_port(url: &str) -> anyhow::Result<(reqwest::Url, String)> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|_| anyhow!("the URL is not http(s)://host[:port]/path"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        anyhow::bail!("the URL is not http(s)://host[:port]/path");
+    }
+    let host = parsed.host_str().unwrap_or("?").to_string();
+    let port = parsed.port_or_known_default().unwrap_or(0);
+    Ok((parsed, format!("{host}:{port}")))
+}
+
+/// The innermost cause of a reqwest error (e.g. "Connection refused (os error 111)"), never
+/// its URL.
+fn cause(e: &reqwest::Error) -> String {
+    let mut last: Option<String> = None;
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        last = Some(s.to_string());
+        source = s.source();
+    }
+    last.unwrap_or_else(|| e.to_string())
+        .replace(|c: char| c == '\n', " ")
+}
+
+/// One sentence for a failed request, naming `host:port` and the phase.
+fn describe(e: reqwest::Error, hp: &str, connect: Duration, total: Duration) -> anyhow::Error {
+    let e = e.without_url();
+    if e.is_connect() {
+        if e.is_timeout() {
+            anyhow!(
+                "connecting to {hp}: no connection within {:.1}s",
+                connect.as_secs_f64()
+            )
+        } else {
+            anyhow!("connecting to {hp}: {}", cause(&e))
+        }
+    } else if e.is_timeout() {
+        anyhow!("{hp}: no answer within {:.1}s", total.as_secs_f64())
+    } else {
+        anyhow!("{hp}: {}", cause(&e))
+    }
+}
+
+/// GET `url`: its status and how long the whole answer took.
+pub async fn get(url: &str, connect: Duration, total: Duration) -> anyhow::Result<Answer> {
+    let (parsed, hp) = host_port(url)?;
+    let started = Instant::now();
+    let response = client(connect, total)?
+        .get(parsed)
+        .send()
+        .await
+        .map_err(|e| describe(e, &hp, connect, total))?;
+    let status = response.status().as_u16();
+    // The body is read (and dropped) so the time is the whole answer's, within `total`.
+    response
+        .bytes()
+        .await
+        .map_err(|e| describe(e, &hp, connect, total))?;
+    Ok(Answer {
+        status,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// POST a JSON document to `url`; the answer's status code.
+pub async fn post_json(
+    url: &str,
+    json: &str,
+    connect: Duration,
+    total: Duration,
+) -> anyhow::Result<u16> {
+    let (parsed, hp) = host_port(url)?;
+    let response = client(connect, total)?
+        .post(parsed)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(json.to_string())
+        .send()
+        .await
+        .map_err(|e| describe(e, &hp, connect, total))?;
+    Ok(response.status().as_u16())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_url_is_refused_without_repeating_it() {
+        for url in ["ftp://x/secret", "not a url secret", "http://"] {
+            let e = host_port(url).unwrap_err().to_string();
+            assert!(!e.contains("secret"), "{e}");
+        }
+        let (_, hp) = host_port("https://api.telegram.org/bot123:abc/sendMessage").unwrap();
+        assert_eq!(hp, "api.telegram.org:443");
+    }
+
+    #[tokio::test]
+    async fn a_closed_port_names_host_port_and_the_cause_not_the_path() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("http://127.0.0.1:{port}/botSECRET/sendMessage");
+        let e = post_json(&url, "{}", Duration::from_secs(2), Duration::from_secs(3))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(&format!("connecting to 127.0.0.1:{port}: ")),
+            "{e}"
+        );
+        assert!(!e.contains("SECRET"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn posts_json_and_keeps_the_path_out_of_errors() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let got = std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            let (mut c, _) = l.accept().unwrap();
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 1024];
+            while !String::from_utf8_lossy(&buf).contains("{\"text\":\"hi\"}") {
+                let n = c.read(&mut chunk).unwrap();
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            let _ = c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+            String::from_utf8_lossy(&buf).into_owned()
+        });
+        let url = format!("http://127.0.0.1:{port}/hook/secret");
+        let status = post_json(
+            &url,
+            "{\"text\":\"hi\"}",
+            Duration::from_secs(2),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+        assert_eq!(status, 200);
+        let req = got.join().unwrap();
+        assert!(req.starts_with("POST /hook/secret HTTP/1.1\r\n"), "{req}");
+        assert!(
+            req.to_ascii_lowercase()
+                .contains("content-type: application/json"),
+            "{req}"
+        );
+
+        // A listener that never answers: bounded by the total timeout, no path in the error.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = silent.local_addr().unwrap().port();
+        let started = std::time::Instant::now();
+        let err = post_json(
+            &format!("http://127.0.0.1:{port}/bot123:SECRET/sendMessage"),
+            "{}",
+            Duration::from_secs(1),
+            Duration::from_millis(600),
+        )
+        .await
+        .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(2));
+        let text = format!("{err:#}");
+        assert!(text.contains("no answer within 0.6s"), "{text}");
+        assert!(!text.contains("SECRET"), "{text}");
+        drop(silent);
+    }
+}
