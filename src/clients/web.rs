@@ -50,8 +50,7 @@ fn cause(e: &reqwest::Error) -> String {
         last = Some(s.to_string());
         source = s.source();
     }
-    last.unwrap_or_else(|| e.to_string())
-        .replace(|c: char| c == '\n', " ")
+    last.unwrap_or_else(|| e.to_string()).replace('\n', " ")
 }
 
 /// One sentence for a failed request, naming `host:port` and the phase.
