@@ -134,10 +134,7 @@ async fn snapshot(args: &MonitorArgs, ctx: &Ctx, notifier: &Notifier) -> anyhow:
             probes::host::memory_usage(th.memory_pct)
         }),
         guarded("host.disk_usage", timeout, async {
-            let data_dir: Option<PathBuf> = match &ctx.config.host.data_dir {
-                Some(d) => Some(d.clone()),
-                None => probes::postgres::data_directory(ctx).await,
-            };
+            let data_dir = probes::postgres::data_directory(ctx).await;
             let mut dirs = vec![("root", PathBuf::from("/"))];
             if let Some(d) = data_dir {
                 dirs.push(("data", d));

@@ -206,8 +206,12 @@ pub fn connections_key(server: &crate::clients::pg_conn::PgOptions) -> String {
     format!("postgres.connections/{}:{}", server.host(), server.port())
 }
 
-/// The data directory, when the server runs on this host and lets us read the setting.
+/// The config's `host.data_dir` wins; without it, `SHOW data_directory` when that path exists
+/// on this host.
 pub async fn data_directory(ctx: &Ctx) -> Option<std::path::PathBuf> {
+    if let Some(d) = &ctx.config.host.data_dir {
+        return Some(d.clone());
+    }
     let pg = ctx.pg().await.ok()?;
     let row = pg
         .client

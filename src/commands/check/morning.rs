@@ -1,6 +1,5 @@
 //! `check morning`: services, journal, database growth, backup and performance numbers.
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use futures_util::future::join_all;
@@ -84,10 +83,7 @@ pub(super) async fn run(args: &MorningArgs, ctx: &Ctx) -> anyhow::Result<Report>
             probes::host::memory_usage(th.memory_pct)
         }),
         guarded("host.disk_usage", timeout, async {
-            let data_dir: Option<PathBuf> = match &ctx.config.host.data_dir {
-                Some(d) => Some(d.clone()),
-                None => probes::postgres::data_directory(ctx).await,
-            };
+            let data_dir = probes::postgres::data_directory(ctx).await;
             let mut dirs = Vec::new();
             if let Some(d) = data_dir {
                 dirs.push(("data", d));

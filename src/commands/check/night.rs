@@ -51,12 +51,7 @@ pub(super) async fn run(args: &NightArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         pg_data(ctx, "postgres.database_growth", async {
             probes::postgres::sizes(ctx.pg().await?).await
         }),
-        async {
-            match &ctx.config.host.data_dir {
-                Some(d) => Some(d.clone()),
-                None => probes::postgres::data_directory(ctx).await,
-            }
-        },
+        probes::postgres::data_directory(ctx),
         guarded("backup.retention", timeout, async {
             probes::backup::retention(&backup_dir, policy, now)
         }),
