@@ -158,6 +158,40 @@ impl History {
             .find_map(|s| s.values.get(key).map(|v| (s.at, *v)))
     }
 
+    /// The history for this run; an unreadable one is a warning on stderr naming what this run
+    /// goes without (`lost`), never the run's error.
+    pub fn load_or_warn(dir: &Path, lost: &str) -> History {
+        History::load(dir).unwrap_or_else(|e| {
+            eprintln!("warning: {} ({lost})", crate::report::one_line(&e));
+            History::default()
+        })
+    }
+
+    /// Record one run's `values` as `command` (nothing when there are none); a failure is a
+    /// warning on stderr, never the run's error.
+    pub fn record_or_warn(
+        &mut self,
+        dir: &Path,
+        command: &str,
+        values: BTreeMap<String, f64>,
+        now: i64,
+    ) {
+        if values.is_empty() {
+            return;
+        }
+        let sample = Sample {
+            at: now,
+            command: command.to_string(),
+            values,
+        };
+        if let Err(e) = self.record(dir, sample) {
+            eprintln!(
+                "warning: could not record the run history: {}\nhint: set OPSBOOK_STATE_DIR to a writable directory, or pass --no-record",
+                crate::report::one_line(&e)
+            );
+        }
+    }
+
     /// Every recorded value of `key` taken at or after `since`, oldest first.
     pub fn series(&self, key: &str, since: i64) -> Vec<(i64, f64)> {
         self.samples

@@ -15,7 +15,7 @@ use crate::notify::{self, Notifier};
 use crate::probes::{self, guarded, statements};
 use crate::render::{self, Style};
 use crate::report::{Finding, Report, Status};
-use crate::state::{History, Sample};
+use crate::state::History;
 
 pub const AFTER_HELP: &str = "Finding ids: host.cpu_usage host.memory_usage host.disk_usage host.load \
 postgres.up postgres.connections postgres.database_size postgres.slow_query_count \
@@ -116,13 +116,7 @@ async fn snapshot(args: &MonitorArgs, ctx: &Ctx, notifier: &Notifier) -> anyhow:
     let mc = &ctx.config.monitor;
     let timeout = ctx.probe_timeout();
     let state_dir = ctx.state_dir();
-    let mut history = History::load(&state_dir).unwrap_or_else(|e| {
-        eprintln!(
-            "warning: {} (growth is not shown this run)",
-            crate::report::one_line(&e)
-        );
-        History::default()
-    });
+    let mut history = History::load_or_warn(&state_dir, "growth is not shown this run");
 
     let (cpu, memory, disks, load, pg_up, conns, sizes, slow, locks, redis, rq, metrics) = tokio::join!(
         guarded(
@@ -242,24 +236,12 @@ fn record_connections(
     conns: &[Finding],
     now: i64,
 ) {
-    let Some(used) = conns
+    let values = conns
         .iter()
         .find(|f| f.id == "postgres.connections")
         .and_then(|f| f.value.as_f64())
-    else {
-        return;
-    };
-    let mut values = std::collections::BTreeMap::new();
-    values.insert(probes::postgres::connections_key(server), used);
-    let sample = Sample {
-        at: now,
-        command: "monitor".to_string(),
-        values,
-    };
-    if let Err(e) = history.record(dir, sample) {
-        eprintln!(
-            "warning: could not record the run history: {}\nhint: set OPSBOOK_STATE_DIR to a writable directory, or pass --no-record",
-            crate::report::one_line(&e)
-        );
-    }
+        .map(|used| (probes::postgres::connections_key(server), used))
+        .into_iter()
+        .collect();
+    history.record_or_warn(dir, "monitor", values, now);
 }

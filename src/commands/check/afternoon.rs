@@ -13,20 +13,14 @@ use crate::probes::bloat::{self, Kind};
 use crate::probes::performance::{self, SlowFilter};
 use crate::probes::{self, guarded, sessions};
 use crate::report::{Finding, Report, Status};
-use crate::state::{History, Sample};
+use crate::state::History;
 
 pub(super) async fn run(args: &AfternoonArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let started = Instant::now();
     let now = crate::state::now_secs();
     let th = &ctx.config.thresholds;
     let state_dir = ctx.state_dir();
-    let mut history = History::load(&state_dir).unwrap_or_else(|e| {
-        eprintln!(
-            "warning: {} (today's peak is this run's count only)",
-            crate::report::one_line(&e)
-        );
-        History::default()
-    });
+    let mut history = History::load_or_warn(&state_dir, "today's peak is this run's count only");
     let min_bytes = i64::try_from(th.relation_min_bytes).unwrap_or(i64::MAX);
     let data = Mutex::new(Map::new());
     let current = Mutex::new(None::<i64>);
@@ -214,19 +208,10 @@ fn record_connections(
     used: i64,
     now: i64,
 ) {
-    let sample = Sample {
-        at: now,
-        command: "check afternoon".to_string(),
-        values: [(probes::postgres::connections_key(server), used as f64)]
-            .into_iter()
-            .collect(),
-    };
-    if let Err(e) = history.record(dir, sample) {
-        eprintln!(
-            "warning: could not record the run history: {}\nhint: set OPSBOOK_STATE_DIR to a writable directory",
-            crate::report::one_line(&e)
-        );
-    }
+    let values = [(probes::postgres::connections_key(server), used as f64)]
+        .into_iter()
+        .collect();
+    history.record_or_warn(dir, "check afternoon", values, now);
 }
 
 #[cfg(test)]

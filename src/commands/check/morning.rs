@@ -8,7 +8,7 @@ use super::{pg_probe, MorningArgs};
 use crate::context::Ctx;
 use crate::probes::{self, guarded};
 use crate::report::{Finding, Report};
-use crate::state::{History, Sample};
+use crate::state::History;
 
 pub(super) async fn run(args: &MorningArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let started = Instant::now();
@@ -16,13 +16,7 @@ pub(super) async fn run(args: &MorningArgs, ctx: &Ctx) -> anyhow::Result<Report>
     let th = &ctx.config.thresholds;
     let timeout = ctx.probe_timeout();
     let state_dir = ctx.state_dir();
-    let mut history = History::load(&state_dir).unwrap_or_else(|e| {
-        eprintln!(
-            "warning: {} (growth is not shown this run)",
-            crate::report::one_line(&e)
-        );
-        History::default()
-    });
+    let mut history = History::load_or_warn(&state_dir, "growth is not shown this run");
 
     let backup_dir = ctx.config.backup.dir.clone();
     let services = &ctx.config.services;
@@ -139,18 +133,5 @@ fn record_sizes(
     {
         values.insert(probes::postgres::connections_key(server), used);
     }
-    if values.is_empty() {
-        return;
-    }
-    let sample = Sample {
-        at: now,
-        command: "check morning".to_string(),
-        values,
-    };
-    if let Err(e) = history.record(dir, sample) {
-        eprintln!(
-            "warning: could not record the run history: {}\nhint: set OPSBOOK_STATE_DIR to a writable directory",
-            crate::report::one_line(&e)
-        );
-    }
+    history.record_or_warn(dir, "check morning", values, now);
 }

@@ -17,7 +17,7 @@ use crate::backup::retention::Policy;
 use crate::context::Ctx;
 use crate::probes::{self, growth, guarded, stale_stats};
 use crate::report::{Finding, Report, Section, Status};
-use crate::state::{History, Sample};
+use crate::state::History;
 
 pub(super) async fn run(args: &NightArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let started = Instant::now();
@@ -26,13 +26,8 @@ pub(super) async fn run(args: &NightArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let mcfg = &ctx.config.maintenance;
     let timeout = ctx.probe_timeout();
     let state_dir = ctx.state_dir();
-    let mut history = History::load(&state_dir).unwrap_or_else(|e| {
-        eprintln!(
-            "warning: {} (growth and projections are not shown this run)",
-            crate::report::one_line(&e)
-        );
-        History::default()
-    });
+    let mut history =
+        History::load_or_warn(&state_dir, "growth and projections are not shown this run");
     let backup_dir = ctx.config.backup.dir.clone();
     let policy = Policy {
         keep: ctx.config.backup.keep,
@@ -125,7 +120,8 @@ pub(super) async fn run(args: &NightArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     }
     report.extend(metrics);
     if !args.no_record {
-        record_history(&mut history, &state_dir, record, now);
+        // This run's disk usage and database sizes, for the next run's projection and growth.
+        history.record_or_warn(&state_dir, "check night", record, now);
     }
     if args.maintain || args.cleanup {
         let found = Found {
@@ -303,29 +299,6 @@ async fn in_recovery(ctx: &Ctx) -> bool {
             .await
             .is_ok_and(|r| r.get::<_, bool>(0)),
         Err(_) => false,
-    }
-}
-
-/// This run's disk usage and database sizes, for the next run's projection and growth.
-fn record_history(
-    history: &mut History,
-    state_dir: &std::path::Path,
-    record: BTreeMap<String, f64>,
-    now: i64,
-) {
-    if record.is_empty() {
-        return;
-    }
-    let sample = Sample {
-        at: now,
-        command: "check night".to_string(),
-        values: record,
-    };
-    if let Err(e) = history.record(state_dir, sample) {
-        eprintln!(
-            "warning: could not record the run history: {}\nhint: set OPSBOOK_STATE_DIR to a writable directory",
-            crate::report::one_line(&e)
-        );
     }
 }
 
