@@ -28,13 +28,18 @@ where
     match tokio::time::timeout(timeout, probe).await {
         Ok(Ok(findings)) => findings,
         Ok(Err(e)) => vec![Finding::unknown(id, &e)],
-        Err(_) => vec![Finding::new(
-            id,
-            crate::report::Status::Unknown,
-            format!("no answer within {:.1}s", timeout.as_secs_f64()),
-        )
-        .hint("raise --timeout or look at what the server is busy with")],
+        Err(_) => vec![timed_out(id, timeout)],
     }
+}
+
+/// The UNKNOWN finding of a probe that did not answer within `timeout`.
+pub fn timed_out(id: &str, timeout: Duration) -> Finding {
+    Finding::new(
+        id,
+        crate::report::Status::Unknown,
+        format!("no answer within {:.1}s", timeout.as_secs_f64()),
+    )
+    .hint("raise --timeout or look at what the server is busy with")
 }
 
 /// Run `probe` with a deadline; a timeout becomes an error saying so. For probes whose

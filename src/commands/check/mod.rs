@@ -148,11 +148,17 @@ where
     F: std::future::Future<Output = anyhow::Result<Vec<Finding>>>,
 {
     if ctx.pg().await.is_err() {
-        return vec![Finding::new(
-            id,
-            Status::Unknown,
-            "not checked: PostgreSQL is not reachable (see postgres.up)",
-        )];
+        return vec![not_reachable(id)];
     }
     guarded(id, ctx.probe_timeout(), probe).await
+}
+
+/// What a PostgreSQL probe says when the server is down: one pointer to `postgres.up`
+/// instead of the same connect error once per probe.
+pub(crate) fn not_reachable(id: &str) -> Finding {
+    Finding::new(
+        id,
+        Status::Unknown,
+        "not checked: PostgreSQL is not reachable (see postgres.up)",
+    )
 }

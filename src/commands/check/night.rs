@@ -309,11 +309,7 @@ where
     F: std::future::Future<Output = anyhow::Result<T>>,
 {
     if ctx.pg().await.is_err() {
-        return Err(Finding::new(
-            id,
-            Status::Unknown,
-            "not checked: PostgreSQL is not reachable (see postgres.up)",
-        ));
+        return Err(super::not_reachable(id));
     }
     let timeout = ctx.probe_timeout();
     match tokio::time::timeout(timeout, probe).await {
@@ -327,12 +323,7 @@ where
         )
         .hint("a relation it reads is locked by another session; see `opsbook diagnose locks`")),
         Ok(Err(e)) => Err(Finding::unknown(id, &e)),
-        Err(_) => Err(Finding::new(
-            id,
-            Status::Unknown,
-            format!("no answer within {:.1}s", timeout.as_secs_f64()),
-        )
-        .hint("raise --timeout or look at what the server is busy with")),
+        Err(_) => Err(probes::timed_out(id, timeout)),
     }
 }
 
