@@ -534,20 +534,8 @@ fn group_or_world_accessible(meta: &std::fs::Metadata) -> bool {
 }
 
 fn read_password_file(path: &Path) -> anyhow::Result<String> {
-    use std::os::unix::fs::PermissionsExt;
-    let meta = std::fs::metadata(path)
-        .with_context(|| format!("reading password_file {}", path.display()))?;
-    if group_or_world_accessible(&meta) {
-        bail!(
-            "password_file {} is accessible by group or others (mode {:o}); run `chmod 600 {}`",
-            path.display(),
-            meta.permissions().mode() & 0o777,
-            path.display()
-        );
-    }
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading password_file {}", path.display()))?;
-    let first = text.lines().next().unwrap_or("").trim_end_matches('\r');
+    let first = super::read_secret_file_as(path, "password_file")?;
+    let first = first.trim_end_matches('\r');
     if first.is_empty() {
         bail!("password_file {} has an empty first line", path.display());
     }
