@@ -14,6 +14,7 @@ mod diagnose_locks;
 mod diagnose_memory;
 mod diagnose_network;
 mod diagnose_queries;
+mod hardening_input;
 mod harness;
 mod metrics;
 mod monitor;
