@@ -804,15 +804,21 @@ pub fn yaml_error_parts(e: &serde_saphyr::Error, origin: &str) -> (String, Strin
     let rendered = e.to_string().replace("<input>", origin);
     let mut lines = rendered.lines();
     let first = lines.next().unwrap_or_default();
-    let what = operator_words(e).unwrap_or_else(|| {
-        first
-            .trim_start_matches("error: ")
-            .split_once(": ")
-            .filter(|(pre, _)| pre.starts_with("line "))
-            .map(|(_, msg)| msg.to_string())
-            .unwrap_or_else(|| first.trim_start_matches("error: ").to_string())
-    });
-    (at, what, lines.map(str::to_string).collect())
+    let library = first
+        .trim_start_matches("error: ")
+        .split_once(": ")
+        .filter(|(pre, _)| pre.starts_with("line "))
+        .map(|(_, msg)| msg.to_string())
+        .unwrap_or_else(|| first.trim_start_matches("error: ").to_string());
+    match operator_words(e) {
+        // The snippet repeats the message under its caret: the operator's words there too.
+        Some(ours) => (
+            at,
+            ours.clone(),
+            lines.map(|l| l.replace(&library, &ours)).collect(),
+        ),
+        None => (at, library, lines.map(str::to_string).collect()),
+    }
 }
 
 /// The parser's errors that speak of its own API ("set DuplicateKeyPolicy in Options",
@@ -904,7 +910,7 @@ pub fn mask_urls_in(line: &str) -> String {
         rest = &rest[end..];
     }
     out.push_str(rest);
-    out
+    secrets::mask_pairs_in(&out)
 }
 
 /// Replace the password of a URL (`scheme://user:secret@host`) by `***`.
@@ -1084,10 +1090,20 @@ impl Config {
     }
 
     /// The effective config as YAML with every secret masked.
+    /// The config with every inline secret masked (`secrets::inline_secrets` lists where).
     pub fn masked(&self) -> Config {
         let mut c = self.clone();
         c.postgres.url = c.postgres.url.as_deref().map(mask_url);
         c.redis.url = c.redis.url.as_deref().map(mask_url);
+        for u in c.health.urls.iter_mut() {
+            u.value = mask_url(&u.value);
+        }
+        for u in c.network.endpoints.iter_mut() {
+            *u = mask_url(u);
+        }
+        if let Some(t) = c.notify.telegram.as_mut() {
+            t.api_base = mask_url(&t.api_base);
+        }
         if let Some(w) = c.notify.webhook.as_mut() {
             w.url = mask_webhook(&w.url);
         }

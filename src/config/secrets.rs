@@ -173,6 +173,38 @@ pub fn mask(value: &str) -> String {
     out
 }
 
+/// `line` (of a config file, quoted in an error) with the value of every `key=value` whose key
+/// says secret masked, wherever it stands: a conninfo string or a URL's query in YAML.
+pub fn mask_pairs_in(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(eq) = rest.find('=') {
+        let key_start = rest[..eq]
+            .char_indices()
+            .rev()
+            .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '%'))
+            .map(|(i, c)| i + c.len_utf8())
+            .unwrap_or(0);
+        let key = &rest[key_start..eq];
+        out.push_str(&rest[..=eq]);
+        rest = &rest[eq + 1..];
+        if !key.is_empty() && is_secret_key(key) {
+            let end = match rest.strip_prefix('\'') {
+                Some(inner) => inner.find('\'').map(|p| p + 2).unwrap_or(rest.len()),
+                None => rest
+                    .find(|c: char| c.is_whitespace() || "'\"&,]}#".contains(c))
+                    .unwrap_or(rest.len()),
+            };
+            if end > 0 {
+                out.push_str("***");
+            }
+            rest = &rest[end..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Every key of `cfg` holding an inline secret: `(key, what)`.
 pub fn inline_secrets(cfg: &Config) -> Vec<(String, &'static str)> {
     let mut found = Vec::new();
@@ -300,6 +332,14 @@ mod tests {
         assert_eq!(
             mask("host=db password='a b' user=app"),
             "host=db password=*** user=app"
+        );
+        assert_eq!(
+            mask_pairs_in("  url: \"host=db password='a b' user=app\" # é=x"),
+            "  url: \"host=db password=*** user=app\" # é=x"
+        );
+        assert_eq!(
+            mask_pairs_in("  url: redis://h/0?pass=pw&db=1"),
+            "  url: redis://h/0?pass=***&db=1"
         );
     }
 }

@@ -115,7 +115,8 @@ fn hardening_8_every_inline_secret_in_a_readable_config_is_refused() {
         ("conninfo_quoted", "postgres:\n  url: \"host=db.example password='hunter2' user=app\"\n"),
         ("redis_query", "redis:\n  url: redis://127.0.0.1:6390/0?password=hunter2\n"),
         ("redis_pass", "redis:\n  url: redis://127.0.0.1:6390/0?pass=hunter2\n"),
-        ("health_url", "health:\n  urls: ['http://ops:hunter2@127.0.0.1:8000/health']\n"),
+        ("health_url", "health:\n  urls: ['http://127.0.0.1:8000/health?token=hunter2']\n"),
+        ("endpoint", "network:\n  endpoints: ['https://ops:hunter2@app.example/']\n"),
         ("webhook", "notify:\n  webhook:\n    url: https://hooks.example/services/hunter2\n"),
     ];
     for (name, body) in forms {
@@ -206,10 +207,12 @@ fn hardening_9_runbooks_nested_past_the_limit_are_refused_by_validate_and_run() 
         let run = opsbook(&args).run();
         assert_eq!(run.code, 3, "{args:?}: {run}");
         assert_no_library_words(&run);
-        assert!(run.stderr.contains("runbooks nested too deep"), "{run}");
-        assert!(run.stderr.contains("over the limit of 8"), "{run}");
-        assert!(run.stderr.contains("deep0.yaml -> "), "the chain is named: {run}");
-        assert!(run.stderr.contains("deep8.yaml"), "{run}");
+        // validate reports it as its finding, run as its error: either way, said once.
+        let said = format!("{}{}", run.stdout, run.stderr);
+        assert!(said.contains("runbooks nested too deep"), "{run}");
+        assert!(said.contains("is 9 runbooks deep, over the limit of 8"), "{run}");
+        assert!(said.contains("deep0.yaml -> "), "the chain is named: {run}");
+        assert!(said.contains("deep8.yaml is 9"), "{run}");
     }
     // Eight levels are fine, validated and run.
     let ok = chain(&s, "ok", 8);
@@ -224,7 +227,7 @@ fn hardening_9_runbooks_nested_past_the_limit_are_refused_by_validate_and_run() 
     s.write("cyc_b.yaml", &format!("name: b\nsteps:\n  - name: a\n    run: runbook run {}\n", a.display()), 0o644);
     let run = opsbook(&["runbook", "validate", a.to_str().unwrap()]).run();
     assert_eq!(run.code, 3, "{run}");
-    assert!(run.stderr.contains("runbook cycle"), "{run}");
+    assert!(run.stdout.contains("runbook cycle"), "{run}");
 }
 
 #[test]
@@ -310,7 +313,7 @@ fn hardening_14_a_non_utf8_config_names_the_offset_line_and_column() {
     assert_eq!(run.code, 3, "{run}");
     assert_no_library_words(&run);
     assert!(
-        run.stderr.contains(&format!("{}:3:15: not UTF-8 text: byte 0xe9 at offset 36 (line 3, column 15)", cfg.display())),
+        run.stderr.contains(&format!("{}:3:16: not UTF-8 text: byte 0xe9 at offset 36 (line 3, column 16)", cfg.display())),
         "{run}"
     );
     assert!(!run.stderr.contains("readable"), "no permission hint: {run}");
@@ -320,7 +323,7 @@ fn hardening_14_a_non_utf8_config_names_the_offset_line_and_column() {
     write_mode(&rb, b"name: caf\xe9\nsteps: []\n", 0o644);
     let run = opsbook(&["runbook", "validate", rb.to_str().unwrap()]).run();
     assert_eq!(run.code, 3, "{run}");
-    assert!(run.stderr.contains(":1:10: not UTF-8 text: byte 0xe9 at offset 9"), "{run}");
+    assert!(format!("{}{}", run.stdout, run.stderr).contains(":1:10: not UTF-8 text: byte 0xe9 at offset 9"), "{run}");
 }
 
 #[test]
@@ -357,11 +360,11 @@ fn hardening_18_yaml_errors_speak_to_the_operator_and_files_are_bounded() {
     let run = opsbook(&["runbook", "validate", rb.to_str().unwrap()]).run();
     assert_eq!(run.code, 3, "{run}");
     assert_no_library_words(&run);
-    assert!(run.stderr.contains("duplicate key `name`: write each key once"), "{run}");
+    assert!(format!("{}{}", run.stdout, run.stderr).contains("duplicate key `name`: write each key once"), "{run}");
     let big = s.write("big-runbook.yaml", &format!("# {}\n", "x".repeat(2 * 1024 * 1024)), 0o644);
     let run = opsbook(&["runbook", "validate", big.to_str().unwrap()]).run();
     assert_eq!(run.code, 3, "{run}");
-    assert!(run.stderr.contains("over the limit of 1 MiB"), "{run}");
+    assert!(format!("{}{}", run.stdout, run.stderr).contains("over the limit of 1 MiB"), "{run}");
 }
 
 #[test]
