@@ -94,7 +94,9 @@ impl<'de> Deserialize<'de> for Span {
             Text(String),
         }
         match Raw::deserialize(d)? {
-            Raw::Num(n) => Span::from_secs_checked(n, &n.to_string()).map_err(serde::de::Error::custom),
+            Raw::Num(n) => {
+                Span::from_secs_checked(n, &n.to_string()).map_err(serde::de::Error::custom)
+            }
             Raw::Text(t) => Span::parse(&t).map_err(serde::de::Error::custom),
         }
     }
@@ -783,14 +785,11 @@ pub fn load(
 
 /// Parse one file, with `file:line:column` in every error.
 pub fn load_file(path: &Path) -> anyhow::Result<Config> {
-    let text = crate::bounded_read::read_text(
-        path,
-        "config file",
-        crate::bounded_read::YAML_FILE_LIMIT,
-    )
-    .map_err(|e| ConfigError {
-        message: e.to_string(),
-    })?;
+    let text =
+        crate::bounded_read::read_text(path, "config file", crate::bounded_read::YAML_FILE_LIMIT)
+            .map_err(|e| ConfigError {
+            message: e.to_string(),
+        })?;
     let cfg = parse(&text, &path.display().to_string())?;
     secrets::check(path, &cfg)?;
     Ok(cfg)
@@ -838,17 +837,24 @@ fn operator_words(e: &serde_saphyr::Error) -> Option<String> {
             "duplicate key: write each key once".to_string()
         }
         Error::MultipleDocuments { .. } => {
-            "more than one YAML document (a `---` line in the middle): the file holds one".to_string()
+            "more than one YAML document (a `---` line in the middle): the file holds one"
+                .to_string()
         }
         Error::Budget { breach, .. } => too_big(match breach {
             BudgetBreach::Nodes { nodes } => {
                 format!("{nodes} nodes over the limit of {}", limits.max_nodes)
             }
             BudgetBreach::Events { events } => {
-                format!("{events} YAML events over the limit of {}", limits.max_events)
+                format!(
+                    "{events} YAML events over the limit of {}",
+                    limits.max_events
+                )
             }
             BudgetBreach::Depth { depth } => {
-                format!("nested {depth} levels deep, over the limit of {}", limits.max_depth)
+                format!(
+                    "nested {depth} levels deep, over the limit of {}",
+                    limits.max_depth
+                )
             }
             BudgetBreach::Aliases { aliases } => {
                 format!("{aliases} aliases over the limit of {}", limits.max_aliases)
@@ -857,7 +863,10 @@ fn operator_words(e: &serde_saphyr::Error) -> Option<String> {
                 format!("{anchors} anchors over the limit of {}", limits.max_anchors)
             }
             BudgetBreach::Documents { documents } => {
-                format!("{documents} documents over the limit of {}", limits.max_documents)
+                format!(
+                    "{documents} documents over the limit of {}",
+                    limits.max_documents
+                )
             }
             BudgetBreach::ScalarBytes { total_scalar_bytes } => format!(
                 "{total_scalar_bytes} bytes of values over the limit of {}",
@@ -1061,7 +1070,10 @@ impl Config {
             ("timeouts.statement", self.timeouts.statement),
             ("timeouts.lock", self.timeouts.lock),
             ("maintenance.lock_timeout", self.maintenance.lock_timeout),
-            ("maintenance.statement_timeout", self.maintenance.statement_timeout),
+            (
+                "maintenance.statement_timeout",
+                self.maintenance.statement_timeout,
+            ),
         ] {
             if span.0 > pg_max.0 {
                 bail!(ConfigError {

@@ -46,7 +46,9 @@ fn main() -> ExitCode {
 /// overflowed at 8 levels (SIGABRT). The command runs on a thread with room for
 /// `runbook::model::MAX_NESTING` levels and the deepest command below them (only touched pages
 /// are ever committed).
-fn on_a_big_stack(work: impl FnOnce() -> anyhow::Result<u8> + Send + 'static) -> anyhow::Result<u8> {
+fn on_a_big_stack(
+    work: impl FnOnce() -> anyhow::Result<u8> + Send + 'static,
+) -> anyhow::Result<u8> {
     const STACK: usize = 64 * 1024 * 1024;
     std::thread::Builder::new()
         .name("opsbook".to_string())

@@ -229,7 +229,10 @@ pub fn inline_secrets(cfg: &Config) -> Vec<(String, &'static str)> {
         look("notify.telegram.api_base".into(), &t.api_base);
     }
     if cfg.notify.webhook.is_some() {
-        found.push(("notify.webhook.url".into(), "a webhook URL (its path is the credential)"));
+        found.push((
+            "notify.webhook.url".into(),
+            "a webhook URL (its path is the credential)",
+        ));
     }
     found
 }
@@ -243,8 +246,17 @@ pub fn secret_files(cfg: &Config) -> Vec<(&'static str, &Path, &'static str)> {
     if let Some(p) = &cfg.redis.password_file {
         out.push(("redis.password_file", p.as_path(), "password file"));
     }
-    if let Some(p) = cfg.notify.telegram.as_ref().and_then(|t| t.token_file.as_ref()) {
-        out.push(("notify.telegram.token_file", p.as_path(), "Telegram token file"));
+    if let Some(p) = cfg
+        .notify
+        .telegram
+        .as_ref()
+        .and_then(|t| t.token_file.as_ref())
+    {
+        out.push((
+            "notify.telegram.token_file",
+            p.as_path(),
+            "Telegram token file",
+        ));
     }
     out
 }
@@ -262,7 +274,10 @@ pub fn readable_by_others(path: &Path) -> Option<u32> {
 pub fn check(path: &Path, cfg: &Config) -> Result<(), ConfigError> {
     let inline = inline_secrets(cfg);
     if let (Some(mode), false) = (readable_by_others(path), inline.is_empty()) {
-        let keys: Vec<String> = inline.iter().map(|(k, what)| format!("{k}: {what}")).collect();
+        let keys: Vec<String> = inline
+            .iter()
+            .map(|(k, what)| format!("{k}: {what}"))
+            .collect();
         return Err(ConfigError {
             message: format!(
                 "config file {} holds a secret ({}) and is readable by group or others (mode {mode:o})\nhint: run `chmod 600 {}`, or move the secret out of the file: postgres.password_file or PGPASSFILE, redis.password_file, notify.telegram.token_file",
@@ -313,7 +328,10 @@ mod tests {
         ] {
             assert!(inline_secret(v).is_some(), "{v}");
             let m = mask(v);
-            assert!(!m.contains("pw") && !m.contains("abc") && !m.contains("p w"), "{v} -> {m}");
+            assert!(
+                !m.contains("pw") && !m.contains("abc") && !m.contains("p w"),
+                "{v} -> {m}"
+            );
             assert!(m.contains("***"), "{m}");
         }
         for v in [

@@ -88,8 +88,11 @@ impl AlertState {
         {
             return Ok(AlertState::default());
         }
-        let bytes =
-            crate::bounded_read::read_bytes(&p, "alert state", crate::bounded_read::STATE_FILE_LIMIT)?;
+        let bytes = crate::bounded_read::read_bytes(
+            &p,
+            "alert state",
+            crate::bounded_read::STATE_FILE_LIMIT,
+        )?;
         serde_json::from_slice(&bytes).with_context(|| {
             format!(
                 "reading alert state {} (move the corrupt file aside; alerts still firing are then sent again)",

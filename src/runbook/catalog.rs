@@ -57,11 +57,8 @@ fn is_path(target: &str) -> bool {
 }
 
 fn from_file(path: &Path) -> anyhow::Result<Found> {
-    let text = crate::bounded_read::read_text(
-        path,
-        "runbook",
-        crate::bounded_read::YAML_FILE_LIMIT,
-    )?;
+    let text =
+        crate::bounded_read::read_text(path, "runbook", crate::bounded_read::YAML_FILE_LIMIT)?;
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let name = path
         .file_stem()

@@ -155,8 +155,11 @@ fn the_example_config_is_valid_and_its_secrets_stay_masked() {
     );
     let run = opsbook(&["config", "check", installed.to_str().unwrap()]).run();
     assert_eq!(run.code, 0, "{run}");
-    std::fs::set_permissions(&installed, std::os::unix::fs::PermissionsExt::from_mode(0o644))
-        .unwrap();
+    std::fs::set_permissions(
+        &installed,
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .unwrap();
     let run = opsbook(&["config", "check", installed.to_str().unwrap()]).run();
     assert_eq!(run.code, 3, "{run}");
     assert!(run.stderr.contains("notify.webhook.url"), "{run}");

@@ -90,7 +90,12 @@ fn hardening_7_an_endless_health_body_is_read_up_to_64_kib_and_judged() {
     let j = run.json();
     let f = Run::findings(&j, "http.health")
         .into_iter()
-        .find(|f| f["subject"].as_str().unwrap_or("").contains(&port.to_string()))
+        .find(|f| {
+            f["subject"]
+                .as_str()
+                .unwrap_or("")
+                .contains(&port.to_string())
+        })
         .unwrap_or_else(|| panic!("no http.health finding: {run}"));
     assert_eq!(f["status"], "ok", "the status is still judged: {f}");
     let summary = f["summary"].as_str().unwrap();
@@ -109,23 +114,60 @@ fn hardening_7_an_endless_health_body_is_read_up_to_64_kib_and_judged() {
 fn hardening_8_every_inline_secret_in_a_readable_config_is_refused() {
     let s = Scratch::new("h8_inline");
     let forms = [
-        ("userinfo", "postgres:\n  url: postgres://app:hunter2@db.example/app\n"),
-        ("pg_query", "postgres:\n  url: postgres://app@db.example/app?sslmode=require&password=hunter2\n"),
-        ("conninfo", "postgres:\n  url: host=db.example user=app password=hunter2\n"),
-        ("conninfo_quoted", "postgres:\n  url: \"host=db.example password='hunter2' user=app\"\n"),
-        ("redis_query", "redis:\n  url: redis://127.0.0.1:6390/0?password=hunter2\n"),
-        ("redis_pass", "redis:\n  url: redis://127.0.0.1:6390/0?pass=hunter2\n"),
-        ("health_url", "health:\n  urls: ['http://127.0.0.1:8000/health?token=hunter2']\n"),
-        ("endpoint", "network:\n  endpoints: ['https://ops:hunter2@app.example/']\n"),
-        ("webhook", "notify:\n  webhook:\n    url: https://hooks.example/services/hunter2\n"),
+        (
+            "userinfo",
+            "postgres:\n  url: postgres://app:hunter2@db.example/app\n",
+        ),
+        (
+            "pg_query",
+            "postgres:\n  url: postgres://app@db.example/app?sslmode=require&password=hunter2\n",
+        ),
+        (
+            "conninfo",
+            "postgres:\n  url: host=db.example user=app password=hunter2\n",
+        ),
+        (
+            "conninfo_quoted",
+            "postgres:\n  url: \"host=db.example password='hunter2' user=app\"\n",
+        ),
+        (
+            "redis_query",
+            "redis:\n  url: redis://127.0.0.1:6390/0?password=hunter2\n",
+        ),
+        (
+            "redis_pass",
+            "redis:\n  url: redis://127.0.0.1:6390/0?pass=hunter2\n",
+        ),
+        (
+            "health_url",
+            "health:\n  urls: ['http://127.0.0.1:8000/health?token=hunter2']\n",
+        ),
+        (
+            "endpoint",
+            "network:\n  endpoints: ['https://ops:hunter2@app.example/']\n",
+        ),
+        (
+            "webhook",
+            "notify:\n  webhook:\n    url: https://hooks.example/services/hunter2\n",
+        ),
     ];
     for (name, body) in forms {
         let open = s.write(&format!("{name}-open.yaml"), body, 0o644);
         let check = config_check(&open);
         assert_eq!(check.code, 3, "{name}: {check}");
         assert!(check.stderr.contains("holds a secret"), "{name}: {check}");
-        assert!(check.stderr.contains("readable by group or others (mode 644)"), "{name}: {check}");
-        assert!(check.stderr.contains(&format!("chmod 600 {}", open.display())), "{name}: {check}");
+        assert!(
+            check
+                .stderr
+                .contains("readable by group or others (mode 644)"),
+            "{name}: {check}"
+        );
+        assert!(
+            check
+                .stderr
+                .contains(&format!("chmod 600 {}", open.display())),
+            "{name}: {check}"
+        );
         assert!(!check.stderr.contains("hunter2"), "{name}: {check}");
         // A run says the same as config check: one shared validation.
         let run = opsbook(&["runbook", "list", "--config", open.to_str().unwrap()]).run();
@@ -140,10 +182,17 @@ fn hardening_8_every_inline_secret_in_a_readable_config_is_refused() {
         let check = config_check(&private);
         assert_eq!(check.code, 0, "{name}: {check}");
         let shown = opsbook(&["config", "show", "--config", private.to_str().unwrap()]).run();
-        assert!(!shown.stdout.contains("hunter2"), "{name}: shown unmasked: {shown}");
+        assert!(
+            !shown.stdout.contains("hunter2"),
+            "{name}: shown unmasked: {shown}"
+        );
     }
     // A config without a secret may be 0644.
-    let plain = s.write("plain.yaml", "postgres:\n  url: postgres://app@db.example/app?sslmode=require\n", 0o644);
+    let plain = s.write(
+        "plain.yaml",
+        "postgres:\n  url: postgres://app@db.example/app?sslmode=require\n",
+        0o644,
+    );
     assert_eq!(config_check(&plain).code, 0);
 }
 
@@ -167,11 +216,25 @@ fn hardening_8_config_check_reports_the_secret_file_modes_a_run_refuses() {
         let check = config_check(&cfg);
         assert_eq!(check.code, 3, "{key}: {check}");
         assert!(check.stderr.contains(key), "{key}: {check}");
-        assert!(check.stderr.contains("readable by group or others (mode 644)"), "{key}: {check}");
-        assert!(check.stderr.contains(&format!("chmod 600 {}", file.display())), "{key}: {check}");
+        assert!(
+            check
+                .stderr
+                .contains("readable by group or others (mode 644)"),
+            "{key}: {check}"
+        );
+        assert!(
+            check
+                .stderr
+                .contains(&format!("chmod 600 {}", file.display())),
+            "{key}: {check}"
+        );
         let run = opsbook(&["check", "health", "--config", cfg.to_str().unwrap()]).run();
         assert_eq!(run.code, 3, "{key}: {run}");
-        assert_eq!(run.stderr.lines().next(), check.stderr.lines().next(), "{key}: {run}");
+        assert_eq!(
+            run.stderr.lines().next(),
+            check.stderr.lines().next(),
+            "{key}: {run}"
+        );
 
         write_mode(&file, b"hunter2\n", 0o600);
         assert_eq!(config_check(&cfg).code, 0, "{key}: 0600 is accepted");
@@ -210,7 +273,10 @@ fn hardening_9_runbooks_nested_past_the_limit_are_refused_by_validate_and_run() 
         // validate reports it as its finding, run as its error: either way, said once.
         let said = format!("{}{}", run.stdout, run.stderr);
         assert!(said.contains("runbooks nested too deep"), "{run}");
-        assert!(said.contains("is 9 runbooks deep, over the limit of 8"), "{run}");
+        assert!(
+            said.contains("is 9 runbooks deep, over the limit of 8"),
+            "{run}"
+        );
         assert!(said.contains("deep0.yaml -> "), "the chain is named: {run}");
         assert!(said.contains("deep8.yaml is 9"), "{run}");
     }
@@ -223,8 +289,22 @@ fn hardening_9_runbooks_nested_past_the_limit_are_refused_by_validate_and_run() 
     // A cycle is still a cycle.
     let a = s.path().join("cyc_a.yaml");
     let b = s.path().join("cyc_b.yaml");
-    s.write("cyc_a.yaml", &format!("name: a\nsteps:\n  - name: b\n    run: runbook run {}\n", b.display()), 0o644);
-    s.write("cyc_b.yaml", &format!("name: b\nsteps:\n  - name: a\n    run: runbook run {}\n", a.display()), 0o644);
+    s.write(
+        "cyc_a.yaml",
+        &format!(
+            "name: a\nsteps:\n  - name: b\n    run: runbook run {}\n",
+            b.display()
+        ),
+        0o644,
+    );
+    s.write(
+        "cyc_b.yaml",
+        &format!(
+            "name: b\nsteps:\n  - name: a\n    run: runbook run {}\n",
+            a.display()
+        ),
+        0o644,
+    );
     let run = opsbook(&["runbook", "validate", a.to_str().unwrap()]).run();
     assert_eq!(run.code, 3, "{run}");
     assert!(run.stdout.contains("runbook cycle"), "{run}");
@@ -236,7 +316,10 @@ fn hardening_11_huge_durations_are_a_validation_error_with_the_range() {
     for (name, body) in [
         ("suffix", "timeouts:\n  connect: 99999999999999999999s\n"),
         ("bare", "timeouts:\n  connect: 99999999999999999999\n"),
-        ("days", "thresholds:\n  backup_age:\n    critical: 9999999999999999999999d\n"),
+        (
+            "days",
+            "thresholds:\n  backup_age:\n    critical: 9999999999999999999999d\n",
+        ),
     ] {
         let cfg = s.write(&format!("{name}.yaml"), body, 0o600);
         let run = config_check(&cfg);
@@ -244,7 +327,10 @@ fn hardening_11_huge_durations_are_a_validation_error_with_the_range() {
         assert_no_library_words(&run);
         assert!(run.stderr.contains("out of range"), "{name}: {run}");
         assert!(run.stderr.contains("0s to 3650d"), "{name}: {run}");
-        assert!(run.stderr.contains(&format!("{}:", cfg.display())), "{name}: {run}");
+        assert!(
+            run.stderr.contains(&format!("{}:", cfg.display())),
+            "{name}: {run}"
+        );
     }
     // Flags share the parser.
     for args in [
@@ -262,7 +348,11 @@ fn hardening_11_huge_durations_are_a_validation_error_with_the_range() {
     let cfg = s.write("pg.yaml", "timeouts:\n  statement: 30d\n", 0o600);
     let run = config_check(&cfg);
     assert_eq!(run.code, 3, "{run}");
-    assert!(run.stderr.contains("timeouts.statement: 30d is out of range"), "{run}");
+    assert!(
+        run.stderr
+            .contains("timeouts.statement: 30d is out of range"),
+        "{run}"
+    );
 }
 
 #[test]
@@ -299,9 +389,67 @@ fn hardening_12_a_broken_telegram_channel_does_not_silence_the_webhook() {
     let tg = Run::one(&j, "notify.telegram");
     assert_eq!(tg["status"], "warning", "{run}");
     let summary = tg["summary"].as_str().unwrap();
-    assert!(summary.contains("OPSBOOK_TEST_UNSET_TOKEN is not set"), "{summary}");
-    assert!(tg["hint"].as_str().unwrap().contains("export OPSBOOK_TEST_UNSET_TOKEN"), "{tg}");
+    assert!(
+        summary.contains("OPSBOOK_TEST_UNSET_TOKEN is not set"),
+        "{summary}"
+    );
+    assert!(
+        tg["hint"]
+            .as_str()
+            .unwrap()
+            .contains("export OPSBOOK_TEST_UNSET_TOKEN"),
+        "{tg}"
+    );
     assert!(Run::findings(&j, "notify.config").is_empty(), "{run}");
+}
+
+#[test]
+fn hardening_12_monitor_alerts_through_the_webhook_when_telegram_has_no_token() {
+    let _g = shared();
+    let db = TestDb::new("h12_monitor");
+    let s = Scratch::new("h12_monitor");
+    let rx = Receiver::start();
+    let extra = format!(
+        "  connections_pct: {{warning: 0, critical: 0}}\n  cpu_pct: {{warning: 100.5, critical: 101}}\n  load_per_core: {{warning: 100000, critical: null}}\n  redis_memory_pct: {{warning: 100.5, critical: 101}}\n  rq_backlog: {{warning: 100000000, critical: null}}\n  waiting_locks: {{warning: 100000, critical: null}}\nmonitor:\n  cpu_sample: 200ms\n  queues: [h12_none]\nnotify:\n  on: [critical]\n  telegram:\n    token_env: OPSBOOK_TEST_UNSET_TOKEN\n    chat_id: 1\n    api_base: http://127.0.0.1:{p}\n  webhook:\n    url: http://127.0.0.1:{p}/hook\n    timeout: 2s\n",
+        p = rx.port
+    );
+    let cfg = sandbox_config(&s, &db, &s.path().join("backups"), &extra);
+    let state = s.path().join("state");
+    let monitor = || {
+        opsbook(&[
+            "monitor",
+            "--format",
+            "json",
+            "--config",
+            cfg.to_str().unwrap(),
+        ])
+        .env("OPSBOOK_STATE_DIR", state.to_str().unwrap())
+        .run()
+    };
+    let run = monitor();
+    assert_eq!(run.code, 2, "the alert's own status decides: {run}");
+    assert_eq!(rx.webhook().len(), 1, "the webhook is told: {run}");
+    let j = run.json();
+    assert_eq!(Run::one(&j, "notify.webhook")["status"], "ok", "{run}");
+    let tg = Run::one(&j, "notify.telegram");
+    assert_eq!(tg["status"], "warning", "{run}");
+    assert!(
+        tg["summary"]
+            .as_str()
+            .unwrap()
+            .contains("OPSBOOK_TEST_UNSET_TOKEN is not set"),
+        "{tg}"
+    );
+    // Nothing new to send: the webhook stays quiet, the broken channel is still reported.
+    let run = monitor();
+    assert_eq!(rx.webhook().len(), 1, "{run}");
+    let j = run.json();
+    assert!(Run::findings(&j, "notify.webhook").is_empty(), "{run}");
+    assert_eq!(
+        Run::one(&j, "notify.telegram")["status"],
+        "warning",
+        "{run}"
+    );
 }
 
 #[test]
@@ -313,28 +461,45 @@ fn hardening_14_a_non_utf8_config_names_the_offset_line_and_column() {
     assert_eq!(run.code, 3, "{run}");
     assert_no_library_words(&run);
     assert!(
-        run.stderr.contains(&format!("{}:3:16: not UTF-8 text: byte 0xe9 at offset 36 (line 3, column 16)", cfg.display())),
+        run.stderr.contains(&format!(
+            "{}:3:16: not UTF-8 text: byte 0xe9 at offset 36 (line 3, column 16)",
+            cfg.display()
+        )),
         "{run}"
     );
-    assert!(!run.stderr.contains("readable"), "no permission hint: {run}");
+    assert!(
+        !run.stderr.contains("readable"),
+        "no permission hint: {run}"
+    );
     assert!(run.stderr.contains("hint: save the file as UTF-8"), "{run}");
     // A runbook gets the same.
     let rb = s.path().join("latin1-runbook.yaml");
     write_mode(&rb, b"name: caf\xe9\nsteps: []\n", 0o644);
     let run = opsbook(&["runbook", "validate", rb.to_str().unwrap()]).run();
     assert_eq!(run.code, 3, "{run}");
-    assert!(format!("{}{}", run.stdout, run.stderr).contains(":1:10: not UTF-8 text: byte 0xe9 at offset 9"), "{run}");
+    assert!(
+        format!("{}{}", run.stdout, run.stderr)
+            .contains(":1:10: not UTF-8 text: byte 0xe9 at offset 9"),
+        "{run}"
+    );
 }
 
 #[test]
 fn hardening_18_yaml_errors_speak_to_the_operator_and_files_are_bounded() {
     let s = Scratch::new("h18_yaml");
-    let dup = s.write("dup.yaml", "services: [a]\nbackup:\n  dir: /tmp\nservices: [b]\n", 0o600);
+    let dup = s.write(
+        "dup.yaml",
+        "services: [a]\nbackup:\n  dir: /tmp\nservices: [b]\n",
+        0o600,
+    );
     let run = config_check(&dup);
     assert_eq!(run.code, 3, "{run}");
     assert_no_library_words(&run);
     assert!(
-        run.stderr.contains(&format!("{}:4:1: duplicate key `services`: write each key once", dup.display())),
+        run.stderr.contains(&format!(
+            "{}:4:1: duplicate key `services`: write each key once",
+            dup.display()
+        )),
         "{run}"
     );
     // Many nodes in a file under the size bound: the parser's budget, in the operator's words.
@@ -344,27 +509,78 @@ fn hardening_18_yaml_errors_speak_to_the_operator_and_files_are_bounded() {
     assert_eq!(run.code, 3, "{run}");
     assert_no_library_words(&run);
     assert!(run.stderr.contains("too large or complex"), "{run}");
-    assert!(run.stderr.contains("nodes over the limit of 250000"), "{run}");
+    assert!(
+        run.stderr.contains("nodes over the limit of 250000"),
+        "{run}"
+    );
     assert!(run.stderr.contains("is this the right file?"), "{run}");
     // A file over the size bound is refused before it is read.
-    let big = s.write("big.yaml", &format!("# {}\n", "x".repeat(2 * 1024 * 1024)), 0o600);
+    let big = s.write(
+        "big.yaml",
+        &format!("# {}\n", "x".repeat(2 * 1024 * 1024)),
+        0o600,
+    );
     let run = config_check(&big);
     assert_eq!(run.code, 3, "{run}");
     assert!(
-        run.stderr.contains(&format!("config file {} is 2097155 bytes, over the limit of 1 MiB", big.display())),
+        run.stderr.contains(&format!(
+            "config file {} is 2097155 bytes, over the limit of 1 MiB",
+            big.display()
+        )),
         "{run}"
     );
-    assert!(run.stderr.contains("hint: is this the right file?"), "{run}");
+    assert!(
+        run.stderr.contains("hint: is this the right file?"),
+        "{run}"
+    );
     // Runbooks go through the same words.
-    let rb = s.write("dup-runbook.yaml", "name: a\nname: b\nsteps:\n  - name: x\n    run: runbook list\n", 0o644);
+    let rb = s.write(
+        "dup-runbook.yaml",
+        "name: a\nname: b\nsteps:\n  - name: x\n    run: runbook list\n",
+        0o644,
+    );
     let run = opsbook(&["runbook", "validate", rb.to_str().unwrap()]).run();
     assert_eq!(run.code, 3, "{run}");
     assert_no_library_words(&run);
-    assert!(format!("{}{}", run.stdout, run.stderr).contains("duplicate key `name`: write each key once"), "{run}");
-    let big = s.write("big-runbook.yaml", &format!("# {}\n", "x".repeat(2 * 1024 * 1024)), 0o644);
+    assert!(
+        format!("{}{}", run.stdout, run.stderr)
+            .contains("duplicate key `name`: write each key once"),
+        "{run}"
+    );
+    let big = s.write(
+        "big-runbook.yaml",
+        &format!("# {}\n", "x".repeat(2 * 1024 * 1024)),
+        0o644,
+    );
     let run = opsbook(&["runbook", "validate", big.to_str().unwrap()]).run();
     assert_eq!(run.code, 3, "{run}");
-    assert!(format!("{}{}", run.stdout, run.stderr).contains("over the limit of 1 MiB"), "{run}");
+    assert!(
+        format!("{}{}", run.stdout, run.stderr).contains("over the limit of 1 MiB"),
+        "{run}"
+    );
+}
+
+#[test]
+fn hardening_siblings_a_bench_rate_too_slow_for_the_clock_is_a_usage_error() {
+    let _g = shared();
+    let db = TestDb::new("h_rate");
+    let s = Scratch::new("h_rate");
+    let cfg = sandbox_config(&s, &db, &s.path().join("backups"), "");
+    let run = opsbook(&[
+        "bench",
+        "--sql",
+        "SELECT 1",
+        "--rate",
+        "1e-300",
+        "-t",
+        "2",
+        "--config",
+        cfg.to_str().unwrap(),
+    ])
+    .run();
+    assert_eq!(run.code, 3, "{run}");
+    assert_no_library_words(&run);
+    assert!(run.stderr.contains("between 0.001 and 1000000"), "{run}");
 }
 
 #[test]
@@ -374,7 +590,11 @@ fn hardening_siblings_secret_and_state_files_are_read_within_bounds() {
     let pw = s.write("pg.password", &"p".repeat(100 * 1024), 0o600);
     let cfg = s.write(
         "c.yaml",
-        &format!("postgres:\n  url: postgres://app@127.0.0.1:{}/x\n  password_file: {}\n", closed_port(), pw.display()),
+        &format!(
+            "postgres:\n  url: postgres://app@127.0.0.1:{}/x\n  password_file: {}\n",
+            closed_port(),
+            pw.display()
+        ),
         0o600,
     );
     let run = opsbook(&["config", "show", "--config", cfg.to_str().unwrap()]).run();

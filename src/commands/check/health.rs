@@ -364,7 +364,12 @@ pub fn http_part(shown: &str, r: &anyhow::Result<Answer>, latency: SpanLimits) -
             let mut f = Finding::new(
                 "http.health",
                 status,
-                format!("answered {} in {}{}", t.status, ms_text(total), body_note(t)),
+                format!(
+                    "answered {} in {}{}",
+                    t.status,
+                    ms_text(total),
+                    body_note(t)
+                ),
             )
             .subject(shown)
             .value(secs(total), "seconds");
