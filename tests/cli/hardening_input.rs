@@ -614,3 +614,36 @@ fn hardening_siblings_secret_and_state_files_are_read_within_bounds() {
         "{run}"
     );
 }
+
+#[test]
+fn hardening_siblings_a_huge_redis_value_is_not_read_whole_for_a_metric() {
+    let _g = shared();
+    let db = TestDb::new("h_redis_get");
+    let key = format!("t_h_huge_{}", std::process::id());
+    redis_cmd(&["SET", &key, &"9".repeat(2 * 1024 * 1024)]);
+    let s = Scratch::new("h_redis_get");
+    let extra = format!(
+        "health:\n  queues: [t_h_none]\nmetrics:\n  - name: huge\n    redis: {{get: {key}}}\n    checks: [health]\n"
+    );
+    let cfg = sandbox_config(&s, &db, &fresh_backup(&s), &extra);
+    let run = opsbook(&[
+        "check",
+        "health",
+        "--format",
+        "json",
+        "--config",
+        cfg.to_str().unwrap(),
+    ])
+    .run();
+    redis_cmd(&["DEL", &key]);
+    let j = run.json();
+    let f = Run::one(&j, "metric.huge");
+    assert_eq!(f["status"], "unknown", "{run}");
+    assert!(
+        f["summary"]
+            .as_str()
+            .unwrap()
+            .contains("the value is 2097152 bytes, over the 1024 bytes a number can take"),
+        "{run}"
+    );
+}
