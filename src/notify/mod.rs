@@ -61,6 +61,8 @@ impl Channel {
             Some((r, h)) => (r.to_string(), h.replace('\n', " ")),
             None => (text.clone(), format!("fix notify.{name} in the config")),
         };
+        let prefix = format!("notify.{name}: ");
+        let reason = reason.strip_prefix(&prefix).unwrap_or(&reason).to_string();
         Channel::Broken { name, reason, hint }
     }
 
