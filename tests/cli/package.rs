@@ -361,3 +361,67 @@ fn the_packaged_config_is_valid_and_changes_no_default() {
         ]),
     );
 }
+
+#[test]
+fn version_names_the_commit_it_was_built_from() {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    // A build from a tarball has no commit to name.
+    let commit = match (
+        git(&["rev-parse", "--short", "HEAD"]),
+        git(&["log", "-1", "--format=%cd", "--date=short", "HEAD"]),
+    ) {
+        (Some(hash), Some(date)) => format!("{hash} {date}"),
+        _ => "unknown".to_string(),
+    };
+    for flag in ["--version", "-V"] {
+        let run = opsbook(&[flag]).run();
+        assert_eq!(run.code, 0, "{run}");
+        assert_eq!(
+            run.stdout,
+            format!("opsbook {} ({commit})\n", env!("CARGO_PKG_VERSION")),
+            "{flag}"
+        );
+    }
+}
+
+/// `## [Unreleased]` first, then one `## [X.Y.Z] - YYYY-MM-DD` per release, newest first, none
+/// newer than the version Cargo.toml (and so the package) carries.
+#[test]
+fn the_changelog_has_a_section_per_release() {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("CHANGELOG.md"))
+        .unwrap();
+    let headings: Vec<&str> = text.lines().filter(|l| l.starts_with("## ")).collect();
+    assert_eq!(headings.first(), Some(&"## [Unreleased]"), "{headings:?}");
+    let version = |v: &str| -> Vec<u64> {
+        v.split('.')
+            .map(|n| n.parse().unwrap_or_else(|_| panic!("version {v}")))
+            .collect()
+    };
+    let mut newer = version(env!("CARGO_PKG_VERSION"));
+    for (i, heading) in headings[1..].iter().enumerate() {
+        let (v, date) = heading
+            .strip_prefix("## [")
+            .and_then(|h| h.split_once("] - "))
+            .unwrap_or_else(|| panic!("not `## [X.Y.Z] - YYYY-MM-DD`: {heading}"));
+        assert!(
+            date.len() == 10 && date.chars().filter(|c| *c == '-').count() == 2,
+            "{heading}"
+        );
+        let v = version(v);
+        // The newest release may be Cargo.toml's version; each older one is strictly older.
+        assert!(
+            if i == 0 { v <= newer } else { v < newer },
+            "{heading}: releases go newest first, and none is newer than Cargo.toml's {}",
+            env!("CARGO_PKG_VERSION")
+        );
+        newer = v;
+    }
+}
