@@ -13,7 +13,7 @@ pub struct Units {
 }
 
 /// `opsbook-runbook-<name>`, with anything systemd would not take in a unit name as `-`.
-pub fn unit_name(rb: &Runbook) -> String {
+fn unit_name(rb: &Runbook) -> String {
     let clean: String = rb
         .name
         .chars()

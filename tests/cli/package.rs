@@ -12,6 +12,13 @@ use std::process::Command;
 
 use crate::harness::{opsbook, Scratch};
 
+/// Straight to stderr, past the test harness's capture: a skip, lintian's warnings and what a
+/// purge leaves belong in the CI log of a passing run too.
+fn say(text: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "{text}");
+}
+
 /// Why the package cannot be built or installed on this machine, if it cannot.
 fn cannot_run() -> Option<String> {
     let runs = |program: &str, args: &[&str]| {
@@ -172,7 +179,9 @@ fn install_and_purge(deb: &Path, scratch: &Scratch) -> Steps {
 #[test]
 fn the_debian_package_installs_where_the_system_looks_and_purges_clean() {
     if let Some(reason) = cannot_run() {
-        println!("skipped: {reason}");
+        say(&format!(
+            "skipped the_debian_package_installs_where_the_system_looks_and_purges_clean: {reason}"
+        ));
         return;
     }
     let scratch = Scratch::new("package");
@@ -181,11 +190,13 @@ fn the_debian_package_installs_where_the_system_looks_and_purges_clean() {
     match Command::new("lintian").arg(&deb).output() {
         Ok(out) => {
             let report = String::from_utf8_lossy(&out.stdout);
-            println!("lintian:\n{report}");
+            say(&format!("lintian on the package:\n{report}"));
             let errors: Vec<&str> = report.lines().filter(|l| l.starts_with("E:")).collect();
             assert!(errors.is_empty(), "lintian errors:\n{}", errors.join("\n"));
         }
-        Err(e) => println!("lintian not run ({e}): `bash .ci/deps` installs it"),
+        Err(e) => say(&format!(
+            "lintian not run ({e}): `bash .ci/deps` installs it"
+        )),
     }
 
     let steps = install_and_purge(&deb, &scratch);
@@ -274,7 +285,7 @@ fn the_debian_package_installs_where_the_system_looks_and_purges_clean() {
         "still known to dpkg: {status}"
     );
     let remains = steps.ok("remains");
-    println!("left after dpkg --purge:\n{remains}");
+    say(&format!("left after dpkg --purge:\n{remains}"));
     for path in remains.lines() {
         let kept_backup = path.starts_with("/var/backups/opsbook");
         let shared_dir = files.lines().any(|l| l == path) && !path.contains("opsbook");
