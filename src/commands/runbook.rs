@@ -536,21 +536,6 @@ async fn notify_outcome(
     crate::notify::send(cfg, &crate::notify::Message::new(text)).await
 }
 
-fn unit_name(rb: &Runbook) -> String {
-    let clean: String = rb
-        .name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    format!("opsbook-runbook-{clean}")
-}
-
 fn schedule(rb: &Runbook, print: ScheduleFormat) -> anyhow::Result<Report> {
     let Some(sched) = &rb.schedule else {
         anyhow::bail!(
@@ -565,16 +550,7 @@ fn schedule(rb: &Runbook, print: ScheduleFormat) -> anyhow::Result<Report> {
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "/usr/local/bin/opsbook".to_string());
     let target = &rb.reference;
-    let confirm = rb.confirm_steps();
-    let yes_note = if confirm.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "# Steps that ask for confirmation ({}) cannot ask a timer or cron: --yes runs them.\n",
-            confirm.join(", ")
-        )
-    };
-    let yes = if confirm.is_empty() { "" } else { " --yes" };
+    let (yes_note, yes) = crate::runbook::systemd::unattended(rb);
     let mut report = Report::new("runbook schedule");
     let text = match print {
         ScheduleFormat::Cron => format!(
@@ -582,15 +558,11 @@ fn schedule(rb: &Runbook, print: ScheduleFormat) -> anyhow::Result<Report> {
             rb.name, rb.description, sched.expr
         ),
         ScheduleFormat::Systemd => {
-            let calendar = sched.on_calendar().map_err(|e| anyhow::anyhow!("runbook {}: {e}", rb.name))?;
-            let unit = unit_name(rb);
+            let units = crate::runbook::systemd::units(rb, &exe)?;
+            let unit = &units.name;
             format!(
-                "# /etc/systemd/system/{unit}.service\n[Unit]\nDescription=opsbook runbook {name}: {desc}\nWants=network-online.target\nAfter=network-online.target\n\n[Service]\nType=oneshot\n{yes_note}ExecStart={exe} runbook run {target}{yes} -q\n\n\
-# /etc/systemd/system/{unit}.timer\n[Unit]\nDescription=Run opsbook runbook {name} ({expr})\n\n[Timer]\nOnCalendar={calendar}\nPersistent=true\nUnit={unit}.service\n\n[Install]\nWantedBy=timers.target\n\n\
-# then: systemctl daemon-reload && systemctl enable --now {unit}.timer\n",
-                name = rb.name,
-                desc = rb.description,
-                expr = sched.expr,
+                "# /etc/systemd/system/{unit}.service\n{}\n# /etc/systemd/system/{unit}.timer\n{}\n# then: systemctl daemon-reload && systemctl enable --now {unit}.timer\n",
+                units.service, units.timer
             )
         }
     };

@@ -19,6 +19,7 @@ mod harness;
 mod metrics;
 mod monitor;
 mod output;
+mod package;
 mod replica;
 mod restore;
 mod runbook;
