@@ -601,6 +601,13 @@ async fn verify_cmd(
             )
             .detail(o.differences)
             .hint("the archive does not hold what the manifest promised: do not rely on it"),
+            // An interrupted test says nothing about the backup either way.
+            Err(e) if crate::interrupt::is_interrupted(&e) => Finding::new(
+                "backup.restore_test",
+                Status::Unknown,
+                format!("{id}: the restore test was interrupted ({}); the backup was neither proven nor disproven", one_line(&e)),
+            )
+            .hint("the throwaway cluster was removed; run `opsbook backup verify --restore-test` again to prove the backup"),
             Err(e) => Finding::new("backup.restore_test", Status::Critical, one_line(&e))
                 .hint("the backup could not be restored: do not rely on it; take a new one"),
         };
