@@ -118,11 +118,40 @@ pub fn findings(dbs: &[String], files: &[PathBuf]) -> Vec<Finding> {
     out
 }
 
-/// Everything left over, unless a live backup or restore holds the lock of `state_dir` (pass
-/// `None` when the caller holds it itself). `pg` is None when PostgreSQL is not reachable.
+/// Whether `side` (`<target>__restore_<ts>`, the target cut to fit 63 bytes) was made for one
+/// of `targets`.
+fn made_for(side: &str, targets: &[String]) -> bool {
+    let Some(at) = side.rfind("__restore_") else {
+        return false;
+    };
+    let prefix = &side[..at];
+    targets
+        .iter()
+        .any(|t| t == prefix || (side.len() == 63 && t.starts_with(prefix)))
+}
+
+/// The databases this backup directory is about: one subdirectory each, plus `also` (the
+/// configured database). Leftovers of restores of other databases belong to other configs.
+fn targets(backup_dir: &Path, also: Option<&str>) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(backup_dir)
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    out.extend(also.map(str::to_string));
+    out
+}
+
+/// Everything left over for the databases of `backup_dir` (and `also`), unless a live backup
+/// or restore holds the lock of `lock_of` (pass `None` when the caller holds it itself). `pg`
+/// is None when PostgreSQL is not reachable.
 pub async fn scan(
     pg: Option<&PgClient>,
     backup_dir: &Path,
+    also: Option<&str>,
     lock_of: Option<&Path>,
 ) -> anyhow::Result<Vec<Finding>> {
     if let Some(state_dir) = lock_of {
@@ -130,8 +159,13 @@ pub async fn scan(
             return Ok(vec![]);
         }
     }
+    let targets = targets(backup_dir, also);
     let dbs = match pg {
-        Some(pg) => databases(pg).await?,
+        Some(pg) => databases(pg)
+            .await?
+            .into_iter()
+            .filter(|d| made_for(d, &targets))
+            .collect(),
         None => vec![],
     };
     let dir = backup_dir.to_path_buf();
@@ -139,4 +173,20 @@ pub async fn scan(
         .await
         .unwrap_or_default();
     Ok(findings(&dbs, &files))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn side_databases_belong_to_their_target_only() {
+        let t = vec!["app".to_string(), "x".repeat(70)];
+        assert!(made_for("app__restore_20261123010203", &t));
+        assert!(!made_for("app2__restore_20261123010203", &t));
+        assert!(!made_for("other__restore_20261123010203", &t));
+        let cut = format!("{}__restore_20261123010203", "x".repeat(39));
+        assert_eq!(cut.len(), 63);
+        assert!(made_for(&cut, &t));
+    }
 }

@@ -509,7 +509,7 @@ pub async fn run(args: &RestoreArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let mut steps = Steps { rows: vec![] };
 
     // What earlier restores left behind (we hold the lock: none of it is alive).
-    match interrupt.run(leftovers::scan(Some(&pg), &dir, None)).await {
+    match interrupt.run(leftovers::scan(Some(&pg), &dir, Some(&target), None)).await {
         Ok(found) => report.extend(found),
         Err(e) if crate::interrupt::is_interrupted(&e) => {
             return Ok(interrupted(

@@ -71,7 +71,9 @@ pub(super) async fn run(args: &NightArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         crate::metrics::findings(ctx, "night"),
         guarded("restore.leftover", timeout, async {
             let pg = ctx.pg().await.ok();
-            crate::backup::leftovers::scan(pg, &backup_dir, Some(&state_dir)).await
+            let db = pg.map(|p| p.options.dbname().to_string());
+            crate::backup::leftovers::scan(pg, &backup_dir, db.as_deref(), Some(&state_dir))
+                .await
         }),
     );
 
