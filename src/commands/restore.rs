@@ -31,8 +31,8 @@ table's row count with the manifest -> stop the services -> end the target's ses
 <target>__pre_restore_<ts> -> rename the restored database to <target> -> start the services. The old \
 database is kept. Any failure before the swap leaves the target untouched.\n\n\
 Finding ids: restore.verify restore.create restore.load restore.counts restore.services restore.swap \
-restore.kept restore.plan\n\
-Exit status: 0 OK, 2 CRITICAL (a step failed; see which), 3 UNKNOWN (usage, not confirmed, lock held).\n\
+restore.kept restore.plan restore.interrupted restore.leftover backup.leftover\n\
+Exit status: 0 OK, 1 WARNING (leftovers of an earlier run), 2 CRITICAL (a step failed or a signal stopped it; see which), 3 UNKNOWN (usage, not confirmed, lock held).\n\
 See commands/restore.md."
 )]
 pub struct RestoreArgs {
@@ -509,7 +509,10 @@ pub async fn run(args: &RestoreArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let mut steps = Steps { rows: vec![] };
 
     // What earlier restores left behind (we hold the lock: none of it is alive).
-    match interrupt.run(leftovers::scan(Some(&pg), &dir, Some(&target), None)).await {
+    match interrupt
+        .run(leftovers::scan(Some(&pg), &dir, Some(&target), None))
+        .await
+    {
         Ok(found) => report.extend(found),
         Err(e) if crate::interrupt::is_interrupted(&e) => {
             return Ok(interrupted(

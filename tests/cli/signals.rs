@@ -132,7 +132,12 @@ fn children_named(pid: i32, comm: &str) -> Vec<i32> {
             continue;
         };
         let name = head.split_once('(').map(|(_, n)| n).unwrap_or("");
-        let ppid: i32 = tail.split_whitespace().nth(1).unwrap_or("0").parse().unwrap_or(0);
+        let ppid: i32 = tail
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or("0")
+            .parse()
+            .unwrap_or(0);
         if ppid == pid && name == comm {
             out.push(p);
         }
@@ -143,7 +148,10 @@ fn children_named(pid: i32, comm: &str) -> Vec<i32> {
 fn alive(pid: i32) -> bool {
     // A zombie is dead for our purpose: it runs nothing.
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| !s.rsplit_once(')').is_some_and(|(_, t)| t.trim_start().starts_with('Z')))
+        .map(|s| {
+            !s.rsplit_once(')')
+                .is_some_and(|(_, t)| t.trim_start().starts_with('Z'))
+        })
         .unwrap_or(false)
 }
 
@@ -202,7 +210,10 @@ fn hardening_3_restore_interrupted_at_load_compare_or_swap_never_swaps() {
 #[test]
 fn hardening_6_kill_9_of_a_restore_kills_pg_restore_and_the_next_runs_report_the_leftovers() {
     let _g = shared();
-    let db = seeded("sig_k9", 3000);
+    // Big enough that pg_restore is still loading a second after it started: only dying
+    // with opsbook makes it go away that fast.
+    let db = seeded("sig_k9", 300_000);
+    db.psql("CREATE INDEX ON users (name)");
     let s = Scratch::new("sig_k9");
     let (cfg, dir) = config(&s, &db);
     assert_eq!(backup(&cfg, &[]).code, 0);
@@ -211,7 +222,9 @@ fn hardening_6_kill_9_of_a_restore_kills_pg_restore_and_the_next_runs_report_the
     let state = s.path().join("state");
     // --jobs 2: pg_restore loads from a decompressed copy next to the archive.
     let p = Paused::start(
-        &["restore", &id, "--yes", "--jobs", "2", "--format", "json", "--config", c],
+        &[
+            "restore", &id, "--yes", "--jobs", "2", "--format", "json", "--config", c,
+        ],
         "restore.load",
         Some(&state),
     );
@@ -231,7 +244,14 @@ fn hardening_6_kill_9_of_a_restore_kills_pg_restore_and_the_next_runs_report_the
     let mut p = p;
     p.signal(libc::SIGKILL);
     let _ = p.output();
-    wait_until("pg_restore to die with opsbook", || !alive(restores[0]));
+    let killed = Instant::now();
+    while alive(restores[0]) {
+        assert!(
+            killed.elapsed() < Duration::from_secs(1),
+            "pg_restore kept running after opsbook was killed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 
     let side = side_databases(&db.name);
     let _cleanup = DropAfter(side.clone());
@@ -241,7 +261,12 @@ fn hardening_6_kill_9_of_a_restore_kills_pg_restore_and_the_next_runs_report_the
         .unwrap()
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(".opsbook-restore-"))
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(".opsbook-restore-")
+        })
         .collect();
     assert_eq!(copies.len(), 1, "{copies:?}");
 
@@ -253,11 +278,17 @@ fn hardening_6_kill_9_of_a_restore_kills_pg_restore_and_the_next_runs_report_the
         let j = run.json();
         let found = Run::findings(&j, "restore.leftover");
         assert_eq!(found.len(), 2, "{run}");
-        let db_f = found.iter().find(|f| f["subject"] == side[0].as_str()).unwrap();
+        let db_f = found
+            .iter()
+            .find(|f| f["subject"] == side[0].as_str())
+            .unwrap();
         assert_eq!(db_f["status"], "warning");
         assert_eq!(
             db_f["hint"].as_str().unwrap(),
-            format!("it is not the live database; drop it: DROP DATABASE \"{}\"", side[0])
+            format!(
+                "it is not the live database; drop it: DROP DATABASE \"{}\"",
+                side[0]
+            )
         );
         let file_f = found
             .iter()
@@ -283,7 +314,11 @@ fn hardening_6_kill_9_of_a_restore_kills_pg_restore_and_the_next_runs_report_the
 }
 
 fn runbook_file(s: &Scratch, name: &str, steps: &str) -> PathBuf {
-    s.write(&format!("{name}.yaml"), &format!("name: {name}\nsteps:\n{steps}"), 0o644)
+    s.write(
+        &format!("{name}.yaml"),
+        &format!("name: {name}\nsteps:\n{steps}"),
+        0o644,
+    )
 }
 
 #[test]
@@ -300,7 +335,15 @@ fn hardening_13_a_signal_during_a_runbook_step_is_runbook_interrupted_not_a_fail
     );
     for (sig, name) in SIGNALS {
         let p = Paused::start(
-            &["runbook", "run", rb.to_str().unwrap(), "--format", "json", "--config", c],
+            &[
+                "runbook",
+                "run",
+                rb.to_str().unwrap(),
+                "--format",
+                "json",
+                "--config",
+                c,
+            ],
             "runbook.step",
             None,
         );
@@ -333,7 +376,16 @@ fn hardening_13_a_restore_step_interrupted_in_a_runbook_cleans_up_and_says_both(
         &format!("  - name: bring it back\n    run: restore {id} --yes\n  - name: after\n    run: runbook list\n"),
     );
     let p = Paused::start(
-        &["runbook", "run", rb.to_str().unwrap(), "--yes", "--format", "json", "--config", cfg.to_str().unwrap()],
+        &[
+            "runbook",
+            "run",
+            rb.to_str().unwrap(),
+            "--yes",
+            "--format",
+            "json",
+            "--config",
+            cfg.to_str().unwrap(),
+        ],
         "restore.compare",
         None,
     );
@@ -341,7 +393,10 @@ fn hardening_13_a_restore_step_interrupted_in_a_runbook_cleans_up_and_says_both(
     let _cleanup = DropAfter(side_databases(&db.name));
     assert_eq!(run.code, 2, "{run}");
     let j = run.json();
-    assert_eq!(Run::one(&j, "runbook.interrupted")["subject"], "bring it back");
+    assert_eq!(
+        Run::one(&j, "runbook.interrupted")["subject"],
+        "bring it back"
+    );
     assert_eq!(Run::one(&j, "restore.interrupted")["status"], "critical");
     assert_eq!(db.psql("SELECT count(*) FROM users"), "795");
     assert_eq!(side_databases(&db.name), Vec::<String>::new());
@@ -361,7 +416,16 @@ fn hardening_16_a_signal_during_the_restore_test_is_interrupted_not_unrestorable
         ("verify.restore_test.compare", SIGNALS[1]),
     ] {
         let p = Paused::start(
-            &["backup", "verify", &id, "--restore-test", "--format", "json", "--config", c],
+            &[
+                "backup",
+                "verify",
+                &id,
+                "--restore-test",
+                "--format",
+                "json",
+                "--config",
+                c,
+            ],
             phase,
             None,
         );
@@ -373,7 +437,10 @@ fn hardening_16_a_signal_during_the_restore_test_is_interrupted_not_unrestorable
         let f = Run::one(&j, "backup.restore_test");
         assert_eq!(f["status"], "unknown", "{run}");
         let summary = f["summary"].as_str().unwrap();
-        assert!(summary.contains("interrupted") && summary.contains(name), "{run}");
+        assert!(
+            summary.contains("interrupted") && summary.contains(name),
+            "{run}"
+        );
         assert!(!run.stdout.contains("do not rely on it"), "{run}");
         assert!(!cluster.exists(), "the throwaway cluster is removed: {run}");
     }
@@ -407,4 +474,40 @@ fn hardening_18_ctrl_c_at_the_restore_prompt_says_nothing_was_changed() {
     assert!(status.ends_with(", 3)"), "{status}");
     assert_eq!(db.psql("SELECT count(*) FROM users"), "300");
     assert!(side_databases(&db.name).is_empty());
+}
+
+#[test]
+fn a_signal_during_backup_stops_pg_dump_removes_the_partial_and_says_backup_interrupted() {
+    let _g = shared();
+    let db = seeded("sig_bk", 20_000);
+    let s = Scratch::new("sig_bk");
+    let (cfg, dir) = config(&s, &db);
+    let c = cfg.to_str().unwrap();
+    for (sig, name) in SIGNALS {
+        let p = Paused::start(
+            &["backup", "--format", "json", "--config", c],
+            "backup.dump",
+            None,
+        );
+        let run = p.interrupt(sig);
+        assert_eq!(run.code, 2, "{name}: {run}");
+        let j = run.json();
+        let f = Run::one(&j, "backup.interrupted");
+        assert_eq!(f["status"], "critical", "{run}");
+        assert_eq!(f["subject"], db.name.as_str(), "{run}");
+        assert!(f["summary"].as_str().unwrap().contains(name), "{run}");
+        assert!(Run::findings(&j, "backup.created").is_empty(), "{run}");
+        // No archive, no manifest, no partial file: nothing that looks like a backup.
+        let left: Vec<String> = std::fs::read_dir(dir.join(&db.name))
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(left.is_empty(), "{left:?}");
+    }
+    assert_eq!(db.psql("SELECT count(*) FROM users"), "20000");
+    // Uninterrupted, the same backup is taken.
+    assert_eq!(backup(&cfg, &[]).code, 0);
 }

@@ -72,8 +72,7 @@ pub(super) async fn run(args: &NightArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         guarded("restore.leftover", timeout, async {
             let pg = ctx.pg().await.ok();
             let db = pg.map(|p| p.options.dbname().to_string());
-            crate::backup::leftovers::scan(pg, &backup_dir, db.as_deref(), Some(&state_dir))
-                .await
+            crate::backup::leftovers::scan(pg, &backup_dir, db.as_deref(), Some(&state_dir)).await
         }),
     );
 
