@@ -76,8 +76,29 @@ fn bar(progress: bool, len: u64, msg: &str) -> Option<indicatif::ProgressBar> {
     })
 }
 
-/// Decompress the archive into `scratch_dir` (0600) so pg_restore can seek in it.
-fn decompress_to(entry: &Entry, dir: &Path, progress: bool) -> anyhow::Result<PathBuf> {
+/// A reader that fails once a signal has arrived, so a blocking copy stops within one buffer.
+struct StopReader<R> {
+    inner: R,
+    stop: Interrupt,
+}
+
+impl<R: std::io::Read> std::io::Read for StopReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if let Err(i) = self.stop.check() {
+            return Err(std::io::Error::other(i));
+        }
+        self.inner.read(buf)
+    }
+}
+
+/// Decompress the archive into `scratch_dir` (0600) so pg_restore can seek in it; a signal
+/// stops it and removes the partial copy.
+fn decompress_to(
+    entry: &Entry,
+    dir: &Path,
+    progress: bool,
+    stop: Interrupt,
+) -> anyhow::Result<PathBuf> {
     let path = dir.join(format!(
         "{}{}-{}.dump",
         super::leftovers::SCRATCH_PREFIX,
@@ -92,7 +113,10 @@ fn decompress_to(entry: &Entry, dir: &Path, progress: bool) -> anyhow::Result<Pa
         .with_context(|| format!("creating the scratch copy {}", path.display()))?;
     let pb = bar(progress, entry.manifest.dump_bytes, "decompressing");
     let mut input = stream::CountingReader {
-        inner: stream::open_plain(&entry.archive_path, &entry.manifest.compression)?,
+        inner: StopReader {
+            inner: stream::open_plain(&entry.archive_path, &entry.manifest.compression)?,
+            stop,
+        },
         bytes: 0,
         progress: |n| {
             if let Some(pb) = &pb {
@@ -131,13 +155,15 @@ pub async fn run(job: Job<'_>, interrupt: &Interrupt) -> anyhow::Result<()> {
             Some(job.entry.archive_path.clone())
         } else {
             let (entry, dir, progress) = (job.entry.clone(), job.scratch_dir.clone(), job.progress);
+            let stop = interrupt.clone();
             let decompressing =
-                tokio::task::spawn_blocking(move || decompress_to(&entry, &dir, progress));
+                tokio::task::spawn_blocking(move || decompress_to(&entry, &dir, progress, stop));
             tokio::pin!(decompressing);
             let p = match interrupt.guard(&mut decompressing).await {
                 Ok(done) => done.context("the decompression thread failed")??,
                 Err(i) => {
-                    // The copy is removed once the thread lets go of it.
+                    // The thread stops at its next read and removes its copy; had it just
+                    // finished, the copy is removed here.
                     if let Ok(Ok(p)) = decompressing.await {
                         let _ = std::fs::remove_file(p);
                     }
