@@ -831,8 +831,13 @@ async fn abandon(
                 "restore.interrupted",
                 Status::Critical,
                 format!(
-                    "{} during `{at}`: stopped before the swap; {target} was not touched",
-                    one_line(e)
+                    "{} during `{at}`: {}; {target} was not touched",
+                    one_line(e),
+                    if id == "restore.swap" {
+                        "the swap was rolled back whole"
+                    } else {
+                        "stopped before the swap"
+                    }
                 ),
             )
             .hint(format!(
