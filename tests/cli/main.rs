@@ -24,6 +24,7 @@ mod replica;
 mod restore;
 mod runbook;
 mod sandbox_cmd;
+mod signals;
 
 #[test]
 fn every_test_module_is_listed() {
