@@ -13,6 +13,7 @@ use crate::render::took;
 use crate::report::{one_line, Finding, Report, Section, Status};
 use crate::runbook::catalog::{self, Found};
 use crate::runbook::model::{self, OnFailure, Runbook};
+use crate::runbook::quote;
 
 /// Run, list, show, validate and schedule YAML runbooks of opsbook commands
 #[derive(Debug, Args)]
@@ -571,26 +572,36 @@ fn schedule(rb: &Runbook, print: ScheduleFormat) -> anyhow::Result<Report> {
     } else {
         format!(
             "# Steps that ask for confirmation ({}) cannot ask a timer or cron: --yes runs them.\n",
-            confirm.join(", ")
+            quote::one_line(&confirm.join(", "))
         )
     };
-    let yes = if confirm.is_empty() { "" } else { " --yes" };
+    // The argv the scheduler must hand opsbook, quoted for each scheduler (runbook::quote):
+    // a runbook path may hold a space, a quote, `%` or `$`.
+    let mut argv = vec![exe.as_str(), "runbook", "run", target.as_str()];
+    if !confirm.is_empty() {
+        argv.push("--yes");
+    }
+    argv.push("-q");
     let mut report = Report::new("runbook schedule");
     let text = match print {
         ScheduleFormat::Cron => format!(
-            "# opsbook runbook {}: {}\n{yes_note}# crontab -e (or /etc/cron.d/opsbook with a user field after the schedule)\n{} {exe} runbook run {target}{yes} -q\n",
-            rb.name, rb.description, sched.expr
+            "# opsbook runbook {}: {}\n{yes_note}# crontab -e (or /etc/cron.d/opsbook with a user field after the schedule)\n{} {}\n",
+            quote::one_line(&rb.name),
+            quote::one_line(&rb.description),
+            sched.expr,
+            quote::cron_command(&argv),
         ),
         ScheduleFormat::Systemd => {
             let calendar = sched.on_calendar().map_err(|e| anyhow::anyhow!("runbook {}: {e}", rb.name))?;
             let unit = unit_name(rb);
             format!(
-                "# /etc/systemd/system/{unit}.service\n[Unit]\nDescription=opsbook runbook {name}: {desc}\nWants=network-online.target\nAfter=network-online.target\n\n[Service]\nType=oneshot\n{yes_note}ExecStart={exe} runbook run {target}{yes} -q\n\n\
+                "# /etc/systemd/system/{unit}.service\n[Unit]\nDescription=opsbook runbook {name}: {desc}\nWants=network-online.target\nAfter=network-online.target\n\n[Service]\nType=oneshot\n{yes_note}ExecStart={exec}\n\n\
 # /etc/systemd/system/{unit}.timer\n[Unit]\nDescription=Run opsbook runbook {name} ({expr})\n\n[Timer]\nOnCalendar={calendar}\nPersistent=true\nUnit={unit}.service\n\n[Install]\nWantedBy=timers.target\n\n\
 # then: systemctl daemon-reload && systemctl enable --now {unit}.timer\n",
-                name = rb.name,
-                desc = rb.description,
+                name = quote::systemd_text(&rb.name),
+                desc = quote::systemd_text(&rb.description),
                 expr = sched.expr,
+                exec = quote::systemd_command(&argv),
             )
         }
     };
