@@ -594,6 +594,9 @@ fn schedule(rb: &Runbook, print: ScheduleFormat) -> anyhow::Result<Report> {
         ScheduleFormat::Systemd => {
             let calendar = sched.on_calendar().map_err(|e| anyhow::anyhow!("runbook {}: {e}", rb.name))?;
             let unit = unit_name(rb);
+            let exec = quote::systemd_command(&argv).map_err(|e| {
+                anyhow::anyhow!("printing a systemd unit for runbook {}: {e}\nhint: install opsbook under a plain path (e.g. /usr/local/bin/opsbook) and run `schedule` from there", rb.name)
+            })?;
             format!(
                 "# /etc/systemd/system/{unit}.service\n[Unit]\nDescription=opsbook runbook {name}: {desc}\nWants=network-online.target\nAfter=network-online.target\n\n[Service]\nType=oneshot\n{yes_note}ExecStart={exec}\n\n\
 # /etc/systemd/system/{unit}.timer\n[Unit]\nDescription=Run opsbook runbook {name} ({expr})\n\n[Timer]\nOnCalendar={calendar}\nPersistent=true\nUnit={unit}.service\n\n[Install]\nWantedBy=timers.target\n\n\
@@ -601,7 +604,7 @@ fn schedule(rb: &Runbook, print: ScheduleFormat) -> anyhow::Result<Report> {
                 name = quote::systemd_text(&rb.name),
                 desc = quote::systemd_text(&rb.description),
                 expr = sched.expr,
-                exec = quote::systemd_command(&argv),
+                exec = exec,
             )
         }
     };

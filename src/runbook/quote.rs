@@ -28,10 +28,14 @@ pub fn cron_command(argv: &[&str]) -> String {
         .replace('%', r"\%")
 }
 
-/// One `ExecStart=` word: as is when safe, else in double quotes with `\` and `"` escaped;
-/// `%` doubled (a specifier otherwise) and `$` doubled (a variable otherwise) either way.
+/// One `ExecStart=` argument: as is when safe, else in double quotes with `\` and `"`
+/// escaped; `%` doubled (a specifier otherwise) and `$` doubled (a variable otherwise).
 pub fn systemd_word(arg: &str) -> String {
-    let escaped = arg.replace('%', "%%").replace('$', "$$");
+    systemd_quoted(&arg.replace('$', "$$"), arg)
+}
+
+fn systemd_quoted(escaped: &str, arg: &str) -> String {
+    let escaped = escaped.replace('%', "%%");
     if !arg.is_empty() && arg.chars().all(shell_safe) {
         return escaped;
     }
@@ -49,12 +53,21 @@ pub fn systemd_word(arg: &str) -> String {
     out
 }
 
-/// An `ExecStart=` command line.
-pub fn systemd_command(argv: &[&str]) -> String {
-    argv.iter()
-        .map(|a| systemd_word(a))
-        .collect::<Vec<_>>()
-        .join(" ")
+/// An `ExecStart=` command line. The executable is not variable-expanded (a `$` stays as
+/// is) and systemd refuses one whose path holds a quote, a backslash or a control character
+/// ("Executable name contains special characters"): that is an error naming the path.
+pub fn systemd_command(argv: &[&str]) -> Result<String, String> {
+    let Some((exe, args)) = argv.split_first() else {
+        return Err("no command to run".into());
+    };
+    if exe.contains(['\'', '"', '\\']) || exe.chars().any(char::is_control) {
+        return Err(format!(
+            "systemd refuses an executable path holding a quote, a backslash or a control character: {exe}"
+        ));
+    }
+    let mut words = vec![systemd_quoted(exe, exe)];
+    words.extend(args.iter().map(|a| systemd_word(a)));
+    Ok(words.join(" "))
 }
 
 /// Free text on one systemd line (`Description=`): no newline, `%` not a specifier.
@@ -91,9 +104,12 @@ mod tests {
     #[test]
     fn systemd_quotes_and_doubles_specifiers() {
         assert_eq!(
-            systemd_command(&["/x y/opsbook", "run", "/r/50%$HOME\"\\.yaml", "-q"]),
-            r#""/x y/opsbook" run "/r/50%%$$HOME\"\\.yaml" -q"#
+            systemd_command(&["/x $y/opsbook", "run", "/r/50%$HOME\"\\.yaml", "-q"]).unwrap(),
+            r#""/x $y/opsbook" run "/r/50%%$$HOME\"\\.yaml" -q"#
         );
+        assert!(systemd_command(&["/x'y/opsbook"])
+            .unwrap_err()
+            .contains("/x'y/opsbook"));
         assert_eq!(systemd_word("/opt/100%/bin"), "\"/opt/100%%/bin\"");
         assert_eq!(systemd_text("50% done\nnext"), "50%% done next");
     }

@@ -14,6 +14,7 @@ mod diagnose_locks;
 mod diagnose_memory;
 mod diagnose_network;
 mod diagnose_queries;
+mod formats;
 mod harness;
 mod metrics;
 mod monitor;
