@@ -431,6 +431,11 @@ fn every_nagios_line_follows_the_plugin_grammar_usage_errors_and_down_servers_in
         morning.stdout.contains("'host.disk_usage[") && morning.stdout.contains("%;99.5;99.9"),
         "{morning}"
     );
+    // The backup age is judged in seconds (the default: critical after 24h, no warning).
+    assert!(
+        morning.stdout.contains("'backup.latest_age'=") && morning.stdout.contains("s;;86400"),
+        "{morning}"
+    );
     // ... and JSON, as the finding's `thresholds`.
     let json = stack
         .run(&["check", "morning"], &["--format", "json"])
