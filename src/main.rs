@@ -2,6 +2,7 @@
 
 use std::io::Write as _;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Parser as _;
 
@@ -12,7 +13,44 @@ use opsbook::render::{self, Style};
 
 const UNKNOWN: u8 = 3;
 
+/// `--format nagios` was asked for, read from argv before clap parses it: a plugin must print
+/// one status line also when the parse itself fails (a wrong flag) or the run errors.
+static NAGIOS: AtomicBool = AtomicBool::new(false);
+/// The report is on stdout already: an error after that (writing the --textfile) must not
+/// add a second status line.
+static PRINTED: AtomicBool = AtomicBool::new(false);
+
+fn wants_nagios(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    let mut next_is_format = false;
+    let mut nagios = false;
+    for arg in args {
+        let arg = arg.to_string_lossy();
+        if arg == "--" {
+            break;
+        }
+        if next_is_format {
+            nagios = arg == "nagios";
+            next_is_format = false;
+        } else if arg == "--format" {
+            next_is_format = true;
+        } else if let Some(v) = arg.strip_prefix("--format=") {
+            nagios = v == "nagios";
+        }
+    }
+    nagios
+}
+
+/// With `--format nagios`, the `OPSBOOK UNKNOWN - <message>` line on stdout.
+fn nagios_unknown(message: &str) {
+    if NAGIOS.load(Ordering::Relaxed) && !PRINTED.swap(true, Ordering::Relaxed) {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(render::nagios_unknown(message).as_bytes());
+        let _ = out.flush();
+    }
+}
+
 fn main() -> ExitCode {
+    NAGIOS.store(wants_nagios(std::env::args_os().skip(1)), Ordering::Relaxed);
     install_panic_hook();
     // A file-size limit (ulimit -f) must give a write error we can explain and clean up
     // after, not kill us mid-backup with a partial file left behind.
@@ -28,6 +66,11 @@ fn main() -> ExitCode {
         Err(e) => {
             // --help and --version are not errors; every usage error is UNKNOWN (3).
             let code = if e.use_stderr() { UNKNOWN } else { 0 };
+            if e.use_stderr() {
+                // clap's first line is the error; the rest is usage and tips.
+                let text = e.render().to_string();
+                nagios_unknown(text.lines().next().unwrap_or("usage error"));
+            }
             let _ = e.print();
             return ExitCode::from(code);
         }
@@ -35,6 +78,7 @@ fn main() -> ExitCode {
     match on_a_big_stack(move || run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
+            nagios_unknown(&error_line(&e));
             print_error(&e);
             ExitCode::from(UNKNOWN)
         }
@@ -88,6 +132,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     let style = Style::for_stdout(&global);
     // A command's text form (sandbox env, completions) replaces the table; --format json
     // still gets the report with its data.
+    PRINTED.store(true, Ordering::Relaxed);
     if !report.shown {
         let text = render::render(&report, global.format, style);
         let mut out = stdout.lock();
@@ -120,10 +165,28 @@ fn install_panic_hook() {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
+        nagios_unknown(&format!("internal error in opsbook{at}: {msg}"));
         eprintln!("error: internal error in opsbook{at}: {msg}");
         eprintln!("hint: this is a bug; please report it with the command you ran");
         std::process::exit(i32::from(UNKNOWN));
     }));
+}
+
+/// An error chain on one line without its hints: "what failed: because".
+fn error_line(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        for line in cause.to_string().lines() {
+            let line = line.trim();
+            if !line.is_empty()
+                && !line.starts_with("hint: ")
+                && !parts.iter().any(|p| p.contains(line))
+            {
+                parts.push(line.to_string());
+            }
+        }
+    }
+    parts.join(": ")
 }
 
 /// cargo-style: `error: what`, `Caused by:` lines, then the `hint:` lines an error carries.

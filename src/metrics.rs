@@ -328,7 +328,10 @@ pub fn judge(m: &Metric, value: f64) -> Finding {
     let mut f = Finding::new(m.id(), status, summary);
     f.value = number_value(value);
     f.unit = m.unit.clone();
-    f
+    match m.direction {
+        Direction::Above => f.above(m.warning, m.critical),
+        Direction::Below => f.below(m.warning, m.critical),
+    }
 }
 
 /// Integers stay integers in JSON; fractions keep two decimals.

@@ -7,7 +7,7 @@ use comfy_table::{presets, Attribute, Cell, Color, ContentArrangement, Table};
 use serde_json::Value;
 
 use crate::cli::{Format, GlobalArgs};
-use crate::report::{Finding, Report, Status};
+use crate::report::{Direction, Finding, Report, Status};
 
 /// How the human form looks.
 #[derive(Debug, Clone, Copy)]
@@ -220,31 +220,79 @@ pub fn table(report: &Report, style: Style) -> String {
 /// Findings that measure what postgres_exporter / redis_exporter also export take the
 /// exporter's metric name (under the `opsbook_` prefix, so the two never collide when both
 /// are scraped): a dashboard or alert rule written for the exporter reads the same here.
-/// The mapping is documented in commands/monitor.md.
+/// Only names that follow Prometheus naming are borrowed: postgres_exporter's
+/// `pg_stat_activity_count` is a gauge ending in `_count`, which promtool rejects, so
+/// `postgres.connections` takes the generic `opsbook_postgres_connections`.
+/// The scheme is documented in commands/mod.md.
 const EXPORTER_NAMES: &[(&str, &str)] = &[
-    ("postgres.connections", "opsbook_pg_stat_activity_count"),
     ("postgres.database_size", "opsbook_pg_database_size_bytes"),
     ("redis.memory", "opsbook_redis_memory_used_bytes"),
     ("redis.clients", "opsbook_redis_connected_clients"),
 ];
 
-/// Prometheus metric name of a finding: `opsbook_<id>` plus the base-unit suffix.
-fn metric_name(f: &Finding) -> (String, f64) {
-    if let Some((_, name)) = EXPORTER_NAMES.iter().find(|(id, _)| *id == f.id) {
-        return (name.to_string(), f.value.as_f64().unwrap_or(f64::NAN));
+/// Suffixes a gauge must not end in (promtool: reserved for counters, histograms and
+/// summaries) and unit words a name must not repeat before its base-unit suffix.
+const RESERVED_SUFFIXES: &[&str] = &["_count", "_total", "_sum", "_bucket"];
+const UNIT_WORDS: &[&str] = &[
+    "_ratio", "_percent", "_pct", "_bytes", "_seconds", "_ms", "_days",
+];
+
+/// The base unit of a finding's unit: the suffix its metric takes and the factor that
+/// converts its value (percent becomes a 0..1 ratio, milliseconds and days seconds).
+fn base_unit(unit: Option<&str>) -> Option<(&'static str, f64)> {
+    match unit? {
+        "bytes" => Some(("_bytes", 1.0)),
+        "seconds" => Some(("_seconds", 1.0)),
+        "ms" => Some(("_seconds", 1e-3)),
+        "days" => Some(("_seconds", 86_400.0)),
+        "percent" => Some(("_ratio", 1e-2)),
+        _ => None,
     }
-    let base: String = format!("opsbook_{}", f.id)
+}
+
+fn strip_any<'a>(mut name: &'a str, suffixes: &[&str]) -> (&'a str, bool) {
+    let mut stripped = false;
+    while let Some(s) = suffixes.iter().find(|s| name.ends_with(*s)) {
+        name = &name[..name.len() - s.len()];
+        stripped = true;
+    }
+    (name, stripped)
+}
+
+/// Prometheus metric name and value of a finding: `opsbook_<id>` (every character outside
+/// `[a-zA-Z0-9]` becomes `_`), no `_count`/`_total` on a gauge (a counting unit such as
+/// `statements` replaces it), no unit word repeated, and the base-unit suffix last.
+fn metric_name(f: &Finding) -> (String, f64) {
+    let raw = f.value.as_f64().unwrap_or(f64::NAN);
+    if let Some((_, name)) = EXPORTER_NAMES.iter().find(|(id, _)| *id == f.id) {
+        return (name.to_string(), raw);
+    }
+    let full: String = format!("opsbook_{}", f.id)
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
-    let v = f.value.as_f64().unwrap_or(f64::NAN);
-    match f.unit.as_deref() {
-        Some("bytes") if !base.ends_with("_bytes") => (format!("{base}_bytes"), v),
-        Some("seconds") if !base.ends_with("_seconds") => (format!("{base}_seconds"), v),
-        // Prometheus prefers ratios (0..1) to percentages; rounded so 3.6 % is 0.036, not
-        // 0.036000000000000004.
-        Some("percent") => (format!("{base}_ratio"), (v * 1e4).round() / 1e6),
-        _ => (base, v),
+    let (name, counted) = strip_any(&full, RESERVED_SUFFIXES);
+    match base_unit(f.unit.as_deref()) {
+        Some((suffix, factor)) => {
+            let (name, _) = strip_any(name, UNIT_WORDS);
+            // Rounded so 3.6 % is 0.036, not 0.036000000000000004.
+            let v = (raw * factor * 1e9).round() / 1e9;
+            (format!("{name}{suffix}"), v)
+        }
+        None => {
+            let unit: String = f
+                .unit
+                .as_deref()
+                .unwrap_or("")
+                .chars()
+                .filter(|c| c.is_ascii_lowercase() || *c == '_')
+                .collect();
+            if counted && !unit.is_empty() && !name.ends_with(&format!("_{unit}")) {
+                (format!("{name}_{unit}"), raw)
+            } else {
+                (name.to_string(), raw)
+            }
+        }
     }
 }
 
@@ -254,68 +302,83 @@ fn label_escape(s: &str) -> String {
         .replace('\n', "\\n")
 }
 
-fn labels(f: &Finding) -> String {
-    match &f.subject {
-        Some(s) => format!("{{subject=\"{}\"}}", label_escape(s)),
-        None => String::new(),
+/// Metric families in order of first appearance, each with its HELP and its series: the
+/// exposition format wants one HELP/TYPE per name and a family's lines together.
+#[derive(Default)]
+struct Families {
+    order: Vec<(String, String)>,
+    series: std::collections::HashMap<String, Vec<(String, String)>>,
+}
+
+impl Families {
+    /// Add one series; a second series with the same name and labels is dropped (the first
+    /// wins), since a duplicate makes node_exporter and promtool reject or drop it.
+    fn add(&mut self, name: &str, help: &str, labels: String, value: String) {
+        let entry = self.series.entry(name.to_string()).or_insert_with(|| {
+            self.order.push((name.to_string(), help.to_string()));
+            Vec::new()
+        });
+        if !entry.iter().any(|(l, _)| *l == labels) {
+            entry.push((labels, value));
+        }
+    }
+
+    fn write(&self, out: &mut String) {
+        for (name, help) in &self.order {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} gauge");
+            for (labels, value) in self.series.get(name).into_iter().flatten() {
+                let _ = writeln!(out, "{name}{{{labels}}} {value}");
+            }
+        }
     }
 }
 
+/// The Prometheus text form. Every series carries `command="<the command>"`, so the
+/// textfiles of two commands (`monitor` and `check morning`) in one node_exporter directory
+/// never repeat a series; every series of a family carries the same label names (an empty
+/// `subject` is Prometheus' "no label"), and HELP depends only on the name, as node_exporter
+/// requires of families that span files.
 pub fn prometheus(report: &Report) -> String {
-    let mut out = String::new();
-    let mut seen: Vec<String> = Vec::new();
-    for f in &report.findings {
-        if !f.value.is_number() {
-            continue;
-        }
-        let (name, v) = metric_name(f);
-        if !seen.contains(&name) {
-            let _ = writeln!(out, "# HELP {name} opsbook finding {}", f.id);
-            let _ = writeln!(out, "# TYPE {name} gauge");
-            seen.push(name.clone());
-        }
-        let _ = writeln!(out, "{name}{} {v}", labels(f));
-    }
-    let _ = writeln!(
-        out,
-        "# HELP opsbook_check_status State of each finding: 0 ok, 1 warning, 2 critical, 3 unknown"
-    );
-    let _ = writeln!(out, "# TYPE opsbook_check_status gauge");
-    for f in &report.findings {
-        // Every series of the family carries the same labels (an empty subject is Prometheus'
-        // "no label"), which node_exporter's textfile collector requires.
-        let subject = format!(
-            ",subject=\"{}\"",
+    let cmd = format!("command=\"{}\"", label_escape(&report.command));
+    let subject = |f: &Finding| {
+        format!(
+            "subject=\"{}\"",
             label_escape(f.subject.as_deref().unwrap_or(""))
-        );
-        let _ = writeln!(
-            out,
-            "opsbook_check_status{{id=\"{}\"{subject}}} {}",
-            label_escape(&f.id),
-            f.status.exit_code()
+        )
+    };
+    let mut fam = Families::default();
+    for f in report.findings.iter().filter(|f| f.value.is_number()) {
+        let (name, v) = metric_name(f);
+        let help = match f.unit.as_deref() {
+            Some("percent") => format!("opsbook finding {} (a ratio, 1 = 100 %)", f.id),
+            Some("ms") | Some("days") => format!("opsbook finding {} (in seconds)", f.id),
+            _ => format!("opsbook finding {}", f.id),
+        };
+        fam.add(&name, &help, format!("{cmd},{}", subject(f)), v.to_string());
+    }
+    for f in &report.findings {
+        fam.add(
+            "opsbook_check_status",
+            "State of each finding: 0 ok, 1 warning, 2 critical, 3 unknown",
+            format!("{cmd},id=\"{}\",{}", label_escape(&f.id), subject(f)),
+            f.status.exit_code().to_string(),
         );
     }
-    let cmd = label_escape(&report.command);
-    let _ = writeln!(
-        out,
-        "# HELP opsbook_run_duration_seconds Wall time of the opsbook run"
+    fam.add(
+        "opsbook_run_duration_seconds",
+        "Wall time of the opsbook run",
+        cmd.clone(),
+        (report.duration_ms as f64 / 1000.0).to_string(),
     );
-    let _ = writeln!(out, "# TYPE opsbook_run_duration_seconds gauge");
-    let _ = writeln!(
-        out,
-        "opsbook_run_duration_seconds{{command=\"{cmd}\"}} {}",
-        report.duration_ms as f64 / 1000.0
+    fam.add(
+        "opsbook_run_status",
+        "Worst state of the run: 0 ok, 1 warning, 2 critical, 3 unknown",
+        cmd,
+        report.exit_code().to_string(),
     );
-    let _ = writeln!(
-        out,
-        "# HELP opsbook_run_status Worst state of the run: 0 ok, 1 warning, 2 critical, 3 unknown"
-    );
-    let _ = writeln!(out, "# TYPE opsbook_run_status gauge");
-    let _ = writeln!(
-        out,
-        "opsbook_run_status{{command=\"{cmd}\"}} {}",
-        report.exit_code()
-    );
+    let mut out = String::new();
+    fam.write(&mut out);
     out
 }
 
@@ -335,6 +398,33 @@ pub fn write_textfile(path: &std::path::Path, report: &Report) -> anyhow::Result
 /// and corrupt perfdata, so text pipes become `¦`.
 fn nagios_text(s: &str) -> String {
     s.replace('|', "¦").replace('\n', " ")
+}
+
+/// The `;warn;crit` of a perfdata item in the plugin guidelines' range syntax: `80` alerts
+/// above 80, `95:` below 95; empty when the finding was not judged by levels.
+fn perf_levels(f: &Finding) -> String {
+    let Some(t) = &f.thresholds else {
+        return String::new();
+    };
+    let range = |level: Option<f64>| match (level, t.direction) {
+        (None, _) => String::new(),
+        (Some(l), Direction::Above) => format!("{l}"),
+        (Some(l), Direction::Below) => format!("{l}:"),
+    };
+    format!(";{};{}", range(t.warning), range(t.critical))
+}
+
+/// The one status line a plugin prints when opsbook could not run at all (a wrong flag, a
+/// bad config, an internal error): Nagios shows stdout, so an empty stdout is a broken plugin.
+pub fn nagios_unknown(message: &str) -> String {
+    let one: Vec<&str> = message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let text = one.join(" ");
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    format!("OPSBOOK UNKNOWN - {}\n", nagios_text(text))
 }
 
 pub fn nagios(report: &Report) -> String {
@@ -361,7 +451,7 @@ pub fn nagios(report: &Report) -> String {
                 _ => "",
             };
             let label = f.label().replace('\'', "").replace('=', "_");
-            Some(format!("'{label}'={v}{uom}"))
+            Some(format!("'{label}'={v}{uom}{}", perf_levels(f)))
         })
         .collect();
     let mut line = format!(
@@ -420,24 +510,107 @@ mod tests {
     fn prometheus_uses_base_units_and_labels() {
         let s = prometheus(&sample());
         assert!(
-            s.contains("opsbook_pg_database_size_bytes{subject=\"app \\\"x\\\"\"} 12582912"),
+            s.contains("opsbook_pg_database_size_bytes{command=\"check morning\",subject=\"app \\\"x\\\"\"} 12582912"),
             "{s}"
         );
-        assert!(s.contains("opsbook_host_memory_usage_ratio 0.4"), "{s}");
+        assert!(
+            s.contains(
+                "opsbook_host_memory_usage_ratio{command=\"check morning\",subject=\"\"} 0.4\n"
+            ),
+            "{s}"
+        );
         let mut r = sample();
         r.push(crate::report::Finding::ok("host.cpu_usage", "x").value(3.6, "percent"));
         let s = prometheus(&r);
-        assert!(s.contains("_ratio 0.036\n"), "{s}");
         assert!(
-            s.contains("opsbook_check_status{id=\"redis.up\",subject=\"\"} 2"),
+            s.contains("_ratio{command=\"check morning\",subject=\"\"} 0.036\n"),
             "{s}"
         );
-        // Exporter-convention names where postgres_exporter / redis_exporter overlap.
         assert!(
             s.contains(
-                "# TYPE opsbook_pg_stat_activity_count gauge\nopsbook_pg_stat_activity_count 6\n"
+                "opsbook_check_status{command=\"check morning\",id=\"redis.up\",subject=\"\"} 2"
             ),
             "{s}"
+        );
+        // No `_count` on a gauge: postgres_exporter's pg_stat_activity_count is not borrowed.
+        assert!(
+            s.contains("# TYPE opsbook_postgres_connections gauge\nopsbook_postgres_connections{"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn prometheus_names_follow_the_naming_rules() {
+        let name = |id: &str, v: f64, unit: &str| metric_name(&Finding::ok(id, "").value(v, unit));
+        assert_eq!(
+            name("postgres.slow_query_count", 4.0, "statements").0,
+            "opsbook_postgres_slow_query_statements"
+        );
+        assert_eq!(
+            name("postgres.cache_hit_ratio", 99.5, "percent"),
+            ("opsbook_postgres_cache_hit_ratio".to_string(), 0.995)
+        );
+        assert_eq!(
+            name("restore.swap", 250.0, "ms"),
+            ("opsbook_restore_swap_seconds".to_string(), 0.25)
+        );
+        assert_eq!(
+            name("network.tls_certificate", 2.0, "days"),
+            (
+                "opsbook_network_tls_certificate_seconds".to_string(),
+                172_800.0
+            )
+        );
+        assert_eq!(name("x.size_bytes", 1.0, "bytes").0, "opsbook_x_size_bytes");
+        assert_eq!(name("x.jobs_total", 1.0, "jobs").0, "opsbook_x_jobs");
+    }
+
+    #[test]
+    fn prometheus_groups_a_family_and_drops_repeated_series() {
+        let mut r = Report::new("monitor");
+        for (subject, v) in [("a", 1u64), ("b", 2), ("a", 3)] {
+            r.push(
+                Finding::ok("postgres.database_size", "")
+                    .subject(subject)
+                    .value(v, "bytes"),
+            );
+            r.push(Finding::ok("host.load", "").value(1.5, "load"));
+        }
+        let s = prometheus(&r);
+        assert_eq!(
+            s.matches("# TYPE opsbook_pg_database_size_bytes").count(),
+            1,
+            "{s}"
+        );
+        assert_eq!(s.matches("# HELP opsbook_host_load").count(), 1, "{s}");
+        assert_eq!(s.matches("opsbook_host_load{").count(), 1, "{s}");
+        assert!(
+            s.contains("subject=\"a\"} 1\nopsbook_pg_database_size_bytes{command=\"monitor\",subject=\"b\"} 2\n"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn nagios_perfdata_carries_thresholds_and_errors_one_line() {
+        let mut r = Report::new("check morning");
+        r.push(
+            Finding::ok("host.disk_usage", "")
+                .value(40.0, "percent")
+                .above(Some(80.0), Some(90.0)),
+        );
+        r.push(
+            Finding::ok("postgres.cache_hit_ratio", "")
+                .value(99.0, "percent")
+                .below(Some(95.0), None),
+        );
+        r.push(Finding::ok("rq.backlog", "").value(3, "jobs"));
+        let s = nagios(&r);
+        assert!(s.contains("'host.disk_usage'=40%;80;90 "), "{s}");
+        assert!(s.contains("'postgres.cache_hit_ratio'=99%;95:; "), "{s}");
+        assert!(s.ends_with("'rq.backlog'=3\n"), "{s}");
+        assert_eq!(
+            nagios_unknown("error: unexpected argument '--x' | found\n\nUsage: y"),
+            "OPSBOOK UNKNOWN - unexpected argument '--x' ¦ found Usage: y\n"
         );
     }
 

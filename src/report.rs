@@ -109,6 +109,28 @@ pub struct Finding {
     /// Supporting lines (the last journal errors, the query text); empty when there is none.
     #[serde(default)]
     pub detail: Vec<String>,
+    /// The levels the value was compared against, in the value's unit; absent when the
+    /// finding has none (Nagios perfdata prints them as `;warn;crit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thresholds: Option<Thresholds>,
+}
+
+/// Which side of a threshold is bad.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Higher is worse (connections, disk usage): bad above the level.
+    Above,
+    /// Lower is worse (cache hit ratio, days until a certificate expires).
+    Below,
+}
+
+/// The warning and critical levels a finding's value was judged by.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Thresholds {
+    pub warning: Option<f64>,
+    pub critical: Option<f64>,
+    pub direction: Direction,
 }
 
 impl Finding {
@@ -122,6 +144,7 @@ impl Finding {
             summary: summary.into(),
             hint: None,
             detail: Vec::new(),
+            thresholds: None,
         }
     }
 
@@ -145,6 +168,32 @@ impl Finding {
     pub fn value_f64(self, value: f64, unit: &str) -> Self {
         let rounded = (value * 100.0).round() / 100.0;
         self.value(rounded, unit)
+    }
+
+    /// The levels the value was judged by when higher is worse ([`Status::above`]).
+    pub fn above(self, warning: Option<f64>, critical: Option<f64>) -> Self {
+        self.thresholds(warning, critical, Direction::Above)
+    }
+
+    /// The levels the value was judged by when lower is worse ([`Status::below`]).
+    pub fn below(self, warning: Option<f64>, critical: Option<f64>) -> Self {
+        self.thresholds(warning, critical, Direction::Below)
+    }
+
+    fn thresholds(
+        mut self,
+        warning: Option<f64>,
+        critical: Option<f64>,
+        direction: Direction,
+    ) -> Self {
+        if warning.is_some() || critical.is_some() {
+            self.thresholds = Some(Thresholds {
+                warning,
+                critical,
+                direction,
+            });
+        }
+        self
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Self {

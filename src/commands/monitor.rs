@@ -221,7 +221,8 @@ async fn slow_queries(
             "{n} statements with a mean above {mean_ms} ms (pg_stat_statements, every database)"
         ),
     )
-    .value(n, "statements");
+    .value(n, "statements")
+    .above(limits.warning, limits.critical);
     if status != Status::Ok || n > 0 {
         f = f.hint("see them, slowest first: `opsbook diagnose queries`");
     }

@@ -13,6 +13,7 @@ use crate::render::took;
 use crate::report::{one_line, Finding, Report, Section, Status};
 use crate::runbook::catalog::{self, Found};
 use crate::runbook::model::{self, OnFailure, Runbook};
+use crate::runbook::quote;
 
 /// Run, list, show, validate and schedule YAML runbooks of opsbook commands
 #[derive(Debug, Args)]
@@ -607,13 +608,16 @@ fn schedule(rb: &Runbook, print: ScheduleFormat) -> anyhow::Result<Report> {
         .and_then(|p| p.canonicalize().ok())
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "/usr/local/bin/opsbook".to_string());
-    let target = &rb.reference;
-    let (yes_note, yes) = crate::runbook::systemd::unattended(rb);
+    let (yes_note, _) = crate::runbook::systemd::unattended(rb);
+    let argv = crate::runbook::systemd::argv(rb, &exe);
     let mut report = Report::new("runbook schedule");
     let text = match print {
         ScheduleFormat::Cron => format!(
-            "# opsbook runbook {}: {}\n{yes_note}# crontab -e (or /etc/cron.d/opsbook with a user field after the schedule)\n{} {exe} runbook run {target}{yes} -q\n",
-            rb.name, rb.description, sched.expr
+            "# opsbook runbook {}: {}\n{yes_note}# crontab -e (or /etc/cron.d/opsbook with a user field after the schedule)\n{} {}\n",
+            quote::one_line(&rb.name),
+            quote::one_line(&rb.description),
+            sched.expr,
+            quote::cron_command(&argv),
         ),
         ScheduleFormat::Systemd => {
             let units = crate::runbook::systemd::units(rb, &exe)?;

@@ -104,7 +104,11 @@ pub fn latest_age(dir: &Path, limits: SpanLimits) -> anyhow::Result<Vec<Finding>
             human_duration(age)
         ),
     )
-    .value(age.round() as u64, "seconds");
+    .value(age.round() as u64, "seconds")
+    .above(
+        limits.warning.map(|s| s.as_secs_f64()),
+        limits.critical.map(|s| s.as_secs_f64()),
+    );
     if status != Status::Ok {
         f = f.hint("the nightly backup did not run or failed: check its cron entry and log, then take one now");
     }

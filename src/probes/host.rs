@@ -22,7 +22,8 @@ pub fn memory_usage(limits: Limits) -> anyhow::Result<Vec<Finding>> {
             human_bytes(m.swap_used as f64)
         ),
     )
-    .value_f64(p, "percent");
+    .value_f64(p, "percent")
+    .above(limits.warning, limits.critical);
     if status != Status::Ok {
         f = f.hint("find the largest processes (`ps aux --sort=-rss | head`); PostgreSQL's worst case is shared_buffers + work_mem x max_connections");
     }
@@ -41,7 +42,8 @@ pub async fn cpu_usage(limits: Limits, sample: Duration) -> anyhow::Result<Vec<F
             crate::render::human_duration(sample.as_secs_f64())
         ),
     )
-    .value_f64(p, "percent");
+    .value_f64(p, "percent")
+    .above(limits.warning, limits.critical);
     if status != Status::Ok {
         f = f.hint("find what burns it: `top -o %CPU` (and `opsbook diagnose queries` when it is postgres)");
     }
@@ -110,7 +112,8 @@ pub fn disk_finding(u: &host::DiskUsage, roles: &[String], limits: Limits) -> Fi
         ),
     )
     .subject(u.mount.display().to_string())
-    .value_f64(p, "percent");
+    .value_f64(p, "percent")
+    .above(limits.warning, limits.critical);
     if status != Status::Ok {
         f = f.hint(DISK_HINT);
     }

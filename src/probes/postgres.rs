@@ -55,7 +55,12 @@ pub async fn connections(ctx: &Ctx, limits: Limits) -> anyhow::Result<Vec<Findin
         status,
         format!("{used} of {max} connections ({p:.0}%)"),
     )
-    .value(used, "connections");
+    .value(used, "connections")
+    // The limits are a share of max_connections; perfdata wants them in connections.
+    .above(
+        limits.warning.map(|w| w * max as f64 / 100.0),
+        limits.critical.map(|c| c * max as f64 / 100.0),
+    );
     if status != Status::Ok {
         f = f.hint(format!(
             "look for idle or leaking clients: `SELECT application_name, state, count(*) FROM pg_stat_activity GROUP BY 1, 2 ORDER BY 3 DESC`; {reserved} slots stay reserved for superusers"
@@ -87,7 +92,9 @@ pub async fn waiting_locks(ctx: &Ctx, limits: Limits) -> anyhow::Result<Vec<Find
             crate::render::human_duration(longest)
         )
     };
-    let mut f = Finding::new("postgres.waiting_locks", status, summary).value(waiting, "sessions");
+    let mut f = Finding::new("postgres.waiting_locks", status, summary)
+        .value(waiting, "sessions")
+        .above(limits.warning, limits.critical);
     if status != Status::Ok {
         f = f.hint("see who blocks whom: `opsbook diagnose locks`");
     }
@@ -125,7 +132,8 @@ pub async fn cache_hit_ratio(ctx: &Ctx, limits: Limits) -> anyhow::Result<Vec<Fi
         status,
         format!("{ratio:.1}% of block reads served from shared_buffers"),
     )
-    .value_f64(ratio, "percent");
+    .value_f64(ratio, "percent")
+    .below(limits.warning, limits.critical);
     if status != Status::Ok {
         f = f.hint("the working set does not fit in shared_buffers: raise shared_buffers (about 25% of RAM) or find the queries that read most (pg_stat_statements shared_blks_read)");
     }

@@ -81,7 +81,12 @@ pub async fn overview(ctx: &Ctx, limits: Limits, clients: Option<Limits>) -> Vec
                 info.maxmemory_policy
             ),
         )
-        .value(info.used_memory, "bytes");
+        .value(info.used_memory, "bytes")
+        // The limits are a share of maxmemory; perfdata wants them in bytes.
+        .above(
+            limits.warning.map(|w| w * info.maxmemory as f64 / 100.0),
+            limits.critical.map(|c| c * info.maxmemory as f64 / 100.0),
+        );
         if status != Status::Ok {
             f = f.hint("near maxmemory Redis evicts keys or refuses writes (noeviction): find big keys with `redis-cli --bigkeys`, drain queues, or raise maxmemory");
         }
@@ -111,7 +116,8 @@ fn clients_finding(info: &RedisInfo, limits: Limits) -> Finding {
             info.blocked_clients, info.rejected_connections
         ),
     )
-    .value(n, "clients");
+    .value(n, "clients")
+    .above(limits.warning, limits.critical);
     if status != Status::Ok {
         f = f.hint("list them by name and age: `redis-cli CLIENT LIST`; a growing count is a client that never closes its connections");
     }
@@ -158,6 +164,7 @@ pub async fn rq_backlog(ctx: &Ctx, names: &[String], limits: Limits) -> Vec<Find
         .collect();
     let mut f = Finding::new("rq.backlog", status, summary)
         .value(total, "jobs")
+        .above(limits.warning, limits.critical)
         .detail(detail);
     if status != Status::Ok {
         f = f.hint("jobs arrive faster than workers take them: check the workers run (`rq info`), then add workers for the busiest queue");

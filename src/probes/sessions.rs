@@ -246,7 +246,8 @@ pub fn wraparound_finding(db: &str, age: i64, freeze_max_age: i64, limits: Limit
         ),
     )
     .subject(db)
-    .value_f64(p, "percent");
+    .value_f64(p, "percent")
+    .above(limits.warning, limits.critical);
     if status != Status::Ok {
         f = f.hint(format!(
             "VACUUM (FREEZE, VERBOSE) the oldest tables of {db} (SELECT relname, age(relfrozenxid) FROM pg_class WHERE relkind = 'r' ORDER BY 2 DESC LIMIT 10) and look for what holds the xmin back: long transactions, prepared transactions (pg_prepared_xacts), stale replication slots"

@@ -59,9 +59,39 @@ pub async fn locate(pg: &PgClient) -> anyhow::Result<Option<Pgss>> {
     }))
 }
 
+/// Queryids in JSON are strings: they are 64-bit, and a JSON reader that holds numbers as
+/// doubles (jq 1.6, JavaScript) rounds any above 2^53, so the id it hands back to
+/// `diagnose queries --explain` names no statement.
+pub mod queryid_json {
+    use serde::Serializer;
+
+    pub fn one<S: Serializer>(id: &i64, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(id)
+    }
+
+    #[allow(clippy::ptr_arg)] // serde hands serialize_with the field itself
+    pub fn many<S: Serializer>(ids: &Vec<i64>, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(ids.iter().map(i64::to_string))
+    }
+}
+
+/// A queryid as the operator gives it: `4211897046528372861`, `-42`, or the JSON string form
+/// with its quotes (`"4211897046528372861"`).
+pub fn parse_queryid(text: &str) -> Result<i64, String> {
+    let t = text.trim();
+    let t = t
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or(t);
+    t.parse::<i64>().map_err(|_| {
+        format!("`{text}` is not a queryid (a 64-bit integer such as 4211897046528372861 or -42, as `opsbook diagnose queries --format json` prints it)")
+    })
+}
+
 /// One row of pg_stat_statements for this database.
 #[derive(Debug, Clone, Serialize)]
 pub struct Statement {
+    #[serde(serialize_with = "queryid_json::one")]
     pub queryid: i64,
     pub calls: i64,
     pub total_ms: f64,

@@ -6,3 +6,4 @@ pub mod catalog;
 pub mod cron;
 pub mod model;
 pub mod systemd;
+pub mod quote;

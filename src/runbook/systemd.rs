@@ -3,6 +3,7 @@
 //! `generate` command), so the two cannot drift apart.
 
 use super::model::Runbook;
+use super::quote;
 
 /// One runbook's units; `name` is the unit name without its suffix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,23 +30,36 @@ fn unit_name(rb: &Runbook) -> String {
 }
 
 /// What an unattended run (a timer, cron) adds: a comment naming the steps that would ask for
-/// confirmation, and ` --yes` to run them, or nothing when no step asks.
-pub fn unattended(rb: &Runbook) -> (String, &'static str) {
+/// confirmation (on one line), and whether `--yes` must be passed to run them.
+pub fn unattended(rb: &Runbook) -> (String, bool) {
     let confirm = rb.confirm_steps();
     if confirm.is_empty() {
-        return (String::new(), "");
+        return (String::new(), false);
     }
     (
         format!(
             "# Steps that ask for confirmation ({}) cannot ask a timer or cron: --yes runs them.\n",
-            confirm.join(", ")
+            quote::one_line(&confirm.join(", "))
         ),
-        " --yes",
+        true,
     )
 }
 
+/// The argv a scheduler hands opsbook for this runbook (`exe runbook run <runbook> [--yes] -q`),
+/// unquoted: each scheduler quotes it its own way (runbook::quote), since a runbook path may
+/// hold a space, a quote, `%` or `$`.
+pub fn argv<'a>(rb: &'a Runbook, exe: &'a str) -> Vec<&'a str> {
+    let mut argv = vec![exe, "runbook", "run", rb.reference.as_str()];
+    if unattended(rb).1 {
+        argv.push("--yes");
+    }
+    argv.push("-q");
+    argv
+}
+
 /// The units running `exe runbook run <runbook>` on the runbook's schedule. The caller checked
-/// that the runbook has one; a schedule a timer cannot express is an error naming the runbook.
+/// that the runbook has one; a schedule a timer cannot express, or an executable path systemd
+/// cannot take, is an error naming the runbook.
 pub fn units(rb: &Runbook, exe: &str) -> anyhow::Result<Units> {
     let Some(sched) = &rb.schedule else {
         anyhow::bail!("runbook {} ({}) has no schedule", rb.name, rb.origin);
@@ -53,17 +67,22 @@ pub fn units(rb: &Runbook, exe: &str) -> anyhow::Result<Units> {
     let calendar = sched
         .on_calendar()
         .map_err(|e| anyhow::anyhow!("runbook {}: {e}", rb.name))?;
-    let (yes_note, yes) = unattended(rb);
+    let (yes_note, _) = unattended(rb);
+    let exec = quote::systemd_command(&argv(rb, exe)).map_err(|e| {
+        anyhow::anyhow!(
+            "printing a systemd unit for runbook {}: {e}\nhint: install opsbook under a plain path (e.g. /usr/local/bin/opsbook) and run `schedule` from there",
+            rb.name
+        )
+    })?;
     let name = unit_name(rb);
     let service = format!(
-        "[Unit]\nDescription=opsbook runbook {rb_name}: {desc}\nWants=network-online.target\nAfter=network-online.target\n\n[Service]\nType=oneshot\n{yes_note}ExecStart={exe} runbook run {target}{yes} -q\n",
-        rb_name = rb.name,
-        desc = rb.description,
-        target = rb.reference,
+        "[Unit]\nDescription=opsbook runbook {rb_name}: {desc}\nWants=network-online.target\nAfter=network-online.target\n\n[Service]\nType=oneshot\n{yes_note}ExecStart={exec}\n",
+        rb_name = quote::systemd_text(&rb.name),
+        desc = quote::systemd_text(&rb.description),
     );
     let timer = format!(
         "[Unit]\nDescription=Run opsbook runbook {rb_name} ({expr})\n\n[Timer]\nOnCalendar={calendar}\nPersistent=true\nUnit={name}.service\n\n[Install]\nWantedBy=timers.target\n",
-        rb_name = rb.name,
+        rb_name = quote::systemd_text(&rb.name),
         expr = sched.expr,
     );
     Ok(Units {

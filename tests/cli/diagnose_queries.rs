@@ -116,7 +116,7 @@ fn seq_scan_heavy_statement_yields_the_index_on_its_filter_columns() {
     );
 
     // --explain shows the statement's plan without running anything it should not.
-    let id = stmt["queryid"].as_i64().unwrap().to_string();
+    let id = stmt["queryid"].as_str().unwrap().to_string();
     let ex = opsbook(&[
         "diagnose",
         "queries",

@@ -15,6 +15,7 @@ mod diagnose_memory;
 mod diagnose_network;
 mod diagnose_queries;
 mod hardening_input;
+mod formats;
 mod harness;
 mod metrics;
 mod monitor;

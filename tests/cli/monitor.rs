@@ -443,9 +443,12 @@ fn watch_count_gives_that_many_snapshots_and_a_textfile() {
     assert!(run.elapsed >= Duration::from_secs(1), "{:?}", run.elapsed);
     let text = std::fs::read_to_string(&prom).unwrap();
     assert_exposition(&text);
-    assert!(text.contains("opsbook_pg_stat_activity_count "), "{text}");
-    assert!(text.contains("opsbook_redis_memory_used_bytes "), "{text}");
-    assert!(text.contains("opsbook_redis_connected_clients "), "{text}");
+    assert!(
+        text.contains("opsbook_postgres_connections{command=\"monitor\",subject=\"\"} "),
+        "{text}"
+    );
+    assert!(text.contains("opsbook_redis_memory_used_bytes{"), "{text}");
+    assert!(text.contains("opsbook_redis_connected_clients{"), "{text}");
     assert!(
         text.contains("opsbook_run_status{command=\"monitor\"}"),
         "{text}"

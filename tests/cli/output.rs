@@ -87,15 +87,19 @@ fn prometheus_exposition() {
     let run = healthy_run("prom", &["--format", "prometheus"]);
     let text = &run.stdout;
     assert!(
-        text.contains("# TYPE opsbook_pg_stat_activity_count gauge"),
+        text.contains("# TYPE opsbook_postgres_connections gauge"),
         "{text}"
     );
     assert!(
-        text.contains("opsbook_pg_database_size_bytes{subject=\"postgres\"}"),
+        text.contains(
+            "opsbook_pg_database_size_bytes{command=\"check morning\",subject=\"postgres\"}"
+        ),
         "{text}"
     );
     assert!(
-        text.contains("opsbook_check_status{id=\"redis.up\",subject=\"\"} 0"),
+        text.contains(
+            "opsbook_check_status{command=\"check morning\",id=\"redis.up\",subject=\"\"} 0"
+        ),
         "{text}"
     );
     assert!(

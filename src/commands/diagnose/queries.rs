@@ -49,7 +49,7 @@ pub struct QueriesArgs {
     #[arg(long, value_name = "CALLS", default_value_t = 1000, value_parser = clap::value_parser!(i64).range(1..))]
     pub min_calls: i64,
     /// EXPLAIN (ANALYZE, BUFFERS) the statement with this pg_stat_statements queryid (SELECT only, read-only transaction)
-    #[arg(long, value_name = "QUERYID", allow_negative_numbers = true)]
+    #[arg(long, value_name = "QUERYID", allow_negative_numbers = true, value_parser = crate::probes::statements::parse_queryid)]
     pub explain: Option<i64>,
 }
 
@@ -279,6 +279,7 @@ pub struct IndexSuggestion {
     pub mean_ms: f64,
     pub seq_scans: i64,
     pub live_rows: i64,
+    #[serde(serialize_with = "pgss_probe::queryid_json::many")]
     pub queryids: Vec<i64>,
     pub example: String,
 }
@@ -833,8 +834,9 @@ async fn explain(pg: &PgClient, schema: &str, queryid: i64) -> anyhow::Result<Re
         columns: vec!["QUERY PLAN".into()],
         rows: plan_text.iter().map(|l| vec![l.clone()]).collect(),
     });
-    report.data =
-        Some(serde_json::json!({ "queryid": queryid, "query": query, "plan": plan_text }));
+    report.data = Some(
+        serde_json::json!({ "queryid": queryid.to_string(), "query": query, "plan": plan_text }),
+    );
     Ok(report)
 }
 
