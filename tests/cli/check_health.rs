@@ -295,7 +295,7 @@ fn health_urls_answering_200_503_or_nothing() {
         &s,
         &db,
         &fresh_backup(&s),
-        &format!("health:\n  queues: [t_hq_none]\n  urls: [{ok}, {failing}]\n  timeout: 10s\n"),
+        &format!("health:\n  queues: [t_hq_none]\n  urls: [{ok}, {failing}]\n  timeout: 10s\n  latency: {{warning: 30s}}\n"),
     );
     let run = health(&cfg, &["--url", &closed]);
     let j = run.json();

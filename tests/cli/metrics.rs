@@ -162,7 +162,8 @@ metrics:
     checks: [health]
 "#;
     let cfg = sandbox_config(&s, &db, &fresh_backup(&s), extra);
-    let run = run_check("health", &cfg, &["--timeout", "1.5"]);
+    // 3 s, not less: the connect shares this bound and a loaded CI machine can take over 1.5 s.
+    let run = run_check("health", &cfg, &["--timeout", "3"]);
     let j = run.json();
     assert_eq!(run.code, 3, "{run}");
     let says = |name: &str, text: &str| {
@@ -180,8 +181,8 @@ metrics:
     says("slow", "statement timeout");
     assert_eq!(metric(&j, "quick")["value"], 42);
     assert_eq!(db.psql("SELECT count(*) FROM items"), "7");
-    // The 10 s sleep was cut at the 1.5 s statement timeout.
-    assert!(run.elapsed.as_secs_f64() < 6.0, "took {:?}", run.elapsed);
+    // The 10 s sleep was cut at the 3 s statement timeout.
+    assert!(run.elapsed.as_secs_f64() < 9.0, "took {:?}", run.elapsed);
 }
 
 #[test]
