@@ -7,6 +7,7 @@ pub mod counts;
 pub mod dump;
 pub mod lock;
 pub mod manifest;
+pub mod names;
 pub mod pgrestore;
 pub mod restore_test;
 pub mod retention;

@@ -11,7 +11,7 @@ use clap_complete::engine::ArgValueCandidates;
 use crate::backup::catalog::{self, Entry};
 use crate::backup::retention::{self, Policy};
 use crate::backup::stream::Compression;
-use crate::backup::{dump, lock, restore_test, verify};
+use crate::backup::{dump, lock, names, restore_test, verify};
 use crate::clients::postgres::PgClient;
 use crate::context::Ctx;
 use crate::interrupt::Interrupt;
@@ -305,7 +305,22 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let progress = crate::render::show_progress(&ctx.global);
     let mut done = Vec::new();
     for db in &databases {
-        report.extend(remove_stale_partials(&dir.join(db)));
+        // Locked before anything in it is touched: another opsbook (another state directory)
+        // may be writing its `.partial` there.
+        let db_dir = names::db_dir(&dir, db);
+        let _dir_lock = match dump::lock_db_dir(&db_dir, &format!("the backup of {db}")) {
+            Ok(l) => l,
+            Err(e) if !args.all => return Err(e),
+            Err(e) => {
+                report.push(
+                    Finding::new("backup.created", Status::Critical, format!("{db}: {}", one_line(&e)))
+                        .subject(db.clone())
+                        .hint("the other databases were still backed up; run `opsbook backup --db` for this one when the other run is done"),
+                );
+                continue;
+            }
+        };
+        report.extend(remove_stale_partials(&db_dir));
         let req = dump::Request {
             options: options.with_dbname(db),
             dir: dir.clone(),
@@ -328,7 +343,11 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         }
     }
     if let Some((major, version)) = server {
-        report.extend(remove_stale_partials(&dir.join("_globals")));
+        let globals_dir = dir.join(names::GLOBALS_DIR);
+        let dir_lock = dump::lock_db_dir(&globals_dir, "the backup of the globals");
+        if dir_lock.is_ok() {
+            report.extend(remove_stale_partials(&globals_dir));
+        }
         let req = dump::Request {
             options: options.clone(),
             dir: dir.clone(),
@@ -337,10 +356,14 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             timeouts: ctx.timeouts(),
             progress: false,
         };
-        match dump::globals(&req, major, &version).await {
+        let written = match dir_lock {
+            Ok(_lock) => dump::globals(&req, major, &version).await,
+            Err(e) => Err(e),
+        };
+        match written {
             Ok(w) => {
                 report.push(created_finding(&w));
-                done.push("_globals".to_string());
+                done.push(names::GLOBALS_DIR.to_string());
             }
             Err(e) => report.push(
                 Finding::new("backup.globals", Status::Critical, one_line(&e)).hint(
@@ -351,12 +374,21 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     }
 
     if policy.is_set() && !done.is_empty() {
-        let entries: Vec<Entry> = catalog::list(&dir, None)?
+        let cat = catalog::scan(&dir, None)?;
+        report.extend(cat.findings());
+        let entries: Vec<Entry> = cat
+            .entries
             .into_iter()
             .filter(|e| done.contains(&e.manifest.database))
             .collect();
-        let (_, removed) =
-            retention::plan(&entries, policy, crate::timefmt::unix(SystemTime::now()));
+        let planned = retention::plan_checked(
+            &entries,
+            policy,
+            crate::timefmt::unix(SystemTime::now()),
+            &mut retention::checksum_now,
+        );
+        report.extend(planned.findings());
+        let removed = planned.removed;
         if removed.is_empty() {
             report.push(Finding::ok(
                 "backup.retention",
@@ -385,14 +417,25 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
                 "prune",
                 args.yes,
             )?;
-            report.extend(remove_entries(&removed));
+            report.extend(remove_entries(&removed)?);
         }
     }
     Ok(report)
 }
 
-/// Delete archives then manifests (a manifest without its archive is never listed).
-fn remove_entries(removed: &[Entry]) -> Vec<Finding> {
+/// Delete archives then manifests (a manifest without its archive is never listed), holding
+/// the lock of every database directory it removes from.
+fn remove_entries(removed: &[Entry]) -> anyhow::Result<Vec<Finding>> {
+    let mut dirs: Vec<&Path> = removed
+        .iter()
+        .filter_map(|e| e.manifest_path.parent())
+        .collect();
+    dirs.sort_unstable();
+    dirs.dedup();
+    let _locks = dirs
+        .iter()
+        .map(|d| lock::acquire_dir(d, "removing old backups"))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let mut out = Vec::new();
     let mut freed = 0u64;
     let mut gone = Vec::new();
@@ -428,7 +471,7 @@ fn remove_entries(removed: &[Entry]) -> Vec<Finding> {
             .detail(gone),
         );
     }
-    out
+    Ok(out)
 }
 
 fn entry_row(e: &Entry, now: SystemTime) -> Vec<String> {
@@ -457,7 +500,8 @@ const LIST_COLUMNS: [&str; 7] = [
 fn list(db: Option<&str>, dir: &Path) -> anyhow::Result<Report> {
     let mut report = Report::new("backup list");
     let now = SystemTime::now();
-    let entries = catalog::list(dir, db)?;
+    let cat = catalog::scan(dir, db)?;
+    let entries = cat.entries;
     let what = db.map(|d| format!("of {d} ")).unwrap_or_default();
     match entries.first() {
         None => report.push(
@@ -491,6 +535,7 @@ fn list(db: Option<&str>, dir: &Path) -> anyhow::Result<Report> {
             );
         }
     }
+    report.extend(cat.refused.iter().map(|r| r.finding()));
     report.sections.push(Section {
         title: format!("Backups in {}, newest first", dir.display()),
         columns: LIST_COLUMNS.iter().map(|c| c.to_string()).collect(),
@@ -527,7 +572,8 @@ async fn verify_cmd(
     ctx: &Ctx,
 ) -> anyhow::Result<Report> {
     let mut report = Report::new("backup verify");
-    let entry = catalog::find(dir, what)?;
+    let (entry, refused) = catalog::find(dir, what)?;
+    report.extend(refused.iter().map(|r| r.finding()));
     let id = entry.id().to_string();
     let checked = verify::check(&entry).await;
     match checked {
@@ -624,9 +670,24 @@ fn prune(
             "backup prune: no retention policy, so nothing can be judged old\nhint: pass --keep N and/or --keep-days D, or set backup.keep / backup.keep_days in the config"
         );
     }
-    let entries = catalog::list(dir, db)?;
+    // Held from the plan to the last removal: the plan's checks must still hold when it acts.
+    let _lock = if dry_run {
+        None
+    } else {
+        Some(lock::acquire(&ctx.state_dir(), "the prune")?)
+    };
+    let cat = catalog::scan(dir, db)?;
+    report.extend(cat.findings());
+    let entries = cat.entries;
     let now = SystemTime::now();
-    let (kept, removed) = retention::plan(&entries, policy, crate::timefmt::unix(now));
+    let planned = retention::plan_checked(
+        &entries,
+        policy,
+        crate::timefmt::unix(now),
+        &mut retention::checksum_now,
+    );
+    report.extend(planned.findings());
+    let (kept, removed) = (planned.kept, planned.removed);
     let mut rows: Vec<Vec<String>> = Vec::new();
     for (e, why) in &kept {
         let mut r = entry_row(e, now);
@@ -682,7 +743,6 @@ fn prune(
         );
         return Ok(report);
     }
-    let _lock = lock::acquire(&ctx.state_dir(), "the prune")?;
     let plan: Vec<String> = removed
         .iter()
         .map(|e| format!("remove {} ({})", e.id(), e.archive_path.display()))
@@ -693,6 +753,6 @@ fn prune(
         "prune",
         yes,
     )?;
-    report.extend(remove_entries(&removed));
+    report.extend(remove_entries(&removed)?);
     Ok(report)
 }
