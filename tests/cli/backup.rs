@@ -39,7 +39,7 @@ pub fn manifests(dir: &Path, db: &str) -> Vec<PathBuf> {
     out
 }
 
-fn files(dir: &Path) -> Vec<String> {
+pub fn files(dir: &Path) -> Vec<String> {
     let mut out: Vec<String> = std::fs::read_dir(dir)
         .map(|d| {
             d.flatten()
@@ -268,7 +268,7 @@ fn a_corrupted_archive_fails_verify_and_restore_creates_nothing() {
 }
 
 /// A backup slow enough to catch in the middle: zstd at its highest level on one thread.
-fn slow_backup(cfg: &Path, state: &Path) -> std::process::Child {
+pub fn slow_backup(cfg: &Path, state: &Path) -> std::process::Child {
     std::process::Command::new(env!("CARGO_BIN_EXE_opsbook"))
         .args(["backup", "--compress", "zstd:19", "--jobs", "1", "--config"])
         .arg(cfg)
@@ -280,7 +280,7 @@ fn slow_backup(cfg: &Path, state: &Path) -> std::process::Child {
         .unwrap()
 }
 
-fn wait_for_partial(dir: &Path, child: &mut std::process::Child) -> PathBuf {
+pub fn wait_for_partial(dir: &Path, child: &mut std::process::Child) -> PathBuf {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Some(p) = std::fs::read_dir(dir).ok().and_then(|d| {
@@ -422,7 +422,7 @@ fn a_full_disk_gives_one_clear_error_and_removes_the_partial() {
     );
 }
 
-fn age_manifest(path: &Path, days: i64) {
+pub fn age_manifest(path: &Path, days: i64) {
     let mut m: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let t = m["started_unix"].as_i64().unwrap() - days * 86_400;

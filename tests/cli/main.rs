@@ -3,6 +3,7 @@
 //! Each test gets its own database and state directory.
 
 mod backup;
+mod backup_hardening;
 mod bench;
 mod check_afternoon;
 mod check_health;
