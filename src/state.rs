@@ -62,11 +62,14 @@ pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result
         std::process::id()
     ));
     let result = (|| {
+        // O_NOFOLLOW: the directory may be one others can write (a backup directory); a
+        // symlink planted at the temp name must not make us truncate the file it points to.
         let mut f = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(true)
             .mode(mode)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(&tmp)?;
         f.set_permissions(std::fs::Permissions::from_mode(mode))?;
         f.write_all(bytes)?;

@@ -33,7 +33,7 @@ impl Entry {
     }
 }
 
-/// A manifest the catalog would not trust, and why.
+/// A manifest (or a database directory) the catalog would not trust, and why.
 #[derive(Debug, Clone)]
 pub struct Refused {
     pub manifest_path: PathBuf,
@@ -46,7 +46,7 @@ impl Refused {
             "backup.manifest_refused",
             Status::Warning,
             format!(
-                "skipped {}: {}; its archive was not opened, verified or deleted",
+                "skipped {}: {}; nothing it names was opened, verified or deleted",
                 self.manifest_path.display(),
                 self.why
             ),
@@ -86,7 +86,20 @@ pub fn scan(dir: &Path, db: Option<&str>) -> anyhow::Result<Catalog> {
     for d in dbs {
         let d = d.with_context(|| format!("listing backup directory {}", dir.display()))?;
         let name = d.file_name().to_string_lossy().to_string();
-        if want.as_ref().is_some_and(|w| *w != name) || !d.path().is_dir() {
+        if want.as_ref().is_some_and(|w| *w != name) {
+            continue;
+        }
+        // A symlinked directory could lead anywhere; prune would delete there.
+        if d.file_type().is_ok_and(|t| t.is_symlink()) {
+            if d.path().is_dir() {
+                out.refused.push(Refused {
+                    manifest_path: d.path(),
+                    why: "this database directory is a symlink (it could lead outside the backup directory); its backups are not listed".into(),
+                });
+            }
+            continue;
+        }
+        if !d.path().is_dir() {
             continue;
         }
         let files = std::fs::read_dir(d.path())

@@ -49,15 +49,23 @@ fn take(path: &Path, what: &str, busy: &str, hint: &str) -> anyhow::Result<Lock>
         .create(true)
         .truncate(false)
         .mode(0o600)
+        // A symlink planted in a backup directory must not make us truncate its target.
+        .custom_flags(libc::O_NOFOLLOW)
         .open(&path)
-        .with_context(|| format!("opening the lock file {}", path.display()))?;
+        .with_context(|| {
+            format!(
+                "opening the lock file {} (it must be a plain file, not a symlink)",
+                path.display()
+            )
+        })?;
     // SAFETY: a valid open file descriptor.
     let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
     if rc != 0 {
         let err = std::io::Error::last_os_error();
         if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
             let mut holder = String::new();
-            let _ = file.read_to_string(&mut holder);
+            // Bounded: the file is in a directory others may write.
+            let _ = (&mut file).take(32).read_to_string(&mut holder);
             let holder = holder.trim();
             let holder = if holder.is_empty() {
                 "another process".to_string()

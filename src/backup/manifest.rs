@@ -89,9 +89,8 @@ impl Manifest {
                 MANIFEST_MAX_BYTES / 1024
             );
         }
-        let text = String::from_utf8(bytes).with_context(|| {
-            format!("backup manifest {} is not UTF-8 text", path.display())
-        })?;
+        let text = String::from_utf8(bytes)
+            .with_context(|| format!("backup manifest {} is not UTF-8 text", path.display()))?;
         let m: Manifest = serde_json::from_str(&text).with_context(|| {
             format!(
                 "backup manifest {} is not an opsbook manifest (damaged or edited?)",

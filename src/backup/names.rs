@@ -74,7 +74,13 @@ mod tests {
 
     #[test]
     fn ordinary_names_map_to_themselves() {
-        for n in ["app", "telegram_invite_bot", "App-2.0", "t_x_123", "_private"] {
+        for n in [
+            "app",
+            "telegram_invite_bot",
+            "App-2.0",
+            "t_x_123",
+            "_private",
+        ] {
             assert_eq!(db_dir_name(n), n);
             assert_eq!(db_name_of_dir(n).as_deref(), Some(n));
         }
@@ -99,7 +105,10 @@ mod tests {
             long.as_str(),
         ] {
             let d = db_dir_name(n);
-            assert!(!d.contains('/') && !d.starts_with('.') && d != GLOBALS_DIR, "{n:?} -> {d}");
+            assert!(
+                !d.contains('/') && !d.starts_with('.') && d != GLOBALS_DIR,
+                "{n:?} -> {d}"
+            );
             assert!(d.bytes().all(|b| is_plain(b) || b == b'%'), "{d}");
             assert!(d.len() <= 255, "{}", d.len());
             assert_eq!(db_name_of_dir(&d).as_deref(), Some(n), "{d}");
@@ -120,7 +129,15 @@ mod tests {
     #[test]
     fn only_plain_file_names_pass() {
         assert_eq!(unplain_file_name("20261123T010000Z.dump.zst"), None);
-        for bad in ["", ".", "..", "../../victim.txt", "/etc/passwd", "a/b", "x\ny"] {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "../../victim.txt",
+            "/etc/passwd",
+            "a/b",
+            "x\ny",
+        ] {
             assert!(unplain_file_name(bad).is_some(), "{bad:?}");
         }
     }

@@ -69,7 +69,7 @@ fn decompress_to(entry: &Entry, dir: &Path, progress: bool) -> anyhow::Result<Pa
     let path = dir.join(format!(
         ".opsbook-restore-{}-{}.dump",
         std::process::id(),
-        entry.manifest.id.replace('/', "_")
+        super::names::db_dir_name(&entry.manifest.id)
     ));
     let mut out = std::fs::OpenOptions::new()
         .write(true)

@@ -79,10 +79,14 @@ impl Plan {
             Finding::new(
                 "backup.recheck",
                 Status::Warning,
-                format!("no backup of {db} passes its checksum now: none of its backups was removed"),
+                format!(
+                    "no backup of {db} passes its checksum now: none of its backups was removed"
+                ),
             )
             .subject(db.clone())
-            .hint(format!("take and verify a new one now (`opsbook backup --db {db}`)"))
+            .hint(format!(
+                "take and verify a new one now (`opsbook backup --db {db}`)"
+            ))
         }));
         out
     }
@@ -276,7 +280,11 @@ mod tests {
                 Ok(())
             }
         });
-        let kept: Vec<i64> = p.kept.iter().map(|(e, _)| e.manifest.started_unix).collect();
+        let kept: Vec<i64> = p
+            .kept
+            .iter()
+            .map(|(e, _)| e.manifest.started_unix)
+            .collect();
         assert_eq!(kept, vec![now - DAY, now - 2 * DAY]);
         assert_eq!(p.kept[1].1, "newest verified");
         assert_eq!(p.failed.len(), 1);

@@ -126,9 +126,18 @@ mod tests {
     #[test]
     fn versions_come_from_the_word_after_the_product() {
         for (line, want) in [
-            ("pg_dump (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)\n", "15.20"),
-            ("pg_dump (PostgreSQL) 16.4 (Ubuntu 16.4-1.pgdg22.04+1)\n", "16.4"),
-            ("pg_dumpall (PostgreSQL) 14.13 (Ubuntu 14.13-0ubuntu0.22.04.1)\n", "14.13"),
+            (
+                "pg_dump (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)\n",
+                "15.20",
+            ),
+            (
+                "pg_dump (PostgreSQL) 16.4 (Ubuntu 16.4-1.pgdg22.04+1)\n",
+                "16.4",
+            ),
+            (
+                "pg_dumpall (PostgreSQL) 14.13 (Ubuntu 14.13-0ubuntu0.22.04.1)\n",
+                "14.13",
+            ),
             ("pg_restore (PostgreSQL) 17.2\n", "17.2"),
             ("pg_dump (PostgreSQL) 18beta1\n", "18beta1"),
             ("pg_dump (PostgreSQL) 9.6.24\n", "9.6.24"),

@@ -116,7 +116,11 @@ fn hardening_2_database_names_never_leave_the_backup_directory() {
         let run = backup(&cfg, &["--db", db]);
         assert_eq!(run.code, 0, "{run}");
     }
-    assert_eq!(files(s.path()), before, "nothing was written beside the backup directory");
+    assert_eq!(
+        files(s.path()),
+        before,
+        "nothing was written beside the backup directory"
+    );
     let mut dirs = files(&dir);
     dirs.sort();
     let mut want = vec![
@@ -144,7 +148,11 @@ fn hardening_2_database_names_never_leave_the_backup_directory() {
     let v = run_json(&cfg, &["backup", "verify", &format!("{}/latest", escape.0)]);
     assert_eq!(v.code, 0, "{v}");
     // A second backup of the escaping name (today it removed `.partial` files up there).
-    let up = s.write(&format!("h2_escape_{pid}/x.dump.partial"), "not ours", 0o600);
+    let up = s.write(
+        &format!("h2_escape_{pid}/x.dump.partial"),
+        "not ours",
+        0o600,
+    );
     assert_eq!(backup(&cfg, &["--db", &escape.0]).code, 0);
     assert!(up.exists());
 }
@@ -184,7 +192,10 @@ fn hardening_4_prune_never_keeps_only_a_damaged_backup() {
         .iter()
         .map(|k| k["id"].as_str().unwrap().to_string())
         .collect();
-    assert!(kept.contains(&second["id"].as_str().unwrap().to_string()), "{prune}");
+    assert!(
+        kept.contains(&second["id"].as_str().unwrap().to_string()),
+        "{prune}"
+    );
     assert_eq!(manifests(&dir, &db.name).len(), 2);
     let v = run_json(&cfg, &["backup", "verify", second["id"].as_str().unwrap()]);
     assert_eq!(v.code, 0, "a backup that passes now survived: {v}");
@@ -210,8 +221,14 @@ fn hardening_5_two_backups_into_one_directory_with_different_state_dirs() {
         second.stderr.contains("another opsbook is writing into"),
         "{second}"
     );
-    assert!(second.stderr.contains(&format!("pid {}", first.id())), "{second}");
-    assert!(partial.exists(), "the second run removed the first's partial file");
+    assert!(
+        second.stderr.contains(&format!("pid {}", first.id())),
+        "{second}"
+    );
+    assert!(
+        partial.exists(),
+        "the second run removed the first's partial file"
+    );
     assert_eq!(
         manifests(&dir, &db.name).len(),
         0,

@@ -16,6 +16,7 @@ mod diagnose_memory;
 mod diagnose_network;
 mod diagnose_queries;
 mod harness;
+mod hostile;
 mod metrics;
 mod monitor;
 mod output;

@@ -109,8 +109,7 @@ pub fn plan(
     if policy.is_set() {
         let entries = catalog::list(backup_dir, None)?;
         // The newest verified backup is re-checked now: a manifest's flag can be years old.
-        let planned =
-            retention::plan_checked(&entries, policy, now, &mut retention::checksum_now);
+        let planned = retention::plan_checked(&entries, policy, now, &mut retention::checksum_now);
         for (e, why) in &planned.failed {
             backups.notes.push(format!(
                 "{} is marked verified but fails its checksum now ({why}): not counted as the newest verified",
