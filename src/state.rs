@@ -245,6 +245,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_symlink_at_the_temp_name_is_refused_and_its_target_kept() {
+        let dir = std::env::temp_dir().join(format!("opsbook-nofollow-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let target = dir.join("precious");
+        std::fs::write(&target, b"keep me").unwrap();
+        let path = dir.join("x.manifest.json");
+        let tmp = dir.join(format!(".x.manifest.json.{}.tmp", std::process::id()));
+        std::os::unix::fs::symlink(&target, &tmp).unwrap();
+        assert!(write_atomic(&path, b"{}").is_err());
+        assert_eq!(std::fs::read(&target).unwrap(), b"keep me");
+        assert!(!path.exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn history_round_trip_and_previous() {
         let dir = std::env::temp_dir().join(format!("opsbook-state-test-{}", std::process::id()));
         let mut h = History::load(&dir).unwrap();

@@ -24,9 +24,9 @@ use crate::report::{one_line, Finding, Report, Section, Status};
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
     after_help = "Examples:\n  opsbook backup --db app --keep 7 --yes      # nightly, from cron\n  opsbook backup --all --dir /srv/backups\n  opsbook backup list\n  opsbook backup verify app/latest --restore-test\n  opsbook backup prune --keep-days 14 --dry-run\n\nFinding ids: backup.created backup.globals backup.retention backup.stale_partial \
-backup.list backup.verify backup.restore_test backup.prune\n\
+backup.list backup.verify backup.restore_test backup.prune backup.recheck backup.manifest_refused\n\
 Exit status: 0 OK, 1 WARNING, 2 CRITICAL (a backup or check failed), 3 UNKNOWN (usage, lock held, server down).\n\
-See commands/backup.md for the manifest format and the retention rule."
+See commands/backup.md for the manifest format, the retention rule and the threat model."
 )]
 pub struct BackupArgs {
     #[command(subcommand)]

@@ -303,3 +303,38 @@ fn hardening_17_the_manifest_records_pg_dumps_version_number() {
     assert_eq!(v, want, "from {line:?}");
     assert!(v.chars().all(|c| c.is_ascii_digit() || c == '.'), "{v}");
 }
+
+#[test]
+fn sibling_an_oversized_or_special_manifest_is_refused_without_reading_it() {
+    let s = Scratch::new("h_big_manifest");
+    let dir = s.path().join("backups");
+    let db_dir = dir.join("app");
+    std::fs::create_dir_all(&db_dir).unwrap();
+    // 17 MiB of JSON whitespace: parseable if read whole, so only the bound refuses it.
+    let mut big = vec![b' '; 17 << 20];
+    big.extend_from_slice(b"{}");
+    std::fs::write(db_dir.join("20261122T010000Z.manifest.json"), &big).unwrap();
+    // A FIFO would block a reader forever.
+    let fifo = db_dir.join("20261122T020000Z.manifest.json");
+    let ok = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let run = opsbook(&[
+        "backup",
+        "list",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--format",
+        "json",
+    ])
+    .run();
+    assert_eq!(run.code, 1, "{run}");
+    let j = run.json();
+    let refused = Run::findings(&j, "backup.manifest_refused");
+    assert_eq!(refused.len(), 2, "{run}");
+    let text = format!("{j}");
+    assert!(text.contains("over 16384 KiB"), "{run}");
+    assert!(text.contains("not a regular file"), "{run}");
+}
