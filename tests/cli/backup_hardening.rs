@@ -209,8 +209,9 @@ fn hardening_5_two_backups_into_one_directory_with_different_state_dirs() {
     let (cfg, dir) = config(&s, &db);
     let state = s.path().join("state-one");
     std::fs::create_dir_all(&state).unwrap();
-    let mut first = slow_backup(&cfg, &state);
-    let partial = wait_for_partial(&dir.join(&db.name), &mut first);
+    let log = s.path().join("first.stderr");
+    let mut first = slow_backup(&cfg, &state, &log);
+    let partial = wait_for_partial(&dir.join(&db.name), &mut first, &log);
 
     // The harness gives the second run a state directory of its own.
     let second = opsbook(&["backup", "--config", cfg.to_str().unwrap()]).run();
