@@ -148,6 +148,16 @@ fn hostile_database_names_back_up_list_verify_and_prune_inside_the_directory() {
     let c = cfg.to_str().unwrap().to_string();
     let before = files(a.s.path());
     let pid = std::process::id();
+    // Names no database has (the server keeps 63 bytes): one clear error, nothing written.
+    for v in nasty() {
+        for format in ["json", "nagios"] {
+            let run = opsbook(&["backup", "--db", &v, "--format", format, "--config", &c]).run();
+            let what = format!("backup --db {v:?} --format {format}");
+            assert_eq!(run.code, 3, "{what}: {run}");
+            assert_contained(&run, format, &what);
+            a.check_untouched(&before, &what);
+        }
+    }
     for (i, v) in nasty().into_iter().enumerate() {
         // PostgreSQL keeps 63 bytes of a name; a distinct prefix keeps the tests apart.
         let name: String = format!("h{i}_{pid}_{v}").chars().take(40).collect();
