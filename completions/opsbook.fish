@@ -736,7 +736,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -s v -l ver
 complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -l out -d 'The project directory to write man/ and completions/ under' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -l out -d 'The project directory to write man/, completions/ and dist/systemd/ under' -r -F
 complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
 complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
 json\t'The opsbook.report/v1 JSON document'

@@ -9,6 +9,10 @@ use crate::commands::{
     replica_setup, restore, runbook, sandbox,
 };
 
+/// What `opsbook --version` prints after the name: the package version and the commit it was
+/// built from (build.rs; "unknown" outside a git checkout), e.g. `0.1.0 (4c232dd 2026-12-04)`.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("OPSBOOK_COMMIT"), ")");
+
 /// Run the checklists, backups and diagnostics of a PostgreSQL + Redis stack from one binary
 ///
 /// Every command prints a report (a table on a terminal, `--format json` for machines) and exits
@@ -16,7 +20,7 @@ use crate::commands::{
 #[derive(Debug, Parser)]
 #[command(
     name = "opsbook",
-    version,
+    version = VERSION,
     propagate_version = true,
     after_help = "Examples:\n  opsbook sandbox up --demo-data && eval \"$(opsbook sandbox env)\"\n  opsbook check morning\n  opsbook check morning --format nagios\n  opsbook diagnose locks\n  opsbook config show\n\nExit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also usage and config errors)."
 )]

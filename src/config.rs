@@ -9,6 +9,8 @@ use std::time::Duration;
 use anyhow::{bail, Context as _};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+pub mod secrets;
+
 /// A duration written as `30s`, `10m`, `24h`, `7d`, `250ms` or a bare number of seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Span(pub Duration);
@@ -39,8 +41,23 @@ impl Span {
                 ))
             }
         };
-        if !secs.is_finite() || secs < 0.0 {
+        Span::from_secs_checked(secs, text)
+    }
+
+    /// The longest duration opsbook accepts anywhere, in the config or a flag: ten years
+    /// (longer ones overflowed the clock arithmetic and panicked).
+    pub const MAX: Span = Span::secs(3650 * 86400);
+
+    /// `secs` as a Span, or the sentence saying why not (`text` is what the operator wrote).
+    fn from_secs_checked(secs: f64, text: &str) -> Result<Span, String> {
+        if secs.is_nan() || secs < 0.0 {
             return Err(format!("duration `{text}` must be zero or more"));
+        }
+        if secs > Span::MAX.as_secs_f64() {
+            return Err(format!(
+                "duration `{text}` is out of range: the accepted range is 0s to {} (ten years)",
+                Span::MAX
+            ));
         }
         Ok(Span(Duration::from_secs_f64(secs)))
     }
@@ -77,10 +94,9 @@ impl<'de> Deserialize<'de> for Span {
             Text(String),
         }
         match Raw::deserialize(d)? {
-            Raw::Num(n) if n >= 0.0 && n.is_finite() => Ok(Span(Duration::from_secs_f64(n))),
-            Raw::Num(n) => Err(serde::de::Error::custom(format!(
-                "duration {n} must be zero or more seconds"
-            ))),
+            Raw::Num(n) => {
+                Span::from_secs_checked(n, &n.to_string()).map_err(serde::de::Error::custom)
+            }
             Raw::Text(t) => Span::parse(&t).map_err(serde::de::Error::custom),
         }
     }
@@ -769,19 +785,16 @@ pub fn load(
 
 /// Parse one file, with `file:line:column` in every error.
 pub fn load_file(path: &Path) -> anyhow::Result<Config> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-        message: format!(
-            "reading config file {}: {e}\nhint: check that the file exists and is readable by this user",
-            path.display()
-        ),
-    })?;
+    let text =
+        crate::bounded_read::read_text(path, "config file", crate::bounded_read::YAML_FILE_LIMIT)
+            .map_err(|e| ConfigError {
+            message: e.to_string(),
+        })?;
     let cfg = parse(&text, &path.display().to_string())?;
-    refuse_readable_secrets(path, &cfg)?;
+    secrets::check(path, &cfg)?;
     Ok(cfg)
 }
 
-/// A serde-saphyr error taken apart for our messages: `origin:line:column`, the message
-/// (without the location serde-saphyr repeats in it) and its source snippet lines.
 pub fn yaml_error_parts(e: &serde_saphyr::Error, origin: &str) -> (String, String, Vec<String>) {
     let at = match e.location() {
         Some(l) => format!("{origin}:{}:{}", l.line(), l.column()),
@@ -790,13 +803,85 @@ pub fn yaml_error_parts(e: &serde_saphyr::Error, origin: &str) -> (String, Strin
     let rendered = e.to_string().replace("<input>", origin);
     let mut lines = rendered.lines();
     let first = lines.next().unwrap_or_default();
-    let what = first
+    let library = first
         .trim_start_matches("error: ")
         .split_once(": ")
         .filter(|(pre, _)| pre.starts_with("line "))
         .map(|(_, msg)| msg.to_string())
         .unwrap_or_else(|| first.trim_start_matches("error: ").to_string());
-    (at, what, lines.map(str::to_string).collect())
+    match operator_words(e) {
+        // The snippet repeats the message under its caret: the operator's words there too.
+        Some(ours) => (
+            at,
+            ours.clone(),
+            lines.map(|l| l.replace(&library, &ours)).collect(),
+        ),
+        None => (at, library, lines.map(str::to_string).collect()),
+    }
+}
+
+/// The parser's errors that speak of its own API ("set DuplicateKeyPolicy in Options",
+/// "budget breached: Nodes { nodes: 250001 }"), said to the operator instead.
+fn operator_words(e: &serde_saphyr::Error) -> Option<String> {
+    use serde_saphyr::budget::BudgetBreach;
+    use serde_saphyr::Error;
+    let limits = serde_saphyr::Budget::default();
+    let too_big = |what: String| {
+        format!("the file is too large or complex for opsbook: {what}; is this the right file?")
+    };
+    Some(match e.without_snippet() {
+        Error::DuplicateMappingKey { key: Some(k), .. } => {
+            format!("duplicate key `{k}`: write each key once")
+        }
+        Error::DuplicateMappingKey { key: None, .. } => {
+            "duplicate key: write each key once".to_string()
+        }
+        Error::MultipleDocuments { .. } => {
+            "more than one YAML document (a `---` line in the middle): the file holds one"
+                .to_string()
+        }
+        Error::Budget { breach, .. } => too_big(match breach {
+            BudgetBreach::Nodes { nodes } => {
+                format!("{nodes} nodes over the limit of {}", limits.max_nodes)
+            }
+            BudgetBreach::Events { events } => {
+                format!(
+                    "{events} YAML events over the limit of {}",
+                    limits.max_events
+                )
+            }
+            BudgetBreach::Depth { depth } => {
+                format!(
+                    "nested {depth} levels deep, over the limit of {}",
+                    limits.max_depth
+                )
+            }
+            BudgetBreach::Aliases { aliases } => {
+                format!("{aliases} aliases over the limit of {}", limits.max_aliases)
+            }
+            BudgetBreach::Anchors { anchors } => {
+                format!("{anchors} anchors over the limit of {}", limits.max_anchors)
+            }
+            BudgetBreach::Documents { documents } => {
+                format!(
+                    "{documents} documents over the limit of {}",
+                    limits.max_documents
+                )
+            }
+            BudgetBreach::ScalarBytes { total_scalar_bytes } => format!(
+                "{total_scalar_bytes} bytes of values over the limit of {}",
+                limits.max_total_scalar_bytes
+            ),
+            _ => "over one of the YAML parser's size limits".to_string(),
+        }),
+        Error::AliasExpansionLimitExceeded { .. }
+        | Error::AliasReplayLimitExceeded { .. }
+        | Error::AliasReplayStackDepthExceeded { .. }
+        | Error::AliasReplayCounterOverflow { .. } => {
+            too_big("aliases (`*name`) expand to too much".to_string())
+        }
+        _ => return None,
+    })
 }
 
 /// Parse YAML text; `origin` names it in errors.
@@ -819,38 +904,6 @@ pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
     Ok(cfg)
 }
 
-fn url_has_password(url: &str) -> bool {
-    url.split_once("://")
-        .map(|(_, rest)| rest.split(['/', '?']).next().unwrap_or(""))
-        .and_then(|auth| auth.rsplit_once('@'))
-        .is_some_and(|(userinfo, _)| userinfo.contains(':'))
-}
-
-/// A config file that holds a secret inline must not be readable by others.
-fn refuse_readable_secrets(path: &Path, cfg: &Config) -> Result<(), ConfigError> {
-    use std::os::unix::fs::PermissionsExt;
-    let inline_secret = cfg.postgres.url.as_deref().is_some_and(url_has_password)
-        || cfg.redis.url.as_deref().is_some_and(url_has_password);
-    if !inline_secret {
-        return Ok(());
-    }
-    let mode = std::fs::metadata(path)
-        .map(|m| m.permissions().mode())
-        .unwrap_or(0);
-    if mode & 0o077 != 0 {
-        return Err(ConfigError {
-            message: format!(
-                "config file {} holds a password in a URL and is readable by group or others (mode {:o})\nhint: run `chmod 600 {}`, or move the password to a password_file / PGPASSFILE",
-                path.display(),
-                mode & 0o777,
-                path.display()
-            ),
-        });
-    }
-    Ok(())
-}
-
-/// Mask the password of every URL in a line of text (a config line shown in an error).
 pub fn mask_urls_in(line: &str) -> String {
     let is_delim = |c: char| c.is_whitespace() || "'\",[]{}".contains(c);
     let mut out = String::with_capacity(line.len());
@@ -866,31 +919,15 @@ pub fn mask_urls_in(line: &str) -> String {
         rest = &rest[end..];
     }
     out.push_str(rest);
-    out
+    secrets::mask_pairs_in(&out)
 }
 
 /// Replace the password of a URL (`scheme://user:secret@host`) by `***`.
+/// `url` (or a libpq `key=value` string) with its inline secrets masked (see `secrets`).
 pub fn mask_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let auth_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(auth_end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or("");
-            if userinfo.contains(':') {
-                format!("{scheme}://{user}:***@{host}{tail}")
-            } else {
-                url.to_string()
-            }
-        }
-        None => url.to_string(),
-    }
+    secrets::mask(url)
 }
 
-/// A webhook URL's path is its credential (Slack's `/services/T…/B…/secret`): keep the
-/// scheme and host only.
 pub fn mask_webhook(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return "***".to_string();
@@ -1027,6 +1064,25 @@ impl Config {
                 message: "maintenance.lock_timeout: 0 would let a VACUUM or REINDEX queue behind production's locks (and production behind it)\nhint: give a short wait such as 5s; a busy object is skipped and reported".to_string()
             });
         }
+        // PostgreSQL keeps these in an int of milliseconds: a longer one fails every session.
+        let pg_max = Span(Duration::from_millis(i32::MAX as u64));
+        for (name, span) in [
+            ("timeouts.statement", self.timeouts.statement),
+            ("timeouts.lock", self.timeouts.lock),
+            ("maintenance.lock_timeout", self.maintenance.lock_timeout),
+            (
+                "maintenance.statement_timeout",
+                self.maintenance.statement_timeout,
+            ),
+        ] {
+            if span.0 > pg_max.0 {
+                bail!(ConfigError {
+                    message: format!(
+                        "{name}: {span} is out of range: PostgreSQL accepts up to 24 days (2147483647 ms)\nhint: write a shorter timeout such as 10s"
+                    )
+                });
+            }
+        }
         if self.cleanup.log_max_age.0.is_zero() {
             bail!(ConfigError {
                 message: "cleanup.log_max_age: 0 would delete every log file, the one being written too\nhint: give an age such as 14d".to_string()
@@ -1046,10 +1102,20 @@ impl Config {
     }
 
     /// The effective config as YAML with every secret masked.
+    /// The config with every inline secret masked (`secrets::inline_secrets` lists where).
     pub fn masked(&self) -> Config {
         let mut c = self.clone();
         c.postgres.url = c.postgres.url.as_deref().map(mask_url);
         c.redis.url = c.redis.url.as_deref().map(mask_url);
+        for u in c.health.urls.iter_mut() {
+            u.value = mask_url(&u.value);
+        }
+        for u in c.network.endpoints.iter_mut() {
+            *u = mask_url(u);
+        }
+        if let Some(t) = c.notify.telegram.as_mut() {
+            t.api_base = mask_url(&t.api_base);
+        }
         if let Some(w) = c.notify.webhook.as_mut() {
             w.url = mask_webhook(&w.url);
         }
@@ -1116,8 +1182,8 @@ mod tests {
             "redis://:***@127.0.0.1:6379/0"
         );
         assert_eq!(mask_url("postgres://app@db/x"), "postgres://app@db/x");
-        assert!(url_has_password("redis://:pw@h:1"));
-        assert!(!url_has_password("postgres://app@db/x?x=a:b"));
+        assert!(secrets::inline_secret("redis://:pw@h:1").is_some());
+        assert!(secrets::inline_secret("postgres://app@db/x?x=a:b").is_none());
     }
 
     #[test]

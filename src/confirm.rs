@@ -3,6 +3,7 @@
 //! to type it. Prompts go to stderr, so stdout stays the report.
 
 use std::io::IsTerminal as _;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use anyhow::{anyhow, bail};
 
@@ -11,16 +12,85 @@ pub fn interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
+/// Set by [`on_sigint`] while a prompt is open.
+static CANCELLED: AtomicBool = AtomicBool::new(false);
+/// The SIGINT action in place before the prompt (tokio's, when an `Interrupt` is installed).
+static PREVIOUS: AtomicUsize = AtomicUsize::new(0);
+static PREVIOUS_SIGINFO: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_sigint(sig: libc::c_int, info: *mut libc::siginfo_t, uctx: *mut libc::c_void) {
+    CANCELLED.store(true, Ordering::SeqCst);
+    // Chain to the handler that was there (an installed `Interrupt` must hear it too).
+    let prev = PREVIOUS.load(Ordering::SeqCst);
+    if prev != libc::SIG_DFL && prev != libc::SIG_IGN {
+        // SAFETY: `prev` is the address of the handler sigaction reported, of the kind
+        // SA_SIGINFO says.
+        unsafe {
+            if PREVIOUS_SIGINFO.load(Ordering::SeqCst) {
+                let f: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+                    std::mem::transmute(prev);
+                f(sig, info, uctx);
+            } else {
+                let f: extern "C" fn(libc::c_int) = std::mem::transmute(prev);
+                f(sig);
+            }
+        }
+    }
+}
+
+/// Run a terminal prompt with Ctrl-C turned into a clean cancel. On a key press of Ctrl-C the
+/// terminal library restores the terminal and raises SIGINT at us, which by default kills the
+/// process (exit 130, no message, nothing said about what happened). Here the signal is caught
+/// for the prompt's duration and becomes the error `{what}: cancelled at the confirmation
+/// prompt: nothing was changed` (exit 3, like any answer that is not a yes).
+pub fn cancellable<T>(
+    what: &str,
+    prompt: impl FnOnce() -> dialoguer::Result<T>,
+) -> anyhow::Result<T> {
+    CANCELLED.store(false, Ordering::SeqCst);
+    // SAFETY: plain sigaction calls with zeroed, then filled, structures.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    let installed = unsafe {
+        let mut new: libc::sigaction = std::mem::zeroed();
+        new.sa_sigaction = on_sigint as *const () as usize;
+        new.sa_flags = libc::SA_SIGINFO;
+        libc::sigemptyset(&mut new.sa_mask);
+        libc::sigaction(libc::SIGINT, std::ptr::null(), &mut old) == 0 && {
+            PREVIOUS.store(old.sa_sigaction, Ordering::SeqCst);
+            PREVIOUS_SIGINFO.store(old.sa_flags & libc::SA_SIGINFO != 0, Ordering::SeqCst);
+            libc::sigaction(libc::SIGINT, &new, std::ptr::null_mut()) == 0
+        }
+    };
+    let answer = prompt();
+    if installed {
+        // SAFETY: putting back the action read above.
+        unsafe { libc::sigaction(libc::SIGINT, &old, std::ptr::null_mut()) };
+    }
+    match answer {
+        Ok(v) if !CANCELLED.load(Ordering::SeqCst) => Ok(v),
+        Err(dialoguer::Error::IO(e)) if e.kind() == std::io::ErrorKind::Interrupted => {
+            eprintln!();
+            bail!("{what}: cancelled at the confirmation prompt: nothing was changed")
+        }
+        Ok(_) => {
+            eprintln!();
+            bail!("{what}: cancelled at the confirmation prompt: nothing was changed")
+        }
+        Err(e) => Err(anyhow!("{what}: reading the answer on the terminal: {e}")),
+    }
+}
+
 /// Ask for `expected` to be typed; Err unless it was.
 fn ask(expected: &str, what: &str) -> anyhow::Result<()> {
-    let answer: String = dialoguer::Input::new()
-        .with_prompt(format!(
-            "Type `{expected}` to go ahead (anything else aborts)"
-        ))
-        .allow_empty(true)
-        .report(false)
-        .interact_text()
-        .map_err(|e| anyhow!("{what}: reading the confirmation on the terminal: {e}"))?;
+    let answer: String = cancellable(what, || {
+        dialoguer::Input::new()
+            .with_prompt(format!(
+                "Type `{expected}` to go ahead (anything else aborts)"
+            ))
+            .allow_empty(true)
+            .report(false)
+            .interact_text()
+    })?;
     if answer.trim() != expected {
         bail!(
             "{what}: aborted: typed `{}` instead of `{expected}`; nothing was changed",

@@ -2,6 +2,7 @@
 //! binary. The binary is `src/main.rs`; tests and benches use this library.
 
 pub mod backup;
+pub mod bounded_read;
 pub mod cli;
 pub mod clients;
 pub mod commands;

@@ -32,13 +32,31 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match run(cli) {
+    match on_a_big_stack(move || run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             print_error(&e);
             ExitCode::from(UNKNOWN)
         }
     }
+}
+
+/// A runbook runs its steps in-process, a nested runbook being one more boxed future polled on
+/// the same stack: a debug build needs about 1 MiB per level, and the main thread's 8 MiB
+/// overflowed at 8 levels (SIGABRT). The command runs on a thread with room for
+/// `runbook::model::MAX_NESTING` levels and the deepest command below them (only touched pages
+/// are ever committed).
+fn on_a_big_stack(
+    work: impl FnOnce() -> anyhow::Result<u8> + Send + 'static,
+) -> anyhow::Result<u8> {
+    const STACK: usize = 64 * 1024 * 1024;
+    std::thread::Builder::new()
+        .name("opsbook".to_string())
+        .stack_size(STACK)
+        .spawn(work)
+        .map_err(|e| anyhow::anyhow!("starting the command's thread: {e}"))?
+        .join()
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("the command's thread ended in a panic")))
 }
 
 fn needs_config(cmd: &Command) -> bool {

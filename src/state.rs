@@ -141,16 +141,21 @@ pub fn now_secs() -> i64 {
 impl History {
     pub fn load(dir: &Path) -> anyhow::Result<History> {
         let path = dir.join(HISTORY_FILE);
-        match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).with_context(|| {
-                format!(
-                    "reading run history {} (move the corrupt file aside to start a new history)",
-                    path.display()
-                )
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(History::default()),
-            Err(e) => Err(e).with_context(|| format!("reading run history {}", path.display())),
+        if matches!(std::fs::symlink_metadata(&path), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+        {
+            return Ok(History::default());
         }
+        let bytes = crate::bounded_read::read_bytes(
+            &path,
+            "run history",
+            crate::bounded_read::STATE_FILE_LIMIT,
+        )?;
+        serde_json::from_slice(&bytes).with_context(|| {
+            format!(
+                "reading run history {} (move the corrupt file aside to start a new history)",
+                path.display()
+            )
+        })
     }
 
     /// The newest earlier value of `key`, with when it was taken.

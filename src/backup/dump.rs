@@ -17,6 +17,8 @@ use super::{counts, names, verify};
 use crate::clients::pg_conn::PgOptions;
 use crate::clients::postgres::{PgClient, SessionTimeouts};
 use crate::clients::tools;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 
 pub struct Request {
     pub options: PgOptions,
@@ -25,6 +27,8 @@ pub struct Request {
     pub threads: u32,
     pub timeouts: SessionTimeouts,
     pub progress: bool,
+    /// SIGINT/SIGTERM: stops pg_dump; the partial file is removed.
+    pub interrupt: crate::interrupt::Interrupt,
 }
 
 /// What was written.
@@ -86,6 +90,7 @@ fn write_archive(
     compression: Compression,
     threads: u32,
     progress: bool,
+    running: &AtomicU32,
 ) -> anyhow::Result<(String, u64, u64)> {
     let dir = partial.parent().unwrap_or(Path::new("."));
     let file = std::fs::OpenOptions::new()
@@ -107,6 +112,7 @@ fn write_archive(
         .stderr(Stdio::piped())
         .spawn()
         .with_context(|| format!("{what}: starting the dump tool"))?;
+    running.store(child.id(), Ordering::SeqCst);
     let stdout = child.stdout.take().context("dump tool stdout")?;
     let mut stderr = child.stderr.take().context("dump tool stderr")?;
     let errors = std::thread::spawn(move || {
@@ -157,15 +163,16 @@ fn write_archive(
         Err(e) => {
             let _ = child.kill();
             let _ = child.wait();
+            running.store(0, Ordering::SeqCst);
             let hint = stream::write_error_hint(&e, dir);
             return Err(anyhow::Error::from(e)
                 .context(format!("hint: {hint}; the partial file was removed"))
                 .context(format!("{what}: writing {}", partial.display())));
         }
     };
-    let status = child
-        .wait()
-        .with_context(|| format!("{what}: waiting for the dump tool"))?;
+    let status = child.wait();
+    running.store(0, Ordering::SeqCst);
+    let status = status.with_context(|| format!("{what}: waiting for the dump tool"))?;
     let errors = errors.join().unwrap_or_default();
     if !status.success() {
         let last: Vec<&str> = errors.trim().lines().rev().take(3).collect();
@@ -235,12 +242,38 @@ pub async fn database(req: &Request) -> anyhow::Result<Written> {
         req.threads,
         req.progress,
     );
+    let running = Arc::new(AtomicU32::new(0));
+    let pid = running.clone();
     let dump = tokio::task::spawn_blocking(move || {
-        write_archive(cmd, &what, &path, compression, threads, progress)
+        write_archive(cmd, &what, &path, compression, threads, progress, &pid)
     });
+    tokio::pin!(dump);
     // Counted inside the exported snapshot while pg_dump reads the same one.
-    let counted = counts::count_tables(&pg.client).await;
-    let dumped = dump.await.context("the dump thread failed")?;
+    let both = req
+        .interrupt
+        .guard(async {
+            crate::interrupt::test_pause("backup.dump").await;
+            let counted = counts::count_tables(&pg.client).await;
+            (counted, (&mut dump).await)
+        })
+        .await;
+    let (counted, dumped) = match both {
+        Ok(v) => v,
+        Err(i) => {
+            let pid = running.load(Ordering::SeqCst);
+            if pid != 0 {
+                // SAFETY: our own child, not yet reaped (the thread zeroes it once it is).
+                unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+            }
+            // Let the thread let go of the partial file; `partial` then removes it.
+            let _ = (&mut dump).await;
+            let _ = pg.client.batch_execute("ROLLBACK").await;
+            return Err(anyhow::Error::from(i).context(format!(
+                "backup of {db}: pg_dump was stopped and the partial file removed"
+            )));
+        }
+    };
+    let dumped = dumped.context("the dump thread failed")?;
     let _ = pg.client.batch_execute("COMMIT").await;
     let (sha256, bytes, dump_bytes) = dumped?;
     let tables = counted.with_context(|| format!("backup of {db}: counting rows"))?;
@@ -340,6 +373,8 @@ pub async fn globals(
             compression,
             threads,
             false,
+            // Milliseconds of work: not worth stopping half-way.
+            &AtomicU32::new(0),
         )
     })
     .await

@@ -85,3 +85,21 @@ fn take(path: &Path, what: &str, busy: &str, hint: &str) -> anyhow::Result<Lock>
     file.flush()?;
     Ok(Lock { _file: file, path })
 }
+
+/// Who holds the lock of `state_dir` right now, if anyone (another process, or this one through
+/// another open file): `Some("pid N")`. Never creates the lock file.
+pub fn holder(state_dir: &Path) -> Option<String> {
+    let path = state_dir.join("backup.lock");
+    let mut file = std::fs::File::open(&path).ok()?;
+    // SAFETY: a valid open file descriptor; a shared probe released when `file` closes.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) };
+    if rc == 0 {
+        return None;
+    }
+    let mut pid = String::new();
+    let _ = file.read_to_string(&mut pid);
+    Some(match pid.trim() {
+        "" => "another process".to_string(),
+        p => format!("pid {p}"),
+    })
+}

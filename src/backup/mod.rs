@@ -5,6 +5,7 @@
 pub mod catalog;
 pub mod counts;
 pub mod dump;
+pub mod leftovers;
 pub mod lock;
 pub mod manifest;
 pub mod names;

@@ -28,6 +28,18 @@ pub struct Job<'a> {
     pub progress: bool,
     /// A pg_restore for the target server (default: the archive's major or newer).
     pub pg_restore: Option<PathBuf>,
+    /// The phase name of the load for the test-only pause hook (`interrupt::test_pause`).
+    pub pause_at: &'static str,
+}
+
+/// Where the decompressed copy of a parallel restore goes: next to the archive, in the backup
+/// directory, where the next run finds it if this one is killed (`leftovers`).
+pub fn scratch_dir_of(entry: &Entry) -> PathBuf {
+    entry
+        .archive_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 /// `dbname='...'` for `--dbname`: a name with `=` or spaces must not be read as a conninfo.
@@ -64,10 +76,32 @@ fn bar(progress: bool, len: u64, msg: &str) -> Option<indicatif::ProgressBar> {
     })
 }
 
-/// Decompress the archive into `scratch_dir` (0600) so pg_restore can seek in it.
-fn decompress_to(entry: &Entry, dir: &Path, progress: bool) -> anyhow::Result<PathBuf> {
+/// A reader that fails once a signal has arrived, so a blocking copy stops within one buffer.
+struct StopReader<R> {
+    inner: R,
+    stop: Interrupt,
+}
+
+impl<R: std::io::Read> std::io::Read for StopReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if let Err(i) = self.stop.check() {
+            return Err(std::io::Error::other(i));
+        }
+        self.inner.read(buf)
+    }
+}
+
+/// Decompress the archive into `scratch_dir` (0600) so pg_restore can seek in it; a signal
+/// stops it and removes the partial copy.
+fn decompress_to(
+    entry: &Entry,
+    dir: &Path,
+    progress: bool,
+    stop: Interrupt,
+) -> anyhow::Result<PathBuf> {
     let path = dir.join(format!(
-        ".opsbook-restore-{}-{}.dump",
+        "{}{}-{}.dump",
+        super::leftovers::SCRATCH_PREFIX,
         std::process::id(),
         super::names::db_dir_name(&entry.manifest.id)
     ));
@@ -79,7 +113,10 @@ fn decompress_to(entry: &Entry, dir: &Path, progress: bool) -> anyhow::Result<Pa
         .with_context(|| format!("creating the scratch copy {}", path.display()))?;
     let pb = bar(progress, entry.manifest.dump_bytes, "decompressing");
     let mut input = stream::CountingReader {
-        inner: stream::open_plain(&entry.archive_path, &entry.manifest.compression)?,
+        inner: StopReader {
+            inner: stream::open_plain(&entry.archive_path, &entry.manifest.compression)?,
+            stop,
+        },
         bytes: 0,
         progress: |n| {
             if let Some(pb) = &pb {
@@ -118,18 +155,28 @@ pub async fn run(job: Job<'_>, interrupt: &Interrupt) -> anyhow::Result<()> {
             Some(job.entry.archive_path.clone())
         } else {
             let (entry, dir, progress) = (job.entry.clone(), job.scratch_dir.clone(), job.progress);
-            let p = tokio::task::spawn_blocking(move || decompress_to(&entry, &dir, progress))
-                .await
-                .context("the decompression thread failed")??;
+            let stop = interrupt.clone();
+            let decompressing =
+                tokio::task::spawn_blocking(move || decompress_to(&entry, &dir, progress, stop));
+            tokio::pin!(decompressing);
+            let p = match interrupt.guard(&mut decompressing).await {
+                Ok(done) => done.context("the decompression thread failed")??,
+                Err(i) => {
+                    // The thread stops at its next read and removes its copy; had it just
+                    // finished, the copy is removed here.
+                    if let Ok(Ok(p)) = decompressing.await {
+                        let _ = std::fs::remove_file(p);
+                    }
+                    return Err(i.into());
+                }
+            };
             scratch.0 = Some(p.clone());
             Some(p)
         }
     } else {
         None
     };
-    if interrupt.is_set() {
-        bail!("interrupted before pg_restore started");
-    }
+    interrupt.check()?;
 
     let mut cmd = tools::std_command(&pg_restore, &job.options);
     cmd.arg("--exit-on-error")
@@ -152,6 +199,18 @@ pub async fn run(job: Job<'_>, interrupt: &Interrupt) -> anyhow::Result<()> {
         .spawn()
         .with_context(|| format!("starting {}", pg_restore.display()))?;
     let pid = child.id();
+    // Stop the child and wait for it: after this no pg_restore writes into the database.
+    let stop = |child: &mut std::process::Child| {
+        let _ = child.kill();
+        let _ = child.wait();
+    };
+    if let Err(i) = interrupt
+        .guard(crate::interrupt::test_pause(job.pause_at))
+        .await
+    {
+        stop(&mut child);
+        return Err(i.into());
+    }
     let stdin = child.stdin.take();
     let mut stderr = child.stderr.take().context("pg_restore stderr")?;
     let (entry, progress) = (job.entry.clone(), job.progress);
@@ -191,14 +250,14 @@ pub async fn run(job: Job<'_>, interrupt: &Interrupt) -> anyhow::Result<()> {
         },
     );
     tokio::pin!(work);
-    let outcome = tokio::select! {
-        r = &mut work => r,
-        _ = interrupt.wait() => {
+    let outcome = match interrupt.guard(&mut work).await {
+        Ok(r) => r,
+        Err(i) => {
             // SAFETY: signalling our own child by pid; it has not been reaped (the blocking
             // task still waits on it).
             unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
             let _ = work.await;
-            bail!("interrupted (SIGINT): pg_restore was stopped");
+            return Err(anyhow::Error::from(i).context("pg_restore was stopped"));
         }
     };
     let (status, errors, fed_err) = outcome.context("the pg_restore thread failed")??;

@@ -37,10 +37,21 @@ pub async fn run(
         owner_pid: Some(std::process::id()),
         redis: false,
     };
-    let sb = tokio::task::spawn_blocking(move || Sandbox::up(&opts))
-        .await
-        .context("the cluster thread failed")?
-        .context("starting the throwaway cluster for the restore test")?;
+    let up = tokio::task::spawn_blocking(move || Sandbox::up(&opts));
+    tokio::pin!(up);
+    let sb = match interrupt.guard(&mut up).await {
+        Ok(started) => started
+            .context("the cluster thread failed")?
+            .context("starting the throwaway cluster for the restore test")?,
+        Err(i) => {
+            // The cluster may still come up: let it, then remove it.
+            if let Ok(Ok(sb)) = up.await {
+                let _ = tokio::task::spawn_blocking(move || sb.down()).await;
+            }
+            return Err(i.into());
+        }
+    };
+    // Every await inside is raced with the signal; the cluster is removed whatever happens.
     let result = restore_and_count(&sb, entry, jobs, timeouts, progress, interrupt).await;
     let down = {
         let sb = sb.clone();
@@ -64,9 +75,13 @@ async fn restore_and_count(
     {
         let sb = sb.clone();
         let db = db.clone();
-        tokio::task::spawn_blocking(move || sb.create_database(&db))
-            .await
-            .context("the cluster thread failed")??;
+        interrupt
+            .run(async move {
+                tokio::task::spawn_blocking(move || sb.create_database(&db))
+                    .await
+                    .context("the cluster thread failed")?
+            })
+            .await?;
     }
     let pgpass = sb.pgpass_path().to_string_lossy().into_owned();
     let env = move |k: &str| match k {
@@ -85,20 +100,27 @@ async fn restore_and_count(
             scratch_dir: sb.state.dir.clone(),
             progress,
             pg_restore: Some(sb.state.pg_bindir.join("pg_restore")),
+            pause_at: "verify.restore_test",
         },
         interrupt,
     )
     .await
     .with_context(|| format!("restore test of {}", entry.manifest.id))?;
     let restore_ms = started.elapsed().as_millis() as u64;
-    let pg = PgClient::connect(&options, timeouts).await?;
-    pg.client
-        .batch_execute("SET statement_timeout = 0")
-        .await
-        .context("restore test: preparing to count")?;
-    let actual = counts::count_tables(&pg.client)
-        .await
-        .with_context(|| format!("restore test of {}: counting rows", entry.manifest.id))?;
+    let (pg, actual) = interrupt
+        .run(async {
+            let pg = PgClient::connect(&options, timeouts).await?;
+            pg.client
+                .batch_execute("SET statement_timeout = 0")
+                .await
+                .context("restore test: preparing to count")?;
+            crate::interrupt::test_pause("verify.restore_test.compare").await;
+            let actual = counts::count_tables(&pg.client)
+                .await
+                .with_context(|| format!("restore test of {}: counting rows", entry.manifest.id))?;
+            Ok((pg, actual))
+        })
+        .await?;
     Ok(Outcome {
         tables: actual.len(),
         rows: actual.iter().map(|t| t.rows).sum(),

@@ -76,7 +76,9 @@ pub async fn check(entry: &Entry) -> anyhow::Result<Verified> {
 /// `pg_restore --list` fed the decompressed archive on stdin.
 pub fn read_toc(path: &Path, compression: &str, pg_restore: &Path) -> anyhow::Result<Verified> {
     let mut plain = stream::open_plain(path, compression)?;
-    let mut child = Command::new(pg_restore)
+    let mut cmd = Command::new(pg_restore);
+    crate::clients::tools::bind_to_parent(&mut cmd);
+    let mut child = cmd
         .arg("--list")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

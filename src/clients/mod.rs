@@ -19,20 +19,13 @@ pub fn read_secret_file(path: &Path) -> anyhow::Result<String> {
 }
 
 /// [`read_secret_file`] for any kind of secret; `what` names it in errors ("token file").
+/// The mode rule and its sentence are `config::secrets`' (what `config check` reports too);
+/// the read is bounded (a secret is one short line, not a FIFO or `/dev/zero`).
 pub fn read_secret_file_as(path: &Path, what: &str) -> anyhow::Result<String> {
-    use std::os::unix::fs::PermissionsExt;
-    let meta =
-        std::fs::metadata(path).with_context(|| format!("reading {what} {}", path.display()))?;
-    let mode = meta.permissions().mode();
-    if mode & 0o077 != 0 {
-        bail!(
-            "{what} {} is readable by group or others (mode {:o}); run `chmod 600 {}`",
-            path.display(),
-            mode & 0o777,
-            path.display()
-        );
+    std::fs::metadata(path).with_context(|| format!("reading {what} {}", path.display()))?;
+    if let Some(mode) = crate::config::secrets::readable_by_others(path) {
+        bail!("{}", crate::config::secrets::mode_error(what, path, mode));
     }
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading {what} {}", path.display()))?;
+    let text = crate::bounded_read::read_text(path, what, crate::bounded_read::SECRET_FILE_LIMIT)?;
     Ok(text.lines().next().unwrap_or("").to_string())
 }

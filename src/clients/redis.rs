@@ -254,6 +254,9 @@ impl RedisClient {
     }
 }
 
+/// The longest string value [`RedisClient::get`] reads.
+pub const GET_LIMIT: usize = 1024;
+
 /// Keys SCAN asks for per step: large enough to be few round trips, small enough that one
 /// step never blocks the server noticeably.
 const SCAN_COUNT: u64 = 1000;
@@ -269,14 +272,32 @@ impl RedisClient {
             .with_context(|| format!("LLEN {key} on {}", self.url_masked))
     }
 
-    /// GET KEY as text; None when the key does not exist.
+    /// GET KEY as text; None when the key does not exist. Only the first [`GET_LIMIT`] bytes
+    /// are fetched (GETRANGE): a metric is a number, and a 512 MB string is not one.
     pub async fn get(&self, key: &str) -> anyhow::Result<Option<String>> {
         let mut conn = self.conn.clone();
-        redis::cmd("GET")
+        let (exists, len, head): (u8, u64, String) = redis::pipe()
+            .cmd("EXISTS")
             .arg(key)
+            .cmd("STRLEN")
+            .arg(key)
+            .cmd("GETRANGE")
+            .arg(key)
+            .arg(0)
+            .arg(GET_LIMIT - 1)
             .query_async(&mut conn)
             .await
-            .with_context(|| format!("GET {key} on {}", self.url_masked))
+            .with_context(|| format!("GET {key} on {}", self.url_masked))?;
+        if exists == 0 {
+            return Ok(None);
+        }
+        if len > GET_LIMIT as u64 {
+            anyhow::bail!(
+                "GET {key} on {}: the value is {len} bytes, over the {GET_LIMIT} bytes a number can take",
+                self.url_masked
+            );
+        }
+        Ok(Some(head))
     }
 
     /// How many keys match PATTERN, counted with SCAN (never KEYS, which blocks the server

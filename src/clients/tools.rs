@@ -97,6 +97,42 @@ fn parse_version(text: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// What every child tool runs just before `exec`: ask the kernel for SIGKILL when its parent
+/// goes away, so a `kill -9` of opsbook cannot leave a pg_restore loading into a database (or a
+/// pg_dump writing) with nobody watching. PR_SET_PDEATHSIG fires when the *thread* that forked
+/// the child exits: opsbook forks from its runtime thread (which lives as long as the process)
+/// or from a blocking thread that waits for the child before it returns.
+fn die_with_parent() -> std::io::Result<()> {
+    let parent = PARENT.load(std::sync::atomic::Ordering::Relaxed);
+    // SAFETY: async-signal-safe calls only (prctl, getppid, _exit), between fork and exec.
+    unsafe {
+        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // The parent died between fork and prctl: the signal will never come.
+        if libc::getppid() != parent {
+            libc::_exit(1);
+        }
+    }
+    Ok(())
+}
+
+static PARENT: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+/// Make `cmd`'s child die with opsbook (see [`die_with_parent`]). Every child tool goes through
+/// here: pg_dump, pg_restore, psql, pg_basebackup, pg_ctl.
+pub fn bind_to_parent(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt as _;
+    PARENT.store(
+        std::process::id() as i32,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    // SAFETY: the closure only makes async-signal-safe calls.
+    unsafe {
+        cmd.pre_exec(die_with_parent);
+    }
+}
+
 /// The blocking form of [`command`], for pipelines driven from a blocking thread.
 pub fn std_command(path: &Path, options: &PgOptions) -> std::process::Command {
     let mut cmd = std::process::Command::new(path);
@@ -104,6 +140,7 @@ pub fn std_command(path: &Path, options: &PgOptions) -> std::process::Command {
         cmd.env_remove(var);
     }
     cmd.envs(options.tool_env());
+    bind_to_parent(&mut cmd);
     cmd
 }
 
@@ -116,6 +153,14 @@ pub fn command(path: &Path, options: &PgOptions) -> tokio::process::Command {
     }
     cmd.envs(options.tool_env());
     cmd.kill_on_drop(true);
+    PARENT.store(
+        std::process::id() as i32,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    // SAFETY: the closure only makes async-signal-safe calls.
+    unsafe {
+        cmd.pre_exec(die_with_parent);
+    }
     cmd
 }
 

@@ -15,9 +15,13 @@ use anyhow::anyhow;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Answer {
     pub status: u16,
-    /// from sending the request to the end of the answer's body
+    /// from sending the request to the end of the answer's body (or to the bound)
     pub seconds: f64,
+    /// the body went on past [`HTTP_BODY_LIMIT`]: reading stopped there
+    pub body_over_limit: bool,
 }
+
+pub use crate::bounded_read::HTTP_BODY_LIMIT;
 
 fn client(connect: Duration, total: Duration) -> anyhow::Result<reqwest::Client> {
     reqwest::Client::builder()
@@ -81,19 +85,32 @@ pub async fn get(url: &str, connect: Duration, total: Duration) -> anyhow::Resul
         .send()
         .await
         .map_err(|e| describe(e, &hp, connect, total))?;
+    let mut response = response;
     let status = response.status().as_u16();
-    // The body is read (and dropped) so the time is the whole answer's, within `total`.
-    response
-        .bytes()
+    // The body is read (and dropped) so the time is the whole answer's, within `total`; by
+    // chunks and only up to the bound, so an endless body costs 64 KiB, not all our memory.
+    let mut read = 0usize;
+    let mut body_over_limit = false;
+    while let Some(chunk) = response
+        .chunk()
         .await
-        .map_err(|e| describe(e, &hp, connect, total))?;
+        .map_err(|e| describe(e, &hp, connect, total))?
+    {
+        read += chunk.len();
+        if read > HTTP_BODY_LIMIT {
+            body_over_limit = true;
+            break;
+        }
+    }
     Ok(Answer {
         status,
         seconds: started.elapsed().as_secs_f64(),
+        body_over_limit,
     })
 }
 
-/// POST a JSON document to `url`; the answer's status code.
+/// POST a JSON document to `url`; the answer's status code. The answer's body is never read
+/// (only its status matters), so an endless one costs nothing: the connection is dropped.
 pub async fn post_json(
     url: &str,
     json: &str,

@@ -24,8 +24,9 @@ use crate::report::{one_line, Finding, Report, Section, Status};
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
     after_help = "Examples:\n  opsbook backup --db app --keep 7 --yes      # nightly, from cron\n  opsbook backup --all --dir /srv/backups\n  opsbook backup list\n  opsbook backup verify app/latest --restore-test\n  opsbook backup prune --keep-days 14 --dry-run\n\nFinding ids: backup.created backup.globals backup.retention backup.stale_partial \
-backup.list backup.verify backup.restore_test backup.prune backup.recheck backup.manifest_refused\n\
-Exit status: 0 OK, 1 WARNING, 2 CRITICAL (a backup or check failed), 3 UNKNOWN (usage, lock held, server down).\n\
+backup.list backup.verify backup.restore_test backup.prune backup.interrupted backup.recheck \
+backup.manifest_refused\n\
+Exit status: 0 OK, 1 WARNING, 2 CRITICAL (a backup or check failed, or a signal stopped it), 3 UNKNOWN (usage, lock held, server down).\n\
 See commands/backup.md for the manifest format, the retention rule and the threat model."
 )]
 pub struct BackupArgs {
@@ -304,6 +305,9 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let threads = args.jobs.unwrap_or_else(default_jobs);
     let progress = crate::render::show_progress(&ctx.global);
     let mut done = Vec::new();
+    // From here SIGINT/SIGTERM stop pg_dump and remove its partial file (dump::database).
+    let interrupt = Interrupt::install()?;
+    let mut interrupted = false;
     for db in &databases {
         // Locked before anything in it is touched: another opsbook (another state directory)
         // may be writing its `.partial` there.
@@ -328,11 +332,21 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             threads,
             timeouts: ctx.timeouts(),
             progress,
+            interrupt: interrupt.clone(),
         };
         match dump::database(&req).await {
             Ok(w) => {
                 report.push(created_finding(&w));
                 done.push(db.clone());
+            }
+            Err(e) if crate::interrupt::is_interrupted(&e) => {
+                report.push(
+                    Finding::new("backup.interrupted", Status::Critical, one_line(&e))
+                        .subject(db.clone())
+                        .hint("no backup of it was written; the backups already taken are kept; run the backup again"),
+                );
+                interrupted = true;
+                break;
             }
             Err(e) if !args.all => return Err(e),
             Err(e) => report.push(
@@ -341,6 +355,10 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
                     .hint("the other databases were still backed up; fix the cause and run `opsbook backup --db` for this one"),
             ),
         }
+    }
+    if interrupted {
+        // Nothing else starts: no globals, no retention.
+        return Ok(report);
     }
     if let Some((major, version)) = server {
         let globals_dir = dir.join(names::GLOBALS_DIR);
@@ -355,6 +373,7 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             threads,
             timeouts: ctx.timeouts(),
             progress: false,
+            interrupt: interrupt.clone(),
         };
         let written = match dir_lock {
             Ok(_lock) => dump::globals(&req, major, &version).await,
@@ -647,6 +666,13 @@ async fn verify_cmd(
             )
             .detail(o.differences)
             .hint("the archive does not hold what the manifest promised: do not rely on it"),
+            // An interrupted test says nothing about the backup either way.
+            Err(e) if crate::interrupt::is_interrupted(&e) => Finding::new(
+                "backup.restore_test",
+                Status::Unknown,
+                format!("{id}: the restore test was interrupted ({}); the backup was neither proven nor disproven", one_line(&e)),
+            )
+            .hint("the throwaway cluster was removed; run `opsbook backup verify --restore-test` again to prove the backup"),
             Err(e) => Finding::new("backup.restore_test", Status::Critical, one_line(&e))
                 .hint("the backup could not be restored: do not rely on it; take a new one"),
         };

@@ -1,5 +1,7 @@
 //! The hidden `opsbook generate`: man/ and completions/ from the clap tree, so --help, man
-//! pages and completions cannot disagree. `cargo gen` runs it; a test keeps them fresh.
+//! pages and completions cannot disagree, and dist/systemd/ (the Debian package's units) from
+//! the same code as `runbook schedule --print systemd`. `cargo gen` runs it; a test keeps them
+//! fresh.
 
 use std::path::{Path, PathBuf};
 
@@ -9,11 +11,12 @@ use clap_complete::Shell;
 
 use crate::cli::Cli;
 use crate::report::{Finding, Report, Status};
+use crate::runbook::{catalog, model, systemd};
 
-/// Regenerate man/ and completions/
+/// Regenerate man/, completions/ and dist/systemd/
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
-    /// The project directory to write man/ and completions/ under
+    /// The project directory to write man/, completions/ and dist/systemd/ under
     #[arg(long, default_value = ".")]
     pub out: PathBuf,
     /// Only compare; report the stale files and exit 2 when any differs
@@ -38,10 +41,63 @@ pub fn artifacts() -> anyhow::Result<Vec<(PathBuf, Vec<u8>)>> {
             super::completions::dynamic_script(shell)?,
         ));
     }
-    let mut root = Cli::command();
+    // The man pages carry the package version only: with the commit of `--version` in them,
+    // every commit would make them stale.
+    let mut root = Cli::command().version(env!("CARGO_PKG_VERSION"));
     root.build();
     man_pages(&root, "opsbook", &mut files)?;
+    systemd_units(&mut files)?;
     Ok(files)
+}
+
+/// Where the Debian package installs the binary and the operator pages (Cargo.toml's
+/// `[package.metadata.deb]`).
+const INSTALLED_BINARY: &str = "/usr/bin/opsbook";
+const INSTALLED_DOCS: &str = "/usr/share/doc/opsbook/";
+
+/// The service + timer of every shipped runbook that has a schedule, running the packaged
+/// binary; installed disabled by the Debian package.
+fn systemd_units(files: &mut Vec<(PathBuf, Vec<u8>)>) -> anyhow::Result<()> {
+    for (name, _) in catalog::SHIPPED {
+        let rb = model::load(&catalog::resolve(name, &[])?, &[], &mut Vec::new())?;
+        if rb.schedule.is_none() {
+            continue;
+        }
+        let units = systemd::units(&rb, INSTALLED_BINARY)?;
+        let dir = Path::new("dist/systemd");
+        files.push((
+            dir.join(format!("{}.service", units.name)),
+            units.service.into_bytes(),
+        ));
+        files.push((
+            dir.join(format!("{}.timer", units.name)),
+            units.timer.into_bytes(),
+        ));
+    }
+    Ok(())
+}
+
+/// A man page is read where the package installed it: `commands/check.md` in a help text
+/// becomes the installed `/usr/share/doc/opsbook/commands/check.md`.
+fn installed_doc_paths(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("commands/") {
+        let (before, from) = rest.split_at(at);
+        out.push_str(before);
+        let page_len = from["commands/".len()..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .unwrap_or(from.len() - "commands/".len());
+        let after = &from["commands/".len() + page_len..];
+        let preceded_by_path = before.ends_with(|c: char| c == '/' || c.is_alphanumeric());
+        if page_len > 0 && after.starts_with(".md") && !preceded_by_path {
+            out.push_str(INSTALLED_DOCS);
+        }
+        out.push_str("commands/");
+        rest = &from["commands/".len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn man_pages(
@@ -49,10 +105,16 @@ fn man_pages(
     name: &str,
     files: &mut Vec<(PathBuf, Vec<u8>)>,
 ) -> anyhow::Result<()> {
-    let page = cmd
+    let mut page = cmd
         .clone()
         .name(name.to_string())
         .bin_name(name.replace('-', " "));
+    if let Some(text) = cmd.get_after_help() {
+        page = page.after_help(installed_doc_paths(&text.to_string()));
+    }
+    if let Some(text) = cmd.get_after_long_help() {
+        page = page.after_long_help(installed_doc_paths(&text.to_string()));
+    }
     let mut buf = Vec::new();
     clap_mangen::Man::new(page)
         .render(&mut buf)
@@ -89,13 +151,13 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<Report> {
                     Status::Critical,
                     format!("{} is stale", rel.display()),
                 )
-                .hint("run `cargo gen` and commit man/ and completions/"),
+                .hint("run `cargo gen` and commit man/, completions/ and dist/systemd/"),
             );
         }
         if stale.is_empty() {
             report.push(Finding::ok(
                 "generate.fresh",
-                "man/ and completions/ match the command tree",
+                "man/, completions/ and dist/systemd/ match the command tree and the runbooks",
             ));
         }
         return Ok(report);
@@ -124,8 +186,35 @@ mod tests {
         let stale = stale(root).unwrap();
         assert!(
             stale.is_empty(),
-            "generated files are stale: {stale:?}\nrun `cargo gen` (opsbook generate --out .) and commit man/ and completions/"
+            "generated files are stale: {stale:?}\nrun `cargo gen` (opsbook generate --out .) and commit man/, completions/ and dist/systemd/"
         );
+    }
+
+    #[test]
+    fn man_pages_point_at_the_installed_operator_pages() {
+        assert_eq!(
+            installed_doc_paths("See commands/check.md. Thresholds (see commands/config.md)."),
+            "See /usr/share/doc/opsbook/commands/check.md. Thresholds (see /usr/share/doc/opsbook/commands/config.md)."
+        );
+        for kept in [
+            "/usr/share/doc/opsbook/commands/check.md",
+            "src/commands/check.rs",
+            "commands/ holds them",
+            "commands/",
+        ] {
+            assert_eq!(installed_doc_paths(kept), kept);
+        }
+        for (rel, content) in artifacts().unwrap() {
+            if rel.starts_with("man") {
+                let text = String::from_utf8(content).unwrap();
+                assert_eq!(
+                    installed_doc_paths(&text),
+                    text,
+                    "{} names an operator page by its source path",
+                    rel.display()
+                );
+            }
+        }
     }
 
     #[test]

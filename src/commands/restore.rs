@@ -11,7 +11,7 @@ use clap_complete::engine::ArgValueCandidates;
 
 use crate::backup::catalog::{self, Entry};
 use crate::backup::counts;
-use crate::backup::{lock, pgrestore, verify};
+use crate::backup::{leftovers, lock, pgrestore, verify};
 use crate::clients::host;
 use crate::clients::pg_conn::PgOptions;
 use crate::clients::postgres::PgClient;
@@ -31,8 +31,8 @@ table's row count with the manifest -> stop the services -> end the target's ses
 <target>__pre_restore_<ts> -> rename the restored database to <target> -> start the services. The old \
 database is kept. Any failure before the swap leaves the target untouched.\n\n\
 Finding ids: restore.verify restore.create restore.load restore.counts restore.services restore.swap \
-restore.kept restore.plan\n\
-Exit status: 0 OK, 2 CRITICAL (a step failed; see which), 3 UNKNOWN (usage, not confirmed, lock held).\n\
+restore.kept restore.plan restore.interrupted restore.leftover backup.leftover\n\
+Exit status: 0 OK, 1 WARNING (leftovers of an earlier run), 2 CRITICAL (a step failed or a signal stopped it; see which), 3 UNKNOWN (usage, not confirmed, lock held).\n\
 See commands/restore.md."
 )]
 pub struct RestoreArgs {
@@ -144,12 +144,13 @@ fn choose(dir: &std::path::Path, db: Option<&str>) -> anyhow::Result<Entry> {
             )
         })
         .collect();
-    let picked = dialoguer::Select::new()
-        .with_prompt("Restore which backup? (newest first; Esc aborts)")
-        .items(&items)
-        .default(0)
-        .interact_opt()
-        .map_err(|e| anyhow::anyhow!("restore: reading the choice: {e}"))?;
+    let picked = crate::confirm::cancellable("restore", || {
+        dialoguer::Select::new()
+            .with_prompt("Restore which backup? (newest first; Esc aborts)")
+            .items(&items)
+            .default(0)
+            .interact_opt()
+    })?;
     match picked {
         Some(i) => Ok(entries[i].clone()),
         None => bail!("restore: aborted, no backup chosen; nothing was changed"),
@@ -274,26 +275,83 @@ async fn allow_connections(pg: &PgClient, db: &str, allow: bool) -> anyhow::Resu
         .with_context(|| format!("setting ALLOW_CONNECTIONS {allow} on {db}"))
 }
 
-/// The swap: the only time the target is unavailable. Returns how long that was.
-async fn swap(pg: &PgClient, target: &str, restored: &str, pre: &str) -> anyhow::Result<Duration> {
-    let t0 = Instant::now();
-    allow_connections(pg, target, false).await?;
-    terminate(pg, target).await?;
-    if let Err(e) = rename(pg, target, pre).await {
-        let _ = allow_connections(pg, target, true).await;
-        return Err(e.context("the target keeps its name and data"));
+/// Rename `from` to `to` inside the caller's open transaction, ending sessions that still hold
+/// `from` (a savepoint per try: a failed rename must not abort the transaction).
+async fn rename_in_tx(pg: &PgClient, from: &str, to: &str) -> anyhow::Result<()> {
+    let sql = format!(
+        "SAVEPOINT rename; ALTER DATABASE {} RENAME TO {}; RELEASE SAVEPOINT rename",
+        quote_ident(from),
+        quote_ident(to)
+    );
+    let mut tries = 0;
+    loop {
+        match pg.client.batch_execute(&sql).await {
+            Ok(()) => return Ok(()),
+            Err(e)
+                if tries < 50
+                    && e.code() == Some(&tokio_postgres::error::SqlState::OBJECT_IN_USE) =>
+            {
+                tries += 1;
+                pg.client
+                    .batch_execute("ROLLBACK TO SAVEPOINT rename")
+                    .await
+                    .context("rolling back to the savepoint of the rename")?;
+                terminate(pg, from).await?;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => {
+                return Err(anyhow::Error::from(e).context(format!("renaming {from} to {to}")))
+            }
+        }
     }
-    if let Err(e) = rename(pg, restored, target).await {
-        // Put the old database back under its name.
-        let back = rename(pg, pre, target).await;
+}
+
+/// How the swap ended when it did not complete.
+struct SwapFailed {
+    error: anyhow::Error,
+}
+
+/// The swap: the only time the target is unavailable. Both renames are one transaction, so it
+/// either commits whole or is rolled back whole: a failure or a signal before the COMMIT leaves
+/// the target under its name with its data. A signal after the COMMIT was sent lets it finish
+/// (the caller reports that). Returns how long the target was unavailable.
+async fn swap(
+    pg: &PgClient,
+    target: &str,
+    restored: &str,
+    pre: &str,
+    interrupt: &Interrupt,
+) -> Result<Duration, SwapFailed> {
+    let t0 = Instant::now();
+    let renamed = interrupt
+        .run(async {
+            allow_connections(pg, target, false).await?;
+            terminate(pg, target).await?;
+            pg.client
+                .batch_execute("BEGIN")
+                .await
+                .context("starting the swap's transaction")?;
+            rename_in_tx(pg, target, pre).await?;
+            crate::interrupt::test_pause("restore.swap").await;
+            rename_in_tx(pg, restored, target).await
+        })
+        .await;
+    let committed = match renamed {
+        Ok(()) => pg
+            .client
+            .batch_execute("COMMIT")
+            .await
+            .context("committing the swap"),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = committed {
+        // Queued behind whatever was in flight, so it undoes all of it; a COMMIT that failed
+        // has rolled back already and this is a no-op.
+        let _ = pg.client.batch_execute("ROLLBACK").await;
         let _ = allow_connections(pg, target, true).await;
-        return Err(match back {
-            Ok(()) => e.context("the old database was put back under its name"),
-            Err(b) => e.context(format!(
-                "AND putting the old database back failed ({}): it is now named {pre}\nhint: rename it by hand: ALTER DATABASE {} RENAME TO {}",
-                one_line(&b),
-                quote_ident(pre),
-                quote_ident(target)
+        return Err(SwapFailed {
+            error: e.context(format!(
+                "the swap was rolled back: {target} keeps its name and data"
             )),
         });
     }
@@ -302,7 +360,6 @@ async fn swap(pg: &PgClient, target: &str, restored: &str, pre: &str) -> anyhow:
     let _ = allow_connections(pg, pre, true).await;
     Ok(took)
 }
-
 async fn systemctl(verb: &str, unit: &str) -> anyhow::Result<()> {
     let out = tokio::time::timeout(
         Duration::from_secs(120),
@@ -356,11 +413,9 @@ pub async fn run(args: &RestoreArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         .or_else(|| args.db.clone())
         .unwrap_or_else(|| m.database.clone());
     let ts = compact_stamp(SystemTime::now());
-    let restored = if swapping {
-        side_name(&target, "restore", &ts)
-    } else {
-        target.clone()
-    };
+    // Always a recognisable side name (`__restore_<ts>`): a half-restored database never carries
+    // a name the operator asked for, and the next run can report it if we are killed.
+    let restored = side_name(&target, "restore", &ts);
     let pre = side_name(&target, "pre_restore", &ts);
 
     let options = ctx.pg_options()?;
@@ -394,6 +449,9 @@ pub async fn run(args: &RestoreArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             m.total_rows()
         ),
     ];
+    if !swapping {
+        plan.push(format!("rename {restored} to {target}"));
+    }
     if swapping {
         if !args.stop_service.is_empty() {
             plan.push(format!("stop {}", args.stop_service.join(", ")));
@@ -445,14 +503,32 @@ pub async fn run(args: &RestoreArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     }
 
     crate::confirm::typed(&action, &plan, &target, args.yes)?;
-    // From here on Ctrl-C is ours to handle: it must clean up, not kill us half-way.
+    // From here on Ctrl-C and SIGTERM are ours to handle: every await below is raced with them
+    // (`interrupt.run`), and an interrupt before the swap drops our own database and stops.
     let interrupt = Interrupt::install()?;
     let _lock = lock::acquire(&ctx.state_dir(), "the restore")?;
     let mut steps = Steps { rows: vec![] };
 
+    // What earlier restores left behind (we hold the lock: none of it is alive).
+    match interrupt
+        .run(leftovers::scan(Some(&pg), &dir, Some(&target), None))
+        .await
+    {
+        Ok(found) => report.extend(found),
+        Err(e) if crate::interrupt::is_interrupted(&e) => {
+            return Ok(interrupted(
+                report,
+                steps,
+                &e,
+                "before anything was created; nothing was changed",
+            ))
+        }
+        Err(e) => report.push(Finding::unknown("restore.leftover", &e)),
+    }
+
     // 1. Verify: a damaged archive stops everything before anything is created.
     let t = Instant::now();
-    let checked = verify::check(&entry).await;
+    let checked = interrupt.run(verify::check(&entry)).await;
     match checked {
         Ok(v) => {
             steps.add(
@@ -466,6 +542,15 @@ pub async fn run(args: &RestoreArgs, ctx: &Ctx) -> anyhow::Result<Report> {
                 format!("{}: checksum and table of contents good", m.id),
             ));
         }
+        Err(e) if crate::interrupt::is_interrupted(&e) => {
+            steps.add("verify", Status::Critical, Some(t.elapsed()), one_line(&e));
+            return Ok(interrupted(
+                report,
+                steps,
+                &e,
+                "while verifying the archive, before anything was created; nothing was changed",
+            ));
+        }
         Err(e) => {
             steps.add("verify", Status::Critical, Some(t.elapsed()), one_line(&e));
             report.push(
@@ -476,51 +561,41 @@ pub async fn run(args: &RestoreArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             return Ok(report);
         }
     }
-    if interrupt.is_set() {
-        bail!("restore: interrupted before anything was created; nothing was changed");
-    }
 
-    // 2-4. Create, load, prove. Any failure drops our own half-restored database.
+    // 2-4. Create, load, prove. Any failure or interrupt drops our own half-restored database
+    // (IF EXISTS: an interrupted CREATE may or may not have happened on the server).
     let t = Instant::now();
-    let props = create_options(&pg, if target_exists { &target } else { &m.database }).await?;
-    pg.client
-        .batch_execute(&format!(
-            "CREATE DATABASE {} TEMPLATE template0{props}",
-            quote_ident(&restored)
-        ))
-        .await
-        .with_context(|| format!("restore: creating database {restored}"))?;
-    steps.add("create", Status::Ok, Some(t.elapsed()), restored.clone());
-    report.push(Finding::ok("restore.create", format!("created {restored}")));
-
-    let loaded = load_and_prove(
-        args, &entry, &options, &restored, &dir, &interrupt, ctx, &mut steps,
-    )
-    .await;
+    let created = interrupt
+        .run(async {
+            let props =
+                create_options(&pg, if target_exists { &target } else { &m.database }).await?;
+            pg.client
+                .batch_execute(&format!(
+                    "CREATE DATABASE {} TEMPLATE template0{props}",
+                    quote_ident(&restored)
+                ))
+                .await
+                .with_context(|| format!("restore: creating database {restored}"))
+        })
+        .await;
+    let loaded = match created {
+        Ok(()) => {
+            steps.add("create", Status::Ok, Some(t.elapsed()), restored.clone());
+            report.push(Finding::ok("restore.create", format!("created {restored}")));
+            load_and_prove(
+                args, &entry, &options, &restored, &interrupt, ctx, &mut steps,
+            )
+            .await
+        }
+        Err(e) => {
+            steps.add("create", Status::Critical, Some(t.elapsed()), one_line(&e));
+            Err(("restore.create", e))
+        }
+    };
     let load_took = match loaded {
         Ok(took) => took,
         Err((id, e)) => {
-            let dropped = drop_database(&pg, &restored).await;
-            let mut f = Finding::new(id, Status::Critical, one_line(&e));
-            f = match dropped {
-                Ok(()) => f.hint(format!(
-                    "{target} was not touched; the half-restored {restored} was removed"
-                )),
-                Err(d) => f.hint(format!(
-                    "{target} was not touched; removing {restored} failed too ({}): drop it by hand",
-                    one_line(&d)
-                )),
-            };
-            report.push(f);
-            report.sections.push(steps.section());
-            if interrupt.is_set() {
-                report.push(Finding::new(
-                    "restore.interrupted",
-                    Status::Critical,
-                    "interrupted (SIGINT/SIGTERM): stopped before the swap",
-                ));
-            }
-            return Ok(report);
+            return Ok(abandon(report, steps, &pg, &target, &restored, &[], id, &e).await)
         }
     };
     report.push(
@@ -546,6 +621,20 @@ pub async fn run(args: &RestoreArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     );
 
     if !swapping {
+        // Only a proven copy carries the name the operator asked for.
+        if let Err(e) = interrupt.run(rename(&pg, &restored, &target)).await {
+            return Ok(abandon(
+                report,
+                steps,
+                &pg,
+                &target,
+                &restored,
+                &[],
+                "restore.swap",
+                &e,
+            )
+            .await);
+        }
         report.sections.push(steps.section());
         report.push(Finding::ok(
             "restore.plan",
@@ -561,23 +650,24 @@ pub async fn run(args: &RestoreArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let mut stopped: Vec<String> = Vec::new();
     for unit in &args.stop_service {
         let t = Instant::now();
-        if let Err(e) = systemctl("stop", unit).await {
+        if let Err(e) = interrupt.run(systemctl("stop", unit)).await {
             steps.add(
                 &format!("stop {unit}"),
                 Status::Critical,
                 Some(t.elapsed()),
                 one_line(&e),
             );
-            for u in &stopped {
-                let _ = systemctl("start", u).await;
-            }
-            let _ = drop_database(&pg, &restored).await;
-            report.push(
-                Finding::new("restore.services", Status::Critical, one_line(&e))
-                    .hint(format!("{target} was not touched and the services stopped so far were started again; {restored} was removed")),
-            );
-            report.sections.push(steps.section());
-            return Ok(report);
+            return Ok(abandon(
+                report,
+                steps,
+                &pg,
+                &target,
+                &restored,
+                &stopped,
+                "restore.services",
+                &e,
+            )
+            .await);
         }
         steps.add(
             &format!("stop {unit}"),
@@ -588,9 +678,8 @@ pub async fn run(args: &RestoreArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         stopped.push(unit.clone());
     }
 
-    // 6. The swap: the only unavailability.
-    let swapped = swap(&pg, &target, &restored, &pre).await;
-    match swapped {
+    // 6. The swap: the only unavailability; one transaction, committed or rolled back whole.
+    match swap(&pg, &target, &restored, &pre, &interrupt).await {
         Ok(unavailable) => {
             steps.add(
                 "swap",
@@ -617,16 +706,51 @@ pub async fn run(args: &RestoreArgs, ctx: &Ctx) -> anyhow::Result<Report> {
                         quote_ident(&pre)
                     )),
             );
+            if let Some(sig) = interrupt.signal() {
+                report.push(
+                    Finding::new(
+                        "restore.interrupted",
+                        Status::Warning,
+                        format!("interrupted by {sig} while the swap committed: the swap completed; {target} holds {}", m.id),
+                    )
+                    .hint("nothing to undo; the services stopped for the swap are started again"),
+                );
+            }
         }
-        Err(e) => {
-            steps.add("swap", Status::Critical, None, one_line(&e));
+        Err(SwapFailed { error }) => {
+            steps.add("swap", Status::Critical, None, one_line(&error));
+            if crate::interrupt::is_interrupted(&error) {
+                // `abandon` below starts the services and drops the restored copy.
+                return Ok(abandon(
+                    report,
+                    steps,
+                    &pg,
+                    &target,
+                    &restored,
+                    &stopped,
+                    "restore.swap",
+                    &error,
+                )
+                .await);
+            }
             let _ = drop_database(&pg, &restored).await;
-            report.push(Finding::new("restore.swap", Status::Critical, one_line(&e)));
+            report.push(Finding::new(
+                "restore.swap",
+                Status::Critical,
+                one_line(&error),
+            ));
         }
     }
 
-    // 7. Start what we stopped, and check it runs.
-    for unit in &stopped {
+    // 7. Start what we stopped, and check it runs (not raced: the services must come back).
+    start_services(&stopped, &mut steps, &mut report).await;
+    report.sections.push(steps.section());
+    Ok(report)
+}
+
+/// Start `units` again and report each.
+async fn start_services(units: &[String], steps: &mut Steps, report: &mut Report) {
+    for unit in units {
         let t = Instant::now();
         let started = systemctl("start", unit).await;
         let state = host::unit_state(unit, Duration::from_secs(10)).await;
@@ -662,18 +786,82 @@ pub async fn run(args: &RestoreArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         };
         report.push(f.subject(unit.clone()));
     }
+}
+
+/// The report of a restore interrupted before it created anything.
+fn interrupted(mut report: Report, steps: Steps, e: &anyhow::Error, when: &str) -> Report {
+    report.push(
+        Finding::new(
+            "restore.interrupted",
+            Status::Critical,
+            format!("{}: stopped {when}", one_line(e)),
+        )
+        .hint("run the restore again when you are ready"),
+    );
     report.sections.push(steps.section());
-    Ok(report)
+    report
+}
+
+/// Give up before the swap (a failure or an interrupt): start the services stopped so far,
+/// drop our own half-restored database, and report why, naming what was left as it was.
+#[allow(clippy::too_many_arguments)]
+async fn abandon(
+    mut report: Report,
+    mut steps: Steps,
+    pg: &PgClient,
+    target: &str,
+    restored: &str,
+    stopped: &[String],
+    id: &str,
+    e: &anyhow::Error,
+) -> Report {
+    let dropped = drop_database(pg, restored).await;
+    let cleaned = match dropped {
+        Ok(()) => format!("the half-restored {restored} was removed"),
+        Err(d) => format!(
+            "removing {restored} failed too ({}): drop it by hand: DROP DATABASE {}",
+            one_line(&d),
+            quote_ident(restored)
+        ),
+    };
+    let was_interrupted = crate::interrupt::is_interrupted(e);
+    if was_interrupted {
+        let at = steps.rows.last().map(|r| r[0].clone()).unwrap_or_default();
+        report.push(
+            Finding::new(
+                "restore.interrupted",
+                Status::Critical,
+                format!(
+                    "{} during `{at}`: {}; {target} was not touched",
+                    one_line(e),
+                    if id == "restore.swap" {
+                        "the swap was rolled back whole"
+                    } else {
+                        "stopped before the swap"
+                    }
+                ),
+            )
+            .hint(format!(
+                "{cleaned}; run the restore again when you are ready"
+            )),
+        );
+    } else {
+        report.push(
+            Finding::new(id, Status::Critical, one_line(e))
+                .hint(format!("{target} was not touched; {cleaned}")),
+        );
+    }
+    start_services(stopped, &mut steps, &mut report).await;
+    report.sections.push(steps.section());
+    report
 }
 
 /// pg_restore into `restored` and compare the counts; errors carry the finding id.
-#[allow(clippy::too_many_arguments)]
 async fn load_and_prove(
     args: &RestoreArgs,
     entry: &Entry,
     options: &PgOptions,
     restored: &str,
-    dir: &std::path::Path,
     interrupt: &Interrupt,
     ctx: &Ctx,
     steps: &mut Steps,
@@ -685,13 +873,10 @@ async fn load_and_prove(
         options: opts.clone(),
         jobs: args.jobs,
         no_owner: false,
-        scratch_dir: entry
-            .archive_path
-            .parent()
-            .map(|p| p.to_path_buf())
-            .unwrap_or_else(|| dir.to_path_buf()),
+        scratch_dir: pgrestore::scratch_dir_of(entry),
         progress: crate::render::show_progress(&ctx.global),
         pg_restore: None,
+        pause_at: "restore.load",
     };
     if let Err(e) = pgrestore::run(job, interrupt).await {
         steps.add(
@@ -709,19 +894,15 @@ async fn load_and_prove(
         Some(load_took),
         format!("into {restored}"),
     );
-    if interrupt.is_set() {
-        return Err((
-            "restore.load",
-            anyhow::anyhow!("interrupted after pg_restore"),
-        ));
-    }
     let t = Instant::now();
-    let counted = async {
-        let c = PgClient::connect(&opts, ctx.timeouts()).await?;
-        c.client.batch_execute("SET statement_timeout = 0").await?;
-        counts::count_tables(&c.client).await
-    }
-    .await;
+    let counted = interrupt
+        .run(async {
+            let c = PgClient::connect(&opts, ctx.timeouts()).await?;
+            c.client.batch_execute("SET statement_timeout = 0").await?;
+            crate::interrupt::test_pause("restore.compare").await;
+            counts::count_tables(&c.client).await
+        })
+        .await;
     let actual = match counted {
         Ok(a) => a,
         Err(e) => {

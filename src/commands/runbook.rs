@@ -370,6 +370,39 @@ fn summary(r: &Report) -> String {
     }
 }
 
+/// Whether a step's command takes over SIGINT/SIGTERM and cleans up itself (a restore drops
+/// its half-restored database, a backup its partial file, maintenance cancels its statement):
+/// such a step is awaited to its own end. Every other step only reads and is dropped at once.
+fn step_cleans_up(command: &crate::cli::Command) -> bool {
+    use crate::cli::Command as C;
+    use crate::commands::check::CheckCommand;
+    match command {
+        C::Check(a) => matches!(&a.which, CheckCommand::Night(n) if n.maintain || n.cleanup),
+        C::Diagnose(_) | C::Config(_) | C::Completions(_) | C::Generate(_) => false,
+        _ => true,
+    }
+}
+
+/// Run one step, raced with the runbook's interrupt: a read-only step is dropped when the
+/// signal arrives (`Err(Interrupted)`), one that cleans up after itself runs to its end.
+async fn run_step<F>(
+    fut: F,
+    command: &crate::cli::Command,
+    interrupt: &Interrupt,
+) -> anyhow::Result<Report>
+where
+    F: std::future::Future<Output = anyhow::Result<Report>>,
+{
+    // A signal before the step began: do not begin it.
+    interrupt.check()?;
+    tokio::pin!(fut);
+    match interrupt.guard(&mut fut).await {
+        Ok(r) => r,
+        Err(_) if step_cleans_up(command) => fut.await,
+        Err(i) => Err(i.into()),
+    }
+}
+
 async fn execute(rb: &Runbook, yes: bool, ctx: &Ctx) -> anyhow::Result<Report> {
     let confirm = rb.confirm_steps();
     if !confirm.is_empty() && !yes && !crate::confirm::interactive() {
@@ -424,20 +457,53 @@ async fn execute(rb: &Runbook, yes: bool, ctx: &Ctx) -> anyhow::Result<Report> {
             }
         }
         let t = Instant::now();
-        let fut = Box::pin(crate::commands::dispatch(&step.cli.command, ctx));
-        let outcome = match step.timeout {
-            Some(limit) => match tokio::time::timeout(limit, fut).await {
-                Ok(r) => r,
-                Err(_) => Err(anyhow::anyhow!(
-                    "timed out after {}",
-                    took(limit.as_secs_f64())
-                )),
-            },
-            None => fut.await,
+        let fut = async {
+            crate::interrupt::test_pause("runbook.step").await;
+            Box::pin(crate::commands::dispatch(&step.cli.command, ctx)).await
         };
+        let fut = async {
+            match step.timeout {
+                Some(limit) => match tokio::time::timeout(limit, fut).await {
+                    Ok(r) => r,
+                    Err(_) => Err(anyhow::anyhow!(
+                        "timed out after {}",
+                        took(limit.as_secs_f64())
+                    )),
+                },
+                None => fut.await,
+            }
+        };
+        let outcome = run_step(fut, &step.cli.command, &interrupt).await;
         let elapsed = t.elapsed();
+        if let Some(sig) = interrupt.signal() {
+            // Said once, naming the step that was running; the step's own findings (a
+            // restore's `restore.interrupted`) follow it.
+            let f = Finding::new(
+                "runbook.interrupted",
+                Status::Critical,
+                format!(
+                    "interrupted by {sig} during step {label} (`opsbook {}`); the remaining steps were not run",
+                    step.run
+                ),
+            )
+            .subject(step.name.clone());
+            report.push(match step_cleans_up(&step.cli.command) {
+                true => {
+                    f.hint("the step handled the signal itself: see its findings for what it left")
+                }
+                false => {
+                    f.hint("the step only reads, so it was stopped at once; nothing was changed")
+                }
+            });
+            stopped = Some(format!("interrupted by {sig} during step {}", i + 1));
+        }
         let (status, line, findings) = match outcome {
             Ok(r) => (r.status, summary(&r), r.findings),
+            Err(e) if crate::interrupt::is_interrupted(&e) => (
+                Status::Critical,
+                format!("interrupted: {}", one_line(&e)),
+                vec![],
+            ),
             Err(e) => {
                 let f = Finding::new(
                     "runbook.step",
@@ -464,16 +530,8 @@ async fn execute(rb: &Runbook, yes: bool, ctx: &Ctx) -> anyhow::Result<Report> {
             worst = status;
         }
         let failed = matches!(status, Status::Critical | Status::Unknown);
-        if failed && step.on_failure == OnFailure::Abort {
+        if failed && step.on_failure == OnFailure::Abort && stopped.is_none() {
             stopped = Some(format!("step {} failed (on_failure: abort)", i + 1));
-        }
-        if interrupt.is_set() && stopped.is_none() {
-            stopped = Some("interrupted (SIGINT): stopped after the current step".into());
-            report.push(Finding::new(
-                "runbook.interrupted",
-                Status::Unknown,
-                "interrupted by a signal; the remaining steps were not run",
-            ));
         }
     }
     if let Some(when) = rb.notify.filter(|w| w.wants(worst)) {
@@ -536,21 +594,6 @@ async fn notify_outcome(
     crate::notify::send(cfg, &crate::notify::Message::new(text)).await
 }
 
-fn unit_name(rb: &Runbook) -> String {
-    let clean: String = rb
-        .name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    format!("opsbook-runbook-{clean}")
-}
-
 fn schedule(rb: &Runbook, print: ScheduleFormat) -> anyhow::Result<Report> {
     let Some(sched) = &rb.schedule else {
         anyhow::bail!(
@@ -565,16 +608,7 @@ fn schedule(rb: &Runbook, print: ScheduleFormat) -> anyhow::Result<Report> {
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "/usr/local/bin/opsbook".to_string());
     let target = &rb.reference;
-    let confirm = rb.confirm_steps();
-    let yes_note = if confirm.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "# Steps that ask for confirmation ({}) cannot ask a timer or cron: --yes runs them.\n",
-            confirm.join(", ")
-        )
-    };
-    let yes = if confirm.is_empty() { "" } else { " --yes" };
+    let (yes_note, yes) = crate::runbook::systemd::unattended(rb);
     let mut report = Report::new("runbook schedule");
     let text = match print {
         ScheduleFormat::Cron => format!(
@@ -582,15 +616,11 @@ fn schedule(rb: &Runbook, print: ScheduleFormat) -> anyhow::Result<Report> {
             rb.name, rb.description, sched.expr
         ),
         ScheduleFormat::Systemd => {
-            let calendar = sched.on_calendar().map_err(|e| anyhow::anyhow!("runbook {}: {e}", rb.name))?;
-            let unit = unit_name(rb);
+            let units = crate::runbook::systemd::units(rb, &exe)?;
+            let unit = &units.name;
             format!(
-                "# /etc/systemd/system/{unit}.service\n[Unit]\nDescription=opsbook runbook {name}: {desc}\nWants=network-online.target\nAfter=network-online.target\n\n[Service]\nType=oneshot\n{yes_note}ExecStart={exe} runbook run {target}{yes} -q\n\n\
-# /etc/systemd/system/{unit}.timer\n[Unit]\nDescription=Run opsbook runbook {name} ({expr})\n\n[Timer]\nOnCalendar={calendar}\nPersistent=true\nUnit={unit}.service\n\n[Install]\nWantedBy=timers.target\n\n\
-# then: systemctl daemon-reload && systemctl enable --now {unit}.timer\n",
-                name = rb.name,
-                desc = rb.description,
-                expr = sched.expr,
+                "# /etc/systemd/system/{unit}.service\n{}\n# /etc/systemd/system/{unit}.timer\n{}\n# then: systemctl daemon-reload && systemctl enable --now {unit}.timer\n",
+                units.service, units.timer
             )
         }
     };

@@ -33,10 +33,17 @@ impl Message {
     }
 }
 
-/// A configured channel, its secret already read.
+/// A configured channel, its secret already read; or one that cannot send (its token is
+/// missing, its file unreadable), which fails each send with the reason instead of silencing
+/// the channels that work.
 enum Channel {
     Telegram(telegram::Telegram),
     Webhook(webhook::Webhook),
+    Broken {
+        name: &'static str,
+        reason: String,
+        hint: String,
+    },
 }
 
 impl Channel {
@@ -44,13 +51,40 @@ impl Channel {
         match self {
             Channel::Telegram(_) => "telegram",
             Channel::Webhook(_) => "webhook",
+            Channel::Broken { name, .. } => name,
         }
+    }
+
+    fn broken(name: &'static str, e: &anyhow::Error) -> Channel {
+        let text = one_line(e);
+        let (reason, hint) = match text.split_once("\nhint: ") {
+            Some((r, h)) => (r.to_string(), h.replace('\n', " ")),
+            None => (text.clone(), format!("fix notify.{name} in the config")),
+        };
+        let prefix = format!("notify.{name}: ");
+        let reason = reason.strip_prefix(&prefix).unwrap_or(&reason).to_string();
+        Channel::Broken { name, reason, hint }
     }
 
     async fn send(&self, message: &Message) -> Result<(), String> {
         match self {
             Channel::Telegram(t) => t.send(message).await,
             Channel::Webhook(w) => w.send(message).await,
+            Channel::Broken { reason, .. } => Err(reason.clone()),
+        }
+    }
+
+    /// The finding of one delivery attempt through this channel.
+    fn finding(&self, result: Result<(), String>, what: &str) -> Finding {
+        match self {
+            Channel::Broken { name, reason, hint } => Finding::new(
+                format!("notify.{name}"),
+                Status::Warning,
+                format!("could not send {what}: notify.{name} cannot send: {reason}"),
+            )
+            .subject(*name)
+            .hint(hint.clone()),
+            _ => channel_finding(self.name(), result, what),
         }
     }
 }
@@ -61,15 +95,28 @@ pub struct Notifier {
 }
 
 impl Notifier {
-    /// Read the channels' secrets now, so a token file others can read is refused before any
-    /// work is done (an operator error: exit 3), not discovered at the first alert.
+    /// Read the channels' secrets now. A token file others can read is refused before any
+    /// work is done (an operator error: exit 3, as the config load already says); any other
+    /// channel that cannot be set up (no token) becomes a broken channel: each send through it
+    /// is a WARNING `notify.<channel>` with the reason, and the other channels still deliver.
     pub fn from_config(
         cfg: &NotifyConfig,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> anyhow::Result<Notifier> {
         let mut channels = Vec::new();
         if let Some(t) = &cfg.telegram {
-            channels.push(Channel::Telegram(telegram::Telegram::new(t, env)?));
+            if let Some(file) = &t.token_file {
+                if let Some(mode) = crate::config::secrets::readable_by_others(file) {
+                    anyhow::bail!(
+                        "notify.telegram: {}",
+                        crate::config::secrets::mode_error("Telegram token file", file, mode)
+                    );
+                }
+            }
+            channels.push(match telegram::Telegram::new(t, env) {
+                Ok(t) => Channel::Telegram(t),
+                Err(e) => Channel::broken("telegram", &e),
+            });
         }
         if let Some(w) = &cfg.webhook {
             channels.push(Channel::Webhook(webhook::Webhook::new(w)));
@@ -101,13 +148,30 @@ impl Notifier {
         }
     }
 
-    /// Send `message` through every channel at once: one finding per channel, OK when it was
-    /// delivered, WARNING (`notify.<channel>`) when it was not.
+    /// The finding of a send through `name` (a broken channel's carries its own hint).
+    pub fn finding(&self, name: &str, result: Result<(), String>, what: &str) -> Finding {
+        match self.channels.iter().find(|c| c.name() == name) {
+            Some(c) => c.finding(result, what),
+            None => channel_finding(name, result, what),
+        }
+    }
+
+    /// The channels that cannot send at all.
+    pub fn broken(&self) -> Vec<&'static str> {
+        self.channels
+            .iter()
+            .filter(|c| matches!(c, Channel::Broken { .. }))
+            .map(Channel::name)
+            .collect()
+    }
+
+    /// Send `message` through every channel at once, each on its own: one finding per
+    /// channel, OK when it was delivered, WARNING (`notify.<channel>`) when it was not.
     pub async fn send_all(&self, message: &Message, what: &str) -> Vec<Finding> {
         join_all(
             self.channels
                 .iter()
-                .map(|c| async move { channel_finding(c.name(), c.send(message).await, what) }),
+                .map(|c| async move { c.finding(c.send(message).await, what) }),
         )
         .await
     }
@@ -181,11 +245,14 @@ pub async fn dispatch_alerts(
     let host = hostname();
     let repeat = cfg.repeat_after.0.as_secs() as i64;
     let channels = notifier.channel_names();
+    let broken = notifier.broken();
     let sends = join_all(channels.iter().map(|ch| {
         let items = alerts.due(ch, repeat, now);
         let text = alerts.message(&host, command, ch, &items, now);
+        // A broken channel is reported every run, not only when an alert is due.
+        let quiet = items.is_empty() && !broken.contains(ch);
         async move {
-            if items.is_empty() {
+            if quiet {
                 return (*ch, items, None);
             }
             let result = notifier.send_one(ch, &Message::new(text)).await;
@@ -198,7 +265,12 @@ pub async fn dispatch_alerts(
         if result.is_ok() {
             alerts.mark_sent(ch, &items, now);
         }
-        out.push(channel_finding(ch, result, &describe(&items)));
+        let what = if items.is_empty() {
+            "alerts".to_string()
+        } else {
+            describe(&items)
+        };
+        out.push(notifier.finding(ch, result, &what));
     }
     alerts.prune(&channels);
     if let Err(e) = alerts.save(dir) {

@@ -84,16 +84,21 @@ pub fn path(dir: &Path) -> PathBuf {
 impl AlertState {
     pub fn load(dir: &Path) -> anyhow::Result<AlertState> {
         let p = path(dir);
-        match std::fs::read(&p) {
-            Ok(bytes) => serde_json::from_slice(&bytes).with_context(|| {
-                format!(
-                    "reading alert state {} (move the corrupt file aside; alerts still firing are then sent again)",
-                    p.display()
-                )
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(AlertState::default()),
-            Err(e) => Err(e).with_context(|| format!("reading alert state {}", p.display())),
+        if matches!(std::fs::symlink_metadata(&p), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+        {
+            return Ok(AlertState::default());
         }
+        let bytes = crate::bounded_read::read_bytes(
+            &p,
+            "alert state",
+            crate::bounded_read::STATE_FILE_LIMIT,
+        )?;
+        serde_json::from_slice(&bytes).with_context(|| {
+            format!(
+                "reading alert state {} (move the corrupt file aside; alerts still firing are then sent again)",
+                p.display()
+            )
+        })
     }
 
     pub fn save(&self, dir: &Path) -> anyhow::Result<()> {

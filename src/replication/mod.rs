@@ -111,8 +111,11 @@ pub fn read_password_file(path: &Path) -> anyhow::Result<String> {
             path.display()
         );
     }
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading the password file {}", path.display()))?;
+    let text = crate::bounded_read::read_text(
+        path,
+        "password file",
+        crate::bounded_read::SECRET_FILE_LIMIT,
+    )?;
     let pw = text.lines().next().unwrap_or("").trim_end_matches('\r');
     if pw.is_empty() {
         bail!(

@@ -46,6 +46,7 @@ pub fn standby_owner() -> anyhow::Result<Option<Account>> {
 /// (the invoking user's cwd may not be readable by the owner).
 pub fn command_as(program: &Path, owner: Option<&Account>) -> Command {
     let mut cmd = Command::new(program);
+    crate::clients::tools::bind_to_parent(&mut cmd);
     for (k, _) in std::env::vars_os() {
         if k.to_string_lossy().starts_with("PG") {
             cmd.env_remove(&k);

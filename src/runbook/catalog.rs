@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context as _};
+use anyhow::bail;
 
 /// The shipped runbooks, compiled in so an installed binary has them.
 pub const SHIPPED: &[(&str, &str)] = &[
@@ -57,8 +57,8 @@ fn is_path(target: &str) -> bool {
 }
 
 fn from_file(path: &Path) -> anyhow::Result<Found> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading runbook {}", path.display()))?;
+    let text =
+        crate::bounded_read::read_text(path, "runbook", crate::bounded_read::YAML_FILE_LIMIT)?;
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let name = path
         .file_stem()

@@ -224,6 +224,11 @@ fn yaml_error(origin: &str, e: serde_saphyr::Error) -> anyhow::Error {
 }
 
 /// Load a runbook and everything it calls; `stack` holds the references being loaded.
+/// How many runbooks may be running inside one another (the outermost counts as one). Each
+/// level is a boxed `dispatch` of its own: without a bound, 60 nested runbooks overflowed the
+/// stack (SIGABRT) while `validate` said OK. Checked while loading, so validate refuses too.
+pub const MAX_NESTING: usize = 8;
+
 pub fn load(
     found: &Found,
     dirs: &[std::path::PathBuf],
@@ -234,6 +239,14 @@ pub fn load(
         bail!(
             "runbook cycle: {}\nhint: a runbook may call another, but never one that is already running",
             stack.join(" -> ")
+        );
+    }
+    if stack.len() >= MAX_NESTING {
+        stack.push(found.reference.clone());
+        bail!(
+            "runbooks nested too deep: {} is {} runbooks deep, over the limit of {MAX_NESTING}\nhint: a runbook may run another, which may run another, up to {MAX_NESTING} levels: run the deeper ones from a flatter runbook",
+            stack.join(" -> "),
+            stack.len()
         );
     }
     stack.push(found.reference.clone());

@@ -145,10 +145,25 @@ fn flags_and_environment_override_the_file() {
 #[test]
 fn the_example_config_is_valid_and_its_secrets_stay_masked() {
     let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/opsbook.yaml");
-    let run = opsbook(&["config", "check", example.to_str().unwrap()]).run();
-    assert_eq!(run.code, 0, "{run}");
-    // `config show` reads the secret files it names: point them at files of the test's own.
+    // Installed as its header says (mode 0600): its webhook URL is a credential, so a copy
+    // others can read is refused.
     let s = Scratch::new("example_cfg");
+    let installed = s.write(
+        "installed.yaml",
+        &std::fs::read_to_string(&example).unwrap(),
+        0o600,
+    );
+    let run = opsbook(&["config", "check", installed.to_str().unwrap()]).run();
+    assert_eq!(run.code, 0, "{run}");
+    std::fs::set_permissions(
+        &installed,
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .unwrap();
+    let run = opsbook(&["config", "check", installed.to_str().unwrap()]).run();
+    assert_eq!(run.code, 3, "{run}");
+    assert!(run.stderr.contains("notify.webhook.url"), "{run}");
+    // `config show` reads the secret files it names: point them at files of the test's own.
     for f in ["pg.password", "redis.password", "telegram.token"] {
         s.write(f, "not-shown-either\n", 0o600);
     }

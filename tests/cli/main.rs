@@ -15,15 +15,18 @@ mod diagnose_locks;
 mod diagnose_memory;
 mod diagnose_network;
 mod diagnose_queries;
+mod hardening_input;
 mod harness;
 mod hostile;
 mod metrics;
 mod monitor;
 mod output;
+mod package;
 mod replica;
 mod restore;
 mod runbook;
 mod sandbox_cmd;
+mod signals;
 
 #[test]
 fn every_test_module_is_listed() {

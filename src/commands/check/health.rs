@@ -340,6 +340,18 @@ pub fn queue_finding(q: &RqQueue, backlog: Limits) -> Finding {
 }
 
 /// One `http.health` finding and its `checks.http` entry.
+/// ", body over 64 KiB" when the answer went on past the bound (reading stopped there).
+fn body_note(t: &Answer) -> String {
+    if t.body_over_limit {
+        format!(
+            ", body over {}",
+            crate::bounded_read::limit_text(web::HTTP_BODY_LIMIT as u64)
+        )
+    } else {
+        String::new()
+    }
+}
+
 pub fn http_part(shown: &str, r: &anyhow::Result<Answer>, latency: SpanLimits) -> (Finding, Value) {
     match r {
         Ok(t) if (200..300).contains(&t.status) => {
@@ -352,7 +364,12 @@ pub fn http_part(shown: &str, r: &anyhow::Result<Answer>, latency: SpanLimits) -
             let mut f = Finding::new(
                 "http.health",
                 status,
-                format!("answered {} in {}", t.status, ms_text(total)),
+                format!(
+                    "answered {} in {}{}",
+                    t.status,
+                    ms_text(total),
+                    body_note(t)
+                ),
             )
             .subject(shown)
             .value(secs(total), "seconds");
@@ -367,7 +384,12 @@ pub fn http_part(shown: &str, r: &anyhow::Result<Answer>, latency: SpanLimits) -
             let f = Finding::new(
                 "http.health",
                 Status::Critical,
-                format!("answered {} in {}: not 2xx", t.status, ms_text(total)),
+                format!(
+                    "answered {} in {}{}: not 2xx",
+                    t.status,
+                    ms_text(total),
+                    body_note(t)
+                ),
             )
             .subject(shown)
             .value(secs(total), "seconds")

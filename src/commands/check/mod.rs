@@ -25,7 +25,7 @@ pub enum CheckCommand {
     #[command(
         after_help = "Finding ids: postgres.up postgres.connections postgres.cache_hit_ratio \
 postgres.database_size replica.role replica.standby replica.slot replica.receiver \
-replica.replay_delay (only when the server replicates) redis.up redis.memory backup.latest_age service.active journal.errors \
+replica.replay_delay (only when the server replicates) redis.up redis.memory backup.latest_age restore.leftover backup.leftover service.active journal.errors \
 host.memory_usage host.disk_usage metric.<name> (custom metrics listing morning)\n\nExit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n\
 See commands/check.md for what each finding reads on the server."
     )]
@@ -42,7 +42,7 @@ See commands/check.md for the config keys (health:, metrics:)."
     /// The night checklist: disk projection, stale statistics, backup retention, database growth; --cleanup and --maintain act
     #[command(
         after_help = "Examples:\n  opsbook check night\n  opsbook check night --cleanup --maintain --dry-run\n  opsbook check night --cleanup --maintain --yes      # from cron\n\n\
-Finding ids: postgres.up host.disk_usage postgres.stale_stats backup.retention \
+Finding ids: postgres.up host.disk_usage postgres.stale_stats backup.retention restore.leftover backup.leftover \
 postgres.database_growth maintain.plan maintain.vacuum maintain.reindex cleanup.logs cleanup.backups\n\n\
 Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also: --maintain/--cleanup refused without \
 confirmation, nothing changed).\nSee commands/check.md for what each finding reads and what --maintain runs."

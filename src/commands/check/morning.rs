@@ -33,6 +33,7 @@ pub(super) async fn run(args: &MorningArgs, ctx: &Ctx) -> anyhow::Result<Report>
         memory,
         disks,
         metrics,
+        leftovers,
     ) = tokio::join!(
         guarded("postgres.up", timeout, async {
             Ok(probes::postgres::up(ctx).await)
@@ -86,6 +87,11 @@ pub(super) async fn run(args: &MorningArgs, ctx: &Ctx) -> anyhow::Result<Report>
             probes::host::disk_usage(&dirs, th.disk_pct)
         }),
         crate::metrics::findings(ctx, "morning"),
+        guarded("restore.leftover", timeout, async {
+            let pg = ctx.pg().await.ok();
+            let db = pg.map(|p| p.options.dbname().to_string());
+            crate::backup::leftovers::scan(pg, &backup_dir, db.as_deref(), Some(&state_dir)).await
+        }),
     );
 
     let mut report = Report::new("check morning");
@@ -101,6 +107,7 @@ pub(super) async fn run(args: &MorningArgs, ctx: &Ctx) -> anyhow::Result<Report>
     report.extend(replication);
     report.extend(redis);
     report.extend(backup);
+    report.extend(leftovers);
     report.extend(units.into_iter().flatten());
     report.extend(journals.into_iter().flatten());
     report.extend(memory);

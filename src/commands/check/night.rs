@@ -36,7 +36,7 @@ pub(super) async fn run(args: &NightArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let min_wasted = i64::try_from(mcfg.reindex_min_wasted_bytes).unwrap_or(i64::MAX);
     let bloat_pct = th.bloat_pct.warning.unwrap_or(20.0);
 
-    let (pg_up, dead, sizes, data_dir, retention, indexes, metrics) = tokio::join!(
+    let (pg_up, dead, sizes, data_dir, retention, indexes, metrics, leftovers) = tokio::join!(
         guarded("postgres.up", timeout, async {
             Ok(probes::postgres::up(ctx).await)
         }),
@@ -69,6 +69,11 @@ pub(super) async fn run(args: &NightArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             }
         },
         crate::metrics::findings(ctx, "night"),
+        guarded("restore.leftover", timeout, async {
+            let pg = ctx.pg().await.ok();
+            let db = pg.map(|p| p.options.dbname().to_string());
+            crate::backup::leftovers::scan(pg, &backup_dir, db.as_deref(), Some(&state_dir)).await
+        }),
     );
 
     let mut report = Report::new("check night");
@@ -100,6 +105,7 @@ pub(super) async fn run(args: &NightArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         }
     };
     report.extend(retention);
+    report.extend(leftovers);
     match sizes {
         Ok(sizes) => {
             if let Ok(pg) = ctx.pg().await {
