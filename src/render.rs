@@ -395,9 +395,24 @@ pub fn write_textfile(path: &std::path::Path, report: &Report) -> anyhow::Result
 }
 
 /// Nagios splits plugin output at the first `|`; a pipe inside text would cut the message
-/// and corrupt perfdata, so text pipes become `¦`.
+/// and corrupt perfdata, so text pipes become `¦`. Nagios reads only the first line as the
+/// status: every control character (a newline or carriage return in a database name) becomes
+/// a space, so the output is one line whatever a name holds.
 fn nagios_text(s: &str) -> String {
-    s.replace('|', "¦").replace('\n', " ")
+    s.chars()
+        .map(|c| match c {
+            '|' => '¦',
+            c if c.is_control() => ' ',
+            c => c,
+        })
+        .collect()
+}
+
+/// A perfdata label per the plugin guidelines: quoted with `'`, a `'` inside doubled, no `=`
+/// (it ends the label), plus [`nagios_text`]'s rules for `|` and control characters.
+fn nagios_label(label: &str) -> String {
+    let text = nagios_text(label).replace('=', "_").replace('\'', "''");
+    format!("'{text}'")
 }
 
 /// The `;warn;crit` of a perfdata item in the plugin guidelines' range syntax: `80` alerts
@@ -450,8 +465,7 @@ pub fn nagios(report: &Report) -> String {
                 Some("percent") => "%",
                 _ => "",
             };
-            let label = f.label().replace('\'', "").replace('=', "_");
-            Some(format!("'{label}'={v}{uom}{}", perf_levels(f)))
+            Some(format!("{}={v}{uom}{}", nagios_label(&f.label()), perf_levels(f)))
         })
         .collect();
     let mut line = format!(
@@ -504,6 +518,22 @@ mod tests {
             s.contains("'postgres.database_size[app \"x\"]'=12582912B"),
             "{s}"
         );
+    }
+
+    #[test]
+    fn nagios_labels_double_quotes_and_never_break_the_line() {
+        assert_eq!(nagios_label("backup.size[it's]"), "'backup.size[it''s]'");
+        assert_eq!(nagios_label("a=b|c\nd\re\tf"), "'a_b¦c d e f'");
+        let mut r = Report::new("backup list");
+        r.push(
+            Finding::new("backup.recheck", Status::Warning, "db\nOPSBOOK OK\r\nx")
+                .subject("it's\n=evil|")
+                .value(1u64, "backups"),
+        );
+        let s = nagios(&r);
+        assert_eq!(s.lines().count(), 1, "{s:?}");
+        assert_eq!(s.matches('|').count(), 1, "{s}");
+        assert!(s.contains("'backup.recheck[it''s _evil¦]'=1"), "{s}");
     }
 
     #[test]

@@ -62,11 +62,14 @@ pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result
         std::process::id()
     ));
     let result = (|| {
+        // O_NOFOLLOW: the directory may be one others can write (a backup directory); a
+        // symlink planted at the temp name must not make us truncate the file it points to.
         let mut f = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(true)
             .mode(mode)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(&tmp)?;
         f.set_permissions(std::fs::Permissions::from_mode(mode))?;
         f.write_all(bytes)?;
@@ -245,6 +248,21 @@ impl History {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_symlink_at_the_temp_name_is_refused_and_its_target_kept() {
+        let dir = std::env::temp_dir().join(format!("opsbook-nofollow-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let target = dir.join("precious");
+        std::fs::write(&target, b"keep me").unwrap();
+        let path = dir.join("x.manifest.json");
+        let tmp = dir.join(format!(".x.manifest.json.{}.tmp", std::process::id()));
+        std::os::unix::fs::symlink(&target, &tmp).unwrap();
+        assert!(write_atomic(&path, b"{}").is_err());
+        assert_eq!(std::fs::read(&target).unwrap(), b"keep me");
+        assert!(!path.exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn history_round_trip_and_previous() {

@@ -1,6 +1,11 @@
-//! The backups in a backup directory: every `<db>/<stamp>.manifest.json` whose archive exists.
-//! Files opsbook did not write (no manifest) and unfinished writes (`.partial`) are never listed,
-//! so they are never restored from and never pruned.
+//! The backups in a backup directory: every `<db dir>/<stamp>.manifest.json` whose archive
+//! exists. Files opsbook did not write (no manifest) and unfinished writes (`.partial`) are never
+//! listed, so they are never restored from and never pruned.
+//!
+//! A manifest is untrusted input (anyone who can write the directory can write one): it is read
+//! with a size bound, its `archive` must be a plain file name in the manifest's own directory
+//! (a regular file, not a symlink), and its database must be the one its directory stands for.
+//! A manifest that fails is refused: reported, never opened, verified or deleted.
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -8,6 +13,8 @@ use std::time::SystemTime;
 use anyhow::{bail, Context as _};
 
 use super::manifest::{Manifest, MANIFEST_SUFFIX};
+use super::names;
+use crate::report::{Finding, Status};
 
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -26,18 +33,73 @@ impl Entry {
     }
 }
 
+/// A manifest (or a database directory) the catalog would not trust, and why.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    pub manifest_path: PathBuf,
+    pub why: String,
+}
+
+impl Refused {
+    pub fn finding(&self) -> Finding {
+        Finding::new(
+            "backup.manifest_refused",
+            Status::Warning,
+            format!(
+                "skipped {}: {}; nothing it names was opened, verified or deleted",
+                self.manifest_path.display(),
+                self.why
+            ),
+        )
+        .subject(self.manifest_path.display().to_string())
+        .hint("opsbook never writes such a manifest: it was edited or planted; look at who can write the backup directory, then remove the manifest by hand")
+    }
+}
+
+/// What a scan found: the backups, newest first, and the manifests it refused.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    pub entries: Vec<Entry>,
+    pub refused: Vec<Refused>,
+}
+
+impl Catalog {
+    pub fn findings(&self) -> Vec<Finding> {
+        self.refused.iter().map(Refused::finding).collect()
+    }
+}
+
 /// Every complete backup under `dir`, newest first (optionally of one database).
 pub fn list(dir: &Path, db: Option<&str>) -> anyhow::Result<Vec<Entry>> {
-    let mut out = Vec::new();
+    Ok(scan(dir, db)?.entries)
+}
+
+/// The backups under `dir` and the manifests refused on the way.
+pub fn scan(dir: &Path, db: Option<&str>) -> anyhow::Result<Catalog> {
+    let mut out = Catalog::default();
     if !dir.is_dir() {
         return Ok(out);
     }
+    let want = db.map(names::db_dir_name);
     let dbs = std::fs::read_dir(dir)
         .with_context(|| format!("listing backup directory {}", dir.display()))?;
     for d in dbs {
         let d = d.with_context(|| format!("listing backup directory {}", dir.display()))?;
         let name = d.file_name().to_string_lossy().to_string();
-        if db.is_some_and(|want| want != name) || !d.path().is_dir() {
+        if want.as_ref().is_some_and(|w| *w != name) {
+            continue;
+        }
+        // A symlinked directory could lead anywhere; prune would delete there.
+        if d.file_type().is_ok_and(|t| t.is_symlink()) {
+            if d.path().is_dir() {
+                out.refused.push(Refused {
+                    manifest_path: d.path(),
+                    why: "this database directory is a symlink (it could lead outside the backup directory); its backups are not listed".into(),
+                });
+            }
+            continue;
+        }
+        if !d.path().is_dir() {
             continue;
         }
         let files = std::fs::read_dir(d.path())
@@ -49,21 +111,17 @@ pub fn list(dir: &Path, db: Option<&str>) -> anyhow::Result<Vec<Entry>> {
                 continue;
             }
             let path = f.path();
-            // A manifest that does not parse is not ours to judge: skip it, never delete it.
-            let Ok(manifest) = Manifest::load(&path) else {
-                continue;
-            };
-            let archive_path = d.path().join(&manifest.archive);
-            if archive_path.is_file() {
-                out.push(Entry {
-                    manifest,
+            match entry(&path, Some(&name)) {
+                Ok(Some(e)) => out.entries.push(e),
+                Ok(None) => {}
+                Err(why) => out.refused.push(Refused {
                     manifest_path: path,
-                    archive_path,
-                });
+                    why,
+                }),
             }
         }
     }
-    out.sort_by(|a, b| {
+    out.entries.sort_by(|a, b| {
         b.manifest
             .started_unix
             .cmp(&a.manifest.started_unix)
@@ -72,18 +130,82 @@ pub fn list(dir: &Path, db: Option<&str>) -> anyhow::Result<Vec<Entry>> {
     Ok(out)
 }
 
+/// The backup a manifest describes; None when its archive is absent (a half-removed backup is
+/// invisible, not broken); Err(why) when the manifest cannot be trusted. `dir_name` is the name
+/// of the directory it was found in, checked against its database (None: the operator named
+/// the file, wherever it is).
+fn entry(manifest_path: &Path, dir_name: Option<&str>) -> Result<Option<Entry>, String> {
+    match std::fs::symlink_metadata(manifest_path) {
+        Ok(m) if m.is_file() => {}
+        Ok(_) => return Err("the manifest is a symlink or not a regular file".into()),
+        Err(e) => return Err(format!("cannot read it: {e}")),
+    }
+    let manifest = Manifest::load(manifest_path).map_err(|e| crate::report::one_line(&e))?;
+    if let Some(why) = names::unplain_file_name(&manifest.archive) {
+        return Err(format!(
+            "its archive {:?} is not a plain file name ({why})",
+            manifest.archive
+        ));
+    }
+    let stamp = manifest_path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_suffix(MANIFEST_SUFFIX))
+        .unwrap_or_default();
+    if manifest.id != format!("{}/{stamp}", manifest.database) {
+        return Err(format!(
+            "its id {:?} does not match its database {:?} and file name",
+            manifest.id, manifest.database
+        ));
+    }
+    if let Some(dir_name) = dir_name {
+        let expected = manifest.dir_name();
+        if expected != dir_name {
+            return Err(format!(
+                "it describes database {:?}, whose backups live in {expected:?}, not {dir_name:?}",
+                manifest.database
+            ));
+        }
+    }
+    let archive_path = manifest_path
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join(&manifest.archive);
+    match std::fs::symlink_metadata(&archive_path) {
+        Ok(m) if m.file_type().is_symlink() => Err(format!(
+            "its archive {:?} is a symlink (it could point outside the backup directory)",
+            manifest.archive
+        )),
+        Ok(m) if !m.is_file() => Err(format!(
+            "its archive {:?} is not a regular file",
+            manifest.archive
+        )),
+        Ok(_) => Ok(Some(Entry {
+            manifest,
+            manifest_path: manifest_path.to_path_buf(),
+            archive_path,
+        })),
+        Err(_) => Ok(None),
+    }
+}
+
 /// A backup named by id (`app/20261123T010000Z`), by `latest` / `app/latest`, or by the path of
-/// its archive or manifest.
-pub fn find(dir: &Path, what: &str) -> anyhow::Result<Entry> {
+/// its archive or manifest; with the manifests refused while looking.
+pub fn find(dir: &Path, what: &str) -> anyhow::Result<(Entry, Vec<Refused>)> {
     let as_path = Path::new(what);
     if as_path.is_file() {
+        let name = as_path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if name.ends_with(".partial") {
+            bail!(
+                "{what} is an interrupted backup (opsbook was still writing it when it stopped): it may be truncated and was never verified, so it cannot be trusted\nhint: take a new backup with `opsbook backup`, or pick a complete one from `opsbook backup list`"
+            );
+        }
         let manifest_path = if what.ends_with(MANIFEST_SUFFIX) {
             as_path.to_path_buf()
         } else {
-            let name = as_path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default();
             let stamp = name.split('.').next().unwrap_or_default();
             as_path.with_file_name(format!("{stamp}{MANIFEST_SUFFIX}"))
         };
@@ -93,42 +215,38 @@ pub fn find(dir: &Path, what: &str) -> anyhow::Result<Entry> {
                 manifest_path.display()
             );
         }
-        let manifest = Manifest::load(&manifest_path)?;
-        let archive_path = manifest_path
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join(&manifest.archive);
-        if !archive_path.is_file() {
-            bail!(
-                "the archive {} named by {} is missing",
-                archive_path.display(),
+        return match entry(&manifest_path, None) {
+            Ok(Some(e)) => Ok((e, vec![])),
+            Ok(None) => bail!(
+                "the archive named by {} is missing",
                 manifest_path.display()
-            );
-        }
-        return Ok(Entry {
-            manifest,
-            manifest_path,
-            archive_path,
-        });
+            ),
+            Err(why) => bail!(
+                "refusing the backup manifest {}: {why}\nhint: opsbook never writes such a manifest; pick another backup (`opsbook backup list`)",
+                manifest_path.display()
+            ),
+        };
     }
-    let (db, which) = match what.split_once('/') {
+    // A database name may itself hold `/`: the stamp is what follows the last one.
+    let (db, which) = match what.rsplit_once('/') {
         Some((db, which)) => (Some(db), which),
         None if what == "latest" => (None, "latest"),
         None => bail!(
             "no backup `{what}`: give an id like app/20261123T010000Z, app/latest or an archive path\nhint: `opsbook backup list` shows the ids"
         ),
     };
-    let all = list(dir, db)?;
+    let cat = scan(dir, db)?;
     let found = if which == "latest" {
-        all.into_iter().find(|e| e.manifest.verified)
+        cat.entries.into_iter().find(|e| e.manifest.verified)
     } else {
-        all.into_iter().find(|e| e.manifest.id == what)
+        cat.entries.into_iter().find(|e| e.manifest.id == what)
     };
-    found.with_context(|| {
+    let found = found.with_context(|| {
         format!(
             "no backup `{what}` in {}\nhint: `opsbook backup list --dir {}` shows what there is",
             dir.display(),
             dir.display()
         )
-    })
+    })?;
+    Ok((found, cat.refused))
 }

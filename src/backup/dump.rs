@@ -13,7 +13,7 @@ use anyhow::{bail, Context as _};
 
 use super::manifest::{Manifest, MANIFEST_SCHEMA, MANIFEST_SUFFIX};
 use super::stream::{self, Compression, CountingReader, HashingWriter};
-use super::{counts, verify};
+use super::{counts, names, verify};
 use crate::clients::pg_conn::PgOptions;
 use crate::clients::postgres::{PgClient, SessionTimeouts};
 use crate::clients::tools;
@@ -50,6 +50,13 @@ impl Drop for Partial {
             let _ = std::fs::remove_file(&self.path);
         }
     }
+}
+
+/// Create (0700) and lock a database's backup directory: nothing else may write or remove
+/// files in it while the returned lock lives.
+pub fn lock_db_dir(dir: &Path, what: &str) -> anyhow::Result<super::lock::Lock> {
+    create_db_dir(dir)?;
+    super::lock::acquire_dir(dir, what)
 }
 
 fn create_db_dir(dir: &Path) -> anyhow::Result<()> {
@@ -215,7 +222,7 @@ pub async fn database(req: &Request) -> anyhow::Result<Written> {
         .with_context(|| format!("backup of {db}: exporting a snapshot"))?
         .try_get(0)?;
 
-    let db_dir = req.dir.join(&db);
+    let db_dir = names::db_dir(&req.dir, &db);
     create_db_dir(&db_dir)?;
     let suffix = req.compression.suffix();
     let stamp = free_stamp(&db_dir, &crate::timefmt::backup_stamp(started), suffix);
@@ -341,7 +348,7 @@ pub async fn globals(
     let clock = Instant::now();
     let tool = tools::resolve("pg_dumpall", server_major)?;
     let version = tools::tool_version(&tool).unwrap_or_default();
-    let dir = req.dir.join("_globals");
+    let dir = req.dir.join(names::GLOBALS_DIR);
     create_db_dir(&dir)?;
     let suffix = match req.compression {
         Compression::Zstd(_) => ".globals.sql.zst",
@@ -379,9 +386,9 @@ pub async fn globals(
     let finished = SystemTime::now();
     let manifest = Manifest {
         schema: MANIFEST_SCHEMA.to_string(),
-        id: format!("_globals/{stamp}"),
+        id: format!("{}/{stamp}", names::GLOBALS_DIR),
         kind: "globals".to_string(),
-        database: "_globals".to_string(),
+        database: names::GLOBALS_DIR.to_string(),
         archive: archive_name,
         compression: req.compression.to_string(),
         server_version: server_version.to_string(),

@@ -137,7 +137,8 @@ fn targets(backup_dir: &Path, also: Option<&str>) -> Vec<String> {
         .map(|d| {
             d.flatten()
                 .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-                .map(|e| e.file_name().to_string_lossy().into_owned())
+                // Directory names are escaped database names (`names::db_dir_name`).
+                .filter_map(|e| super::names::db_name_of_dir(&e.file_name().to_string_lossy()))
                 .collect()
         })
         .unwrap_or_default();

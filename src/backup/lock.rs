@@ -1,5 +1,7 @@
 //! One backup or restore at a time: an exclusive flock on `<state dir>/backup.lock`, holding the
 //! holder's pid. The kernel drops the lock when the holder dies, even by `kill -9`.
+//! Two opsbooks with different state dirs may still share a backup directory, so whatever
+//! writes or deletes in a database's backup directory also locks `<db dir>/.opsbook.lock`.
 
 use std::io::{Read as _, Seek as _, Write as _};
 use std::os::fd::AsRawFd as _;
@@ -13,26 +15,57 @@ pub struct Lock {
     pub path: PathBuf,
 }
 
+/// The lock file inside a database's backup directory (ignored by the catalog: no manifest
+/// suffix, a leading dot).
+pub const DIR_LOCK: &str = ".opsbook.lock";
+
 /// Take the lock or fail at once, naming the pid that holds it.
 pub fn acquire(state_dir: &Path, what: &str) -> anyhow::Result<Lock> {
     std::fs::create_dir_all(state_dir)
         .with_context(|| format!("creating the state directory {}", state_dir.display()))?;
-    let path = state_dir.join("backup.lock");
+    take(
+        &state_dir.join("backup.lock"),
+        what,
+        "another backup or restore is running",
+        "wait for it to finish; two at once would compete for the disk and the server",
+    )
+}
+
+/// Lock one database's backup directory (which must exist) or fail at once.
+pub fn acquire_dir(db_dir: &Path, what: &str) -> anyhow::Result<Lock> {
+    take(
+        &db_dir.join(DIR_LOCK),
+        what,
+        &format!("another opsbook is writing into {}", db_dir.display()),
+        "wait for it to finish (it may use another state directory, so its lock there is not this one); two at once would remove each other's files",
+    )
+}
+
+fn take(path: &Path, what: &str, busy: &str, hint: &str) -> anyhow::Result<Lock> {
+    let path = path.to_path_buf();
     let mut file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
         .mode(0o600)
+        // A symlink planted in a backup directory must not make us truncate its target.
+        .custom_flags(libc::O_NOFOLLOW)
         .open(&path)
-        .with_context(|| format!("opening the lock file {}", path.display()))?;
+        .with_context(|| {
+            format!(
+                "opening the lock file {} (it must be a plain file, not a symlink)",
+                path.display()
+            )
+        })?;
     // SAFETY: a valid open file descriptor.
     let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
     if rc != 0 {
         let err = std::io::Error::last_os_error();
         if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
             let mut holder = String::new();
-            let _ = file.read_to_string(&mut holder);
+            // Bounded: the file is in a directory others may write.
+            let _ = (&mut file).take(32).read_to_string(&mut holder);
             let holder = holder.trim();
             let holder = if holder.is_empty() {
                 "another process".to_string()
@@ -40,7 +73,7 @@ pub fn acquire(state_dir: &Path, what: &str) -> anyhow::Result<Lock> {
                 format!("pid {holder}")
             };
             bail!(
-                "cannot start {what}: another backup or restore is running ({holder} holds {})\nhint: wait for it to finish; two at once would compete for the disk and the server",
+                "cannot start {what}: {busy} ({holder} holds {}); nothing was changed\nhint: {hint}",
                 path.display()
             );
         }

@@ -1,13 +1,17 @@
 //! The manifest written beside every archive: what was dumped, from where, how, and the exact
 //! row count of every table at the dump's snapshot, so a restore can be proven complete.
 
-use std::path::{Path, PathBuf};
+use std::io::Read as _;
+use std::path::Path;
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
 pub const MANIFEST_SCHEMA: &str = "opsbook.backup/v1";
 pub const MANIFEST_SUFFIX: &str = ".manifest.json";
+/// The most a manifest may hold: each table takes about 100 bytes, so this fits ~160 000 tables
+/// (multi-tenant schemas) while a planted endless file stops here.
+pub const MANIFEST_MAX_BYTES: u64 = 16 << 20;
 
 /// One table's exact row count at the snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,18 +60,37 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// The directory, inside the backup directory, this backup belongs in.
+    pub fn dir_name(&self) -> String {
+        if self.kind == "globals" {
+            super::names::GLOBALS_DIR.to_string()
+        } else {
+            super::names::db_dir_name(&self.database)
+        }
+    }
+
     pub fn total_rows(&self) -> i64 {
         self.tables.iter().map(|t| t.rows).sum()
     }
 
-    /// `<dir>/<db>/<stamp>.manifest.json` for an archive `<dir>/<db>/<stamp>.dump...`.
-    pub fn path_for(dir: &Path, db: &str, stamp: &str) -> PathBuf {
-        dir.join(db).join(format!("{stamp}{MANIFEST_SUFFIX}"))
-    }
-
+    /// Read with a bound: a manifest is a file in the backup directory, and a planted one of
+    /// gigabytes (or a FIFO, or /dev/zero behind it) must not exhaust memory.
     pub fn load(path: &Path) -> anyhow::Result<Manifest> {
-        let text = std::fs::read_to_string(path)
+        let file = std::fs::File::open(path)
             .with_context(|| format!("reading backup manifest {}", path.display()))?;
+        let mut bytes = Vec::new();
+        file.take(MANIFEST_MAX_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .with_context(|| format!("reading backup manifest {}", path.display()))?;
+        if bytes.len() as u64 > MANIFEST_MAX_BYTES {
+            anyhow::bail!(
+                "backup manifest {} is over {} KiB, far more than opsbook writes (damaged or planted?)",
+                path.display(),
+                MANIFEST_MAX_BYTES / 1024
+            );
+        }
+        let text = String::from_utf8(bytes)
+            .with_context(|| format!("backup manifest {} is not UTF-8 text", path.display()))?;
         let m: Manifest = serde_json::from_str(&text).with_context(|| {
             format!(
                 "backup manifest {} is not an opsbook manifest (damaged or edited?)",

@@ -8,6 +8,7 @@ pub mod dump;
 pub mod leftovers;
 pub mod lock;
 pub mod manifest;
+pub mod names;
 pub mod pgrestore;
 pub mod restore_test;
 pub mod retention;

@@ -103,7 +103,7 @@ fn decompress_to(
         "{}{}-{}.dump",
         super::leftovers::SCRATCH_PREFIX,
         std::process::id(),
-        entry.manifest.id.replace('/', "_")
+        super::names::db_dir_name(&entry.manifest.id)
     ));
     let mut out = std::fs::OpenOptions::new()
         .write(true)

@@ -4,6 +4,7 @@
 //! considered.
 
 use super::catalog::Entry;
+use crate::report::{Finding, Status};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Policy {
@@ -45,22 +46,90 @@ fn keeps(policy: Policy, rank: usize, age_secs: i64, newest_verified: bool) -> O
     None
 }
 
-/// `entries` newest first (as `catalog::list` returns them). Returns (kept with reason, removed).
+/// What a policy does to a directory's backups.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Kept, with the reason.
+    pub kept: Vec<(Entry, String)>,
+    pub removed: Vec<Entry>,
+    /// Backups whose manifest says verified but that failed the check now, with why.
+    pub failed: Vec<(Entry, String)>,
+    /// Databases none of whose backups passed the check now: nothing of them is removed.
+    pub unprotected: Vec<String>,
+}
+
+impl Plan {
+    /// A warning per backup that failed its check now and per database left without a good
+    /// one (its backups were all kept).
+    pub fn findings(&self) -> Vec<Finding> {
+        let mut out: Vec<Finding> = self
+            .failed
+            .iter()
+            .map(|(e, why)| {
+                Finding::new(
+                    "backup.recheck",
+                    Status::Warning,
+                    format!("{} is marked verified but fails its checksum now: {why}", e.id()),
+                )
+                .subject(e.id().to_string())
+                .hint("it does not count as the newest verified backup; do not restore from it, check the disk, and take a new backup")
+            })
+            .collect();
+        out.extend(self.unprotected.iter().map(|db| {
+            Finding::new(
+                "backup.recheck",
+                Status::Warning,
+                format!(
+                    "no backup of {db} passes its checksum now: none of its backups was removed"
+                ),
+            )
+            .subject(db.clone())
+            .hint(format!(
+                "take and verify a new one now (`opsbook backup --db {db}`)"
+            ))
+        }));
+        out
+    }
+}
+
+/// The check [`plan_checked`] runs before anything is removed: the archive's size and sha256
+/// against its manifest, read now.
+pub fn checksum_now(e: &Entry) -> Result<(), String> {
+    super::verify::checksum(e).map_err(|err| {
+        let line = crate::report::one_line(&err);
+        line.split("\nhint:").next().unwrap_or_default().to_string()
+    })
+}
+
+/// `entries` newest first (as `catalog::list` returns them), trusting each manifest's
+/// `verified` flag: for reports that remove nothing. Returns (kept with reason, removed).
 pub fn plan(
     entries: &[Entry],
     policy: Policy,
     now_unix: i64,
 ) -> (Vec<(Entry, String)>, Vec<Entry>) {
-    let mut kept = Vec::new();
-    let mut removed = Vec::new();
+    let p = plan_checked(entries, policy, now_unix, &mut |_| Ok(()));
+    (p.kept, p.removed)
+}
+
+/// The plan for removing: the newest backup of each database that the manifest calls verified
+/// is kept only when `check` passes on it now (a manifest's flag is a claim from the day it was
+/// written; the bytes may have rotted since). Checking goes from the newest down until one
+/// passes, so usually one archive is read. A database without any backup that passes keeps
+/// all of them.
+pub fn plan_checked(
+    entries: &[Entry],
+    policy: Policy,
+    now_unix: i64,
+    check: &mut dyn FnMut(&Entry) -> Result<(), String>,
+) -> Plan {
+    let mut out = Plan::default();
     if !policy.is_set() {
-        return (
-            entries
-                .iter()
-                .map(|e| (e.clone(), "no retention policy".to_string()))
-                .collect(),
-            removed,
-        );
+        out.kept = entries
+            .iter()
+            .map(|e| (e.clone(), "no retention policy".to_string()))
+            .collect();
+        return out;
     }
     let mut dbs: Vec<&str> = entries
         .iter()
@@ -73,16 +142,38 @@ pub fn plan(
             .iter()
             .filter(|e| e.manifest.database == db)
             .collect();
-        let newest_verified = of_db.iter().position(|e| e.manifest.verified);
+        let mut newest_verified = None;
+        for (rank, e) in of_db.iter().enumerate() {
+            if !e.manifest.verified {
+                continue;
+            }
+            match check(e) {
+                Ok(()) => {
+                    newest_verified = Some(rank);
+                    break;
+                }
+                Err(why) => out.failed.push(((*e).clone(), why)),
+            }
+        }
+        if newest_verified.is_none() {
+            out.unprotected.push(db.to_string());
+            out.kept.extend(of_db.iter().map(|e| {
+                (
+                    (*e).clone(),
+                    "no backup of this database passes its check now".to_string(),
+                )
+            }));
+            continue;
+        }
         for (rank, e) in of_db.iter().enumerate() {
             let age = now_unix - e.manifest.started_unix;
             match keeps(policy, rank, age, Some(rank) == newest_verified) {
-                Some(why) => kept.push(((*e).clone(), why)),
-                None => removed.push((*e).clone()),
+                Some(why) => out.kept.push(((*e).clone(), why)),
+                None => out.removed.push((*e).clone()),
             }
         }
     }
-    (kept, removed)
+    out
 }
 
 /// Delete one backup: the archive, then the manifest (a manifest without its archive is never
@@ -167,6 +258,40 @@ mod tests {
         let kept: Vec<i64> = kept.iter().map(|(e, _)| e.manifest.started_unix).collect();
         assert_eq!(kept, vec![now - DAY, now - 2 * DAY]);
         assert_eq!(removed[0].manifest.started_unix, now - 3 * DAY);
+    }
+
+    #[test]
+    fn a_newest_verified_that_fails_now_is_not_the_safe_copy() {
+        let now = 100 * DAY;
+        let e = vec![
+            entry("app", now - DAY, true),
+            entry("app", now - 2 * DAY, true),
+            entry("app", now - 3 * DAY, true),
+        ];
+        let keep1 = Policy {
+            keep: Some(1),
+            keep_days: None,
+        };
+        let damaged = now - DAY;
+        let p = plan_checked(&e, keep1, now, &mut |e| {
+            if e.manifest.started_unix == damaged {
+                Err("sha256 differs".into())
+            } else {
+                Ok(())
+            }
+        });
+        let kept: Vec<i64> = p
+            .kept
+            .iter()
+            .map(|(e, _)| e.manifest.started_unix)
+            .collect();
+        assert_eq!(kept, vec![now - DAY, now - 2 * DAY]);
+        assert_eq!(p.kept[1].1, "newest verified");
+        assert_eq!(p.failed.len(), 1);
+        // Nothing passes: nothing of that database goes.
+        let p = plan_checked(&e, keep1, now, &mut |_| Err("gone".into()));
+        assert!(p.removed.is_empty());
+        assert_eq!(p.unprotected, vec!["app".to_string()]);
     }
 
     #[test]

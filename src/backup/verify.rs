@@ -30,9 +30,20 @@ pub struct Verified {
     pub table_data: usize,
 }
 
-/// Checksum first (cheap and decisive), then the TOC.
-pub fn verify(entry: &Entry) -> anyhow::Result<Verified> {
+/// The archive's bytes are the ones the manifest recorded: size, then sha256 (reads it all).
+pub fn checksum(entry: &Entry) -> anyhow::Result<()> {
     let m = &entry.manifest;
+    let len = std::fs::metadata(&entry.archive_path)
+        .with_context(|| format!("backup {}: reading {}", m.id, entry.archive_path.display()))?
+        .len();
+    if len != m.bytes {
+        bail!(
+            "backup {}: the archive {} is damaged: it is {len} bytes, the manifest recorded {}",
+            m.id,
+            entry.archive_path.display(),
+            m.bytes
+        );
+    }
     let sha = stream::sha256_file(&entry.archive_path)?;
     if sha != m.sha256 {
         bail!(
@@ -42,14 +53,13 @@ pub fn verify(entry: &Entry) -> anyhow::Result<Verified> {
             m.sha256
         );
     }
-    let len = std::fs::metadata(&entry.archive_path)?.len();
-    if len != m.bytes {
-        bail!(
-            "backup {}: the archive is {len} bytes, the manifest recorded {}",
-            m.id,
-            m.bytes
-        );
-    }
+    Ok(())
+}
+
+/// Checksum first (cheap and decisive), then the TOC.
+pub fn verify(entry: &Entry) -> anyhow::Result<Verified> {
+    checksum(entry)?;
+    let m = &entry.manifest;
     let toc = read_toc(&entry.archive_path, &m.compression, &pg_restore_for(m)?)
         .with_context(|| format!("backup {}: reading the table of contents", m.id))?;
     Ok(toc)

@@ -79,8 +79,22 @@ pub fn tool_version(path: &Path) -> Option<String> {
         .arg("--version")
         .output()
         .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.split_whitespace().last().map(str::to_string)
+    parse_version(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// The version in a `--version` line: the word after `(PostgreSQL)`, not the last one
+/// (distributions append their package version: `15.20 (Debian 15.20-0+deb12u1)`).
+fn parse_version(text: &str) -> Option<String> {
+    let line = text.lines().next()?;
+    let mut words = line.split_whitespace();
+    let after_marker = line
+        .split_whitespace()
+        .skip_while(|w| *w != "(PostgreSQL)")
+        .nth(1);
+    after_marker
+        .or_else(|| words.find(|w| w.starts_with(|c: char| c.is_ascii_digit())))
+        .filter(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+        .map(str::to_string)
 }
 
 /// What every child tool runs just before `exec`: ask the kernel for SIGKILL when its parent
@@ -153,6 +167,32 @@ pub fn command(path: &Path, options: &PgOptions) -> tokio::process::Command {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn versions_come_from_the_word_after_the_product() {
+        for (line, want) in [
+            (
+                "pg_dump (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)\n",
+                "15.20",
+            ),
+            (
+                "pg_dump (PostgreSQL) 16.4 (Ubuntu 16.4-1.pgdg22.04+1)\n",
+                "16.4",
+            ),
+            (
+                "pg_dumpall (PostgreSQL) 14.13 (Ubuntu 14.13-0ubuntu0.22.04.1)\n",
+                "14.13",
+            ),
+            ("pg_restore (PostgreSQL) 17.2\n", "17.2"),
+            ("pg_dump (PostgreSQL) 18beta1\n", "18beta1"),
+            ("pg_dump (PostgreSQL) 9.6.24\n", "9.6.24"),
+            ("pg_dump 12.3\n", "12.3"),
+        ] {
+            assert_eq!(parse_version(line).as_deref(), Some(want), "{line}");
+        }
+        assert_eq!(parse_version(""), None);
+        assert_eq!(parse_version("pg_dump: command not found"), None);
+    }
 
     #[test]
     fn resolves_psql_of_the_installed_major() {

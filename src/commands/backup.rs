@@ -11,7 +11,7 @@ use clap_complete::engine::ArgValueCandidates;
 use crate::backup::catalog::{self, Entry};
 use crate::backup::retention::{self, Policy};
 use crate::backup::stream::Compression;
-use crate::backup::{dump, lock, restore_test, verify};
+use crate::backup::{dump, lock, names, restore_test, verify};
 use crate::clients::postgres::PgClient;
 use crate::context::Ctx;
 use crate::interrupt::Interrupt;
@@ -24,9 +24,10 @@ use crate::report::{one_line, Finding, Report, Section, Status};
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
     after_help = "Examples:\n  opsbook backup --db app --keep 7 --yes      # nightly, from cron\n  opsbook backup --all --dir /srv/backups\n  opsbook backup list\n  opsbook backup verify app/latest --restore-test\n  opsbook backup prune --keep-days 14 --dry-run\n\nFinding ids: backup.created backup.globals backup.retention backup.stale_partial \
-backup.list backup.verify backup.restore_test backup.prune backup.interrupted\n\
+backup.list backup.verify backup.restore_test backup.prune backup.interrupted backup.recheck \
+backup.manifest_refused\n\
 Exit status: 0 OK, 1 WARNING, 2 CRITICAL (a backup or check failed, or a signal stopped it), 3 UNKNOWN (usage, lock held, server down).\n\
-See commands/backup.md for the manifest format and the retention rule."
+See commands/backup.md for the manifest format, the retention rule and the threat model."
 )]
 pub struct BackupArgs {
     #[command(subcommand)]
@@ -308,7 +309,22 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let interrupt = Interrupt::install()?;
     let mut interrupted = false;
     for db in &databases {
-        report.extend(remove_stale_partials(&dir.join(db)));
+        // Locked before anything in it is touched: another opsbook (another state directory)
+        // may be writing its `.partial` there.
+        let db_dir = names::db_dir(&dir, db);
+        let _dir_lock = match dump::lock_db_dir(&db_dir, &format!("the backup of {db}")) {
+            Ok(l) => l,
+            Err(e) if !args.all => return Err(e),
+            Err(e) => {
+                report.push(
+                    Finding::new("backup.created", Status::Critical, format!("{db}: {}", one_line(&e)))
+                        .subject(db.clone())
+                        .hint("the other databases were still backed up; run `opsbook backup --db` for this one when the other run is done"),
+                );
+                continue;
+            }
+        };
+        report.extend(remove_stale_partials(&db_dir));
         let req = dump::Request {
             options: options.with_dbname(db),
             dir: dir.clone(),
@@ -345,7 +361,11 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         return Ok(report);
     }
     if let Some((major, version)) = server {
-        report.extend(remove_stale_partials(&dir.join("_globals")));
+        let globals_dir = dir.join(names::GLOBALS_DIR);
+        let dir_lock = dump::lock_db_dir(&globals_dir, "the backup of the globals");
+        if dir_lock.is_ok() {
+            report.extend(remove_stale_partials(&globals_dir));
+        }
         let req = dump::Request {
             options: options.clone(),
             dir: dir.clone(),
@@ -355,10 +375,14 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             progress: false,
             interrupt: interrupt.clone(),
         };
-        match dump::globals(&req, major, &version).await {
+        let written = match dir_lock {
+            Ok(_lock) => dump::globals(&req, major, &version).await,
+            Err(e) => Err(e),
+        };
+        match written {
             Ok(w) => {
                 report.push(created_finding(&w));
-                done.push("_globals".to_string());
+                done.push(names::GLOBALS_DIR.to_string());
             }
             Err(e) => report.push(
                 Finding::new("backup.globals", Status::Critical, one_line(&e)).hint(
@@ -369,12 +393,21 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     }
 
     if policy.is_set() && !done.is_empty() {
-        let entries: Vec<Entry> = catalog::list(&dir, None)?
+        let cat = catalog::scan(&dir, None)?;
+        report.extend(cat.findings());
+        let entries: Vec<Entry> = cat
+            .entries
             .into_iter()
             .filter(|e| done.contains(&e.manifest.database))
             .collect();
-        let (_, removed) =
-            retention::plan(&entries, policy, crate::timefmt::unix(SystemTime::now()));
+        let planned = retention::plan_checked(
+            &entries,
+            policy,
+            crate::timefmt::unix(SystemTime::now()),
+            &mut retention::checksum_now,
+        );
+        report.extend(planned.findings());
+        let removed = planned.removed;
         if removed.is_empty() {
             report.push(Finding::ok(
                 "backup.retention",
@@ -403,14 +436,25 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
                 "prune",
                 args.yes,
             )?;
-            report.extend(remove_entries(&removed));
+            report.extend(remove_entries(&removed)?);
         }
     }
     Ok(report)
 }
 
-/// Delete archives then manifests (a manifest without its archive is never listed).
-fn remove_entries(removed: &[Entry]) -> Vec<Finding> {
+/// Delete archives then manifests (a manifest without its archive is never listed), holding
+/// the lock of every database directory it removes from.
+fn remove_entries(removed: &[Entry]) -> anyhow::Result<Vec<Finding>> {
+    let mut dirs: Vec<&Path> = removed
+        .iter()
+        .filter_map(|e| e.manifest_path.parent())
+        .collect();
+    dirs.sort_unstable();
+    dirs.dedup();
+    let _locks = dirs
+        .iter()
+        .map(|d| lock::acquire_dir(d, "removing old backups"))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let mut out = Vec::new();
     let mut freed = 0u64;
     let mut gone = Vec::new();
@@ -446,7 +490,7 @@ fn remove_entries(removed: &[Entry]) -> Vec<Finding> {
             .detail(gone),
         );
     }
-    out
+    Ok(out)
 }
 
 fn entry_row(e: &Entry, now: SystemTime) -> Vec<String> {
@@ -475,7 +519,8 @@ const LIST_COLUMNS: [&str; 7] = [
 fn list(db: Option<&str>, dir: &Path) -> anyhow::Result<Report> {
     let mut report = Report::new("backup list");
     let now = SystemTime::now();
-    let entries = catalog::list(dir, db)?;
+    let cat = catalog::scan(dir, db)?;
+    let entries = cat.entries;
     let what = db.map(|d| format!("of {d} ")).unwrap_or_default();
     match entries.first() {
         None => report.push(
@@ -509,6 +554,7 @@ fn list(db: Option<&str>, dir: &Path) -> anyhow::Result<Report> {
             );
         }
     }
+    report.extend(cat.refused.iter().map(|r| r.finding()));
     report.sections.push(Section {
         title: format!("Backups in {}, newest first", dir.display()),
         columns: LIST_COLUMNS.iter().map(|c| c.to_string()).collect(),
@@ -545,7 +591,8 @@ async fn verify_cmd(
     ctx: &Ctx,
 ) -> anyhow::Result<Report> {
     let mut report = Report::new("backup verify");
-    let entry = catalog::find(dir, what)?;
+    let (entry, refused) = catalog::find(dir, what)?;
+    report.extend(refused.iter().map(|r| r.finding()));
     let id = entry.id().to_string();
     let checked = verify::check(&entry).await;
     match checked {
@@ -649,9 +696,24 @@ fn prune(
             "backup prune: no retention policy, so nothing can be judged old\nhint: pass --keep N and/or --keep-days D, or set backup.keep / backup.keep_days in the config"
         );
     }
-    let entries = catalog::list(dir, db)?;
+    // Held from the plan to the last removal: the plan's checks must still hold when it acts.
+    let _lock = if dry_run {
+        None
+    } else {
+        Some(lock::acquire(&ctx.state_dir(), "the prune")?)
+    };
+    let cat = catalog::scan(dir, db)?;
+    report.extend(cat.findings());
+    let entries = cat.entries;
     let now = SystemTime::now();
-    let (kept, removed) = retention::plan(&entries, policy, crate::timefmt::unix(now));
+    let planned = retention::plan_checked(
+        &entries,
+        policy,
+        crate::timefmt::unix(now),
+        &mut retention::checksum_now,
+    );
+    report.extend(planned.findings());
+    let (kept, removed) = (planned.kept, planned.removed);
     let mut rows: Vec<Vec<String>> = Vec::new();
     for (e, why) in &kept {
         let mut r = entry_row(e, now);
@@ -707,7 +769,6 @@ fn prune(
         );
         return Ok(report);
     }
-    let _lock = lock::acquire(&ctx.state_dir(), "the prune")?;
     let plan: Vec<String> = removed
         .iter()
         .map(|e| format!("remove {} ({})", e.id(), e.archive_path.display()))
@@ -718,6 +779,6 @@ fn prune(
         "prune",
         yes,
     )?;
-    report.extend(remove_entries(&removed));
+    report.extend(remove_entries(&removed)?);
     Ok(report)
 }

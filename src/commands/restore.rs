@@ -392,11 +392,12 @@ pub async fn run(args: &RestoreArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             bail!("restore: --stop-service needs systemd: {why}; nothing was changed\nhint: stop the services another way and run without --stop-service");
         }
     }
-    let entry = match &args.backup {
+    let (entry, refused) = match &args.backup {
         Some(w) => catalog::find(&dir, w)?,
-        None if tty => choose(&dir, args.db.as_deref())?,
+        None if tty => (choose(&dir, args.db.as_deref())?, vec![]),
         None => bail!("restore: which backup? give an id (app/latest) or a path\nhint: `opsbook backup list` shows them"),
     };
+    report.extend(refused.iter().map(|r| r.finding()));
     let m = entry.manifest.clone();
     if m.kind != "database" {
         bail!(

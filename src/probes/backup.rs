@@ -112,7 +112,11 @@ pub fn latest_age(dir: &Path, limits: SpanLimits) -> anyhow::Result<Vec<Finding>
     if status != Status::Ok {
         f = f.hint("the nightly backup did not run or failed: check its cron entry and log, then take one now");
     }
-    Ok(vec![f])
+    // Manifests that name files outside their directory are reported here too, not only when
+    // someone runs `backup list`.
+    let mut out = vec![f];
+    out.extend(catalog::scan(dir, None)?.findings());
+    Ok(out)
 }
 
 /// `backup.retention`: per database, the verified backups present against the policy
@@ -121,15 +125,17 @@ pub fn latest_age(dir: &Path, limits: SpanLimits) -> anyhow::Result<Vec<Finding>
 /// `.partial` leftovers are never judged.
 pub fn retention(dir: &Path, policy: Policy, now_unix: i64) -> anyhow::Result<Vec<Finding>> {
     let id = "backup.retention";
-    let entries = catalog::list(dir, None)?;
+    let cat = catalog::scan(dir, None)?;
+    let refused = cat.findings();
+    let entries = cat.entries;
     if entries.is_empty() {
-        return Ok(vec![Finding::new(
+        return Ok(refused.into_iter().chain([Finding::new(
             id,
             Status::Warning,
             format!("no opsbook backup (a manifest and its archive) in {}", dir.display()),
         )
         .value(0u64, "backups")
-        .hint("take one with `opsbook backup --all`; files opsbook did not write are not judged by retention")]);
+        .hint("take one with `opsbook backup --all`; files opsbook did not write are not judged by retention")]).collect());
     }
     let (_, removed) = retention::plan(&entries, policy, now_unix);
     let mut dbs: Vec<&str> = entries
@@ -138,7 +144,7 @@ pub fn retention(dir: &Path, policy: Policy, now_unix: i64) -> anyhow::Result<Ve
         .collect();
     dbs.sort_unstable();
     dbs.dedup();
-    let mut out = Vec::new();
+    let mut out = refused;
     for db in dbs {
         let of_db: Vec<&Entry> = entries
             .iter()

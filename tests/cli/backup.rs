@@ -39,7 +39,7 @@ pub fn manifests(dir: &Path, db: &str) -> Vec<PathBuf> {
     out
 }
 
-fn files(dir: &Path) -> Vec<String> {
+pub fn files(dir: &Path) -> Vec<String> {
     let mut out: Vec<String> = std::fs::read_dir(dir)
         .map(|d| {
             d.flatten()
@@ -268,20 +268,21 @@ fn a_corrupted_archive_fails_verify_and_restore_creates_nothing() {
 }
 
 /// A backup slow enough to catch in the middle: zstd at its highest level on one thread.
-fn slow_backup(cfg: &Path, state: &Path) -> std::process::Child {
+/// Its stderr goes to `log`, which [`wait_for_partial`] shows when it ends too early.
+pub fn slow_backup(cfg: &Path, state: &Path, log: &Path) -> std::process::Child {
     std::process::Command::new(env!("CARGO_BIN_EXE_opsbook"))
         .args(["backup", "--compress", "zstd:19", "--jobs", "1", "--config"])
         .arg(cfg)
         .env("OPSBOOK_STATE_DIR", state)
         .env("HOME", state)
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
         .spawn()
         .unwrap()
 }
 
-fn wait_for_partial(dir: &Path, child: &mut std::process::Child) -> PathBuf {
-    let deadline = Instant::now() + Duration::from_secs(30);
+pub fn wait_for_partial(dir: &Path, child: &mut std::process::Child, log: &Path) -> PathBuf {
+    let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         if let Some(p) = std::fs::read_dir(dir).ok().and_then(|d| {
             d.flatten()
@@ -292,10 +293,12 @@ fn wait_for_partial(dir: &Path, child: &mut std::process::Child) -> PathBuf {
                 return p;
             }
         }
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the backup ended before it could be caught"
-        );
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!(
+                "the backup ended ({status}) before it could be caught: {}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
         assert!(Instant::now() < deadline, "no partial file appeared");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -310,8 +313,9 @@ fn a_second_backup_exits_3_and_kill_9_leaves_nothing_listed_or_prunable() {
     let state = s.path().join("state");
     std::fs::create_dir_all(&state).unwrap();
 
-    let mut first = slow_backup(&cfg, &state);
-    let partial = wait_for_partial(&dir.join(&db.name), &mut first);
+    let log = s.path().join("first.stderr");
+    let mut first = slow_backup(&cfg, &state, &log);
+    let partial = wait_for_partial(&dir.join(&db.name), &mut first, &log);
 
     let second = opsbook(&["backup", "--config", cfg.to_str().unwrap()])
         .env("OPSBOOK_STATE_DIR", state.to_str().unwrap())
@@ -415,14 +419,16 @@ fn a_full_disk_gives_one_clear_error_and_removes_the_partial() {
     assert!(run.stderr.contains("file size limit"), "{run}");
     assert!(run.stderr.contains("partial file was removed"), "{run}");
     assert!(!run.stderr.contains("panicked"), "{run}");
-    assert!(
-        files(&dir.join(&db.name)).is_empty(),
+    // Only the directory's lock file (kept: unlinking a flock file races with the next run).
+    assert_eq!(
+        files(&dir.join(&db.name)),
+        vec![".opsbook.lock".to_string()],
         "{:?}",
         files(&dir.join(&db.name))
     );
 }
 
-fn age_manifest(path: &Path, days: i64) {
+pub fn age_manifest(path: &Path, days: i64) {
     let mut m: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let t = m["started_unix"].as_i64().unwrap() - days * 86_400;
@@ -497,8 +503,8 @@ fn retention_keeps_the_newest_when_all_are_older_than_the_window() {
     assert!(foreign.exists(), "a file opsbook did not write was removed");
     assert_eq!(
         files(&dir.join(&db.name)).len(),
-        3,
-        "newest archive + manifest + the foreign file"
+        4,
+        "newest archive + manifest + the foreign file + the directory's lock"
     );
 
     // Retention on create, from cron (no terminal, no --yes): skipped with a warning.

@@ -3,6 +3,7 @@
 //! Each test gets its own database and state directory.
 
 mod backup;
+mod backup_hardening;
 mod bench;
 mod check_afternoon;
 mod check_health;
@@ -17,6 +18,7 @@ mod diagnose_queries;
 mod hardening_input;
 mod formats;
 mod harness;
+mod hostile;
 mod metrics;
 mod monitor;
 mod output;

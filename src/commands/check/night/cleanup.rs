@@ -108,8 +108,20 @@ pub fn plan(
     };
     if policy.is_set() {
         let entries = catalog::list(backup_dir, None)?;
-        let (_, removed) = retention::plan(&entries, policy, now);
-        for e in removed {
+        // The newest verified backup is re-checked now: a manifest's flag can be years old.
+        let planned = retention::plan_checked(&entries, policy, now, &mut retention::checksum_now);
+        for (e, why) in &planned.failed {
+            backups.notes.push(format!(
+                "{} is marked verified but fails its checksum now ({why}): not counted as the newest verified",
+                e.id()
+            ));
+        }
+        for db in &planned.unprotected {
+            backups.notes.push(format!(
+                "no backup of {db} passes its checksum now: none of them is removed"
+            ));
+        }
+        for e in planned.removed {
             match unsafe_backup_path(backup_dir, &e) {
                 Some(why) => backups.notes.push(format!("kept {}: {why}", e.id())),
                 None => backups.entries.push(e),
@@ -121,7 +133,7 @@ pub fn plan(
 
 /// A backup's files must be regular files directly in `<dir>/<db>/`, a real directory.
 fn unsafe_backup_path(dir: &Path, e: &Entry) -> Option<String> {
-    let db_dir = dir.join(&e.manifest.database);
+    let db_dir = dir.join(e.manifest.dir_name());
     match std::fs::symlink_metadata(&db_dir) {
         Ok(m) if m.is_dir() => {}
         _ => {
