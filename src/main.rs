@@ -40,7 +40,7 @@ fn wants_nagios(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
     nagios
 }
 
-/// With `--format nagios`, the `OPSBOOK UNKNOWN - <message>` line on stdout.
+/// With `--format nagios`, the `OPSBOOK UNKNOWN: <message>` line on stdout.
 fn nagios_unknown(message: &str) {
     if NAGIOS.load(Ordering::Relaxed) && !PRINTED.swap(true, Ordering::Relaxed) {
         let mut out = std::io::stdout().lock();

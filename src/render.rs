@@ -439,7 +439,7 @@ pub fn nagios_unknown(message: &str) -> String {
         .collect();
     let text = one.join(" ");
     let text = text.strip_prefix("error: ").unwrap_or(&text);
-    format!("OPSBOOK UNKNOWN - {}\n", nagios_text(text))
+    format!("OPSBOOK UNKNOWN: {}\n", nagios_text(text))
 }
 
 pub fn nagios(report: &Report) -> String {
@@ -640,7 +640,7 @@ mod tests {
         assert!(s.ends_with("'rq.backlog'=3\n"), "{s}");
         assert_eq!(
             nagios_unknown("error: unexpected argument '--x' | found\n\nUsage: y"),
-            "OPSBOOK UNKNOWN - unexpected argument '--x' ¦ found Usage: y\n"
+            "OPSBOOK UNKNOWN: unexpected argument '--x' ¦ found Usage: y\n"
         );
     }
 

@@ -273,7 +273,7 @@ fn check_plugin_line(stdout: &str, code: i32) -> Result<(), String> {
         Some((t, p)) => (t, Some(p)),
         None => (line, None),
     };
-    let unknown_line = *word == "UNKNOWN" && text.starts_with("OPSBOOK UNKNOWN - ");
+    let unknown_line = *word == "UNKNOWN" && text.starts_with("OPSBOOK UNKNOWN: ");
     if !(text.starts_with("OPSBOOK ") && (text.contains(&format!(" {word}: ")) || unknown_line)) {
         return Err(format!("the status is not {word} (exit {code}): {line}"));
     }
@@ -335,7 +335,7 @@ fn check_plugin_line(stdout: &str, code: i32) -> Result<(), String> {
 #[test]
 fn the_plugin_grammar_checker_rejects_what_nagios_would() {
     assert!(check_plugin_line("OPSBOOK X OK: fine | 'a'=1%;80;90;0;100 b=2s\n", 0).is_ok());
-    assert!(check_plugin_line("OPSBOOK UNKNOWN - bad flag\n", 3).is_ok());
+    assert!(check_plugin_line("OPSBOOK UNKNOWN: bad flag\n", 3).is_ok());
     assert!(check_plugin_line("", 3).is_err());
     assert!(check_plugin_line("OPSBOOK X OK: fine\n", 2).is_err());
     assert!(check_plugin_line("OPSBOOK X OK: a | b | 'c'=1\n", 0).is_err());
@@ -411,7 +411,7 @@ fn every_nagios_line_follows_the_plugin_grammar_usage_errors_and_down_servers_in
         let run = opsbook(&args).run();
         assert_eq!(run.code, 3, "{what}: {run}");
         assert!(
-            run.stdout.starts_with("OPSBOOK UNKNOWN - "),
+            run.stdout.starts_with("OPSBOOK UNKNOWN: "),
             "{what}: {run}"
         );
         assert!(
