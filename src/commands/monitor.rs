@@ -212,7 +212,7 @@ async fn slow_queries(
         )
         .hint(statements::ENABLE_STEPS)]);
     };
-    let n = statements::count_slower_than(pg, &pgss, mean_ms).await?;
+    let n = statements::count_slower_than(pg, &pgss, mean_ms, statements::Scope::Cluster).await?;
     let status = Status::above(n as f64, limits.warning, limits.critical);
     let mut f = Finding::new(
         "postgres.slow_query_count",
