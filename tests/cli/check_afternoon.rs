@@ -449,7 +449,8 @@ fn todays_peak_comes_from_the_run_history() {
     let busy = Run::one(&first.json(), "postgres.peak_connections")["value"]
         .as_i64()
         .unwrap();
-    assert!(busy >= 6, "{first}");
+    // Five sleepers; opsbook's own session is not a client of the server's.
+    assert!(busy >= 5, "{first}");
     drop(sleepers);
     // A killed psql leaves its backend sleeping: end them on the server.
     db.psql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name LIKE 'sleeper%'");

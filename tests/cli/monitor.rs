@@ -44,6 +44,35 @@ fn monitor(cfg: &Path, state: &Path, more: &[&str]) -> Run {
         .run()
 }
 
+/// A client session of someone else's for the connection alerts to count (opsbook leaves its
+/// own sessions out), until dropped.
+fn a_client(db: &TestDb, app: &str) -> Client {
+    let mut c = psql_command(db, app);
+    c.args(["-c", "SELECT pg_sleep(60)"]);
+    let child = Child::spawn(c);
+    wait_until("the client session", || {
+        db.psql(&format!(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = '{app}'"
+        )) == "1"
+    });
+    Client(child, db.name.clone(), app.to_string())
+}
+
+/// A killed psql leaves its backend sleeping: the drop ends it on the server too.
+struct Client(#[allow(dead_code)] Child, String, String);
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = sandbox().psql(
+            &self.1,
+            &format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{}'",
+                self.2
+            ),
+        );
+    }
+}
+
 fn assert_no_token(run: &Run) {
     assert!(
         !run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN),
@@ -56,6 +85,7 @@ fn assert_no_token(run: &Run) {
 fn an_alert_is_sent_once_per_channel_then_nothing_then_one_recovery() {
     let _g = shared();
     let db = TestDb::new("monalert");
+    let _client = a_client(&db, "monalert_client");
     let s = Scratch::new("monalert");
     let state = s.path().join("state");
     let rx = Receiver::start();
@@ -124,6 +154,7 @@ fn an_alert_is_sent_once_per_channel_then_nothing_then_one_recovery() {
 fn a_notifier_on_a_closed_port_is_a_warning_and_the_alert_still_exits_2() {
     let _g = shared();
     let db = TestDb::new("monclosed");
+    let _client = a_client(&db, "monclosed_client");
     let s = Scratch::new("monclosed");
     let state = s.path().join("state");
     let notify = notify_section(closed_port(), closed_port(), "2s");
@@ -161,6 +192,7 @@ fn a_notifier_on_a_closed_port_is_a_warning_and_the_alert_still_exits_2() {
 fn a_receiver_that_never_answers_costs_at_most_the_timeout() {
     let _g = shared();
     let db = TestDb::new("monsilent");
+    let _client = a_client(&db, "monsilent_client");
     let s = Scratch::new("monsilent");
     let state = s.path().join("state");
     // Bound but never accepted: the kernel completes the handshake, no answer ever comes.
@@ -259,24 +291,34 @@ fn numbers_agree_with_psql_redis_info_and_llen() {
             redis_cmd(port, &["RPUSH", &key, &format!("job{i}")]);
         }
     }
+    // A custom SQL metric: opsbook opens a second session of its own for it (issue 14 item 3).
     let extra = format!(
-        "{QUIET}monitor:\n  cpu_sample: 200ms\n  slow_query_ms: 100\n  queues: [{q1}, {q2}]\n"
+        "{QUIET}monitor:\n  cpu_sample: 200ms\n  slow_query_ms: 100\n  queues: [{q1}, {q2}]\nmetrics:\n  - name: own_session\n    sql: SELECT count(*) FROM pg_stat_activity\n"
     );
     let cfg = sandbox_config(&s, &db, &s.path().join("backups"), &extra);
 
-    let before =
-        db.psql("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'");
+    // The oracle: every client backend but the oracle's own psql session.
+    let oracle = "SELECT count(*) FROM pg_stat_activity \
+                  WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()";
+    let before = db.psql(oracle);
     let run = monitor(&cfg, &state, &[]);
-    let after =
-        db.psql("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'");
+    let after = db.psql(oracle);
     let j = run.json();
     assert_eq!(before, after);
     let conns = Run::one(&j, "postgres.connections");
     assert_eq!(
         conns["value"].as_i64().unwrap().to_string(),
         before,
+        "opsbook's own sessions are not counted: {run}"
+    );
+    assert!(
+        conns["summary"]
+            .as_str()
+            .unwrap()
+            .contains("(opsbook's own "),
         "{run}"
     );
+    assert_eq!(Run::one(&j, "metric.own_session")["status"], "ok", "{run}");
 
     let used = Run::one(&j, "redis.memory")["value"].as_u64().unwrap() as f64;
     let info = redis_info_field(port, "used_memory") as f64;

@@ -448,7 +448,6 @@ fn advice_findings(advice: &[IndexSuggestion], args: &QueriesArgs) -> Vec<Findin
 const CACHE_CONN_SQL: &str =
     "SELECT (SELECT blks_hit::float8 FROM pg_stat_database WHERE datname = current_database()),
        (SELECT blks_read::float8 FROM pg_stat_database WHERE datname = current_database()),
-       (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')::float8,
        current_setting('max_connections')::float8";
 
 async fn cache_and_connections(
@@ -462,7 +461,10 @@ async fn cache_and_connections(
         .context("reading pg_stat_database and pg_stat_activity")?;
     let hit: f64 = r.get::<_, Option<f64>>(0).unwrap_or(0.0);
     let read: f64 = r.get::<_, Option<f64>>(1).unwrap_or(0.0);
-    let (used, max): (f64, f64) = (r.get(2), r.get(3));
+    let max: f64 = r.get(2);
+    // opsbook's own sessions are no clients of the server's.
+    let conns = crate::probes::postgres::connection_counts(pg).await?;
+    let used = conns.used as f64;
     let ratio = crate::probes::pct(hit, hit + read);
     let mut cache = if hit + read < 1000.0 {
         Finding::ok(
@@ -492,7 +494,10 @@ async fn cache_and_connections(
     let mut conn = Finding::new(
         "queries.connection_usage",
         ustatus,
-        format!("{used:.0} of {max:.0} connections in use ({usage:.0}%)"),
+        format!(
+            "{used:.0} of {max:.0} connections in use ({usage:.0}%){}",
+            crate::clients::own_sessions::excluded_note(conns.own)
+        ),
     )
     .value_f64(usage, "percent");
     if ustatus != Status::Ok {
