@@ -179,6 +179,22 @@ pub fn bloat_findings(
     }
     rows.iter()
         .map(|b| {
+            if b.no_statistics && !b.exact {
+                // Nothing to estimate from: saying 0 B wasted would be a guess dressed as OK.
+                return Finding::new(
+                    id,
+                    Status::Unknown,
+                    format!(
+                        "no statistics for this {noun} of {}: its bloat cannot be estimated",
+                        human_bytes(b.bytes as f64)
+                    ),
+                )
+                .subject(format!("{}.{}", b.schema, b.name))
+                .hint(format!(
+                    "no statistics: ANALYZE it (ANALYZE {}), or use --exact (pgstattuple)",
+                    quote_ident(&b.schema) + "." + &quote_ident(&b.table)
+                ));
+            }
             let status = bloat_status(b, pct, wasted);
             let how = if b.exact {
                 "measured with pgstattuple"
@@ -523,6 +539,7 @@ mod tests {
             wasted_bytes: wasted,
             ratio_pct: super::super::pct(wasted as f64, bytes as f64),
             exact: false,
+            no_statistics: false,
         }
     }
 

@@ -583,3 +583,72 @@ fn ranking_query_advice_names_the_filtered_relation_not_a_namesake_column() {
         "{diag}"
     );
 }
+
+/// Issue 14 item 4: a never-analyzed table has no pg_stats rows, so the estimate has nothing
+/// to go on: UNKNOWN with what to do, never "0 B wasted, OK". The oracle (pgstattuple) says
+/// how bloated it really is, and --exact reports exactly that.
+#[test]
+fn a_table_without_statistics_is_unknown_not_ok() {
+    let _g = shared();
+    let db = TestDb::new("nostats");
+    db.psql(
+        "CREATE EXTENSION pgstattuple; \
+         CREATE TABLE never (id int, payload text) WITH (autovacuum_enabled = false); \
+         INSERT INTO never SELECT g, repeat('x', 100) FROM generate_series(1, 100000) g; \
+         DELETE FROM never WHERE id % 10 <> 0",
+    );
+    let oracle: f64 = db
+        .psql("SELECT dead_tuple_percent + free_percent FROM pgstattuple('never')")
+        .parse()
+        .unwrap();
+    assert!(oracle > 80.0, "pgstattuple: {oracle}% dead or free");
+    assert_eq!(
+        db.psql("SELECT count(*) FROM pg_stats WHERE tablename = 'never'"),
+        "0"
+    );
+    let s = Scratch::new("nostats");
+    let cfg = sandbox_config(
+        &s,
+        &db,
+        &fresh_backup(&s),
+        "  relation_min_bytes: 1048576\n  bloat_wasted_bytes: {warning: 1048576}\n",
+    );
+
+    let run = afternoon(&cfg, &["--no-record"]);
+    let j = run.json();
+    let never = Run::findings(&j, "postgres.table_bloat")
+        .into_iter()
+        .find(|f| f["subject"] == "public.never")
+        .unwrap_or_else(|| panic!("{run}"));
+    assert_eq!(never["status"], "unknown", "{run}");
+    assert!(never["value"].is_null(), "{run}");
+    assert!(
+        never["hint"]
+            .as_str()
+            .unwrap()
+            .contains("no statistics: ANALYZE it"),
+        "{run}"
+    );
+    assert!(
+        never["hint"].as_str().unwrap().contains("--exact"),
+        "{run}"
+    );
+
+    // --exact measures it: the same share of dead and free space as the oracle's.
+    let exact = afternoon(&cfg, &["--no-record", "--exact"]);
+    let ej = exact.json();
+    let measured = Run::findings(&ej, "postgres.table_bloat")
+        .into_iter()
+        .find(|f| f["subject"] == "public.never")
+        .unwrap_or_else(|| panic!("{exact}"));
+    assert_eq!(measured["status"], "warning", "{exact}");
+    let pct: f64 = ej["data"]["table_bloat"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "never")
+        .unwrap()["ratio_pct"]
+        .as_f64()
+        .unwrap();
+    assert!((pct - oracle).abs() < 2.0, "{pct} vs pgstattuple {oracle}");
+}
