@@ -599,3 +599,86 @@ fn ctrl_c_stops_a_watch_cleanly_after_the_snapshot_in_progress() {
         "the exit status is the last snapshot's"
     );
 }
+
+/// /proc/stat's `cpu` line: (busy, total) ticks, the way the kernel documents it.
+fn proc_stat_ticks() -> (f64, f64) {
+    let text = std::fs::read_to_string("/proc/stat").unwrap();
+    let f: Vec<f64> = text
+        .lines()
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .map(|v| v.parse().unwrap())
+        .collect();
+    let total: f64 = f.iter().sum();
+    (total - f[3] - f[4], total)
+}
+
+/// Issue 14 item 2: a monitor run after another reports the CPU busy since that run's
+/// counters (kept in the run history) without sampling; the first run, and a run whose
+/// previous counters are older than `monitor.cpu_sample_max_age`, sample.
+#[test]
+fn cpu_is_busy_since_the_previous_run_without_a_sample() {
+    let _g = shared();
+    let db = TestDb::new("moncpu");
+    let s = Scratch::new("moncpu");
+    let state = s.path().join("state");
+    let extra = format!(
+        "{QUIET}monitor:\n  cpu_sample: 2s\n  cpu_sample_max_age: 3s\n  queues: [mon_none_{}]\n",
+        std::process::id()
+    );
+    let cfg = sandbox_config(&s, &db, &s.path().join("backups"), &extra);
+
+    let started = std::time::Instant::now();
+    let first = monitor(&cfg, &state, &[]);
+    assert!(started.elapsed() >= Duration::from_secs(2), "{first}");
+    let cpu = Run::one(&first.json(), "host.cpu_usage").clone();
+    assert!(
+        cpu["summary"].as_str().unwrap().contains("over a 2s sample"),
+        "{first}"
+    );
+
+    // The counters the first run left, as the history file holds them.
+    let history: Value =
+        serde_json::from_str(&std::fs::read_to_string(state.join("history.json")).unwrap())
+            .unwrap();
+    let last = history["samples"].as_array().unwrap().last().unwrap().clone();
+    let (busy0, total0) = (
+        last["values"]["host.cpu_usage/busy_ticks"].as_f64().unwrap(),
+        last["values"]["host.cpu_usage/total_ticks"].as_f64().unwrap(),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let started = std::time::Instant::now();
+    let second = monitor(&cfg, &state, &[]);
+    let took = started.elapsed();
+    let (busy1, total1) = proc_stat_ticks();
+    assert!(took < Duration::from_secs(2), "no 2 s sample: {took:?} {second}");
+    let cpu = Run::one(&second.json(), "host.cpu_usage").clone();
+    assert!(
+        cpu["summary"]
+            .as_str()
+            .unwrap()
+            .contains("(since the previous run)"),
+        "{second}"
+    );
+    // The oracle: /proc/stat from the first run's counters to just after the second run.
+    let oracle = (busy1 - busy0) / (total1 - total0) * 100.0;
+    let value = cpu["value"].as_f64().unwrap();
+    assert!(
+        (value - oracle).abs() < 15.0,
+        "opsbook {value}% vs /proc/stat {oracle}%: {second}"
+    );
+
+    // Older than cpu_sample_max_age: sampled again.
+    std::thread::sleep(Duration::from_millis(3500));
+    let third = monitor(&cfg, &state, &[]);
+    assert!(
+        Run::one(&third.json(), "host.cpu_usage")["summary"]
+            .as_str()
+            .unwrap()
+            .contains("over a 2s sample"),
+        "{third}"
+    );
+}
