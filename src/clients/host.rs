@@ -111,8 +111,9 @@ pub fn parse_cpu_times(text: &str) -> Option<CpuTimes> {
 /// The CPU time counters now (one read of /proc/stat).
 pub fn cpu_times() -> anyhow::Result<CpuTimes> {
     let text = std::fs::read_to_string("/proc/stat").context("reading /proc/stat")?;
-    parse_cpu_times(&text)
-        .ok_or_else(|| anyhow!("reading CPU usage: /proc/stat has no `cpu` line (is /proc mounted?)"))
+    parse_cpu_times(&text).ok_or_else(|| {
+        anyhow!("reading CPU usage: /proc/stat has no `cpu` line (is /proc mounted?)")
+    })
 }
 
 /// Share of CPU time busy across all cores over `interval`: /proc/stat read twice. Returns

@@ -184,9 +184,7 @@ async fn snapshot(args: &MonitorArgs, ctx: &Ctx, notifier: &Notifier) -> anyhow:
     let mut report = Report::new("monitor");
     if !args.no_record {
         let server = ctx.pg().await.ok().map(|pg| &pg.options);
-        let cpu = cpu_counters
-            .into_inner()
-            .unwrap_or_else(|e| e.into_inner());
+        let cpu = cpu_counters.into_inner().unwrap_or_else(|e| e.into_inner());
         record(&mut history, &state_dir, server, &conns, cpu, now);
     }
     for part in [

@@ -34,7 +34,10 @@ pub const CPU_BUSY_KEY: &str = "host.cpu_usage/busy_ticks";
 pub const CPU_TOTAL_KEY: &str = "host.cpu_usage/total_ticks";
 
 /// The CPU counters an earlier run recorded, with when.
-pub fn previous_cpu_times(history: &crate::state::History, cpus: usize) -> Option<(i64, host::CpuTimes)> {
+pub fn previous_cpu_times(
+    history: &crate::state::History,
+    cpus: usize,
+) -> Option<(i64, host::CpuTimes)> {
     let (at, total) = history.previous(CPU_TOTAL_KEY)?;
     let (at_busy, busy) = history.previous(CPU_BUSY_KEY)?;
     (at == at_busy).then_some((at, host::CpuTimes { busy, total, cpus }))

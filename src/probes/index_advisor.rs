@@ -500,7 +500,10 @@ mod tests {
             typed_literal_params("SELECT date $1, 'interval $2', \"date\" FROM t"),
             "SELECT $1::date, 'interval $2', \"date\" FROM t"
         );
-        assert_eq!(typed_literal_params("SELECT text FROM t"), "SELECT text FROM t");
+        assert_eq!(
+            typed_literal_params("SELECT text FROM t"),
+            "SELECT text FROM t"
+        );
     }
 
     #[test]

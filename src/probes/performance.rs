@@ -370,8 +370,7 @@ pub async fn suggest_indexes(
                 continue;
             };
             let cols = scan.index_columns();
-            if out[i].is_some() || cols.is_empty() || tables[i].indexed_first.contains(&cols[0])
-            {
+            if out[i].is_some() || cols.is_empty() || tables[i].indexed_first.contains(&cols[0]) {
                 continue;
             }
             out[i] = Some((create_index_sql(tables[i], cols), s.queryid));

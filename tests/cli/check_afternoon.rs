@@ -574,7 +574,10 @@ fn ranking_query_advice_names_the_filtered_relation_not_a_namesake_column() {
     // created_at, the relation the plan filters, and none on the invites.
     let advice = Run::findings(&dj, "queries.index_suggestion");
     assert_eq!(advice.len(), 1, "{diag}");
-    assert_eq!(advice[0]["subject"], "public.users_global(created_at)", "{diag}");
+    assert_eq!(
+        advice[0]["subject"], "public.users_global(created_at)",
+        "{diag}"
+    );
     assert!(
         advice[0]["hint"]
             .as_str()
@@ -629,10 +632,7 @@ fn a_table_without_statistics_is_unknown_not_ok() {
             .contains("no statistics: ANALYZE it"),
         "{run}"
     );
-    assert!(
-        never["hint"].as_str().unwrap().contains("--exact"),
-        "{run}"
-    );
+    assert!(never["hint"].as_str().unwrap().contains("--exact"), "{run}");
 
     // --exact measures it: the same share of dead and free space as the oracle's.
     let exact = afternoon(&cfg, &["--no-record", "--exact"]);

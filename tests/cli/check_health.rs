@@ -531,7 +531,9 @@ fn health_url_latency_is_the_request_not_the_client_setup() {
             f["value"].as_f64().unwrap() * 1000.0
         })
         .fold(f64::INFINITY, f64::min);
-    let oracle = (0..5).map(|_| raw_get_ms(&url)).fold(f64::INFINITY, f64::min);
+    let oracle = (0..5)
+        .map(|_| raw_get_ms(&url))
+        .fold(f64::INFINITY, f64::min);
     assert!(
         reported < 3.0 * oracle + 5.0,
         "http.health {reported:.2} ms vs a raw GET {oracle:.2} ms"

@@ -218,5 +218,9 @@ fn slow_count_is_the_true_count_not_the_limit() {
             .contains("(the 2 slowest listed)"),
         "{run}"
     );
-    assert_eq!(j["data"]["top_by_mean"].as_array().unwrap().len(), 2, "{run}");
+    assert_eq!(
+        j["data"]["top_by_mean"].as_array().unwrap().len(),
+        2,
+        "{run}"
+    );
 }

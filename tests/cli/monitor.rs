@@ -636,7 +636,10 @@ fn cpu_is_busy_since_the_previous_run_without_a_sample() {
     assert!(started.elapsed() >= Duration::from_secs(2), "{first}");
     let cpu = Run::one(&first.json(), "host.cpu_usage").clone();
     assert!(
-        cpu["summary"].as_str().unwrap().contains("over a 2s sample"),
+        cpu["summary"]
+            .as_str()
+            .unwrap()
+            .contains("over a 2s sample"),
         "{first}"
     );
 
@@ -644,17 +647,29 @@ fn cpu_is_busy_since_the_previous_run_without_a_sample() {
     let history: Value =
         serde_json::from_str(&std::fs::read_to_string(state.join("history.json")).unwrap())
             .unwrap();
-    let last = history["samples"].as_array().unwrap().last().unwrap().clone();
+    let last = history["samples"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
     let (busy0, total0) = (
-        last["values"]["host.cpu_usage/busy_ticks"].as_f64().unwrap(),
-        last["values"]["host.cpu_usage/total_ticks"].as_f64().unwrap(),
+        last["values"]["host.cpu_usage/busy_ticks"]
+            .as_f64()
+            .unwrap(),
+        last["values"]["host.cpu_usage/total_ticks"]
+            .as_f64()
+            .unwrap(),
     );
     std::thread::sleep(Duration::from_millis(500));
     let started = std::time::Instant::now();
     let second = monitor(&cfg, &state, &[]);
     let took = started.elapsed();
     let (busy1, total1) = proc_stat_ticks();
-    assert!(took < Duration::from_secs(2), "no 2 s sample: {took:?} {second}");
+    assert!(
+        took < Duration::from_secs(2),
+        "no 2 s sample: {took:?} {second}"
+    );
     let cpu = Run::one(&second.json(), "host.cpu_usage").clone();
     assert!(
         cpu["summary"]

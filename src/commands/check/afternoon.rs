@@ -69,8 +69,13 @@ pub(super) async fn run(args: &AfternoonArgs, ctx: &Ctx) -> anyhow::Result<Repor
             performance::unused_indexes(ctx.pg().await?, min_bytes).await
         }),
         pg_probe(ctx, "postgres.seq_scan_heavy", async {
-            performance::seq_scans(ctx.pg().await?, ctx.timeouts(), min_bytes, th.slow_query_calls)
-                .await
+            performance::seq_scans(
+                ctx.pg().await?,
+                ctx.timeouts(),
+                min_bytes,
+                th.slow_query_calls,
+            )
+            .await
         }),
         pg_probe(ctx, "postgres.long_transactions", async {
             sessions::long_transactions(ctx.pg().await?, th.long_transaction).await

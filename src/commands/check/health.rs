@@ -32,15 +32,16 @@ async fn timed_gets(
         return Vec::new();
     }
     let n = urls.len();
-    let gets = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<anyhow::Result<Answer>>> {
-        let web = web::Web::new(connect, total)?;
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .context("starting the runtime for the health URLs")?;
-        Ok(rt.block_on(join_all(urls.iter().map(|u| web.get(u)))))
-    })
-    .await;
+    let gets =
+        tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<anyhow::Result<Answer>>> {
+            let web = web::Web::new(connect, total)?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("starting the runtime for the health URLs")?;
+            Ok(rt.block_on(join_all(urls.iter().map(|u| web.get(u)))))
+        })
+        .await;
     match gets {
         Ok(Ok(answers)) => answers,
         Ok(Err(e)) => (0..n).map(|_| Err(anyhow::anyhow!("{e:#}"))).collect(),

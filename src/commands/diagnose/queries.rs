@@ -16,10 +16,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::clients::postgres::PgClient;
+use crate::context::Ctx;
 use crate::probes::index_advisor::{
     self as advisor, first_keyword, generic_plan, mentions, plannable, single_statement, words,
 };
-use crate::context::Ctx;
 use crate::report::{Finding, Report, Section, Status};
 
 use super::one_line_text;
@@ -202,7 +202,11 @@ fn statement_section(title: &str, rows: &[Statement]) -> Section {
     }
 }
 
-fn statement_findings(by_total: &[Statement], by_mean: &[Statement], slow_count: i64) -> Vec<Finding> {
+fn statement_findings(
+    by_total: &[Statement],
+    by_mean: &[Statement],
+    slow_count: i64,
+) -> Vec<Finding> {
     let top = match by_total.first() {
         Some(s) => Finding::ok(
             "queries.statements",
