@@ -497,11 +497,9 @@ fn raw_get_ms(url: &str) -> f64 {
         .to_string();
     let at = std::time::Instant::now();
     let mut c = std::net::TcpStream::connect(&addr).unwrap();
-    write!(
-        c,
-        "GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
+    // One write: the stub reads once, and unread bytes at its close would reset the answer.
+    let request = format!("GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    c.write_all(request.as_bytes()).unwrap();
     let mut answer = Vec::new();
     c.read_to_end(&mut answer).unwrap();
     assert!(answer.starts_with(b"HTTP/1.1 200"));
