@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The seed's way of getting monitor_50k.sh's numbers: one psql fork per number, redis-cli per
 # Redis number, top/free/df for the host; the CPU is sampled from /proc/stat over
-# CPU_SAMPLE seconds (the same interval opsbook is given, so the comparison is fair).
+# CPU_SAMPLE seconds (a bash script keeps nothing between runs, so it samples every time).
 # It reads what `opsbook monitor` reads. Connection settings: PG* environment and REDIS_URL.
 set -u
 CPU_SAMPLE=${CPU_SAMPLE:-0.2}

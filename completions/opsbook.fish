@@ -763,7 +763,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand monitor" -l pg -d 'Postg
 complete -c opsbook -n "__fish_opsbook_using_subcommand monitor" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand monitor" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand monitor" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
-complete -c opsbook -n "__fish_opsbook_using_subcommand monitor" -l no-record -d 'Do not record the connection count in the run history'
+complete -c opsbook -n "__fish_opsbook_using_subcommand monitor" -l no-record -d 'Do not record this run\'s numbers (connection count, CPU counters) in the run history'
 complete -c opsbook -n "__fish_opsbook_using_subcommand monitor" -l no-notify -d 'Send no notification this run (findings and exit status are the same)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand monitor" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand monitor" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'

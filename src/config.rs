@@ -460,8 +460,12 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MonitorConfig {
-    /// how long host.cpu_usage samples /proc/stat (at least 200ms for a steady figure)
+    /// how long host.cpu_usage samples /proc/stat when no earlier run left its counters
+    /// (at least 200ms for a steady figure)
     pub cpu_sample: Span,
+    /// host.cpu_usage reports the CPU busy since the previous run when that run's counters
+    /// are at most this old; older (or none): it samples for cpu_sample
+    pub cpu_sample_max_age: Span,
     /// a statement whose mean time is above this many milliseconds counts as slow
     pub slow_query_ms: f64,
     /// RQ queues counted by rq.backlog; empty: every queue in RQ's `rq:queues` set
@@ -472,6 +476,7 @@ impl Default for MonitorConfig {
     fn default() -> Self {
         MonitorConfig {
             cpu_sample: Span(Duration::from_millis(500)),
+            cpu_sample_max_age: Span(Duration::from_secs(600)),
             slow_query_ms: 100.0,
             queues: Vec::new(),
         }

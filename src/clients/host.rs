@@ -42,17 +42,90 @@ pub fn memory() -> anyhow::Result<Memory> {
     })
 }
 
-/// Share of CPU time busy across all cores over `interval` (sysinfo reads /proc/stat twice;
-/// under its 200 ms minimum the figure is noisy, so the config's sample stays above it).
-pub async fn cpu_usage(interval: Duration) -> anyhow::Result<f64> {
-    let mut sys = sysinfo::System::new().map_err(|e| anyhow!("reading CPU usage: {e:?}"))?;
-    sys.refresh_cpu_usage();
-    tokio::time::sleep(interval).await;
-    sys.refresh_cpu_usage();
-    if sys.cpus().is_empty() {
-        bail!("reading CPU usage: the kernel reported no CPU (is /proc mounted?)");
+/// The CPU time counters of /proc/stat's `cpu` line (all CPUs), in clock ticks since boot.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CpuTimes {
+    /// user + nice + system + irq + softirq + steal
+    pub busy: f64,
+    /// busy + idle + iowait
+    pub total: f64,
+    /// how many `cpuN` lines: the CPUs the counters add up
+    pub cpus: usize,
+}
+
+impl CpuTimes {
+    /// Share of CPU time busy from `earlier` to `self`, and the wall time that covers (the
+    /// ticks of all CPUs over their number and USER_HZ); None when no tick passed or the
+    /// counters went back (a reboot in between).
+    pub fn busy_since(&self, earlier: &CpuTimes) -> Option<(f64, f64)> {
+        let dt = self.total - earlier.total;
+        let db = self.busy - earlier.busy;
+        if dt <= 0.0 || db < 0.0 {
+            return None;
+        }
+        let secs = dt / (self.cpus.max(1) as f64 * ticks_per_sec());
+        Some(((db / dt * 100.0).clamp(0.0, 100.0), secs))
     }
-    Ok(f64::from(sys.global_cpu_usage()))
+}
+
+/// USER_HZ, the unit of /proc/stat (100 on Linux).
+fn ticks_per_sec() -> f64 {
+    // SAFETY: sysconf has no preconditions.
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if t > 0 {
+        t as f64
+    } else {
+        100.0
+    }
+}
+
+/// The `cpu` line of /proc/stat's text.
+pub fn parse_cpu_times(text: &str) -> Option<CpuTimes> {
+    let line = text.lines().find(|l| l.starts_with("cpu "))?;
+    let f: Vec<f64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|v| v.parse::<f64>().ok())
+        .collect::<Option<Vec<_>>>()?;
+    // user nice system idle iowait irq softirq steal [guest guest_nice: inside user and nice]
+    if f.len() < 4 {
+        return None;
+    }
+    let at = |i: usize| f.get(i).copied().unwrap_or(0.0);
+    let idle = at(3) + at(4);
+    let total: f64 = (0..8).map(at).sum();
+    let cpus = text
+        .lines()
+        .filter(|l| {
+            l.strip_prefix("cpu")
+                .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
+        })
+        .count();
+    Some(CpuTimes {
+        busy: total - idle,
+        total,
+        cpus: cpus.max(1),
+    })
+}
+
+/// The CPU time counters now (one read of /proc/stat).
+pub fn cpu_times() -> anyhow::Result<CpuTimes> {
+    let text = std::fs::read_to_string("/proc/stat").context("reading /proc/stat")?;
+    parse_cpu_times(&text).ok_or_else(|| {
+        anyhow!("reading CPU usage: /proc/stat has no `cpu` line (is /proc mounted?)")
+    })
+}
+
+/// Share of CPU time busy across all cores over `interval`: /proc/stat read twice. Returns
+/// the share and the counters at the end.
+pub async fn cpu_usage(interval: Duration) -> anyhow::Result<(f64, CpuTimes)> {
+    let start = cpu_times()?;
+    tokio::time::sleep(interval).await;
+    let end = cpu_times()?;
+    let (pct, _) = end.busy_since(&start).ok_or_else(|| {
+        anyhow!("reading CPU usage: no clock tick passed in {interval:?} (sample longer: monitor.cpu_sample)")
+    })?;
+    Ok((pct, end))
 }
 
 /// Load averages (1, 5, 15 minutes) and the number of logical CPUs they compare with.
@@ -262,9 +335,26 @@ mod tests {
         assert_eq!(d.mount, PathBuf::from("/"));
     }
 
+    #[test]
+    fn proc_stat_counters() {
+        let text = "cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 50 0 25 400 25 0 0 0 0 0\ncpu1 50 0 25 400 25 0 0 0 0 0\nintr 1\n";
+        let a = parse_cpu_times(text).unwrap();
+        assert_eq!((a.busy, a.total, a.cpus), (150.0, 1000.0, 2));
+        let b = CpuTimes {
+            busy: 250.0,
+            total: 1200.0,
+            cpus: 2,
+        };
+        let (pct, secs) = b.busy_since(&a).unwrap();
+        assert_eq!(pct, 50.0);
+        assert!((secs - 200.0 / (2.0 * ticks_per_sec())).abs() < 1e-9);
+        // A reboot in between: no figure.
+        assert!(a.busy_since(&b).is_none());
+    }
+
     #[tokio::test]
     async fn cpu_and_load_are_read() {
-        let p = cpu_usage(Duration::from_millis(200)).await.unwrap();
+        let (p, _) = cpu_usage(Duration::from_millis(200)).await.unwrap();
         assert!((0.0..=100.0).contains(&p), "{p}");
         let l = load().unwrap();
         assert!(l.cpus >= 1 && l.one >= 0.0);

@@ -2,6 +2,7 @@
 
 pub mod host;
 pub mod http;
+pub mod own_sessions;
 pub mod pg_conn;
 pub mod postgres;
 pub mod redis;

@@ -796,7 +796,18 @@ impl PgOptions {
         lock_timeout: Duration,
     ) -> anyhow::Result<Client> {
         let config = self.pg_config(connect_timeout, statement_timeout, lock_timeout);
-        let attempt = self.establish(&config);
+        // Until its pid is known, a count of connections waits (own_sessions).
+        let _opening = super::own_sessions::opening().await;
+        let attempt = async {
+            let client = self.establish(&config).await?;
+            // The backend pid, so connection counts leave this session out.
+            if let Ok(row) = client.query_one("SELECT pg_backend_pid()", &[]).await {
+                if let Ok(pid) = row.try_get::<_, i32>(0) {
+                    super::own_sessions::register(pid);
+                }
+            }
+            Ok(client)
+        };
         let result = match self.effective_connect_timeout(connect_timeout) {
             Some(limit) => match tokio::time::timeout(limit, attempt).await {
                 Ok(r) => r,

@@ -33,6 +33,60 @@ fn client(connect: Duration, total: Duration) -> anyhow::Result<reqwest::Client>
         .map_err(|e| anyhow!("setting up the HTTP client: {}", e.without_url()))
 }
 
+/// A client with both bounds, built once per run and shared by its requests. Building one
+/// loads the system's CA roots (milliseconds): inside a timed GET that read as the URL's
+/// latency (10.3 ms against curl's 3.9 ms for a local health URL).
+pub struct Web {
+    client: reqwest::Client,
+    connect: Duration,
+    total: Duration,
+}
+
+impl Web {
+    pub fn new(connect: Duration, total: Duration) -> anyhow::Result<Web> {
+        Ok(Web {
+            client: client(connect, total)?,
+            connect,
+            total,
+        })
+    }
+
+    /// GET `url`: its status and how long the whole answer took (the request only).
+    pub async fn get(&self, url: &str) -> anyhow::Result<Answer> {
+        let (parsed, hp) = host_port(url)?;
+        let (connect, total) = (self.connect, self.total);
+        let started = Instant::now();
+        let response = self
+            .client
+            .get(parsed)
+            .send()
+            .await
+            .map_err(|e| describe(e, &hp, connect, total))?;
+        let mut response = response;
+        let status = response.status().as_u16();
+        // The body is read (and dropped) so the time is the whole answer's, within `total`; by
+        // chunks and only up to the bound, so an endless body costs 64 KiB, not all our memory.
+        let mut read = 0usize;
+        let mut body_over_limit = false;
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| describe(e, &hp, connect, total))?
+        {
+            read += chunk.len();
+            if read > HTTP_BODY_LIMIT {
+                body_over_limit = true;
+                break;
+            }
+        }
+        Ok(Answer {
+            status,
+            seconds: started.elapsed().as_secs_f64(),
+            body_over_limit,
+        })
+    }
+}
+
 /// `host:port` of `url`, or a refusal that does not repeat the URL.
 fn host_port(url: &str) -> anyhow::Result<(reqwest::Url, String)> {
     let parsed = reqwest::Url::parse(url)
@@ -74,39 +128,6 @@ fn describe(e: reqwest::Error, hp: &str, connect: Duration, total: Duration) -> 
     } else {
         anyhow!("{hp}: {}", cause(&e))
     }
-}
-
-/// GET `url`: its status and how long the whole answer took.
-pub async fn get(url: &str, connect: Duration, total: Duration) -> anyhow::Result<Answer> {
-    let (parsed, hp) = host_port(url)?;
-    let started = Instant::now();
-    let response = client(connect, total)?
-        .get(parsed)
-        .send()
-        .await
-        .map_err(|e| describe(e, &hp, connect, total))?;
-    let mut response = response;
-    let status = response.status().as_u16();
-    // The body is read (and dropped) so the time is the whole answer's, within `total`; by
-    // chunks and only up to the bound, so an endless body costs 64 KiB, not all our memory.
-    let mut read = 0usize;
-    let mut body_over_limit = false;
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| describe(e, &hp, connect, total))?
-    {
-        read += chunk.len();
-        if read > HTTP_BODY_LIMIT {
-            body_over_limit = true;
-            break;
-        }
-    }
-    Ok(Answer {
-        status,
-        seconds: started.elapsed().as_secs_f64(),
-        body_over_limit,
-    })
 }
 
 /// POST a JSON document to `url`; the answer's status code. The answer's body is never read

@@ -36,7 +36,7 @@ pub struct MonitorArgs {
     #[arg(long, value_name = "N", requires = "watch", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
 
-    /// Do not record the connection count in the run history
+    /// Do not record this run's numbers (connection count, CPU counters) in the run history
     #[arg(long)]
     pub no_record: bool,
 
@@ -116,14 +116,25 @@ async fn snapshot(args: &MonitorArgs, ctx: &Ctx, notifier: &Notifier) -> anyhow:
     let mc = &ctx.config.monitor;
     let timeout = ctx.probe_timeout();
     let state_dir = ctx.state_dir();
-    let mut history = History::load_or_warn(&state_dir, "growth is not shown this run");
+    let mut history = History::load_or_warn(
+        &state_dir,
+        "growth is not shown and the CPU is sampled this run",
+    );
+    let cpu_counters = std::sync::Mutex::new(None::<crate::clients::host::CpuTimes>);
 
     let (cpu, memory, disks, load, pg_up, conns, sizes, slow, locks, redis, rq, metrics) = tokio::join!(
-        guarded(
-            "host.cpu_usage",
-            timeout + mc.cpu_sample.0,
-            probes::host::cpu_usage(th.cpu_pct, mc.cpu_sample.0)
-        ),
+        guarded("host.cpu_usage", timeout + mc.cpu_sample.0, async {
+            let (findings, counters) = probes::host::cpu_usage(
+                th.cpu_pct,
+                mc.cpu_sample.0,
+                &history,
+                mc.cpu_sample_max_age.0,
+                now,
+            )
+            .await?;
+            *cpu_counters.lock().unwrap_or_else(|e| e.into_inner()) = Some(counters);
+            Ok(findings)
+        }),
         guarded("host.memory_usage", timeout, async {
             probes::host::memory_usage(th.memory_pct)
         }),
@@ -172,9 +183,9 @@ async fn snapshot(args: &MonitorArgs, ctx: &Ctx, notifier: &Notifier) -> anyhow:
 
     let mut report = Report::new("monitor");
     if !args.no_record {
-        if let Ok(pg) = ctx.pg().await {
-            record_connections(&mut history, &state_dir, &pg.options, &conns, now);
-        }
+        let server = ctx.pg().await.ok().map(|pg| &pg.options);
+        let cpu = cpu_counters.into_inner().unwrap_or_else(|e| e.into_inner());
+        record(&mut history, &state_dir, server, &conns, cpu, now);
     }
     for part in [
         cpu, memory, disks, load, pg_up, conns, sizes, slow, locks, redis, rq, metrics,
@@ -212,7 +223,7 @@ async fn slow_queries(
         )
         .hint(statements::ENABLE_STEPS)]);
     };
-    let n = statements::count_slower_than(pg, &pgss, mean_ms).await?;
+    let n = statements::count_slower_than(pg, &pgss, mean_ms, statements::Scope::Cluster).await?;
     let status = Status::above(n as f64, limits.warning, limits.critical);
     let mut f = Finding::new(
         "postgres.slow_query_count",
@@ -229,20 +240,27 @@ async fn slow_queries(
     Ok(vec![f])
 }
 
-/// The client connection count goes into the run history (check afternoon's day peak).
-fn record_connections(
+/// The client connection count (check afternoon's day peak) and the CPU counters (the next
+/// run's `host.cpu_usage`) go into the run history.
+fn record(
     history: &mut History,
     dir: &std::path::Path,
-    server: &crate::clients::pg_conn::PgOptions,
+    server: Option<&crate::clients::pg_conn::PgOptions>,
     conns: &[Finding],
+    cpu: Option<crate::clients::host::CpuTimes>,
     now: i64,
 ) {
-    let values = conns
+    let mut values: std::collections::BTreeMap<String, f64> = conns
         .iter()
         .find(|f| f.id == "postgres.connections")
         .and_then(|f| f.value.as_f64())
-        .map(|used| (probes::postgres::connections_key(server), used))
+        .zip(server)
+        .map(|(used, server)| (probes::postgres::connections_key(server), used))
         .into_iter()
         .collect();
+    if let Some(c) = cpu {
+        values.insert(probes::host::CPU_BUSY_KEY.to_string(), c.busy);
+        values.insert(probes::host::CPU_TOTAL_KEY.to_string(), c.total);
+    }
     history.record_or_warn(dir, "monitor", values, now);
 }

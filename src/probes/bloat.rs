@@ -47,6 +47,10 @@ pub struct RelationBloat {
     pub ratio_pct: f64,
     /// true when measured with pgstattuple, false for the catalog estimate.
     pub exact: bool,
+    /// The estimate had nothing to go on: no pg_stats row for any of its columns, or a
+    /// relation never vacuumed nor analyzed (reltuples -1, relpages 0). Its wasted bytes
+    /// then mean nothing (a never-analyzed, 90 %-deleted table read as 0 B).
+    pub no_statistics: bool,
 }
 
 /// The steps to make `--exact` work, for findings and errors.
@@ -158,7 +162,7 @@ fn table_sql() -> String {
            coalesce(max(coalesce(s.null_frac, 0)), 0)::float8, \
            (SELECT count(*) FROM pg_stats s2 WHERE s2.null_frac <> 0 \
               AND s2.schemaname = n.nspname AND s2.tablename = c.relname)::int8, \
-           k.bs, k.ma \
+           k.bs, k.ma, count(s.attname)::int8 \
          FROM pg_class c \
          JOIN pg_namespace n ON n.oid = c.relnamespace \
          CROSS JOIN constants k \
@@ -183,7 +187,7 @@ fn index_sql() -> String {
            pg_relation_size(i.oid), i.reltuples::float8, \
            coalesce(sum((1 - coalesce(s.null_frac, 0)) * coalesce(s.avg_width, 1024)), 0)::float8, \
            coalesce(bool_or(coalesce(s.null_frac, 0) <> 0), false), \
-           k.bs, k.ma \
+           k.bs, k.ma, count(s.attname)::int8 \
          FROM pg_index x \
          JOIN pg_class i ON i.oid = x.indexrelid \
          JOIN pg_class t ON t.oid = x.indrelid \
@@ -231,8 +235,13 @@ pub async fn estimate(
                         block_size: bs as f64,
                         ma: r.try_get::<_, i64>(9)? as f64,
                     };
-                    let (wasted_bytes, ratio_pct) =
-                        waste(relpages, table_expected_pages(&stats), bs);
+                    let stats_rows: i64 = r.try_get(10)?;
+                    let no_statistics = stats_rows == 0 || stats.reltuples < 0.0;
+                    let (wasted_bytes, ratio_pct) = if no_statistics {
+                        (0, 0.0)
+                    } else {
+                        waste(relpages, table_expected_pages(&stats), bs)
+                    };
                     let name: String = r.try_get(1)?;
                     Ok(RelationBloat {
                         kind,
@@ -243,6 +252,7 @@ pub async fn estimate(
                         wasted_bytes,
                         ratio_pct,
                         exact: false,
+                        no_statistics,
                     })
                 })
                 .collect::<anyhow::Result<Vec<_>>>()
@@ -265,8 +275,13 @@ pub async fn estimate(
                         block_size: bs as f64,
                         ma: r.try_get::<_, i64>(9)? as f64,
                     };
-                    let (wasted_bytes, ratio_pct) =
-                        waste(relpages, index_expected_pages(&stats), bs);
+                    let stats_rows: i64 = r.try_get(10)?;
+                    let no_statistics = stats_rows == 0 || stats.reltuples < 0.0;
+                    let (wasted_bytes, ratio_pct) = if no_statistics {
+                        (0, 0.0)
+                    } else {
+                        waste(relpages, index_expected_pages(&stats), bs)
+                    };
                     Ok(RelationBloat {
                         kind,
                         schema: r.try_get(0)?,
@@ -276,6 +291,7 @@ pub async fn estimate(
                         wasted_bytes,
                         ratio_pct,
                         exact: false,
+                        no_statistics,
                     })
                 })
                 .collect::<anyhow::Result<Vec<_>>>()
@@ -371,6 +387,7 @@ pub async fn exact(
                 wasted_bytes,
                 ratio_pct: super::pct(wasted_bytes as f64, bytes as f64),
                 exact: true,
+                no_statistics: false,
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()

@@ -30,24 +30,65 @@ pub fn memory_usage(limits: Limits) -> anyhow::Result<Vec<Finding>> {
     Ok(vec![f])
 }
 
-/// `host.cpu_usage`: share of CPU time busy over `sample` (the seed's `top -bn1` figure).
-pub async fn cpu_usage(limits: Limits, sample: Duration) -> anyhow::Result<Vec<Finding>> {
-    let p = (host::cpu_usage(sample).await? * 10.0).round() / 10.0;
-    let status = Status::above(p, limits.warning, limits.critical);
-    let mut f = Finding::new(
-        "host.cpu_usage",
-        status,
-        format!(
-            "{p:.1}% busy over {}",
-            crate::render::human_duration(sample.as_secs_f64())
+/// History keys of the /proc/stat counters a run leaves for the next one.
+pub const CPU_BUSY_KEY: &str = "host.cpu_usage/busy_ticks";
+pub const CPU_TOTAL_KEY: &str = "host.cpu_usage/total_ticks";
+
+/// The CPU counters an earlier run recorded, with when.
+pub fn previous_cpu_times(
+    history: &crate::state::History,
+    cpus: usize,
+) -> Option<(i64, host::CpuTimes)> {
+    let (at, total) = history.previous(CPU_TOTAL_KEY)?;
+    let (at_busy, busy) = history.previous(CPU_BUSY_KEY)?;
+    (at == at_busy).then_some((at, host::CpuTimes { busy, total, cpus }))
+}
+
+/// `host.cpu_usage`: share of CPU time busy since the previous run's counters (a minutely
+/// monitor: the last minute, with no wait), or over a `sample` of its own when there is no
+/// previous run younger than `max_age`. Returns the findings and the counters to record.
+pub async fn cpu_usage(
+    limits: Limits,
+    sample: Duration,
+    history: &crate::state::History,
+    max_age: Duration,
+    now: i64,
+) -> anyhow::Result<(Vec<Finding>, host::CpuTimes)> {
+    let current = host::cpu_times()?;
+    let max_age = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
+    let since_previous = previous_cpu_times(history, current.cpus)
+        .filter(|(at, _)| *at <= now && now - at <= max_age)
+        .and_then(|(_, earlier)| current.busy_since(&earlier));
+    let (p, over, counters) = match since_previous {
+        Some((p, secs)) => (
+            p,
+            format!(
+                "over the last {} (since the previous run)",
+                crate::render::human_duration(secs)
+            ),
+            current,
         ),
-    )
-    .value_f64(p, "percent")
-    .above(limits.warning, limits.critical);
+        None => {
+            let (p, end) = host::cpu_usage(sample).await?;
+            (
+                p,
+                format!(
+                    "over a {} sample",
+                    crate::render::human_duration(sample.as_secs_f64())
+                ),
+                end,
+            )
+        }
+    };
+    let p = (p * 10.0).round() / 10.0;
+    let status = Status::above(p, limits.warning, limits.critical);
+    let mut f = Finding::new("host.cpu_usage", status, format!("{p:.1}% busy {over}"))
+        .value_f64(p, "percent")
+        .above(limits.warning, limits.critical);
     if status != Status::Ok {
         f = f.hint("find what burns it: `top -o %CPU` (and `opsbook diagnose queries` when it is postgres)");
     }
-    Ok(vec![f])
+    Ok((vec![f], counters))
 }
 
 /// `host.load`: the 1-minute load average per logical CPU against `limits`; 5 and 15 in the text.

@@ -6,6 +6,7 @@ pub mod backup;
 pub mod bloat;
 pub mod growth;
 pub mod host;
+pub mod index_advisor;
 pub mod indexes;
 pub mod performance;
 pub mod postgres;

@@ -12,6 +12,7 @@ use crate::render::human_bytes;
 use crate::report::{Finding, Status};
 
 use super::bloat::{self, Kind, RelationBloat};
+use super::index_advisor;
 use super::statements::{self, Filter, Order, Statement};
 
 /// Which statements are slow: more than `calls` calls and a mean of at least the warning
@@ -178,6 +179,22 @@ pub fn bloat_findings(
     }
     rows.iter()
         .map(|b| {
+            if b.no_statistics && !b.exact {
+                // Nothing to estimate from: saying 0 B wasted would be a guess dressed as OK.
+                return Finding::new(
+                    id,
+                    Status::Unknown,
+                    format!(
+                        "no statistics for this {noun} of {}: its bloat cannot be estimated",
+                        human_bytes(b.bytes as f64)
+                    ),
+                )
+                .subject(format!("{}.{}", b.schema, b.name))
+                .hint(format!(
+                    "no statistics: ANALYZE it (ANALYZE {}), or use --exact (pgstattuple)",
+                    quote_ident(&b.schema) + "." + &quote_ident(&b.table)
+                ));
+            }
             let status = bloat_status(b, pct, wasted);
             let how = if b.exact {
                 "measured with pgstattuple"
@@ -311,97 +328,67 @@ const SCANS_SQL: &str = "SELECT t.schemaname::text, t.relname::text, t.seq_scan,
      WHERE pg_relation_size(t.relid) >= $1 AND t.seq_scan > 0 \
      ORDER BY t.seq_tup_read DESC LIMIT 50";
 
-/// The WHERE clause of a statement's text, up to GROUP BY / ORDER BY / LIMIT / RETURNING...
-/// (the first WHERE outside string literals; a simple reading, not a parser).
-pub fn where_clause(query: &str) -> Option<&str> {
-    let lower = mask_literals(&query.to_ascii_lowercase());
-    let start = find_word(&lower, "where", 0)? + "where".len();
-    let end = [
-        "group",
-        "order",
-        "limit",
-        "offset",
-        "returning",
-        "having",
-        "window",
-        "for",
-    ]
-    .iter()
-    .filter_map(|w| find_word(&lower, w, start))
-    .chain(lower[start..].find(';').map(|i| i + start))
-    .min()
-    .unwrap_or(query.len());
-    Some(query[start..end].trim())
-}
+/// The most statements planned for advice per run (each plan is a round trip or two).
+const MAX_PLANNED: usize = 20;
 
-/// `text` with the inside of '...' literals replaced by spaces (same byte length).
-fn mask_literals(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut inside = false;
-    for c in text.chars() {
-        if c == '\'' {
-            inside = !inside;
-            out.push(c);
-        } else if inside {
-            out.extend(std::iter::repeat_n(' ', c.len_utf8()));
-        } else {
-            out.push(c);
+/// An index suggestion for each table from the plans of the statements (the one advisor,
+/// `index_advisor`): the first statement whose plan reads the table sequentially and filters
+/// (or nested-loop joins) on its columns, when no index already leads with the first of them.
+/// The text only preselects which statements to plan; the advice comes from the plan.
+pub async fn suggest_indexes(
+    planner: &index_advisor::Planner<'_>,
+    tables: &[&TableScans],
+    texts: &[Statement],
+) -> Vec<Option<(String, i64)>> {
+    let mut out = vec![None; tables.len()];
+    let candidates = texts
+        .iter()
+        .filter(|s| index_advisor::plannable(&s.query))
+        .filter(|s| {
+            tables
+                .iter()
+                .any(|t| index_advisor::mentions(&s.query, &t.name))
+        })
+        .take(MAX_PLANNED);
+    for s in candidates {
+        // A statement the planner cannot take on its own (a type it cannot infer for $1, a
+        // temp table of another session) gives no advice rather than an error.
+        let Ok(plan) = planner.plan(&s.query).await else {
+            continue;
+        };
+        let columns_of = |schema: Option<&str>, rel: &str| {
+            tables
+                .iter()
+                .find(|t| t.name == rel && schema.is_none_or(|sc| sc == t.schema))
+                .map(|t| t.columns.clone())
+                .unwrap_or_default()
+        };
+        for scan in index_advisor::seq_scans(&plan, &columns_of) {
+            let Some(i) = tables.iter().position(|t| {
+                t.name == scan.relation && scan.schema.as_deref().is_none_or(|sc| sc == t.schema)
+            }) else {
+                continue;
+            };
+            let cols = scan.index_columns();
+            if out[i].is_some() || cols.is_empty() || tables[i].indexed_first.contains(&cols[0]) {
+                continue;
+            }
+            out[i] = Some((create_index_sql(tables[i], cols), s.queryid));
         }
     }
     out
 }
 
-/// Byte offset of `word` as a whole word in `text` at or after `from`.
-fn find_word(text: &str, word: &str, from: usize) -> Option<usize> {
-    let is_ident = |c: char| c.is_alphanumeric() || c == '_' || c == '"';
-    let mut at = from;
-    while let Some(i) = text.get(at..)?.find(word) {
-        let pos = at + i;
-        let before = text[..pos].chars().next_back();
-        let after = text[pos + word.len()..].chars().next();
-        if !before.is_some_and(is_ident) && !after.is_some_and(is_ident) {
-            return Some(pos);
-        }
-        at = pos + word.len();
-    }
-    None
-}
-
-/// The columns of `table` a statement filters on (equality first), when its text names the
-/// table; the suggested index leads with the first one.
-pub fn suggested_columns(query: &str, table: &TableScans) -> Vec<String> {
-    let lower = query.to_ascii_lowercase();
-    if find_word(&lower, &table.name.to_ascii_lowercase(), 0).is_none() {
-        return Vec::new();
-    }
-    let Some(filter) = where_clause(query) else {
-        return Vec::new();
-    };
-    crate::commands::diagnose::queries::filter_columns(filter, &table.columns)
-}
-
-/// An index suggestion for `table` from the statements' texts: the first statement whose
-/// WHERE names columns of the table, when no index already leads with the first of them.
-pub fn suggest_index(table: &TableScans, texts: &[Statement]) -> Option<(String, i64)> {
-    texts.iter().find_map(|s| {
-        let cols = suggested_columns(&s.query, table);
-        let first = cols.first()?;
-        if table.indexed_first.contains(first) {
-            return None;
-        }
-        Some((
-            format!(
-                "CREATE INDEX CONCURRENTLY ON {}.{} ({});",
-                quote_ident(&table.schema),
-                quote_ident(&table.name),
-                cols.iter()
-                    .map(|c| quote_ident(c))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            s.queryid,
-        ))
-    })
+fn create_index_sql(table: &TableScans, cols: &[String]) -> String {
+    format!(
+        "CREATE INDEX CONCURRENTLY ON {}.{} ({});",
+        quote_ident(&table.schema),
+        quote_ident(&table.name),
+        cols.iter()
+            .map(|c| quote_ident(c))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
 }
 
 pub fn seq_scan_finding(t: &TableScans, suggestion: Option<(String, i64)>) -> Finding {
@@ -411,7 +398,7 @@ pub fn seq_scan_finding(t: &TableScans, suggestion: Option<(String, i64)>) -> Fi
     );
     let hint = match suggestion {
         Some((sql, queryid)) => format!(
-            "statement {queryid} filters on it: {sql} (check the plan first: opsbook diagnose queries --explain {queryid})"
+            "the plan of statement {queryid} reads it sequentially and filters on a column an index could lead with: {sql} (check the plan first: opsbook diagnose queries --explain {queryid})"
         ),
         None => "find the statements that scan it (`opsbook diagnose queries` plans them and suggests an index); a table read whole on purpose (reports, exports) needs none".to_string(),
     };
@@ -431,10 +418,11 @@ pub fn seq_scan_finding(t: &TableScans, suggestion: Option<(String, i64)>) -> Fi
 }
 
 /// `postgres.seq_scan_heavy`: one finding per table of at least `min_bytes` read mostly by
-/// sequential scans, with an index suggested from the texts of the 50 statements with the
+/// sequential scans, with an index suggested from the plans of the 50 statements with the
 /// most total time (more than `min_calls` calls); one OK when there is none.
 pub async fn seq_scans(
     pg: &PgClient,
+    timeouts: crate::clients::postgres::SessionTimeouts,
     min_bytes: i64,
     min_calls: u64,
 ) -> anyhow::Result<Vec<Finding>> {
@@ -487,9 +475,12 @@ pub async fn seq_scans(
         .unwrap_or_default(),
         _ => Vec::new(),
     };
+    let planner = index_advisor::Planner::new(pg, timeouts);
+    let suggestions = suggest_indexes(&planner, &heavy, &texts).await;
     Ok(heavy
         .into_iter()
-        .map(|t| seq_scan_finding(t, suggest_index(t, &texts)))
+        .zip(suggestions)
+        .map(|(t, suggestion)| seq_scan_finding(t, suggestion))
         .collect())
 }
 
@@ -524,42 +515,6 @@ mod tests {
     }
 
     #[test]
-    fn where_clause_stops_at_the_next_clause() {
-        assert_eq!(
-            where_clause("SELECT * FROM orders WHERE customer_id = $1 ORDER BY id LIMIT 5"),
-            Some("customer_id = $1")
-        );
-        assert_eq!(
-            where_clause("select id from orders where status = 'for where' and id > $1;"),
-            Some("status = 'for where' and id > $1")
-        );
-        assert_eq!(where_clause("SELECT nowhere FROM t"), None);
-        assert_eq!(
-            where_clause("UPDATE orders SET status = $1 WHERE id = $2 RETURNING id"),
-            Some("id = $2")
-        );
-    }
-
-    #[test]
-    fn suggestion_names_the_filter_column_of_the_table() {
-        let t = table();
-        let s = [
-            statement("SELECT * FROM users WHERE customer_id = $1"),
-            statement("SELECT id FROM orders WHERE status > $1 AND customer_id = $2"),
-        ];
-        let (sql, queryid) = suggest_index(&t, &s).expect("a suggestion");
-        assert_eq!(
-            sql,
-            "CREATE INDEX CONCURRENTLY ON \"public\".\"orders\" (\"customer_id\", \"status\");"
-        );
-        assert_eq!(queryid, 42);
-        // Already led by an index: nothing to suggest.
-        assert!(suggest_index(&t, &[statement("SELECT * FROM orders WHERE id = $1")]).is_none());
-        // A column only in the select list is no filter.
-        assert!(suggested_columns("SELECT status FROM orders", &t).is_empty());
-    }
-
-    #[test]
     fn heavy_means_mostly_sequential() {
         let mut t = table();
         assert!(seq_scan_heavy(&t));
@@ -583,6 +538,7 @@ mod tests {
             wasted_bytes: wasted,
             ratio_pct: super::super::pct(wasted as f64, bytes as f64),
             exact: false,
+            no_statistics: false,
         }
     }
 

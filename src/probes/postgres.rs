@@ -26,34 +26,60 @@ pub async fn up(ctx: &Ctx) -> Vec<Finding> {
     }
 }
 
-/// Client backends vs max_connections (PG 10+: backend_type).
+/// Client backends other than opsbook's own sessions ($1) vs max_connections (PG 10+:
+/// backend_type), and how many of ours were seen.
 const CONNECTIONS_SQL: &str =
-    "SELECT count(*) FILTER (WHERE backend_type = 'client backend')::bigint, \
+    "SELECT count(*) FILTER (WHERE backend_type = 'client backend' AND NOT pid = ANY($1))::bigint, \
      current_setting('max_connections')::bigint, \
-     current_setting('superuser_reserved_connections')::bigint \
+     current_setting('superuser_reserved_connections')::bigint, \
+     count(*) FILTER (WHERE backend_type = 'client backend' AND pid = ANY($1))::bigint \
      FROM pg_stat_activity";
 
-/// (client backends, max_connections, superuser_reserved_connections).
+/// Client connections, opsbook's own left out.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionCounts {
+    /// client backends that are not sessions of this run
+    pub used: i64,
+    pub max: i64,
+    pub reserved: i64,
+    /// sessions of this run that were left out
+    pub own: i64,
+}
+
 pub async fn connection_counts(
     pg: &crate::clients::postgres::PgClient,
-) -> anyhow::Result<(i64, i64, i64)> {
+) -> anyhow::Result<ConnectionCounts> {
+    let (_counting, own) = crate::clients::own_sessions::counting().await;
     let row = pg
         .client
-        .query_one(CONNECTIONS_SQL, &[])
+        .query_one(CONNECTIONS_SQL, &[&own])
         .await
         .context("counting connections in pg_stat_activity")?;
-    Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
+    Ok(ConnectionCounts {
+        used: row.try_get(0)?,
+        max: row.try_get(1)?,
+        reserved: row.try_get(2)?,
+        own: row.try_get(3)?,
+    })
 }
 
 pub async fn connections(ctx: &Ctx, limits: Limits) -> anyhow::Result<Vec<Finding>> {
     let pg = ctx.pg().await?;
-    let (used, max, reserved) = connection_counts(pg).await?;
+    let ConnectionCounts {
+        used,
+        max,
+        reserved,
+        own,
+    } = connection_counts(pg).await?;
     let p = pct(used as f64, max as f64);
     let status = Status::above(p, limits.warning, limits.critical);
     let mut f = Finding::new(
         "postgres.connections",
         status,
-        format!("{used} of {max} connections ({p:.0}%)"),
+        format!(
+            "{used} of {max} connections ({p:.0}%){}",
+            crate::clients::own_sessions::excluded_note(own)
+        ),
     )
     .value(used, "connections")
     // The limits are a share of max_connections; perfdata wants them in connections.

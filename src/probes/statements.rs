@@ -176,12 +176,32 @@ pub async fn total_ms(pg: &PgClient, pgss: &Pgss) -> anyhow::Result<f64> {
     Ok(row.get(0))
 }
 
-/// How many statements of every database have a mean execution time above `mean_ms`
-/// (the seed's `count(*) FROM pg_stat_statements WHERE mean_time > 100`).
-pub async fn count_slower_than(pg: &PgClient, pgss: &Pgss, mean_ms: f64) -> anyhow::Result<i64> {
+/// Which databases a count covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// every database (the seed's monitor)
+    Cluster,
+    /// the connected database (what `diagnose queries` lists)
+    ThisDatabase,
+}
+
+/// How many statements have a mean execution time above `mean_ms` (the seed's
+/// `count(*) FROM pg_stat_statements WHERE mean_time > 100`), in `scope`.
+pub async fn count_slower_than(
+    pg: &PgClient,
+    pgss: &Pgss,
+    mean_ms: f64,
+    scope: Scope,
+) -> anyhow::Result<i64> {
     let (_, mean, _) = pgss.time_columns();
+    let only_here = match scope {
+        Scope::Cluster => "",
+        Scope::ThisDatabase => {
+            " AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        }
+    };
     let sql = format!(
-        "SELECT count(*)::bigint FROM {}.pg_stat_statements WHERE {mean} > $1",
+        "SELECT count(*)::bigint FROM {}.pg_stat_statements WHERE {mean} > $1{only_here}",
         pgss.schema
     );
     let row = pg

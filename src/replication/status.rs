@@ -246,13 +246,7 @@ pub fn findings(o: &Observed, th: &Thresholds, quiet_when_none: bool) -> Vec<Fin
             format!(
                 "replay is {} behind what it received{}{}",
                 human_bytes(r.behind_bytes as f64),
-                match r.behind_secs {
-                    Some(t) if r.behind_bytes > 0 || t > 0.0 => format!(
-                        " (last replayed transaction {} ago)",
-                        human_duration(t.max(0.0))
-                    ),
-                    _ => " (caught up)".into(),
-                },
+                replay_state(r.behind_bytes, r.behind_secs),
                 if r.paused { "; replay is PAUSED" } else { "" }
             ),
         )
@@ -420,9 +414,35 @@ pub fn sections(o: &Observed) -> Vec<Section> {
     v
 }
 
+/// What the replay position says beside the bytes behind. No replay timestamp with bytes
+/// behind means no transaction was replayed since the standby started (a paused standby that
+/// has replayed nothing yet): that is not "caught up".
+fn replay_state(behind_bytes: i64, behind_secs: Option<f64>) -> String {
+    match behind_secs {
+        Some(t) if behind_bytes > 0 || t > 0.0 => format!(
+            " (last replayed transaction {} ago)",
+            human_duration(t.max(0.0))
+        ),
+        None if behind_bytes > 0 => " (no transaction replayed yet)".into(),
+        _ => " (caught up)".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nothing_replayed_yet_is_not_caught_up() {
+        // A paused standby that has replayed nothing: 32.6 MiB received, no replay timestamp.
+        assert_eq!(
+            replay_state(34_200_000, None),
+            " (no transaction replayed yet)"
+        );
+        assert_eq!(replay_state(0, Some(0.0)), " (caught up)");
+        assert_eq!(replay_state(0, None), " (caught up)");
+        assert!(replay_state(1024, Some(5.0)).contains("last replayed transaction 5s ago"));
+    }
 
     fn primary_with(slots: Vec<Slot>) -> Observed {
         Observed {

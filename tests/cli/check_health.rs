@@ -485,3 +485,55 @@ fn a_health_url_that_never_answers_costs_one_timeout() {
     assert!(run.elapsed.as_secs_f64() < 4.0, "took {:?}", run.elapsed);
     drop(hung);
 }
+
+/// The oracle for a URL's latency: one raw HTTP/1.1 GET over a fresh TCP connection (connect,
+/// request, the whole answer), in milliseconds.
+fn raw_get_ms(url: &str) -> f64 {
+    let addr = url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let at = std::time::Instant::now();
+    let mut c = std::net::TcpStream::connect(&addr).unwrap();
+    // One write: the stub reads once, and unread bytes at its close would reset the answer.
+    let request = format!("GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    c.write_all(request.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    c.read_to_end(&mut answer).unwrap();
+    assert!(answer.starts_with(b"HTTP/1.1 200"));
+    at.elapsed().as_secs_f64() * 1000.0
+}
+
+/// Issue 14 item 6: `http.health`'s latency is the request's, not the request's plus building
+/// the HTTP client (loading the CA roots): within 3x + 5 ms of a raw TCP GET's. The best of
+/// three runs and of five raw GETs, so a busy machine's scheduling does not decide it.
+#[test]
+fn health_url_latency_is_the_request_not_the_client_setup() {
+    let _g = shared();
+    let db = TestDb::new("hlatency");
+    let s = Scratch::new("hlatency");
+    let url = http_stub("200 OK");
+    let cfg = sandbox_config(
+        &s,
+        &db,
+        &fresh_backup(&s),
+        &format!("health:\n  queues: [t_hq_none]\n  urls: [{url}]\n"),
+    );
+    let reported = (0..3)
+        .map(|_| {
+            let run = health(&cfg, &[]);
+            let f = Run::one(&run.json(), "http.health").clone();
+            assert_eq!(f["status"], "ok", "{run}");
+            f["value"].as_f64().unwrap() * 1000.0
+        })
+        .fold(f64::INFINITY, f64::min);
+    let oracle = (0..5)
+        .map(|_| raw_get_ms(&url))
+        .fold(f64::INFINITY, f64::min);
+    assert!(
+        reported < 3.0 * oracle + 5.0,
+        "http.health {reported:.2} ms vs a raw GET {oracle:.2} ms"
+    );
+}

@@ -210,3 +210,57 @@ fn on_a_terminal_the_pid_must_be_typed() {
         .expect("the waiter is still blocked");
     assert!(st.success());
 }
+
+/// Issue 14 item 7: a lock wait in another database than opsbook's names the relation by its
+/// OID and database (regclass resolves names in the connected database only), never a bare
+/// number. The oracle: the relation's OID, asked in that database.
+#[test]
+fn a_relation_in_another_database_is_named_with_its_database() {
+    let _g = exclusive();
+    let ours = TestDb::new("locks_ours");
+    let other = TestDb::new("locks_other");
+    other.psql("CREATE TABLE elsewhere (id int); INSERT INTO elsewhere VALUES (1)");
+    let oid = other.psql("SELECT 'elsewhere'::regclass::oid");
+    let s = Scratch::new("locks_other");
+    let cfg = sandbox_config(&s, &ours, &fresh_backup(&s), "");
+
+    let mut holder_cmd = psql_command(&other, "holder_x");
+    holder_cmd.args([
+        "-c",
+        "BEGIN; LOCK TABLE elsewhere IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60);",
+    ]);
+    let _holder = Child::spawn(holder_cmd);
+    wait_until("the holder's lock", || {
+        other.psql("SELECT count(*) FROM pg_locks WHERE relation = 'elsewhere'::regclass AND granted AND mode = 'AccessExclusiveLock'") == "1"
+    });
+    let mut waiter_cmd = psql_command(&other, "waiter_x");
+    waiter_cmd.args(["-c", "SELECT count(*) FROM elsewhere"]);
+    let _waiter = Child::spawn(waiter_cmd);
+    wait_until("the waiter", || waiting_in(&other) == "1");
+    let h = pid_of(&other, "holder_x");
+
+    let run = opsbook(&[
+        "diagnose",
+        "locks",
+        "--format",
+        "json",
+        "--config",
+        cfg.to_str().unwrap(),
+    ])
+    .run();
+    other.psql(&format!("SELECT pg_terminate_backend({h})"));
+    let j = run.json();
+    let node = j["data"]["tree"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["pid"] == h)
+        .unwrap_or_else(|| panic!("the holder is a root: {run}"))
+        .clone();
+    let waiter = &node["waiters"][0];
+    assert_eq!(
+        waiter["lock_target"],
+        format!("relation OID {oid} in database {}", other.name),
+        "{run}"
+    );
+}

@@ -167,3 +167,60 @@ fn without_pg_stat_statements_the_hint_says_how_to_enable_it() {
     );
     assert_eq!(run.code, 3, "{run}");
 }
+
+/// Issue 14 item 5: `queries.slow` is the true count (pg_stat_statements, asked in the test);
+/// --limit only shortens the list.
+#[test]
+fn slow_count_is_the_true_count_not_the_limit() {
+    let _g = shared();
+    let db = TestDb::new("slowcount");
+    db.psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+    // Four distinct statements (a different number of columns each) averaging over 100 ms.
+    let script: String = (0..4)
+        .map(|n| {
+            let extra: String = (0..n).map(|i| format!(", {i}")).collect();
+            format!("SELECT pg_sleep(0.12){extra};\n")
+        })
+        .collect();
+    let s = Scratch::new("slowcount");
+    let mut burst = psql_command(&db, "burst");
+    burst.args(["-f", s.write("slow.sql", &script, 0o644).to_str().unwrap()]);
+    assert!(burst.output().unwrap().status.success());
+    let oracle: i64 = db
+        .psql(
+            "SELECT count(*) FROM pg_stat_statements WHERE mean_exec_time > 100 \
+             AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        )
+        .parse()
+        .unwrap();
+    assert!(oracle >= 4, "{oracle}");
+
+    let cfg = sandbox_config(&s, &db, &fresh_backup(&s), "");
+    let run = opsbook(&[
+        "diagnose",
+        "queries",
+        "--limit",
+        "2",
+        "--format",
+        "json",
+        "--config",
+        cfg.to_str().unwrap(),
+    ])
+    .run();
+    let j = run.json();
+    let slow = Run::one(&j, "queries.slow");
+    assert_eq!(slow["value"], oracle, "{run}");
+    assert_eq!(slow["status"], "warning", "{run}");
+    assert!(
+        slow["summary"]
+            .as_str()
+            .unwrap()
+            .contains("(the 2 slowest listed)"),
+        "{run}"
+    );
+    assert_eq!(
+        j["data"]["top_by_mean"].as_array().unwrap().len(),
+        2,
+        "{run}"
+    );
+}

@@ -44,6 +44,35 @@ fn monitor(cfg: &Path, state: &Path, more: &[&str]) -> Run {
         .run()
 }
 
+/// A client session of someone else's for the connection alerts to count (opsbook leaves its
+/// own sessions out), until dropped.
+fn a_client(db: &TestDb, app: &str) -> Client {
+    let mut c = psql_command(db, app);
+    c.args(["-c", "SELECT pg_sleep(60)"]);
+    let child = Child::spawn(c);
+    wait_until("the client session", || {
+        db.psql(&format!(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = '{app}'"
+        )) == "1"
+    });
+    Client(child, db.name.clone(), app.to_string())
+}
+
+/// A killed psql leaves its backend sleeping: the drop ends it on the server too.
+struct Client(#[allow(dead_code)] Child, String, String);
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = sandbox().psql(
+            &self.1,
+            &format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{}'",
+                self.2
+            ),
+        );
+    }
+}
+
 fn assert_no_token(run: &Run) {
     assert!(
         !run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN),
@@ -56,6 +85,7 @@ fn assert_no_token(run: &Run) {
 fn an_alert_is_sent_once_per_channel_then_nothing_then_one_recovery() {
     let _g = shared();
     let db = TestDb::new("monalert");
+    let _client = a_client(&db, "monalert_client");
     let s = Scratch::new("monalert");
     let state = s.path().join("state");
     let rx = Receiver::start();
@@ -124,6 +154,7 @@ fn an_alert_is_sent_once_per_channel_then_nothing_then_one_recovery() {
 fn a_notifier_on_a_closed_port_is_a_warning_and_the_alert_still_exits_2() {
     let _g = shared();
     let db = TestDb::new("monclosed");
+    let _client = a_client(&db, "monclosed_client");
     let s = Scratch::new("monclosed");
     let state = s.path().join("state");
     let notify = notify_section(closed_port(), closed_port(), "2s");
@@ -161,6 +192,7 @@ fn a_notifier_on_a_closed_port_is_a_warning_and_the_alert_still_exits_2() {
 fn a_receiver_that_never_answers_costs_at_most_the_timeout() {
     let _g = shared();
     let db = TestDb::new("monsilent");
+    let _client = a_client(&db, "monsilent_client");
     let s = Scratch::new("monsilent");
     let state = s.path().join("state");
     // Bound but never accepted: the kernel completes the handshake, no answer ever comes.
@@ -259,24 +291,34 @@ fn numbers_agree_with_psql_redis_info_and_llen() {
             redis_cmd(port, &["RPUSH", &key, &format!("job{i}")]);
         }
     }
+    // A custom SQL metric: opsbook opens a second session of its own for it (issue 14 item 3).
     let extra = format!(
-        "{QUIET}monitor:\n  cpu_sample: 200ms\n  slow_query_ms: 100\n  queues: [{q1}, {q2}]\n"
+        "{QUIET}monitor:\n  cpu_sample: 200ms\n  slow_query_ms: 100\n  queues: [{q1}, {q2}]\nmetrics:\n  - name: own_session\n    sql: SELECT count(*) FROM pg_stat_activity\n"
     );
     let cfg = sandbox_config(&s, &db, &s.path().join("backups"), &extra);
 
-    let before =
-        db.psql("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'");
+    // The oracle: every client backend but the oracle's own psql session.
+    let oracle = "SELECT count(*) FROM pg_stat_activity \
+                  WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()";
+    let before = db.psql(oracle);
     let run = monitor(&cfg, &state, &[]);
-    let after =
-        db.psql("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'");
+    let after = db.psql(oracle);
     let j = run.json();
     assert_eq!(before, after);
     let conns = Run::one(&j, "postgres.connections");
     assert_eq!(
         conns["value"].as_i64().unwrap().to_string(),
         before,
+        "opsbook's own sessions are not counted: {run}"
+    );
+    assert!(
+        conns["summary"]
+            .as_str()
+            .unwrap()
+            .contains("(opsbook's own "),
         "{run}"
     );
+    assert_eq!(Run::one(&j, "metric.own_session")["status"], "ok", "{run}");
 
     let used = Run::one(&j, "redis.memory")["value"].as_u64().unwrap() as f64;
     let info = redis_info_field(port, "used_memory") as f64;
@@ -558,5 +600,103 @@ fn ctrl_c_stops_a_watch_cleanly_after_the_snapshot_in_progress() {
             _ => 3,
         },
         "the exit status is the last snapshot's"
+    );
+}
+
+/// /proc/stat's `cpu` line: (busy, total) ticks, the way the kernel documents it.
+fn proc_stat_ticks() -> (f64, f64) {
+    let text = std::fs::read_to_string("/proc/stat").unwrap();
+    let f: Vec<f64> = text
+        .lines()
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .map(|v| v.parse().unwrap())
+        .collect();
+    let total: f64 = f.iter().sum();
+    (total - f[3] - f[4], total)
+}
+
+/// Issue 14 item 2: a monitor run after another reports the CPU busy since that run's
+/// counters (kept in the run history) without sampling; the first run, and a run whose
+/// previous counters are older than `monitor.cpu_sample_max_age`, sample.
+#[test]
+fn cpu_is_busy_since_the_previous_run_without_a_sample() {
+    let _g = shared();
+    let db = TestDb::new("moncpu");
+    let s = Scratch::new("moncpu");
+    let state = s.path().join("state");
+    let extra = format!(
+        "{QUIET}monitor:\n  cpu_sample: 2s\n  cpu_sample_max_age: 3s\n  queues: [mon_none_{}]\n",
+        std::process::id()
+    );
+    let cfg = sandbox_config(&s, &db, &s.path().join("backups"), &extra);
+
+    let started = std::time::Instant::now();
+    let first = monitor(&cfg, &state, &[]);
+    assert!(started.elapsed() >= Duration::from_secs(2), "{first}");
+    let cpu = Run::one(&first.json(), "host.cpu_usage").clone();
+    assert!(
+        cpu["summary"]
+            .as_str()
+            .unwrap()
+            .contains("over a 2s sample"),
+        "{first}"
+    );
+
+    // The counters the first run left, as the history file holds them.
+    let history: Value =
+        serde_json::from_str(&std::fs::read_to_string(state.join("history.json")).unwrap())
+            .unwrap();
+    let last = history["samples"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    let (busy0, total0) = (
+        last["values"]["host.cpu_usage/busy_ticks"]
+            .as_f64()
+            .unwrap(),
+        last["values"]["host.cpu_usage/total_ticks"]
+            .as_f64()
+            .unwrap(),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let started = std::time::Instant::now();
+    let second = monitor(&cfg, &state, &[]);
+    let took = started.elapsed();
+    let (busy1, total1) = proc_stat_ticks();
+    assert!(
+        took < Duration::from_secs(2),
+        "no 2 s sample: {took:?} {second}"
+    );
+    let cpu = Run::one(&second.json(), "host.cpu_usage").clone();
+    assert!(
+        cpu["summary"]
+            .as_str()
+            .unwrap()
+            .contains("(since the previous run)"),
+        "{second}"
+    );
+    // The oracle: /proc/stat from the first run's counters to just after the second run.
+    let oracle = (busy1 - busy0) / (total1 - total0) * 100.0;
+    let value = cpu["value"].as_f64().unwrap();
+    assert!(
+        (value - oracle).abs() < 15.0,
+        "opsbook {value}% vs /proc/stat {oracle}%: {second}"
+    );
+
+    // Older than cpu_sample_max_age: sampled again.
+    std::thread::sleep(Duration::from_millis(3500));
+    let third = monitor(&cfg, &state, &[]);
+    assert!(
+        Run::one(&third.json(), "host.cpu_usage")["summary"]
+            .as_str()
+            .unwrap()
+            .contains("over a 2s sample"),
+        "{third}"
     );
 }

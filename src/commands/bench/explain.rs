@@ -19,7 +19,7 @@ use tokio_postgres::types::{FromSql, Type};
 use super::runner::{self, Outcome};
 use super::Query;
 use crate::clients::postgres::PgClient;
-use crate::commands::diagnose::queries::filter_columns;
+use crate::probes::index_advisor;
 use crate::report::{Finding, Report, Section, Status};
 
 /// A table with at least this many rows is "large".
@@ -205,10 +205,19 @@ pub async fn explain(
             .map(|(_, s)| *s)
             .unwrap_or(0.0)
     };
+    // The one advisor resolves each scan's filter and join columns to its own relation (by
+    // alias); it walks the same tree in the same order, so its k-th scan is our k-th.
+    let mut scan_columns = index_advisor::seq_scans(&plan, &|_, _| Vec::new()).into_iter();
     let mut seq_scans = Vec::new();
     for (i, n) in nodes.iter().enumerate() {
         let Some(table) = &n.relation else { continue };
-        if !n.node_type.contains("Seq Scan") || size_of(table) < LARGE_ROWS {
+        if !n.node_type.contains("Seq Scan") {
+            continue;
+        }
+        let Some(resolved) = scan_columns.next() else {
+            continue;
+        };
+        if size_of(table) < LARGE_ROWS {
             continue;
         }
         let kept = n.rows * n.loops;
@@ -222,11 +231,10 @@ pub async fn explain(
             advice: String::new(),
             index_sql: None,
         };
-        let columns = table_columns(pg, table).await.unwrap_or_default();
-        if let (Some(f), true) = (&n.filter, read > 0.0 && kept / read < SELECTIVE) {
-            let cols = filter_columns(&strip_aliases(f), &columns);
+        if let (Some(_), true) = (&n.filter, read > 0.0 && kept / read < SELECTIVE) {
+            let cols = &resolved.filter;
             if !cols.is_empty() {
-                advise_index(pg, &mut s, &cols, "its filter").await;
+                advise_index(pg, &mut s, cols, "its filter").await;
                 s.advice = format!(
                     "the filter keeps {:.1}% of the {} rows it reads: {}",
                     kept / read * 100.0,
@@ -236,9 +244,9 @@ pub async fn explain(
             }
         }
         if s.advice.is_empty() {
-            if let Some((join, cond)) = join_above(&nodes, i) {
+            if let Some(join) = join_above(&nodes, i) {
                 let out = nodes[join].rows * nodes[join].loops;
-                let col = join_column(&cond, n.alias.as_deref(), &columns);
+                let col = resolved.join.first().cloned();
                 if let (Some(col), true) = (col, read > 0.0 && out < SELECTIVE * read) {
                     advise_index(pg, &mut s, &[col], "the join key").await;
                     s.advice = format!(
@@ -323,32 +331,13 @@ pub async fn explain(
     })
 }
 
-/// "u.created_at >= ..." -> "created_at >= ..." so the column matcher sees bare names.
-fn strip_aliases(filter: &str) -> String {
-    let mut out = String::with_capacity(filter.len());
-    let mut word = String::new();
-    for c in filter.chars() {
-        if c.is_alphanumeric() || c == '_' {
-            word.push(c);
-        } else if c == '.' && !word.is_empty() && !word.chars().all(|d| d.is_ascii_digit()) {
-            word.clear();
-        } else {
-            out.push_str(&word);
-            word.clear();
-            out.push(c);
-        }
-    }
-    out.push_str(&word);
-    out
-}
-
-/// The nearest join above node `i` (through Hash, Sort, Materialize...) and its condition.
-fn join_above(nodes: &[Node], i: usize) -> Option<(usize, String)> {
+/// The nearest join above node `i` (through Hash, Sort, Materialize...) with a condition.
+fn join_above(nodes: &[Node], i: usize) -> Option<usize> {
     let mut at = nodes[i].parent;
     while let Some(p) = at {
         let n = &nodes[p];
         if n.node_type.contains("Join") || n.node_type == "Nested Loop" {
-            return n.join_cond.clone().map(|c| (p, c));
+            return n.join_cond.is_some().then_some(p);
         }
         if !matches!(
             n.node_type.as_str(),
@@ -359,15 +348,6 @@ fn join_above(nodes: &[Node], i: usize) -> Option<(usize, String)> {
         at = n.parent;
     }
     None
-}
-
-/// The column of `alias` in a join condition like "(iu.inviter_user_id = u.telegram_id)".
-fn join_column(cond: &str, alias: Option<&str>, columns: &[String]) -> Option<String> {
-    let alias = alias?;
-    cond.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
-        .filter_map(|w| w.split_once('.'))
-        .find(|(a, c)| *a == alias && columns.iter().any(|x| x == c))
-        .map(|(_, c)| c.to_string())
 }
 
 async fn advise_index(pg: &PgClient, s: &mut SeqScan, cols: &[String], what: &str) {
@@ -401,17 +381,6 @@ async fn table_rows(pg: &PgClient, table: &str) -> anyhow::Result<f64> {
         )
         .await?;
     Ok(row.map(|r| r.get::<_, f64>(0)).unwrap_or(0.0))
-}
-
-async fn table_columns(pg: &PgClient, table: &str) -> anyhow::Result<Vec<String>> {
-    let rows = pg
-        .client
-        .query(
-            "SELECT attname::text FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped",
-            &[&table],
-        )
-        .await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
 /// An index of `table` whose first column is `col`.
@@ -712,20 +681,12 @@ mod tests {
     }
 
     #[test]
-    fn join_column_and_aliases() {
+    fn join_above_and_the_advisor_agree() {
         let nodes = flatten(&plan());
-        let (j, cond) = join_above(&nodes, 3).unwrap();
-        assert_eq!(j, 2);
-        let cols = vec!["id".to_string(), "inviter_user_id".to_string()];
-        assert_eq!(
-            join_column(&cond, Some("iu"), &cols).as_deref(),
-            Some("inviter_user_id")
-        );
-        assert_eq!(join_column(&cond, Some("x"), &cols), None);
-        assert_eq!(
-            strip_aliases("(u.created_at >= (now() - '1.5 days'::interval))"),
-            "(created_at >= (now() - '1.5 days'::interval))"
-        );
+        assert_eq!(join_above(&nodes, 3), Some(2));
+        let scans = index_advisor::seq_scans(&plan(), &|_, _| Vec::new());
+        let iu = scans.iter().find(|s| s.alias == "iu").unwrap();
+        assert_eq!(iu.join, vec!["inviter_user_id".to_string()]);
     }
 
     #[test]

@@ -36,11 +36,14 @@ pub(super) async fn run(args: &AfternoonArgs, ctx: &Ctx) -> anyhow::Result<Repor
         }),
         pg_probe(ctx, "postgres.peak_connections", async {
             let pg = ctx.pg().await?;
-            let (used, max, _) = probes::postgres::connection_counts(pg).await?;
-            set(&current, used);
+            let c = probes::postgres::connection_counts(pg).await?;
+            set(&current, c.used);
             let key = probes::postgres::connections_key(&pg.options);
             let today = history.series(&key, crate::timefmt::start_of_local_day(now));
-            Ok(vec![peak_finding(used, max, &today, th.connections_pct)])
+            let mut f = peak_finding(c.used, c.max, &today, th.connections_pct);
+            f.summary
+                .push_str(&crate::clients::own_sessions::excluded_note(c.own));
+            Ok(vec![f])
         }),
         pg_probe(
             ctx,
@@ -66,7 +69,13 @@ pub(super) async fn run(args: &AfternoonArgs, ctx: &Ctx) -> anyhow::Result<Repor
             performance::unused_indexes(ctx.pg().await?, min_bytes).await
         }),
         pg_probe(ctx, "postgres.seq_scan_heavy", async {
-            performance::seq_scans(ctx.pg().await?, min_bytes, th.slow_query_calls).await
+            performance::seq_scans(
+                ctx.pg().await?,
+                ctx.timeouts(),
+                min_bytes,
+                th.slow_query_calls,
+            )
+            .await
         }),
         pg_probe(ctx, "postgres.long_transactions", async {
             sessions::long_transactions(ctx.pg().await?, th.long_transaction).await

@@ -108,7 +108,7 @@ const TREE_SQL: &str = "WITH waiting AS (
     SELECT pid FROM waiting WHERE cardinality(blocked_by) > 0
     UNION SELECT unnest(blocked_by) FROM waiting
 ), ungranted AS (
-    SELECT DISTINCT ON (pid) pid, mode, locktype, relation, {waitstart} AS waitstart
+    SELECT DISTINCT ON (pid) pid, mode, locktype, relation, database, {waitstart} AS waitstart
     FROM pg_locks WHERE NOT granted ORDER BY pid
 )
 SELECT a.pid, coalesce(w.blocked_by, '{}'::int[]), a.usename::text, a.application_name,
@@ -117,7 +117,15 @@ SELECT a.pid, coalesce(w.blocked_by, '{}'::int[]), a.usename::text, a.applicatio
        CASE WHEN cardinality(w.blocked_by) > 0
             THEN extract(epoch FROM clock_timestamp() - coalesce(l.waitstart, a.state_change))::float8 END,
        extract(epoch FROM clock_timestamp() - a.xact_start)::float8,
-       l.mode, coalesce(l.relation::regclass::text, l.locktype), a.query
+       l.mode,
+       CASE WHEN l.relation IS NULL THEN l.locktype
+            WHEN l.database IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))
+            THEN l.relation::regclass::text
+            -- regclass resolves names in this database only: another's would print as a bare OID.
+            ELSE 'relation OID ' || l.relation || ' in database '
+                 || coalesce((SELECT quote_ident(datname) FROM pg_database WHERE oid = l.database), l.database::text)
+       END,
+       a.query
 FROM involved i
 JOIN pg_stat_activity a ON a.pid = i.pid
 LEFT JOIN waiting w ON w.pid = a.pid

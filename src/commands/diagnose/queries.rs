@@ -4,9 +4,9 @@
 //! `--explain QUERYID`.
 //!
 //! The seed guessed the table and columns of a slow query from its text. Here the planner
-//! says it: each frequent statement that touches a large, sequentially scanned table is
-//! planned generically (PREPARE + EXPLAIN EXECUTE with plan_cache_mode=force_generic_plan,
-//! PG 12+, nothing executed), and the `Filter` of its `Seq Scan` names the columns.
+//! says it (`probes::index_advisor`, shared with `check afternoon` and `bench --explain`):
+//! each frequent statement that touches a large, sequentially scanned table is planned
+//! generically (nothing executed), and the `Filter` of its `Seq Scan` names the columns.
 
 use std::collections::BTreeMap;
 
@@ -17,6 +17,9 @@ use serde_json::Value;
 
 use crate::clients::postgres::PgClient;
 use crate::context::Ctx;
+use crate::probes::index_advisor::{
+    self as advisor, first_keyword, generic_plan, mentions, plannable, single_statement, words,
+};
 use crate::report::{Finding, Report, Section, Status};
 
 use super::one_line_text;
@@ -105,7 +108,15 @@ pub async fn run(args: &QueriesArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         Some(pgss) => {
             let by_total = statements(pg, pgss, Order::Total, 1, args.limit).await?;
             let by_mean = statements(pg, pgss, Order::Mean, 1, args.limit).await?;
-            report.extend(statement_findings(&by_total, &by_mean));
+            // The true count; only the table below is limited to --limit.
+            let slow = pgss_probe::count_slower_than(
+                pg,
+                pgss,
+                SLOW_MEAN_MS,
+                pgss_probe::Scope::ThisDatabase,
+            )
+            .await?;
+            report.extend(statement_findings(&by_total, &by_mean, slow));
             report
                 .sections
                 .push(statement_section("Top statements by total time", &by_total));
@@ -191,7 +202,11 @@ fn statement_section(title: &str, rows: &[Statement]) -> Section {
     }
 }
 
-fn statement_findings(by_total: &[Statement], by_mean: &[Statement]) -> Vec<Finding> {
+fn statement_findings(
+    by_total: &[Statement],
+    by_mean: &[Statement],
+    slow_count: i64,
+) -> Vec<Finding> {
     let top = match by_total.first() {
         Some(s) => Finding::ok(
             "queries.statements",
@@ -210,27 +225,24 @@ fn statement_findings(by_total: &[Statement], by_mean: &[Statement]) -> Vec<Find
         .collect();
     let mut sf = Finding::new(
         "queries.slow",
-        if slow.is_empty() {
+        if slow_count == 0 {
             Status::Ok
         } else {
             Status::Warning
         },
-        if slow.is_empty() {
+        if slow_count == 0 {
             format!("no statement averages over {SLOW_MEAN_MS:.0} ms")
-        } else {
+        } else if slow_count > slow.len() as i64 {
             format!(
-                "{}{} statement(s) average over {SLOW_MEAN_MS:.0} ms",
-                if slow.len() == by_mean.len() {
-                    "at least "
-                } else {
-                    ""
-                },
+                "{slow_count} statement(s) average over {SLOW_MEAN_MS:.0} ms (the {} slowest listed)",
                 slow.len()
             )
+        } else {
+            format!("{slow_count} statement(s) average over {SLOW_MEAN_MS:.0} ms")
         },
     )
-    .value(slow.len(), "statements");
-    if !slow.is_empty() {
+    .value(slow_count, "statements");
+    if slow_count > 0 {
         sf = sf
             .hint("look at their plans: `opsbook diagnose queries --explain QUERYID` (SELECT statements)")
             .detail(
@@ -324,16 +336,20 @@ async fn index_advice(
         let Ok(plan) = generic_plan(pg, &s.query).await else {
             continue;
         };
-        let mut scans = Vec::new();
-        seq_scans(&plan, &mut scans);
-        for (schema, relation, filter) in scans {
-            let Some(t) = tables
+        let columns_of = |schema: Option<&str>, rel: &str| {
+            tables
                 .iter()
-                .find(|t| t.name == relation && schema.as_deref().is_none_or(|sc| sc == t.schema))
-            else {
+                .find(|t| t.name == rel && schema.is_none_or(|sc| sc == t.schema))
+                .map(|t| t.columns.clone())
+                .unwrap_or_default()
+        };
+        for scan in advisor::seq_scans(&plan, &columns_of) {
+            let Some(t) = tables.iter().find(|t| {
+                t.name == scan.relation && scan.schema.as_deref().is_none_or(|sc| sc == t.schema)
+            }) else {
                 continue;
             };
-            let cols = filter_columns(&filter, &t.columns);
+            let cols = scan.index_columns().to_vec();
             if cols.is_empty() || t.indexed_first.contains(&cols[0]) {
                 continue;
             }
@@ -358,131 +374,6 @@ async fn index_advice(
     let mut out: Vec<IndexSuggestion> = found.into_values().collect();
     out.sort_by_key(|s| std::cmp::Reverse(s.calls));
     Ok(out)
-}
-
-/// Statements that EXPLAIN can plan and that can scan a table.
-fn plannable(query: &str) -> bool {
-    let first = first_keyword(query);
-    matches!(first.as_str(), "select" | "with" | "update" | "delete")
-}
-
-fn first_keyword(query: &str) -> String {
-    let mut q = query.trim_start();
-    loop {
-        if let Some(rest) = q.strip_prefix("--") {
-            q = rest
-                .split_once('\n')
-                .map(|(_, r)| r)
-                .unwrap_or("")
-                .trim_start();
-        } else if let Some(rest) = q.strip_prefix("/*") {
-            q = rest
-                .split_once("*/")
-                .map(|(_, r)| r)
-                .unwrap_or("")
-                .trim_start();
-        } else if let Some(rest) = q.strip_prefix('(') {
-            q = rest.trim_start();
-        } else {
-            break;
-        }
-    }
-    q.chars()
-        .take_while(|c| c.is_ascii_alphabetic())
-        .collect::<String>()
-        .to_ascii_lowercase()
-}
-
-/// Whether `name` appears in `query` as a whole word (case-insensitive, or quoted exactly).
-fn mentions(query: &str, name: &str) -> bool {
-    words(query).any(|w| w.eq_ignore_ascii_case(name) || w == name)
-}
-
-/// Identifier-like words of a SQL text or plan expression, quotes removed.
-fn words(text: &str) -> impl Iterator<Item = String> + '_ {
-    spans(text).into_iter().map(|(w, _)| w)
-}
-
-/// Each identifier-like word with the byte offset just after it; string literals skipped.
-fn spans(text: &str) -> Vec<(String, usize)> {
-    let mut out = Vec::new();
-    let mut chars = text.char_indices().peekable();
-    while let Some((_, c)) = chars.next() {
-        if c == '"' {
-            let mut w = String::new();
-            let mut end = text.len();
-            while let Some((i, c)) = chars.next() {
-                if c == '"' {
-                    if chars.peek().is_some_and(|(_, n)| *n == '"') {
-                        chars.next();
-                        w.push('"');
-                    } else {
-                        end = i + 1;
-                        break;
-                    }
-                } else {
-                    w.push(c);
-                }
-            }
-            out.push((w, end));
-        } else if c == '\'' {
-            while let Some((_, c)) = chars.next() {
-                if c == '\'' {
-                    if chars.peek().is_some_and(|(_, n)| *n == '\'') {
-                        chars.next();
-                    } else {
-                        break;
-                    }
-                }
-            }
-        } else if c.is_alphabetic() || c == '_' {
-            let mut w = String::from(c);
-            let mut end = text.len();
-            while let Some(&(i, n)) = chars.peek() {
-                if n.is_alphanumeric() || n == '_' || n == '$' {
-                    w.push(n);
-                    chars.next();
-                } else {
-                    end = i;
-                    break;
-                }
-            }
-            out.push((w, end));
-        }
-    }
-    out
-}
-
-/// Columns of the table named in a Seq Scan filter: equality-compared ones first, then the
-/// rest, each once, at most three (a wider index rarely pays for its writes).
-pub fn filter_columns(filter: &str, columns: &[String]) -> Vec<String> {
-    let mut eq: Vec<String> = Vec::new();
-    let mut other: Vec<String> = Vec::new();
-    for (w, end) in spans(filter) {
-        if !columns.contains(&w) || eq.contains(&w) || other.contains(&w) {
-            continue;
-        }
-        // "(col = $1)" or "((col)::text = $1)": skip closing parens and casts after the column.
-        let mut after = &filter[end..];
-        loop {
-            after = after.trim_start();
-            if let Some(rest) = after.strip_prefix(')') {
-                after = rest;
-            } else if let Some(rest) = after.strip_prefix("::") {
-                after = rest.trim_start_matches(|c: char| c.is_alphanumeric() || c == '_');
-            } else {
-                break;
-            }
-        }
-        if after.starts_with('=') && !after.starts_with("=>") {
-            eq.push(w);
-        } else {
-            other.push(w);
-        }
-    }
-    eq.extend(other);
-    eq.truncate(3);
-    eq
 }
 
 fn quote_ident(s: &str) -> String {
@@ -518,73 +409,6 @@ fn create_index_sql(t: &ScannedTable, cols: &[String]) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     )
-}
-
-/// The generic plan of a normalized statement ($1, $2 ... for its constants), as EXPLAIN's
-/// JSON. Nothing is executed: PREPARE plans, EXPLAIN EXECUTE without ANALYZE only shows the
-/// plan, and all of it runs in a read-only transaction that is rolled back.
-async fn generic_plan(pg: &PgClient, query: &str) -> anyhow::Result<Value> {
-    let query = single_statement(query)?;
-    let c = &pg.client;
-    c.batch_execute("BEGIN TRANSACTION READ ONLY; SET LOCAL plan_cache_mode = force_generic_plan")
-        .await
-        .context("starting a read-only transaction")?;
-    let result = async {
-        c.batch_execute(&format!("PREPARE opsbook_advice AS {query}"))
-            .await
-            .context("preparing the statement")?;
-        let n: i64 = c
-            .query_one(
-                "SELECT coalesce(cardinality(parameter_types), 0)::int8 FROM pg_prepared_statements WHERE name = 'opsbook_advice'",
-                &[],
-            )
-            .await
-            .context("reading its parameters")?
-            .get(0);
-        let args = vec!["NULL"; n as usize].join(", ");
-        let exec = if n > 0 {
-            format!("EXPLAIN (FORMAT JSON) EXECUTE opsbook_advice({args})")
-        } else {
-            "EXPLAIN (FORMAT JSON) EXECUTE opsbook_advice".to_string()
-        };
-        let rows = c.simple_query(&exec).await.context("planning the statement")?;
-        let text: String = rows
-            .iter()
-            .filter_map(|m| match m {
-                tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
-                _ => None,
-            })
-            .collect();
-        serde_json::from_str::<Value>(&text).context("reading EXPLAIN's JSON")
-    }
-    .await;
-    // DEALLOCATE is not transactional: always drop the statement, then end the transaction.
-    let _ = c.batch_execute("ROLLBACK; DEALLOCATE opsbook_advice").await;
-    result
-}
-
-/// (schema, relation, filter) of every Seq Scan with a filter in a plan.
-fn seq_scans(v: &Value, out: &mut Vec<(Option<String>, String, String)>) {
-    match v {
-        Value::Array(a) => a.iter().for_each(|x| seq_scans(x, out)),
-        Value::Object(o) => {
-            if o.get("Node Type").and_then(Value::as_str) == Some("Seq Scan") {
-                if let (Some(rel), Some(filter)) = (
-                    o.get("Relation Name").and_then(Value::as_str),
-                    o.get("Filter").and_then(Value::as_str),
-                ) {
-                    let schema = o.get("Schema").and_then(Value::as_str).map(str::to_string);
-                    out.push((schema, rel.to_string(), filter.to_string()));
-                }
-            }
-            for (k, x) in o {
-                if k == "Plan" || k == "Plans" {
-                    seq_scans(x, out);
-                }
-            }
-        }
-        _ => {}
-    }
 }
 
 fn advice_findings(advice: &[IndexSuggestion], args: &QueriesArgs) -> Vec<Finding> {
@@ -629,7 +453,6 @@ fn advice_findings(advice: &[IndexSuggestion], args: &QueriesArgs) -> Vec<Findin
 const CACHE_CONN_SQL: &str =
     "SELECT (SELECT blks_hit::float8 FROM pg_stat_database WHERE datname = current_database()),
        (SELECT blks_read::float8 FROM pg_stat_database WHERE datname = current_database()),
-       (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')::float8,
        current_setting('max_connections')::float8";
 
 async fn cache_and_connections(
@@ -643,7 +466,10 @@ async fn cache_and_connections(
         .context("reading pg_stat_database and pg_stat_activity")?;
     let hit: f64 = r.get::<_, Option<f64>>(0).unwrap_or(0.0);
     let read: f64 = r.get::<_, Option<f64>>(1).unwrap_or(0.0);
-    let (used, max): (f64, f64) = (r.get(2), r.get(3));
+    let max: f64 = r.get(2);
+    // opsbook's own sessions are no clients of the server's.
+    let conns = crate::probes::postgres::connection_counts(pg).await?;
+    let used = conns.used as f64;
     let ratio = crate::probes::pct(hit, hit + read);
     let mut cache = if hit + read < 1000.0 {
         Finding::ok(
@@ -673,7 +499,10 @@ async fn cache_and_connections(
     let mut conn = Finding::new(
         "queries.connection_usage",
         ustatus,
-        format!("{used:.0} of {max:.0} connections in use ({usage:.0}%)"),
+        format!(
+            "{used:.0} of {max:.0} connections in use ({usage:.0}%){}",
+            crate::clients::own_sessions::excluded_note(conns.own)
+        ),
     )
     .value_f64(usage, "percent");
     if ustatus != Status::Ok {
@@ -720,16 +549,6 @@ const EFFECTFUL: &[&str] = &[
     "lo_export",
     "lo_import",
 ];
-
-/// The text as one statement (a trailing `;` removed). A text with another `;` is refused:
-/// it goes into PREPARE / EXPLAIN over the simple protocol, where a second statement would run.
-fn single_statement(query: &str) -> anyhow::Result<&str> {
-    let q = query.trim_end().trim_end_matches(';');
-    if q.contains(';') {
-        bail!("the statement text contains `;`: not planned, in case it holds a second statement");
-    }
-    Ok(q)
-}
 
 /// Whether `query` is a plain SELECT (no data-modifying CTE, no effectful function).
 pub fn is_plain_select(query: &str) -> Result<(), String> {
@@ -882,27 +701,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn filter_columns_prefer_equality() {
-        let cols: Vec<String> = ["id", "customer_id", "status", "note", "created_at"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        assert_eq!(
-            filter_columns("(customer_id = $1)", &cols),
-            vec!["customer_id"]
-        );
-        assert_eq!(
-            filter_columns("((created_at > $2) AND ((status)::text = $1))", &cols),
-            vec!["status", "created_at"]
-        );
-        assert_eq!(
-            filter_columns("(upper(note) ~~ 'x'::text)", &cols),
-            vec!["note"]
-        );
-        assert!(filter_columns("($1 IS NULL)", &cols).is_empty());
-    }
-
-    #[test]
     fn select_guard() {
         assert!(is_plain_select("SELECT * FROM t WHERE a = $1").is_ok());
         assert!(is_plain_select("/* app */ (SELECT 1)").is_ok());
@@ -933,19 +731,9 @@ mod tests {
     }
 
     #[test]
-    fn finds_seq_scans_in_a_plan() {
+    fn plan_outline_and_mentions() {
         let plan: Value = serde_json::from_str(r#"[{"Plan": {"Node Type": "Aggregate", "Plans": [
             {"Node Type": "Seq Scan", "Relation Name": "orders", "Schema": "public", "Filter": "(customer_id = $1)"}]}}]"#).unwrap();
-        let mut out = Vec::new();
-        seq_scans(&plan, &mut out);
-        assert_eq!(
-            out,
-            vec![(
-                Some("public".into()),
-                "orders".into(),
-                "(customer_id = $1)".into()
-            )]
-        );
         assert_eq!(plan_lines_from_json(&plan)[1], "  Seq Scan on orders");
         assert!(mentions(
             "select count(*) from Orders where x = $1",

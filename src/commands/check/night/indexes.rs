@@ -82,6 +82,7 @@ mod tests {
             wasted_bytes: wasted,
             ratio_pct: ratio,
             exact: false,
+            no_statistics: false,
         }
     }
 
