@@ -465,7 +465,11 @@ pub fn nagios(report: &Report) -> String {
                 Some("percent") => "%",
                 _ => "",
             };
-            Some(format!("{}={v}{uom}{}", nagios_label(&f.label()), perf_levels(f)))
+            Some(format!(
+                "{}={v}{uom}{}",
+                nagios_label(&f.label()),
+                perf_levels(f)
+            ))
         })
         .collect();
     let mut line = format!(

@@ -5,5 +5,5 @@
 pub mod catalog;
 pub mod cron;
 pub mod model;
-pub mod systemd;
 pub mod quote;
+pub mod systemd;

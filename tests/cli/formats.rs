@@ -410,10 +410,7 @@ fn every_nagios_line_follows_the_plugin_grammar_usage_errors_and_down_servers_in
     ] {
         let run = opsbook(&args).run();
         assert_eq!(run.code, 3, "{what}: {run}");
-        assert!(
-            run.stdout.starts_with("OPSBOOK UNKNOWN: "),
-            "{what}: {run}"
-        );
+        assert!(run.stdout.starts_with("OPSBOOK UNKNOWN: "), "{what}: {run}");
         assert!(
             run.stderr.contains("error:"),
             "{what}: stderr keeps the full error: {run}"
