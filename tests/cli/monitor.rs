@@ -46,7 +46,7 @@ fn monitor(cfg: &Path, state: &Path, more: &[&str]) -> Run {
 
 /// A client session of someone else's for the connection alerts to count (opsbook leaves its
 /// own sessions out), until dropped.
-fn a_client(db: &TestDb, app: &str) -> Client {
+pub(crate) fn a_client(db: &TestDb, app: &str) -> Client {
     let mut c = psql_command(db, app);
     c.args(["-c", "SELECT pg_sleep(60)"]);
     let child = Child::spawn(c);
@@ -59,7 +59,7 @@ fn a_client(db: &TestDb, app: &str) -> Client {
 }
 
 /// A killed psql leaves its backend sleeping: the drop ends it on the server too.
-struct Client(#[allow(dead_code)] Child, String, String);
+pub(crate) struct Client(#[allow(dead_code)] Child, String, String);
 
 impl Drop for Client {
     fn drop(&mut self) {
