@@ -178,6 +178,8 @@ fn install_and_purge(deb: &Path, scratch: &Scratch) -> Steps {
 
 #[test]
 fn the_debian_package_installs_where_the_system_looks_and_purges_clean() {
+    // Shared: the timing test of check_health (exclusive) must not run beside cargo-deb.
+    let _g = crate::harness::shared();
     if let Some(reason) = cannot_run() {
         say(&format!(
             "skipped the_debian_package_installs_where_the_system_looks_and_purges_clean: {reason}"
