@@ -449,6 +449,44 @@ fn primary_then_standby_streams_reports_and_fails_over() {
             .code
             == 0
     });
+    // Issue 14 item 7: a paused standby with WAL received but not replayed is behind and
+    // PAUSED, never "(caught up)" (the oracle: the standby's own receive and replay LSNs).
+    psql_at(sport, &pgpass, "SELECT pg_wal_replay_pause()").unwrap();
+    primary.0.psql("postgres", "CREATE TABLE while_paused AS SELECT g, repeat('x', 100) AS pad FROM generate_series(1, 20000) g").unwrap();
+    let lag_sql =
+        "SELECT pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::bigint";
+    wait_until(
+        "the paused standby to receive WAL it does not replay",
+        || {
+            psql_at(sport, &pgpass, lag_sql)
+                .ok()
+                .and_then(|v| v.trim().parse::<i64>().ok())
+                .is_some_and(|b| b > 1 << 20)
+        },
+    );
+    let paused = at(sport, &pgpass, &["replica", "status", "--format", "json"]).run();
+    let delay = Run::one(&paused.json(), "replica.replay_delay").clone();
+    // Nothing is replayed while paused; only more WAL can arrive after opsbook's read.
+    let oracle: i64 = psql_at(sport, &pgpass, lag_sql)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let value = delay["value"].as_i64().unwrap();
+    assert!(
+        value > 1 << 20 && value <= oracle,
+        "{value} vs {oracle}: {paused}"
+    );
+    assert_ne!(delay["status"], "ok", "{paused}");
+    let text = delay["summary"].as_str().unwrap();
+    assert!(
+        !text.contains("caught up") && text.contains("PAUSED"),
+        "{paused}"
+    );
+    psql_at(sport, &pgpass, "SELECT pg_wal_replay_resume()").unwrap();
+    wait_until("the resumed standby to catch up", || {
+        psql_at(sport, &pgpass, lag_sql).is_ok_and(|v| v.trim() == "0")
+    });
     let not_standby = at(p, &pgpass, &["replica", "promote", "--yes"]).run();
     assert_eq!(not_standby.code, 3, "{not_standby}");
     assert!(
