@@ -26,6 +26,8 @@ fn sample(pid: u32, cfg: &str) -> Run {
 fn a_steadily_growing_child_is_a_leak_and_a_flat_one_is_not() {
     let _g = shared();
     let db = TestDb::new("memory");
+    // A client of someone else's, so every sample counts at least one connection.
+    let _client = crate::monitor::a_client(&db, "memory_client");
     let s = Scratch::new("memory");
     let cfg = sandbox_config(&s, &db, &fresh_backup(&s), "");
     let cfg = cfg.to_str().unwrap();
@@ -99,4 +101,47 @@ fn an_unknown_pid_is_an_operator_error() {
         "{run}"
     );
     assert!(run.stderr.contains("hint:"), "{run}");
+}
+
+/// Issue 14 item 3 in `diagnose memory` too: its connection samples leave out opsbook's own
+/// sessions, like check morning and monitor. The oracle: pg_stat_activity's client backends
+/// but the oracle's own psql, read before and after with nothing else of this binary running.
+#[test]
+fn connection_samples_leave_out_opsbooks_own_sessions() {
+    let _g = exclusive();
+    let db = TestDb::new("memory_own");
+    let _client = crate::monitor::a_client(&db, "memory_own_client");
+    let s = Scratch::new("memory_own");
+    let cfg = sandbox_config(&s, &db, &fresh_backup(&s), "");
+    let oracle = || -> i64 {
+        db.psql(
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
+        )
+        .parse()
+        .unwrap()
+    };
+    let before = oracle();
+    let run = opsbook(&[
+        "diagnose",
+        "memory",
+        "--duration",
+        "1s",
+        "--interval",
+        "200ms",
+        "--format",
+        "json",
+        "--config",
+        cfg.to_str().unwrap(),
+    ])
+    .run();
+    let after = oracle();
+    let j = run.json();
+    let samples = j["data"]["samples"].as_array().unwrap();
+    assert!(!samples.is_empty(), "{run}");
+    let (lo, hi) = (before.min(after), before.max(after));
+    for sample in samples {
+        let n = sample["pg_connections"].as_i64().unwrap();
+        assert!(lo <= n && n <= hi, "{n} not in {lo}..={hi}: {run}");
+    }
 }

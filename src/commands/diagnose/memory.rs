@@ -223,9 +223,6 @@ fn rss_bytes(pid: u32) -> Option<u64> {
     Some(pages * u64::try_from(page).unwrap_or(4096))
 }
 
-const PG_CONNECTIONS_SQL: &str =
-    "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'";
-
 async fn take_sample(ctx: &Ctx, t: f64, target: Option<&Target>) -> anyhow::Result<Sample> {
     let host = crate::clients::host::memory()?;
     let (pids, rss) = match target {
@@ -240,11 +237,12 @@ async fn take_sample(ctx: &Ctx, t: f64, target: Option<&Target>) -> anyhow::Resu
     let limit = ctx.probe_timeout();
     let pg = async {
         let pg = ctx.pg().await.ok()?;
-        let row = tokio::time::timeout(limit, pg.client.query_one(PG_CONNECTIONS_SQL, &[]))
+        // The same count as check morning and monitor: opsbook's own sessions left out.
+        let counts = tokio::time::timeout(limit, crate::probes::postgres::connection_counts(pg))
             .await
             .ok()?
             .ok()?;
-        row.try_get::<_, i64>(0).ok()
+        Some(counts.used)
     };
     let redis = async {
         let r = ctx.redis().await.ok()?;
