@@ -46,7 +46,12 @@ pub fn files(dir: &Path) -> Vec<PathBuf> {
             if meta.is_file() && is_leftover_name(&name) {
                 out.push(e.path());
             } else if meta.is_dir() && depth == 0 {
-                subdirs.push(e.path());
+                // A database directory another opsbook is writing into right now (it may use
+                // another state directory, so its state lock says nothing): its `.partial` is
+                // live, not left over.
+                if super::lock::dir_holder(&e.path()).is_none() {
+                    subdirs.push(e.path());
+                }
             }
         }
     };

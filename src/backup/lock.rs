@@ -89,15 +89,29 @@ fn take(path: &Path, what: &str, busy: &str, hint: &str) -> anyhow::Result<Lock>
 /// Who holds the lock of `state_dir` right now, if anyone (another process, or this one through
 /// another open file): `Some("pid N")`. Never creates the lock file.
 pub fn holder(state_dir: &Path) -> Option<String> {
-    let path = state_dir.join("backup.lock");
-    let mut file = std::fs::File::open(&path).ok()?;
+    holder_of(&state_dir.join("backup.lock"))
+}
+
+/// Who holds a database directory's lock (`<db dir>/.opsbook.lock`) right now, if anyone.
+pub fn dir_holder(db_dir: &Path) -> Option<String> {
+    holder_of(&db_dir.join(DIR_LOCK))
+}
+
+fn holder_of(path: &Path) -> Option<String> {
+    // Never through a symlink a backup directory may hold.
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .ok()?;
     // SAFETY: a valid open file descriptor; a shared probe released when `file` closes.
     let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) };
     if rc == 0 {
         return None;
     }
     let mut pid = String::new();
-    let _ = file.read_to_string(&mut pid);
+    // Bounded: the file may sit in a directory others write.
+    let _ = (&mut file).take(32).read_to_string(&mut pid);
     Some(match pid.trim() {
         "" => "another process".to_string(),
         p => format!("pid {p}"),

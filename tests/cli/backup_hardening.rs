@@ -339,3 +339,92 @@ fn sibling_an_oversized_or_special_manifest_is_refused_without_reading_it() {
     assert!(text.contains("over 16384 KiB"), "{run}");
     assert!(text.contains("not a regular file"), "{run}");
 }
+
+/// `flock -x FILE sleep 60`: another process holding a database directory's lock, as a second
+/// opsbook with a state directory of its own would, until dropped.
+fn hold_dir_lock(db_dir: &Path) -> Child {
+    let lock = db_dir.join(".opsbook.lock");
+    let mut cmd = std::process::Command::new("flock");
+    // -o: the lock is flock's own, not inherited by sleep, so killing flock frees it.
+    cmd.args(["-x", "-o"]).arg(&lock).args(["sleep", "60"]);
+    let holder = Child::spawn(cmd);
+    let started = std::time::Instant::now();
+    loop {
+        let free = std::process::Command::new("flock")
+            .arg("-n")
+            .arg(&lock)
+            .arg("true")
+            .status()
+            .unwrap()
+            .success();
+        if !free {
+            return holder;
+        }
+        assert!(
+            started.elapsed().as_secs() < 10,
+            "flock never took {lock:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Siblings of item 5: a `.partial` in a directory another opsbook is writing into (its lock
+/// held, whatever its state directory) is live, not a leftover; and `check night --cleanup`
+/// takes the directory's lock before removing anything, as `backup prune` does.
+#[test]
+fn sibling_a_locked_backup_directory_is_neither_a_leftover_nor_cleaned() {
+    let _g = shared();
+    let db = seeded("sib_dirlock", 100);
+    let s = Scratch::new("sib_dirlock");
+    let (cfg, dir) = config(&s, &db);
+    for _ in 0..3 {
+        assert_eq!(backup(&cfg, &[]).code, 0);
+    }
+    let m = manifests(&dir, &db.name);
+    for (i, p) in m.iter().enumerate() {
+        age_manifest(p, 3 - i as i64);
+    }
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("backup:\n", "backup:\n  keep: 1\n");
+    std::fs::write(&cfg, text).unwrap();
+    let db_dir = dir.join(&db.name);
+    let partial = db_dir.join("20991231T000000Z.dump.partial");
+    std::fs::write(&partial, b"being written").unwrap();
+    let leftover_of = |run: &Run| {
+        Run::findings(&run.json(), "backup.leftover")
+            .iter()
+            .any(|f| f["subject"] == partial.to_str().unwrap())
+    };
+
+    let holder = hold_dir_lock(&db_dir);
+    let morning = run_json(&cfg, &["check", "morning", "--no-record"]);
+    assert!(!leftover_of(&morning), "a live partial: {morning}");
+    let night = run_json(
+        &cfg,
+        &["check", "night", "--cleanup", "--yes", "--no-record"],
+    );
+    let cleaned = Run::one(&night.json(), "cleanup.backups").clone();
+    assert_ne!(cleaned["status"], "ok", "{night}");
+    assert!(
+        cleaned["detail"]
+            .to_string()
+            .contains("another opsbook is writing into"),
+        "{night}"
+    );
+    assert_eq!(
+        manifests(&dir, &db.name).len(),
+        3,
+        "nothing removed: {night}"
+    );
+    assert!(partial.exists());
+
+    drop(holder);
+    let morning = run_json(&cfg, &["check", "morning", "--no-record"]);
+    assert!(leftover_of(&morning), "no writer any more: {morning}");
+    let night = run_json(
+        &cfg,
+        &["check", "night", "--cleanup", "--yes", "--no-record"],
+    );
+    assert_eq!(manifests(&dir, &db.name).len(), 1, "{night}");
+}

@@ -689,8 +689,9 @@ fn cpu_is_busy_since_the_previous_run_without_a_sample() {
         "opsbook {value}% vs /proc/stat {oracle}%: {second}"
     );
 
-    // Older than cpu_sample_max_age: sampled again.
-    std::thread::sleep(Duration::from_millis(3500));
+    // Older than cpu_sample_max_age: sampled again. The history keeps whole seconds, so
+    // 4.5 s, not 3.5: 3.5 s after a run can read as 3 s, which is not older than 3 s.
+    std::thread::sleep(Duration::from_millis(4500));
     let third = monitor(&cfg, &state, &[]);
     assert!(
         Run::one(&third.json(), "host.cpu_usage")["summary"]

@@ -279,9 +279,35 @@ pub fn execute(plan: &Plan, now: i64, interrupt: &Interrupt) -> Vec<Finding> {
         return out;
     }
     let (mut freed, mut gone, mut failed) = (0u64, Vec::new(), Vec::new());
+    // The lock of every database directory it removes from, as `backup prune` takes: another
+    // opsbook (with its own state directory) may be writing into the same one.
+    let mut locks: Vec<(&Path, Result<crate::backup::lock::Lock, String>)> = Vec::new();
+    for e in &b.entries {
+        let Some(d) = e.manifest_path.parent() else {
+            continue;
+        };
+        if !locks.iter().any(|(l, _)| *l == d) {
+            let lock = crate::backup::lock::acquire_dir(d, "removing old backups").map_err(|err| {
+                format!("{err:#}")
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            });
+            locks.push((d, lock));
+        }
+    }
     for e in &b.entries {
         if interrupt.is_set() {
             failed.push(format!("{}: not deleted, interrupted", e.id()));
+            continue;
+        }
+        let busy = locks
+            .iter()
+            .find(|(d, _)| Some(*d) == e.manifest_path.parent())
+            .and_then(|(_, l)| l.as_ref().err());
+        if let Some(why) = busy {
+            failed.push(format!("{}: not deleted: {why}", e.id()));
             continue;
         }
         match retention::remove(e) {
