@@ -629,20 +629,20 @@ fn cpu_is_busy_since_the_previous_run_without_a_sample() {
     let s = Scratch::new("moncpu");
     let state = s.path().join("state");
     let extra = format!(
-        "{QUIET}monitor:\n  cpu_sample: 4s\n  cpu_sample_max_age: 3s\n  queues: [mon_none_{}]\n",
+        "{QUIET}monitor:\n  cpu_sample: 2s\n  cpu_sample_max_age: 3s\n  queues: [mon_none_{}]\n",
         std::process::id()
     );
     let cfg = sandbox_config(&s, &db, &s.path().join("backups"), &extra);
 
     let started = std::time::Instant::now();
     let first = monitor(&cfg, &state, &[]);
-    assert!(started.elapsed() >= Duration::from_secs(4), "{first}");
+    assert!(started.elapsed() >= Duration::from_secs(2), "{first}");
     let cpu = Run::one(&first.json(), "host.cpu_usage").clone();
     assert!(
         cpu["summary"]
             .as_str()
             .unwrap()
-            .contains("over a 4s sample"),
+            .contains("over a 2s sample"),
         "{first}"
     );
 
@@ -670,8 +670,8 @@ fn cpu_is_busy_since_the_previous_run_without_a_sample() {
     let took = started.elapsed();
     let (busy1, total1) = proc_stat_ticks();
     assert!(
-        took < Duration::from_secs(3),
-        "no 4 s sample: {took:?} {second}"
+        took < Duration::from_secs(2),
+        "no 2 s sample: {took:?} {second}"
     );
     let cpu = Run::one(&second.json(), "host.cpu_usage").clone();
     assert!(
@@ -697,7 +697,7 @@ fn cpu_is_busy_since_the_previous_run_without_a_sample() {
         Run::one(&third.json(), "host.cpu_usage")["summary"]
             .as_str()
             .unwrap()
-            .contains("over a 4s sample"),
+            .contains("over a 2s sample"),
         "{third}"
     );
 }
