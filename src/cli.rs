@@ -2,12 +2,16 @@
 
 use std::path::PathBuf;
 
+use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
     backup, bench, check, completions, config_cmd, diagnose, generate, monitor, replica,
     replica_setup, restore, runbook, sandbox,
 };
+use crate::context::Overrides;
+pub use crate::render::Format;
+use crate::render::Output;
 
 /// What `opsbook --version` prints after the name: the package version and the commit it was
 /// built from (build.rs; "unknown" outside a git checkout), e.g. `0.1.0 (4c232dd 2026-12-04)`.
@@ -81,16 +85,63 @@ fn parse_timeout(s: &str) -> Result<f64, String> {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// Human table (colour only on a terminal)
-    Table,
-    /// The opsbook.report/v1 JSON document
-    Json,
-    /// Prometheus text exposition (for node_exporter's textfile collector)
-    Prometheus,
-    /// One Nagios/Icinga plugin line with perfdata
-    Nagios,
+/// `--format`'s values: the renderer's [`Format`], named and described for clap here so that
+/// no layer below the command line names a clap type.
+impl ValueEnum for Format {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            Format::Table,
+            Format::Json,
+            Format::Prometheus,
+            Format::Nagios,
+        ]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(match self {
+            Format::Table => {
+                PossibleValue::new("table").help("Human table (colour only on a terminal)")
+            }
+            Format::Json => PossibleValue::new("json").help("The opsbook.report/v1 JSON document"),
+            Format::Prometheus => PossibleValue::new("prometheus")
+                .help("Prometheus text exposition (for node_exporter's textfile collector)"),
+            Format::Nagios => {
+                PossibleValue::new("nagios").help("One Nagios/Icinga plugin line with perfdata")
+            }
+        })
+    }
+}
+
+impl GlobalArgs {
+    /// The output settings every layer reads, as plain data.
+    pub fn output(&self) -> Output {
+        Output {
+            format: self.format,
+            quiet: self.quiet,
+            verbose: self.verbose,
+            no_color: self.no_color,
+            textfile: self.textfile.clone(),
+        }
+    }
+
+    /// What the flags override for the whole run, as plain data.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            config: self.config.clone(),
+            pg: self.pg.clone(),
+            redis: self.redis.clone(),
+            timeout: self.timeout,
+        }
+    }
+
+    /// Whether a flag that applies to a whole run was given (a runbook step may not set one).
+    pub fn sets_run_wide_flags(&self) -> bool {
+        self.config.is_some()
+            || self.pg.is_some()
+            || self.redis.is_some()
+            || self.format != Format::Table
+            || self.timeout.is_some()
+    }
 }
 
 #[derive(Debug, Subcommand)]

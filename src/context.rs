@@ -6,17 +6,29 @@ use std::time::Duration;
 use anyhow::anyhow;
 use tokio::sync::OnceCell;
 
-use crate::cli::GlobalArgs;
 use crate::clients::pg_conn::PgOptions;
 use crate::clients::postgres::{PgClient, SessionTimeouts};
 use crate::clients::redis::{self as redis_client, RedisClient};
 use crate::config::{Config, Source};
+use crate::render::Output;
 use crate::report::one_line;
+
+/// What the command line overrides for the whole run (`--config`, `--pg`, `--redis`,
+/// `--timeout`), as plain data built in `main`.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub pg: Option<String>,
+    pub redis: Option<String>,
+    /// Seconds; the command line has checked the range.
+    pub timeout: Option<f64>,
+}
 
 pub struct Ctx {
     pub config: Config,
     pub source: Source,
-    pub global: GlobalArgs,
+    pub output: Output,
+    pub overrides: Overrides,
     // Errors are kept as text so every probe that needs a down server gets the same reason
     // without a second connect attempt (and a second timeout).
     pg: OnceCell<Result<PgClient, String>>,
@@ -28,11 +40,12 @@ pub fn process_env(key: &str) -> Option<String> {
 }
 
 impl Ctx {
-    pub fn new(config: Config, source: Source, global: GlobalArgs) -> Ctx {
+    pub fn new(config: Config, source: Source, output: Output, overrides: Overrides) -> Ctx {
         Ctx {
             config,
             source,
-            global,
+            output,
+            overrides,
             pg: OnceCell::new(),
             redis: OnceCell::new(),
         }
@@ -42,7 +55,7 @@ impl Ctx {
     pub fn timeouts(&self) -> SessionTimeouts {
         let t = &self.config.timeouts;
         // clap has checked the range already.
-        let flag = self.global.timeout.map(Duration::from_secs_f64);
+        let flag = self.overrides.timeout.map(Duration::from_secs_f64);
         SessionTimeouts {
             connect: flag.unwrap_or(t.connect.0),
             statement: flag.unwrap_or(t.statement.0),
@@ -58,7 +71,7 @@ impl Ctx {
 
     pub fn pg_options(&self) -> anyhow::Result<PgOptions> {
         PgOptions::resolve(
-            self.global.pg.as_deref(),
+            self.overrides.pg.as_deref(),
             self.config.postgres.url.as_deref(),
             self.config.postgres.password_file.as_deref(),
             &process_env,
@@ -81,7 +94,7 @@ impl Ctx {
 
     pub fn redis_url(&self) -> anyhow::Result<String> {
         redis_client::resolve_url(
-            self.global.redis.as_deref(),
+            self.overrides.redis.as_deref(),
             self.config.redis.url.as_deref(),
             self.config.redis.password_file.as_deref(),
             &process_env,

@@ -1,12 +1,12 @@
 //! opsbook: the checklists, backups and diagnostics of a PostgreSQL + Redis stack as one typed
 //! binary. The binary is `src/main.rs`; tests and benches use this library.
 
+pub mod app;
 pub mod backup;
 pub mod bounded_read;
 pub mod cli;
 pub mod clients;
 pub mod commands;
-pub mod completion;
 pub mod config;
 pub mod confirm;
 pub mod context;
@@ -20,5 +20,6 @@ pub mod replication;
 pub mod report;
 pub mod runbook;
 pub mod sandbox;
+pub mod sql;
 pub mod state;
 pub mod timefmt;

@@ -118,23 +118,23 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     } else {
         (Config::default(), Source::Defaults)
     };
-    let global = cli.global.clone();
-    let ctx = Ctx::new(cfg, source, global.clone());
+    let output = cli.global.output();
+    let ctx = Ctx::new(cfg, source, output.clone(), cli.global.overrides());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let started = std::time::Instant::now();
-    let mut report = runtime.block_on(opsbook::commands::dispatch(&cli.command, &ctx))?;
+    let mut report = runtime.block_on(opsbook::app::dispatch(&cli.command, &ctx))?;
     if report.duration_ms == 0 {
         report.duration_ms = started.elapsed().as_millis() as u64;
     }
     let stdout = std::io::stdout();
-    let style = Style::for_stdout(&global);
+    let style = Style::for_stdout(&output);
     // A command's text form (sandbox env, completions) replaces the table; --format json
     // still gets the report with its data.
     PRINTED.store(true, Ordering::Relaxed);
     if !report.shown {
-        let text = render::render(&report, global.format, style);
+        let text = render::render(&report, output.format, style);
         let mut out = stdout.lock();
         if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
             // `opsbook ... | head` closes the pipe early: not an error worth a message.
@@ -143,7 +143,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             }
         }
     }
-    if let Some(path) = &global.textfile {
+    if let Some(path) = &output.textfile {
         render::write_textfile(path, &report)?;
     }
     drop(ctx);

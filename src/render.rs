@@ -6,8 +6,43 @@ use std::io::IsTerminal as _;
 use comfy_table::{presets, Attribute, Cell, Color, ContentArrangement, Table};
 use serde_json::Value;
 
-use crate::cli::{Format, GlobalArgs};
 use crate::report::{Direction, Finding, Report, Status};
+
+/// The four forms of a report (`--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Human table (colour only on a terminal)
+    Table,
+    /// The opsbook.report/v1 JSON document
+    Json,
+    /// Prometheus text exposition (for node_exporter's textfile collector)
+    Prometheus,
+    /// One Nagios/Icinga plugin line with perfdata
+    Nagios,
+}
+
+/// The output settings of a run (the global flags `--format`, `-q`, `-v`, `--no-color`,
+/// `--textfile`), as plain data: built from the command line in `main`, read by every layer.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub format: Format,
+    pub quiet: bool,
+    pub verbose: bool,
+    pub no_color: bool,
+    pub textfile: Option<std::path::PathBuf>,
+}
+
+impl Default for Output {
+    fn default() -> Output {
+        Output {
+            format: Format::Table,
+            quiet: false,
+            verbose: false,
+            no_color: false,
+            textfile: None,
+        }
+    }
+}
 
 /// How the human form looks.
 #[derive(Debug, Clone, Copy)]
@@ -23,7 +58,7 @@ fn no_color_env() -> bool {
 
 impl Style {
     /// The style of a report on stdout: colour only on a terminal, without --no-color or NO_COLOR.
-    pub fn for_stdout(global: &GlobalArgs) -> Style {
+    pub fn for_stdout(global: &Output) -> Style {
         Style {
             color: std::io::stdout().is_terminal() && !global.no_color && !no_color_env(),
             quiet: global.quiet,
@@ -34,7 +69,7 @@ impl Style {
 
 /// Progress bars and live lines only on a terminal that may be decorated: stderr a TTY, no
 /// --no-color / NO_COLOR, not -q.
-pub fn show_progress(global: &GlobalArgs) -> bool {
+pub fn show_progress(global: &Output) -> bool {
     std::io::stderr().is_terminal() && !global.no_color && !global.quiet && !no_color_env()
 }
 

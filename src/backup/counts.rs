@@ -5,7 +5,7 @@ use anyhow::Context as _;
 use tokio_postgres::Client;
 
 use super::manifest::TableCount;
-use crate::clients::postgres::quote_ident;
+use crate::sql::quote_ident;
 
 /// Ordinary tables outside the system schemas, not owned by an extension (pg_dump skips
 /// those), in a stable order.

@@ -8,8 +8,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::clients::postgres::{quote_ident, PgClient};
+use crate::clients::postgres::PgClient;
 use crate::report::{Finding, Status};
+use crate::sql::quote_ident;
 
 /// The prefix of the decompressed copy of a parallel restore (`pgrestore`).
 pub const SCRATCH_PREFIX: &str = ".opsbook-restore-";

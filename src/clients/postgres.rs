@@ -8,15 +8,7 @@ use tokio_postgres::Client;
 
 use super::pg_conn::PgOptions;
 
-/// An identifier for SQL text: always double-quoted, `"` doubled.
-pub fn quote_ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
-/// A string literal for SQL text (standard_conforming_strings): `'` doubled.
-pub fn quote_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
+pub use crate::sql::{quote_ident, quote_literal};
 
 /// Timeouts every session of ours carries.
 #[derive(Debug, Clone, Copy)]

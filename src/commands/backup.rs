@@ -107,7 +107,7 @@ pub enum BackupAction {
     /// Check a backup: its sha256 and that pg_restore reads its table of contents
     Verify {
         /// A backup id (app/20261123T010000Z), app/latest, latest, or an archive path
-        #[arg(value_name = "ID|PATH", add = ArgValueCandidates::new(crate::completion::backup_ids))]
+        #[arg(value_name = "ID|PATH", add = ArgValueCandidates::new(crate::commands::candidates::backup_ids))]
         backup: String,
         /// Also restore it into a throwaway local cluster and compare every table's row count
         #[arg(long)]
@@ -303,7 +303,7 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     }
 
     let threads = args.jobs.unwrap_or_else(default_jobs);
-    let progress = crate::render::show_progress(&ctx.global);
+    let progress = crate::render::show_progress(&ctx.output);
     let mut done = Vec::new();
     // From here SIGINT/SIGTERM stop pg_dump and remove its partial file (dump::database).
     let interrupt = Interrupt::install()?;
@@ -640,7 +640,7 @@ async fn verify_cmd(
             &entry,
             jobs,
             ctx.timeouts(),
-            crate::render::show_progress(&ctx.global),
+            crate::render::show_progress(&ctx.output),
             &interrupt,
         )
         .await;

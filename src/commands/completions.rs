@@ -3,13 +3,12 @@
 //! The static script completes commands, flags and fixed values without running opsbook.
 //! `--dynamic` prints the registration of clap_complete's run-time engine instead: at each TAB
 //! the shell asks `COMPLETE=<shell> opsbook`, which also completes runbook names and backup ids
-//! (src/completion.rs).
+//! (src/commands/candidates.rs).
 
-use clap::{Args, CommandFactory};
+use clap::Args;
 use clap_complete::env::EnvCompleter;
 use clap_complete::Shell;
 
-use crate::cli::Cli;
 use crate::report::Report;
 
 /// Print the completion script for a shell
@@ -26,9 +25,11 @@ pub struct CompletionsArgs {
     pub dynamic: bool,
 }
 
-pub fn script(shell: Shell) -> Vec<u8> {
+/// The static script for `shell`, generated from `tree` (the whole clap command tree, handed
+/// down from the command line so that this module never names it).
+pub fn script(shell: Shell, tree: &mut clap::Command) -> Vec<u8> {
     let mut buf = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "opsbook", &mut buf);
+    clap_complete::generate(shell, tree, "opsbook", &mut buf);
     buf
 }
 
@@ -49,12 +50,12 @@ pub fn dynamic_script(shell: Shell) -> anyhow::Result<Vec<u8>> {
     Ok(buf)
 }
 
-pub fn run(args: &CompletionsArgs) -> anyhow::Result<Report> {
+pub fn run(args: &CompletionsArgs, mut tree: clap::Command) -> anyhow::Result<Report> {
     let mut report = Report::new("completions");
     let bytes = if args.dynamic {
         dynamic_script(args.shell)?
     } else {
-        script(args.shell)
+        script(args.shell, &mut tree)
     };
     report.text = Some(String::from_utf8_lossy(&bytes).into_owned());
     Ok(report)

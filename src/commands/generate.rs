@@ -6,11 +6,11 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use clap::{Args, CommandFactory};
+use clap::Args;
 use clap_complete::Shell;
 
-use crate::cli::Cli;
 use crate::report::{Finding, Report, Status};
+use crate::runbook::steps::StepRunner;
 use crate::runbook::{catalog, model, systemd};
 
 /// Regenerate man/, completions/ and dist/systemd/
@@ -25,7 +25,12 @@ pub struct GenerateArgs {
 }
 
 /// Every generated file, relative to the project root, with its content.
-pub fn artifacts() -> anyhow::Result<Vec<(PathBuf, Vec<u8>)>> {
+/// `tree` is the whole clap command tree and `runner` parses the shipped runbooks' steps, both
+/// handed down from the command line.
+pub fn artifacts(
+    tree: clap::Command,
+    runner: &dyn StepRunner,
+) -> anyhow::Result<Vec<(PathBuf, Vec<u8>)>> {
     let mut files = Vec::new();
     for (shell, name) in [
         (Shell::Bash, "opsbook.bash"),
@@ -34,7 +39,7 @@ pub fn artifacts() -> anyhow::Result<Vec<(PathBuf, Vec<u8>)>> {
     ] {
         files.push((
             Path::new("completions").join(name),
-            super::completions::script(shell),
+            super::completions::script(shell, &mut tree.clone()),
         ));
         files.push((
             Path::new("completions/dynamic").join(name),
@@ -43,10 +48,10 @@ pub fn artifacts() -> anyhow::Result<Vec<(PathBuf, Vec<u8>)>> {
     }
     // The man pages carry the package version only: with the commit of `--version` in them,
     // every commit would make them stale.
-    let mut root = Cli::command().version(env!("CARGO_PKG_VERSION"));
+    let mut root = tree.version(env!("CARGO_PKG_VERSION"));
     root.build();
     man_pages(&root, "opsbook", &mut files)?;
-    systemd_units(&mut files)?;
+    systemd_units(&mut files, runner)?;
     Ok(files)
 }
 
@@ -57,9 +62,12 @@ const INSTALLED_DOCS: &str = "/usr/share/doc/opsbook/";
 
 /// The service + timer of every shipped runbook that has a schedule, running the packaged
 /// binary; installed disabled by the Debian package.
-fn systemd_units(files: &mut Vec<(PathBuf, Vec<u8>)>) -> anyhow::Result<()> {
+fn systemd_units(
+    files: &mut Vec<(PathBuf, Vec<u8>)>,
+    runner: &dyn StepRunner,
+) -> anyhow::Result<()> {
     for (name, _) in catalog::SHIPPED {
-        let rb = model::load(&catalog::resolve(name, &[])?, &[], &mut Vec::new())?;
+        let rb = model::load(&catalog::resolve(name, &[])?, &[], &mut Vec::new(), runner)?;
         if rb.schedule.is_none() {
             continue;
         }
@@ -130,9 +138,13 @@ fn man_pages(
 }
 
 /// Generated files that are missing or differ under `root`.
-pub fn stale(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
+pub fn stale(
+    root: &Path,
+    tree: clap::Command,
+    runner: &dyn StepRunner,
+) -> anyhow::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
-    for (rel, content) in artifacts()? {
+    for (rel, content) in artifacts(tree, runner)? {
         if std::fs::read(root.join(&rel)).ok().as_deref() != Some(&content[..]) {
             out.push(rel);
         }
@@ -140,10 +152,15 @@ pub fn stale(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-pub fn run(args: &GenerateArgs) -> anyhow::Result<Report> {
+/// `tree` is the whole clap command tree, handed down from the command line.
+pub fn run(
+    args: &GenerateArgs,
+    tree: clap::Command,
+    runner: &dyn StepRunner,
+) -> anyhow::Result<Report> {
     let mut report = Report::new("generate");
     if args.check {
-        let stale = stale(&args.out)?;
+        let stale = stale(&args.out, tree, runner)?;
         for rel in &stale {
             report.push(
                 Finding::new(
@@ -162,7 +179,7 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<Report> {
         }
         return Ok(report);
     }
-    for (rel, content) in artifacts()? {
+    for (rel, content) in artifacts(tree, runner)? {
         let path = args.out.join(&rel);
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -179,11 +196,14 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<Report> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::Steps;
+    use crate::cli::Cli;
+    use clap::CommandFactory as _;
 
     #[test]
     fn generated_artifacts_are_fresh() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let stale = stale(root).unwrap();
+        let stale = stale(root, Cli::command(), &Steps).unwrap();
         assert!(
             stale.is_empty(),
             "generated files are stale: {stale:?}\nrun `cargo gen` (opsbook generate --out .) and commit man/, completions/ and dist/systemd/"
@@ -204,7 +224,7 @@ mod tests {
         ] {
             assert_eq!(installed_doc_paths(kept), kept);
         }
-        for (rel, content) in artifacts().unwrap() {
+        for (rel, content) in artifacts(Cli::command(), &Steps).unwrap() {
             if rel.starts_with("man") {
                 let text = String::from_utf8(content).unwrap();
                 assert_eq!(

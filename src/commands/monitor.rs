@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 
-use crate::commands::check::pg_probe;
 use crate::config::Span;
 use crate::context::{process_env, Ctx};
 use crate::notify::{self, Notifier};
+use crate::probes::pg_probe;
 use crate::probes::{self, guarded, statements};
 use crate::render::{self, Style};
 use crate::report::{Finding, Report, Status};
@@ -70,7 +70,12 @@ pub async fn run(args: &MonitorArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let mut taken: u64 = 0;
     loop {
         // A fresh context each time: a server that went away (or came back) is reconnected.
-        let fresh = Ctx::new(ctx.config.clone(), ctx.source.clone(), ctx.global.clone());
+        let fresh = Ctx::new(
+            ctx.config.clone(),
+            ctx.source.clone(),
+            ctx.output.clone(),
+            ctx.overrides.clone(),
+        );
         let mut report = snapshot(args, &fresh, &notifier).await?;
         drop(fresh);
         taken += 1;
@@ -95,7 +100,7 @@ pub async fn run(args: &MonitorArgs, ctx: &Ctx) -> anyhow::Result<Report> {
 
 /// Print one intermediate snapshot and refresh the textfile; false when stdout is closed.
 fn show(ctx: &Ctx, report: &Report) -> anyhow::Result<bool> {
-    let text = render::render(report, ctx.global.format, Style::for_stdout(&ctx.global));
+    let text = render::render(report, ctx.output.format, Style::for_stdout(&ctx.output));
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
@@ -103,7 +108,7 @@ fn show(ctx: &Ctx, report: &Report) -> anyhow::Result<bool> {
         }
         return Err(anyhow::Error::from(e).context("writing the report to stdout"));
     }
-    if let Some(path) = &ctx.global.textfile {
+    if let Some(path) = &ctx.output.textfile {
         render::write_textfile(path, report)?;
     }
     Ok(true)

@@ -38,7 +38,7 @@ See commands/restore.md."
 pub struct RestoreArgs {
     /// A backup id (app/20261123T010000Z), app/latest or an archive path; on a terminal, leave it
     /// out to choose from the list
-    #[arg(value_name = "ID|PATH", add = ArgValueCandidates::new(crate::completion::backup_ids))]
+    #[arg(value_name = "ID|PATH", add = ArgValueCandidates::new(crate::commands::candidates::backup_ids))]
     pub backup: Option<String>,
 
     /// The database to replace (default: the backup's database)
@@ -874,7 +874,7 @@ async fn load_and_prove(
         jobs: args.jobs,
         no_owner: false,
         scratch_dir: pgrestore::scratch_dir_of(entry),
-        progress: crate::render::show_progress(&ctx.global),
+        progress: crate::render::show_progress(&ctx.output),
         pg_restore: None,
         pause_at: "restore.load",
     };

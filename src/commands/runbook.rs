@@ -14,6 +14,7 @@ use crate::report::{one_line, Finding, Report, Section, Status};
 use crate::runbook::catalog::{self, Found};
 use crate::runbook::model::{self, OnFailure, Runbook};
 use crate::runbook::quote;
+use crate::runbook::steps::StepRunner;
 
 /// Run, list, show, validate and schedule YAML runbooks of opsbook commands
 #[derive(Debug, Args)]
@@ -42,19 +43,19 @@ pub enum RunbookAction {
     /// A runbook's steps as a table
     Show {
         /// A runbook name (see `runbook list`) or a path to a .yaml file
-        #[arg(value_name = "NAME|PATH", add = ArgValueCandidates::new(crate::completion::runbook_names))]
+        #[arg(value_name = "NAME|PATH", add = ArgValueCandidates::new(crate::commands::candidates::runbook_names))]
         runbook: String,
     },
     /// Check runbooks without running them: schema, every step through the command parser, cycles
     Validate {
         /// Runbook names or paths (default: every listed runbook)
-        #[arg(value_name = "NAME|PATH", add = ArgValueCandidates::new(crate::completion::runbook_names))]
+        #[arg(value_name = "NAME|PATH", add = ArgValueCandidates::new(crate::commands::candidates::runbook_names))]
         runbooks: Vec<String>,
     },
     /// Run a runbook's steps in order
     Run {
         /// A runbook name (see `runbook list`) or a path to a .yaml file
-        #[arg(value_name = "NAME|PATH", add = ArgValueCandidates::new(crate::completion::runbook_names))]
+        #[arg(value_name = "NAME|PATH", add = ArgValueCandidates::new(crate::commands::candidates::runbook_names))]
         runbook: String,
         /// Print the plan and run nothing
         #[arg(long)]
@@ -66,7 +67,7 @@ pub enum RunbookAction {
     /// Print a crontab line or systemd units for the runbook's schedule
     Schedule {
         /// A runbook name or path (it must have a `schedule:`)
-        #[arg(value_name = "NAME|PATH", add = ArgValueCandidates::new(crate::completion::runbook_names))]
+        #[arg(value_name = "NAME|PATH", add = ArgValueCandidates::new(crate::commands::candidates::runbook_names))]
         runbook: String,
         /// What to print
         #[arg(long, value_enum, value_name = "FORMAT")]
@@ -99,39 +100,43 @@ fn search_dirs(ctx: &Ctx) -> Vec<PathBuf> {
     catalog::dirs(&ctx.config.runbook_dirs, home.as_deref())
 }
 
-fn load(target: &str, dirs: &[PathBuf]) -> anyhow::Result<Runbook> {
+fn load(target: &str, dirs: &[PathBuf], runner: &dyn StepRunner) -> anyhow::Result<Runbook> {
     let found = catalog::resolve(target, dirs)?;
-    model::load(&found, dirs, &mut Vec::new())
+    model::load(&found, dirs, &mut Vec::new(), runner)
 }
 
-pub async fn run(args: &RunbookArgs, ctx: &Ctx) -> anyhow::Result<Report> {
+/// `runner` is the command line the steps are parsed and run by, handed down from above so
+/// that the runbook engine never imports the CLI.
+pub async fn run(args: &RunbookArgs, ctx: &Ctx, runner: &dyn StepRunner) -> anyhow::Result<Report> {
     let dirs = search_dirs(ctx);
     match &args.action {
-        RunbookAction::List => list(&dirs),
-        RunbookAction::Show { runbook } => show(&load(runbook, &dirs)?),
-        RunbookAction::Validate { runbooks } => validate(runbooks, &dirs),
+        RunbookAction::List => list(&dirs, runner),
+        RunbookAction::Show { runbook } => show(&load(runbook, &dirs, runner)?),
+        RunbookAction::Validate { runbooks } => validate(runbooks, &dirs, runner),
         RunbookAction::Run {
             runbook,
             dry_run,
             yes,
         } => {
-            let rb = load(runbook, &dirs)?;
+            let rb = load(runbook, &dirs, runner)?;
             if *dry_run {
                 return Ok(plan_report(&rb));
             }
-            execute(&rb, *yes, ctx).await
+            execute(&rb, *yes, ctx, runner).await
         }
-        RunbookAction::Schedule { runbook, print } => schedule(&load(runbook, &dirs)?, *print),
+        RunbookAction::Schedule { runbook, print } => {
+            schedule(&load(runbook, &dirs, runner)?, *print)
+        }
     }
 }
 
-fn list(dirs: &[PathBuf]) -> anyhow::Result<Report> {
+fn list(dirs: &[PathBuf], runner: &dyn StepRunner) -> anyhow::Result<Report> {
     let mut report = Report::new("runbook list");
     let all = catalog::list(dirs);
     let mut rows = Vec::new();
     let mut data = Vec::new();
     for f in &all {
-        let parsed = model::load(f, dirs, &mut Vec::new());
+        let parsed = model::load(f, dirs, &mut Vec::new(), runner);
         let (steps, schedule, description, valid) = match &parsed {
             Ok(rb) => (
                 rb.steps.len().to_string(),
@@ -266,7 +271,11 @@ fn show(rb: &Runbook) -> anyhow::Result<Report> {
     Ok(report)
 }
 
-fn validate(targets: &[String], dirs: &[PathBuf]) -> anyhow::Result<Report> {
+fn validate(
+    targets: &[String],
+    dirs: &[PathBuf],
+    runner: &dyn StepRunner,
+) -> anyhow::Result<Report> {
     let mut report = Report::new("runbook validate");
     let found: Vec<anyhow::Result<Found>> = if targets.is_empty() {
         catalog::list(dirs).into_iter().map(Ok).collect()
@@ -276,7 +285,7 @@ fn validate(targets: &[String], dirs: &[PathBuf]) -> anyhow::Result<Report> {
     let mut bad = 0;
     for (i, f) in found.into_iter().enumerate() {
         let label = targets.get(i).cloned();
-        match f.and_then(|f| model::load(&f, dirs, &mut Vec::new()).map(|rb| (f, rb))) {
+        match f.and_then(|f| model::load(&f, dirs, &mut Vec::new(), runner).map(|rb| (f, rb))) {
             Ok((f, rb)) => report.push(
                 Finding::ok(
                     "runbook.valid",
@@ -371,26 +380,9 @@ fn summary(r: &Report) -> String {
     }
 }
 
-/// Whether a step's command takes over SIGINT/SIGTERM and cleans up itself (a restore drops
-/// its half-restored database, a backup its partial file, maintenance cancels its statement):
-/// such a step is awaited to its own end. Every other step only reads and is dropped at once.
-fn step_cleans_up(command: &crate::cli::Command) -> bool {
-    use crate::cli::Command as C;
-    use crate::commands::check::CheckCommand;
-    match command {
-        C::Check(a) => matches!(&a.which, CheckCommand::Night(n) if n.maintain || n.cleanup),
-        C::Diagnose(_) | C::Config(_) | C::Completions(_) | C::Generate(_) => false,
-        _ => true,
-    }
-}
-
 /// Run one step, raced with the runbook's interrupt: a read-only step is dropped when the
 /// signal arrives (`Err(Interrupted)`), one that cleans up after itself runs to its end.
-async fn run_step<F>(
-    fut: F,
-    command: &crate::cli::Command,
-    interrupt: &Interrupt,
-) -> anyhow::Result<Report>
+async fn run_step<F>(fut: F, cleans_up: bool, interrupt: &Interrupt) -> anyhow::Result<Report>
 where
     F: std::future::Future<Output = anyhow::Result<Report>>,
 {
@@ -399,12 +391,17 @@ where
     tokio::pin!(fut);
     match interrupt.guard(&mut fut).await {
         Ok(r) => r,
-        Err(_) if step_cleans_up(command) => fut.await,
+        Err(_) if cleans_up => fut.await,
         Err(i) => Err(i.into()),
     }
 }
 
-async fn execute(rb: &Runbook, yes: bool, ctx: &Ctx) -> anyhow::Result<Report> {
+async fn execute(
+    rb: &Runbook,
+    yes: bool,
+    ctx: &Ctx,
+    runner: &dyn StepRunner,
+) -> anyhow::Result<Report> {
     let confirm = rb.confirm_steps();
     if !confirm.is_empty() && !yes && !crate::confirm::interactive() {
         anyhow::bail!(
@@ -460,7 +457,7 @@ async fn execute(rb: &Runbook, yes: bool, ctx: &Ctx) -> anyhow::Result<Report> {
         let t = Instant::now();
         let fut = async {
             crate::interrupt::test_pause("runbook.step").await;
-            Box::pin(crate::commands::dispatch(&step.cli.command, ctx)).await
+            runner.run(&step.words, ctx).await
         };
         let fut = async {
             match step.timeout {
@@ -474,7 +471,7 @@ async fn execute(rb: &Runbook, yes: bool, ctx: &Ctx) -> anyhow::Result<Report> {
                 None => fut.await,
             }
         };
-        let outcome = run_step(fut, &step.cli.command, &interrupt).await;
+        let outcome = run_step(fut, step.cleans_up, &interrupt).await;
         let elapsed = t.elapsed();
         if let Some(sig) = interrupt.signal() {
             // Said once, naming the step that was running; the step's own findings (a
@@ -488,7 +485,7 @@ async fn execute(rb: &Runbook, yes: bool, ctx: &Ctx) -> anyhow::Result<Report> {
                 ),
             )
             .subject(step.name.clone());
-            report.push(match step_cleans_up(&step.cli.command) {
+            report.push(match step.cleans_up {
                 true => {
                     f.hint("the step handled the signal itself: see its findings for what it left")
                 }

@@ -19,7 +19,30 @@ pub mod statements;
 use std::future::Future;
 use std::time::Duration;
 
+use crate::context::Ctx;
 use crate::report::Finding;
+
+/// A PostgreSQL probe that only runs when the server is reachable: otherwise one UNKNOWN
+/// finding pointing at `postgres.up` instead of the same connect error N times.
+pub async fn pg_probe<F>(ctx: &Ctx, id: &str, probe: F) -> Vec<Finding>
+where
+    F: std::future::Future<Output = anyhow::Result<Vec<Finding>>>,
+{
+    if ctx.pg().await.is_err() {
+        return vec![not_reachable(id)];
+    }
+    guarded(id, ctx.probe_timeout(), probe).await
+}
+
+/// What a PostgreSQL probe says when the server is down: one pointer to `postgres.up`
+/// instead of the same connect error once per probe.
+pub fn not_reachable(id: &str) -> Finding {
+    Finding::new(
+        id,
+        crate::report::Status::Unknown,
+        "not checked: PostgreSQL is not reachable (see postgres.up)",
+    )
+}
 
 /// Run `probe` with a deadline; its error or timeout becomes one UNKNOWN finding `id`.
 pub async fn guarded<F>(id: &str, timeout: Duration, probe: F) -> Vec<Finding>

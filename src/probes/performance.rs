@@ -5,11 +5,12 @@
 use anyhow::Context as _;
 use serde::Serialize;
 
-use crate::clients::postgres::{quote_ident, PgClient};
-use crate::commands::diagnose::one_line_text;
+use crate::clients::postgres::PgClient;
 use crate::config::Limits;
 use crate::render::human_bytes;
 use crate::report::{Finding, Status};
+use crate::sql::one_line_text;
+use crate::sql::quote_ident;
 
 use super::bloat::{self, Kind, RelationBloat};
 use super::index_advisor;

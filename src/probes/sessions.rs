@@ -130,7 +130,7 @@ pub fn session_line(s: &Session) -> String {
             &s.application
         },
         human_duration(s.age_secs),
-        crate::commands::diagnose::one_line_text(&s.query, 200)
+        crate::sql::one_line_text(&s.query, 200)
     )
 }
 

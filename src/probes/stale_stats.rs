@@ -4,10 +4,11 @@
 
 use anyhow::Context as _;
 
-use crate::clients::postgres::{quote_ident, PgClient};
+use crate::clients::postgres::PgClient;
 use crate::config::Span;
 use crate::render::human_duration;
 use crate::report::{Finding, Status};
+use crate::sql::quote_ident;
 
 /// Tables of the connected database whose dead tuples pass both floors (count, share of the
 /// live ones), worst first. Ages in seconds; NULL when never vacuumed / analyzed. PG 9.4+.

@@ -6,4 +6,5 @@ pub mod catalog;
 pub mod cron;
 pub mod model;
 pub mod quote;
+pub mod steps;
 pub mod systemd;

@@ -5,13 +5,12 @@
 use std::time::Duration;
 
 use anyhow::bail;
-use clap::Parser as _;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use super::catalog::{self, Found};
 use super::cron::Schedule;
-use crate::cli::{Cli, Command, Format};
+use super::steps::StepRunner;
 use crate::report::Status;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -120,7 +119,12 @@ pub struct Step {
     /// As written after `opsbook`.
     pub run: String,
     pub line: u64,
-    pub cli: Cli,
+    /// `run:` split into words, as the command line parses them.
+    pub words: Vec<String>,
+    /// The command takes over SIGINT/SIGTERM and cleans up itself (see [`ParsedStep`]).
+    ///
+    /// [`ParsedStep`]: super::steps::ParsedStep
+    pub cleans_up: bool,
     pub on_failure: OnFailure,
     pub when: When,
     pub confirm: bool,
@@ -233,6 +237,7 @@ pub fn load(
     found: &Found,
     dirs: &[std::path::PathBuf],
     stack: &mut Vec<String>,
+    runner: &dyn StepRunner,
 ) -> anyhow::Result<Runbook> {
     if stack.contains(&found.reference) {
         stack.push(found.reference.clone());
@@ -279,49 +284,33 @@ pub fn load(
         if words.first().map(String::as_str) == Some("opsbook") {
             bail!("invalid runbook {at}: {step_label}: write run: without the leading `opsbook` (e.g. `check morning`)");
         }
-        let cli = Cli::try_parse_from(std::iter::once("opsbook".to_string()).chain(words.clone()))
-            .map_err(|e| {
-                let text = e.render().to_string();
-                let msg = text
-                    .lines()
-                    .next()
-                    .unwrap_or_default()
-                    .trim_start_matches("error: ")
-                    .to_string();
-                anyhow::anyhow!(
-                    "invalid runbook {at}: {step_label}: `{}`: {msg}\nhint: `opsbook {} --help` shows what it accepts",
-                    raw_step.run.value,
-                    words.first().cloned().unwrap_or_default()
-                )
-            })?;
-        let g = &cli.global;
-        if g.config.is_some()
-            || g.pg.is_some()
-            || g.redis.is_some()
-            || g.format != Format::Table
-            || g.timeout.is_some()
-        {
+        let parsed = runner.parse(&words).map_err(|msg| {
+            anyhow::anyhow!(
+                "invalid runbook {at}: {step_label}: `{}`: {msg}\nhint: `opsbook {} --help` shows what it accepts",
+                raw_step.run.value,
+                words.first().cloned().unwrap_or_default()
+            )
+        })?;
+        if parsed.run_wide_flags {
             bail!(
                 "invalid runbook {at}: {step_label}: --config, --pg, --redis, --format and --timeout apply to the whole runbook\nhint: put them on `opsbook runbook run`, not in a step"
             );
         }
-        let nested = match &cli.command {
-            Command::Runbook(r) => match r.run_target() {
-                Some(target) => {
-                    let inner = catalog::resolve(target, dirs)
-                        .map_err(|e| e.context(format!("{at}: {step_label}")))?;
-                    Some(Box::new(load(&inner, dirs, stack)?))
-                }
-                // list / show / validate / schedule only read.
-                None => None,
-            },
-            _ => None,
+        let nested = match &parsed.runbook_target {
+            Some(target) => {
+                let inner = catalog::resolve(target, dirs)
+                    .map_err(|e| e.context(format!("{at}: {step_label}")))?;
+                Some(Box::new(load(&inner, dirs, stack, runner)?))
+            }
+            // list / show / validate / schedule only read.
+            None => None,
         };
         steps.push(Step {
             name: raw_step.name,
             run: raw_step.run.value.clone(),
             line: raw_step.run.referenced.line(),
-            cli,
+            words,
+            cleans_up: parsed.cleans_up,
             on_failure: raw_step.on_failure,
             when: raw_step.when,
             confirm: raw_step.confirm,

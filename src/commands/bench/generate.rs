@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context as _};
 
 use crate::clients::pg_conn::PgOptions;
-use crate::clients::postgres::{quote_ident, quote_literal, PgClient, SessionTimeouts};
+use crate::clients::postgres::{PgClient, SessionTimeouts};
 use crate::demo;
+use crate::sql::{quote_ident, quote_literal};
 
 /// The COMMENT on every object `--generate` creates.
 pub const MARKER: &str = "created by opsbook bench --generate";

@@ -238,7 +238,7 @@ pub async fn run(args: &BenchArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         warmup: args.warmup.0,
         rate: args.rate,
         protocol: args.protocol,
-        live: crate::render::show_progress(&ctx.global),
+        live: crate::render::show_progress(&ctx.output),
     };
     let result = runner::measure_threaded(&options, ctx.timeouts(), &query, &plan).await?;
     verdict(&mut report, &query, &plan, &result, probe_time);
@@ -297,7 +297,7 @@ fn query_error(e: anyhow::Error, query: &Query, ctx: &Ctx) -> anyhow::Error {
         Some(_) => "hint: run the query in psql to see it fail the same way".to_string(),
         None => String::new(),
     };
-    let sql = crate::commands::diagnose::one_line_text(&query.sql, 160);
+    let sql = crate::sql::one_line_text(&query.sql, 160);
     match (pg_err.and_then(|pe| pe.as_db_error()), code) {
         (Some(db), Some(code)) => anyhow::anyhow!(
             "the {} query failed before the benchmark started: ERROR: {} (SQLSTATE {})\n{sql}\n{hint}",

@@ -7,10 +7,11 @@ use std::time::Instant;
 
 use serde_json::{Map, Value};
 
-use super::{pg_probe, AfternoonArgs};
+use super::AfternoonArgs;
 use crate::context::Ctx;
 use crate::probes::bloat::{self, Kind};
 use crate::probes::performance::{self, SlowFilter};
+use crate::probes::pg_probe;
 use crate::probes::{self, guarded, sessions};
 use crate::report::{Finding, Report, Status};
 use crate::state::History;

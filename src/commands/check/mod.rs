@@ -9,8 +9,7 @@ mod night;
 use clap::{ArgGroup, Args, Subcommand};
 
 use crate::context::Ctx;
-use crate::probes::guarded;
-use crate::report::{Finding, Report, Status};
+use crate::report::Report;
 
 /// Run a checklist and report every finding
 #[derive(Debug, Args)]
@@ -139,26 +138,4 @@ pub async fn run(args: &CheckArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         CheckCommand::Night(a) => night::run(a, ctx).await,
         CheckCommand::Afternoon(a) => afternoon::run(a, ctx).await,
     }
-}
-
-/// A PostgreSQL probe that only runs when the server is reachable: otherwise one UNKNOWN
-/// finding pointing at `postgres.up` instead of the same connect error N times.
-pub(crate) async fn pg_probe<F>(ctx: &Ctx, id: &str, probe: F) -> Vec<Finding>
-where
-    F: std::future::Future<Output = anyhow::Result<Vec<Finding>>>,
-{
-    if ctx.pg().await.is_err() {
-        return vec![not_reachable(id)];
-    }
-    guarded(id, ctx.probe_timeout(), probe).await
-}
-
-/// What a PostgreSQL probe says when the server is down: one pointer to `postgres.up`
-/// instead of the same connect error once per probe.
-pub(crate) fn not_reachable(id: &str) -> Finding {
-    Finding::new(
-        id,
-        Status::Unknown,
-        "not checked: PostgreSQL is not reachable (see postgres.up)",
-    )
 }

@@ -4,8 +4,9 @@ use std::time::Instant;
 
 use futures_util::future::join_all;
 
-use super::{pg_probe, MorningArgs};
+use super::MorningArgs;
 use crate::context::Ctx;
+use crate::probes::pg_probe;
 use crate::probes::{self, guarded};
 use crate::report::{Finding, Report};
 use crate::state::History;

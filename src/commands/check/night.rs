@@ -286,7 +286,7 @@ async fn act(args: &NightArgs, ctx: &Ctx, report: &mut Report, found: Found) -> 
                 let pg = ctx.pg().await?;
                 let run = maintain::Run {
                     cfg: mcfg,
-                    progress: crate::render::show_progress(&ctx.global),
+                    progress: crate::render::show_progress(&ctx.output),
                     interrupt: &interrupt,
                     timeouts: ctx.timeouts(),
                 };
@@ -315,7 +315,7 @@ where
     F: std::future::Future<Output = anyhow::Result<T>>,
 {
     if ctx.pg().await.is_err() {
-        return Err(super::not_reachable(id));
+        return Err(crate::probes::not_reachable(id));
     }
     let timeout = ctx.probe_timeout();
     match tokio::time::timeout(timeout, probe).await {

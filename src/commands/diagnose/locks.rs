@@ -18,7 +18,7 @@ use crate::context::Ctx;
 use crate::render::human_duration;
 use crate::report::{Finding, Report, Section, Status};
 
-use super::one_line_text;
+use crate::sql::one_line_text;
 
 pub const AFTER_HELP: &str = "Finding ids: locks.waiting locks.root_blocker locks.action\n\n\
 Examples:\n  opsbook diagnose locks\n  opsbook diagnose locks --min-wait 5s --format json\n  \
@@ -526,8 +526,8 @@ pub async fn run(args: &LocksArgs, ctx: &Ctx) -> anyhow::Result<Report> {
 /// --watch prints every intermediate snapshot itself; main prints the final one.
 fn print_now(report: &Report, ctx: &Ctx) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
-    let style = crate::render::Style::for_stdout(&ctx.global);
-    let text = crate::render::render(report, ctx.global.format, style);
+    let style = crate::render::Style::for_stdout(&ctx.output);
+    let text = crate::render::render(report, ctx.output.format, style);
     let mut out = stdout.lock();
     out.write_all(text.as_bytes())
         .and_then(|_| out.write_all(b"\n"))

@@ -276,7 +276,7 @@ pub async fn run(args: &MemoryArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         }
     }
     let count = (args.duration.0.as_secs_f64() / args.interval.0.as_secs_f64()).floor() as u64 + 1;
-    let bar = crate::render::show_progress(&ctx.global).then(|| {
+    let bar = crate::render::show_progress(&ctx.output).then(|| {
         let pb = indicatif::ProgressBar::with_draw_target(
             Some(count),
             indicatif::ProgressDrawTarget::stderr_with_hz(4),

@@ -53,25 +53,3 @@ pub async fn run(args: &DiagnoseArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         DiagnoseCommand::Queries(a) => queries::run(a, ctx).await,
     }
 }
-
-/// One line of SQL or text for a table cell: whitespace collapsed, cut at `max` characters.
-pub fn one_line_text(s: &str, max: usize) -> String {
-    let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() <= max {
-        flat
-    } else {
-        let cut: String = flat.chars().take(max.saturating_sub(1)).collect();
-        format!("{cut}…")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn one_line_text_collapses_and_cuts() {
-        assert_eq!(one_line_text("SELECT 1\n  FROM t", 80), "SELECT 1 FROM t");
-        assert_eq!(one_line_text("abcdef", 4), "abc…");
-    }
-}

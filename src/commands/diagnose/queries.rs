@@ -22,7 +22,7 @@ use crate::probes::index_advisor::{
 };
 use crate::report::{Finding, Report, Section, Status};
 
-use super::one_line_text;
+use crate::sql::one_line_text;
 
 pub const AFTER_HELP: &str = "Finding ids: queries.statements queries.slow \
 queries.index_suggestion queries.cache_hit_ratio queries.connection_usage \
@@ -270,7 +270,7 @@ struct ScannedTable {
 /// PG 9.4+. Columns and the leading column of each index come along so the advice can name
 /// real columns and skip a column that already leads an index.
 const SCANNED_SQL: &str =
-    "SELECT t.relid, quote_ident(t.schemaname) || '.' || quote_ident(t.relname),
+    "SELECT t.relid, crate::sql::quote_ident_if_needed(t.schemaname) || '.' || crate::sql::quote_ident_if_needed(t.relname),
        t.relname::text, t.schemaname::text, t.seq_scan, t.n_live_tup,
        ARRAY(SELECT a.attname::text FROM pg_attribute a
              WHERE a.attrelid = t.relid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum),
@@ -376,20 +376,6 @@ async fn index_advice(
     Ok(out)
 }
 
-fn quote_ident(s: &str) -> String {
-    let plain = s
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if plain {
-        s.to_string()
-    } else {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    }
-}
-
 fn create_index_sql(t: &ScannedTable, cols: &[String]) -> String {
     let mut name = format!("{}_{}_idx", t.name, cols.join("_"));
     if name.len() > 63 {
@@ -402,10 +388,10 @@ fn create_index_sql(t: &ScannedTable, cols: &[String]) -> String {
     }
     format!(
         "CREATE INDEX CONCURRENTLY {} ON {} ({});",
-        quote_ident(&name),
+        crate::sql::quote_ident_if_needed(&name),
         t.qualified,
         cols.iter()
-            .map(|c| quote_ident(c))
+            .map(|c| crate::sql::quote_ident_if_needed(c))
             .collect::<Vec<_>>()
             .join(", ")
     )

@@ -528,7 +528,7 @@ pub async fn run(args: &StandbyArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             slot.clone(),
             data.clone(),
         );
-        let progress = crate::render::show_progress(&ctx.global);
+        let progress = crate::render::show_progress(&ctx.output);
         tokio::task::spawn_blocking(move || basebackup(&bin, &up, &slot, &d, progress))
             .await
             .context("the pg_basebackup thread failed")?

@@ -10,12 +10,13 @@ use std::time::Instant;
 use anyhow::Context as _;
 use tokio_postgres::error::SqlState;
 
-use crate::clients::postgres::{quote_ident, quote_literal, PgClient, SessionTimeouts};
+use crate::clients::postgres::{PgClient, SessionTimeouts};
 use crate::config::MaintenanceConfig;
 use crate::interrupt::Interrupt;
 use crate::probes::stale_stats::DeadTable;
 use crate::render::{human_bytes, took};
 use crate::report::{Finding, Status};
+use crate::sql::{quote_ident, quote_literal};
 
 /// An index worth rebuilding.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,0 +1,124 @@
+//! The top of the library: the one match from the parsed command line to the command that
+//! runs it, and the step runner handed down to the runbook engine (so that only this module,
+//! `cli` and `commands` know the clap tree).
+
+use clap::{CommandFactory as _, Parser as _};
+use futures_util::future::LocalBoxFuture;
+
+use crate::cli::{Cli, Command};
+use crate::commands::check::CheckCommand;
+use crate::commands::{
+    backup, bench, check, completions, config_cmd, diagnose, generate, monitor, replica,
+    replica_setup, restore, runbook, sandbox,
+};
+use crate::context::Ctx;
+use crate::report::Report;
+use crate::runbook::steps::{ParsedStep, StepRunner};
+
+pub async fn dispatch(command: &Command, ctx: &Ctx) -> anyhow::Result<Report> {
+    match command {
+        Command::Check(a) => check::run(a, ctx).await,
+        Command::Backup(a) => backup::run(a, ctx).await,
+        Command::Restore(a) => restore::run(a, ctx).await,
+        Command::Diagnose(a) => diagnose::run(a, ctx).await,
+        Command::Bench(a) => bench::run(a, ctx).await,
+        Command::Runbook(a) => runbook::run(a, ctx, &Steps).await,
+        Command::ReplicaSetup(a) => replica_setup::run(a, ctx).await,
+        Command::Replica(a) => replica::run(a, ctx).await,
+        Command::Sandbox(a) => sandbox::run(a, ctx).await,
+        Command::Config(a) => config_cmd::run(a, ctx),
+        Command::Completions(a) => completions::run(a, Cli::command()),
+        Command::Generate(a) => generate::run(a, Cli::command(), &Steps),
+        Command::Monitor(a) => monitor::run(a, ctx).await,
+    }
+}
+
+/// Runbook steps, parsed by the same clap tree as the command line and run in-process.
+pub struct Steps;
+
+impl Steps {
+    fn parse_cli(words: &[String]) -> Result<Cli, String> {
+        Cli::try_parse_from(std::iter::once("opsbook".to_string()).chain(words.iter().cloned()))
+            .map_err(|e| {
+                let text = e.render().to_string();
+                text.lines()
+                    .next()
+                    .unwrap_or_default()
+                    .trim_start_matches("error: ")
+                    .to_string()
+            })
+    }
+}
+
+/// Whether a step's command takes over SIGINT/SIGTERM and cleans up itself (a restore drops
+/// its half-restored database, a backup its partial file, maintenance cancels its statement).
+fn cleans_up(command: &Command) -> bool {
+    match command {
+        Command::Check(a) => {
+            matches!(&a.which, CheckCommand::Night(n) if n.maintain || n.cleanup)
+        }
+        Command::Diagnose(_) | Command::Config(_) | Command::Completions(_) => false,
+        Command::Generate(_) => false,
+        _ => true,
+    }
+}
+
+impl StepRunner for Steps {
+    fn parse(&self, words: &[String]) -> Result<ParsedStep, String> {
+        let cli = Steps::parse_cli(words)?;
+        Ok(ParsedStep {
+            run_wide_flags: cli.global.sets_run_wide_flags(),
+            runbook_target: match &cli.command {
+                Command::Runbook(r) => r.run_target().map(str::to_string),
+                _ => None,
+            },
+            cleans_up: cleans_up(&cli.command),
+        })
+    }
+
+    fn run<'a>(
+        &'a self,
+        words: &'a [String],
+        ctx: &'a Ctx,
+    ) -> LocalBoxFuture<'a, anyhow::Result<Report>> {
+        Box::pin(async move {
+            // Parsed once already when the runbook was loaded: this cannot fail in practice.
+            let cli = Steps::parse_cli(words).map_err(|msg| anyhow::anyhow!("{msg}"))?;
+            dispatch(&cli.command, ctx).await
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn steps_parse_with_the_command_line() {
+        let p = Steps.parse(&words("check morning")).unwrap();
+        assert_eq!(p, ParsedStep::default());
+        let p = Steps.parse(&words("runbook run night --yes")).unwrap();
+        assert_eq!(p.runbook_target.as_deref(), Some("night"));
+        assert!(p.cleans_up);
+        assert!(
+            Steps
+                .parse(&words("check morning --pg x"))
+                .unwrap()
+                .run_wide_flags
+        );
+        assert!(
+            Steps
+                .parse(&words("check night --cleanup"))
+                .unwrap()
+                .cleans_up
+        );
+        assert!(!Steps.parse(&words("diagnose locks")).unwrap().cleans_up);
+        let e = Steps.parse(&words("check tea")).unwrap_err();
+        assert!(e.contains("tea"), "{e}");
+        assert!(!e.starts_with("error:"), "{e}");
+    }
+}
