@@ -155,7 +155,7 @@ pub enum Command {
     /// Find the cause: lock trees, memory growth, network and slow queries
     Diagnose(diagnose::DiagnoseArgs),
     /// Measure a query (the ranking, a named one or --sql) from N clients against its latency target
-    #[command(after_help = bench::AFTER_HELP)]
+    #[command(after_help = bench::after_help())]
     Bench(bench::BenchArgs),
     /// Run, list, show, validate and schedule YAML runbooks of opsbook commands
     Runbook(runbook::RunbookArgs),
@@ -173,7 +173,7 @@ pub enum Command {
     #[command(hide = true)]
     Generate(generate::GenerateArgs),
     /// Take a snapshot of host, PostgreSQL, Redis and RQ numbers (or one every --watch) and send alerts
-    #[command(after_help = monitor::AFTER_HELP)]
+    #[command(after_help = monitor::after_help())]
     Monitor(monitor::MonitorArgs),
 }
 

@@ -221,6 +221,51 @@ impl Finding {
 }
 
 /// An error chain on one line: "connecting to ...: connection refused".
+/// The finding ids one command emits, declared once beside its code: its `--help` lists them
+/// (`help()`), the integration tests check every report the command prints against them, and
+/// a test checks each against the command's operator page.
+#[derive(Debug)]
+pub struct FindingIds {
+    /// The report's `command` this table covers: `check morning`, or `backup` for `backup`,
+    /// `backup list`, `backup verify` and `backup prune`.
+    pub command: &'static str,
+    /// The operator page that documents every id (`commands/check.md`).
+    pub page: &'static str,
+    /// `id` or `id (a note for --help)`; `<name>` stands for a name from the config
+    /// (`metric.<name>`).
+    pub ids: &'static [&'static str],
+}
+
+impl FindingIds {
+    /// The ids as declared, without their notes.
+    pub fn ids(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.ids
+            .iter()
+            .map(|e| e.split_once(' ').map_or(*e, |(id, _)| id))
+    }
+
+    /// Whether `id` is one of these (`metric.<name>` covers every `metric.…`).
+    pub fn declares(&self, id: &str) -> bool {
+        self.ids().any(|d| match d.split_once('<') {
+            Some((prefix, _)) => id.starts_with(prefix),
+            None => d == id,
+        })
+    }
+
+    /// Whether a report's `command` is covered by this table.
+    pub fn covers(&self, command: &str) -> bool {
+        command == self.command
+            || command
+                .strip_prefix(self.command)
+                .is_some_and(|rest| rest.starts_with(' '))
+    }
+
+    /// The `--help` line: `Finding ids: a b c (note) d`.
+    pub fn help(&self) -> String {
+        format!("Finding ids: {}", self.ids.join(" "))
+    }
+}
+
 pub fn one_line(err: &anyhow::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     for cause in err.chain() {
@@ -308,6 +353,26 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finding_ids_declare_cover_and_list() {
+        const T: FindingIds = FindingIds {
+            command: "backup",
+            page: "commands/backup.md",
+            ids: &["backup.created", "metric.<name> (custom metrics)"],
+        };
+        assert!(T.declares("backup.created") && T.declares("metric.queue_depth"));
+        assert!(!T.declares("backup.create") && !T.declares("postgres.up"));
+        assert!(T.covers("backup") && T.covers("backup list") && !T.covers("backups"));
+        assert_eq!(
+            T.help(),
+            "Finding ids: backup.created metric.<name> (custom metrics)"
+        );
+        assert_eq!(
+            T.ids().collect::<Vec<_>>(),
+            vec!["backup.created", "metric.<name>"]
+        );
+    }
 
     #[test]
     fn critical_outranks_unknown_and_warning() {

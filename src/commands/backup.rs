@@ -18,16 +18,35 @@ use crate::interrupt::Interrupt;
 use crate::render::{human_bytes, human_duration, took};
 use crate::report::{one_line, Finding, Report, Section, Status};
 
+/// Every finding id this command emits (see [`FindingIds`]).
+///
+/// [`FindingIds`]: crate::report::FindingIds
+pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
+    command: "backup",
+    page: "commands/backup.md",
+    ids: &[
+        "backup.created",
+        "backup.globals",
+        "backup.retention",
+        "backup.stale_partial",
+        "backup.list",
+        "backup.verify",
+        "backup.restore_test",
+        "backup.prune",
+        "backup.interrupted",
+        "backup.recheck",
+        "backup.manifest_refused",
+    ],
+};
+
 /// Take, list, verify and prune logical backups (pg_dump custom format + manifest)
 #[derive(Debug, Args)]
 #[command(
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
-    after_help = "Examples:\n  opsbook backup --db app --keep 7 --yes      # nightly, from cron\n  opsbook backup --all --dir /srv/backups\n  opsbook backup list\n  opsbook backup verify app/latest --restore-test\n  opsbook backup prune --keep-days 14 --dry-run\n\nFinding ids: backup.created backup.globals backup.retention backup.stale_partial \
-backup.list backup.verify backup.restore_test backup.prune backup.interrupted backup.recheck \
-backup.manifest_refused\n\
+    after_help = format!("{}{}{}", "Examples:\n  opsbook backup --db app --keep 7 --yes      # nightly, from cron\n  opsbook backup --all --dir /srv/backups\n  opsbook backup list\n  opsbook backup verify app/latest --restore-test\n  opsbook backup prune --keep-days 14 --dry-run\n\n", FINDING_IDS.help(), "\n\
 Exit status: 0 OK, 1 WARNING, 2 CRITICAL (a backup or check failed, or a signal stopped it), 3 UNKNOWN (usage, lock held, server down).\n\
-See commands/backup.md for the manifest format, the retention rule and the threat model."
+See commands/backup.md for the manifest format, the retention rule and the threat model.")
 )]
 pub struct BackupArgs {
     #[command(subcommand)]

@@ -17,13 +17,39 @@ use crate::render::{self, Style};
 use crate::report::{Finding, Report, Status};
 use crate::state::History;
 
-pub const AFTER_HELP: &str = "Finding ids: host.cpu_usage host.memory_usage host.disk_usage host.load \
-postgres.up postgres.connections postgres.database_size postgres.slow_query_count \
-postgres.waiting_locks redis.up redis.memory redis.clients rq.backlog, and notify.telegram \
-notify.webhook notify.state when a notification could not be sent.\n\n\
+/// Every finding id this command emits (see [`FindingIds`]).
+///
+/// [`FindingIds`]: crate::report::FindingIds
+pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
+    command: "monitor",
+    page: "commands/monitor.md",
+    ids: &[
+        "host.cpu_usage",
+        "host.memory_usage",
+        "host.disk_usage",
+        "host.load",
+        "postgres.up",
+        "postgres.connections",
+        "postgres.database_size",
+        "postgres.slow_query_count",
+        "postgres.waiting_locks",
+        "redis.up",
+        "redis.memory",
+        "redis.clients",
+        "rq.backlog",
+        "notify.telegram (when a notification could not be sent)",
+        "notify.webhook (likewise)",
+        "notify.state (likewise)",
+    ],
+};
+
+/// The `--help` text after the options: the finding ids, examples, exit status.
+pub fn after_help() -> String {
+    format!("{}{}", FINDING_IDS.help(), "\n\n\
 Examples:\n  * * * * * opsbook monitor -q --textfile /var/lib/node_exporter/textfile/opsbook.prom\n  \
 opsbook monitor --watch 60s\n  opsbook monitor --watch 10s --count 6 --format json\n\n\
-Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (of the last snapshot). See commands/monitor.md.";
+Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (of the last snapshot). See commands/monitor.md.")
+}
 
 /// Take a snapshot of host, PostgreSQL, Redis and RQ numbers and send alerts
 #[derive(Debug, Args)]

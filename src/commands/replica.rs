@@ -10,6 +10,30 @@ use crate::context::Ctx;
 use crate::replication::status;
 use crate::report::{Finding, Report, Section, Status};
 
+/// Every finding id this command emits (see [`FindingIds`]).
+///
+/// [`FindingIds`]: crate::report::FindingIds
+pub const PROMOTE_FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
+    command: "replica promote",
+    page: "commands/replica.md",
+    ids: &["replica.promote", "replica.timeline"],
+};
+
+/// Every finding id this command emits (see [`FindingIds`]).
+///
+/// [`FindingIds`]: crate::report::FindingIds
+pub const STATUS_FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
+    command: "replica status",
+    page: "commands/replica.md",
+    ids: &[
+        "replica.role",
+        "replica.standby",
+        "replica.slot",
+        "replica.receiver",
+        "replica.replay_delay",
+    ],
+};
+
 /// Show replication health, or promote a standby
 #[derive(Debug, Args)]
 pub struct ReplicaArgs {
@@ -21,18 +45,18 @@ pub struct ReplicaArgs {
 pub enum ReplicaCommand {
     /// On a primary: every standby and slot; on a standby: its WAL receiver and replay delay
     #[command(
-        after_help = "Examples:\n  opsbook replica status\n  opsbook replica status --pg postgres://postgres@10.0.1.7/postgres --format nagios\n\n\
-Finding ids: replica.role replica.standby replica.slot replica.receiver replica.replay_delay\n\
+        after_help = format!("{}{}{}", "Examples:\n  opsbook replica status\n  opsbook replica status --pg postgres://postgres@10.0.1.7/postgres --format nagios\n\n\
+", STATUS_FINDING_IDS.help(), "\n\
 Thresholds: replication_lag_bytes, replication_delay, slot_retained_bytes (see commands/config.md).\n\
-Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. See commands/replica.md."
+Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. See commands/replica.md.")
     )]
     Status(StatusArgs),
     /// Promote this standby to a primary (pg_promote) and report its new timeline
     #[command(
-        after_help = "Examples:\n  opsbook replica promote --pg postgres://postgres@10.0.1.7/postgres\n  opsbook replica promote --yes\n\n\
+        after_help = format!("{}{}{}", "Examples:\n  opsbook replica promote --pg postgres://postgres@10.0.1.7/postgres\n  opsbook replica promote --yes\n\n\
 Fence the old primary first (stop it): two primaries accepting writes split the data.\n\
-Finding ids: replica.promote replica.timeline\n\
-Exit status: 0 OK (promoted), 2 CRITICAL (not out of recovery in time), 3 UNKNOWN (not a standby, not confirmed). See commands/replica.md."
+", PROMOTE_FINDING_IDS.help(), "\n\
+Exit status: 0 OK (promoted), 2 CRITICAL (not out of recovery in time), 3 UNKNOWN (not a standby, not confirmed). See commands/replica.md.")
     )]
     Promote(PromoteArgs),
 }

@@ -22,18 +22,38 @@ use crate::interrupt::Interrupt;
 use crate::render::{human_bytes, human_duration, took};
 use crate::report::{one_line, Finding, Report, Section, Status};
 
+/// Every finding id this command emits (see [`FindingIds`]).
+///
+/// [`FindingIds`]: crate::report::FindingIds
+pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
+    command: "restore",
+    page: "commands/restore.md",
+    ids: &[
+        "restore.verify",
+        "restore.create",
+        "restore.load",
+        "restore.counts",
+        "restore.services",
+        "restore.swap",
+        "restore.kept",
+        "restore.plan",
+        "restore.interrupted",
+        "restore.leftover",
+        "backup.leftover",
+    ],
+};
+
 /// Restore a backup into a new database, prove it complete, then swap it in
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  opsbook restore                                  # on a terminal: choose, read the plan, type the name\n  opsbook restore app/latest --yes --stop-service app-bot\n  opsbook restore app/20261123T010000Z --into app_copy --yes\n  opsbook restore app/latest --dry-run\n\n\
+    after_help = format!("{}{}{}", "Examples:\n  opsbook restore                                  # on a terminal: choose, read the plan, type the name\n  opsbook restore app/latest --yes --stop-service app-bot\n  opsbook restore app/20261123T010000Z --into app_copy --yes\n  opsbook restore app/latest --dry-run\n\n\
 The plan: verify the archive -> create <target>__restore_<ts> -> pg_restore into it -> compare every \
 table's row count with the manifest -> stop the services -> end the target's sessions and rename it to \
 <target>__pre_restore_<ts> -> rename the restored database to <target> -> start the services. The old \
 database is kept. Any failure before the swap leaves the target untouched.\n\n\
-Finding ids: restore.verify restore.create restore.load restore.counts restore.services restore.swap \
-restore.kept restore.plan restore.interrupted restore.leftover backup.leftover\n\
+", FINDING_IDS.help(), "\n\
 Exit status: 0 OK, 1 WARNING (leftovers of an earlier run), 2 CRITICAL (a step failed or a signal stopped it; see which), 3 UNKNOWN (usage, not confirmed, lock held).\n\
-See commands/restore.md."
+See commands/restore.md.")
 )]
 pub struct RestoreArgs {
     /// A backup id (app/20261123T010000Z), app/latest or an archive path; on a terminal, leave it

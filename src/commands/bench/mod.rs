@@ -19,15 +19,34 @@ use crate::config::Span;
 use crate::context::Ctx;
 use crate::report::{Finding, Report, Section, Status};
 
-pub const AFTER_HELP: &str = "Finding ids: bench.latency_p95 bench.throughput bench.errors \
-bench.plan bench.seq_scan bench.row_estimates bench.aggregation\n\n\
+/// Every finding id this command emits (see [`FindingIds`]).
+///
+/// [`FindingIds`]: crate::report::FindingIds
+pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
+    command: "bench",
+    page: "commands/bench.md",
+    ids: &[
+        "bench.latency_p95",
+        "bench.throughput",
+        "bench.errors",
+        "bench.plan",
+        "bench.seq_scan",
+        "bench.row_estimates",
+        "bench.aggregation",
+    ],
+};
+
+/// The `--help` text after the options: the finding ids, examples, exit status.
+pub fn after_help() -> String {
+    format!("{}{}", FINDING_IDS.help(), "\n\n\
 Examples:\n  opsbook bench ranking\n  opsbook bench ranking --clients 4 --duration 30s --warmup 5s\n  \
 opsbook bench ranking --generate 50000 --explain\n  \
 opsbook bench --sql 'SELECT * FROM users_global WHERE telegram_id = $1' --param 100000042 --target-ms 5\n  \
 opsbook bench ranking --rate 20 --duration 1m --format json\n\n\
 Exit status: 0 p95 within the target, 1 within twice the target (or errors, or advice), \
 2 above twice the target, 3 the query could not run (syntax error, timeout, no server).\n\
-See commands/bench.md.";
+See commands/bench.md.")
+}
 
 /// The seeds' ranking query (their "complete ranking in < 50 ms for 50k+ users").
 pub const RANKING_SQL: &str = "SELECT u.telegram_id, u.username, COUNT(iu.id) AS invite_count

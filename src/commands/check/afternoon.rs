@@ -16,6 +16,28 @@ use crate::probes::{self, guarded, sessions};
 use crate::report::{Finding, Report, Status};
 use crate::state::History;
 
+/// Every finding id this command emits (see [`FindingIds`]).
+///
+/// [`FindingIds`]: crate::report::FindingIds
+pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
+    command: "check afternoon",
+    page: "commands/check.md",
+    ids: &[
+        "postgres.up",
+        "postgres.peak_connections",
+        "postgres.cache_hit_ratio",
+        "postgres.slow_queries",
+        "postgres.table_bloat",
+        "postgres.index_bloat",
+        "postgres.unused_indexes",
+        "postgres.seq_scan_heavy",
+        "postgres.long_transactions",
+        "postgres.idle_in_transaction",
+        "postgres.lock_waits",
+        "postgres.txn_wraparound",
+    ],
+};
+
 pub(super) async fn run(args: &AfternoonArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let started = Instant::now();
     let now = crate::state::now_secs();

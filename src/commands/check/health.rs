@@ -19,6 +19,22 @@ use crate::probes::bounded;
 use crate::render::human_bytes;
 use crate::report::{one_line, Finding, Report, Status};
 
+/// Every finding id this command emits (see [`FindingIds`]).
+///
+/// [`FindingIds`]: crate::report::FindingIds
+pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
+    command: "check health",
+    page: "commands/check.md",
+    ids: &[
+        "health.status (the overall word: healthy, degraded, unhealthy)",
+        "postgres.up",
+        "redis.up",
+        "rq.queue (per queue)",
+        "http.health (per URL)",
+        "metric.<name> (metrics listing health)",
+    ],
+};
+
 /// GET every URL on a thread and runtime of their own, with one client built before any
 /// request is timed: building it loads the CA roots, and on the checklist's one-thread
 /// runtime the PostgreSQL and Redis probes' work (a SCRAM handshake) would be timed as the

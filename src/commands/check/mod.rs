@@ -22,41 +22,32 @@ pub struct CheckArgs {
 pub enum CheckCommand {
     /// The morning checklist: PostgreSQL, Redis, last night's backup, services, journal, host
     #[command(
-        after_help = "Finding ids: postgres.up postgres.connections postgres.cache_hit_ratio \
-postgres.database_size replica.role replica.standby replica.slot replica.receiver \
-replica.replay_delay (only when the server replicates) redis.up redis.memory backup.latest_age restore.leftover backup.leftover service.active journal.errors \
-host.memory_usage host.disk_usage metric.<name> (custom metrics listing morning)\n\nExit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n\
-See commands/check.md for what each finding reads on the server."
+        after_help = format!("{}{}", morning::FINDING_IDS.help(), "\n\nExit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n\
+See commands/check.md for what each finding reads on the server.")
     )]
     Morning(MorningArgs),
     /// The seeds' /health endpoint as a check: PostgreSQL, Redis, RQ queues, app health URLs
     #[command(
-        after_help = "Finding ids: health.status (the overall word: healthy, degraded, unhealthy) \
-postgres.up redis.up rq.queue (per queue) http.health (per URL) metric.<name> (metrics listing \
-health)\n\nExit status: 0 healthy, 1 degraded, 2 unhealthy, 3 unknown.\n\
+        after_help = format!("{}{}", health::FINDING_IDS.help(), "\n\nExit status: 0 healthy, 1 degraded, 2 unhealthy, 3 unknown.\n\
 --format json carries the endpoint's {status, timestamp, checks} document in `data`.\n\
-See commands/check.md for the config keys (health:, metrics:)."
+See commands/check.md for the config keys (health:, metrics:).")
     )]
     Health(HealthArgs),
     /// The night checklist: disk projection, stale statistics, backup retention, database growth; --cleanup and --maintain act
     #[command(
-        after_help = "Examples:\n  opsbook check night\n  opsbook check night --cleanup --maintain --dry-run\n  opsbook check night --cleanup --maintain --yes      # from cron\n\n\
-Finding ids: postgres.up host.disk_usage postgres.stale_stats backup.retention restore.leftover backup.leftover \
-postgres.database_growth maintain.plan maintain.vacuum maintain.reindex cleanup.logs cleanup.backups\n\n\
+        after_help = format!("{}{}{}", "Examples:\n  opsbook check night\n  opsbook check night --cleanup --maintain --dry-run\n  opsbook check night --cleanup --maintain --yes      # from cron\n\n\
+", night::FINDING_IDS.help(), "\n\n\
 Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also: --maintain/--cleanup refused without \
-confirmation, nothing changed).\nSee commands/check.md for what each finding reads and what --maintain runs."
+confirmation, nothing changed).\nSee commands/check.md for what each finding reads and what --maintain runs.")
     )]
     Night(NightArgs),
     /// The afternoon performance checklist: slow statements, bloat, unused indexes, sequential scans, long and idle transactions, lock waits, wraparound, cache, today's connection peak
     #[command(
-        after_help = "Finding ids: postgres.up postgres.peak_connections postgres.cache_hit_ratio \
-postgres.slow_queries postgres.table_bloat postgres.index_bloat postgres.unused_indexes \
-postgres.seq_scan_heavy postgres.long_transactions postgres.idle_in_transaction \
-postgres.lock_waits postgres.txn_wraparound\n\n\
+        after_help = format!("{}{}", afternoon::FINDING_IDS.help(), "\n\n\
 Examples:\n  opsbook check afternoon\n  opsbook check afternoon --exact --top 10 --format json\n\n\
 Slow statements need pg_stat_statements in the database checked; --exact needs pgstattuple.\n\n\
 Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n\
-See commands/check.md for what each finding reads on the server."
+See commands/check.md for what each finding reads on the server.")
     )]
     Afternoon(AfternoonArgs),
 }

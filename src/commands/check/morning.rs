@@ -11,6 +11,35 @@ use crate::probes::{self, guarded};
 use crate::report::{Finding, Report};
 use crate::state::History;
 
+/// Every finding id this command emits (see [`FindingIds`]).
+///
+/// [`FindingIds`]: crate::report::FindingIds
+pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
+    command: "check morning",
+    page: "commands/check.md",
+    ids: &[
+        "postgres.up",
+        "postgres.connections",
+        "postgres.cache_hit_ratio",
+        "postgres.database_size",
+        "replica.role",
+        "replica.standby",
+        "replica.slot",
+        "replica.receiver",
+        "replica.replay_delay (only when the server replicates)",
+        "redis.up",
+        "redis.memory",
+        "backup.latest_age",
+        "restore.leftover",
+        "backup.leftover",
+        "service.active",
+        "journal.errors",
+        "host.memory_usage",
+        "host.disk_usage",
+        "metric.<name> (custom metrics listing morning)",
+    ],
+};
+
 pub(super) async fn run(args: &MorningArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let started = Instant::now();
     let now = crate::state::now_secs();

@@ -19,6 +19,28 @@ use crate::probes::{self, growth, guarded, stale_stats};
 use crate::report::{Finding, Report, Section, Status};
 use crate::state::History;
 
+/// Every finding id this command emits (see [`FindingIds`]).
+///
+/// [`FindingIds`]: crate::report::FindingIds
+pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
+    command: "check night",
+    page: "commands/check.md",
+    ids: &[
+        "postgres.up",
+        "host.disk_usage",
+        "postgres.stale_stats",
+        "backup.retention",
+        "restore.leftover",
+        "backup.leftover",
+        "postgres.database_growth",
+        "maintain.plan",
+        "maintain.vacuum",
+        "maintain.reindex",
+        "cleanup.logs",
+        "cleanup.backups",
+    ],
+};
+
 pub(super) async fn run(args: &NightArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let started = Instant::now();
     let now = crate::state::now_secs();

@@ -20,12 +20,28 @@ use crate::report::{Finding, Report, Section, Status};
 
 use crate::sql::one_line_text;
 
-pub const AFTER_HELP: &str = "Finding ids: locks.waiting locks.root_blocker locks.action\n\n\
+/// Every finding id this command emits (see [`FindingIds`]).
+///
+/// [`FindingIds`]: crate::report::FindingIds
+pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
+    command: "diagnose locks",
+    page: "commands/diagnose.md",
+    ids: &["locks.waiting", "locks.root_blocker", "locks.action"],
+};
+
+/// The `--help` text after the options: the finding ids, examples, exit status.
+pub fn after_help() -> String {
+    format!(
+        "{}{}",
+        FINDING_IDS.help(),
+        "\n\n\
 Examples:\n  opsbook diagnose locks\n  opsbook diagnose locks --min-wait 5s --format json\n  \
 opsbook diagnose locks --watch 2s\n  opsbook diagnose locks --terminate 4242\n\n\
 Exit status: 0 nobody waits, 1 sessions wait for a lock, 2 a wait beyond the critical threshold \
 (default 5m) or a cancel/terminate that failed, 3 unknown (no server, refused action).\n\
-See commands/diagnose.md.";
+See commands/diagnose.md."
+    )
+}
 
 /// Show the lock blocking tree; cancel or terminate a root blocker
 #[derive(Debug, Args)]

@@ -19,14 +19,37 @@ use crate::context::Ctx;
 use crate::render::human_bytes;
 use crate::report::{Finding, Report, Section, Status};
 
-pub const AFTER_HELP: &str = "Finding ids: memory.process memory.host memory.postgres_connections \
-memory.redis memory.pg_shared_buffers memory.pg_work_mem memory.swap\n\n\
+/// Every finding id this command emits (see [`FindingIds`]).
+///
+/// [`FindingIds`]: crate::report::FindingIds
+pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
+    command: "diagnose memory",
+    page: "commands/diagnose.md",
+    ids: &[
+        "memory.process",
+        "memory.host",
+        "memory.postgres_connections",
+        "memory.redis",
+        "memory.pg_shared_buffers",
+        "memory.pg_work_mem",
+        "memory.swap",
+    ],
+};
+
+/// The `--help` text after the options: the finding ids, examples, exit status.
+pub fn after_help() -> String {
+    format!(
+        "{}{}",
+        FINDING_IDS.help(),
+        "\n\n\
 Examples:\n  opsbook diagnose memory --process gunicorn --duration 30m\n  \
 opsbook diagnose memory --pid 4242 --duration 2m --interval 5s --format json\n\n\
 Verdicts (growth of the second half's mean over the first half's): > 20 % critical, > 10 % \
 warning, > 5 % noted, and only when the values climb steadily (least-squares fit r² >= 0.6).\n\n\
 Exit status: 0 stable, 1 possible leak or a memory setting to fix, 2 a leak, 3 unknown.\n\
-See commands/diagnose.md.";
+See commands/diagnose.md."
+    )
+}
 
 /// The seed's verdicts, on the growth of the second half's mean over the first half's.
 const GROWTH_CRITICAL: f64 = 20.0;

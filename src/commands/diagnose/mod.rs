@@ -21,16 +21,16 @@ pub struct DiagnoseArgs {
 #[derive(Debug, Subcommand)]
 pub enum DiagnoseCommand {
     /// Show the lock blocking tree; cancel or terminate a root blocker
-    #[command(after_help = locks::AFTER_HELP)]
+    #[command(after_help = locks::after_help())]
     Locks(locks::LocksArgs),
     /// Sample memory over time and tell a leak from a sawtooth
-    #[command(after_help = memory::AFTER_HELP)]
+    #[command(after_help = memory::after_help())]
     Memory(memory::MemoryArgs),
     /// Time HTTP endpoints and TCP connects, count socket states
-    #[command(after_help = network::AFTER_HELP)]
+    #[command(after_help = network::after_help())]
     Network(network::NetworkArgs),
     /// Top statements, index advice and unused indexes from pg_stat_statements
-    #[command(after_help = queries::AFTER_HELP)]
+    #[command(after_help = queries::after_help())]
     Queries(queries::QueriesArgs),
 }
 

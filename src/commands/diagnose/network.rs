@@ -16,14 +16,32 @@ use crate::clients::http::{self, split_host_port};
 use crate::context::Ctx;
 use crate::report::{Finding, Report, Section, Status};
 
-pub const AFTER_HELP: &str = "Finding ids: network.http network.tls_certificate \
-network.tcp_connect network.established network.time_wait network.close_wait \
-network.port_connections\n\n\
+/// Every finding id this command emits (see [`FindingIds`]).
+///
+/// [`FindingIds`]: crate::report::FindingIds
+pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
+    command: "diagnose network",
+    page: "commands/diagnose.md",
+    ids: &[
+        "network.http",
+        "network.tls_certificate",
+        "network.tcp_connect",
+        "network.established",
+        "network.time_wait",
+        "network.close_wait",
+        "network.port_connections",
+    ],
+};
+
+/// The `--help` text after the options: the finding ids, examples, exit status.
+pub fn after_help() -> String {
+    format!("{}{}", FINDING_IDS.help(), "\n\n\
 Examples:\n  opsbook diagnose network\n  opsbook diagnose network --endpoint https://api.example.com/health \
 --host 10.0.0.5:5432\n\n\
 Exit status: 0 OK, 1 slow (> 200 ms), many TIME_WAIT (> 1000) or CLOSE_WAIT (> 100), a \
 certificate expiring within 14 days; 2 an endpoint answering >= 400 or unreachable, a port \
-refusing connections; 3 unknown.\nSee commands/diagnose.md.";
+refusing connections; 3 unknown.\nSee commands/diagnose.md.")
+}
 
 /// How many TCP connects the latency median is taken over.
 const TRIES: usize = 5;

@@ -24,15 +24,20 @@ use crate::report::{Finding, Report, Section, Status};
 
 use crate::sql::one_line_text;
 
-pub const AFTER_HELP: &str = "Finding ids: queries.statements queries.slow \
-queries.index_suggestion queries.cache_hit_ratio queries.connection_usage \
-queries.unused_indexes queries.explain\n\n\
+/// The `--help` text after the options: the finding ids, examples, exit status.
+pub fn after_help() -> String {
+    format!(
+        "{}{}",
+        FINDING_IDS.help(),
+        "\n\n\
 Examples:\n  opsbook diagnose queries\n  opsbook diagnose queries --min-calls 100 --format json\n  \
 opsbook diagnose queries --explain 4211897046528372861\n\n\
 Needs pg_stat_statements in shared_preload_libraries and CREATE EXTENSION pg_stat_statements \
 in the database it reads (the config's or --pg's).\n\n\
 Exit status: 0 nothing to advise, 1 advice (an index to create, slow statements, low cache hit \
-ratio, connection usage > 80%), 3 unknown.\nSee commands/diagnose.md.";
+ratio, connection usage > 80%), 3 unknown.\nSee commands/diagnose.md."
+    )
+}
 
 /// A statement slower than this on average is "slow" (the seed's `mean_time > 100`).
 const SLOW_MEAN_MS: f64 = 100.0;
@@ -498,6 +503,23 @@ async fn cache_and_connections(
 }
 
 use crate::probes::indexes::IndexUse;
+
+/// Every finding id this command emits (see [`FindingIds`]).
+///
+/// [`FindingIds`]: crate::report::FindingIds
+pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
+    command: "diagnose queries",
+    page: "commands/diagnose.md",
+    ids: &[
+        "queries.statements",
+        "queries.slow",
+        "queries.index_suggestion",
+        "queries.cache_hit_ratio",
+        "queries.connection_usage",
+        "queries.unused_indexes",
+        "queries.explain",
+    ],
+};
 
 fn unused_finding(unused: &[IndexUse]) -> Finding {
     let bytes: i64 = unused.iter().map(|u| u.bytes).sum();

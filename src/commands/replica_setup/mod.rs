@@ -19,10 +19,10 @@ pub struct ReplicaSetupArgs {
 #[derive(Debug, Subcommand)]
 pub enum ReplicaSetupCommand {
     /// Check and prepare this primary for a standby at ADDR (settings, role, pg_hba.conf, slot)
-    #[command(after_help = primary::AFTER_HELP)]
+    #[command(after_help = primary::after_help())]
     Primary(primary::PrimaryArgs),
     /// Clone a standby from the primary with pg_basebackup and start it streaming
-    #[command(after_help = standby::AFTER_HELP)]
+    #[command(after_help = standby::after_help())]
     Standby(standby::StandbyArgs),
 }
 

@@ -17,19 +17,43 @@ use crate::context::Ctx;
 use crate::replication::{self, hba, pg_ctl};
 use crate::report::{one_line, Finding, Report, Section, Status};
 
-pub const AFTER_HELP: &str = "Examples:\n  opsbook replica-setup primary --standby-addr 10.0.1.7 --dry-run\n  opsbook replica-setup primary --standby-addr 10.0.1.7 --password-file /root/replicator.pw\n  opsbook replica-setup primary --standby-addr 10.0.1.7 --password-file /root/replicator.pw --restart --yes\n\n\
+/// Every finding id this command emits (see [`FindingIds`]).
+///
+/// [`FindingIds`]: crate::report::FindingIds
+pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
+    command: "replica-setup primary",
+    page: "commands/replica-setup.md",
+    ids: &[
+        "replica_setup.wal_level",
+        "replica_setup.max_wal_senders",
+        "replica_setup.max_replication_slots",
+        "replica_setup.hot_standby",
+        "replica_setup.listen_addresses",
+        "replica_setup.archive",
+        "replica_setup.rewind",
+        "replica_setup.role",
+        "replica_setup.hba",
+        "replica_setup.slot",
+        "replica_setup.reload",
+        "replica_setup.restart",
+        "replica_setup.plan",
+        "replica_setup.next",
+    ],
+};
+
+/// The `--help` text after the options: the finding ids, examples, exit status.
+pub fn after_help() -> String {
+    format!("{}{}{}", "Examples:\n  opsbook replica-setup primary --standby-addr 10.0.1.7 --dry-run\n  opsbook replica-setup primary --standby-addr 10.0.1.7 --password-file /root/replicator.pw\n  opsbook replica-setup primary --standby-addr 10.0.1.7 --password-file /root/replicator.pw --restart --yes\n\n\
 Run it on the primary's own host (it edits the file `SHOW hba_file` names), connected as a superuser. \
 Checks: wal_level, max_wal_senders (two free), max_replication_slots, hot_standby, listen_addresses \
 (reachable from ADDR), archiving, data checksums / wal_log_hints (pg_rewind). Changes, each only when \
 needed: ALTER SYSTEM, role <user> LOGIN REPLICATION with a generated SCRAM password, the pg_hba.conf line \
 `host replication <user> ADDR/32 scram-sha-256` (dated copy kept), a physical slot, pg_reload_conf(). A \
 second run changes nothing.\n\n\
-Finding ids: replica_setup.wal_level replica_setup.max_wal_senders replica_setup.max_replication_slots \
-replica_setup.hot_standby replica_setup.listen_addresses replica_setup.archive replica_setup.rewind \
-replica_setup.role replica_setup.hba replica_setup.slot replica_setup.reload replica_setup.restart \
-replica_setup.plan replica_setup.next\n\
+", FINDING_IDS.help(), "\n\
 Exit status: 0 OK, 1 WARNING (a restart is still needed; or in a dry run: changes to make), 2 CRITICAL \
-(a check that opsbook cannot fix), 3 UNKNOWN (usage, not confirmed, not a superuser). See commands/replica-setup.md.";
+(a check that opsbook cannot fix), 3 UNKNOWN (usage, not confirmed, not a superuser). See commands/replica-setup.md.")
+}
 
 /// Check and prepare this primary for a standby at ADDR (settings, role, pg_hba.conf, slot)
 #[derive(Debug, Args)]

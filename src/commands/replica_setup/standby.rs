@@ -18,15 +18,33 @@ use crate::replication::{self, pg_ctl};
 use crate::report::{Finding, Report, Status};
 use crate::sandbox::Account;
 
-pub const AFTER_HELP: &str = "Examples:\n  opsbook replica-setup standby --primary 10.0.1.5 --data-dir /var/lib/postgresql/15/main --password-file /root/replicator.pw\n  opsbook replica-setup standby --primary 10.0.1.5:5432 --data-dir /srv/pg/standby --port 5433 --password-file pw --start\n\n\
+/// Every finding id this command emits (see [`FindingIds`]).
+///
+/// [`FindingIds`]: crate::report::FindingIds
+pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
+    command: "replica-setup standby",
+    page: "commands/replica-setup.md",
+    ids: &[
+        "replica_setup.connect",
+        "replica_setup.data_dir",
+        "replica_setup.basebackup",
+        "replica_setup.config",
+        "replica_setup.start",
+        "replica_setup.streaming",
+    ],
+};
+
+/// The `--help` text after the options: the finding ids, examples, exit status.
+pub fn after_help() -> String {
+    format!("{}{}{}", "Examples:\n  opsbook replica-setup standby --primary 10.0.1.5 --data-dir /var/lib/postgresql/15/main --password-file /root/replicator.pw\n  opsbook replica-setup standby --primary 10.0.1.5:5432 --data-dir /srv/pg/standby --port 5433 --password-file pw --start\n\n\
 The replication connection is tried first (IDENTIFY_SYSTEM): a wrong address, password or pg_hba.conf \
 line stops it before the data directory is touched. A non-empty directory is refused unless --force, \
 which moves it aside to <PATH>.opsbook-moved-<time> (never deletes it). As root, pg_basebackup and \
 pg_ctl run as the postgres user; the password reaches them through a 0600 PGPASSFILE.\n\n\
-Finding ids: replica_setup.connect replica_setup.data_dir replica_setup.basebackup replica_setup.config \
-replica_setup.start replica_setup.streaming\n\
+", FINDING_IDS.help(), "\n\
 Exit status: 0 OK, 2 CRITICAL (the server did not start or stream), 3 UNKNOWN (usage, connection or \
-pg_basebackup error; the data directory is left as it was). See commands/replica-setup.md.";
+pg_basebackup error; the data directory is left as it was). See commands/replica-setup.md.")
+}
 
 /// Clone a standby from the primary with pg_basebackup and start it streaming
 #[derive(Debug, Args)]
