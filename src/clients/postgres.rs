@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use tokio_postgres::Client;
 
-use super::pg_conn::PgOptions;
+use super::pg::PgOptions;
 
 /// An identifier for SQL text: always double-quoted, `"` doubled.
 pub fn quote_ident(s: &str) -> String {
