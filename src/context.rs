@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::anyhow;
 use tokio::sync::OnceCell;
 
-use crate::clients::pg_conn::PgOptions;
+use crate::clients::pg::PgOptions;
 use crate::clients::postgres::{PgClient, SessionTimeouts};
 use crate::clients::redis::{self as redis_client, RedisClient};
 use crate::config::{Config, Source};

@@ -14,6 +14,7 @@ pub mod demo;
 pub mod interrupt;
 pub mod metrics;
 pub mod notify;
+pub mod passwd;
 pub mod probes;
 pub mod render;
 pub mod replication;

@@ -14,7 +14,7 @@ use anyhow::{bail, Context as _};
 use super::manifest::{Manifest, MANIFEST_SCHEMA, MANIFEST_SUFFIX};
 use super::stream::{self, Compression, CountingReader, HashingWriter};
 use super::{counts, names, verify};
-use crate::clients::pg_conn::PgOptions;
+use crate::clients::pg::PgOptions;
 use crate::clients::postgres::{PgClient, SessionTimeouts};
 use crate::clients::tools;
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -12,7 +12,7 @@ use anyhow::{bail, Context as _};
 use super::catalog::Entry;
 use super::stream;
 use super::verify;
-use crate::clients::pg_conn::PgOptions;
+use crate::clients::pg::PgOptions;
 use crate::clients::tools;
 use crate::interrupt::Interrupt;
 

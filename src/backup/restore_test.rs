@@ -8,7 +8,7 @@ use anyhow::Context as _;
 
 use super::catalog::Entry;
 use super::{counts, pgrestore};
-use crate::clients::pg_conn::PgOptions;
+use crate::clients::pg::PgOptions;
 use crate::clients::postgres::{PgClient, SessionTimeouts};
 use crate::interrupt::Interrupt;
 use crate::sandbox::{Sandbox, UpOptions};

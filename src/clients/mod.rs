@@ -3,7 +3,7 @@
 pub mod host;
 pub mod http;
 pub mod own_sessions;
-pub mod pg_conn;
+pub mod pg;
 pub mod postgres;
 pub mod redis;
 pub mod tools;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use tokio_postgres::Client;
 
-use super::pg_conn::PgOptions;
+use super::pg::PgOptions;
 
 pub use crate::sql::{quote_ident, quote_literal};
 

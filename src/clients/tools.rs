@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 
-use super::pg_conn::PgOptions;
+use super::pg::PgOptions;
 
 /// Directories that may hold PostgreSQL client tools, best first for `major`.
 fn candidate_dirs(major: u32) -> Vec<PathBuf> {

@@ -276,7 +276,7 @@ async fn slow_queries(
 fn record(
     history: &mut History,
     dir: &std::path::Path,
-    server: Option<&crate::clients::pg_conn::PgOptions>,
+    server: Option<&crate::clients::pg::PgOptions>,
     conns: &[Finding],
     cpu: Option<crate::clients::host::CpuTimes>,
     now: i64,

@@ -13,7 +13,7 @@ use crate::backup::catalog::{self, Entry};
 use crate::backup::counts;
 use crate::backup::{leftovers, lock, pgrestore, verify};
 use crate::clients::host;
-use crate::clients::pg_conn::PgOptions;
+use crate::clients::pg::PgOptions;
 use crate::clients::postgres::PgClient;
 use crate::clients::postgres::{quote_ident, quote_literal};
 use crate::commands::backup::{backup_dir, DirArgs};

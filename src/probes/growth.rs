@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use crate::clients::host::DiskUsage;
-use crate::clients::pg_conn::PgOptions;
+use crate::clients::pg::PgOptions;
 use crate::config::Limits;
 use crate::render::{human_bytes, human_duration};
 use crate::report::{Finding, Status};

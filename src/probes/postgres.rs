@@ -226,7 +226,7 @@ pub async fn database_sizes(
 
 /// History key of a database's size: the server is part of it, so two servers' `app`
 /// databases never compare with each other.
-pub fn size_key(server: &crate::clients::pg_conn::PgOptions, db: &str) -> String {
+pub fn size_key(server: &crate::clients::pg::PgOptions, db: &str) -> String {
     format!(
         "postgres.database_size/{}:{}/{db}",
         server.host(),
@@ -236,7 +236,7 @@ pub fn size_key(server: &crate::clients::pg_conn::PgOptions, db: &str) -> String
 
 /// History key of a server's client connection count (`postgres.connections`), for the
 /// day's peak.
-pub fn connections_key(server: &crate::clients::pg_conn::PgOptions) -> String {
+pub fn connections_key(server: &crate::clients::pg::PgOptions) -> String {
     format!("postgres.connections/{}:{}", server.host(), server.port())
 }
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 
-use crate::clients::pg_conn::PgOptions;
+use crate::clients::pg::PgOptions;
 use crate::clients::postgres::{PgClient, SessionTimeouts};
 use crate::demo;
 use crate::sql::{quote_ident, quote_literal};

@@ -21,7 +21,7 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::Statement;
 
 use super::{Protocol, Query};
-use crate::clients::pg_conn::PgOptions;
+use crate::clients::pg::PgOptions;
 use crate::clients::postgres::{PgClient, SessionTimeouts};
 
 /// Up to one hour in microseconds, 3 significant digits (0.1 %).

@@ -236,7 +236,7 @@ pub fn peak_finding(
 fn record_connections(
     history: &mut History,
     dir: &std::path::Path,
-    server: &crate::clients::pg_conn::PgOptions,
+    server: &crate::clients::pg::PgOptions,
     used: i64,
     now: i64,
 ) {

@@ -151,7 +151,7 @@ pub(super) async fn run(args: &MorningArgs, ctx: &Ctx) -> anyhow::Result<Report>
 fn record_sizes(
     history: &mut History,
     dir: &std::path::Path,
-    server: &crate::clients::pg_conn::PgOptions,
+    server: &crate::clients::pg::PgOptions,
     sizes: &[Finding],
     conns: &[Finding],
     now: i64,
