@@ -15,6 +15,7 @@ pub mod interrupt;
 pub mod metrics;
 pub mod notify;
 pub mod probes;
+pub mod redact;
 pub mod render;
 pub mod replication;
 pub mod report;
