@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod notify;
 pub mod passwd;
 pub mod probes;
+pub mod redact;
 pub mod render;
 pub mod replication;
 pub mod report;

@@ -10,7 +10,7 @@ use anyhow::{anyhow, Context as _};
 use redis::aio::MultiplexedConnection;
 use redis::AsyncConnectionConfig;
 
-use crate::config::mask_url;
+use crate::redact::mask_url;
 
 /// Resolve the Redis URL: `--redis` > `REDIS_URL` > config > the local default.
 pub fn resolve_url(

@@ -13,9 +13,10 @@ use serde_json::{json, Map, Value};
 use super::HealthArgs;
 use crate::clients::redis::{RedisInfo, RqQueue};
 use crate::clients::web::{self, Answer};
-use crate::config::{mask_url, Limits, SpanLimits};
+use crate::config::{Limits, SpanLimits};
 use crate::context::Ctx;
 use crate::probes::bounded;
+use crate::redact::mask_url;
 use crate::render::human_bytes;
 use crate::report::{one_line, Finding, Report, Status};
 
