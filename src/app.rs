@@ -12,7 +12,7 @@ use crate::commands::{
     replica_setup, restore, runbook, sandbox,
 };
 use crate::context::Ctx;
-use crate::report::Report;
+use crate::report::{FindingIds, Report};
 use crate::runbook::steps::{ParsedStep, StepRunner};
 
 pub async fn dispatch(command: &Command, ctx: &Ctx) -> anyhow::Result<Report> {
@@ -31,6 +31,40 @@ pub async fn dispatch(command: &Command, ctx: &Ctx) -> anyhow::Result<Report> {
         Command::Generate(a) => generate::run(a, Cli::command(), &Steps),
         Command::Monitor(a) => monitor::run(a, ctx).await,
     }
+}
+
+/// Every command's finding-id table: what `--help` lists, what a test checks against the
+/// operator pages, and what the integration tests hold every printed report to.
+pub const FINDING_IDS: &[&FindingIds] = &[
+    &check::morning::FINDING_IDS,
+    &check::afternoon::FINDING_IDS,
+    &check::night::FINDING_IDS,
+    &check::health::FINDING_IDS,
+    &monitor::FINDING_IDS,
+    &backup::FINDING_IDS,
+    &restore::FINDING_IDS,
+    &replica::STATUS_FINDING_IDS,
+    &replica::PROMOTE_FINDING_IDS,
+    &replica_setup::primary::FINDING_IDS,
+    &replica_setup::standby::FINDING_IDS,
+    &diagnose::locks::FINDING_IDS,
+    &diagnose::memory::FINDING_IDS,
+    &diagnose::network::FINDING_IDS,
+    &diagnose::queries::FINDING_IDS,
+    &bench::FINDING_IDS,
+    &runbook::FINDING_IDS,
+    &sandbox::FINDING_IDS,
+    &config_cmd::FINDING_IDS,
+    &generate::FINDING_IDS,
+];
+
+/// Whether a report of `command` may carry finding `id`: declared in the command's table. A
+/// `runbook run` report also carries its steps' findings, so any command's id is allowed there.
+pub fn declares_finding(command: &str, id: &str) -> bool {
+    let own = FINDING_IDS
+        .iter()
+        .any(|t| t.covers(command) && t.declares(id));
+    own || (command == "runbook run" && FINDING_IDS.iter().any(|t| t.declares(id)))
 }
 
 /// Runbook steps, parsed by the same clap tree as the command line and run in-process.
@@ -92,6 +126,43 @@ impl StepRunner for Steps {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_finding_id_is_on_its_operator_page() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut missing = Vec::new();
+        for table in FINDING_IDS {
+            let page = std::fs::read_to_string(root.join(table.page)).unwrap();
+            for id in table.ids() {
+                // `id` or `id[subject]`, as the pages write them.
+                if !page.contains(&format!("`{id}`")) && !page.contains(&format!("`{id}[")) {
+                    missing.push(format!("{} ({}): `{id}`", table.page, table.command));
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "finding ids missing from their pages:\n  {}",
+            missing.join("\n  ")
+        );
+    }
+
+    #[test]
+    fn every_command_with_findings_has_a_table() {
+        for cmd in [
+            "check morning",
+            "backup list",
+            "diagnose locks",
+            "runbook run",
+            "config check",
+        ] {
+            assert!(FINDING_IDS.iter().any(|t| t.covers(cmd)), "{cmd}");
+        }
+        assert!(declares_finding("backup verify", "backup.verify"));
+        assert!(!declares_finding("backup verify", "restore.swap"));
+        assert!(declares_finding("runbook run", "restore.swap"));
+        assert!(declares_finding("check morning", "metric.queue_depth"));
+    }
 
     fn words(s: &str) -> Vec<String> {
         s.split_whitespace().map(str::to_string).collect()

@@ -8,8 +8,18 @@ use crate::config;
 use crate::context::Ctx;
 use crate::report::{Finding, Report};
 
+/// Every finding id this command emits (see [`FindingIds`]).
+///
+/// [`FindingIds`]: crate::report::FindingIds
+pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
+    command: "config",
+    page: "commands/config.md",
+    ids: &["config.valid"],
+};
+
 /// Show the effective configuration or validate a config file
 #[derive(Debug, Args)]
+#[command(after_help = FINDING_IDS.help())]
 pub struct ConfigArgs {
     #[command(subcommand)]
     pub which: ConfigCommand,

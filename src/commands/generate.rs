@@ -13,6 +13,15 @@ use crate::report::{Finding, Report, Status};
 use crate::runbook::steps::StepRunner;
 use crate::runbook::{catalog, model, systemd};
 
+/// Every finding id this command emits (see [`FindingIds`]).
+///
+/// [`FindingIds`]: crate::report::FindingIds
+pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
+    command: "generate",
+    page: "commands/generate.md",
+    ids: &["generate.written", "generate.stale", "generate.fresh"],
+};
+
 /// Regenerate man/, completions/ and dist/systemd/
 #[derive(Debug, Args)]
 pub struct GenerateArgs {

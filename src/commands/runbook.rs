@@ -16,12 +16,32 @@ use crate::runbook::model::{self, OnFailure, Runbook};
 use crate::runbook::quote;
 use crate::runbook::steps::StepRunner;
 
+/// Every finding id this command emits (see [`FindingIds`]).
+///
+/// [`FindingIds`]: crate::report::FindingIds
+pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
+    command: "runbook",
+    page: "commands/runbook.md",
+    ids: &[
+        "runbook.list",
+        "runbook.show",
+        "runbook.valid",
+        "runbook.invalid",
+        "runbook.plan",
+        "runbook.schedule",
+        "runbook.step (a step that could not run; the findings of the steps that ran follow)",
+        "runbook.declined",
+        "runbook.interrupted",
+        "runbook.notify",
+    ],
+};
+
 /// Run, list, show, validate and schedule YAML runbooks of opsbook commands
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  opsbook runbook list\n  opsbook runbook show morning\n  opsbook runbook run morning\n  opsbook runbook run ./nightly.yaml --dry-run\n  opsbook runbook validate /etc/opsbook/runbooks/*.yaml\n  opsbook runbook schedule morning --print systemd\n\n\
+    after_help = format!("{}\n\n{}", FINDING_IDS.help(), "Examples:\n  opsbook runbook list\n  opsbook runbook show morning\n  opsbook runbook run morning\n  opsbook runbook run ./nightly.yaml --dry-run\n  opsbook runbook validate /etc/opsbook/runbooks/*.yaml\n  opsbook runbook schedule morning --print systemd\n\n\
 A runbook's exit status is the worst status of the steps that ran: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN \
-(also: invalid runbook, confirmation refused). See commands/runbook.md for the format."
+(also: invalid runbook, confirmation refused). See commands/runbook.md for the format.")
 )]
 pub struct RunbookArgs {
     #[command(subcommand)]

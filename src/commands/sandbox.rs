@@ -9,10 +9,24 @@ use crate::context::Ctx;
 use crate::report::{Finding, Report, Section, Status};
 use crate::sandbox::{Sandbox, UpOptions};
 
+/// Every finding id this command emits (see [`FindingIds`]).
+///
+/// [`FindingIds`]: crate::report::FindingIds
+pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
+    command: "sandbox",
+    page: "commands/sandbox.md",
+    ids: &[
+        "sandbox.postgres",
+        "sandbox.redis",
+        "sandbox.demo_data",
+        "sandbox.down",
+    ],
+};
+
 /// Start, show or stop a throwaway PostgreSQL + Redis on free loopback ports
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example:\n  opsbook sandbox up --demo-data\n  eval \"$(opsbook sandbox env)\"\n  opsbook check morning\n  opsbook sandbox down"
+    after_help = format!("{}\n\n{}", FINDING_IDS.help(), "Example:\n  opsbook sandbox up --demo-data\n  eval \"$(opsbook sandbox env)\"\n  opsbook check morning\n  opsbook sandbox down")
 )]
 pub struct SandboxArgs {
     #[command(subcommand)]

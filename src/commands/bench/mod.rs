@@ -29,6 +29,7 @@ pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
         "bench.latency_p95",
         "bench.throughput",
         "bench.errors",
+        "bench.generate",
         "bench.plan",
         "bench.seq_scan",
         "bench.row_estimates",

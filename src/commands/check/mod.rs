@@ -1,10 +1,10 @@
 //! `opsbook check <checklist>`: each checklist of the seed runbooks as one concurrent report.
 //! One module per checklist; `pg_probe` is the shared gate for PostgreSQL probes.
 
-mod afternoon;
-mod health;
-mod morning;
-mod night;
+pub mod afternoon;
+pub mod health;
+pub mod morning;
+pub mod night;
 
 use clap::{ArgGroup, Args, Subcommand};
 
