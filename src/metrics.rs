@@ -12,7 +12,7 @@ use futures_util::future::join_all;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
-pub use crate::config::metrics::{CheckName, Direction, Metric, RedisSource};
+use crate::config::metrics::{Direction, Metric, RedisSource};
 use crate::context::Ctx;
 use crate::probes::bounded;
 use crate::report::{one_line, Finding, Status};

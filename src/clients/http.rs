@@ -17,7 +17,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// The URL grammar is the config's (`config::http_url`): load-time validation uses it too.
-pub use crate::config::http_url::{split_host_port, Target};
+use crate::config::http_url::Target;
 
 /// What one GET measured. Durations are per phase, not cumulative.
 #[derive(Debug, Clone, Serialize)]

@@ -64,7 +64,7 @@ fn show(ctx: &Ctx) -> anyhow::Result<Report> {
     if let Ok(opts) = &pg {
         effective.postgres.url = Some(opts.display_url());
     }
-    effective.redis.url = Some(config::mask_url(&ctx.redis_url()?));
+    effective.redis.url = Some(crate::redact::mask_url(&ctx.redis_url()?));
     let t = ctx.timeouts();
     effective.timeouts.connect = config::Span(t.connect);
     effective.timeouts.statement = config::Span(t.statement);

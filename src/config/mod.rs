@@ -25,7 +25,7 @@ pub mod secrets;
 mod thresholds;
 mod validate;
 
-pub use crate::redact::{mask_url, mask_urls_in, mask_webhook};
+use crate::redact::{mask_url, mask_webhook};
 pub use durations::Span;
 pub use errors::{located_error, yaml_error_parts, ConfigError, Origin};
 pub use load::{default_paths, load, load_file, parse, Source};

@@ -12,7 +12,8 @@ use clap::Args;
 use futures_util::future::join_all;
 use serde::Serialize;
 
-use crate::clients::http::{self, split_host_port};
+use crate::clients::http;
+use crate::config::http_url::{split_host_port, Target};
 use crate::context::Ctx;
 use crate::report::{Finding, Report, Section, Status};
 
@@ -67,7 +68,7 @@ pub async fn run(args: &NetworkArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     urls.dedup();
     // Validate every operator-given address before measuring anything.
     for u in &urls {
-        http::Target::parse(u)?;
+        Target::parse(u)?;
     }
     let mut targets: Vec<(String, String, u16)> = Vec::new();
     for h in ctx.config.network.hosts.iter().chain(&args.hosts) {
@@ -214,7 +215,7 @@ fn redis_host_port(url: &str) -> anyhow::Result<(String, u16)> {
     let rest = url
         .split_once("://")
         .map(|(_, r)| r)
-        .ok_or_else(|| anyhow::anyhow!("invalid Redis URL {}", crate::config::mask_url(url)))?;
+        .ok_or_else(|| anyhow::anyhow!("invalid Redis URL {}", crate::redact::mask_url(url)))?;
     let authority = rest.split(['/', '?']).next().unwrap_or("");
     let hostport = authority
         .rsplit_once('@')
