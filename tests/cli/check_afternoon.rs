@@ -22,16 +22,11 @@ const IDS: &[&str] = &[
 ];
 
 fn afternoon(cfg: &std::path::Path, extra: &[&str]) -> Run {
-    let mut args = vec![
-        "check",
-        "afternoon",
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    opsbook(&args).run()
+    opsbook(&["check", "afternoon"])
+        .format("json")
+        .config(cfg)
+        .args(extra)
+        .run()
 }
 
 /// The exit code is the report's worst status (critical outranks unknown).
@@ -418,17 +413,11 @@ fn todays_peak_comes_from_the_run_history() {
     let state = s.path().join("state");
     let cfg = sandbox_config(&s, &db, &fresh_backup(&s), "");
     let run_with = |extra: &[&str]| {
-        let mut args = vec![
-            "check",
-            "afternoon",
-            "--format",
-            "json",
-            "--config",
-            cfg.to_str().unwrap(),
-        ];
-        args.extend_from_slice(extra);
-        opsbook(&args)
-            .env("OPSBOOK_STATE_DIR", state.to_str().unwrap())
+        opsbook(&["check", "afternoon"])
+            .format("json")
+            .config(&cfg)
+            .args(extra)
+            .state_dir(&state)
             .run()
     };
 
@@ -508,9 +497,8 @@ fn ranking_query_advice_names_the_filtered_relation_not_a_namesake_column() {
         &db.name,
         "-t",
         "30",
-        "--config",
-        cfg,
     ])
+    .config(cfg)
     .run();
     assert!(gen.code <= 2, "{gen}");
     // The oracle: the planner's own plan of the ranking query reads both tables whole.
@@ -562,11 +550,9 @@ fn ranking_query_advice_names_the_filtered_relation_not_a_namesake_column() {
         "10",
         "--min-rows",
         "1000",
-        "--format",
-        "json",
-        "--config",
-        cfg,
     ])
+    .config(cfg)
+    .format("json")
     .run();
     let dj = diag.json();
     // The normalized text (`INTERVAL $1`) is planned: the one advice is users_global's

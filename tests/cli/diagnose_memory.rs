@@ -14,11 +14,9 @@ fn sample(pid: u32, cfg: &str) -> Run {
         "3s",
         "--interval",
         "200ms",
-        "--format",
-        "json",
-        "--config",
-        cfg,
     ])
+    .config(cfg)
+    .format("json")
     .run()
 }
 
@@ -129,11 +127,9 @@ fn connection_samples_leave_out_opsbooks_own_sessions() {
         "1s",
         "--interval",
         "200ms",
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
     ])
+    .config(&cfg)
+    .format("json")
     .run();
     let after = oracle();
     let j = run.json();

@@ -45,16 +45,9 @@ impl Stack {
         }
     }
 
-    fn config(&self) -> &str {
-        self.config.to_str().unwrap()
-    }
-
     /// `opsbook ARGS --config <this stack> EXTRA`.
     fn run(&self, args: &[&str], extra: &[&str]) -> Run {
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend_from_slice(&["--config", self.config()]);
-        all.extend_from_slice(extra);
-        opsbook(&all).run()
+        opsbook(args).config(&self.config).args(extra).run()
     }
 
     /// A config whose PostgreSQL and Redis are down (closed loopback ports).
@@ -215,17 +208,10 @@ fn promtool_finds_nothing_to_lint_in_any_commands_prometheus_output() {
         .collect();
     runs.push((
         "check morning (servers down)".into(),
-        opsbook(&[
-            "check",
-            "morning",
-            "--config",
-            down.to_str().unwrap(),
-            "--timeout",
-            "2",
-            "--format",
-            "prometheus",
-        ])
-        .run(),
+        opsbook(&["check", "morning", "--timeout", "2"])
+            .config(&down)
+            .format("prometheus")
+            .run(),
     ));
     for (what, run) in runs {
         assert!(run.code <= 3, "{what}: {run}");
@@ -353,17 +339,10 @@ fn every_nagios_line_follows_the_plugin_grammar_usage_errors_and_down_servers_in
         .iter()
         .map(|args| (args.join(" "), stack.run(args, &["--format", "nagios"])))
         .collect();
-    let down_run = opsbook(&[
-        "check",
-        "morning",
-        "--config",
-        down.to_str().unwrap(),
-        "--timeout",
-        "2",
-        "--format",
-        "nagios",
-    ])
-    .run();
+    let down_run = opsbook(&["check", "morning", "--timeout", "2"])
+        .config(&down)
+        .format("nagios")
+        .run();
     assert_eq!(down_run.code, 2, "{down_run}");
     runs.push(("check morning (servers down)".into(), down_run));
     // Usage errors and a run that cannot start: one UNKNOWN line on stdout, exit 3.

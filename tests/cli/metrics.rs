@@ -3,16 +3,11 @@
 use crate::harness::*;
 
 fn run_check(check: &str, cfg: &std::path::Path, extra: &[&str]) -> Run {
-    let mut args = vec![
-        "check",
-        check,
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    opsbook(&args).run()
+    opsbook(&["check", check])
+        .format("json")
+        .config(cfg)
+        .args(extra)
+        .run()
 }
 
 fn metric<'a>(j: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
@@ -349,9 +344,7 @@ fn every_check_and_monitor_run_the_metrics_that_list_them() {
         (vec!["check", "night", "--no-record"], "check night"),
         (vec!["monitor", "--no-record", "--no-notify"], "monitor"),
     ] {
-        let mut args = args.clone();
-        args.extend_from_slice(&["--format", "json", "--config", cfg.to_str().unwrap()]);
-        let run = opsbook(&args).run();
+        let run = opsbook(&args).format("json").config(&cfg).run();
         let j = run.json();
         let f = metric(&j, "fraud_today");
         assert_eq!(f["status"], "warning", "{label}: {run}");

@@ -10,10 +10,11 @@ fn rb(s: &Scratch, name: &str, text: &str) -> PathBuf {
 }
 
 fn run_json(cfg: &Path, args: &[&str]) -> Run {
-    let mut a: Vec<&str> = vec!["runbook"];
-    a.extend_from_slice(args);
-    a.extend_from_slice(&["--format", "json", "--config", cfg.to_str().unwrap()]);
-    opsbook(&a).run()
+    opsbook(&["runbook"])
+        .args(args)
+        .format("json")
+        .config(cfg)
+        .run()
 }
 
 fn step_statuses(j: &serde_json::Value) -> Vec<String> {
@@ -27,7 +28,7 @@ fn step_statuses(j: &serde_json::Value) -> Vec<String> {
 
 #[test]
 fn every_shipped_runbook_validates() {
-    let run = opsbook(&["runbook", "validate", "--format", "json"]).run();
+    let run = opsbook(&["runbook", "validate"]).format("json").run();
     assert_eq!(run.code, 0, "{run}");
     let j = run.json();
     let names: BTreeSet<String> = Run::findings(&j, "runbook.valid")
@@ -189,9 +190,8 @@ fn a_cycle_is_rejected() {
         "run",
         s.path().join("c.yaml").to_str().unwrap(),
         "--dry-run",
-        "--format",
-        "json",
     ])
+    .format("json")
     .run();
     assert_eq!(run.code, 0, "{run}");
     assert_eq!(run.json()["sections"].as_array().unwrap().len(), 2, "{run}");
@@ -226,11 +226,14 @@ fn the_morning_runbook_gives_the_findings_of_check_morning() {
     let s = Scratch::new("rb_morning");
     let cfg = sandbox_config(&s, &db, &fresh_backup(&s), "");
     let c = cfg.to_str().unwrap();
-    let direct = opsbook(&["check", "morning", "--format", "json", "--config", c]).run();
-    let via = opsbook(&[
-        "runbook", "run", "morning", "--format", "json", "--config", c,
-    ])
-    .run();
+    let direct = opsbook(&["check", "morning"])
+        .config(c)
+        .format("json")
+        .run();
+    let via = opsbook(&["runbook", "run", "morning"])
+        .config(c)
+        .format("json")
+        .run();
     assert_eq!(direct.code, via.code, "{direct}\n{via}");
     let key = |j: &serde_json::Value| -> BTreeSet<(String, String, String)> {
         j["findings"]
