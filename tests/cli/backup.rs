@@ -406,15 +406,14 @@ fn retention_keeps_the_newest_when_all_are_older_than_the_window() {
         .unwrap()
         .to_string();
 
-    let c = cfg.to_str().unwrap();
     let refused = opsbook(&["backup", "prune", "--keep-days", "7"])
-        .config(c)
+        .config(&cfg)
         .run();
     assert_eq!(refused.code, 3, "no --yes off a terminal: {refused}");
     assert_eq!(manifests(&dir, &db.name).len(), 3);
 
     let dry = opsbook(&["backup", "prune", "--keep-days", "7", "--dry-run"])
-        .config(c)
+        .config(&cfg)
         .format("json")
         .run();
     assert_eq!(dry.code, 0, "{dry}");
@@ -422,13 +421,16 @@ fn retention_keeps_the_newest_when_all_are_older_than_the_window() {
     assert_eq!(manifests(&dir, &db.name).len(), 3);
 
     let run = opsbook(&["backup", "prune", "--keep-days", "7", "--yes"])
-        .config(c)
+        .config(&cfg)
         .format("json")
         .run();
     assert_eq!(run.code, 0, "{run}");
     let left = manifests(&dir, &db.name);
     assert_eq!(left.len(), 1);
-    let list = opsbook(&["backup", "list"]).config(c).format("json").run();
+    let list = opsbook(&["backup", "list"])
+        .config(&cfg)
+        .format("json")
+        .run();
     assert_eq!(list.json()["data"]["backups"][0]["id"], newest_id.as_str());
     assert!(foreign.exists(), "a file opsbook did not write was removed");
     assert_eq!(

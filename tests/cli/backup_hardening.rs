@@ -78,7 +78,7 @@ fn hardening_1_a_manifest_naming_a_file_outside_its_directory_is_never_deleted()
 
     let prune = run_json(&cfg, &["backup", "prune", "--keep", "1", "--yes"]);
     assert!(prune.code <= 1, "{prune}");
-    let v = opsbook(&["backup", "verify", by_link.to_str().unwrap()]).run();
+    let v = opsbook(&["backup", "verify"]).arg(&by_link).run();
     assert_eq!(v.code, 3, "{v}");
     assert!(v.stderr.contains("symlink"), "{v}");
     let morning = run_json(&cfg, &["check", "morning"]);
@@ -314,7 +314,8 @@ fn sibling_an_oversized_or_special_manifest_is_refused_without_reading_it() {
         .status()
         .unwrap();
     assert!(ok.success());
-    let run = opsbook(&["backup", "list", "--dir", dir.to_str().unwrap()])
+    let run = opsbook(&["backup", "list"])
+        .flag("--dir", &dir)
         .format("json")
         .run();
     assert_eq!(run.code, 1, "{run}");

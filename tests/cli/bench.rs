@@ -163,16 +163,15 @@ fn named_query_from_the_config_and_unknown_name() {
         &fresh_backup(&s),
         "bench:\n  queries:\n    one:\n      sql: SELECT $1::int\n      params: [7]\n      target_ms: 1000\n",
     );
-    let cfg = cfg.to_str().unwrap();
     let run = opsbook(&["bench", "one", "-t", "2"])
-        .config(cfg)
+        .config(&cfg)
         .format("json")
         .run();
     assert_eq!(run.code, 0, "{run}");
     let j = run.json();
     assert_eq!(j["command"], "bench one");
     assert_eq!(j["data"]["target_ms"], 1000.0, "{run}");
-    let run = opsbook(&["bench", "nope", "-t", "1"]).config(cfg).run();
+    let run = opsbook(&["bench", "nope", "-t", "1"]).config(&cfg).run();
     assert_eq!(run.code, 3, "{run}");
     assert!(run.stderr.contains("known: ranking, one"), "{run}");
 }

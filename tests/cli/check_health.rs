@@ -371,7 +371,7 @@ fn credentials_in_a_health_url_are_never_printed() {
         "health:\n  urls: ['http://app:hunter2secret@127.0.0.1:1/health']\n",
         0o600,
     );
-    let run = opsbook(&["config", "check", cfg.to_str().unwrap()]).run();
+    let run = opsbook(&["config", "check"]).arg(&cfg).run();
     assert_eq!(run.code, 3, "{run}");
     assert!(
         run.stderr.contains(&format!("{}:2:", cfg.display())),

@@ -27,11 +27,11 @@ fn malformed_config_exits_3_naming_line_and_column() {
 fn broken_yaml_and_wrong_types_exit_3() {
     let s = Scratch::new("types");
     let cfg = s.write("a.yaml", "timeouts:\n  connect: [1, 2\n", 0o600);
-    let run = opsbook(&["config", "check", cfg.to_str().unwrap()]).run();
+    let run = opsbook(&["config", "check"]).arg(&cfg).run();
     assert_eq!(run.code, 3, "{run}");
     assert!(run.stderr.contains(&format!("{}:", cfg.display())), "{run}");
     let cfg = s.write("b.yaml", "services: postgresql\n", 0o600);
-    let run = opsbook(&["config", "check", cfg.to_str().unwrap()]).run();
+    let run = opsbook(&["config", "check"]).arg(&cfg).run();
     assert_eq!(run.code, 3, "{run}");
     assert!(
         run.stderr.contains(&format!("{}:1:", cfg.display())),
@@ -52,7 +52,7 @@ fn config_check_accepts_a_good_file() {
         "services: [postgresql, telegram-bot]\nthresholds:\n  backup_age:\n    critical: 36h\n",
         0o644,
     );
-    let run = opsbook(&["config", "check", cfg.to_str().unwrap()]).run();
+    let run = opsbook(&["config", "check"]).arg(&cfg).run();
     assert_eq!(run.code, 0, "{run}");
     assert!(
         run.stdout.contains("is a valid opsbook configuration"),
@@ -145,14 +145,14 @@ fn the_example_config_is_valid_and_its_secrets_stay_masked() {
         &std::fs::read_to_string(&example).unwrap(),
         0o600,
     );
-    let run = opsbook(&["config", "check", installed.to_str().unwrap()]).run();
+    let run = opsbook(&["config", "check"]).arg(&installed).run();
     assert_eq!(run.code, 0, "{run}");
     std::fs::set_permissions(
         &installed,
         std::os::unix::fs::PermissionsExt::from_mode(0o644),
     )
     .unwrap();
-    let run = opsbook(&["config", "check", installed.to_str().unwrap()]).run();
+    let run = opsbook(&["config", "check"]).arg(&installed).run();
     assert_eq!(run.code, 3, "{run}");
     assert!(run.stderr.contains("notify.webhook.url"), "{run}");
     // `config show` reads the secret files it names: point them at files of the test's own.

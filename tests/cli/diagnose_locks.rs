@@ -26,7 +26,6 @@ fn holder_is_the_root_of_both_waiters_and_terminate_yes_unblocks_them() {
     db.psql("CREATE TABLE t (id int); INSERT INTO t VALUES (1)");
     let s = Scratch::new("locks");
     let cfg = sandbox_config(&s, &db, &fresh_backup(&s), "");
-    let cfg = cfg.to_str().unwrap();
 
     let mut holder_cmd = psql_command(&db, "holder");
     holder_cmd.args([
@@ -51,7 +50,7 @@ fn holder_is_the_root_of_both_waiters_and_terminate_yes_unblocks_them() {
     );
 
     let run = opsbook(&["diagnose", "locks"])
-        .config(cfg)
+        .config(&cfg)
         .format("json")
         .run();
     let j = run.json();
@@ -96,7 +95,7 @@ fn holder_is_the_root_of_both_waiters_and_terminate_yes_unblocks_them() {
     assert!(node["query"].as_str().unwrap().contains("pg_sleep"));
 
     // The human form: holder first, both waiters indented under it.
-    let table = opsbook(&["diagnose", "locks"]).config(cfg).run();
+    let table = opsbook(&["diagnose", "locks"]).config(&cfg).run();
     let rows: Vec<&str> = table.stdout.lines().collect();
     let at = rows
         .iter()
@@ -113,7 +112,7 @@ fn holder_is_the_root_of_both_waiters_and_terminate_yes_unblocks_them() {
 
     // No terminal and no --yes: the plan, a refusal, exit 3, and the holder still holds.
     let refused = opsbook(&["diagnose", "locks", "--terminate", &h.to_string()])
-        .config(cfg)
+        .config(&cfg)
         .run();
     assert_eq!(refused.code, 3, "{refused}");
     assert!(refused.stderr.contains("plan: terminate"), "{refused}");
@@ -122,13 +121,13 @@ fn holder_is_the_root_of_both_waiters_and_terminate_yes_unblocks_them() {
 
     // A session that blocks nobody is refused without --force.
     let nobody = opsbook(&["diagnose", "locks", "--cancel", &p1.to_string(), "--yes"])
-        .config(cfg)
+        .config(&cfg)
         .run();
     assert_eq!(nobody.code, 3, "{nobody}");
     assert!(nobody.stderr.contains("blocks no session"), "{nobody}");
 
     let done = opsbook(&["diagnose", "locks", "--terminate", &h.to_string(), "--yes"])
-        .config(cfg)
+        .config(&cfg)
         .format("json")
         .run();
     let j = done.json();
@@ -157,7 +156,6 @@ fn on_a_terminal_the_pid_must_be_typed() {
     db.psql("CREATE TABLE t (id int)");
     let s = Scratch::new("lockstty");
     let cfg = sandbox_config(&s, &db, &fresh_backup(&s), "");
-    let cfg = cfg.to_str().unwrap();
     let mut holder_cmd = psql_command(&db, "holder");
     holder_cmd.args(["-c", "BEGIN; LOCK TABLE t; SELECT pg_sleep(60);"]);
     let _holder = Child::spawn(holder_cmd);
@@ -172,7 +170,7 @@ fn on_a_terminal_the_pid_must_be_typed() {
 
     // A wrong answer: nothing is done, exit 3.
     let (cmd, _home) = opsbook(&["diagnose", "locks", "--terminate", &h])
-        .config(cfg)
+        .config(&cfg)
         .into_command();
     let mut tty = expectrl::Session::spawn(cmd).expect("a pseudo-terminal");
     tty.set_expect_timeout(Some(Duration::from_secs(20)));
@@ -184,7 +182,7 @@ fn on_a_terminal_the_pid_must_be_typed() {
 
     // The pid typed: the holder is ended and the waiter finishes.
     let (cmd, _home) = opsbook(&["diagnose", "locks", "--terminate", &h])
-        .config(cfg)
+        .config(&cfg)
         .into_command();
     let mut tty = expectrl::Session::spawn(cmd).expect("a pseudo-terminal");
     tty.set_expect_timeout(Some(Duration::from_secs(20)));

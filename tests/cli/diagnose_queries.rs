@@ -39,7 +39,6 @@ fn seq_scan_heavy_statement_yields_the_index_on_its_filter_columns() {
     assert!(burst.output().unwrap().status.success());
 
     let cfg = sandbox_config(&s, &db, &fresh_backup(&s), "");
-    let cfg = cfg.to_str().unwrap();
     let run = opsbook(&[
         "diagnose",
         "queries",
@@ -48,7 +47,7 @@ fn seq_scan_heavy_statement_yields_the_index_on_its_filter_columns() {
         "--min-rows",
         "10000",
     ])
-    .config(cfg)
+    .config(&cfg)
     .format("json")
     .run();
     let j = run.json();
@@ -97,7 +96,7 @@ fn seq_scan_heavy_statement_yields_the_index_on_its_filter_columns() {
             .unwrap(),
     );
     let again = opsbook(&["diagnose", "queries", "--min-calls", "50"])
-        .config(cfg)
+        .config(&cfg)
         .format("json")
         .run();
     assert_eq!(
@@ -109,7 +108,7 @@ fn seq_scan_heavy_statement_yields_the_index_on_its_filter_columns() {
     // --explain shows the statement's plan without running anything it should not.
     let id = stmt["queryid"].as_str().unwrap().to_string();
     let ex = opsbook(&["diagnose", "queries", "--explain", &id])
-        .config(cfg)
+        .config(&cfg)
         .format("json")
         .run();
     let ej = ex.json();

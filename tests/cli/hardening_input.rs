@@ -41,7 +41,7 @@ fn write_mode(path: &Path, bytes: &[u8], mode: u32) {
 }
 
 fn config_check(path: &Path) -> Run {
-    opsbook(&["config", "check", path.to_str().unwrap()]).run()
+    opsbook(&["config", "check"]).arg(path).run()
 }
 
 fn assert_no_library_words(run: &Run) {
@@ -280,9 +280,9 @@ fn hardening_9_runbooks_nested_past_the_limit_are_refused_by_validate_and_run() 
     }
     // Eight levels are fine, validated and run.
     let ok = chain(&s, "ok", 8);
-    let run = opsbook(&["runbook", "validate", ok.to_str().unwrap()]).run();
+    let run = opsbook(&["runbook", "validate"]).arg(&ok).run();
     assert_eq!(run.code, 0, "{run}");
-    let run = opsbook(&["runbook", "run", ok.to_str().unwrap(), "--yes"]).run();
+    let run = opsbook(&["runbook", "run"]).arg(&ok).args(["--yes"]).run();
     assert_eq!(run.code, 0, "{run}");
     // A cycle is still a cycle.
     let a = s.path().join("cyc_a.yaml");
@@ -303,7 +303,7 @@ fn hardening_9_runbooks_nested_past_the_limit_are_refused_by_validate_and_run() 
         ),
         0o644,
     );
-    let run = opsbook(&["runbook", "validate", a.to_str().unwrap()]).run();
+    let run = opsbook(&["runbook", "validate"]).arg(&a).run();
     assert_eq!(run.code, 3, "{run}");
     assert!(run.stdout.contains("runbook cycle"), "{run}");
 }
@@ -369,7 +369,8 @@ fn hardening_12_a_broken_telegram_channel_does_not_silence_the_webhook() {
         "name: nightly-proof\nnotify: failure\nsteps:\n  - name: verify the newest backup\n    run: backup verify nope/latest\n",
         0o644,
     );
-    let run = opsbook(&["runbook", "run", failing.to_str().unwrap()])
+    let run = opsbook(&["runbook", "run"])
+        .arg(&failing)
         .config(&cfg)
         .format("json")
         .run();
@@ -466,7 +467,7 @@ fn hardening_14_a_non_utf8_config_names_the_offset_line_and_column() {
     // A runbook gets the same.
     let rb = s.path().join("latin1-runbook.yaml");
     write_mode(&rb, b"name: caf\xe9\nsteps: []\n", 0o644);
-    let run = opsbook(&["runbook", "validate", rb.to_str().unwrap()]).run();
+    let run = opsbook(&["runbook", "validate"]).arg(&rb).run();
     assert_eq!(run.code, 3, "{run}");
     assert!(
         format!("{}{}", run.stdout, run.stderr)
@@ -530,7 +531,7 @@ fn hardening_18_yaml_errors_speak_to_the_operator_and_files_are_bounded() {
         "name: a\nname: b\nsteps:\n  - name: x\n    run: runbook list\n",
         0o644,
     );
-    let run = opsbook(&["runbook", "validate", rb.to_str().unwrap()]).run();
+    let run = opsbook(&["runbook", "validate"]).arg(&rb).run();
     assert_eq!(run.code, 3, "{run}");
     assert_no_library_words(&run);
     assert!(
@@ -543,7 +544,7 @@ fn hardening_18_yaml_errors_speak_to_the_operator_and_files_are_bounded() {
         &format!("# {}\n", "x".repeat(2 * 1024 * 1024)),
         0o644,
     );
-    let run = opsbook(&["runbook", "validate", big.to_str().unwrap()]).run();
+    let run = opsbook(&["runbook", "validate"]).arg(&big).run();
     assert_eq!(run.code, 3, "{run}");
     assert!(
         format!("{}{}", run.stdout, run.stderr).contains("over the limit of 1 MiB"),

@@ -215,6 +215,12 @@ impl Opsbook {
         self
     }
 
+    /// One more argument (a path needs no `to_str().unwrap()`).
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
+        self.cmd.arg(arg);
+        self
+    }
+
     /// More arguments (paths need no `to_str().unwrap()`).
     pub fn args<S: AsRef<OsStr>>(mut self, args: impl IntoIterator<Item = S>) -> Self {
         self.cmd.args(args);

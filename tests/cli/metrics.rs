@@ -262,7 +262,7 @@ fn a_malformed_metrics_config_exits_3_naming_file_line_and_column() {
         "metrics:\n  - name: users\n    sql: SELECT 1\n    threshold: 5\n",
         0o600,
     );
-    let run = opsbook(&["config", "check", unknown.to_str().unwrap()]).run();
+    let run = opsbook(&["config", "check"]).arg(&unknown).run();
     assert_eq!(run.code, 3, "{run}");
     assert!(
         run.stderr.contains(&format!("{}:4:5", unknown.display())),
@@ -275,7 +275,7 @@ fn a_malformed_metrics_config_exits_3_naming_file_line_and_column() {
         "metrics:\n  - name: users\n    sql: SELECT 1\n  - name: users\n    sql: SELECT 2\n",
         0o600,
     );
-    let run = opsbook(&["config", "check", dup.to_str().unwrap()]).run();
+    let run = opsbook(&["config", "check"]).arg(&dup).run();
     assert_eq!(run.code, 3, "{run}");
     assert!(
         run.stderr.contains(&format!("{}:4:", dup.display())),

@@ -509,7 +509,8 @@ fn textfile_works_for_check_morning_too() {
     let prom_dir = s.path().join("textfile");
     std::fs::create_dir_all(&prom_dir).unwrap();
     let prom = prom_dir.join("check.prom");
-    let run = opsbook(&["check", "morning", "--textfile", prom.to_str().unwrap()])
+    let run = opsbook(&["check", "morning"])
+        .flag("--textfile", &prom)
         .config(&cfg)
         .run();
     assert!(

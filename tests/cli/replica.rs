@@ -528,9 +528,8 @@ fn standby_refuses_a_non_empty_directory_and_a_wrong_address() {
         &data,
         "--slot",
         "s1",
-        "--password-file",
-        pw.to_str().unwrap(),
     ])
+    .flag("--password-file", &pw)
     .run();
     assert_eq!(run.code, 3, "{run}");
     assert!(
@@ -545,20 +544,12 @@ fn standby_refuses_a_non_empty_directory_and_a_wrong_address() {
     std::fs::set_permissions(&empty, std::fs::Permissions::from_mode(0o750)).unwrap();
     let missing = scratch.path().join("missing");
     for dir in [&empty, &missing] {
-        let run = opsbook(&[
-            "replica-setup",
-            "standby",
-            "--primary",
-            &nowhere,
-            "--data-dir",
-            dir.to_str().unwrap(),
-            "--slot",
-            "s1",
-            "--password-file",
-            pw.to_str().unwrap(),
-            "--start",
-        ])
-        .run();
+        let run = opsbook(&["replica-setup", "standby", "--primary", &nowhere])
+            .flag("--data-dir", dir)
+            .args(["--slot", "s1"])
+            .flag("--password-file", &pw)
+            .args(["--start"])
+            .run();
         assert_eq!(run.code, 3, "{run}");
         assert!(
             run.stderr.contains("connecting to the primary")

@@ -140,12 +140,11 @@ fn restore_into_a_new_name_swaps_nothing_and_refuses_an_existing_one() {
     let (cfg, dir) = config(&s, &db);
     assert_eq!(backup(&cfg, &[]).code, 0);
     let id = manifest_id(&dir, &db.name);
-    let c = cfg.to_str().unwrap();
     let copy = format!("{}__copy", db.name);
     let _cleanup = DropAfter(vec![copy.clone()]);
 
     let run = opsbook(&["restore", &id, "--into", &copy, "--yes"])
-        .config(c)
+        .config(&cfg)
         .format("json")
         .run();
     assert_eq!(run.code, 0, "{run}");
@@ -157,20 +156,20 @@ fn restore_into_a_new_name_swaps_nothing_and_refuses_an_existing_one() {
     assert_eq!(side_databases(&db.name), vec![copy.clone()]);
 
     let again = opsbook(&["restore", &id, "--into", &copy, "--yes"])
-        .config(c)
+        .config(&cfg)
         .run();
     assert_eq!(again.code, 3, "{again}");
     assert!(again.stderr.contains("already exists"), "{again}");
 
     // Off a terminal without --yes: refused before anything, exit 3.
-    let refused = opsbook(&["restore", &id]).config(c).run();
+    let refused = opsbook(&["restore", &id]).config(&cfg).run();
     assert_eq!(refused.code, 3, "{refused}");
     assert!(refused.stderr.contains("--yes"), "{refused}");
     assert_eq!(side_databases(&db.name), vec![copy.clone()]);
 
     // --dry-run changes nothing and shows the plan.
     let dry = opsbook(&["restore", &id, "--dry-run"])
-        .config(c)
+        .config(&cfg)
         .format("json")
         .run();
     assert_eq!(dry.code, 0, "{dry}");

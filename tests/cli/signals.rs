@@ -167,11 +167,12 @@ fn hardening_3_restore_interrupted_at_load_compare_or_swap_never_swaps() {
     let id = manifest_id(&dir, &db.name);
     // The live database differs from the backup: a swap would show.
     db.psql("DELETE FROM users WHERE id <= 10");
-    let c = cfg.to_str().unwrap();
     for phase in ["restore.load", "restore.compare", "restore.swap"] {
         for (sig, name) in SIGNALS {
             let p = Paused::start(
-                opsbook(&["restore", &id, "--yes"]).format("json").config(c),
+                opsbook(&["restore", &id, "--yes"])
+                    .format("json")
+                    .config(&cfg),
                 phase,
                 None,
             );
@@ -206,7 +207,7 @@ fn hardening_3_restore_interrupted_at_load_compare_or_swap_never_swaps() {
     }
     // Uninterrupted, the same restore swaps (the hook changes nothing when not asked).
     let run = opsbook(&["restore", &id, "--yes"])
-        .config(c)
+        .config(&cfg)
         .format("json")
         .run();
     let _cleanup = DropAfter(side_databases(&db.name));
@@ -225,13 +226,12 @@ fn hardening_6_kill_9_of_a_restore_kills_pg_restore_and_the_next_runs_report_the
     let (cfg, dir) = config(&s, &db);
     assert_eq!(backup(&cfg, &[]).code, 0);
     let id = manifest_id(&dir, &db.name);
-    let c = cfg.to_str().unwrap();
     let state = s.path().join("state");
     // --jobs 2: pg_restore loads from a decompressed copy next to the archive.
     let p = Paused::start(
         opsbook(&["restore", &id, "--yes", "--jobs", "2"])
             .format("json")
-            .config(c),
+            .config(&cfg),
         "restore.load",
         Some(&state),
     );
@@ -241,7 +241,7 @@ fn hardening_6_kill_9_of_a_restore_kills_pg_restore_and_the_next_runs_report_the
 
     // While it runs (its lock held), its database and copy are not leftovers.
     let night = opsbook(&["check", "night"])
-        .config(c)
+        .config(&cfg)
         .format("json")
         .state_dir(&state)
         .run();
@@ -281,7 +281,7 @@ fn hardening_6_kill_9_of_a_restore_kills_pg_restore_and_the_next_runs_report_the
 
     for args in [["check", "night"], ["check", "morning"]] {
         let run = opsbook(&[args[0], args[1]])
-            .config(c)
+            .config(&cfg)
             .format("json")
             .state_dir(&state)
             .run();
@@ -315,7 +315,7 @@ fn hardening_6_kill_9_of_a_restore_kills_pg_restore_and_the_next_runs_report_the
     }
     // The next restore reports them too, then does its work.
     let run = opsbook(&["restore", &id, "--yes"])
-        .config(c)
+        .config(&cfg)
         .format("json")
         .state_dir(&state)
         .run();
@@ -340,7 +340,6 @@ fn hardening_13_a_signal_during_a_runbook_step_is_runbook_interrupted_not_a_fail
     let db = seeded("sig_rb", 500);
     let s = Scratch::new("sig_rb");
     let (cfg, _dir) = config(&s, &db);
-    let c = cfg.to_str().unwrap();
     let rb = runbook_file(
         &s,
         "two",
@@ -351,7 +350,7 @@ fn hardening_13_a_signal_during_a_runbook_step_is_runbook_interrupted_not_a_fail
             opsbook(&["runbook", "run"])
                 .args([&rb])
                 .format("json")
-                .config(c),
+                .config(&cfg),
             "runbook.step",
             None,
         );
@@ -413,7 +412,6 @@ fn hardening_16_a_signal_during_the_restore_test_is_interrupted_not_unrestorable
     let (cfg, dir) = config(&s, &db);
     assert_eq!(backup(&cfg, &[]).code, 0);
     let id = manifest_id(&dir, &db.name);
-    let c = cfg.to_str().unwrap();
     for (phase, (sig, name)) in [
         ("verify.restore_test", SIGNALS[0]),
         ("verify.restore_test.compare", SIGNALS[1]),
@@ -421,7 +419,7 @@ fn hardening_16_a_signal_during_the_restore_test_is_interrupted_not_unrestorable
         let p = Paused::start(
             opsbook(&["backup", "verify", &id, "--restore-test"])
                 .format("json")
-                .config(c),
+                .config(&cfg),
             phase,
             None,
         );
@@ -478,10 +476,9 @@ fn a_signal_during_backup_stops_pg_dump_removes_the_partial_and_says_backup_inte
     let db = seeded("sig_bk", 20_000);
     let s = Scratch::new("sig_bk");
     let (cfg, dir) = config(&s, &db);
-    let c = cfg.to_str().unwrap();
     for (sig, name) in SIGNALS {
         let p = Paused::start(
-            opsbook(&["backup"]).format("json").config(c),
+            opsbook(&["backup"]).format("json").config(&cfg),
             "backup.dump",
             None,
         );
