@@ -96,6 +96,7 @@ fn the_binary_prints_the_same_help() {
             .arg("--help")
             .env("COLUMNS", WIDTH.to_string())
             .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE")
             .output()
             .expect("running opsbook --help");
         assert!(out.status.success(), "{words:?} --help: {out:?}");

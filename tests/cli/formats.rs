@@ -45,9 +45,9 @@ impl Stack {
         }
     }
 
-    /// `opsbook ARGS --config <this stack> EXTRA`.
-    fn run(&self, args: &[&str], extra: &[&str]) -> Run {
-        opsbook(args).config(&self.config).args(extra).run()
+    /// `opsbook ARGS --config <this stack>`, to add to and run.
+    fn opsbook(&self, args: &[&str]) -> Opsbook {
+        opsbook(args).config(&self.config)
     }
 
     /// A config whose PostgreSQL and Redis are down (closed loopback ports).
@@ -124,7 +124,11 @@ fn node_exporter_reads_two_textfiles_in_one_directory() {
         (&["monitor"][..], &monitor),
         (&["check", "morning"][..], &morning),
     ] {
-        let run = stack.run(args, &["-q", "--textfile", file.to_str().unwrap()]);
+        let run = stack
+            .opsbook(args)
+            .args(["-q"])
+            .flag("--textfile", file)
+            .run();
         assert!(run.code <= 2, "{run}");
     }
     let log = stack.scratch.path().join("node_exporter.log");
@@ -204,7 +208,12 @@ fn promtool_finds_nothing_to_lint_in_any_commands_prometheus_output() {
     let down = stack.down_config();
     let mut runs: Vec<(String, Run)> = COMMANDS
         .iter()
-        .map(|args| (args.join(" "), stack.run(args, &["--format", "prometheus"])))
+        .map(|args| {
+            (
+                args.join(" "),
+                stack.opsbook(args).format("prometheus").run(),
+            )
+        })
         .collect();
     runs.push((
         "check morning (servers down)".into(),
@@ -337,7 +346,7 @@ fn every_nagios_line_follows_the_plugin_grammar_usage_errors_and_down_servers_in
     let down = stack.down_config();
     let mut runs: Vec<(String, Run)> = COMMANDS
         .iter()
-        .map(|args| (args.join(" "), stack.run(args, &["--format", "nagios"])))
+        .map(|args| (args.join(" "), stack.opsbook(args).format("nagios").run()))
         .collect();
     let down_run = opsbook(&["check", "morning", "--timeout", "2"])
         .config(&down)
@@ -413,9 +422,7 @@ fn every_nagios_line_follows_the_plugin_grammar_usage_errors_and_down_servers_in
         "{morning}"
     );
     // ... and JSON, as the finding's `thresholds`.
-    let json = stack
-        .run(&["check", "morning"], &["--format", "json"])
-        .json();
+    let json = stack.opsbook(&["check", "morning"]).json();
     let disk = &Run::findings(&json, "host.disk_usage")[0];
     assert_eq!(
         disk["thresholds"],
@@ -571,10 +578,10 @@ fn queryids_read_by_jq_round_trip_into_explain() {
     for _ in 0..3 {
         db.psql("SELECT count(*) FROM t;");
     }
-    let run = stack.run(
-        &["diagnose", "queries", "--min-calls", "1"],
-        &["--format", "json"],
-    );
+    let run = stack
+        .opsbook(&["diagnose", "queries", "--min-calls", "1"])
+        .format("json")
+        .run();
     assert!(run.code <= 2, "{run}");
     let json = run.json();
     let top = json["data"]["top_by_total"].as_array().unwrap();
@@ -604,17 +611,17 @@ fn queryids_read_by_jq_round_trip_into_explain() {
         !id.is_empty() && id.parse::<i64>().is_ok(),
         "jq read `{id}` from {run}"
     );
-    let explained = stack.run(
-        &["diagnose", "queries", "--explain", &id],
-        &["--format", "json"],
-    );
+    let explained = stack
+        .opsbook(&["diagnose", "queries", "--explain", &id])
+        .format("json")
+        .run();
     assert!(explained.code <= 1, "{explained}");
     let j = explained.json();
     assert_eq!(j["data"]["queryid"], serde_json::json!(id), "{explained}");
     // The JSON string form with its quotes is accepted too.
-    let quoted = stack.run(
-        &["diagnose", "queries", "--explain", &format!("\"{id}\"")],
-        &["--format", "json"],
-    );
+    let quoted = stack
+        .opsbook(&["diagnose", "queries", "--explain", &format!("\"{id}\"")])
+        .format("json")
+        .run();
     assert!(quoted.code <= 1, "{quoted}");
 }
