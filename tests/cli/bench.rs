@@ -3,11 +3,10 @@
 
 use crate::harness::*;
 
-fn setup(tag: &str) -> (Scratch, TestDb, String) {
+fn setup(tag: &str) -> (Scratch, TestDb, std::path::PathBuf) {
     let s = Scratch::new(tag);
     let db = TestDb::new(tag);
     let cfg = sandbox_config(&s, &db, &fresh_backup(&s), "");
-    let cfg = cfg.to_str().unwrap().to_string();
     (s, db, cfg)
 }
 

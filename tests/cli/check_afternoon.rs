@@ -486,7 +486,6 @@ fn ranking_query_advice_names_the_filtered_relation_not_a_namesake_column() {
         &fresh_backup(&s),
         "  relation_min_bytes: 65536\n  slow_query_calls: 10\n",
     );
-    let cfg = cfg.to_str().unwrap();
     // The demo schema and data, then the ranking query 30 times through pg_stat_statements.
     let gen = opsbook(&[
         "bench",
@@ -498,7 +497,7 @@ fn ranking_query_advice_names_the_filtered_relation_not_a_namesake_column() {
         "-t",
         "30",
     ])
-    .config(cfg)
+    .config(&cfg)
     .run();
     assert!(gen.code <= 2, "{gen}");
     // The oracle: the planner's own plan of the ranking query reads both tables whole.
@@ -512,7 +511,7 @@ fn ranking_query_advice_names_the_filtered_relation_not_a_namesake_column() {
         "{plan}"
     );
 
-    let run = afternoon(std::path::Path::new(cfg), &["--no-record"]);
+    let run = afternoon(&cfg, &["--no-record"]);
     let j = run.json();
     let seq = Run::findings(&j, "postgres.seq_scan_heavy");
     let invites = seq
@@ -551,7 +550,7 @@ fn ranking_query_advice_names_the_filtered_relation_not_a_namesake_column() {
         "--min-rows",
         "1000",
     ])
-    .config(cfg)
+    .config(&cfg)
     .format("json")
     .run();
     let dj = diag.json();
