@@ -52,15 +52,11 @@ pub fn files(dir: &Path) -> Vec<String> {
 }
 
 pub fn backup(cfg: &Path, extra: &[&str]) -> Run {
-    let mut args = vec![
-        "backup",
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    opsbook(&args).run()
+    opsbook(&["backup"])
+        .format("json")
+        .config(cfg)
+        .args(extra)
+        .run()
 }
 
 #[test]
@@ -122,15 +118,10 @@ fn manifest_counts_equal_count_star_and_files_are_private() {
         assert_eq!(&out.stdout, b"PGDMP");
     }
 
-    let list = opsbook(&[
-        "backup",
-        "list",
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
-    ])
-    .run();
+    let list = opsbook(&["backup", "list"])
+        .config(&cfg)
+        .format("json")
+        .run();
     assert_eq!(list.code, 0, "{list}");
     let lj = list.json();
     let b = &lj["data"]["backups"][0];
@@ -139,16 +130,10 @@ fn manifest_counts_equal_count_star_and_files_are_private() {
     assert_eq!(b["rows"].as_i64().unwrap(), 5000 + 1234);
 
     let id = manifest["id"].as_str().unwrap();
-    let v = opsbook(&[
-        "backup",
-        "verify",
-        id,
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
-    ])
-    .run();
+    let v = opsbook(&["backup", "verify", id])
+        .config(&cfg)
+        .format("json")
+        .run();
     assert_eq!(v.code, 0, "{v}");
     assert_eq!(Run::one(&v.json(), "backup.verify")["status"], "ok");
 }
@@ -191,17 +176,10 @@ fn counts_are_taken_in_the_dumps_snapshot_while_writers_run() {
 
     // A real restore of the archive must hold exactly the counted rows.
     let id = format!("{}/latest", db.name);
-    let v = opsbook(&[
-        "backup",
-        "verify",
-        &id,
-        "--restore-test",
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
-    ])
-    .run();
+    let v = opsbook(&["backup", "verify", &id, "--restore-test"])
+        .config(&cfg)
+        .format("json")
+        .run();
     assert_eq!(v.code, 0, "{v}");
     let rt = Run::one(&v.json(), "backup.restore_test").clone();
     assert_eq!(rt["status"], "ok", "{v}");
@@ -230,32 +208,20 @@ fn a_corrupted_archive_fails_verify_and_restore_creates_nothing() {
     std::fs::write(&archive, &bytes).unwrap();
 
     let id = manifest["id"].as_str().unwrap();
-    let v = opsbook(&[
-        "backup",
-        "verify",
-        id,
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
-    ])
-    .run();
+    let v = opsbook(&["backup", "verify", id])
+        .config(&cfg)
+        .format("json")
+        .run();
     assert_eq!(v.code, 2, "{v}");
     let f = Run::one(&v.json(), "backup.verify").clone();
     assert_eq!(f["status"], "critical");
     assert!(f["summary"].as_str().unwrap().contains("damaged"), "{v}");
 
     let before = db.psql("SELECT count(*) FROM users");
-    let r = opsbook(&[
-        "restore",
-        id,
-        "--yes",
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
-    ])
-    .run();
+    let r = opsbook(&["restore", id, "--yes"])
+        .config(&cfg)
+        .format("json")
+        .run();
     assert_eq!(r.code, 2, "{r}");
     assert_eq!(Run::one(&r.json(), "restore.verify")["status"], "critical");
     assert!(Run::findings(&r.json(), "restore.create").is_empty(), "{r}");
@@ -317,9 +283,7 @@ fn a_second_backup_exits_3_and_kill_9_leaves_nothing_listed_or_prunable() {
     let mut first = slow_backup(&cfg, &state, &log);
     let partial = wait_for_partial(&dir.join(&db.name), &mut first, &log);
 
-    let second = opsbook(&["backup", "--config", cfg.to_str().unwrap()])
-        .env("OPSBOOK_STATE_DIR", state.to_str().unwrap())
-        .run();
+    let second = opsbook(&["backup"]).config(&cfg).state_dir(&state).run();
     assert_eq!(second.code, 3, "{second}");
     assert!(
         second.stderr.contains(&format!("pid {}", first.id())),
@@ -332,50 +296,31 @@ fn a_second_backup_exits_3_and_kill_9_leaves_nothing_listed_or_prunable() {
     first.wait().unwrap();
     assert!(partial.exists(), "the kill left its partial file");
 
-    let list = opsbook(&[
-        "backup",
-        "list",
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
-    ])
-    .run();
+    let list = opsbook(&["backup", "list"])
+        .config(&cfg)
+        .format("json")
+        .run();
     assert_eq!(
         list.json()["data"]["backups"].as_array().unwrap().len(),
         0,
         "{list}"
     );
     assert_eq!(list.code, 1, "no backups is a warning: {list}");
-    let prune = opsbook(&[
-        "backup",
-        "prune",
-        "--keep",
-        "1",
-        "--dry-run",
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
-    ])
-    .run();
+    let prune = opsbook(&["backup", "prune", "--keep", "1", "--dry-run"])
+        .config(&cfg)
+        .format("json")
+        .run();
     assert_eq!(prune.code, 0, "{prune}");
     let pj = prune.json();
     assert_eq!(pj["data"]["removed"].as_array().unwrap().len(), 0);
     assert_eq!(pj["data"]["kept"].as_array().unwrap().len(), 0);
 
     // The next backup (holding the lock) clears what the killed one left.
-    let next = opsbook(&[
-        "backup",
-        "--format",
-        "json",
-        "--compress",
-        "zstd:1",
-        "--config",
-        cfg.to_str().unwrap(),
-    ])
-    .env("OPSBOOK_STATE_DIR", state.to_str().unwrap())
-    .run();
+    let next = opsbook(&["backup", "--compress", "zstd:1"])
+        .config(&cfg)
+        .format("json")
+        .state_dir(&state)
+        .run();
     assert_eq!(next.code, 0, "{next}");
     assert_eq!(
         Run::one(&next.json(), "backup.stale_partial")["status"],
@@ -409,10 +354,9 @@ fn a_full_disk_gives_one_clear_error_and_removes_the_partial() {
             "backup",
             "--compress",
             "none",
-            "--config",
-            cfg.to_str().unwrap(),
         ],
     )
+    .config(&cfg)
     .run();
     assert_eq!(run.code, 3, "{run}");
     assert_eq!(run.stderr.matches("error:").count(), 1, "{run}");
@@ -462,43 +406,31 @@ fn retention_keeps_the_newest_when_all_are_older_than_the_window() {
         .unwrap()
         .to_string();
 
-    let c = cfg.to_str().unwrap();
-    let refused = opsbook(&["backup", "prune", "--keep-days", "7", "--config", c]).run();
+    let refused = opsbook(&["backup", "prune", "--keep-days", "7"])
+        .config(&cfg)
+        .run();
     assert_eq!(refused.code, 3, "no --yes off a terminal: {refused}");
     assert_eq!(manifests(&dir, &db.name).len(), 3);
 
-    let dry = opsbook(&[
-        "backup",
-        "prune",
-        "--keep-days",
-        "7",
-        "--dry-run",
-        "--format",
-        "json",
-        "--config",
-        c,
-    ])
-    .run();
+    let dry = opsbook(&["backup", "prune", "--keep-days", "7", "--dry-run"])
+        .config(&cfg)
+        .format("json")
+        .run();
     assert_eq!(dry.code, 0, "{dry}");
     assert_eq!(dry.json()["data"]["removed"].as_array().unwrap().len(), 2);
     assert_eq!(manifests(&dir, &db.name).len(), 3);
 
-    let run = opsbook(&[
-        "backup",
-        "prune",
-        "--keep-days",
-        "7",
-        "--yes",
-        "--format",
-        "json",
-        "--config",
-        c,
-    ])
-    .run();
+    let run = opsbook(&["backup", "prune", "--keep-days", "7", "--yes"])
+        .config(&cfg)
+        .format("json")
+        .run();
     assert_eq!(run.code, 0, "{run}");
     let left = manifests(&dir, &db.name);
     assert_eq!(left.len(), 1);
-    let list = opsbook(&["backup", "list", "--format", "json", "--config", c]).run();
+    let list = opsbook(&["backup", "list"])
+        .config(&cfg)
+        .format("json")
+        .run();
     assert_eq!(list.json()["data"]["backups"][0]["id"], newest_id.as_str());
     assert!(foreign.exists(), "a file opsbook did not write was removed");
     assert_eq!(
@@ -572,13 +504,8 @@ fn a_database_without_any_object_backs_up_and_verifies() {
     let run = backup(&cfg, &[]);
     assert_eq!(run.code, 0, "{run}");
     assert_eq!(manifests(&dir, &db.name).len(), 1);
-    let v = opsbook(&[
-        "backup",
-        "verify",
-        &format!("{}/latest", db.name),
-        "--config",
-        cfg.to_str().unwrap(),
-    ])
-    .run();
+    let v = opsbook(&["backup", "verify", &format!("{}/latest", db.name)])
+        .config(&cfg)
+        .run();
     assert_eq!(v.code, 0, "{v}");
 }

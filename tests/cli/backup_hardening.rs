@@ -36,9 +36,7 @@ fn write_json(p: &Path, v: &serde_json::Value) {
 
 /// `opsbook ARGS --format json --config CFG`.
 fn run_json(cfg: &Path, args: &[&str]) -> Run {
-    let mut all: Vec<&str> = args.to_vec();
-    all.extend(["--format", "json", "--config", cfg.to_str().unwrap()]);
-    opsbook(&all).run()
+    opsbook(args).format("json").config(cfg).run()
 }
 
 /// A copy of `real` claiming an older stamp and the archive `archive`.
@@ -80,7 +78,7 @@ fn hardening_1_a_manifest_naming_a_file_outside_its_directory_is_never_deleted()
 
     let prune = run_json(&cfg, &["backup", "prune", "--keep", "1", "--yes"]);
     assert!(prune.code <= 1, "{prune}");
-    let v = opsbook(&["backup", "verify", by_link.to_str().unwrap()]).run();
+    let v = opsbook(&["backup", "verify"]).arg(&by_link).run();
     assert_eq!(v.code, 3, "{v}");
     assert!(v.stderr.contains("symlink"), "{v}");
     let morning = run_json(&cfg, &["check", "morning"]);
@@ -214,7 +212,7 @@ fn hardening_5_two_backups_into_one_directory_with_different_state_dirs() {
     let partial = wait_for_partial(&dir.join(&db.name), &mut first, &log);
 
     // The harness gives the second run a state directory of its own.
-    let second = opsbook(&["backup", "--config", cfg.to_str().unwrap()]).run();
+    let second = opsbook(&["backup"]).config(&cfg).run();
     let _ = (first.kill(), first.wait());
     assert_eq!(second.code, 3, "{second}");
     assert_eq!(second.stderr.matches("error:").count(), 1, "{second}");
@@ -244,16 +242,10 @@ fn hardening_10_a_newline_and_a_quote_in_a_name_keep_nagios_one_line() {
     let s = Scratch::new("h10_nagios");
     let (cfg, _dir) = config(&s, &cfg_db);
     let odd = NamedDb::new(&format!("h10 it's\nOPSBOOK OK_{}", std::process::id()));
-    let run = opsbook(&[
-        "backup",
-        "--db",
-        &odd.0,
-        "--format",
-        "nagios",
-        "--config",
-        cfg.to_str().unwrap(),
-    ])
-    .run();
+    let run = opsbook(&["backup", "--db", &odd.0])
+        .config(&cfg)
+        .format("nagios")
+        .run();
     assert_eq!(run.code, 0, "{run}");
     assert_eq!(run.stdout.lines().count(), 1, "{run}");
     assert!(run.stdout.starts_with("OPSBOOK BACKUP OK: "), "{run}");
@@ -322,15 +314,10 @@ fn sibling_an_oversized_or_special_manifest_is_refused_without_reading_it() {
         .status()
         .unwrap();
     assert!(ok.success());
-    let run = opsbook(&[
-        "backup",
-        "list",
-        "--dir",
-        dir.to_str().unwrap(),
-        "--format",
-        "json",
-    ])
-    .run();
+    let run = opsbook(&["backup", "list"])
+        .flag("--dir", &dir)
+        .format("json")
+        .run();
     assert_eq!(run.code, 1, "{run}");
     let j = run.json();
     let refused = Run::findings(&j, "backup.manifest_refused");

@@ -3,11 +3,10 @@
 
 use crate::harness::*;
 
-fn setup(tag: &str) -> (Scratch, TestDb, String) {
+fn setup(tag: &str) -> (Scratch, TestDb, std::path::PathBuf) {
     let s = Scratch::new(tag);
     let db = TestDb::new(tag);
     let cfg = sandbox_config(&s, &db, &fresh_backup(&s), "");
-    let cfg = cfg.to_str().unwrap().to_string();
     (s, db, cfg)
 }
 
@@ -25,11 +24,9 @@ fn fast_query_meets_its_target() {
         "2",
         "--duration",
         "1s",
-        "--format",
-        "json",
-        "--config",
-        &cfg,
     ])
+    .config(&cfg)
+    .format("json")
     .run();
     assert_eq!(run.code, 0, "{run}");
     let j = run.json();
@@ -60,13 +57,9 @@ fn sleep_80ms_warns_at_50_and_is_critical_at_20() {
             target,
             "--transactions",
             "3",
-            "--format",
-            "json",
         ]
     };
-    let mut a = args("50");
-    a.extend(["--config", &cfg]);
-    let run = opsbook(&a).run();
+    let run = opsbook(&args("50")).format("json").config(&cfg).run();
     assert_eq!(run.code, 1, "{run}");
     let j = run.json();
     let f = Run::one(&j, "bench.latency_p95");
@@ -75,9 +68,7 @@ fn sleep_80ms_warns_at_50_and_is_critical_at_20() {
     assert!((0.079..0.2).contains(&secs), "{run}");
     assert_eq!(j["data"]["transactions"], 3, "{run}");
 
-    let mut a = args("20");
-    a.extend(["--config", &cfg]);
-    let run = opsbook(&a).run();
+    let run = opsbook(&args("20")).format("json").config(&cfg).run();
     assert_eq!(run.code, 2, "{run}");
     assert_eq!(
         Run::one(&run.json(), "bench.latency_p95")["status"],
@@ -90,7 +81,9 @@ fn sleep_80ms_warns_at_50_and_is_critical_at_20() {
 fn syntax_error_exits_3_with_the_servers_message() {
     let _g = shared();
     let (_s, _db, cfg) = setup("bench_syntax");
-    let run = opsbook(&["bench", "--sql", "SELEC 1", "-t", "1", "--config", &cfg]).run();
+    let run = opsbook(&["bench", "--sql", "SELEC 1", "-t", "1"])
+        .config(&cfg)
+        .run();
     assert_eq!(run.code, 3, "{run}");
     assert!(
         run.stderr.contains("syntax error at or near \"SELEC\""),
@@ -112,9 +105,8 @@ fn statement_timeout_stops_a_runaway_query() {
         "1",
         "-t",
         "1",
-        "--config",
-        &cfg,
     ])
+    .config(&cfg)
     .run();
     assert_eq!(run.code, 3, "{run}");
     assert!(run.stderr.contains("statement timeout"), "{run}");
@@ -136,9 +128,8 @@ fn simple_protocol_refuses_params_and_prepared_binds_them() {
         "simple",
         "-t",
         "1",
-        "--config",
-        &cfg,
     ])
+    .config(&cfg)
     .run();
     assert_eq!(run.code, 3, "{run}");
     assert!(run.stderr.contains("--protocol prepared"), "{run}");
@@ -152,11 +143,9 @@ fn simple_protocol_refuses_params_and_prepared_binds_them() {
         "x",
         "-t",
         "2",
-        "--format",
-        "json",
-        "--config",
-        &cfg,
     ])
+    .config(&cfg)
+    .format("json")
     .run();
     assert_eq!(run.code, 0, "{run}");
     assert_eq!(run.json()["data"]["transactions"], 2, "{run}");
@@ -173,16 +162,15 @@ fn named_query_from_the_config_and_unknown_name() {
         &fresh_backup(&s),
         "bench:\n  queries:\n    one:\n      sql: SELECT $1::int\n      params: [7]\n      target_ms: 1000\n",
     );
-    let cfg = cfg.to_str().unwrap();
-    let run = opsbook(&[
-        "bench", "one", "-t", "2", "--format", "json", "--config", cfg,
-    ])
-    .run();
+    let run = opsbook(&["bench", "one", "-t", "2"])
+        .config(&cfg)
+        .format("json")
+        .run();
     assert_eq!(run.code, 0, "{run}");
     let j = run.json();
     assert_eq!(j["command"], "bench one");
     assert_eq!(j["data"]["target_ms"], 1000.0, "{run}");
-    let run = opsbook(&["bench", "nope", "-t", "1", "--config", cfg]).run();
+    let run = opsbook(&["bench", "nope", "-t", "1"]).config(&cfg).run();
     assert_eq!(run.code, 3, "{run}");
     assert!(run.stderr.contains("known: ranking, one"), "{run}");
 }
@@ -202,9 +190,8 @@ fn explain_on_generated_data_names_the_seq_scan_and_advises_pre_aggregation() {
         &db.name,
         "-t",
         "1",
-        "--config",
-        &cfg,
     ])
+    .config(&cfg)
     .run();
     assert_eq!(run.code, 3, "{run}");
     assert!(run.stderr.contains("refusing to replace it"), "{run}");
@@ -222,11 +209,9 @@ fn explain_on_generated_data_names_the_seq_scan_and_advises_pre_aggregation() {
         "0.5",
         "-t",
         "5",
-        "--format",
-        "json",
-        "--config",
-        &cfg,
     ])
+    .config(&cfg)
+    .format("json")
     .run();
     assert!(run.code == 1 || run.code == 2, "{run}");
     let j = run.json();
@@ -282,9 +267,8 @@ fn explain_on_generated_data_names_the_seq_scan_and_advises_pre_aggregation() {
         &db.name,
         "-t",
         "1",
-        "--config",
-        &cfg,
     ])
+    .config(&cfg)
     .run();
     assert_eq!(run.code, 0, "{run}");
 }

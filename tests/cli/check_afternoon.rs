@@ -22,16 +22,11 @@ const IDS: &[&str] = &[
 ];
 
 fn afternoon(cfg: &std::path::Path, extra: &[&str]) -> Run {
-    let mut args = vec![
-        "check",
-        "afternoon",
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    opsbook(&args).run()
+    opsbook(&["check", "afternoon"])
+        .format("json")
+        .config(cfg)
+        .args(extra)
+        .run()
 }
 
 /// The exit code is the report's worst status (critical outranks unknown).
@@ -418,17 +413,11 @@ fn todays_peak_comes_from_the_run_history() {
     let state = s.path().join("state");
     let cfg = sandbox_config(&s, &db, &fresh_backup(&s), "");
     let run_with = |extra: &[&str]| {
-        let mut args = vec![
-            "check",
-            "afternoon",
-            "--format",
-            "json",
-            "--config",
-            cfg.to_str().unwrap(),
-        ];
-        args.extend_from_slice(extra);
-        opsbook(&args)
-            .env("OPSBOOK_STATE_DIR", state.to_str().unwrap())
+        opsbook(&["check", "afternoon"])
+            .format("json")
+            .config(&cfg)
+            .args(extra)
+            .state_dir(&state)
             .run()
     };
 
@@ -497,7 +486,6 @@ fn ranking_query_advice_names_the_filtered_relation_not_a_namesake_column() {
         &fresh_backup(&s),
         "  relation_min_bytes: 65536\n  slow_query_calls: 10\n",
     );
-    let cfg = cfg.to_str().unwrap();
     // The demo schema and data, then the ranking query 30 times through pg_stat_statements.
     let gen = opsbook(&[
         "bench",
@@ -508,9 +496,8 @@ fn ranking_query_advice_names_the_filtered_relation_not_a_namesake_column() {
         &db.name,
         "-t",
         "30",
-        "--config",
-        cfg,
     ])
+    .config(&cfg)
     .run();
     assert!(gen.code <= 2, "{gen}");
     // The oracle: the planner's own plan of the ranking query reads both tables whole.
@@ -524,7 +511,7 @@ fn ranking_query_advice_names_the_filtered_relation_not_a_namesake_column() {
         "{plan}"
     );
 
-    let run = afternoon(std::path::Path::new(cfg), &["--no-record"]);
+    let run = afternoon(&cfg, &["--no-record"]);
     let j = run.json();
     let seq = Run::findings(&j, "postgres.seq_scan_heavy");
     let invites = seq
@@ -562,11 +549,9 @@ fn ranking_query_advice_names_the_filtered_relation_not_a_namesake_column() {
         "10",
         "--min-rows",
         "1000",
-        "--format",
-        "json",
-        "--config",
-        cfg,
     ])
+    .config(&cfg)
+    .format("json")
     .run();
     let dj = diag.json();
     // The normalized text (`INTERVAL $1`) is planned: the one advice is users_global's

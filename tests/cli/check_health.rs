@@ -84,16 +84,11 @@ fn http_stub(status: &'static str) -> String {
 }
 
 fn health(cfg: &std::path::Path, extra: &[&str]) -> Run {
-    let mut args = vec![
-        "check",
-        "health",
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    opsbook(&args).run()
+    opsbook(&["check", "health"])
+        .format("json")
+        .config(cfg)
+        .args(extra)
+        .run()
 }
 
 #[test]
@@ -132,7 +127,7 @@ fn a_queue_with_jobs_and_no_worker_is_degraded_and_healthy_once_a_worker_listens
     assert_eq!(j["data"]["checks"]["rq_workers"]["queue_sizes"][&q.name], 3);
 
     // The operator's table says the word too.
-    let table = opsbook(&["check", "health", "--config", cfg.to_str().unwrap()]).run();
+    let table = opsbook(&["check", "health"]).config(&cfg).run();
     assert_eq!(table.code, 1, "{table}");
     assert!(table.stdout.contains("degraded"), "{table}");
 
@@ -376,7 +371,7 @@ fn credentials_in_a_health_url_are_never_printed() {
         "health:\n  urls: ['http://app:hunter2secret@127.0.0.1:1/health']\n",
         0o600,
     );
-    let run = opsbook(&["config", "check", cfg.to_str().unwrap()]).run();
+    let run = opsbook(&["config", "check"]).arg(&cfg).run();
     assert_eq!(run.code, 3, "{run}");
     assert!(
         run.stderr.contains(&format!("{}:2:", cfg.display())),

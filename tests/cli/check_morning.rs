@@ -13,15 +13,10 @@ fn healthy_sandbox_reports_every_finding_with_the_servers_numbers() {
 
     let before =
         db.psql("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()");
-    let run = opsbook(&[
-        "check",
-        "morning",
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
-    ])
-    .run();
+    let run = opsbook(&["check", "morning"])
+        .config(&cfg)
+        .format("json")
+        .run();
     let after =
         db.psql("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()");
     let j = run.json();
@@ -94,17 +89,11 @@ fn redis_down_is_critical_and_postgres_findings_stay() {
     let s = Scratch::new("redisdown");
     let cfg = sandbox_config(&s, &db, &fresh_backup(&s), "");
     let redis = format!("redis://127.0.0.1:{}/0", closed_port());
-    let run = opsbook(&[
-        "check",
-        "morning",
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--redis",
-        &redis,
-    ])
-    .run();
+    let run = opsbook(&["check", "morning"])
+        .config(&cfg)
+        .redis(&redis)
+        .format("json")
+        .run();
     let j = run.json();
     assert_eq!(run.code, 2, "{run}");
     assert_eq!(j["status"], "critical");
@@ -139,21 +128,12 @@ fn postgres_down_is_critical_within_the_connect_timeout() {
         0o600,
     );
     let pg = format!("postgres://postgres@127.0.0.1:{}/postgres", closed_port());
-    let run = opsbook(&[
-        "check",
-        "morning",
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--pg",
-        &pg,
-        "--redis",
-        &sandbox().redis_url(),
-        "--timeout",
-        "2",
-    ])
-    .run();
+    let run = opsbook(&["check", "morning", "--timeout", "2"])
+        .config(&cfg)
+        .pg(&pg)
+        .redis(sandbox().redis_url())
+        .format("json")
+        .run();
     let j = run.json();
     assert_eq!(run.code, 2, "{run}");
     let up = Run::one(&j, "postgres.up");
@@ -200,21 +180,12 @@ fn a_server_that_never_answers_times_out_as_critical() {
         0o600,
     );
     let pg = format!("postgres://postgres@127.0.0.1:{port}/postgres?sslmode=disable");
-    let run = opsbook(&[
-        "check",
-        "morning",
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--pg",
-        &pg,
-        "--redis",
-        &sandbox().redis_url(),
-        "--timeout",
-        "1",
-    ])
-    .run();
+    let run = opsbook(&["check", "morning", "--timeout", "1"])
+        .config(&cfg)
+        .pg(&pg)
+        .redis(sandbox().redis_url())
+        .format("json")
+        .run();
     let j = run.json();
     assert_eq!(run.code, 2, "{run}");
     assert_eq!(Run::one(&j, "postgres.up")["status"], "critical", "{run}");
@@ -234,15 +205,10 @@ fn empty_backup_directory_is_critical() {
     let empty = s.path().join("backups");
     std::fs::create_dir_all(empty.join("app")).unwrap();
     let cfg = sandbox_config(&s, &db, &empty, "");
-    let run = opsbook(&[
-        "check",
-        "morning",
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
-    ])
-    .run();
+    let run = opsbook(&["check", "morning"])
+        .config(&cfg)
+        .format("json")
+        .run();
     let j = run.json();
     let f = Run::one(&j, "backup.latest_age");
     assert_eq!(f["status"], "critical", "{run}");
@@ -271,16 +237,7 @@ fn an_old_backup_is_critical_and_a_fresh_one_ok() {
         .set_modified(two_days_ago)
         .unwrap();
     let cfg = sandbox_config(&s, &db, &dir, "");
-    let j = opsbook(&[
-        "check",
-        "morning",
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
-    ])
-    .run()
-    .json();
+    let j = opsbook(&["check", "morning"]).config(&cfg).json();
     let f = Run::one(&j, "backup.latest_age");
     assert_eq!(f["status"], "critical");
     let age = f["value"].as_u64().unwrap();
@@ -295,17 +252,10 @@ fn second_run_shows_growth_since_the_first() {
     let s = Scratch::new("growth");
     let cfg = sandbox_config(&s, &db, &fresh_backup(&s), "");
     let state = s.path().join("state");
-    let first = opsbook(&[
-        "check",
-        "morning",
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
-    ])
-    .env("OPSBOOK_STATE_DIR", state.to_str().unwrap())
-    .run()
-    .json();
+    let first = opsbook(&["check", "morning"])
+        .config(&cfg)
+        .state_dir(&state)
+        .json();
     let mine = |j: &serde_json::Value| {
         Run::findings(j, "postgres.database_size")
             .into_iter()
@@ -319,17 +269,10 @@ fn second_run_shows_growth_since_the_first() {
     db.psql(
         "CREATE TABLE grow AS SELECT g, repeat('x', 200) AS pad FROM generate_series(1, 20000) g",
     );
-    let second = opsbook(&[
-        "check",
-        "morning",
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
-    ])
-    .env("OPSBOOK_STATE_DIR", state.to_str().unwrap())
-    .run()
-    .json();
+    let second = opsbook(&["check", "morning"])
+        .config(&cfg)
+        .state_dir(&state)
+        .json();
     let text = mine(&second);
     assert!(text.contains("since the previous run"), "{text}");
     assert!(text.contains(", +"), "the database grew: {text}");
@@ -354,9 +297,7 @@ fn systemd_units_are_checked_or_unknown_with_the_reason() {
         .unwrap()
         .replace("services: []", "services: [postgresql]");
     std::fs::write(&cfg, text).unwrap();
-    let j = opsbook(&["check", "morning", "--format", "json", "--config", &cfg])
-        .run()
-        .json();
+    let j = opsbook(&["check", "morning"]).config(&cfg).json();
     let unit = Run::one(&j, "service.active");
     assert_eq!(unit["subject"], "postgresql");
     let journal = Run::one(&j, "journal.errors");

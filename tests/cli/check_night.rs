@@ -15,16 +15,10 @@ fn now() -> i64 {
 }
 
 fn night(cfg: &Path, extra: &[&str]) -> Opsbook {
-    let mut args = vec![
-        "check",
-        "night",
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    opsbook(&args)
+    opsbook(&["check", "night"])
+        .format("json")
+        .config(cfg)
+        .args(extra)
 }
 
 /// `table` with `dead` dead tuples and `live` live ones, autovacuum off, stats flushed.
@@ -266,7 +260,7 @@ fn cleanup_deletes_only_old_files_in_the_named_dirs_and_keeps_the_newest_verifie
 
     // Two real backups, both older than the 7-day window once their manifests are aged.
     for _ in 0..2 {
-        let b = opsbook(&["backup", "--config", cfg.to_str().unwrap()]).run();
+        let b = opsbook(&["backup"]).config(&cfg).run();
         assert_eq!(b.code, 0, "{b}");
         std::thread::sleep(Duration::from_millis(1100));
     }
@@ -353,15 +347,10 @@ fn cleanup_deletes_only_old_files_in_the_named_dirs_and_keeps_the_newest_verifie
         vec![m[1].clone()],
         "the newest verified backup stays though it is 30 days old"
     );
-    let list = opsbook(&[
-        "backup",
-        "list",
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
-    ])
-    .run();
+    let list = opsbook(&["backup", "list"])
+        .config(&cfg)
+        .format("json")
+        .run();
     assert_eq!(list.json()["data"]["backups"][0]["id"], newest_id.as_str());
 }
 
@@ -403,9 +392,7 @@ fn projection_from_the_history_says_when_the_disk_fills_and_growth_is_day_over_d
     std::fs::create_dir_all(&state).unwrap();
     std::fs::write(state.join("history.json"), history.to_string()).unwrap();
 
-    let run = night(&cfg, &[])
-        .env("OPSBOOK_STATE_DIR", state.to_str().unwrap())
-        .run();
+    let run = night(&cfg, &[]).state_dir(&state).run();
     let j = run.json();
     let disk = subject(&j, "host.disk_usage", &mount);
     assert_eq!(disk["status"], "critical", "{run}");
@@ -467,7 +454,7 @@ fn fewer_backups_than_the_policy_wants_is_a_warning() {
         .unwrap()
         .replace("backup:\n", "backup:\n  keep: 3\n");
     std::fs::write(&cfg, text).unwrap();
-    let b = opsbook(&["backup", "--config", cfg.to_str().unwrap()]).run();
+    let b = opsbook(&["backup"]).config(&cfg).run();
     assert_eq!(b.code, 0, "{b}");
 
     let run = night(&cfg, &[]).run();
@@ -563,14 +550,9 @@ fn on_a_terminal_maintain_prints_the_plan_and_runs_only_after_the_database_name_
         "maintenance:\n  dead_tuples: 1000\n",
     );
     let spawn = || {
-        let (mut cmd, home) = opsbook_command(&[
-            "check",
-            "night",
-            "--maintain",
-            "--no-color",
-            "--config",
-            cfg.to_str().unwrap(),
-        ]);
+        let (mut cmd, home) = opsbook(&["check", "night", "--maintain", "--no-color"])
+            .config(&cfg)
+            .into_command();
         cmd.env("TERM", "xterm");
         let mut p = expectrl::Session::spawn(cmd).expect("a pseudo-terminal");
         p.set_expect_timeout(Some(Duration::from_secs(60)));
@@ -624,16 +606,10 @@ fn ctrl_c_cancels_the_running_statement_and_starts_no_other() {
              WHERE c.relname = 'busy' AND l.mode = 'AccessExclusiveLock' AND l.granted",
         ) == "1"
     });
-    let (mut cmd, _home) = opsbook_command(&[
-        "check",
-        "night",
-        "--maintain",
-        "--yes",
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
-    ]);
+    let (mut cmd, _home) = opsbook(&["check", "night", "--maintain", "--yes"])
+        .format("json")
+        .config(&cfg)
+        .into_command();
     cmd.stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());

@@ -15,7 +15,7 @@ fn complete(
     args.extend_from_slice(words);
     let r = opsbook(&args)
         .env("COMPLETE", "bash")
-        .env("_CLAP_COMPLETE_INDEX", &index.to_string())
+        .env("_CLAP_COMPLETE_INDEX", index.to_string())
         .env("_CLAP_IFS", "\n")
         .env("OPSBOOK_CONFIG", config.to_str().unwrap())
         .env("HOME", home.to_str().unwrap())
@@ -53,15 +53,10 @@ fn tab_completes_runbook_names_and_backup_ids() {
 
     let b = backup(&cfg, &["--db", &db.name]);
     assert_eq!(b.code, 0, "{b}");
-    let list = opsbook(&[
-        "backup",
-        "list",
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
-    ])
-    .run();
+    let list = opsbook(&["backup", "list"])
+        .config(&cfg)
+        .format("json")
+        .run();
     let id = list.json()["data"]["backups"][0]["id"]
         .as_str()
         .unwrap()

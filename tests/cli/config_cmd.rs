@@ -10,7 +10,7 @@ fn malformed_config_exits_3_naming_line_and_column() {
         "backup:\n  dir: /tmp\nthresholds:\n  disk_pct:\n    warnig: 70\n",
         0o600,
     );
-    let run = opsbook(&["check", "morning", "--config", cfg.to_str().unwrap()]).run();
+    let run = opsbook(&["check", "morning"]).config(&cfg).run();
     assert_eq!(run.code, 3, "{run}");
     let expected = format!("{}:5:5", cfg.display());
     assert!(
@@ -27,17 +27,19 @@ fn malformed_config_exits_3_naming_line_and_column() {
 fn broken_yaml_and_wrong_types_exit_3() {
     let s = Scratch::new("types");
     let cfg = s.write("a.yaml", "timeouts:\n  connect: [1, 2\n", 0o600);
-    let run = opsbook(&["config", "check", cfg.to_str().unwrap()]).run();
+    let run = opsbook(&["config", "check"]).arg(&cfg).run();
     assert_eq!(run.code, 3, "{run}");
     assert!(run.stderr.contains(&format!("{}:", cfg.display())), "{run}");
     let cfg = s.write("b.yaml", "services: postgresql\n", 0o600);
-    let run = opsbook(&["config", "check", cfg.to_str().unwrap()]).run();
+    let run = opsbook(&["config", "check"]).arg(&cfg).run();
     assert_eq!(run.code, 3, "{run}");
     assert!(
         run.stderr.contains(&format!("{}:1:", cfg.display())),
         "{run}"
     );
-    let run = opsbook(&["check", "morning", "--config", "/nonexistent/opsbook.yaml"]).run();
+    let run = opsbook(&["check", "morning"])
+        .config("/nonexistent/opsbook.yaml")
+        .run();
     assert_eq!(run.code, 3, "{run}");
     assert!(run.stderr.contains("does not exist"), "{run}");
 }
@@ -50,7 +52,7 @@ fn config_check_accepts_a_good_file() {
         "services: [postgresql, telegram-bot]\nthresholds:\n  backup_age:\n    critical: 36h\n",
         0o644,
     );
-    let run = opsbook(&["config", "check", cfg.to_str().unwrap()]).run();
+    let run = opsbook(&["config", "check"]).arg(&cfg).run();
     assert_eq!(run.code, 0, "{run}");
     assert!(
         run.stdout.contains("is a valid opsbook configuration"),
@@ -64,9 +66,7 @@ fn no_file_means_the_seed_defaults() {
     assert_eq!(run.code, 0, "{run}");
     assert!(run.stdout.contains("# source: built-in defaults"), "{run}");
     assert!(run.stdout.contains("services:"), "{run}");
-    let j = opsbook(&["config", "show", "--format", "json"])
-        .run()
-        .json();
+    let j = opsbook(&["config", "show"]).json();
     let c = &j["data"]["config"];
     assert_eq!(c["thresholds"]["connections_pct"]["critical"], 90.0);
     assert_eq!(c["thresholds"]["disk_pct"]["warning"], 80.0);
@@ -79,7 +79,7 @@ fn config_show_masks_secrets_and_readable_secret_files_are_refused() {
     let s = Scratch::new("secret");
     let body = "postgres:\n  url: postgres://app:hunter2secret@db.example:5432/app\nredis:\n  url: redis://:redispw99@127.0.0.1:6390/0\n";
     let cfg = s.write("private.yaml", body, 0o600);
-    let run = opsbook(&["config", "show", "--config", cfg.to_str().unwrap()]).run();
+    let run = opsbook(&["config", "show"]).config(&cfg).run();
     assert_eq!(run.code, 0, "{run}");
     assert!(
         !run.stdout.contains("hunter2secret") && !run.stderr.contains("hunter2secret"),
@@ -87,19 +87,14 @@ fn config_show_masks_secrets_and_readable_secret_files_are_refused() {
     );
     assert!(!run.stdout.contains("redispw99"), "{run}");
     assert!(run.stdout.contains("***"), "{run}");
-    let json = opsbook(&[
-        "config",
-        "show",
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
-    ])
-    .run();
+    let json = opsbook(&["config", "show"])
+        .config(&cfg)
+        .format("json")
+        .run();
     assert!(!json.stdout.contains("hunter2secret"));
 
     let open = s.write("open.yaml", body, 0o644);
-    let run = opsbook(&["config", "show", "--config", open.to_str().unwrap()]).run();
+    let run = opsbook(&["config", "show"]).config(&open).run();
     assert_eq!(run.code, 3, "{run}");
     assert!(run.stderr.contains("chmod 600"), "{run}");
     assert!(!run.stderr.contains("hunter2secret"), "{run}");
@@ -113,30 +108,27 @@ fn flags_and_environment_override_the_file() {
         "postgres:\n  url: postgres://file@filehost:5432/filedb\n",
         0o600,
     );
-    let run = opsbook(&["config", "show", "--config", cfg.to_str().unwrap()]).run();
+    let run = opsbook(&["config", "show"]).config(&cfg).run();
     assert!(run.stdout.contains("filehost"), "{run}");
-    let run = opsbook(&["config", "show", "--config", cfg.to_str().unwrap()])
+    let run = opsbook(&["config", "show"])
+        .config(&cfg)
         .env("DATABASE_URL", "postgres://envuser@envhost:5432/envdb")
         .run();
     assert!(
         run.stdout.contains("envhost") && !run.stdout.contains("filehost"),
         "{run}"
     );
-    let run = opsbook(&[
-        "config",
-        "show",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--pg",
-        "postgres://flag@flaghost:5432/x",
-    ])
-    .env("DATABASE_URL", "postgres://envuser@envhost:5432/envdb")
-    .run();
+    let run = opsbook(&["config", "show"])
+        .config(&cfg)
+        .pg("postgres://flag@flaghost:5432/x")
+        .env("DATABASE_URL", "postgres://envuser@envhost:5432/envdb")
+        .run();
     assert!(
         run.stdout.contains("flaghost") && !run.stdout.contains("envhost"),
         "{run}"
     );
-    let run = opsbook(&["config", "show", "--config", cfg.to_str().unwrap()])
+    let run = opsbook(&["config", "show"])
+        .config(&cfg)
         .env("OPSBOOK_CONFIG", "/nonexistent.yaml")
         .run();
     assert_eq!(run.code, 0, "--config wins over OPSBOOK_CONFIG: {run}");
@@ -153,14 +145,14 @@ fn the_example_config_is_valid_and_its_secrets_stay_masked() {
         &std::fs::read_to_string(&example).unwrap(),
         0o600,
     );
-    let run = opsbook(&["config", "check", installed.to_str().unwrap()]).run();
+    let run = opsbook(&["config", "check"]).arg(&installed).run();
     assert_eq!(run.code, 0, "{run}");
     std::fs::set_permissions(
         &installed,
         std::os::unix::fs::PermissionsExt::from_mode(0o644),
     )
     .unwrap();
-    let run = opsbook(&["config", "check", installed.to_str().unwrap()]).run();
+    let run = opsbook(&["config", "check"]).arg(&installed).run();
     assert_eq!(run.code, 3, "{run}");
     assert!(run.stderr.contains("notify.webhook.url"), "{run}");
     // `config show` reads the secret files it names: point them at files of the test's own.
@@ -171,7 +163,7 @@ fn the_example_config_is_valid_and_its_secrets_stay_masked() {
         .unwrap()
         .replace("/etc/opsbook/", &format!("{}/", s.path().display()));
     let copy = s.write("opsbook.yaml", &text, 0o600);
-    let shown = opsbook(&["config", "show", "--config", copy.to_str().unwrap()]).run();
+    let shown = opsbook(&["config", "show"]).config(&copy).run();
     assert_eq!(shown.code, 0, "{shown}");
     assert!(
         !shown.stdout.contains("xxxxxxxxxxxxxxxxxxxxxxxxxx"),

@@ -26,7 +26,6 @@ fn holder_is_the_root_of_both_waiters_and_terminate_yes_unblocks_them() {
     db.psql("CREATE TABLE t (id int); INSERT INTO t VALUES (1)");
     let s = Scratch::new("locks");
     let cfg = sandbox_config(&s, &db, &fresh_backup(&s), "");
-    let cfg = cfg.to_str().unwrap();
 
     let mut holder_cmd = psql_command(&db, "holder");
     holder_cmd.args([
@@ -50,7 +49,10 @@ fn holder_is_the_root_of_both_waiters_and_terminate_yes_unblocks_them() {
         pid_of(&db, "waiter2"),
     );
 
-    let run = opsbook(&["diagnose", "locks", "--format", "json", "--config", cfg]).run();
+    let run = opsbook(&["diagnose", "locks"])
+        .config(&cfg)
+        .format("json")
+        .run();
     let j = run.json();
     assert_eq!(run.code, 1, "{run}");
     let waiting = Run::one(&j, "locks.waiting");
@@ -93,7 +95,7 @@ fn holder_is_the_root_of_both_waiters_and_terminate_yes_unblocks_them() {
     assert!(node["query"].as_str().unwrap().contains("pg_sleep"));
 
     // The human form: holder first, both waiters indented under it.
-    let table = opsbook(&["diagnose", "locks", "--config", cfg]).run();
+    let table = opsbook(&["diagnose", "locks"]).config(&cfg).run();
     let rows: Vec<&str> = table.stdout.lines().collect();
     let at = rows
         .iter()
@@ -109,46 +111,25 @@ fn holder_is_the_root_of_both_waiters_and_terminate_yes_unblocks_them() {
     );
 
     // No terminal and no --yes: the plan, a refusal, exit 3, and the holder still holds.
-    let refused = opsbook(&[
-        "diagnose",
-        "locks",
-        "--terminate",
-        &h.to_string(),
-        "--config",
-        cfg,
-    ])
-    .run();
+    let refused = opsbook(&["diagnose", "locks", "--terminate", &h.to_string()])
+        .config(&cfg)
+        .run();
     assert_eq!(refused.code, 3, "{refused}");
     assert!(refused.stderr.contains("plan: terminate"), "{refused}");
     assert!(refused.stderr.contains("--yes"), "{refused}");
     assert_eq!(waiting_in(&db), "2");
 
     // A session that blocks nobody is refused without --force.
-    let nobody = opsbook(&[
-        "diagnose",
-        "locks",
-        "--cancel",
-        &p1.to_string(),
-        "--yes",
-        "--config",
-        cfg,
-    ])
-    .run();
+    let nobody = opsbook(&["diagnose", "locks", "--cancel", &p1.to_string(), "--yes"])
+        .config(&cfg)
+        .run();
     assert_eq!(nobody.code, 3, "{nobody}");
     assert!(nobody.stderr.contains("blocks no session"), "{nobody}");
 
-    let done = opsbook(&[
-        "diagnose",
-        "locks",
-        "--terminate",
-        &h.to_string(),
-        "--yes",
-        "--format",
-        "json",
-        "--config",
-        cfg,
-    ])
-    .run();
+    let done = opsbook(&["diagnose", "locks", "--terminate", &h.to_string(), "--yes"])
+        .config(&cfg)
+        .format("json")
+        .run();
     let j = done.json();
     assert_eq!(Run::one(&j, "locks.action")["status"], "ok", "{done}");
     assert_eq!(Run::one(&j, "locks.waiting")["value"], 0, "{done}");
@@ -175,7 +156,6 @@ fn on_a_terminal_the_pid_must_be_typed() {
     db.psql("CREATE TABLE t (id int)");
     let s = Scratch::new("lockstty");
     let cfg = sandbox_config(&s, &db, &fresh_backup(&s), "");
-    let cfg = cfg.to_str().unwrap();
     let mut holder_cmd = psql_command(&db, "holder");
     holder_cmd.args(["-c", "BEGIN; LOCK TABLE t; SELECT pg_sleep(60);"]);
     let _holder = Child::spawn(holder_cmd);
@@ -189,7 +169,9 @@ fn on_a_terminal_the_pid_must_be_typed() {
     let h = pid_of(&db, "holder").to_string();
 
     // A wrong answer: nothing is done, exit 3.
-    let (cmd, _home) = opsbook_command(&["diagnose", "locks", "--terminate", &h, "--config", cfg]);
+    let (cmd, _home) = opsbook(&["diagnose", "locks", "--terminate", &h])
+        .config(&cfg)
+        .into_command();
     let mut tty = expectrl::Session::spawn(cmd).expect("a pseudo-terminal");
     tty.set_expect_timeout(Some(Duration::from_secs(20)));
     tty.expect("plan: terminate").unwrap();
@@ -199,7 +181,9 @@ fn on_a_terminal_the_pid_must_be_typed() {
     assert_eq!(waiting_in(&db), "1");
 
     // The pid typed: the holder is ended and the waiter finishes.
-    let (cmd, _home) = opsbook_command(&["diagnose", "locks", "--terminate", &h, "--config", cfg]);
+    let (cmd, _home) = opsbook(&["diagnose", "locks", "--terminate", &h])
+        .config(&cfg)
+        .into_command();
     let mut tty = expectrl::Session::spawn(cmd).expect("a pseudo-terminal");
     tty.set_expect_timeout(Some(Duration::from_secs(20)));
     tty.expect(format!("Type `{h}`").as_str()).unwrap();
@@ -239,15 +223,10 @@ fn a_relation_in_another_database_is_named_with_its_database() {
     wait_until("the waiter", || waiting_in(&other) == "1");
     let h = pid_of(&other, "holder_x");
 
-    let run = opsbook(&[
-        "diagnose",
-        "locks",
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
-    ])
-    .run();
+    let run = opsbook(&["diagnose", "locks"])
+        .config(&cfg)
+        .format("json")
+        .run();
     other.psql(&format!("SELECT pg_terminate_backend({h})"));
     let j = run.json();
     let node = j["data"]["tree"]

@@ -4,7 +4,7 @@ use std::process::Command;
 
 use crate::harness::*;
 
-fn sample(pid: u32, cfg: &str) -> Run {
+fn sample(pid: u32, cfg: &std::path::Path) -> Run {
     opsbook(&[
         "diagnose",
         "memory",
@@ -14,11 +14,9 @@ fn sample(pid: u32, cfg: &str) -> Run {
         "3s",
         "--interval",
         "200ms",
-        "--format",
-        "json",
-        "--config",
-        cfg,
     ])
+    .config(cfg)
+    .format("json")
     .run()
 }
 
@@ -30,7 +28,6 @@ fn a_steadily_growing_child_is_a_leak_and_a_flat_one_is_not() {
     let _client = crate::monitor::a_client(&db, "memory_client");
     let s = Scratch::new("memory");
     let cfg = sandbox_config(&s, &db, &fresh_backup(&s), "");
-    let cfg = cfg.to_str().unwrap();
 
     // bash appends 200 KB to a string every 50 ms: about 4 MB/s, on a ~4 MB start.
     let mut grow = Command::new("bash");
@@ -43,7 +40,7 @@ fn a_steadily_growing_child_is_a_leak_and_a_flat_one_is_not() {
     flat_cmd.arg("60");
     let flat = Child::spawn(flat_cmd);
 
-    let run = sample(leaky.pid(), cfg);
+    let run = sample(leaky.pid(), &cfg);
     let j = run.json();
     let f = Run::one(&j, "memory.process");
     assert_eq!(f["status"], "critical", "{run}");
@@ -68,7 +65,7 @@ fn a_steadily_growing_child_is_a_leak_and_a_flat_one_is_not() {
     );
     assert_eq!(run.code, 2, "{run}");
 
-    let run = sample(flat.pid(), cfg);
+    let run = sample(flat.pid(), &cfg);
     let j = run.json();
     let f = Run::one(&j, "memory.process");
     assert_eq!(f["status"], "ok", "{run}");
@@ -129,11 +126,9 @@ fn connection_samples_leave_out_opsbooks_own_sessions() {
         "1s",
         "--interval",
         "200ms",
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
     ])
+    .config(&cfg)
+    .format("json")
     .run();
     let after = oracle();
     let j = run.json();

@@ -61,11 +61,9 @@ fn endpoints_answering_200_500_and_slowly_and_a_closed_port() {
         &slow,
         "--host",
         &closed_host,
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
     ])
+    .config(&cfg)
+    .format("json")
     .run();
     let j = run.json();
     let http: BTreeMap<String, &serde_json::Value> = Run::findings(&j, "network.http")
@@ -155,15 +153,10 @@ fn socket_states_agree_with_ss() {
     let s = Scratch::new("sockets");
     let cfg = sandbox_config(&s, &db, &fresh_backup(&s), "");
     let before = ss_counts();
-    let run = opsbook(&[
-        "diagnose",
-        "network",
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
-    ])
-    .run();
+    let run = opsbook(&["diagnose", "network"])
+        .config(&cfg)
+        .format("json")
+        .run();
     let after = ss_counts();
     let j = run.json();
     let ours = j["data"]["socket_states"].as_object().unwrap();

@@ -39,7 +39,6 @@ fn seq_scan_heavy_statement_yields_the_index_on_its_filter_columns() {
     assert!(burst.output().unwrap().status.success());
 
     let cfg = sandbox_config(&s, &db, &fresh_backup(&s), "");
-    let cfg = cfg.to_str().unwrap();
     let run = opsbook(&[
         "diagnose",
         "queries",
@@ -47,11 +46,9 @@ fn seq_scan_heavy_statement_yields_the_index_on_its_filter_columns() {
         "50",
         "--min-rows",
         "10000",
-        "--format",
-        "json",
-        "--config",
-        cfg,
     ])
+    .config(&cfg)
+    .format("json")
     .run();
     let j = run.json();
     let advice = Run::one(&j, "queries.index_suggestion");
@@ -98,17 +95,10 @@ fn seq_scan_heavy_statement_yields_the_index_on_its_filter_columns() {
             .next()
             .unwrap(),
     );
-    let again = opsbook(&[
-        "diagnose",
-        "queries",
-        "--min-calls",
-        "50",
-        "--format",
-        "json",
-        "--config",
-        cfg,
-    ])
-    .run();
+    let again = opsbook(&["diagnose", "queries", "--min-calls", "50"])
+        .config(&cfg)
+        .format("json")
+        .run();
     assert_eq!(
         Run::one(&again.json(), "queries.index_suggestion")["status"],
         "ok",
@@ -117,17 +107,10 @@ fn seq_scan_heavy_statement_yields_the_index_on_its_filter_columns() {
 
     // --explain shows the statement's plan without running anything it should not.
     let id = stmt["queryid"].as_str().unwrap().to_string();
-    let ex = opsbook(&[
-        "diagnose",
-        "queries",
-        "--explain",
-        &id,
-        "--format",
-        "json",
-        "--config",
-        cfg,
-    ])
-    .run();
+    let ex = opsbook(&["diagnose", "queries", "--explain", &id])
+        .config(&cfg)
+        .format("json")
+        .run();
     let ej = ex.json();
     assert_eq!(Run::one(&ej, "queries.explain")["status"], "ok", "{ex}");
     assert!(
@@ -146,15 +129,10 @@ fn without_pg_stat_statements_the_hint_says_how_to_enable_it() {
     let db = TestDb::new("nopgss");
     let s = Scratch::new("nopgss");
     let cfg = sandbox_config(&s, &db, &fresh_backup(&s), "");
-    let run = opsbook(&[
-        "diagnose",
-        "queries",
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
-    ])
-    .run();
+    let run = opsbook(&["diagnose", "queries"])
+        .config(&cfg)
+        .format("json")
+        .run();
     let j = run.json();
     let f = Run::one(&j, "queries.statements");
     assert_eq!(f["status"], "unknown", "{run}");
@@ -196,17 +174,10 @@ fn slow_count_is_the_true_count_not_the_limit() {
     assert!(oracle >= 4, "{oracle}");
 
     let cfg = sandbox_config(&s, &db, &fresh_backup(&s), "");
-    let run = opsbook(&[
-        "diagnose",
-        "queries",
-        "--limit",
-        "2",
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
-    ])
-    .run();
+    let run = opsbook(&["diagnose", "queries", "--limit", "2"])
+        .config(&cfg)
+        .format("json")
+        .run();
     let j = run.json();
     let slow = Run::one(&j, "queries.slow");
     assert_eq!(slow["value"], oracle, "{run}");

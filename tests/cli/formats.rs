@@ -45,16 +45,9 @@ impl Stack {
         }
     }
 
-    fn config(&self) -> &str {
-        self.config.to_str().unwrap()
-    }
-
-    /// `opsbook ARGS --config <this stack> EXTRA`.
-    fn run(&self, args: &[&str], extra: &[&str]) -> Run {
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend_from_slice(&["--config", self.config()]);
-        all.extend_from_slice(extra);
-        opsbook(&all).run()
+    /// `opsbook ARGS --config <this stack>`, to add to and run.
+    fn opsbook(&self, args: &[&str]) -> Opsbook {
+        opsbook(args).config(&self.config)
     }
 
     /// A config whose PostgreSQL and Redis are down (closed loopback ports).
@@ -131,7 +124,11 @@ fn node_exporter_reads_two_textfiles_in_one_directory() {
         (&["monitor"][..], &monitor),
         (&["check", "morning"][..], &morning),
     ] {
-        let run = stack.run(args, &["-q", "--textfile", file.to_str().unwrap()]);
+        let run = stack
+            .opsbook(args)
+            .args(["-q"])
+            .flag("--textfile", file)
+            .run();
         assert!(run.code <= 2, "{run}");
     }
     let log = stack.scratch.path().join("node_exporter.log");
@@ -211,21 +208,19 @@ fn promtool_finds_nothing_to_lint_in_any_commands_prometheus_output() {
     let down = stack.down_config();
     let mut runs: Vec<(String, Run)> = COMMANDS
         .iter()
-        .map(|args| (args.join(" "), stack.run(args, &["--format", "prometheus"])))
+        .map(|args| {
+            (
+                args.join(" "),
+                stack.opsbook(args).format("prometheus").run(),
+            )
+        })
         .collect();
     runs.push((
         "check morning (servers down)".into(),
-        opsbook(&[
-            "check",
-            "morning",
-            "--config",
-            down.to_str().unwrap(),
-            "--timeout",
-            "2",
-            "--format",
-            "prometheus",
-        ])
-        .run(),
+        opsbook(&["check", "morning", "--timeout", "2"])
+            .config(&down)
+            .format("prometheus")
+            .run(),
     ));
     for (what, run) in runs {
         assert!(run.code <= 3, "{what}: {run}");
@@ -351,19 +346,12 @@ fn every_nagios_line_follows_the_plugin_grammar_usage_errors_and_down_servers_in
     let down = stack.down_config();
     let mut runs: Vec<(String, Run)> = COMMANDS
         .iter()
-        .map(|args| (args.join(" "), stack.run(args, &["--format", "nagios"])))
+        .map(|args| (args.join(" "), stack.opsbook(args).format("nagios").run()))
         .collect();
-    let down_run = opsbook(&[
-        "check",
-        "morning",
-        "--config",
-        down.to_str().unwrap(),
-        "--timeout",
-        "2",
-        "--format",
-        "nagios",
-    ])
-    .run();
+    let down_run = opsbook(&["check", "morning", "--timeout", "2"])
+        .config(&down)
+        .format("nagios")
+        .run();
     assert_eq!(down_run.code, 2, "{down_run}");
     runs.push(("check morning (servers down)".into(), down_run));
     // Usage errors and a run that cannot start: one UNKNOWN line on stdout, exit 3.
@@ -434,9 +422,7 @@ fn every_nagios_line_follows_the_plugin_grammar_usage_errors_and_down_servers_in
         "{morning}"
     );
     // ... and JSON, as the finding's `thresholds`.
-    let json = stack
-        .run(&["check", "morning"], &["--format", "json"])
-        .json();
+    let json = stack.opsbook(&["check", "morning"]).json();
     let disk = &Run::findings(&json, "host.disk_usage")[0];
     assert_eq!(
         disk["thresholds"],
@@ -592,10 +578,10 @@ fn queryids_read_by_jq_round_trip_into_explain() {
     for _ in 0..3 {
         db.psql("SELECT count(*) FROM t;");
     }
-    let run = stack.run(
-        &["diagnose", "queries", "--min-calls", "1"],
-        &["--format", "json"],
-    );
+    let run = stack
+        .opsbook(&["diagnose", "queries", "--min-calls", "1"])
+        .format("json")
+        .run();
     assert!(run.code <= 2, "{run}");
     let json = run.json();
     let top = json["data"]["top_by_total"].as_array().unwrap();
@@ -625,17 +611,17 @@ fn queryids_read_by_jq_round_trip_into_explain() {
         !id.is_empty() && id.parse::<i64>().is_ok(),
         "jq read `{id}` from {run}"
     );
-    let explained = stack.run(
-        &["diagnose", "queries", "--explain", &id],
-        &["--format", "json"],
-    );
+    let explained = stack
+        .opsbook(&["diagnose", "queries", "--explain", &id])
+        .format("json")
+        .run();
     assert!(explained.code <= 1, "{explained}");
     let j = explained.json();
     assert_eq!(j["data"]["queryid"], serde_json::json!(id), "{explained}");
     // The JSON string form with its quotes is accepted too.
-    let quoted = stack.run(
-        &["diagnose", "queries", "--explain", &format!("\"{id}\"")],
-        &["--format", "json"],
-    );
+    let quoted = stack
+        .opsbook(&["diagnose", "queries", "--explain", &format!("\"{id}\"")])
+        .format("json")
+        .run();
     assert!(quoted.code <= 1, "{quoted}");
 }

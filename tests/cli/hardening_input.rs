@@ -41,7 +41,7 @@ fn write_mode(path: &Path, bytes: &[u8], mode: u32) {
 }
 
 fn config_check(path: &Path) -> Run {
-    opsbook(&["config", "check", path.to_str().unwrap()]).run()
+    opsbook(&["config", "check"]).arg(path).run()
 }
 
 fn assert_no_library_words(run: &Run) {
@@ -76,12 +76,10 @@ fn hardening_7_an_endless_health_body_is_read_up_to_64_kib_and_judged() {
             env!("CARGO_BIN_EXE_opsbook"),
             "check",
             "health",
-            "--format",
-            "json",
-            "--config",
-            cfg.to_str().unwrap(),
         ],
     )
+    .format("json")
+    .config(&cfg)
     .run();
     assert!(
         run.elapsed < Duration::from_secs(15),
@@ -170,7 +168,7 @@ fn hardening_8_every_inline_secret_in_a_readable_config_is_refused() {
         );
         assert!(!check.stderr.contains("hunter2"), "{name}: {check}");
         // A run says the same as config check: one shared validation.
-        let run = opsbook(&["runbook", "list", "--config", open.to_str().unwrap()]).run();
+        let run = opsbook(&["runbook", "list"]).config(&open).run();
         assert_eq!(run.code, 3, "{name}: {run}");
         assert_eq!(
             run.stderr.lines().next(),
@@ -181,7 +179,7 @@ fn hardening_8_every_inline_secret_in_a_readable_config_is_refused() {
         let private = s.write(&format!("{name}-private.yaml"), body, 0o600);
         let check = config_check(&private);
         assert_eq!(check.code, 0, "{name}: {check}");
-        let shown = opsbook(&["config", "show", "--config", private.to_str().unwrap()]).run();
+        let shown = opsbook(&["config", "show"]).config(&private).run();
         assert!(
             !shown.stdout.contains("hunter2"),
             "{name}: shown unmasked: {shown}"
@@ -228,7 +226,7 @@ fn hardening_8_config_check_reports_the_secret_file_modes_a_run_refuses() {
                 .contains(&format!("chmod 600 {}", file.display())),
             "{key}: {check}"
         );
-        let run = opsbook(&["check", "health", "--config", cfg.to_str().unwrap()]).run();
+        let run = opsbook(&["check", "health"]).config(&cfg).run();
         assert_eq!(run.code, 3, "{key}: {run}");
         assert_eq!(
             run.stderr.lines().next(),
@@ -282,9 +280,9 @@ fn hardening_9_runbooks_nested_past_the_limit_are_refused_by_validate_and_run() 
     }
     // Eight levels are fine, validated and run.
     let ok = chain(&s, "ok", 8);
-    let run = opsbook(&["runbook", "validate", ok.to_str().unwrap()]).run();
+    let run = opsbook(&["runbook", "validate"]).arg(&ok).run();
     assert_eq!(run.code, 0, "{run}");
-    let run = opsbook(&["runbook", "run", ok.to_str().unwrap(), "--yes"]).run();
+    let run = opsbook(&["runbook", "run"]).arg(&ok).args(["--yes"]).run();
     assert_eq!(run.code, 0, "{run}");
     // A cycle is still a cycle.
     let a = s.path().join("cyc_a.yaml");
@@ -305,7 +303,7 @@ fn hardening_9_runbooks_nested_past_the_limit_are_refused_by_validate_and_run() 
         ),
         0o644,
     );
-    let run = opsbook(&["runbook", "validate", a.to_str().unwrap()]).run();
+    let run = opsbook(&["runbook", "validate"]).arg(&a).run();
     assert_eq!(run.code, 3, "{run}");
     assert!(run.stdout.contains("runbook cycle"), "{run}");
 }
@@ -371,16 +369,11 @@ fn hardening_12_a_broken_telegram_channel_does_not_silence_the_webhook() {
         "name: nightly-proof\nnotify: failure\nsteps:\n  - name: verify the newest backup\n    run: backup verify nope/latest\n",
         0o644,
     );
-    let run = opsbook(&[
-        "runbook",
-        "run",
-        failing.to_str().unwrap(),
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
-    ])
-    .run();
+    let run = opsbook(&["runbook", "run"])
+        .arg(&failing)
+        .config(&cfg)
+        .format("json")
+        .run();
     assert_eq!(run.code, 3, "the step's status decides: {run}");
     assert_eq!(rx.webhook().len(), 1, "the webhook still delivers: {run}");
     assert!(rx.telegram().is_empty(), "{run}");
@@ -419,15 +412,11 @@ fn hardening_12_monitor_alerts_through_the_webhook_when_telegram_has_no_token() 
     let cfg = sandbox_config(&s, &db, &s.path().join("backups"), &extra);
     let state = s.path().join("state");
     let monitor = || {
-        opsbook(&[
-            "monitor",
-            "--format",
-            "json",
-            "--config",
-            cfg.to_str().unwrap(),
-        ])
-        .env("OPSBOOK_STATE_DIR", state.to_str().unwrap())
-        .run()
+        opsbook(&["monitor"])
+            .config(&cfg)
+            .format("json")
+            .state_dir(&state)
+            .run()
     };
     let run = monitor();
     assert_eq!(run.code, 2, "the alert's own status decides: {run}");
@@ -478,7 +467,7 @@ fn hardening_14_a_non_utf8_config_names_the_offset_line_and_column() {
     // A runbook gets the same.
     let rb = s.path().join("latin1-runbook.yaml");
     write_mode(&rb, b"name: caf\xe9\nsteps: []\n", 0o644);
-    let run = opsbook(&["runbook", "validate", rb.to_str().unwrap()]).run();
+    let run = opsbook(&["runbook", "validate"]).arg(&rb).run();
     assert_eq!(run.code, 3, "{run}");
     assert!(
         format!("{}{}", run.stdout, run.stderr)
@@ -542,7 +531,7 @@ fn hardening_18_yaml_errors_speak_to_the_operator_and_files_are_bounded() {
         "name: a\nname: b\nsteps:\n  - name: x\n    run: runbook list\n",
         0o644,
     );
-    let run = opsbook(&["runbook", "validate", rb.to_str().unwrap()]).run();
+    let run = opsbook(&["runbook", "validate"]).arg(&rb).run();
     assert_eq!(run.code, 3, "{run}");
     assert_no_library_words(&run);
     assert!(
@@ -555,7 +544,7 @@ fn hardening_18_yaml_errors_speak_to_the_operator_and_files_are_bounded() {
         &format!("# {}\n", "x".repeat(2 * 1024 * 1024)),
         0o644,
     );
-    let run = opsbook(&["runbook", "validate", big.to_str().unwrap()]).run();
+    let run = opsbook(&["runbook", "validate"]).arg(&big).run();
     assert_eq!(run.code, 3, "{run}");
     assert!(
         format!("{}{}", run.stdout, run.stderr).contains("over the limit of 1 MiB"),
@@ -569,18 +558,9 @@ fn hardening_siblings_a_bench_rate_too_slow_for_the_clock_is_a_usage_error() {
     let db = TestDb::new("h_rate");
     let s = Scratch::new("h_rate");
     let cfg = sandbox_config(&s, &db, &s.path().join("backups"), "");
-    let run = opsbook(&[
-        "bench",
-        "--sql",
-        "SELECT 1",
-        "--rate",
-        "1e-300",
-        "-t",
-        "2",
-        "--config",
-        cfg.to_str().unwrap(),
-    ])
-    .run();
+    let run = opsbook(&["bench", "--sql", "SELECT 1", "--rate", "1e-300", "-t", "2"])
+        .config(&cfg)
+        .run();
     assert_eq!(run.code, 3, "{run}");
     assert_no_library_words(&run);
     assert!(run.stderr.contains("between 0.001 and 1000000"), "{run}");
@@ -600,7 +580,7 @@ fn hardening_siblings_secret_and_state_files_are_read_within_bounds() {
         ),
         0o600,
     );
-    let run = opsbook(&["config", "show", "--config", cfg.to_str().unwrap()]).run();
+    let run = opsbook(&["config", "show"]).config(&cfg).run();
     assert!(run.stdout.contains("over the limit of 64 KiB"), "{run}");
     assert!(!run.stdout.contains("pppppppp"), "{run}");
 
@@ -609,8 +589,9 @@ fn hardening_siblings_secret_and_state_files_are_read_within_bounds() {
     std::fs::create_dir_all(&state).unwrap();
     let history = std::fs::File::create(state.join("history.json")).unwrap();
     history.set_len(65 * 1024 * 1024).unwrap();
-    let run = opsbook(&["monitor", "--no-notify", "--config", cfg.to_str().unwrap()])
-        .env("OPSBOOK_STATE_DIR", state.to_str().unwrap())
+    let run = opsbook(&["monitor", "--no-notify"])
+        .config(&cfg)
+        .state_dir(&state)
         .run();
     assert!(
         run.stderr.contains("run history") && run.stderr.contains("over the limit of 64 MiB"),
@@ -629,15 +610,10 @@ fn hardening_siblings_a_huge_redis_value_is_not_read_whole_for_a_metric() {
         "health:\n  queues: [t_h_none]\nmetrics:\n  - name: huge\n    redis: {{get: {key}}}\n    checks: [health]\n"
     );
     let cfg = sandbox_config(&s, &db, &fresh_backup(&s), &extra);
-    let run = opsbook(&[
-        "check",
-        "health",
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
-    ])
-    .run();
+    let run = opsbook(&["check", "health"])
+        .config(&cfg)
+        .format("json")
+        .run();
     redis_cmd(&["DEL", &key]);
     let j = run.json();
     let f = Run::one(&j, "metric.huge");

@@ -1,5 +1,6 @@
 //! A small builder: create what a test needs, run `opsbook`, get status + stdout + JSON.
 
+use std::ffi::OsStr;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -190,7 +191,7 @@ pub fn command(program: &str, args: &[&str]) -> Opsbook {
 /// The same clean `opsbook ARGS` as a plain Command (e.g. to run under a pseudo-terminal);
 /// keep the Scratch alive while it runs.
 pub fn opsbook_command(args: &[&str]) -> (Command, Scratch) {
-    program_command(env!("CARGO_BIN_EXE_opsbook"), args)
+    opsbook(args).into_command()
 }
 
 fn program_command(program: &str, args: &[&str]) -> (Command, Scratch) {
@@ -205,16 +206,75 @@ fn program_command(program: &str, args: &[&str]) -> (Command, Scratch) {
     (cmd, home)
 }
 
+/// The builder reads as the test's intent: `opsbook(&["check", "morning"]).config(&cfg).json()`.
+/// Each flag method appends the global flag after the arguments given so far; clap reads a
+/// global flag anywhere after the subcommand, so the order is never the test's point.
 impl Opsbook {
-    pub fn env(mut self, k: &str, v: &str) -> Self {
+    pub fn env(mut self, k: &str, v: impl AsRef<OsStr>) -> Self {
         self.cmd.env(k, v);
         self
+    }
+
+    /// One more argument (a path needs no `to_str().unwrap()`).
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
+        self.cmd.arg(arg);
+        self
+    }
+
+    /// More arguments (paths need no `to_str().unwrap()`).
+    pub fn args<S: AsRef<OsStr>>(mut self, args: impl IntoIterator<Item = S>) -> Self {
+        self.cmd.args(args);
+        self
+    }
+
+    /// `--config PATH`.
+    pub fn config(self, path: impl AsRef<OsStr>) -> Self {
+        self.flag("--config", path)
+    }
+
+    /// `--pg URL`.
+    pub fn pg(self, url: impl AsRef<OsStr>) -> Self {
+        self.flag("--pg", url)
+    }
+
+    /// `--redis URL`.
+    pub fn redis(self, url: impl AsRef<OsStr>) -> Self {
+        self.flag("--redis", url)
+    }
+
+    /// `--format FORMAT` (table, json, prometheus, nagios, or a wrong one on purpose).
+    pub fn format(self, format: &str) -> Self {
+        self.flag("--format", format)
+    }
+
+    /// `NAME VALUE`: any flag with a path or a string value.
+    pub fn flag(mut self, name: &str, value: impl AsRef<OsStr>) -> Self {
+        self.cmd.arg(name).arg(value);
+        self
+    }
+
+    /// The run's history and locks in `dir` (`OPSBOOK_STATE_DIR`) instead of the fresh HOME's,
+    /// so two runs can share them.
+    pub fn state_dir(self, dir: impl AsRef<OsStr>) -> Self {
+        self.env("OPSBOOK_STATE_DIR", dir)
+    }
+
+    /// `--format json`, run, and the parsed report (panics with the whole run when stdout is
+    /// not JSON). For the exit status too, use `.format("json").run()` and `Run::json`.
+    pub fn json(self) -> Value {
+        self.format("json").run().json()
     }
 
     #[allow(dead_code)]
     pub fn stdin(mut self, s: &str) -> Self {
         self.stdin = Some(s.to_string());
         self
+    }
+
+    /// The built command as a plain Command (to spawn, signal or run under a pseudo-terminal);
+    /// keep the Scratch (its HOME) alive while it runs. A `stdin` text is not carried over.
+    pub fn into_command(self) -> (Command, Scratch) {
+        (self.cmd, self._home)
     }
 
     pub fn run(mut self) -> Run {

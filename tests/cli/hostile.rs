@@ -127,7 +127,9 @@ fn hostile_names_and_paths_never_escape_and_always_answer_in_form() {
         }
     }
     // The symlinked database directory was reported, not followed.
-    let run = opsbook(&["backup", "list", "--dir", &d, "--format", "json"]).run();
+    let run = opsbook(&["backup", "list", "--dir", &d])
+        .format("json")
+        .run();
     assert_eq!(run.code, 1, "{run}");
     assert_eq!(
         Run::findings(&run.json(), "backup.manifest_refused").len(),
@@ -151,7 +153,10 @@ fn hostile_database_names_back_up_list_verify_and_prune_inside_the_directory() {
     // Names no database has (the server keeps 63 bytes): one clear error, nothing written.
     for v in nasty() {
         for format in ["json", "nagios"] {
-            let run = opsbook(&["backup", "--db", &v, "--format", format, "--config", &c]).run();
+            let run = opsbook(&["backup", "--db", &v])
+                .config(&c)
+                .format(format)
+                .run();
             let what = format!("backup --db {v:?} --format {format}");
             assert_eq!(run.code, 3, "{what}: {run}");
             assert_contained(&run, format, &what);
@@ -181,10 +186,10 @@ fn hostile_database_names_back_up_list_verify_and_prune_inside_the_directory() {
                 a.check_untouched(&before, &what);
             }
         }
-        let list = opsbook(&[
-            "backup", "list", "--db", &db.0, "--format", "json", "--config", &c,
-        ])
-        .run();
+        let list = opsbook(&["backup", "list", "--db", &db.0])
+            .config(&c)
+            .format("json")
+            .run();
         let j = list.json();
         let backups = j["data"]["backups"].as_array().unwrap();
         assert_eq!(backups.len(), 1, "--keep 1 left one of {name:?}: {list}");

@@ -3,16 +3,11 @@
 use crate::harness::*;
 
 fn run_check(check: &str, cfg: &std::path::Path, extra: &[&str]) -> Run {
-    let mut args = vec![
-        "check",
-        check,
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    opsbook(&args).run()
+    opsbook(&["check", check])
+        .format("json")
+        .config(cfg)
+        .args(extra)
+        .run()
 }
 
 fn metric<'a>(j: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
@@ -267,7 +262,7 @@ fn a_malformed_metrics_config_exits_3_naming_file_line_and_column() {
         "metrics:\n  - name: users\n    sql: SELECT 1\n    threshold: 5\n",
         0o600,
     );
-    let run = opsbook(&["config", "check", unknown.to_str().unwrap()]).run();
+    let run = opsbook(&["config", "check"]).arg(&unknown).run();
     assert_eq!(run.code, 3, "{run}");
     assert!(
         run.stderr.contains(&format!("{}:4:5", unknown.display())),
@@ -280,7 +275,7 @@ fn a_malformed_metrics_config_exits_3_naming_file_line_and_column() {
         "metrics:\n  - name: users\n    sql: SELECT 1\n  - name: users\n    sql: SELECT 2\n",
         0o600,
     );
-    let run = opsbook(&["config", "check", dup.to_str().unwrap()]).run();
+    let run = opsbook(&["config", "check"]).arg(&dup).run();
     assert_eq!(run.code, 3, "{run}");
     assert!(
         run.stderr.contains(&format!("{}:4:", dup.display())),
@@ -349,9 +344,7 @@ fn every_check_and_monitor_run_the_metrics_that_list_them() {
         (vec!["check", "night", "--no-record"], "check night"),
         (vec!["monitor", "--no-record", "--no-notify"], "monitor"),
     ] {
-        let mut args = args.clone();
-        args.extend_from_slice(&["--format", "json", "--config", cfg.to_str().unwrap()]);
-        let run = opsbook(&args).run();
+        let run = opsbook(&args).format("json").config(&cfg).run();
         let j = run.json();
         let f = metric(&j, "fraud_today");
         assert_eq!(f["status"], "warning", "{label}: {run}");

@@ -30,16 +30,11 @@ fn monitor_config(s: &Scratch, db: &TestDb, thresholds: &str, rest: &str) -> std
 }
 
 fn monitor(cfg: &Path, state: &Path, more: &[&str]) -> Run {
-    let mut args = vec![
-        "monitor",
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
-    ];
-    args.extend_from_slice(more);
-    opsbook(&args)
-        .env("OPSBOOK_STATE_DIR", state.to_str().unwrap())
+    opsbook(&["monitor"])
+        .format("json")
+        .config(cfg)
+        .args(more)
+        .state_dir(state)
         .env("OPSBOOK_TEST_TG_TOKEN", TOKEN)
         .run()
 }
@@ -514,15 +509,10 @@ fn textfile_works_for_check_morning_too() {
     let prom_dir = s.path().join("textfile");
     std::fs::create_dir_all(&prom_dir).unwrap();
     let prom = prom_dir.join("check.prom");
-    let run = opsbook(&[
-        "check",
-        "morning",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--textfile",
-        prom.to_str().unwrap(),
-    ])
-    .run();
+    let run = opsbook(&["check", "morning"])
+        .flag("--textfile", &prom)
+        .config(&cfg)
+        .run();
     assert!(
         run.stdout.contains("check morning:"),
         "the table still goes to stdout: {run}"
@@ -536,15 +526,9 @@ fn textfile_works_for_check_morning_too() {
     assert_eq!(only_file(&prom_dir), vec!["check.prom"]);
 
     // A directory that cannot be written: exit 3 naming the file.
-    let run = opsbook(&[
-        "check",
-        "morning",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--textfile",
-        "/proc/opsbook/x.prom",
-    ])
-    .run();
+    let run = opsbook(&["check", "morning", "--textfile", "/proc/opsbook/x.prom"])
+        .config(&cfg)
+        .run();
     assert_eq!(run.code, 3, "{run}");
     assert!(run.stderr.contains("/proc/opsbook/x.prom"), "{run}");
 }
@@ -555,15 +539,11 @@ fn ctrl_c_stops_a_watch_cleanly_after_the_snapshot_in_progress() {
     let db = TestDb::new("monsigint");
     let s = Scratch::new("monsigint");
     let cfg = monitor_config(&s, &db, "", "");
-    let (mut cmd, _home) = opsbook_command(&[
-        "monitor",
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--watch",
-        "1s",
-    ]);
+    let (mut cmd, _home) = opsbook(&["monitor"])
+        .format("json")
+        .config(&cfg)
+        .args(["--watch", "1s"])
+        .into_command();
     cmd.stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     let mut child = Child::spawn(cmd);

@@ -2,19 +2,17 @@
 
 use crate::harness::*;
 
-fn healthy_run(tag: &str, format: &[&str]) -> Run {
+fn healthy_run(tag: &str, how: impl FnOnce(Opsbook) -> Opsbook) -> Run {
     let db = TestDb::new(tag);
     let s = Scratch::new(tag);
     let cfg = sandbox_config(&s, &db, &fresh_backup(&s), "");
-    let mut args = vec!["check", "morning", "--config", cfg.to_str().unwrap()];
-    args.extend_from_slice(format);
-    opsbook(&args).run()
+    how(opsbook(&["check", "morning"]).config(&cfg)).run()
 }
 
 #[test]
 fn json_follows_the_report_schema() {
     let _g = shared();
-    let run = healthy_run("schema", &["--format", "json"]);
+    let run = healthy_run("schema", |o| o.format("json"));
     let j = run.json();
     let keys: Vec<&str> = j.as_object().unwrap().keys().map(String::as_str).collect();
     for k in ["schema", "command", "status", "duration_ms", "findings"] {
@@ -49,7 +47,7 @@ fn json_follows_the_report_schema() {
 #[test]
 fn table_through_a_pipe_has_no_escapes_and_ends_with_the_verdict() {
     let _g = shared();
-    let run = healthy_run("pipe", &[]);
+    let run = healthy_run("pipe", |o| o);
     assert!(
         !run.stdout.contains('\x1b'),
         "ANSI escape in piped output:\n{run}"
@@ -63,7 +61,7 @@ fn table_through_a_pipe_has_no_escapes_and_ends_with_the_verdict() {
 #[test]
 fn quiet_prints_nothing_when_all_is_well() {
     let _g = shared();
-    let run = healthy_run("quiet", &["-q"]);
+    let run = healthy_run("quiet", |o| o.args(["-q"]));
     assert_eq!(run.code, 0, "{run}");
     assert_eq!(run.stdout, "", "{run}");
 }
@@ -71,7 +69,7 @@ fn quiet_prints_nothing_when_all_is_well() {
 #[test]
 fn nagios_is_one_line_with_perfdata() {
     let _g = shared();
-    let run = healthy_run("nagios", &["--format", "nagios"]);
+    let run = healthy_run("nagios", |o| o.format("nagios"));
     assert_eq!(run.stdout.lines().count(), 1, "{run}");
     let line = run.stdout.trim_end();
     assert!(line.starts_with("OPSBOOK CHECK MORNING OK: "), "{line}");
@@ -84,7 +82,7 @@ fn nagios_is_one_line_with_perfdata() {
 #[test]
 fn prometheus_exposition() {
     let _g = shared();
-    let run = healthy_run("prom", &["--format", "prometheus"]);
+    let run = healthy_run("prom", |o| o.format("prometheus"));
     let text = &run.stdout;
     assert!(
         text.contains("# TYPE opsbook_postgres_connections gauge"),
@@ -119,7 +117,7 @@ fn usage_errors_exit_unknown() {
     assert!(run.stderr.contains("--no-such-flag"), "{run}");
     let run = opsbook(&["check", "noon"]).run();
     assert_eq!(run.code, 3, "{run}");
-    let run = opsbook(&["check", "morning", "--format", "xml"]).run();
+    let run = opsbook(&["check", "morning"]).format("xml").run();
     assert_eq!(run.code, 3, "{run}");
     assert!(
         run.stderr.contains("table, json, prometheus, nagios"),

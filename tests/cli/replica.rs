@@ -58,7 +58,7 @@ fn any_port_pgpass(scratch: &Scratch, sb: &Sandbox) -> PathBuf {
 fn at(port: u16, pgpass: &Path, args: &[&str]) -> Opsbook {
     opsbook(args)
         .env("PGHOST", "127.0.0.1")
-        .env("PGPORT", &port.to_string())
+        .env("PGPORT", port.to_string())
         .env("PGUSER", "postgres")
         .env("PGDATABASE", "postgres")
         .env("PGPASSFILE", pgpass.to_str().unwrap())
@@ -66,7 +66,7 @@ fn at(port: u16, pgpass: &Path, args: &[&str]) -> Opsbook {
         // Never the machine's Redis on 6379; check morning may find it down.
         .env(
             "REDIS_URL",
-            &format!("redis://127.0.0.1:{}/0", closed_port()),
+            format!("redis://127.0.0.1:{}/0", closed_port()),
         )
 }
 
@@ -123,10 +123,9 @@ fn primary_then_standby_streams_reports_and_fails_over() {
             "--password-file",
             pw_arg,
             "--dry-run",
-            "--format",
-            "json",
         ],
     )
+    .format("json")
     .run();
     assert_eq!(dry.code, 1, "{dry}");
     assert!(
@@ -176,10 +175,9 @@ fn primary_then_standby_streams_reports_and_fails_over() {
             pw_arg,
             "--restart",
             "--yes",
-            "--format",
-            "json",
         ],
     )
+    .format("json")
     .run();
     assert_eq!(setup.code, 0, "{setup}");
     let j = setup.json();
@@ -243,10 +241,9 @@ fn primary_then_standby_streams_reports_and_fails_over() {
             "--password-file",
             pw_arg,
             "--yes",
-            "--format",
-            "json",
         ],
     )
+    .format("json")
     .run();
     assert_eq!(again.code, 0, "{again}");
     assert!(
@@ -343,10 +340,9 @@ fn primary_then_standby_streams_reports_and_fails_over() {
             "--start",
             "--wait",
             "15",
-            "--format",
-            "json",
         ],
     )
+    .format("json")
     .run();
     assert_eq!(standby.code, 0, "{standby}");
     let sj = standby.json();
@@ -385,7 +381,7 @@ fn primary_then_standby_streams_reports_and_fails_over() {
     );
 
     // replica status on both: streaming, lag near zero.
-    let ps = at(p, &pgpass, &["replica", "status", "--format", "json"]).run();
+    let ps = at(p, &pgpass, &["replica", "status"]).format("json").run();
     assert_eq!(ps.code, 0, "{ps}");
     let pj = ps.json();
     let sb = Run::one(&pj, "replica.standby");
@@ -397,7 +393,9 @@ fn primary_then_standby_streams_reports_and_fails_over() {
     let slot = Run::one(&pj, "replica.slot");
     assert_eq!(slot["subject"], "standby_127_0_0_1");
     assert_eq!(slot["status"], "ok", "{ps}");
-    let ss = at(sport, &pgpass, &["replica", "status", "--format", "json"]).run();
+    let ss = at(sport, &pgpass, &["replica", "status"])
+        .format("json")
+        .run();
     assert_eq!(ss.code, 0, "{ss}");
     let ssj = ss.json();
     assert!(
@@ -413,12 +411,9 @@ fn primary_then_standby_streams_reports_and_fails_over() {
     );
 
     // check morning on the primary carries the same findings.
-    let cm = at(
-        p,
-        &pgpass,
-        &["check", "morning", "--no-record", "--format", "json"],
-    )
-    .run();
+    let cm = at(p, &pgpass, &["check", "morning", "--no-record"])
+        .format("json")
+        .run();
     let cmj = cm.json();
     assert_eq!(Run::one(&cmj, "replica.slot")["status"], "ok", "{cm}");
     assert_eq!(Run::findings(&cmj, "replica.standby").len(), 1, "{cm}");
@@ -426,7 +421,7 @@ fn primary_then_standby_streams_reports_and_fails_over() {
     // The standby stops; WAL goes on: the slot is inactive and retains it (WARNING).
     primary.0.stop_cluster(&standby_dir).unwrap();
     primary.0.psql("postgres", "CREATE TABLE filler AS SELECT g, repeat('x', 100) AS pad FROM generate_series(1, 20000) g").unwrap();
-    let stopped = at(p, &pgpass, &["replica", "status", "--format", "json"]).run();
+    let stopped = at(p, &pgpass, &["replica", "status"]).format("json").run();
     assert_eq!(stopped.code, 1, "{stopped}");
     let stj = stopped.json();
     let slot = Run::one(&stj, "replica.slot");
@@ -444,7 +439,8 @@ fn primary_then_standby_streams_reports_and_fails_over() {
     // Back up, then promoted: writable, on a new timeline.
     primary.0.start_cluster(&standby_dir).unwrap();
     wait_until("the standby to stream again", || {
-        at(sport, &pgpass, &["replica", "status", "--format", "json"])
+        at(sport, &pgpass, &["replica", "status"])
+            .format("json")
             .run()
             .code
             == 0
@@ -464,7 +460,9 @@ fn primary_then_standby_streams_reports_and_fails_over() {
                 .is_some_and(|b| b > 1 << 20)
         },
     );
-    let paused = at(sport, &pgpass, &["replica", "status", "--format", "json"]).run();
+    let paused = at(sport, &pgpass, &["replica", "status"])
+        .format("json")
+        .run();
     let delay = Run::one(&paused.json(), "replica.replay_delay").clone();
     // Nothing is replayed while paused; only more WAL can arrive after opsbook's read.
     let oracle: i64 = psql_at(sport, &pgpass, lag_sql)
@@ -496,12 +494,9 @@ fn primary_then_standby_streams_reports_and_fails_over() {
     let unconfirmed = at(sport, &pgpass, &["replica", "promote"]).run();
     assert_eq!(unconfirmed.code, 3, "{unconfirmed}");
     assert!(psql_at(sport, &pgpass, "CREATE TABLE before_promote (x int)").is_err());
-    let promoted = at(
-        sport,
-        &pgpass,
-        &["replica", "promote", "--yes", "--format", "json"],
-    )
-    .run();
+    let promoted = at(sport, &pgpass, &["replica", "promote", "--yes"])
+        .format("json")
+        .run();
     assert_eq!(promoted.code, 0, "{promoted}");
     let prj = promoted.json();
     assert_eq!(Run::one(&prj, "replica.timeline")["value"], 2, "{promoted}");
@@ -533,9 +528,8 @@ fn standby_refuses_a_non_empty_directory_and_a_wrong_address() {
         &data,
         "--slot",
         "s1",
-        "--password-file",
-        pw.to_str().unwrap(),
     ])
+    .flag("--password-file", &pw)
     .run();
     assert_eq!(run.code, 3, "{run}");
     assert!(
@@ -550,20 +544,12 @@ fn standby_refuses_a_non_empty_directory_and_a_wrong_address() {
     std::fs::set_permissions(&empty, std::fs::Permissions::from_mode(0o750)).unwrap();
     let missing = scratch.path().join("missing");
     for dir in [&empty, &missing] {
-        let run = opsbook(&[
-            "replica-setup",
-            "standby",
-            "--primary",
-            &nowhere,
-            "--data-dir",
-            dir.to_str().unwrap(),
-            "--slot",
-            "s1",
-            "--password-file",
-            pw.to_str().unwrap(),
-            "--start",
-        ])
-        .run();
+        let run = opsbook(&["replica-setup", "standby", "--primary", &nowhere])
+            .flag("--data-dir", dir)
+            .args(["--slot", "s1"])
+            .flag("--password-file", &pw)
+            .args(["--start"])
+            .run();
         assert_eq!(run.code, 3, "{run}");
         assert!(
             run.stderr.contains("connecting to the primary")

@@ -68,16 +68,10 @@ fn restore_yes_under_concurrent_reads_swaps_in_a_proven_copy_and_keeps_the_old()
         .collect();
     std::thread::sleep(Duration::from_millis(200));
 
-    let run = opsbook(&[
-        "restore",
-        &id,
-        "--yes",
-        "--format",
-        "json",
-        "--config",
-        cfg.to_str().unwrap(),
-    ])
-    .run();
+    let run = opsbook(&["restore", &id, "--yes"])
+        .config(&cfg)
+        .format("json")
+        .run();
     let after_restore = reads.load(Ordering::Relaxed);
     std::thread::sleep(Duration::from_millis(300));
     stop.store(true, Ordering::Relaxed);
@@ -146,14 +140,13 @@ fn restore_into_a_new_name_swaps_nothing_and_refuses_an_existing_one() {
     let (cfg, dir) = config(&s, &db);
     assert_eq!(backup(&cfg, &[]).code, 0);
     let id = manifest_id(&dir, &db.name);
-    let c = cfg.to_str().unwrap();
     let copy = format!("{}__copy", db.name);
     let _cleanup = DropAfter(vec![copy.clone()]);
 
-    let run = opsbook(&[
-        "restore", &id, "--into", &copy, "--yes", "--format", "json", "--config", c,
-    ])
-    .run();
+    let run = opsbook(&["restore", &id, "--into", &copy, "--yes"])
+        .config(&cfg)
+        .format("json")
+        .run();
     assert_eq!(run.code, 0, "{run}");
     assert!(Run::findings(&run.json(), "restore.swap").is_empty());
     assert_eq!(
@@ -162,27 +155,23 @@ fn restore_into_a_new_name_swaps_nothing_and_refuses_an_existing_one() {
     );
     assert_eq!(side_databases(&db.name), vec![copy.clone()]);
 
-    let again = opsbook(&["restore", &id, "--into", &copy, "--yes", "--config", c]).run();
+    let again = opsbook(&["restore", &id, "--into", &copy, "--yes"])
+        .config(&cfg)
+        .run();
     assert_eq!(again.code, 3, "{again}");
     assert!(again.stderr.contains("already exists"), "{again}");
 
     // Off a terminal without --yes: refused before anything, exit 3.
-    let refused = opsbook(&["restore", &id, "--config", c]).run();
+    let refused = opsbook(&["restore", &id]).config(&cfg).run();
     assert_eq!(refused.code, 3, "{refused}");
     assert!(refused.stderr.contains("--yes"), "{refused}");
     assert_eq!(side_databases(&db.name), vec![copy.clone()]);
 
     // --dry-run changes nothing and shows the plan.
-    let dry = opsbook(&[
-        "restore",
-        &id,
-        "--dry-run",
-        "--format",
-        "json",
-        "--config",
-        c,
-    ])
-    .run();
+    let dry = opsbook(&["restore", &id, "--dry-run"])
+        .config(&cfg)
+        .format("json")
+        .run();
     assert_eq!(dry.code, 0, "{dry}");
     assert_eq!(dry.json()["sections"][0]["title"], "The plan");
     assert_eq!(side_databases(&db.name), vec![copy]);

@@ -10,10 +10,11 @@ fn rb(s: &Scratch, name: &str, text: &str) -> PathBuf {
 }
 
 fn run_json(cfg: &Path, args: &[&str]) -> Run {
-    let mut a: Vec<&str> = vec!["runbook"];
-    a.extend_from_slice(args);
-    a.extend_from_slice(&["--format", "json", "--config", cfg.to_str().unwrap()]);
-    opsbook(&a).run()
+    opsbook(&["runbook"])
+        .args(args)
+        .format("json")
+        .config(cfg)
+        .run()
 }
 
 fn step_statuses(j: &serde_json::Value) -> Vec<String> {
@@ -27,7 +28,7 @@ fn step_statuses(j: &serde_json::Value) -> Vec<String> {
 
 #[test]
 fn every_shipped_runbook_validates() {
-    let run = opsbook(&["runbook", "validate", "--format", "json"]).run();
+    let run = opsbook(&["runbook", "validate"]).format("json").run();
     assert_eq!(run.code, 0, "{run}");
     let j = run.json();
     let names: BTreeSet<String> = Run::findings(&j, "runbook.valid")
@@ -57,14 +58,14 @@ fn a_bad_flag_fails_validation_naming_file_line_and_step() {
         "bad",
         "name: bad\nsteps:\n  - name: first\n    run: check morning\n  - name: the backup\n    run: backup --compres zstd\n",
     );
-    let run = opsbook(&["runbook", "validate", p.to_str().unwrap()]).run();
+    let run = opsbook(&["runbook", "validate"]).arg(&p).run();
     assert_eq!(run.code, 3, "{run}");
     let expect = format!("{}:6:10", p.display());
     assert!(run.stdout.contains(&expect), "{run}");
     assert!(run.stdout.contains("step 2 `the backup`"), "{run}");
     assert!(run.stdout.contains("--compres"), "{run}");
     // run refuses it before any step runs.
-    let run = opsbook(&["runbook", "run", p.to_str().unwrap()]).run();
+    let run = opsbook(&["runbook", "run"]).arg(&p).run();
     assert_eq!(run.code, 3, "{run}");
     assert!(run.stderr.contains(&expect), "{run}");
     // An unknown key in the YAML: its own line and column.
@@ -73,7 +74,7 @@ fn a_bad_flag_fails_validation_naming_file_line_and_step() {
         "key",
         "name: k\nsteps:\n  - name: a\n    run: runbook list\n    retries: 3\n",
     );
-    let run = opsbook(&["runbook", "validate", p.to_str().unwrap()]).run();
+    let run = opsbook(&["runbook", "validate"]).arg(&p).run();
     assert_eq!(run.code, 3, "{run}");
     assert!(run.stdout.contains(&format!("{}:5:", p.display())), "{run}");
     assert!(run.stdout.contains("retries"), "{run}");
@@ -172,10 +173,10 @@ fn a_cycle_is_rejected() {
             a.display()
         ),
     );
-    let run = opsbook(&["runbook", "validate", a.to_str().unwrap()]).run();
+    let run = opsbook(&["runbook", "validate"]).arg(&a).run();
     assert_eq!(run.code, 3, "{run}");
     assert!(run.stdout.contains("cycle"), "{run}");
-    let run = opsbook(&["runbook", "run", a.to_str().unwrap(), "--yes"]).run();
+    let run = opsbook(&["runbook", "run"]).arg(&a).args(["--yes"]).run();
     assert_eq!(run.code, 3, "{run}");
     assert!(run.stderr.contains("cycle"), "{run}");
     // A runbook calling another (no cycle) is fine, and its steps show in the plan.
@@ -189,9 +190,8 @@ fn a_cycle_is_rejected() {
         "run",
         s.path().join("c.yaml").to_str().unwrap(),
         "--dry-run",
-        "--format",
-        "json",
     ])
+    .format("json")
     .run();
     assert_eq!(run.code, 0, "{run}");
     assert_eq!(run.json()["sections"].as_array().unwrap().len(), 2, "{run}");
@@ -225,12 +225,14 @@ fn the_morning_runbook_gives_the_findings_of_check_morning() {
     let db = TestDb::new("rb_morning");
     let s = Scratch::new("rb_morning");
     let cfg = sandbox_config(&s, &db, &fresh_backup(&s), "");
-    let c = cfg.to_str().unwrap();
-    let direct = opsbook(&["check", "morning", "--format", "json", "--config", c]).run();
-    let via = opsbook(&[
-        "runbook", "run", "morning", "--format", "json", "--config", c,
-    ])
-    .run();
+    let direct = opsbook(&["check", "morning"])
+        .config(&cfg)
+        .format("json")
+        .run();
+    let via = opsbook(&["runbook", "run", "morning"])
+        .config(&cfg)
+        .format("json")
+        .run();
     assert_eq!(direct.code, via.code, "{direct}\n{via}");
     let key = |j: &serde_json::Value| -> BTreeSet<(String, String, String)> {
         j["findings"]

@@ -34,7 +34,7 @@ fn sandbox_lifecycle_from_the_command_line() {
     );
 
     // The printed environment is enough for a morning check.
-    let mut check = opsbook(&["check", "morning", "--format", "json"]);
+    let mut check = opsbook(&["check", "morning"]).format("json");
     for line in env.stdout.lines() {
         let (k, v) = line.trim_start_matches("export ").split_once('=').unwrap();
         check = check.env(k, v.trim_matches('\''));
@@ -44,7 +44,9 @@ fn sandbox_lifecycle_from_the_command_line() {
     assert_eq!(Run::one(&j, "postgres.up")["status"], "ok", "{run}");
     assert_eq!(Run::one(&j, "redis.up")["status"], "ok", "{run}");
 
-    let status = opsbook(&["sandbox", "status", "--dir", d, "--format", "json"]).run();
+    let status = opsbook(&["sandbox", "status", "--dir", d])
+        .format("json")
+        .run();
     assert_eq!(status.code, 0, "{status}");
 
     let down = opsbook(&["sandbox", "down", "--dir", d]).run();

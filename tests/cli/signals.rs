@@ -52,8 +52,8 @@ struct Paused {
 }
 
 impl Paused {
-    fn start(args: &[&str], phase: &str, state: Option<&Path>) -> Paused {
-        let (mut cmd, home) = opsbook_command(args);
+    fn start(run: Opsbook, phase: &str, state: Option<&Path>) -> Paused {
+        let (mut cmd, home) = run.into_command();
         let marker = home.path().join("paused-at");
         cmd.env("OPSBOOK_TEST_PAUSE_AT", phase)
             .env("OPSBOOK_TEST_PAUSE_MARKER", &marker)
@@ -167,11 +167,12 @@ fn hardening_3_restore_interrupted_at_load_compare_or_swap_never_swaps() {
     let id = manifest_id(&dir, &db.name);
     // The live database differs from the backup: a swap would show.
     db.psql("DELETE FROM users WHERE id <= 10");
-    let c = cfg.to_str().unwrap();
     for phase in ["restore.load", "restore.compare", "restore.swap"] {
         for (sig, name) in SIGNALS {
             let p = Paused::start(
-                &["restore", &id, "--yes", "--format", "json", "--config", c],
+                opsbook(&["restore", &id, "--yes"])
+                    .format("json")
+                    .config(&cfg),
                 phase,
                 None,
             );
@@ -205,7 +206,10 @@ fn hardening_3_restore_interrupted_at_load_compare_or_swap_never_swaps() {
         }
     }
     // Uninterrupted, the same restore swaps (the hook changes nothing when not asked).
-    let run = opsbook(&["restore", &id, "--yes", "--format", "json", "--config", c]).run();
+    let run = opsbook(&["restore", &id, "--yes"])
+        .config(&cfg)
+        .format("json")
+        .run();
     let _cleanup = DropAfter(side_databases(&db.name));
     assert_eq!(run.code, 0, "{run}");
     assert_eq!(db.psql("SELECT count(*) FROM users"), "2000");
@@ -222,13 +226,12 @@ fn hardening_6_kill_9_of_a_restore_kills_pg_restore_and_the_next_runs_report_the
     let (cfg, dir) = config(&s, &db);
     assert_eq!(backup(&cfg, &[]).code, 0);
     let id = manifest_id(&dir, &db.name);
-    let c = cfg.to_str().unwrap();
     let state = s.path().join("state");
     // --jobs 2: pg_restore loads from a decompressed copy next to the archive.
     let p = Paused::start(
-        &[
-            "restore", &id, "--yes", "--jobs", "2", "--format", "json", "--config", c,
-        ],
+        opsbook(&["restore", &id, "--yes", "--jobs", "2"])
+            .format("json")
+            .config(&cfg),
         "restore.load",
         Some(&state),
     );
@@ -237,8 +240,10 @@ fn hardening_6_kill_9_of_a_restore_kills_pg_restore_and_the_next_runs_report_the
     assert_eq!(restores.len(), 1, "one pg_restore child");
 
     // While it runs (its lock held), its database and copy are not leftovers.
-    let night = opsbook(&["check", "night", "--format", "json", "--config", c])
-        .env("OPSBOOK_STATE_DIR", state.to_str().unwrap())
+    let night = opsbook(&["check", "night"])
+        .config(&cfg)
+        .format("json")
+        .state_dir(&state)
         .run();
     assert!(
         Run::findings(&night.json(), "restore.leftover").is_empty(),
@@ -275,8 +280,10 @@ fn hardening_6_kill_9_of_a_restore_kills_pg_restore_and_the_next_runs_report_the
     assert_eq!(copies.len(), 1, "{copies:?}");
 
     for args in [["check", "night"], ["check", "morning"]] {
-        let run = opsbook(&[args[0], args[1], "--format", "json", "--config", c])
-            .env("OPSBOOK_STATE_DIR", state.to_str().unwrap())
+        let run = opsbook(&[args[0], args[1]])
+            .config(&cfg)
+            .format("json")
+            .state_dir(&state)
             .run();
         assert!(run.code >= 1, "{run}");
         let j = run.json();
@@ -307,8 +314,10 @@ fn hardening_6_kill_9_of_a_restore_kills_pg_restore_and_the_next_runs_report_the
         );
     }
     // The next restore reports them too, then does its work.
-    let run = opsbook(&["restore", &id, "--yes", "--format", "json", "--config", c])
-        .env("OPSBOOK_STATE_DIR", state.to_str().unwrap())
+    let run = opsbook(&["restore", &id, "--yes"])
+        .config(&cfg)
+        .format("json")
+        .state_dir(&state)
         .run();
     let _cleanup2 = DropAfter(side_databases(&db.name));
     assert_eq!(run.code, 1, "{run}");
@@ -331,7 +340,6 @@ fn hardening_13_a_signal_during_a_runbook_step_is_runbook_interrupted_not_a_fail
     let db = seeded("sig_rb", 500);
     let s = Scratch::new("sig_rb");
     let (cfg, _dir) = config(&s, &db);
-    let c = cfg.to_str().unwrap();
     let rb = runbook_file(
         &s,
         "two",
@@ -339,15 +347,10 @@ fn hardening_13_a_signal_during_a_runbook_step_is_runbook_interrupted_not_a_fail
     );
     for (sig, name) in SIGNALS {
         let p = Paused::start(
-            &[
-                "runbook",
-                "run",
-                rb.to_str().unwrap(),
-                "--format",
-                "json",
-                "--config",
-                c,
-            ],
+            opsbook(&["runbook", "run"])
+                .args([&rb])
+                .format("json")
+                .config(&cfg),
             "runbook.step",
             None,
         );
@@ -380,16 +383,11 @@ fn hardening_13_a_restore_step_interrupted_in_a_runbook_cleans_up_and_says_both(
         &format!("  - name: bring it back\n    run: restore {id} --yes\n  - name: after\n    run: runbook list\n"),
     );
     let p = Paused::start(
-        &[
-            "runbook",
-            "run",
-            rb.to_str().unwrap(),
-            "--yes",
-            "--format",
-            "json",
-            "--config",
-            cfg.to_str().unwrap(),
-        ],
+        opsbook(&["runbook", "run"])
+            .args([&rb])
+            .args(["--yes"])
+            .format("json")
+            .config(&cfg),
         "restore.compare",
         None,
     );
@@ -414,22 +412,14 @@ fn hardening_16_a_signal_during_the_restore_test_is_interrupted_not_unrestorable
     let (cfg, dir) = config(&s, &db);
     assert_eq!(backup(&cfg, &[]).code, 0);
     let id = manifest_id(&dir, &db.name);
-    let c = cfg.to_str().unwrap();
     for (phase, (sig, name)) in [
         ("verify.restore_test", SIGNALS[0]),
         ("verify.restore_test.compare", SIGNALS[1]),
     ] {
         let p = Paused::start(
-            &[
-                "backup",
-                "verify",
-                &id,
-                "--restore-test",
-                "--format",
-                "json",
-                "--config",
-                c,
-            ],
+            opsbook(&["backup", "verify", &id, "--restore-test"])
+                .format("json")
+                .config(&cfg),
             phase,
             None,
         );
@@ -486,10 +476,9 @@ fn a_signal_during_backup_stops_pg_dump_removes_the_partial_and_says_backup_inte
     let db = seeded("sig_bk", 20_000);
     let s = Scratch::new("sig_bk");
     let (cfg, dir) = config(&s, &db);
-    let c = cfg.to_str().unwrap();
     for (sig, name) in SIGNALS {
         let p = Paused::start(
-            &["backup", "--format", "json", "--config", c],
+            opsbook(&["backup"]).format("json").config(&cfg),
             "backup.dump",
             None,
         );
