@@ -9,7 +9,7 @@
 //! is colourless (comfy-table then never asks the terminal for its width).
 
 // `Format` moves from `cli` to `render` with #17: this is the one line to change.
-use opsbook::cli::Format;
+use opsbook::render::Format;
 use opsbook::render::{render, Style};
 use opsbook::report::{Finding, Report, Section, Status};
 

@@ -132,13 +132,25 @@ pub struct Run {
 }
 
 impl Run {
+    /// The report on stdout, parsed; every finding id in it must be declared in its command's
+    /// table (`opsbook::app::FINDING_IDS`, which `--help` lists and the operator pages document).
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+        let v: Value = serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
             panic!(
                 "stdout is not JSON ({e}):\n{}\n--- stderr ---\n{}",
                 self.stdout, self.stderr
             )
-        })
+        });
+        if let (Some(command), Some(findings)) = (v["command"].as_str(), v["findings"].as_array()) {
+            for f in findings {
+                let id = f["id"].as_str().unwrap_or_default();
+                assert!(
+                    opsbook::app::declares_finding(command, id),
+                    "`{command}` printed finding `{id}`, which its FindingIds table does not declare (add it to the table and to the command's page in commands/)"
+                );
+            }
+        }
+        v
     }
 
     pub fn findings<'a>(json: &'a Value, id: &str) -> Vec<&'a Value> {
