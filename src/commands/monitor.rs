@@ -37,6 +37,7 @@ pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
         "redis.memory",
         "redis.clients",
         "rq.backlog",
+        "metric.<name> (custom metrics listing monitor)",
         "notify.telegram (when a notification could not be sent)",
         "notify.webhook (likewise)",
         "notify.state (likewise)",

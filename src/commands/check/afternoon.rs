@@ -35,6 +35,7 @@ pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
         "postgres.idle_in_transaction",
         "postgres.lock_waits",
         "postgres.txn_wraparound",
+        "metric.<name> (custom metrics listing afternoon)",
     ],
 };
 

@@ -30,6 +30,7 @@ pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
         "redis.up",
         "redis.memory",
         "backup.latest_age",
+        "backup.manifest_refused",
         "restore.leftover",
         "backup.leftover",
         "service.active",

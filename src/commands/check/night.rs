@@ -38,6 +38,7 @@ pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
         "maintain.reindex",
         "cleanup.logs",
         "cleanup.backups",
+        "metric.<name> (custom metrics listing night)",
     ],
 };
 
