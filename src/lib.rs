@@ -10,11 +10,11 @@ pub mod completion;
 pub mod config;
 pub mod confirm;
 pub mod context;
-pub mod demo;
 pub mod interrupt;
 pub mod metrics;
 pub mod notify;
 pub mod probes;
+pub mod process;
 pub mod render;
 pub mod replication;
 pub mod report;
@@ -22,3 +22,6 @@ pub mod runbook;
 pub mod sandbox;
 pub mod state;
 pub mod timefmt;
+
+/// The demo data moved into the sandbox; the old path stays for tests and benches.
+pub use sandbox::demo;

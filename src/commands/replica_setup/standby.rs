@@ -14,9 +14,9 @@ use clap::Args;
 use crate::clients::postgres::PgClient;
 use crate::clients::tools;
 use crate::context::Ctx;
+use crate::process::Account;
 use crate::replication::{self, pg_ctl};
 use crate::report::{Finding, Report, Status};
-use crate::sandbox::Account;
 
 pub const AFTER_HELP: &str = "Examples:\n  opsbook replica-setup standby --primary 10.0.1.5 --data-dir /var/lib/postgresql/15/main --password-file /root/replicator.pw\n  opsbook replica-setup standby --primary 10.0.1.5:5432 --data-dir /srv/pg/standby --port 5433 --password-file pw --start\n\n\
 The replication connection is tried first (IDENTIFY_SYSTEM): a wrong address, password or pg_hba.conf \
