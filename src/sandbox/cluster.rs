@@ -1,11 +1,9 @@
 //! The sandbox's PostgreSQL: initdb, the settings appended to postgresql.conf, pg_ctl start
 //! and stop (of the main cluster and of spare clusters made from it), psql, and databases.
-//! Server binaries run as the data directory's owner; clients as us, over TCP with pgpass.
+//! The commands themselves (as which account, with which environment) are built in `exec`.
 
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
-use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context as _};
@@ -15,10 +13,7 @@ use super::exec::{free_ports, log_tail, run};
 use super::files::{clear_dir, has_entries, write_file, RemoveOnDrop};
 use super::{Sandbox, HINT_PG};
 use crate::clients::postgres::quote_ident;
-use crate::process::{
-    account_by_name, account_by_uid, euid, pid_runs, read_pid_file, scrub_pg_env, signal,
-    wait_gone, Account,
-};
+use crate::process::{account_by_name, euid, pid_runs, read_pid_file, signal, wait_gone, Account};
 
 impl Sandbox {
     /// `psql -X -A -t -q -v ON_ERROR_STOP=1 -c SQL` over TCP with the pgpass credentials;
@@ -326,48 +321,6 @@ impl Sandbox {
             "starting PostgreSQL in {}: no free port after 3 attempts",
             data.display()
         )
-    }
-
-    /// A server binary run as the owner of the data directory: PostgreSQL refuses root, and a
-    /// sandbox made by another user must be stopped as that user.
-    fn pg_tool(&self, name: &str) -> Command {
-        self.pg_tool_for(name, &self.data_dir())
-    }
-
-    /// As [`Sandbox::pg_tool`], run as the owner of `data`.
-    fn pg_tool_for(&self, name: &str, data: &Path) -> Command {
-        let mut cmd = Command::new(self.state.pg_bindir.join(name));
-        scrub_pg_env(&mut cmd);
-        cmd.stdin(Stdio::null());
-        // The invoking user's cwd (/root) is not readable by postgres and initdb warns about it.
-        cmd.current_dir(&self.state.dir);
-        if euid() == 0 {
-            if let Ok(meta) = std::fs::metadata(data) {
-                if meta.uid() != 0 {
-                    cmd.gid(meta.gid()).uid(meta.uid());
-                    if let Some(a) = account_by_uid(meta.uid()) {
-                        cmd.env("HOME", &a.home)
-                            .env("USER", &a.name)
-                            .env("LOGNAME", &a.name);
-                    }
-                }
-            }
-        }
-        cmd
-    }
-
-    /// A client binary (psql, pg_dump) as the invoking user, over TCP, password from pgpass.
-    pub(super) fn client(&self, name: &str) -> Command {
-        let mut cmd = Command::new(self.state.pg_bindir.join(name));
-        scrub_pg_env(&mut cmd);
-        cmd.stdin(Stdio::null())
-            .env("PGHOST", "127.0.0.1")
-            .env("PGPORT", self.state.pg_port.to_string())
-            .env("PGUSER", "postgres")
-            .env("PGPASSFILE", self.pgpass_path())
-            .env("PGSSLMODE", "disable")
-            .env("PGCONNECT_TIMEOUT", "10");
-        cmd
     }
 }
 

@@ -1,13 +1,63 @@
-//! Running the sandbox's tools to completion (stderr's tail in the error), reading the tail
-//! of a server log, and the loopback ports the servers get.
+//! Running the sandbox's tools: server binaries as the data directory's owner, clients as us
+//! over TCP with the pgpass credentials, each to completion (stderr's tail in the error); the
+//! tail of a server log, and the loopback ports the servers get.
 
 use std::io::Read as _;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::fs::MetadataExt as _;
+use std::os::unix::process::CommandExt as _;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
+
+use super::Sandbox;
+use crate::process::{account_by_uid, euid, scrub_pg_env};
+
+impl Sandbox {
+    /// A server binary run as the owner of the data directory: PostgreSQL refuses root, and a
+    /// sandbox made by another user must be stopped as that user.
+    pub(super) fn pg_tool(&self, name: &str) -> Command {
+        self.pg_tool_for(name, &self.data_dir())
+    }
+
+    /// As [`Sandbox::pg_tool`], run as the owner of `data`.
+    pub(super) fn pg_tool_for(&self, name: &str, data: &Path) -> Command {
+        let mut cmd = Command::new(self.state.pg_bindir.join(name));
+        scrub_pg_env(&mut cmd);
+        cmd.stdin(Stdio::null());
+        // The invoking user's cwd (/root) is not readable by postgres and initdb warns about it.
+        cmd.current_dir(&self.state.dir);
+        if euid() == 0 {
+            if let Ok(meta) = std::fs::metadata(data) {
+                if meta.uid() != 0 {
+                    cmd.gid(meta.gid()).uid(meta.uid());
+                    if let Some(a) = account_by_uid(meta.uid()) {
+                        cmd.env("HOME", &a.home)
+                            .env("USER", &a.name)
+                            .env("LOGNAME", &a.name);
+                    }
+                }
+            }
+        }
+        cmd
+    }
+
+    /// A client binary (psql, pg_dump) as the invoking user, over TCP, password from pgpass.
+    pub(super) fn client(&self, name: &str) -> Command {
+        let mut cmd = Command::new(self.state.pg_bindir.join(name));
+        scrub_pg_env(&mut cmd);
+        cmd.stdin(Stdio::null())
+            .env("PGHOST", "127.0.0.1")
+            .env("PGPORT", self.state.pg_port.to_string())
+            .env("PGUSER", "postgres")
+            .env("PGPASSFILE", self.pgpass_path())
+            .env("PGSSLMODE", "disable")
+            .env("PGCONNECT_TIMEOUT", "10");
+        cmd
+    }
+}
 
 /// Run to completion; stdout on success, else an error naming `what` with stderr's tail.
 pub(super) fn run(cmd: &mut Command, what: &str, hint: &str) -> anyhow::Result<String> {

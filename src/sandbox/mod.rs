@@ -13,7 +13,8 @@
 //! `cluster` (initdb, postgresql.conf, pg_ctl, psql, databases, spare clusters), `redis` (the
 //! redis-server), `watchdog` (the owner's watchdog and the reaping of dead owners' sandboxes),
 //! `demo` (the demo data), `bins` (finding the server binaries), `pgpass` (the password file),
-//! `files` (directories and the files we write) and `exec` (running tools, ports).
+//! `files` (directories and the files we write), `exec` (running the tools, as which account;
+//! ports) and `scratch` (the throwaway cluster of `backup verify --restore-test`).
 
 mod bins;
 mod cluster;
