@@ -14,7 +14,7 @@ use crate::render::human_bytes;
 use crate::report::{one_line, Finding, Report, Section, Status};
 
 /// PostgreSQL names are at most 63 bytes: shorten the target part, never the suffix.
-pub(super) fn side_name(target: &str, tag: &str, ts: &str) -> String {
+fn side_name(target: &str, tag: &str, ts: &str) -> String {
     let suffix = format!("__{tag}_{ts}");
     let room = 63usize.saturating_sub(suffix.len());
     let mut cut = target.len().min(room);
