@@ -10,12 +10,12 @@ pub mod commands;
 pub mod config;
 pub mod confirm;
 pub mod context;
-pub mod demo;
 pub mod interrupt;
 pub mod metrics;
 pub mod notify;
 pub mod passwd;
 pub mod probes;
+pub mod process;
 pub mod redact;
 pub mod render;
 pub mod replication;
@@ -25,3 +25,6 @@ pub mod sandbox;
 pub mod sql;
 pub mod state;
 pub mod timefmt;
+
+/// The demo data moved into the sandbox; the old path stays for tests and benches.
+pub use sandbox::demo;

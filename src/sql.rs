@@ -51,6 +51,7 @@ mod tests {
     #[test]
     fn identifiers_and_literals_quote() {
         assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+        assert_eq!(quote_ident(r#"we"ird"#), r#""we""ird""#);
         assert_eq!(quote_ident_if_needed("users_global"), "users_global");
         assert_eq!(quote_ident_if_needed("Users"), "\"Users\"");
         assert_eq!(quote_ident_if_needed("1x"), "\"1x\"");

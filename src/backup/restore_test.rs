@@ -1,7 +1,11 @@
 //! `backup verify --restore-test`: a real restore into a throwaway cluster (the sandbox's
 //! initdb + pg_ctl on a free loopback port, under a temp dir, removed afterwards), whose row
 //! counts must equal the manifest's. Production is never touched.
+//!
+//! The cluster comes from the caller (`commands::backup` passes `sandbox::scratch_cluster`)
+//! through [`ScratchCluster`]: backups do not depend on the sandbox.
 
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context as _;
@@ -11,7 +15,24 @@ use super::{counts, pgrestore};
 use crate::clients::pg::PgOptions;
 use crate::clients::postgres::{PgClient, SessionTimeouts};
 use crate::interrupt::Interrupt;
-use crate::sandbox::{Sandbox, UpOptions};
+
+/// A throwaway PostgreSQL cluster on loopback that dies with this process: what a restore
+/// test restores into. Its blocking methods run on `spawn_blocking` threads.
+pub trait ScratchCluster: Clone + Send + Sync + 'static {
+    fn create_database(&self, name: &str) -> anyhow::Result<()>;
+    /// A URL for `db` without a password (it comes from [`ScratchCluster::pgpass_path`]).
+    fn pg_url(&self, db: &str) -> String;
+    fn pgpass_path(&self) -> PathBuf;
+    /// The cluster's own directory (scratch room for the restore).
+    fn dir(&self) -> &Path;
+    /// Where its server's binaries (and so a matching pg_restore) are.
+    fn bindir(&self) -> &Path;
+    /// Stop the server and remove the directory.
+    fn down(&self) -> anyhow::Result<()>;
+}
+
+/// Starts a [`ScratchCluster`] in the given (not yet existing) directory, owned by this process.
+pub type StartCluster<C> = fn(PathBuf) -> anyhow::Result<C>;
 
 pub struct Outcome {
     pub tables: usize,
@@ -21,8 +42,10 @@ pub struct Outcome {
     pub server_version: String,
 }
 
-/// Restore `entry` into a fresh cluster and compare its counts; the cluster is always removed.
-pub async fn run(
+/// Restore `entry` into a fresh cluster (made by `start`) and compare its counts; the cluster
+/// is always removed.
+pub async fn run<C: ScratchCluster>(
+    start: StartCluster<C>,
     entry: &Entry,
     jobs: u32,
     timeouts: SessionTimeouts,
@@ -30,14 +53,7 @@ pub async fn run(
     interrupt: &Interrupt,
 ) -> anyhow::Result<Outcome> {
     let dir = std::env::temp_dir().join(format!("opsbook-restore-test-{}", std::process::id()));
-    let opts = UpOptions {
-        dir,
-        demo_data: false,
-        demo_scale: 1,
-        owner_pid: Some(std::process::id()),
-        redis: false,
-    };
-    let up = tokio::task::spawn_blocking(move || Sandbox::up(&opts));
+    let up = tokio::task::spawn_blocking(move || start(dir));
     tokio::pin!(up);
     let sb = match interrupt.guard(&mut up).await {
         Ok(started) => started
@@ -63,8 +79,8 @@ pub async fn run(
     Ok(outcome)
 }
 
-async fn restore_and_count(
-    sb: &Sandbox,
+async fn restore_and_count<C: ScratchCluster>(
+    sb: &C,
     entry: &Entry,
     jobs: u32,
     timeouts: SessionTimeouts,
@@ -97,9 +113,9 @@ async fn restore_and_count(
             options: options.clone(),
             jobs,
             no_owner: true,
-            scratch_dir: sb.state.dir.clone(),
+            scratch_dir: sb.dir().to_path_buf(),
             progress,
-            pg_restore: Some(sb.state.pg_bindir.join("pg_restore")),
+            pg_restore: Some(sb.bindir().join("pg_restore")),
             pause_at: "verify.restore_test",
         },
         interrupt,

@@ -8,8 +8,6 @@ use tokio_postgres::Client;
 
 use super::pg::PgOptions;
 
-pub use crate::sql::{quote_ident, quote_literal};
-
 /// Timeouts every session of ours carries.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionTimeouts {
@@ -48,16 +46,5 @@ impl PgClient {
     /// The major version (15 for 150019, 9 for 90624 is not supported anyway).
     pub fn major(&self) -> u32 {
         (self.version_num / 10000) as u32
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quoting() {
-        assert_eq!(quote_ident(r#"we"ird"#), r#""we""ird""#);
-        assert_eq!(quote_literal("it's"), "'it''s'");
     }
 }

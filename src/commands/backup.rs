@@ -656,6 +656,7 @@ async fn verify_cmd(
         }
         let interrupt = Interrupt::install()?;
         let outcome = restore_test::run(
+            crate::sandbox::scratch_cluster,
             &entry,
             jobs,
             ctx.timeouts(),

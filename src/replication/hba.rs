@@ -218,7 +218,7 @@ fn write_like(like: &Path, dest: &Path, bytes: &[u8]) -> anyhow::Result<()> {
             .and_then(|()| f.sync_all())
             .with_context(|| format!("writing {}", tmp.display()))?;
         // Owner first: chown clears nothing we need, and the mode is set after it.
-        if crate::sandbox::euid() == 0 {
+        if crate::passwd::euid() == 0 {
             std::os::unix::fs::chown(&tmp, Some(meta.uid()), Some(meta.gid())).with_context(
                 || format!("giving {} the owner of {}", tmp.display(), like.display()),
             )?;

@@ -1,8 +1,10 @@
 //! Streaming replication: what `replica-setup`, `replica` and `check morning` share (the
-//! pg_hba.conf rules, pg_ctl as the data directory's owner, the status findings).
+//! pg_hba.conf rules, pg_ctl as the data directory's owner, the status findings), and the
+//! preparation of a primary for a standby (`primary`).
 
 pub mod hba;
 pub mod pg_ctl;
+pub mod primary;
 pub mod status;
 
 use std::io::Read as _;

@@ -9,34 +9,33 @@ use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context as _};
 
-use crate::sandbox::{self, Account};
+use crate::passwd::Account;
+use crate::process;
 
 /// The account a data directory's server runs as, when we are root and it is someone else;
 /// None means "as ourselves".
 pub fn owner_of(dir: &Path) -> anyhow::Result<Option<Account>> {
-    if sandbox::euid() != 0 {
+    if crate::passwd::euid() != 0 {
         return Ok(None);
     }
     let meta = std::fs::metadata(dir).with_context(|| format!("reading {}", dir.display()))?;
     if meta.uid() == 0 {
         return Ok(None);
     }
-    Ok(Some(sandbox::account_by_uid(meta.uid()).unwrap_or(
-        Account {
-            name: meta.uid().to_string(),
-            uid: meta.uid(),
-            gid: meta.gid(),
-            home: PathBuf::from("/"),
-        },
-    )))
+    Ok(Some(crate::passwd::by_uid(meta.uid()).unwrap_or(Account {
+        name: meta.uid().to_string(),
+        uid: meta.uid(),
+        gid: meta.gid(),
+        home: PathBuf::from("/"),
+    })))
 }
 
 /// Who should own a new standby's data directory: `postgres` when we are root, else us.
 pub fn standby_owner() -> anyhow::Result<Option<Account>> {
-    if sandbox::euid() != 0 {
+    if crate::passwd::euid() != 0 {
         return Ok(None);
     }
-    match sandbox::account_by_name("postgres") {
+    match crate::passwd::by_name("postgres") {
         Some(a) if a.uid != 0 => Ok(Some(a)),
         _ => bail!("we run as root and there is no `postgres` system user to own the standby's data directory (PostgreSQL refuses root)\nhint: install PostgreSQL (it creates the user), or run as the account that should own the data"),
     }
@@ -47,11 +46,7 @@ pub fn standby_owner() -> anyhow::Result<Option<Account>> {
 pub fn command_as(program: &Path, owner: Option<&Account>) -> Command {
     let mut cmd = Command::new(program);
     crate::clients::tools::bind_to_parent(&mut cmd);
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("PG") {
-            cmd.env_remove(&k);
-        }
-    }
+    process::scrub_pg_env(&mut cmd);
     cmd.stdin(Stdio::null()).current_dir("/");
     if let Some(a) = owner {
         cmd.uid(a.uid).gid(a.gid);
@@ -64,8 +59,8 @@ pub fn command_as(program: &Path, owner: Option<&Account>) -> Command {
 
 /// The postmaster running on `data`, if any (its pid file, checked against /proc).
 pub fn running_pid(data: &Path) -> Option<u32> {
-    let pid = sandbox::read_pid_file(&data.join("postmaster.pid"))?;
-    sandbox::pid_runs(pid, "").then_some(pid)
+    let pid = process::read_pid_file(&data.join("postmaster.pid"))?;
+    process::pid_runs(pid, "").then_some(pid)
 }
 
 /// The systemd unit that runs `pid` when it is a PostgreSQL service (`postgresql@15-main`):

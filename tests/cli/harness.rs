@@ -9,11 +9,51 @@ use std::sync::{Arc, Mutex};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
-use opsbook::sandbox::Sandbox;
+use opsbook::sandbox::{Sandbox, UpOptions, TEST_PREFIX};
 use serde_json::Value;
 
+/// The sandbox of this test process: started on first use, stopped by an `atexit` handler
+/// (and by the watchdog if the process is killed). Panics with what to install when it
+/// cannot start.
 pub fn sandbox() -> &'static Sandbox {
-    opsbook::sandbox::test_sandbox()
+    static SANDBOX: std::sync::OnceLock<Result<Sandbox, String>> = std::sync::OnceLock::new();
+    extern "C" fn stop_at_exit() {
+        // Unwinding out of an extern "C" fn would abort the exit.
+        let _ = std::panic::catch_unwind(|| {
+            if let Some(Ok(sb)) = SANDBOX.get() {
+                let _ = sb.down();
+            }
+        });
+    }
+    let started = SANDBOX.get_or_init(|| {
+        // up() reaps the sandboxes of dead test processes in the same temp dir first.
+        let tmp = std::env::temp_dir();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let me = std::process::id();
+        let opts = UpOptions {
+            dir: tmp.join(format!("{TEST_PREFIX}{me}-{nanos}")),
+            demo_data: false,
+            demo_scale: 1,
+            owner_pid: Some(me),
+            redis: true,
+        };
+        let sb = Sandbox::up(&opts).map_err(|e| format!("{e:#}"))?;
+        // SAFETY: registers a plain extern "C" fn that never unwinds.
+        unsafe {
+            libc::atexit(stop_at_exit);
+        }
+        Ok(sb)
+    });
+    match started {
+        Ok(sb) => sb,
+        Err(msg) => panic!(
+            "the test sandbox (a throwaway PostgreSQL + redis-server) could not start: {msg}\n\
+             The integration tests need: apt-get install postgresql postgresql-contrib redis-server"
+        ),
+    }
 }
 
 /// Tests that compare cluster-wide numbers (connection counts) take this lock exclusively;

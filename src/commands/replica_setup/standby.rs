@@ -14,9 +14,9 @@ use clap::Args;
 use crate::clients::postgres::PgClient;
 use crate::clients::tools;
 use crate::context::Ctx;
+use crate::passwd::Account;
 use crate::replication::{self, pg_ctl};
 use crate::report::{Finding, Report, Status};
-use crate::sandbox::Account;
 
 /// Every finding id this command emits (see [`FindingIds`]).
 ///

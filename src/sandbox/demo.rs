@@ -1,6 +1,15 @@
 //! The seeds' schema (users_global, global_unique_invited_users, competitions_global) with
-//! synthetic, skewed referral data: loaded by `sandbox up --demo-data` and by
-//! `bench --generate`.
+//! synthetic, skewed referral data: loaded by `sandbox up --demo-data` (with a first backup of
+//! it) and by `bench --generate`.
+
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::time::SystemTime;
+
+use anyhow::Context as _;
+
+use super::exec::run;
+use super::{Sandbox, DEMO_DB, HINT_PG};
+use crate::timefmt::backup_stamp;
 
 /// pg_stat_statements for `diagnose queries` (the sandbox preloads it; a real server may not
 /// have contrib installed, so `bench --generate` does not ask for it).
@@ -64,6 +73,45 @@ INSERT INTO competitions_global (name, status, starts_at, ends_at) VALUES
     ('Invite race #3', 'planned',  now() + interval '2 days',  now() + interval '16 days');
 ANALYZE;
 "#;
+
+impl Sandbox {
+    pub(super) fn load_demo(&self, scale: u32) -> anyhow::Result<()> {
+        self.create_database(DEMO_DB)?;
+        let scale = u64::from(scale.max(1));
+        let sql = format!(
+            "{}{}",
+            EXTENSION_SQL,
+            schema_and_data_sql(5000 * scale, 20000 * scale)
+        );
+        self.psql(DEMO_DB, &sql)
+            .context("loading the demo data into opsbook_demo")?;
+        Ok(())
+    }
+
+    /// A real `pg_dump -Fc`, so the morning check of a fresh sandbox finds a recent backup.
+    pub(super) fn backup_demo(&self) -> anyhow::Result<()> {
+        let dir = self.state.dir.join("backups").join(DEMO_DB);
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("setting the mode of {}", dir.display()))?;
+        let file = dir.join(format!("{}.dump", backup_stamp(SystemTime::now())));
+        // Created 0600 before pg_dump writes a byte: a dump is as secret as the database.
+        let out = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&file)
+            .with_context(|| format!("creating the backup file {}", file.display()))?;
+        let mut cmd = self.client("pg_dump");
+        cmd.args(["-Fc", "-d", DEMO_DB]).stdout(out);
+        let what = format!("backing up {DEMO_DB} to {} (pg_dump -Fc)", file.display());
+        if let Err(e) = run(&mut cmd, &what, HINT_PG) {
+            let _ = std::fs::remove_file(&file);
+            return Err(e);
+        }
+        Ok(())
+    }
+}
 
 #[cfg(test)]
 mod tests {
