@@ -8,8 +8,8 @@ use futures_util::future::LocalBoxFuture;
 use crate::cli::{Cli, Command};
 use crate::commands::check::CheckCommand;
 use crate::commands::{
-    backup, bench, check, completions, config_cmd, diagnose, generate, monitor, replica,
-    replica_setup, restore, runbook, sandbox,
+    backup, bench, check, completions, config, diagnose, generate, monitor, replica, replica_setup,
+    restore, runbook, sandbox,
 };
 use crate::context::Ctx;
 use crate::report::{FindingIds, Report};
@@ -26,7 +26,7 @@ pub async fn dispatch(command: &Command, ctx: &Ctx) -> anyhow::Result<Report> {
         Command::ReplicaSetup(a) => replica_setup::run(a, ctx).await,
         Command::Replica(a) => replica::run(a, ctx).await,
         Command::Sandbox(a) => sandbox::run(a, ctx).await,
-        Command::Config(a) => config_cmd::run(a, ctx),
+        Command::Config(a) => config::run(a, ctx),
         Command::Completions(a) => completions::run(a, Cli::command()),
         Command::Generate(a) => generate::run(a, Cli::command(), &Steps),
         Command::Monitor(a) => monitor::run(a, ctx).await,
@@ -54,7 +54,7 @@ pub const FINDING_IDS: &[&FindingIds] = &[
     &bench::FINDING_IDS,
     &runbook::FINDING_IDS,
     &sandbox::FINDING_IDS,
-    &config_cmd::FINDING_IDS,
+    &config::FINDING_IDS,
     &generate::FINDING_IDS,
 ];
 

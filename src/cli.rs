@@ -6,8 +6,8 @@ use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
-    backup, bench, check, completions, config_cmd, diagnose, generate, monitor, replica,
-    replica_setup, restore, runbook, sandbox,
+    backup, bench, check, completions, config, diagnose, generate, monitor, replica, replica_setup,
+    restore, runbook, sandbox,
 };
 use crate::context::Overrides;
 pub use crate::render::Format;
@@ -166,7 +166,7 @@ pub enum Command {
     /// Start, show or stop a throwaway PostgreSQL + Redis to try opsbook on
     Sandbox(sandbox::SandboxArgs),
     /// Show or validate the configuration
-    Config(config_cmd::ConfigArgs),
+    Config(config::ConfigArgs),
     /// Print a shell completion script
     Completions(completions::CompletionsArgs),
     /// Regenerate man/ and completions/ from the command tree (for developers)

@@ -284,3 +284,50 @@ fn the_scanner_sees_grouped_imports_and_skips_tests() {
         non_test("use crate::a;\n#[cfg(test)]\nmod tests {\n    use crate::cli;\n}\nfn f() {}\n");
     assert!(code.contains("crate::a") && !code.contains("crate::cli") && code.contains("fn f"));
 }
+
+#[test]
+fn every_command_is_found_by_its_name() {
+    use clap::CommandFactory as _;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut lost = Vec::new();
+    for sub in opsbook::cli::Cli::command().get_subcommands() {
+        let name = sub.get_name();
+        if name == "help" {
+            continue;
+        }
+        let snake = name.replace('-', "_");
+        let code = root.join(format!("src/commands/{snake}.rs"));
+        let code_dir = root.join(format!("src/commands/{snake}/mod.rs"));
+        if !code.is_file() && !code_dir.is_file() {
+            lost.push(format!(
+                "{name}: no src/commands/{snake}.rs or src/commands/{snake}/"
+            ));
+        }
+        if sub.is_hide_set() {
+            continue;
+        }
+        for path in [
+            format!("commands/{name}.md"),
+            format!("man/opsbook-{name}.1"),
+        ] {
+            if !root.join(&path).is_file() {
+                lost.push(format!("{name}: no {path}"));
+            }
+        }
+        let tests = std::fs::read_dir(root.join("tests/cli"))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .any(|e| {
+                let f = e.file_name().to_string_lossy().into_owned();
+                f.starts_with(&snake) || snake.starts_with(f.trim_end_matches(".rs"))
+            });
+        if !tests {
+            lost.push(format!("{name}: no tests/cli/{snake}*.rs"));
+        }
+    }
+    assert!(
+        lost.is_empty(),
+        "commands a newcomer cannot find by name:\n  {}",
+        lost.join("\n  ")
+    );
+}

@@ -6,7 +6,7 @@ pub mod bench;
 pub mod candidates;
 pub mod check;
 pub mod completions;
-pub mod config_cmd;
+pub mod config;
 pub mod diagnose;
 pub mod generate;
 pub mod monitor;
