@@ -49,7 +49,7 @@ JSON_BYTES=$(stat -c %s "$DIR/full/history.json")
 for h in empty full; do
   OPSBOOK_STATE_DIR="$DIR/$h" "$BIN" check morning --format json >/dev/null || true
 done
-OPSBOOK_STATE_DIR="$DIR/full" python3 -c '
+python3 -c '
 import sqlite3, sys
 n = sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM sample").fetchone()[0]
 print(f"full history: {n} samples (imported from a {int(sys.argv[2]) // 1024} KiB history.json)")
