@@ -93,13 +93,14 @@ print(f"check morning median: empty history {e:.1f} ms, 36 h of monitor history 
       f"ratio {f / e:.2f}x (goal 1.1x: {verdict})")
 ' "$EMPTY_MS" "$FULL_MS"
 
-# Bytes one recording run writes, averaged over 10 runs on the full history.
+# Bytes one recording run writes, averaged over BYTES_RUNS (40) runs on the full history:
+# WAL appends every run, a checkpoint into the database file every few dozen.
 python3 - "$BIN" "$DIR/full" <<'PY'
 import os, re, shutil, subprocess, sys, tempfile
 bin, state = sys.argv[1], sys.argv[2]
 env = dict(os.environ, OPSBOOK_STATE_DIR=state)
 cmd = [bin, "check", "morning", "--format", "json"]
-n = 10
+n = int(os.environ.get("BYTES_RUNS", "40"))
 oublock = 0
 for _ in range(n):
     pid = os.posix_spawn(bin, cmd, env, file_actions=[

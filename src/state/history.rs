@@ -88,6 +88,7 @@ impl History {
         let mut conn = store::open(&path, true)?;
         if let Some(samples) = imported {
             migrate::import(&mut conn, dir, &samples)?;
+            store::checkpoint_if_large(&conn, &path);
         }
         Ok(History::with(conn, Some(path)))
     }
@@ -207,7 +208,9 @@ impl History {
             anyhow::bail!("no run history at {}", path.display());
         };
         let mut conn = db.conn.lock().unwrap_or_else(|e| e.into_inner());
-        store::append(&mut conn, &sample).map_err(|e| store::file_error(e, &path, "writing"))
+        store::append(&mut conn, &sample).map_err(|e| store::file_error(e, &path, "writing"))?;
+        store::checkpoint_if_large(&conn, &path);
+        Ok(())
     }
 }
 

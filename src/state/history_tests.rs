@@ -356,3 +356,27 @@ fn a_file_that_is_not_a_history_is_reported_with_the_way_out() {
     assert!(text.contains("move the corrupt file aside"), "{text}");
     assert!(text.contains("history.sqlite3"), "{text}");
 }
+
+#[test]
+fn the_wal_is_emptied_into_the_file_as_runs_record() {
+    let dir = TempDir::new("state-wal");
+    let mut h = History::default();
+    for i in 0..300 {
+        h.record(
+            &dir.0,
+            sample(
+                1_000_000 + i * 60,
+                "monitor",
+                &[("a/b", 1.0), ("c/d", i as f64)],
+            ),
+        )
+        .unwrap();
+    }
+    let wal = std::fs::metadata(dir.0.join("history.sqlite3-wal"))
+        .unwrap()
+        .len();
+    assert!(wal < 320 * 1024, "{wal} bytes of WAL");
+    let h = History::load(&dir.0).unwrap();
+    assert_eq!(h.samples().unwrap().len(), 300);
+    assert_eq!(h.previous("c/d"), Some((1_000_000 + 299 * 60, 299.0)));
+}

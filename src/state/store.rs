@@ -25,9 +25,14 @@ const SCHEMA_VERSION: i64 = 1;
 /// on recording; the flock of `history.json` days waited without a bound.
 pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// After this many WAL pages a commit copies them into the database file (SQLite's default
-/// is 1000: 4 MiB that every first connection of a process would scan to rebuild its index).
-const WAL_AUTOCHECKPOINT_PAGES: i64 = 256;
+/// Bytes per database page. A recorded run changes a row or two in each of five b-trees, and
+/// each changed page is written whole to the WAL: 1 KiB pages write a quarter of what
+/// SQLite's default 4 KiB do, and the history's few thousand rows need no larger ones.
+const PAGE_SIZE: i64 = 1024;
+
+/// A recording run that finds the WAL larger than this copies it into the database file and
+/// empties it (see [`checkpoint_if_large`]).
+const WAL_CHECKPOINT_BYTES: u64 = 256 * 1024;
 
 /// One row per run (`sample`) and one per value (`value`), keyed "finding id/subject" split at
 /// the first '/'. `value_key` answers "the newest value of this key" and "this key's values
@@ -127,10 +132,12 @@ fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     // The last connection to close would otherwise checkpoint and delete the WAL: every run
-    // would write its pages twice and fsync the database. Commits checkpoint instead, every
-    // WAL_AUTOCHECKPOINT_PAGES pages.
+    // would write its pages twice and fsync the database. SQLite's automatic checkpoints are
+    // off too: a process that opens the file rebuilds the WAL index without knowing what an
+    // earlier process already copied, so a PASSIVE checkpoint per commit would copy the
+    // whole WAL again every run. `checkpoint_if_large` copies and empties it instead.
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
-    conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version == SCHEMA_VERSION {
         return Ok(());
@@ -143,7 +150,10 @@ fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
             )),
         ));
     }
-    // A new file: WAL (kept in the file), then the schema, once, under the write lock.
+    // A new file: small pages (a run changes a few rows in several b-trees, each a page
+    // written to the WAL), WAL (both kept in the file), then the schema, once, under the
+    // write lock.
+    conn.pragma_update(None, "page_size", PAGE_SIZE)?;
     conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -176,6 +186,18 @@ pub(super) fn append(conn: &mut Connection, sample: &Sample) -> rusqlite::Result
     insert(&tx, sample)?;
     thin(&tx, sample.at)?;
     tx.commit()
+}
+
+/// After a write: when the WAL of the file `path` has grown past [`WAL_CHECKPOINT_BYTES`],
+/// copy it into the database file and truncate it, so the next run's WAL index rebuild reads
+/// little. Best effort: a run that cannot (another holds the file) leaves it to the next.
+pub(super) fn checkpoint_if_large(conn: &Connection, path: &Path) {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let large = std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_CHECKPOINT_BYTES);
+    if large {
+        let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+    }
 }
 
 /// The history's bounds as DELETEs, `now` being the newest sample's time: samples of the last
