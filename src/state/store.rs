@@ -22,8 +22,8 @@ pub(super) const DB_FILE: &str = "history.sqlite3";
 const SCHEMA_VERSION: i64 = 1;
 
 /// How long a run waits for another run's write (a few milliseconds each) before giving up
-/// on recording; the flock of `history.json` days waited without a bound.
-pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// on recording (the JSON history's flock waited without a bound).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Bytes per database page. A recorded run changes a row or two in each of five b-trees, and
 /// each changed page is written whole to the WAL: 1 KiB pages write a quarter of what
