@@ -12,11 +12,14 @@
 # hyperfine is used when installed (one command's runs after the other's); without it a loop
 # interleaves the two, which a shared machine's noise spreads evenly over both.
 #   bash benches/history.sh                 # RUNS=30; CARGO_TARGET_DIR is honoured
+#   BIN=/path/to/opsbook bash benches/history.sh   # time another build (e.g. one before SQLite)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v python3 >/dev/null || { echo "missing python3" >&2; exit 3; }
-cargo build --release --quiet
-BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/opsbook
+if [ -z "${BIN:-}" ]; then
+  cargo build --release --quiet
+  BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/opsbook
+fi
 RUNS=${RUNS:-30}
 # On the disk the state directory would be on (not a tmpfs: its pages never reach storage).
 DIR=$(mktemp -d /var/tmp/opsbook-bench-XXXXXX)
@@ -50,9 +53,12 @@ for h in empty full; do
   OPSBOOK_STATE_DIR="$DIR/$h" "$BIN" check morning --format json >/dev/null || true
 done
 python3 -c '
-import sqlite3, sys
-n = sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM sample").fetchone()[0]
-print(f"full history: {n} samples (imported from a {int(sys.argv[2]) // 1024} KiB history.json)")
+import os, sqlite3, sys
+if os.path.exists(sys.argv[1]):
+    n = sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM sample").fetchone()[0]
+    print(f"full history: {n} samples (imported from a {int(sys.argv[2]) // 1024} KiB history.json)")
+else:
+    print(f"full history: a {int(sys.argv[2]) // 1024} KiB history.json, kept as such by this build")
 ' "$DIR/full/history.sqlite3" "$JSON_BYTES"
 
 run() { env OPSBOOK_STATE_DIR="$DIR/$1" "$BIN" check morning --format json; }
