@@ -291,15 +291,16 @@ mod tests {
             available: 200,
         };
         let now = 100 * DAY;
-        let mut h = History::default();
+        let h = History::in_memory().unwrap();
         for (d, used) in [(2, 600.0), (1, 700.0)] {
             let mut values = std::collections::BTreeMap::new();
             values.insert(disk_used_key(Path::new("/srv")), used);
-            h.samples.push(crate::state::Sample {
+            h.push(crate::state::Sample {
                 at: now - d * DAY,
                 command: "check night".into(),
                 values,
-            });
+            })
+            .unwrap();
         }
         let limits = Limits {
             warning: Some(14.0),

@@ -277,7 +277,7 @@ fn second_run_shows_growth_since_the_first() {
     assert!(text.contains("since the previous run"), "{text}");
     assert!(text.contains(", +"), "the database grew: {text}");
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(state.join("history.json"))
+    let mode = std::fs::metadata(state.join("history.sqlite3"))
         .unwrap()
         .permissions()
         .mode();

@@ -430,9 +430,8 @@ fn projection_from_the_history_says_when_the_disk_fills_and_growth_is_day_over_d
     );
 
     // This run's numbers are recorded for the next one.
-    let h: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(state.join("history.json")).unwrap())
-            .unwrap();
+    // (the history.json written above was imported into the SQLite history)
+    let h = serde_json::json!({"samples": opsbook::state::History::load(&state).unwrap().samples().unwrap()});
     let last = h["samples"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["command"], "check night");
     assert!(

@@ -362,8 +362,7 @@ fn numbers_agree_with_psql_redis_info_and_llen() {
     assert!(!Run::findings(&j, "postgres.database_size").is_empty());
 
     // The connection count went into the run history under the server's key.
-    let history: Value =
-        serde_json::from_slice(&std::fs::read(state.join("history.json")).unwrap()).unwrap();
+    let history: Value = serde_json::json!({"samples": opsbook::state::History::load(&state).unwrap().samples().unwrap()});
     let sample = history["samples"]
         .as_array()
         .unwrap()
@@ -380,8 +379,7 @@ fn numbers_agree_with_psql_redis_info_and_llen() {
     // --no-record leaves it alone.
     let n = history["samples"].as_array().unwrap().len();
     monitor(&cfg, &state, &["--no-record"]);
-    let history: Value =
-        serde_json::from_slice(&std::fs::read(state.join("history.json")).unwrap()).unwrap();
+    let history: Value = serde_json::json!({"samples": opsbook::state::History::load(&state).unwrap().samples().unwrap()});
     assert_eq!(history["samples"].as_array().unwrap().len(), n);
     for q in [&q1, &q2] {
         redis_cmd(port, &["DEL", &format!("rq:queue:{q}")]);
@@ -626,10 +624,8 @@ fn cpu_is_busy_since_the_previous_run_without_a_sample() {
         "{first}"
     );
 
-    // The counters the first run left, as the history file holds them.
-    let history: Value =
-        serde_json::from_str(&std::fs::read_to_string(state.join("history.json")).unwrap())
-            .unwrap();
+    // The counters the first run left, as the run history holds them.
+    let history: Value = serde_json::json!({"samples": opsbook::state::History::load(&state).unwrap().samples().unwrap()});
     let last = history["samples"]
         .as_array()
         .unwrap()
