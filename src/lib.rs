@@ -2,6 +2,7 @@
 //! binary. The binary is `src/main.rs`; tests and benches use this library.
 
 pub mod app;
+pub mod atomic_file;
 pub mod backup;
 pub mod bounded_read;
 pub mod cli;

@@ -421,7 +421,7 @@ pub fn prometheus(report: &Report) -> String {
 /// atomically (a scrape never reads half a file), mode 0644 (node_exporter runs as its own user).
 pub fn write_textfile(path: &std::path::Path, report: &Report) -> anyhow::Result<()> {
     use anyhow::Context as _;
-    crate::state::write_atomic_mode(path, prometheus(report).as_bytes(), 0o644).with_context(|| {
+    crate::atomic_file::write_atomic_mode(path, prometheus(report).as_bytes(), 0o644).with_context(|| {
         format!(
             "writing the --textfile {}\nhint: point --textfile at a directory this user can write (node_exporter's --collector.textfile.directory)",
             path.display()

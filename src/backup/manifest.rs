@@ -111,6 +111,6 @@ impl Manifest {
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
         let mut bytes = serde_json::to_vec_pretty(self)?;
         bytes.push(b'\n');
-        crate::state::write_atomic(path, &bytes)
+        crate::atomic_file::write_atomic(path, &bytes)
     }
 }

@@ -220,7 +220,7 @@ pub async fn dispatch_alerts(
     // Two runs that overlap (a slow cron run, a --watch beside cron) must not both send.
     // Without the lock (an unwritable state directory) alerts still go out: a repeated alert
     // is better than a lost one, and the notify.state warning says why.
-    let _lock = match crate::state::lock_exclusive(dir, "alerts.lock") {
+    let _lock = match crate::atomic_file::lock_exclusive(dir, "alerts.lock") {
         Ok(l) => Some(l),
         Err(e) => {
             out.push(

@@ -103,7 +103,7 @@ impl AlertState {
 
     pub fn save(&self, dir: &Path) -> anyhow::Result<()> {
         let bytes = serde_json::to_vec_pretty(self).context("encoding the alert state")?;
-        crate::state::write_atomic(&path(dir), &bytes)
+        crate::atomic_file::write_atomic(&path(dir), &bytes)
     }
 
     /// Take in this run's findings: which alerts fire now, which cleared. A finding that is

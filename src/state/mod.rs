@@ -1,14 +1,12 @@
 //! The state directory: where it is, and what opsbook keeps there: the run history (SQLite,
-//! [`history`]) and files written atomically ([`atomic`]: alert state, manifests, textfiles).
+//! [`history`]) (files written atomically are `crate::atomic_file`'s).
 
-mod atomic;
 mod history;
 mod migrate;
 mod store;
 
 use std::path::{Path, PathBuf};
 
-pub use atomic::{lock_exclusive, write_atomic, write_atomic_mode};
 pub use history::{History, Sample, RECENT_SECS};
 
 /// `$OPSBOOK_STATE_DIR` > config `state_dir` > /var/lib/opsbook (when writable) >

@@ -1,4 +1,4 @@
-//! Atomic state files: a write that a reader sees whole or not at all (temp file, fsync,
+//! Atomic files (state, manifests, textfiles): a write that a reader sees whole or not at all (temp file, fsync,
 //! rename, fsync the directory), and the flock that orders read-modify-writes of a state file
 //! (the alert state; the run history has SQLite's own locking).
 
