@@ -124,7 +124,7 @@ if shutil.which("strace"):
             for line in open(log.name):
                 m = re.search(r"\((\d+)<([^>]*)>.*= (\d+)$", line)
                 if m and m.group(2).startswith(state + "/"):
-                    name = os.path.basename(m.group(2))
+                    name = re.sub(r"\.\d+\.tmp$", ".PID.tmp", os.path.basename(m.group(2)))
                     per_file[name] = per_file.get(name, 0) + int(m.group(3))
     total = sum(per_file.values())
     files = ", ".join(f"{k} {v / n / 1024:.1f}" for k, v in sorted(per_file.items()))
