@@ -275,7 +275,7 @@ struct ScannedTable {
 /// PG 9.4+. Columns and the leading column of each index come along so the advice can name
 /// real columns and skip a column that already leads an index.
 const SCANNED_SQL: &str =
-    "SELECT t.relid, crate::sql::quote_ident_if_needed(t.schemaname) || '.' || crate::sql::quote_ident_if_needed(t.relname),
+    "SELECT t.relid, quote_ident(t.schemaname) || '.' || quote_ident(t.relname),
        t.relname::text, t.schemaname::text, t.seq_scan, t.n_live_tup,
        ARRAY(SELECT a.attname::text FROM pg_attribute a
              WHERE a.attrelid = t.relid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum),
