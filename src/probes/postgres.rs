@@ -224,6 +224,31 @@ pub async fn database_sizes(
     Ok(out)
 }
 
+/// `postgres.up`, `postgres.connections` and `postgres.database_size` at once, each under the
+/// probe timeout (the PostgreSQL part `check morning` and `monitor` share).
+pub async fn up_connections_sizes(
+    ctx: &Ctx,
+    connection_limits: Limits,
+    history: &crate::state::History,
+    now: i64,
+) -> (Vec<Finding>, Vec<Finding>, Vec<Finding>) {
+    tokio::join!(
+        super::guarded("postgres.up", ctx.probe_timeout(), async {
+            Ok(up(ctx).await)
+        }),
+        super::pg_probe(
+            ctx,
+            "postgres.connections",
+            connections(ctx, connection_limits)
+        ),
+        super::pg_probe(
+            ctx,
+            "postgres.database_size",
+            database_sizes(ctx, history, now)
+        ),
+    )
+}
+
 /// History key of a database's size: the server is part of it, so two servers' `app`
 /// databases never compare with each other.
 pub fn size_key(server: &crate::clients::pg::PgOptions, db: &str) -> String {
