@@ -201,6 +201,15 @@ impl Finding {
         self
     }
 
+    /// The hint, when the finding is not OK (advice for a value judged against limits).
+    pub fn hint_unless_ok(self, hint: impl Into<String>) -> Self {
+        if self.status == Status::Ok {
+            self
+        } else {
+            self.hint(hint)
+        }
+    }
+
     pub fn detail(mut self, lines: Vec<String>) -> Self {
         self.detail = lines;
         self
@@ -385,6 +394,13 @@ mod tests {
         assert_eq!(r.exit_code(), 2);
         r.push(Finding::new("d", Status::Ok, "o"));
         assert_eq!(r.status, Status::Critical);
+    }
+
+    #[test]
+    fn a_hint_unless_ok_only_advises_a_finding_that_is_not_ok() {
+        assert_eq!(Finding::ok("a", "").hint_unless_ok("do x").hint, None);
+        let w = Finding::new("a", Status::Warning, "").hint_unless_ok("do x");
+        assert_eq!(w.hint.as_deref(), Some("do x"));
     }
 
     #[test]

@@ -69,6 +69,25 @@ impl Catalog {
     }
 }
 
+/// The databases the entries are of, sorted, each once.
+pub fn databases(entries: &[Entry]) -> Vec<&str> {
+    let mut dbs: Vec<&str> = entries
+        .iter()
+        .map(|e| e.manifest.database.as_str())
+        .collect();
+    dbs.sort_unstable();
+    dbs.dedup();
+    dbs
+}
+
+/// The entries of database `db`, in their order (newest first for a scan's).
+pub fn of_database<'a>(entries: &'a [Entry], db: &str) -> Vec<&'a Entry> {
+    entries
+        .iter()
+        .filter(|e| e.manifest.database == db)
+        .collect()
+}
+
 /// Every complete backup under `dir`, newest first (optionally of one database).
 pub fn list(dir: &Path, db: Option<&str>) -> anyhow::Result<Vec<Entry>> {
     Ok(scan(dir, db)?.entries)

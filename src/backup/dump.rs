@@ -52,6 +52,24 @@ impl Drop for Partial {
     }
 }
 
+/// The archive a backup started at `started` writes in `dir`: its stamp (one no archive or
+/// partial file in `dir` has), its name (the stamp and `suffix`), its final path, and the
+/// `.partial` it is written to.
+fn fresh_archive(
+    dir: &Path,
+    started: SystemTime,
+    suffix: &str,
+) -> (String, String, PathBuf, Partial) {
+    let stamp = free_stamp(dir, &crate::timefmt::backup_stamp(started), suffix);
+    let archive_name = format!("{stamp}{suffix}");
+    let partial = Partial {
+        path: dir.join(format!("{archive_name}.partial")),
+        committed: false,
+    };
+    let archive_path = dir.join(&archive_name);
+    (stamp, archive_name, archive_path, partial)
+}
+
 /// Create (0700) and lock a database's backup directory: nothing else may write or remove
 /// files in it while the returned lock lives.
 pub fn lock_db_dir(dir: &Path, what: &str) -> anyhow::Result<super::lock::Lock> {
@@ -225,13 +243,7 @@ pub async fn database(req: &Request) -> anyhow::Result<Written> {
     let db_dir = names::db_dir(&req.dir, &db);
     create_db_dir(&db_dir)?;
     let suffix = req.compression.suffix();
-    let stamp = free_stamp(&db_dir, &crate::timefmt::backup_stamp(started), suffix);
-    let archive_name = format!("{stamp}{suffix}");
-    let archive_path = db_dir.join(&archive_name);
-    let mut partial = Partial {
-        path: db_dir.join(format!("{archive_name}.partial")),
-        committed: false,
-    };
+    let (stamp, archive_name, archive_path, mut partial) = fresh_archive(&db_dir, started, suffix);
 
     let mut cmd = tools::std_command(&pg_dump, &req.options);
     cmd.args(["--format=custom", "--compress=0", "--snapshot", &snapshot]);
@@ -355,13 +367,7 @@ pub async fn globals(
         Compression::Gzip(_) => ".globals.sql.gz",
         Compression::None => ".globals.sql",
     };
-    let stamp = free_stamp(&dir, &crate::timefmt::backup_stamp(started), suffix);
-    let archive_name = format!("{stamp}{suffix}");
-    let archive_path = dir.join(&archive_name);
-    let mut partial = Partial {
-        path: dir.join(format!("{archive_name}.partial")),
-        committed: false,
-    };
+    let (stamp, archive_name, archive_path, mut partial) = fresh_archive(&dir, started, suffix);
     let mut cmd = tools::std_command(&tool, &req.options);
     cmd.arg("--globals-only");
     let (path, compression, threads) = (partial.path.clone(), req.compression, req.threads);

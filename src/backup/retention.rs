@@ -3,7 +3,7 @@
 //! backup goes only when no rule keeps it. Only catalog entries (ours, with a manifest) are ever
 //! considered.
 
-use super::catalog::Entry;
+use super::catalog::{self, Entry};
 use crate::report::{Finding, Status};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -131,17 +131,8 @@ pub fn plan_checked(
             .collect();
         return out;
     }
-    let mut dbs: Vec<&str> = entries
-        .iter()
-        .map(|e| e.manifest.database.as_str())
-        .collect();
-    dbs.sort_unstable();
-    dbs.dedup();
-    for db in dbs {
-        let of_db: Vec<&Entry> = entries
-            .iter()
-            .filter(|e| e.manifest.database == db)
-            .collect();
+    for db in catalog::databases(entries) {
+        let of_db = catalog::of_database(entries, db);
         let mut newest_verified = None;
         for (rank, e) in of_db.iter().enumerate() {
             if !e.manifest.verified {
@@ -220,6 +211,21 @@ mod tests {
     }
 
     const DAY: i64 = 86_400;
+
+    #[test]
+    fn the_catalog_groups_entries_by_database() {
+        let e = [
+            entry("b", 3, true),
+            entry("a", 2, false),
+            entry("b", 1, true),
+        ];
+        assert_eq!(catalog::databases(&e), ["a", "b"]);
+        let of_b: Vec<i64> = catalog::of_database(&e, "b")
+            .iter()
+            .map(|e| e.manifest.started_unix)
+            .collect();
+        assert_eq!(of_b, [3, 1]);
+    }
 
     #[test]
     fn all_older_than_the_window_keeps_the_newest_verified() {

@@ -552,12 +552,7 @@ fn list(db: Option<&str>, dir: &Path) -> anyhow::Result<Report> {
             .hint("take one with `opsbook backup`, or point --dir / backup.dir at where they are"),
         ),
         Some(newest) => {
-            let mut dbs: Vec<&str> = entries
-                .iter()
-                .map(|e| e.manifest.database.as_str())
-                .collect();
-            dbs.sort_unstable();
-            dbs.dedup();
+            let dbs = catalog::databases(&entries);
             report.push(
                 Finding::ok(
                     "backup.list",

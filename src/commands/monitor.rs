@@ -154,7 +154,7 @@ async fn snapshot(args: &MonitorArgs, ctx: &Ctx, notifier: &Notifier) -> anyhow:
     );
     let cpu_counters = std::sync::Mutex::new(None::<crate::clients::host::CpuTimes>);
 
-    let (cpu, memory, disks, load, pg_up, conns, sizes, slow, locks, redis, rq, metrics) = tokio::join!(
+    let (cpu, memory, disks, load, (pg_up, conns, sizes), slow, locks, redis, rq, metrics) = tokio::join!(
         guarded("host.cpu_usage", timeout + mc.cpu_sample.0, async {
             let (findings, counters) = probes::host::cpu_usage(
                 th.cpu_pct,
@@ -181,19 +181,7 @@ async fn snapshot(args: &MonitorArgs, ctx: &Ctx, notifier: &Notifier) -> anyhow:
         guarded("host.load", timeout, async {
             probes::host::load(th.load_per_core)
         }),
-        guarded("postgres.up", timeout, async {
-            Ok(probes::postgres::up(ctx).await)
-        }),
-        pg_probe(
-            ctx,
-            "postgres.connections",
-            probes::postgres::connections(ctx, th.connections_pct)
-        ),
-        pg_probe(
-            ctx,
-            "postgres.database_size",
-            probes::postgres::database_sizes(ctx, &history, now)
-        ),
+        probes::postgres::up_connections_sizes(ctx, th.connections_pct, &history, now),
         pg_probe(
             ctx,
             "postgres.slow_query_count",

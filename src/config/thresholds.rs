@@ -13,6 +13,13 @@ pub struct Limits {
     pub critical: Option<f64>,
 }
 
+impl Limits {
+    /// The status of `value` against these limits when higher is worse.
+    pub fn status_above(&self, value: f64) -> crate::report::Status {
+        crate::report::Status::above(value, self.warning, self.critical)
+    }
+}
+
 const MIB: f64 = 1024.0 * 1024.0;
 
 const fn limits(warning: f64, critical: f64) -> Limits {

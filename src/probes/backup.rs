@@ -138,18 +138,9 @@ pub fn retention(dir: &Path, policy: Policy, now_unix: i64) -> anyhow::Result<Ve
         .hint("take one with `opsbook backup --all`; files opsbook did not write are not judged by retention")]).collect());
     }
     let (_, removed) = retention::plan(&entries, policy, now_unix);
-    let mut dbs: Vec<&str> = entries
-        .iter()
-        .map(|e| e.manifest.database.as_str())
-        .collect();
-    dbs.sort_unstable();
-    dbs.dedup();
     let mut out = refused;
-    for db in dbs {
-        let of_db: Vec<&Entry> = entries
-            .iter()
-            .filter(|e| e.manifest.database == db)
-            .collect();
+    for db in catalog::databases(&entries) {
+        let of_db = catalog::of_database(&entries, db);
         let verified: Vec<&&Entry> = of_db.iter().filter(|e| e.manifest.verified).collect();
         let prunable = removed.iter().filter(|e| e.manifest.database == db).count();
         let newest_age = verified

@@ -216,90 +216,105 @@ pub async fn estimate(
     kind: Kind,
     min_bytes: i64,
 ) -> anyhow::Result<Vec<RelationBloat>> {
-    let mut out = match kind {
-        Kind::Table => {
-            let rows = pg
-                .client
-                .query(&table_sql(), &[&min_bytes])
-                .await
-                .context("estimating table bloat from pg_class and pg_stats")?;
-            rows.iter()
-                .map(|r| {
-                    let relpages: i64 = r.try_get(2)?;
-                    let bs: i64 = r.try_get(8)?;
-                    let stats = TableStats {
-                        reltuples: r.try_get(4)?,
-                        datawidth: r.try_get(5)?,
-                        max_null_frac: r.try_get(6)?,
-                        nullable_cols: r.try_get(7)?,
-                        block_size: bs as f64,
-                        ma: r.try_get::<_, i64>(9)? as f64,
-                    };
-                    let stats_rows: i64 = r.try_get(10)?;
-                    let no_statistics = stats_rows == 0 || stats.reltuples < 0.0;
-                    let (wasted_bytes, ratio_pct) = if no_statistics {
-                        (0, 0.0)
-                    } else {
-                        waste(relpages, table_expected_pages(&stats), bs)
-                    };
-                    let name: String = r.try_get(1)?;
-                    Ok(RelationBloat {
-                        kind,
-                        schema: r.try_get(0)?,
-                        table: name.clone(),
-                        name,
-                        bytes: r.try_get(3)?,
-                        wasted_bytes,
-                        ratio_pct,
-                        exact: false,
-                        no_statistics,
-                    })
-                })
-                .collect::<anyhow::Result<Vec<_>>>()
-                .context("reading a table bloat row")?
-        }
-        Kind::Index => {
-            let rows = pg
-                .client
-                .query(&index_sql(), &[&min_bytes])
-                .await
-                .context("estimating index bloat from pg_class and pg_stats")?;
-            rows.iter()
-                .map(|r| {
-                    let relpages: i64 = r.try_get(3)?;
-                    let bs: i64 = r.try_get(8)?;
-                    let stats = IndexStats {
-                        reltuples: r.try_get(5)?,
-                        datawidth: r.try_get(6)?,
-                        has_nulls: r.try_get(7)?,
-                        block_size: bs as f64,
-                        ma: r.try_get::<_, i64>(9)? as f64,
-                    };
-                    let stats_rows: i64 = r.try_get(10)?;
-                    let no_statistics = stats_rows == 0 || stats.reltuples < 0.0;
-                    let (wasted_bytes, ratio_pct) = if no_statistics {
-                        (0, 0.0)
-                    } else {
-                        waste(relpages, index_expected_pages(&stats), bs)
-                    };
-                    Ok(RelationBloat {
-                        kind,
-                        schema: r.try_get(0)?,
-                        name: r.try_get(1)?,
-                        table: r.try_get(2)?,
-                        bytes: r.try_get(4)?,
-                        wasted_bytes,
-                        ratio_pct,
-                        exact: false,
-                        no_statistics,
-                    })
-                })
-                .collect::<anyhow::Result<Vec<_>>>()
-                .context("reading an index bloat row")?
-        }
+    let (sql, what, row_what) = match kind {
+        Kind::Table => (
+            table_sql(),
+            "estimating table bloat from pg_class and pg_stats",
+            "reading a table bloat row",
+        ),
+        Kind::Index => (
+            index_sql(),
+            "estimating index bloat from pg_class and pg_stats",
+            "reading an index bloat row",
+        ),
     };
+    let rows = pg.client.query(&sql, &[&min_bytes]).await.context(what)?;
+    let mut out = rows
+        .iter()
+        .map(|r| match kind {
+            Kind::Table => table_estimate(r),
+            Kind::Index => index_estimate(r),
+        })
+        .collect::<anyhow::Result<Vec<_>>>()
+        .context(row_what)?;
     sort(&mut out);
     Ok(out)
+}
+
+/// A row of `table_sql` as the table's estimated bloat.
+fn table_estimate(r: &tokio_postgres::Row) -> anyhow::Result<RelationBloat> {
+    let bs: i64 = r.try_get(8)?;
+    let stats = TableStats {
+        reltuples: r.try_get(4)?,
+        datawidth: r.try_get(5)?,
+        max_null_frac: r.try_get(6)?,
+        nullable_cols: r.try_get(7)?,
+        block_size: bs as f64,
+        ma: r.try_get::<_, i64>(9)? as f64,
+    };
+    let name: String = r.try_get(1)?;
+    let relation = (r.try_get(0)?, name.clone(), name);
+    let size = (r.try_get(3)?, r.try_get(2)?, bs);
+    let expected = || table_expected_pages(&stats);
+    Ok(estimated(
+        Kind::Table,
+        relation,
+        size,
+        (r.try_get(10)?, stats.reltuples),
+        expected,
+    ))
+}
+
+/// A row of `index_sql` as the index's estimated bloat.
+fn index_estimate(r: &tokio_postgres::Row) -> anyhow::Result<RelationBloat> {
+    let bs: i64 = r.try_get(8)?;
+    let stats = IndexStats {
+        reltuples: r.try_get(5)?,
+        datawidth: r.try_get(6)?,
+        has_nulls: r.try_get(7)?,
+        block_size: bs as f64,
+        ma: r.try_get::<_, i64>(9)? as f64,
+    };
+    let relation = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+    let size = (r.try_get(4)?, r.try_get(3)?, bs);
+    let expected = || index_expected_pages(&stats);
+    Ok(estimated(
+        Kind::Index,
+        relation,
+        size,
+        (r.try_get(10)?, stats.reltuples),
+        expected,
+    ))
+}
+
+/// A catalog estimate: `relation` is (schema, name, table), `size` (bytes, relpages,
+/// block size), `statistics` (pg_stats rows, reltuples). With no pg_stats row or reltuples -1
+/// the estimate has nothing to go on: no waste, `no_statistics`, and `expected_pages` is not
+/// asked.
+fn estimated(
+    kind: Kind,
+    (schema, name, table): (String, String, String),
+    (bytes, relpages, block_size): (i64, i64, i64),
+    (stats_rows, reltuples): (i64, f64),
+    expected_pages: impl FnOnce() -> f64,
+) -> RelationBloat {
+    let no_statistics = stats_rows == 0 || reltuples < 0.0;
+    let (wasted_bytes, ratio_pct) = if no_statistics {
+        (0, 0.0)
+    } else {
+        waste(relpages, expected_pages(), block_size)
+    };
+    RelationBloat {
+        kind,
+        schema,
+        name,
+        table,
+        bytes,
+        wasted_bytes,
+        ratio_pct,
+        exact: false,
+        no_statistics,
+    }
 }
 
 /// Where pgstattuple is installed in the connected database (quoted schema), if it is.

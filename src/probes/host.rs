@@ -11,10 +11,9 @@ use crate::report::{Finding, Status};
 pub fn memory_usage(limits: Limits) -> anyhow::Result<Vec<Finding>> {
     let m = host::memory()?;
     let p = (m.used_pct() * 10.0).round() / 10.0;
-    let status = Status::above(p, limits.warning, limits.critical);
-    let mut f = Finding::new(
+    let f = Finding::new(
         "host.memory_usage",
-        status,
+        limits.status_above(p),
         format!(
             "{} of {} in use ({p:.1}%), swap {} used",
             human_bytes(m.used as f64),
@@ -23,10 +22,8 @@ pub fn memory_usage(limits: Limits) -> anyhow::Result<Vec<Finding>> {
         ),
     )
     .value_f64(p, "percent")
-    .above(limits.warning, limits.critical);
-    if status != Status::Ok {
-        f = f.hint("find the largest processes (`ps aux --sort=-rss | head`); PostgreSQL's worst case is shared_buffers + work_mem x max_connections");
-    }
+    .above(limits.warning, limits.critical)
+    .hint_unless_ok("find the largest processes (`ps aux --sort=-rss | head`); PostgreSQL's worst case is shared_buffers + work_mem x max_connections");
     Ok(vec![f])
 }
 
@@ -81,13 +78,16 @@ pub async fn cpu_usage(
         }
     };
     let p = (p * 10.0).round() / 10.0;
-    let status = Status::above(p, limits.warning, limits.critical);
-    let mut f = Finding::new("host.cpu_usage", status, format!("{p:.1}% busy {over}"))
-        .value_f64(p, "percent")
-        .above(limits.warning, limits.critical);
-    if status != Status::Ok {
-        f = f.hint("find what burns it: `top -o %CPU` (and `opsbook diagnose queries` when it is postgres)");
-    }
+    let f = Finding::new(
+        "host.cpu_usage",
+        limits.status_above(p),
+        format!("{p:.1}% busy {over}"),
+    )
+    .value_f64(p, "percent")
+    .above(limits.warning, limits.critical)
+    .hint_unless_ok(
+        "find what burns it: `top -o %CPU` (and `opsbook diagnose queries` when it is postgres)",
+    );
     Ok((vec![f], counters))
 }
 
@@ -95,19 +95,18 @@ pub async fn cpu_usage(
 pub fn load(limits: Limits) -> anyhow::Result<Vec<Finding>> {
     let l = host::load()?;
     let per_core = (l.one / l.cpus as f64 * 100.0).round() / 100.0;
-    let status = Status::above(per_core, limits.warning, limits.critical);
-    let mut f = Finding::new(
+    let f = Finding::new(
         "host.load",
-        status,
+        limits.status_above(per_core),
         format!(
             "load {:.2} {:.2} {:.2} (1/5/15 min) on {} CPUs, {per_core:.2} per CPU",
             l.one, l.five, l.fifteen, l.cpus
         ),
     )
-    .value_f64(l.one, "load");
-    if status != Status::Ok {
-        f = f.hint("more runnable (or disk-waiting) tasks than CPUs: `top` (look at %wa too) and `vmstat 1 5`");
-    }
+    .value_f64(l.one, "load")
+    .hint_unless_ok(
+        "more runnable (or disk-waiting) tasks than CPUs: `top` (look at %wa too) and `vmstat 1 5`",
+    );
     Ok(vec![f])
 }
 
@@ -141,10 +140,9 @@ pub fn mounts(dirs: &[(&str, PathBuf)]) -> anyhow::Result<Vec<(host::DiskUsage, 
 /// `host.disk_usage` of one mount: df's Use% against `limits`.
 pub fn disk_finding(u: &host::DiskUsage, roles: &[String], limits: Limits) -> Finding {
     let p = (u.used_pct() * 10.0).round() / 10.0;
-    let status = Status::above(p, limits.warning, limits.critical);
-    let mut f = Finding::new(
+    Finding::new(
         "host.disk_usage",
-        status,
+        limits.status_above(p),
         format!(
             "{p:.1}% used, {} free of {} (holds {})",
             human_bytes(u.available as f64),
@@ -154,11 +152,8 @@ pub fn disk_finding(u: &host::DiskUsage, roles: &[String], limits: Limits) -> Fi
     )
     .subject(u.mount.display().to_string())
     .value_f64(p, "percent")
-    .above(limits.warning, limits.critical);
-    if status != Status::Ok {
-        f = f.hint(DISK_HINT);
-    }
-    f
+    .above(limits.warning, limits.critical)
+    .hint_unless_ok(DISK_HINT)
 }
 
 pub const DISK_HINT: &str = "free space before PostgreSQL stops on a full disk: old backups and logs first (`du -xh --max-depth=2 MOUNT | sort -h | tail`, `opsbook check night --cleanup --dry-run`), never files under the data directory";
@@ -196,22 +191,16 @@ pub async fn service_active(unit: &str, timeout: Duration) -> Vec<Finding> {
 
 pub async fn journal_errors(unit: &str, limits: Limits, timeout: Duration) -> Vec<Finding> {
     let f = match host::journal_errors(unit, Duration::from_secs(24 * 3600), timeout).await {
-        Ok((count, last)) => {
-            let status = Status::above(count as f64, limits.warning, limits.critical);
-            let mut f = Finding::new(
-                "journal.errors",
-                status,
-                format!("{count} journal lines of {unit} mention an error in the last 24 h"),
-            )
-            .value(count, "lines")
-            .detail(last);
-            if status != Status::Ok {
-                f = f.hint(format!(
-                    "read them: `journalctl -u {unit} --since -24h | grep -i error`"
-                ));
-            }
-            f
-        }
+        Ok((count, last)) => Finding::new(
+            "journal.errors",
+            limits.status_above(count as f64),
+            format!("{count} journal lines of {unit} mention an error in the last 24 h"),
+        )
+        .value(count, "lines")
+        .detail(last)
+        .hint_unless_ok(format!(
+            "read them: `journalctl -u {unit} --since -24h | grep -i error`"
+        )),
         Err(e) => Finding::unknown("journal.errors", &e),
     };
     vec![f.subject(unit)]

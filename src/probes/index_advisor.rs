@@ -14,6 +14,7 @@ use anyhow::{bail, Context as _};
 use serde_json::Value;
 
 use crate::clients::postgres::{PgClient, SessionTimeouts};
+use crate::probes::statements::Statement;
 
 /// The text as one statement (a trailing `;` removed). A text with another `;` is refused:
 /// it goes into PREPARE / EXPLAIN over the simple protocol, where a second statement would run.
@@ -126,7 +127,8 @@ pub fn typed_literal_params(query: &str) -> String {
 /// advisor's own, opened on first use (PREPARE needs a transaction of its own).
 pub struct Planner<'a> {
     shared: &'a PgClient,
-    timeouts: SessionTimeouts,
+    /// `None`: the session is the caller's alone, plan on it whatever the version
+    timeouts: Option<SessionTimeouts>,
     own: tokio::sync::OnceCell<PgClient>,
 }
 
@@ -134,23 +136,124 @@ impl<'a> Planner<'a> {
     pub fn new(shared: &'a PgClient, timeouts: SessionTimeouts) -> Planner<'a> {
         Planner {
             shared,
-            timeouts,
+            timeouts: Some(timeouts),
+            own: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// A planner on a session nobody else uses at the same time: every plan is made on it.
+    pub fn on(session: &'a PgClient) -> Planner<'a> {
+        Planner {
+            shared: session,
+            timeouts: None,
             own: tokio::sync::OnceCell::new(),
         }
     }
 
     /// The generic plan of `query` (see [`generic_plan`]).
     pub async fn plan(&self, query: &str) -> anyhow::Result<Value> {
+        let Some(timeouts) = self.timeouts else {
+            return generic_plan(self.shared, query).await;
+        };
         if self.shared.version_num >= 160000 {
             return generic_plan(self.shared, query).await;
         }
         let own = self
             .own
-            .get_or_try_init(|| PgClient::connect(&self.shared.options, self.timeouts))
+            .get_or_try_init(|| PgClient::connect(&self.shared.options, timeouts))
             .await
             .context("opening a session to plan statements on")?;
         generic_plan(own, query).await
     }
+}
+
+/// The most statements planned for advice per run (each plan is a round trip or two).
+pub const MAX_PLANNED: usize = 20;
+
+/// A table the advisor may suggest an index for: its name, its columns and the leading
+/// column of each index it already has (borrowed from the caller's own table rows).
+#[derive(Debug, Clone, Copy)]
+pub struct AdvisedTable<'t> {
+    pub schema: &'t str,
+    pub name: &'t str,
+    pub columns: &'t [String],
+    /// the leading column of each existing index
+    pub indexed_first: &'t [String],
+}
+
+impl<'t> AdvisedTable<'t> {
+    pub fn new(
+        schema: &'t str,
+        name: &'t str,
+        columns: &'t [String],
+        indexed_first: &'t [String],
+    ) -> AdvisedTable<'t> {
+        AdvisedTable {
+            schema,
+            name,
+            columns,
+            indexed_first,
+        }
+    }
+}
+
+/// A sequential scan an index could spare: the table (its position in the caller's list),
+/// the columns the index would lead with, and the statement whose plan has the scan.
+#[derive(Debug, Clone)]
+pub struct IndexHit<'s> {
+    pub table: usize,
+    pub columns: Vec<String>,
+    pub statement: &'s Statement,
+}
+
+/// The advisor's loop, for every caller: of the statements (in their order) the first
+/// [`MAX_PLANNED`] that [`plannable`] keeps and that [`mentions`] one of the tables are
+/// planned generically; each Seq Scan of one of the tables whose [`ScanColumns::index_columns`]
+/// are not empty and whose first column leads no index of the table already is a hit, in plan
+/// order. The text only preselects which statements to plan; the advice comes from the plan.
+/// A statement the planner cannot take on its own (a type it cannot infer for $1, a temp table
+/// of another session) gives no hit rather than an error.
+pub async fn index_hits<'s>(
+    planner: &Planner<'_>,
+    tables: &[AdvisedTable<'_>],
+    statements: &'s [Statement],
+) -> Vec<IndexHit<'s>> {
+    let mut hits = Vec::new();
+    let candidates = statements
+        .iter()
+        .filter(|s| plannable(&s.query))
+        .filter(|s| tables.iter().any(|t| mentions(&s.query, t.name)))
+        .take(MAX_PLANNED);
+    let find = |schema: Option<&str>, rel: &str| {
+        tables
+            .iter()
+            .position(|t| t.name == rel && schema.is_none_or(|sc| sc == t.schema))
+    };
+    for s in candidates {
+        let Ok(plan) = planner.plan(&s.query).await else {
+            continue;
+        };
+        let columns_of = |schema: Option<&str>, rel: &str| {
+            find(schema, rel)
+                .map(|i| tables[i].columns.to_vec())
+                .unwrap_or_default()
+        };
+        for scan in seq_scans(&plan, &columns_of) {
+            let Some(i) = find(scan.schema.as_deref(), &scan.relation) else {
+                continue;
+            };
+            let cols = scan.index_columns();
+            if cols.is_empty() || tables[i].indexed_first.contains(&cols[0]) {
+                continue;
+            }
+            hits.push(IndexHit {
+                table: i,
+                columns: cols.to_vec(),
+                statement: s,
+            });
+        }
+    }
+    hits
 }
 
 fn plan_json(rows: &[tokio_postgres::SimpleQueryMessage]) -> anyhow::Result<Value> {

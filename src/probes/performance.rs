@@ -13,7 +13,7 @@ use crate::sql::one_line_text;
 use crate::sql::quote_ident;
 
 use super::bloat::{self, Kind, RelationBloat};
-use super::index_advisor;
+use super::index_advisor::{self, AdvisedTable};
 use super::statements::{self, Filter, Order, Statement};
 
 /// Which statements are slow: more than `calls` calls and a mean of at least the warning
@@ -329,52 +329,27 @@ const SCANS_SQL: &str = "SELECT t.schemaname::text, t.relname::text, t.seq_scan,
      WHERE pg_relation_size(t.relid) >= $1 AND t.seq_scan > 0 \
      ORDER BY t.seq_tup_read DESC LIMIT 50";
 
-/// The most statements planned for advice per run (each plan is a round trip or two).
-const MAX_PLANNED: usize = 20;
-
 /// An index suggestion for each table from the plans of the statements (the one advisor,
-/// `index_advisor`): the first statement whose plan reads the table sequentially and filters
-/// (or nested-loop joins) on its columns, when no index already leads with the first of them.
-/// The text only preselects which statements to plan; the advice comes from the plan.
+/// `index_advisor::index_hits`): the first statement whose plan reads the table sequentially
+/// and filters (or nested-loop joins) on its columns, when no index already leads with the
+/// first of them.
 pub async fn suggest_indexes(
     planner: &index_advisor::Planner<'_>,
     tables: &[&TableScans],
     texts: &[Statement],
 ) -> Vec<Option<(String, i64)>> {
-    let mut out = vec![None; tables.len()];
-    let candidates = texts
+    let advised: Vec<_> = tables
         .iter()
-        .filter(|s| index_advisor::plannable(&s.query))
-        .filter(|s| {
-            tables
-                .iter()
-                .any(|t| index_advisor::mentions(&s.query, &t.name))
-        })
-        .take(MAX_PLANNED);
-    for s in candidates {
-        // A statement the planner cannot take on its own (a type it cannot infer for $1, a
-        // temp table of another session) gives no advice rather than an error.
-        let Ok(plan) = planner.plan(&s.query).await else {
-            continue;
-        };
-        let columns_of = |schema: Option<&str>, rel: &str| {
-            tables
-                .iter()
-                .find(|t| t.name == rel && schema.is_none_or(|sc| sc == t.schema))
-                .map(|t| t.columns.clone())
-                .unwrap_or_default()
-        };
-        for scan in index_advisor::seq_scans(&plan, &columns_of) {
-            let Some(i) = tables.iter().position(|t| {
-                t.name == scan.relation && scan.schema.as_deref().is_none_or(|sc| sc == t.schema)
-            }) else {
-                continue;
-            };
-            let cols = scan.index_columns();
-            if out[i].is_some() || cols.is_empty() || tables[i].indexed_first.contains(&cols[0]) {
-                continue;
-            }
-            out[i] = Some((create_index_sql(tables[i], cols), s.queryid));
+        .map(|t| AdvisedTable::new(&t.schema, &t.name, &t.columns, &t.indexed_first))
+        .collect();
+    let mut out = vec![None; tables.len()];
+    for hit in index_advisor::index_hits(planner, &advised, texts).await {
+        let slot = &mut out[hit.table];
+        if slot.is_none() {
+            *slot = Some((
+                create_index_sql(tables[hit.table], &hit.columns),
+                hit.statement.queryid,
+            ));
         }
     }
     out

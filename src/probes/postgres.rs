@@ -72,10 +72,9 @@ pub async fn connections(ctx: &Ctx, limits: Limits) -> anyhow::Result<Vec<Findin
         own,
     } = connection_counts(pg).await?;
     let p = pct(used as f64, max as f64);
-    let status = Status::above(p, limits.warning, limits.critical);
-    let mut f = Finding::new(
+    let f = Finding::new(
         "postgres.connections",
-        status,
+        limits.status_above(p),
         format!(
             "{used} of {max} connections ({p:.0}%){}",
             crate::clients::own_sessions::excluded_note(own)
@@ -86,12 +85,10 @@ pub async fn connections(ctx: &Ctx, limits: Limits) -> anyhow::Result<Vec<Findin
     .above(
         limits.warning.map(|w| w * max as f64 / 100.0),
         limits.critical.map(|c| c * max as f64 / 100.0),
-    );
-    if status != Status::Ok {
-        f = f.hint(format!(
+    )
+    .hint_unless_ok(format!(
             "look for idle or leaking clients: `SELECT application_name, state, count(*) FROM pg_stat_activity GROUP BY 1, 2 ORDER BY 3 DESC`; {reserved} slots stay reserved for superusers"
         ));
-    }
     Ok(vec![f])
 }
 
@@ -109,7 +106,6 @@ pub async fn waiting_locks(ctx: &Ctx, limits: Limits) -> anyhow::Result<Vec<Find
         .await
         .context("counting sessions waiting on a lock in pg_stat_activity")?;
     let (waiting, longest): (i64, f64) = (row.get(0), row.get(1));
-    let status = Status::above(waiting as f64, limits.warning, limits.critical);
     let summary = if waiting == 0 {
         "no session waits on a lock".to_string()
     } else {
@@ -118,12 +114,14 @@ pub async fn waiting_locks(ctx: &Ctx, limits: Limits) -> anyhow::Result<Vec<Find
             crate::render::human_duration(longest)
         )
     };
-    let mut f = Finding::new("postgres.waiting_locks", status, summary)
-        .value(waiting, "sessions")
-        .above(limits.warning, limits.critical);
-    if status != Status::Ok {
-        f = f.hint("see who blocks whom: `opsbook diagnose locks`");
-    }
+    let f = Finding::new(
+        "postgres.waiting_locks",
+        limits.status_above(waiting as f64),
+        summary,
+    )
+    .value(waiting, "sessions")
+    .above(limits.warning, limits.critical)
+    .hint_unless_ok("see who blocks whom: `opsbook diagnose locks`");
     Ok(vec![f])
 }
 
@@ -222,6 +220,31 @@ pub async fn database_sizes(
         );
     }
     Ok(out)
+}
+
+/// `postgres.up`, `postgres.connections` and `postgres.database_size` at once, each under the
+/// probe timeout (the PostgreSQL part `check morning` and `monitor` share).
+pub async fn up_connections_sizes(
+    ctx: &Ctx,
+    connection_limits: Limits,
+    history: &crate::state::History,
+    now: i64,
+) -> (Vec<Finding>, Vec<Finding>, Vec<Finding>) {
+    tokio::join!(
+        super::guarded("postgres.up", ctx.probe_timeout(), async {
+            Ok(up(ctx).await)
+        }),
+        super::pg_probe(
+            ctx,
+            "postgres.connections",
+            connections(ctx, connection_limits)
+        ),
+        super::pg_probe(
+            ctx,
+            "postgres.database_size",
+            database_sizes(ctx, history, now)
+        ),
+    )
 }
 
 /// History key of a database's size: the server is part of it, so two servers' `app`

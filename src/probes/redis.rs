@@ -70,10 +70,9 @@ pub async fn overview(ctx: &Ctx, limits: Limits, clients: Option<Limits>) -> Vec
         .hint("set maxmemory (and maxmemory-policy noeviction for RQ queues) so Redis cannot take the host's RAM")
     } else {
         let p = pct(info.used_memory as f64, info.maxmemory as f64);
-        let status = Status::above(p, limits.warning, limits.critical);
-        let mut f = Finding::new(
+        Finding::new(
             "redis.memory",
-            status,
+            limits.status_above(p),
             format!(
                 "{} of maxmemory {} ({p:.1}%), policy {}",
                 human_bytes(info.used_memory as f64),
@@ -86,11 +85,8 @@ pub async fn overview(ctx: &Ctx, limits: Limits, clients: Option<Limits>) -> Vec
         .above(
             limits.warning.map(|w| w * info.maxmemory as f64 / 100.0),
             limits.critical.map(|c| c * info.maxmemory as f64 / 100.0),
-        );
-        if status != Status::Ok {
-            f = f.hint("near maxmemory Redis evicts keys or refuses writes (noeviction): find big keys with `redis-cli --bigkeys`, drain queues, or raise maxmemory");
-        }
-        f
+        )
+        .hint_unless_ok("near maxmemory Redis evicts keys or refuses writes (noeviction): find big keys with `redis-cli --bigkeys`, drain queues, or raise maxmemory")
     };
     let mut out = vec![up, memory];
     if let Some(limits) = clients {
@@ -102,26 +98,22 @@ pub async fn overview(ctx: &Ctx, limits: Limits, clients: Option<Limits>) -> Vec
 /// `redis.clients`: connected_clients (blocked ones in the text: RQ workers wait in BLPOP).
 fn clients_finding(info: &RedisInfo, limits: Limits) -> Finding {
     let n = info.connected_clients;
-    let status = Status::above(n as f64, limits.warning, limits.critical);
     let max = info
         .raw
         .get("maxclients")
         .map(|m| format!(" of maxclients {m}"))
         .unwrap_or_default();
-    let mut f = Finding::new(
+    Finding::new(
         "redis.clients",
-        status,
+        limits.status_above(n as f64),
         format!(
             "{n} clients connected{max}, {} blocked (workers waiting for jobs), {} rejected since start",
             info.blocked_clients, info.rejected_connections
         ),
     )
     .value(n, "clients")
-    .above(limits.warning, limits.critical);
-    if status != Status::Ok {
-        f = f.hint("list them by name and age: `redis-cli CLIENT LIST`; a growing count is a client that never closes its connections");
-    }
-    f
+    .above(limits.warning, limits.critical)
+    .hint_unless_ok("list them by name and age: `redis-cli CLIENT LIST`; a growing count is a client that never closes its connections")
 }
 
 /// `rq.backlog`: jobs waiting in the RQ queues (`names`, or every queue RQ knows), all
@@ -142,7 +134,6 @@ pub async fn rq_backlog(ctx: &Ctx, names: &[String], limits: Limits) -> Vec<Find
         Err(e) => return vec![Finding::unknown("rq.backlog", &e)],
     };
     let total: u64 = queues.iter().map(|q| q.jobs).sum();
-    let status = Status::above(total as f64, limits.warning, limits.critical);
     let summary = if queues.is_empty() {
         "no RQ queue found (the rq:queues set is empty)".to_string()
     } else {
@@ -162,12 +153,10 @@ pub async fn rq_backlog(ctx: &Ctx, names: &[String], limits: Limits) -> Vec<Find
             )
         })
         .collect();
-    let mut f = Finding::new("rq.backlog", status, summary)
+    let f = Finding::new("rq.backlog", limits.status_above(total as f64), summary)
         .value(total, "jobs")
         .above(limits.warning, limits.critical)
-        .detail(detail);
-    if status != Status::Ok {
-        f = f.hint("jobs arrive faster than workers take them: check the workers run (`rq info`), then add workers for the busiest queue");
-    }
+        .detail(detail)
+    .hint_unless_ok("jobs arrive faster than workers take them: check the workers run (`rq info`), then add workers for the busiest queue");
     vec![f]
 }

@@ -237,23 +237,19 @@ const WRAPAROUND_SQL: &str = "SELECT datname::text, age(datfrozenxid)::int8, \
 /// (at 100 % autovacuum forces an anti-wraparound VACUUM; at 2^31 the server stops writes).
 pub fn wraparound_finding(db: &str, age: i64, freeze_max_age: i64, limits: Limits) -> Finding {
     let p = super::pct(age as f64, freeze_max_age as f64);
-    let status = Status::above(p, limits.warning, limits.critical);
-    let mut f = Finding::new(
+    Finding::new(
         "postgres.txn_wraparound",
-        status,
+        limits.status_above(p),
         format!(
             "oldest unfrozen transaction ID is {age} transactions old in {db}: {p:.1}% of autovacuum_freeze_max_age ({freeze_max_age})"
         ),
     )
     .subject(db)
     .value_f64(p, "percent")
-    .above(limits.warning, limits.critical);
-    if status != Status::Ok {
-        f = f.hint(format!(
+    .above(limits.warning, limits.critical)
+    .hint_unless_ok(format!(
             "VACUUM (FREEZE, VERBOSE) the oldest tables of {db} (SELECT relname, age(relfrozenxid) FROM pg_class WHERE relkind = 'r' ORDER BY 2 DESC LIMIT 10) and look for what holds the xmin back: long transactions, prepared transactions (pg_prepared_xacts), stale replication slots"
-        ));
-    }
-    f
+        ))
 }
 
 pub async fn txn_wraparound(pg: &PgClient, limits: Limits) -> anyhow::Result<Vec<Finding>> {

@@ -217,20 +217,16 @@ pub fn peak_finding(
         .max()
         .unwrap_or(now_used);
     let p = probes::pct(peak as f64, max as f64);
-    let status = Status::above(p, limits.warning, limits.critical);
-    let mut f = Finding::new(
+    Finding::new(
         "postgres.peak_connections",
-        status,
+        limits.status_above(p),
         format!(
             "today's peak {peak} of {max} connections ({p:.0}%) over {} earlier sample(s) and this run; {now_used} now",
             today.len()
         ),
     )
-    .value(peak, "connections");
-    if status != Status::Ok {
-        f = f.hint("the peak came close to max_connections: put PgBouncer (transaction pooling) in front or shrink the applications' pools before raising max_connections");
-    }
-    f
+    .value(peak, "connections")
+    .hint_unless_ok("the peak came close to max_connections: put PgBouncer (transaction pooling) in front or shrink the applications' pools before raising max_connections")
 }
 
 /// This run's client connection count goes into the run history (today's peak).

@@ -52,10 +52,8 @@ pub(super) async fn run(args: &MorningArgs, ctx: &Ctx) -> anyhow::Result<Report>
     let backup_dir = ctx.config.backup.dir.clone();
     let services = &ctx.config.services;
     let (
-        pg_up,
-        conns,
+        (pg_up, conns, sizes),
         cache,
-        sizes,
         replication,
         redis,
         backup,
@@ -66,23 +64,11 @@ pub(super) async fn run(args: &MorningArgs, ctx: &Ctx) -> anyhow::Result<Report>
         metrics,
         leftovers,
     ) = tokio::join!(
-        guarded("postgres.up", timeout, async {
-            Ok(probes::postgres::up(ctx).await)
-        }),
-        pg_probe(
-            ctx,
-            "postgres.connections",
-            probes::postgres::connections(ctx, th.connections_pct)
-        ),
+        probes::postgres::up_connections_sizes(ctx, th.connections_pct, &history, now),
         pg_probe(
             ctx,
             "postgres.cache_hit_ratio",
             probes::postgres::cache_hit_ratio(ctx, th.cache_hit_pct)
-        ),
-        pg_probe(
-            ctx,
-            "postgres.database_size",
-            probes::postgres::database_sizes(ctx, &history, now)
         ),
         pg_probe(
             ctx,

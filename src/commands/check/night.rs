@@ -185,7 +185,7 @@ fn keep_actions(report: &mut Report, read_only: usize) {
 /// What the read-only part found that `--maintain` / `--cleanup` act on.
 struct Found {
     dead: Vec<stale_stats::DeadTable>,
-    indexes: Option<Result<(Vec<maintain::BloatedIndex>, String), Finding>>,
+    indexes: Option<Result<(Vec<probes::bloat::RelationBloat>, String), Finding>>,
     data_dir: Option<PathBuf>,
     policy: Policy,
     now: i64,

@@ -18,7 +18,7 @@ use serde_json::Value;
 use crate::clients::postgres::PgClient;
 use crate::context::Ctx;
 use crate::probes::index_advisor::{
-    self as advisor, first_keyword, generic_plan, mentions, plannable, single_statement, words,
+    self as advisor, first_keyword, generic_plan, single_statement, words, AdvisedTable,
 };
 use crate::report::{Finding, Report, Section, Status};
 
@@ -41,8 +41,6 @@ ratio, connection usage > 80%), 3 unknown.\nSee commands/diagnose.md."
 
 /// A statement slower than this on average is "slow" (the seed's `mean_time > 100`).
 const SLOW_MEAN_MS: f64 = 100.0;
-/// At most this many frequent statements are planned for index advice.
-const MAX_PLANNED: usize = 20;
 
 /// Top statements, index advice and unused indexes from pg_stat_statements
 #[derive(Debug, Args)]
@@ -330,51 +328,29 @@ async fn index_advice(
         return Ok(Vec::new());
     }
     let mut found: BTreeMap<(String, Vec<String>), IndexSuggestion> = BTreeMap::new();
-    let candidates = frequent
+    let advised: Vec<_> = tables
         .iter()
-        .filter(|s| plannable(&s.query))
-        .filter(|s| tables.iter().any(|t| mentions(&s.query, &t.name)))
-        .take(MAX_PLANNED);
-    for s in candidates {
-        // A statement that cannot be prepared on its own (a type the planner cannot infer
-        // for $1, a temp table of another session) gives no advice rather than an error.
-        let Ok(plan) = generic_plan(pg, &s.query).await else {
-            continue;
-        };
-        let columns_of = |schema: Option<&str>, rel: &str| {
-            tables
-                .iter()
-                .find(|t| t.name == rel && schema.is_none_or(|sc| sc == t.schema))
-                .map(|t| t.columns.clone())
-                .unwrap_or_default()
-        };
-        for scan in advisor::seq_scans(&plan, &columns_of) {
-            let Some(t) = tables.iter().find(|t| {
-                t.name == scan.relation && scan.schema.as_deref().is_none_or(|sc| sc == t.schema)
-            }) else {
-                continue;
-            };
-            let cols = scan.index_columns().to_vec();
-            if cols.is_empty() || t.indexed_first.contains(&cols[0]) {
-                continue;
-            }
-            let e = found
-                .entry((t.qualified.clone(), cols.clone()))
-                .or_insert_with(|| IndexSuggestion {
-                    table: t.qualified.clone(),
-                    columns: cols.clone(),
-                    sql: create_index_sql(t, &cols),
-                    calls: 0,
-                    mean_ms: s.mean_ms,
-                    seq_scans: t.seq_scan,
-                    live_rows: t.live_rows,
-                    queryids: Vec::new(),
-                    example: one_line_text(&s.query, 300),
-                });
-            e.calls += s.calls;
-            e.mean_ms = e.mean_ms.max(s.mean_ms);
-            e.queryids.push(s.queryid);
-        }
+        .map(|t| AdvisedTable::new(&t.schema, &t.name, &t.columns, &t.indexed_first))
+        .collect();
+    let planner = advisor::Planner::on(pg);
+    for hit in advisor::index_hits(&planner, &advised, frequent).await {
+        let (t, s, cols) = (&tables[hit.table], hit.statement, hit.columns);
+        let e = found
+            .entry((t.qualified.clone(), cols.clone()))
+            .or_insert_with(|| IndexSuggestion {
+                table: t.qualified.clone(),
+                columns: cols.clone(),
+                sql: create_index_sql(t, &cols),
+                calls: 0,
+                mean_ms: s.mean_ms,
+                seq_scans: t.seq_scan,
+                live_rows: t.live_rows,
+                queryids: Vec::new(),
+                example: one_line_text(&s.query, 300),
+            });
+        e.calls += s.calls;
+        e.mean_ms = e.mean_ms.max(s.mean_ms);
+        e.queryids.push(s.queryid);
     }
     let mut out: Vec<IndexSuggestion> = found.into_values().collect();
     out.sort_by_key(|s| std::cmp::Reverse(s.calls));
@@ -707,6 +683,7 @@ fn plan_lines_from_json(v: &Value) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::probes::index_advisor::mentions;
 
     #[test]
     fn select_guard() {

@@ -1,7 +1,6 @@
 //! Which indexes `--maintain` rebuilds: btree indexes whose bloat (probes::bloat) is over
 //! thresholds.bloat_pct (warning) and that waste at least maintenance.reindex_min_wasted_bytes.
 
-use super::maintain::BloatedIndex;
 use crate::clients::postgres::PgClient;
 use crate::probes::bloat::{self, Kind, RelationBloat};
 
@@ -13,20 +12,12 @@ fn is_reindex_leftover(name: &str) -> bool {
 }
 
 /// The indexes over both thresholds, largest waste first.
-pub fn select(all: Vec<RelationBloat>, bloat_pct: f64, min_wasted: i64) -> Vec<BloatedIndex> {
+pub fn select(all: Vec<RelationBloat>, bloat_pct: f64, min_wasted: i64) -> Vec<RelationBloat> {
     all.into_iter()
         .filter(|b| {
             b.kind == Kind::Index && b.ratio_pct > bloat_pct && b.wasted_bytes >= min_wasted
         })
         .filter(|b| !is_reindex_leftover(&b.name))
-        .map(|b| BloatedIndex {
-            schema: b.schema,
-            name: b.name,
-            table: b.table,
-            bytes: b.bytes,
-            wasted_bytes: b.wasted_bytes,
-            ratio_pct: b.ratio_pct,
-        })
         .collect()
 }
 
@@ -38,7 +29,7 @@ pub async fn candidates(
     bloat_pct: f64,
     min_wasted: i64,
     exact: bool,
-) -> anyhow::Result<(Vec<BloatedIndex>, String)> {
+) -> anyhow::Result<(Vec<RelationBloat>, String)> {
     if pg.major() < 12 {
         return Ok((
             Vec::new(),

@@ -13,21 +13,11 @@ use tokio_postgres::error::SqlState;
 use crate::clients::postgres::{PgClient, SessionTimeouts};
 use crate::config::MaintenanceConfig;
 use crate::interrupt::Interrupt;
+use crate::probes::bloat::RelationBloat;
 use crate::probes::stale_stats::DeadTable;
 use crate::render::{human_bytes, took};
 use crate::report::{Finding, Status};
 use crate::sql::{quote_ident, quote_literal};
-
-/// An index worth rebuilding.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BloatedIndex {
-    pub schema: String,
-    pub name: String,
-    pub table: String,
-    pub bytes: i64,
-    pub wasted_bytes: i64,
-    pub ratio_pct: f64,
-}
 
 /// One statement of the plan.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,7 +33,7 @@ pub struct Step {
     pub index: Option<(String, String)>,
 }
 
-pub fn plan(tables: &[DeadTable], indexes: &[BloatedIndex]) -> Vec<Step> {
+pub fn plan(tables: &[DeadTable], indexes: &[RelationBloat]) -> Vec<Step> {
     let mut out: Vec<Step> = tables
         .iter()
         .map(|t| Step {
@@ -285,13 +275,16 @@ mod tests {
             vacuumed_ago: None,
             analyzed_ago: None,
         };
-        let i = BloatedIndex {
+        let i = RelationBloat {
+            kind: crate::probes::bloat::Kind::Index,
             schema: "public".into(),
             name: "users_pkey".into(),
             table: "users".into(),
             bytes: 100 << 20,
             wasted_bytes: 60 << 20,
             ratio_pct: 60.0,
+            exact: false,
+            no_statistics: false,
         };
         let steps = plan(&[t], &[i]);
         assert_eq!(
