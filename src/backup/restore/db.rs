@@ -91,14 +91,33 @@ pub(super) async fn terminate(pg: &PgClient, db: &str) -> anyhow::Result<i64> {
     Ok(row.try_get(0)?)
 }
 
+/// Where a rename runs: on its own, or inside the caller's open transaction (the swap).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RenameIn {
+    Autocommit,
+    /// A savepoint per try: a failed rename must not abort the caller's transaction.
+    Transaction,
+}
+
 /// Rename `from` to `to`, ending sessions that still hold `from` (they cannot come back:
-/// connections are disallowed).
-pub(super) async fn rename(pg: &PgClient, from: &str, to: &str) -> anyhow::Result<()> {
-    let sql = format!(
+/// connections are disallowed) and trying again, up to 50 times.
+pub(super) async fn rename(
+    pg: &PgClient,
+    from: &str,
+    to: &str,
+    within: RenameIn,
+) -> anyhow::Result<()> {
+    let alter = format!(
         "ALTER DATABASE {} RENAME TO {}",
         quote_ident(from),
         quote_ident(to)
     );
+    let sql = match within {
+        RenameIn::Autocommit => alter,
+        RenameIn::Transaction => {
+            format!("SAVEPOINT rename; {alter}; RELEASE SAVEPOINT rename")
+        }
+    };
     let mut tries = 0;
     loop {
         match pg.client.batch_execute(&sql).await {
@@ -108,6 +127,12 @@ pub(super) async fn rename(pg: &PgClient, from: &str, to: &str) -> anyhow::Resul
                     && e.code() == Some(&tokio_postgres::error::SqlState::OBJECT_IN_USE) =>
             {
                 tries += 1;
+                if within == RenameIn::Transaction {
+                    pg.client
+                        .batch_execute("ROLLBACK TO SAVEPOINT rename")
+                        .await
+                        .context("rolling back to the savepoint of the rename")?;
+                }
                 terminate(pg, from).await?;
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }

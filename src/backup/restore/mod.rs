@@ -27,7 +27,7 @@ use crate::interrupt::Interrupt;
 use crate::render::took;
 use crate::report::{one_line, Finding, Report, Status};
 use crate::sql::quote_ident;
-use db::{create_options, drop_database, rename};
+use db::{create_options, drop_database, rename, RenameIn};
 use load::load_and_prove;
 use steps::{abandon, interrupted, start_services, systemctl, Steps};
 use swap::{swap, SwapFailed};
@@ -221,7 +221,10 @@ impl Restore {
 
         if !swapping {
             // Only a proven copy carries the name the operator asked for.
-            if let Err(e) = interrupt.run(rename(&pg, &restored, &target)).await {
+            if let Err(e) = interrupt
+                .run(rename(&pg, &restored, &target, RenameIn::Autocommit))
+                .await
+            {
                 return Ok(abandon(
                     report,
                     steps,

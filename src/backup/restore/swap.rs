@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
-use super::db::terminate;
+use super::db::{rename, terminate, RenameIn};
 use crate::clients::postgres::PgClient;
 use crate::interrupt::Interrupt;
 use crate::sql::quote_ident;
@@ -18,37 +18,6 @@ pub(super) async fn allow_connections(pg: &PgClient, db: &str, allow: bool) -> a
         ))
         .await
         .with_context(|| format!("setting ALLOW_CONNECTIONS {allow} on {db}"))
-}
-
-/// Rename `from` to `to` inside the caller's open transaction, ending sessions that still hold
-/// `from` (a savepoint per try: a failed rename must not abort the transaction).
-async fn rename_in_tx(pg: &PgClient, from: &str, to: &str) -> anyhow::Result<()> {
-    let sql = format!(
-        "SAVEPOINT rename; ALTER DATABASE {} RENAME TO {}; RELEASE SAVEPOINT rename",
-        quote_ident(from),
-        quote_ident(to)
-    );
-    let mut tries = 0;
-    loop {
-        match pg.client.batch_execute(&sql).await {
-            Ok(()) => return Ok(()),
-            Err(e)
-                if tries < 50
-                    && e.code() == Some(&tokio_postgres::error::SqlState::OBJECT_IN_USE) =>
-            {
-                tries += 1;
-                pg.client
-                    .batch_execute("ROLLBACK TO SAVEPOINT rename")
-                    .await
-                    .context("rolling back to the savepoint of the rename")?;
-                terminate(pg, from).await?;
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            Err(e) => {
-                return Err(anyhow::Error::from(e).context(format!("renaming {from} to {to}")))
-            }
-        }
-    }
 }
 
 /// How the swap ended when it did not complete.
@@ -76,9 +45,9 @@ pub(super) async fn swap(
                 .batch_execute("BEGIN")
                 .await
                 .context("starting the swap's transaction")?;
-            rename_in_tx(pg, target, pre).await?;
+            rename(pg, target, pre, RenameIn::Transaction).await?;
             crate::interrupt::test_pause("restore.swap").await;
-            rename_in_tx(pg, restored, target).await
+            rename(pg, restored, target, RenameIn::Transaction).await
         })
         .await;
     let committed = match renamed {
