@@ -6,15 +6,18 @@
 #   usage: bash tests/json-parity.sh OLD_BINARY NEW_BINARY [WORKDIR]
 # Exit 0 when every output matches; prints a diff of each that does not.
 set -uo pipefail
-OLD=$(readlink -f "$1"); NEW=$(readlink -f "$2")
 W=${3:-$(mktemp -d /tmp/opsbook-parity.XXXXXX)}
-mkdir -p "$W"
+mkdir -p "$W/old" "$W/new"
+# Both binaries under the same name: a command that prints its own path (runbook schedule's
+# ExecStart=) then differs only in the scratch directory.
+cp "$1" "$W/old/opsbook" && cp "$2" "$W/new/opsbook" || exit 3
+OLD="$W/old/opsbook"; NEW="$W/new/opsbook"
 SB="$W/sandbox"
 "$OLD" sandbox up --dir "$SB" --demo-data >/dev/null 2>"$W/up.err" || { cat "$W/up.err"; exit 3; }
 trap '"$OLD" sandbox down --dir "$SB" >/dev/null 2>&1' EXIT
 eval "$("$OLD" sandbox env --dir "$SB")"
 # Digits with their sign and unit (12 ms, -3.4%, 1.2 GiB), hex digests, scratch paths.
-norm() { sed -E -e 's/(old|new)-(state|b)/X-\2/g' -e 's/[0-9a-f]{16,}/HEX/g' \
+norm() { sed -E -e 's/(old|new)-(state|b)/X-\2/g' -e 's#/(old|new)/opsbook#/X/opsbook#g' -e 's/[0-9a-f]{16,}/HEX/g' \
   -e 's/[0-9]{8}T[0-9]{6}Z/TS/g' -e 's/[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9:.]+(Z|[+-][0-9:]+)?/TS/g' \
   -e 's/[-+]?[0-9]+(\.[0-9]+)?( ?(ms|µs|us|s|m|h|d|x|MiB|GiB|KiB|kB|B))?\b/N/g' "$1"; }
 # Commands whose verdict depends on the moment (a latency against its target, a memory trend
