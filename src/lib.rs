@@ -1,13 +1,13 @@
 //! opsbook: the checklists, backups and diagnostics of a PostgreSQL + Redis stack as one typed
 //! binary. The binary is `src/main.rs`; tests and benches use this library.
 
-pub mod app;
 pub mod atomic_file;
 pub mod backup;
 pub mod bounded_read;
 pub mod cli;
 pub mod clients;
 pub mod commands;
+pub mod completion;
 pub mod config;
 pub mod confirm;
 pub mod context;

@@ -124,7 +124,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         .enable_all()
         .build()?;
     let started = std::time::Instant::now();
-    let mut report = runtime.block_on(opsbook::app::dispatch(&cli.command, &ctx))?;
+    let mut report = runtime.block_on(opsbook::cli::dispatch(&cli.command, &ctx))?;
     if report.duration_ms == 0 {
         report.duration_ms = started.elapsed().as_millis() as u64;
     }

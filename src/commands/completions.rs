@@ -3,7 +3,7 @@
 //! The static script completes commands, flags and fixed values without running opsbook.
 //! `--dynamic` prints the registration of clap_complete's run-time engine instead: at each TAB
 //! the shell asks `COMPLETE=<shell> opsbook`, which also completes runbook names and backup ids
-//! (src/commands/candidates.rs).
+//! (src/completion.rs).
 
 use clap::Args;
 use clap_complete::env::EnvCompleter;

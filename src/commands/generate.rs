@@ -205,8 +205,8 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::Steps;
     use crate::cli::Cli;
+    use crate::cli::Steps;
     use clap::CommandFactory as _;
 
     #[test]

@@ -1,9 +1,8 @@
 //! One module per command: its clap Args and a thin `run` over the domain modules.
-//! `app::dispatch` is the one match from the clap tree to these.
+//! `cli::dispatch` is the one match from the clap tree to these.
 
 pub mod backup;
 pub mod bench;
-pub mod candidates;
 pub mod check;
 pub mod completions;
 pub mod config;

@@ -55,7 +55,7 @@ See commands/restore.md.")
 pub struct RestoreArgs {
     /// A backup id (app/20261123T010000Z), app/latest or an archive path; on a terminal, leave it
     /// out to choose from the list
-    #[arg(value_name = "ID|PATH", add = ArgValueCandidates::new(crate::commands::candidates::backup_ids))]
+    #[arg(value_name = "ID|PATH", add = ArgValueCandidates::new(crate::completion::backup_ids))]
     pub backup: Option<String>,
 
     /// The database to replace (default: the backup's database)

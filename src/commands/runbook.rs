@@ -63,19 +63,19 @@ pub enum RunbookAction {
     /// A runbook's steps as a table
     Show {
         /// A runbook name (see `runbook list`) or a path to a .yaml file
-        #[arg(value_name = "NAME|PATH", add = ArgValueCandidates::new(crate::commands::candidates::runbook_names))]
+        #[arg(value_name = "NAME|PATH", add = ArgValueCandidates::new(crate::completion::runbook_names))]
         runbook: String,
     },
     /// Check runbooks without running them: schema, every step through the command parser, cycles
     Validate {
         /// Runbook names or paths (default: every listed runbook)
-        #[arg(value_name = "NAME|PATH", add = ArgValueCandidates::new(crate::commands::candidates::runbook_names))]
+        #[arg(value_name = "NAME|PATH", add = ArgValueCandidates::new(crate::completion::runbook_names))]
         runbooks: Vec<String>,
     },
     /// Run a runbook's steps in order
     Run {
         /// A runbook name (see `runbook list`) or a path to a .yaml file
-        #[arg(value_name = "NAME|PATH", add = ArgValueCandidates::new(crate::commands::candidates::runbook_names))]
+        #[arg(value_name = "NAME|PATH", add = ArgValueCandidates::new(crate::completion::runbook_names))]
         runbook: String,
         /// Print the plan and run nothing
         #[arg(long)]
@@ -87,7 +87,7 @@ pub enum RunbookAction {
     /// Print a crontab line or systemd units for the runbook's schedule
     Schedule {
         /// A runbook name or path (it must have a `schedule:`)
-        #[arg(value_name = "NAME|PATH", add = ArgValueCandidates::new(crate::commands::candidates::runbook_names))]
+        #[arg(value_name = "NAME|PATH", add = ArgValueCandidates::new(crate::completion::runbook_names))]
         runbook: String,
         /// What to print
         #[arg(long, value_enum, value_name = "FORMAT")]

@@ -173,7 +173,7 @@ pub struct Run {
 
 impl Run {
     /// The report on stdout, parsed; every finding id in it must be declared in its command's
-    /// table (`opsbook::app::FINDING_IDS`, which `--help` lists and the operator pages document).
+    /// table (`opsbook::cli::FINDING_IDS`, which `--help` lists and the operator pages document).
     pub fn json(&self) -> Value {
         let v: Value = serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
             panic!(
@@ -185,7 +185,7 @@ impl Run {
             for f in findings {
                 let id = f["id"].as_str().unwrap_or_default();
                 assert!(
-                    opsbook::app::declares_finding(command, id),
+                    opsbook::cli::declares_finding(command, id),
                     "`{command}` printed finding `{id}`, which its FindingIds table does not declare (add it to the table and to the command's page in commands/)"
                 );
             }
