@@ -33,18 +33,10 @@ pub fn resolve_url(
         return Ok(url);
     };
     let rest = rest.rsplit_once('@').map(|(_, h)| h).unwrap_or(rest);
-    Ok(format!("{scheme}://:{}@{rest}", percent_encode(&password)))
-}
-
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    Ok(format!(
+        "{scheme}://:{}@{rest}",
+        super::url_component(&password)
+    ))
 }
 
 /// The fields of `INFO` that opsbook reads, typed; the rest stays in `raw`.

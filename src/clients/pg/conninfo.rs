@@ -6,7 +6,9 @@
 use std::time::Duration;
 
 use anyhow::{anyhow, bail};
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use percent_encoding::{utf8_percent_encode, AsciiSet};
+
+use crate::clients::URL_COMPONENT;
 
 /// Shown under every connection-string error.
 pub(super) const URL_EXAMPLE: &str =
@@ -349,19 +351,13 @@ pub(super) fn parse_connect_timeout(text: &str, what: &str) -> anyhow::Result<Op
         s => Some(Duration::from_secs(s.unsigned_abs())),
     })
 }
-/// Everything but RFC 3986's unreserved characters (`A-Z a-z 0-9 - . _ ~`).
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-/// As [`COMPONENT`], keeping `/` readable (socket directories, certificate paths).
-const PATH: &AsciiSet = &COMPONENT.remove(b'/');
+/// As [`URL_COMPONENT`], keeping `/` readable (socket directories, certificate paths).
+const PATH: &AsciiSet = &URL_COMPONENT.remove(b'/');
 
 /// One URL component (user, host, database) percent-encoded: everything but the unreserved
 /// characters.
 pub(super) fn encode(s: &str) -> String {
-    utf8_percent_encode(s, COMPONENT).to_string()
+    crate::clients::url_component(s)
 }
 
 /// A path inside a query value, percent-encoded like [`encode`] but with `/` kept.
