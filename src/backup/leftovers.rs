@@ -182,6 +182,39 @@ pub async fn scan(
     Ok(findings(&dbs, &files))
 }
 
+/// `.partial` files in a database's directory while we hold the lock can only be left by a
+/// backup that died (kill -9, power loss): ours to remove.
+pub fn remove_stale_partials(db_dir: &Path) -> Vec<Finding> {
+    let Ok(files) = std::fs::read_dir(db_dir) else {
+        return vec![];
+    };
+    let mut out = vec![];
+    for f in files.flatten() {
+        let name = f.file_name().to_string_lossy().to_string();
+        if !name.ends_with(".partial") {
+            continue;
+        }
+        let path = f.path();
+        let finding = match std::fs::remove_file(&path) {
+            Ok(()) => Finding::ok(
+                "backup.stale_partial",
+                format!("removed {} left by an interrupted backup", path.display()),
+            ),
+            Err(e) => Finding::new(
+                "backup.stale_partial",
+                Status::Warning,
+                format!(
+                    "could not remove {} left by an interrupted backup: {e}",
+                    path.display()
+                ),
+            )
+            .hint("remove it by hand; it is not a usable backup"),
+        };
+        out.push(finding);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

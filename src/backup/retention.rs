@@ -3,6 +3,8 @@
 //! backup goes only when no rule keeps it. Only catalog entries (ours, with a manifest) are ever
 //! considered.
 
+use std::path::Path;
+
 use super::catalog::{self, Entry};
 use crate::report::{Finding, Status};
 
@@ -175,6 +177,57 @@ pub fn remove(e: &Entry) -> std::io::Result<()> {
         _ => {}
     }
     std::fs::remove_file(&e.manifest_path)
+}
+
+/// Delete archives then manifests (a manifest without its archive is never listed), holding
+/// the lock of every database directory it removes from.
+pub fn remove_entries(removed: &[Entry]) -> anyhow::Result<Vec<Finding>> {
+    let mut dirs: Vec<&Path> = removed
+        .iter()
+        .filter_map(|e| e.manifest_path.parent())
+        .collect();
+    dirs.sort_unstable();
+    dirs.dedup();
+    let _locks = dirs
+        .iter()
+        .map(|d| super::lock::acquire_dir(d, "removing old backups"))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut out = Vec::new();
+    let mut freed = 0u64;
+    let mut gone = Vec::new();
+    for e in removed {
+        match remove(e) {
+            Ok(()) => {
+                freed += e.manifest.bytes;
+                gone.push(e.id().to_string());
+            }
+            Err(err) => out.push(
+                Finding::new(
+                    "backup.prune",
+                    Status::Warning,
+                    format!("could not remove {}: {err}", e.archive_path.display()),
+                )
+                .subject(e.id().to_string())
+                .hint("check the directory's permissions"),
+            ),
+        }
+    }
+    if !gone.is_empty() {
+        out.insert(
+            0,
+            Finding::ok(
+                "backup.prune",
+                format!(
+                    "removed {} backup(s), {} freed",
+                    gone.len(),
+                    crate::render::human_bytes(freed as f64)
+                ),
+            )
+            .value(gone.len() as u64, "backups")
+            .detail(gone),
+        );
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use clap_complete::engine::ArgValueCandidates;
 use crate::backup::catalog::{self, Entry};
 use crate::backup::retention::{self, Policy};
 use crate::backup::stream::Compression;
-use crate::backup::{dump, lock, names, restore_test, verify};
+use crate::backup::{dump, leftovers, lock, names, restore_test, verify};
 use crate::clients::postgres::PgClient;
 use crate::context::Ctx;
 use crate::interrupt::Interrupt;
@@ -213,39 +213,6 @@ fn default_jobs() -> u32 {
         .min(8)
 }
 
-/// `.partial` files in a database's directory while we hold the lock can only be left by a
-/// backup that died (kill -9, power loss): ours to remove.
-fn remove_stale_partials(db_dir: &Path) -> Vec<Finding> {
-    let Ok(files) = std::fs::read_dir(db_dir) else {
-        return vec![];
-    };
-    let mut out = vec![];
-    for f in files.flatten() {
-        let name = f.file_name().to_string_lossy().to_string();
-        if !name.ends_with(".partial") {
-            continue;
-        }
-        let path = f.path();
-        let finding = match std::fs::remove_file(&path) {
-            Ok(()) => Finding::ok(
-                "backup.stale_partial",
-                format!("removed {} left by an interrupted backup", path.display()),
-            ),
-            Err(e) => Finding::new(
-                "backup.stale_partial",
-                Status::Warning,
-                format!(
-                    "could not remove {} left by an interrupted backup: {e}",
-                    path.display()
-                ),
-            )
-            .hint("remove it by hand; it is not a usable backup"),
-        };
-        out.push(finding);
-    }
-    out
-}
-
 fn created_finding(w: &dump::Written) -> Finding {
     let m = &w.manifest;
     let ratio = if m.bytes > 0 {
@@ -343,7 +310,7 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
                 continue;
             }
         };
-        report.extend(remove_stale_partials(&db_dir));
+        report.extend(leftovers::remove_stale_partials(&db_dir));
         let req = dump::Request {
             options: options.with_dbname(db),
             dir: dir.clone(),
@@ -383,7 +350,7 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         let globals_dir = dir.join(names::GLOBALS_DIR);
         let dir_lock = dump::lock_db_dir(&globals_dir, "the backup of the globals");
         if dir_lock.is_ok() {
-            report.extend(remove_stale_partials(&globals_dir));
+            report.extend(leftovers::remove_stale_partials(&globals_dir));
         }
         let req = dump::Request {
             options: options.clone(),
@@ -455,61 +422,10 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
                 "prune",
                 args.yes,
             )?;
-            report.extend(remove_entries(&removed)?);
+            report.extend(retention::remove_entries(&removed)?);
         }
     }
     Ok(report)
-}
-
-/// Delete archives then manifests (a manifest without its archive is never listed), holding
-/// the lock of every database directory it removes from.
-fn remove_entries(removed: &[Entry]) -> anyhow::Result<Vec<Finding>> {
-    let mut dirs: Vec<&Path> = removed
-        .iter()
-        .filter_map(|e| e.manifest_path.parent())
-        .collect();
-    dirs.sort_unstable();
-    dirs.dedup();
-    let _locks = dirs
-        .iter()
-        .map(|d| lock::acquire_dir(d, "removing old backups"))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let mut out = Vec::new();
-    let mut freed = 0u64;
-    let mut gone = Vec::new();
-    for e in removed {
-        match retention::remove(e) {
-            Ok(()) => {
-                freed += e.manifest.bytes;
-                gone.push(e.id().to_string());
-            }
-            Err(err) => out.push(
-                Finding::new(
-                    "backup.prune",
-                    Status::Warning,
-                    format!("could not remove {}: {err}", e.archive_path.display()),
-                )
-                .subject(e.id().to_string())
-                .hint("check the directory's permissions"),
-            ),
-        }
-    }
-    if !gone.is_empty() {
-        out.insert(
-            0,
-            Finding::ok(
-                "backup.prune",
-                format!(
-                    "removed {} backup(s), {} freed",
-                    gone.len(),
-                    human_bytes(freed as f64)
-                ),
-            )
-            .value(gone.len() as u64, "backups")
-            .detail(gone),
-        );
-    }
-    Ok(out)
 }
 
 fn entry_row(e: &Entry, now: SystemTime) -> Vec<String> {
@@ -794,6 +710,6 @@ fn prune(
         "prune",
         yes,
     )?;
-    report.extend(remove_entries(&removed)?);
+    report.extend(retention::remove_entries(&removed)?);
     Ok(report)
 }
