@@ -26,6 +26,7 @@ pub mod sandbox;
 pub mod sql;
 pub mod state;
 pub mod timefmt;
+pub mod trends;
 
 /// The demo data moved into the sandbox; the old path stays for tests and benches.
 pub use sandbox::demo;
