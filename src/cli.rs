@@ -11,7 +11,7 @@ use futures_util::future::LocalBoxFuture;
 use crate::commands::check::CheckCommand;
 use crate::commands::{
     backup, bench, check, completions, config, diagnose, generate, monitor, replica, replica_setup,
-    restore, runbook, sandbox,
+    report, restore, runbook, sandbox,
 };
 use crate::context::{Ctx, Overrides};
 pub use crate::render::Format;
@@ -181,6 +181,9 @@ pub enum Command {
     /// Take a snapshot of host, PostgreSQL, Redis and RQ numbers (or one every --watch) and send alerts
     #[command(after_help = monitor::after_help())]
     Monitor(monitor::MonitorArgs),
+    /// Show the run history's trends as sparklines, or write them as a self-contained HTML page
+    #[command(after_help = report::after_help())]
+    Report(report::ReportArgs),
 }
 
 impl Command {
@@ -200,6 +203,7 @@ impl Command {
             Command::Completions(_) => "completions".to_string(),
             Command::Generate(_) => "generate".to_string(),
             Command::Monitor(_) => "monitor".to_string(),
+            Command::Report(_) => "report".to_string(),
         }
     }
 
@@ -225,6 +229,7 @@ pub async fn dispatch(command: &Command, ctx: &Ctx) -> anyhow::Result<Report> {
         Command::Completions(a) => completions::run(a, Cli::command()),
         Command::Generate(a) => generate::run(a, Cli::command(), &Steps),
         Command::Monitor(a) => monitor::run(a, ctx).await,
+        Command::Report(a) => report::run(a, ctx).await,
     }
 }
 
@@ -251,6 +256,7 @@ pub const FINDING_IDS: &[&FindingIds] = &[
     &sandbox::FINDING_IDS,
     &config::FINDING_IDS,
     &generate::FINDING_IDS,
+    &report::FINDING_IDS,
 ];
 
 /// Whether a report of `command` may carry finding `id`: declared in the command's table. A

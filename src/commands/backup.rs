@@ -294,6 +294,7 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     // From here SIGINT/SIGTERM stop pg_dump and remove its partial file (dump::database).
     let interrupt = Interrupt::install()?;
     let mut interrupted = false;
+    let mut sizes_and_times = std::collections::BTreeMap::new();
     for db in &databases {
         // Locked before anything in it is touched: another opsbook (another state directory)
         // may be writing its `.partial` there.
@@ -323,6 +324,9 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         match dump::database(&req).await {
             Ok(w) => {
                 report.push(created_finding(&w));
+                sizes_and_times.insert(format!("backup.size/{db}"), w.manifest.bytes as f64);
+                let secs = w.manifest.duration_ms as f64 / 1000.0;
+                sizes_and_times.insert(format!("backup.duration/{db}"), secs);
                 done.push(db.clone());
             }
             Err(e) if crate::interrupt::is_interrupted(&e) => {
@@ -342,6 +346,7 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             ),
         }
     }
+    record(ctx, "backup", sizes_and_times);
     if interrupted {
         // Nothing else starts: no globals, no retention.
         return Ok(report);
@@ -513,6 +518,14 @@ fn list(db: Option<&str>, dir: &Path) -> anyhow::Result<Report> {
     Ok(report)
 }
 
+/// Backup sizes and durations, restore-test results: into the run history for `opsbook
+/// report` (a failure to record is a warning, never the backup's error).
+fn record(ctx: &Ctx, command: &str, values: std::collections::BTreeMap<String, f64>) {
+    let dir = ctx.state_dir();
+    let mut history = crate::state::History::default();
+    history.record_or_warn(&dir, command, values, crate::state::now_secs());
+}
+
 async fn verify_cmd(
     what: &str,
     restore_test: bool,
@@ -607,6 +620,16 @@ async fn verify_cmd(
             Err(e) => Finding::new("backup.restore_test", Status::Critical, one_line(&e))
                 .hint("the backup could not be restored: do not rely on it; take a new one"),
         };
+        // Passed 1, failed 0; an interrupted test proved nothing and is not recorded.
+        let passed = match f.status {
+            Status::Ok => Some(1.0),
+            Status::Critical => Some(0.0),
+            _ => None,
+        };
+        if let Some(passed) = passed {
+            let key = format!("backup.restore_test/{}", entry.manifest.database);
+            record(ctx, "backup verify", [(key, passed)].into_iter().collect());
+        }
         report.push(f.subject(id));
     }
     Ok(report)

@@ -11,6 +11,7 @@ pub mod generate;
 pub mod monitor;
 pub mod replica;
 pub mod replica_setup;
+pub mod report;
 pub mod restore;
 pub mod runbook;
 pub mod sandbox;

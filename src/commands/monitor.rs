@@ -202,10 +202,11 @@ async fn snapshot(args: &MonitorArgs, ctx: &Ctx, notifier: &Notifier) -> anyhow:
     );
 
     let mut report = Report::new("monitor");
-    if !args.no_record {
-        let server = ctx.pg().await.ok().map(|pg| &pg.options);
-        let cpu = cpu_counters.into_inner().unwrap_or_else(|e| e.into_inner());
-        record(&mut history, &state_dir, server, &conns, cpu, now);
+    let server = ctx.pg().await.ok().map(|pg| &pg.options);
+    let mut values = history_values(server, &conns, &slow);
+    if let Some(c) = cpu_counters.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        values.insert(probes::host::CPU_BUSY_KEY.to_string(), c.busy);
+        values.insert(probes::host::CPU_TOTAL_KEY.to_string(), c.total);
     }
     for part in [
         cpu, memory, disks, load, pg_up, conns, sizes, slow, locks, redis, rq, metrics,
@@ -213,7 +214,7 @@ async fn snapshot(args: &MonitorArgs, ctx: &Ctx, notifier: &Notifier) -> anyhow:
         report.extend(part);
     }
     if !notifier.is_empty() {
-        let sent = notify::dispatch_alerts(
+        let (failed, delivered) = notify::dispatch_alerts(
             notifier,
             &ctx.config.notify,
             &state_dir,
@@ -222,7 +223,11 @@ async fn snapshot(args: &MonitorArgs, ctx: &Ctx, notifier: &Notifier) -> anyhow:
             now,
         )
         .await;
-        report.extend(sent);
+        report.extend(failed);
+        values.insert(NOTIFY_SENT_KEY.to_string(), delivered as f64);
+    }
+    if !args.no_record {
+        history.record_or_warn(&state_dir, "monitor", values, now);
     }
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
@@ -260,27 +265,33 @@ async fn slow_queries(
     Ok(vec![f])
 }
 
-/// The client connection count (check afternoon's day peak) and the CPU counters (the next
-/// run's `host.cpu_usage`) go into the run history.
-fn record(
-    history: &mut History,
-    dir: &std::path::Path,
+/// History key of the alerts and recoveries a run delivered (`opsbook report`).
+const NOTIFY_SENT_KEY: &str = "notify.sent";
+
+/// What a snapshot records in the run history besides the CPU counters: the client
+/// connection count (check afternoon's day peak) and the slow-statement count (`opsbook
+/// report`), keyed by server.
+fn history_values(
     server: Option<&crate::clients::pg::PgOptions>,
     conns: &[Finding],
-    cpu: Option<crate::clients::host::CpuTimes>,
-    now: i64,
-) {
-    let mut values: std::collections::BTreeMap<String, f64> = conns
-        .iter()
-        .find(|f| f.id == "postgres.connections")
-        .and_then(|f| f.value.as_f64())
-        .zip(server)
-        .map(|(used, server)| (probes::postgres::connections_key(server), used))
-        .into_iter()
-        .collect();
-    if let Some(c) = cpu {
-        values.insert(probes::host::CPU_BUSY_KEY.to_string(), c.busy);
-        values.insert(probes::host::CPU_TOTAL_KEY.to_string(), c.total);
+    slow: &[Finding],
+) -> std::collections::BTreeMap<String, f64> {
+    let mut values = std::collections::BTreeMap::new();
+    let Some(server) = server else {
+        return values;
+    };
+    let value = |findings: &[Finding], id: &str| {
+        findings
+            .iter()
+            .find(|f| f.id == id)
+            .and_then(|f| f.value.as_f64())
+    };
+    if let Some(used) = value(conns, "postgres.connections") {
+        values.insert(probes::postgres::connections_key(server), used);
     }
-    history.record_or_warn(dir, "monitor", values, now);
+    if let Some(n) = value(slow, "postgres.slow_query_count") {
+        let key = format!("postgres.slow_query_count/{}:{}", server.host(), server.port());
+        values.insert(key, n);
+    }
+    values
 }

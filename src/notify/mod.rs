@@ -207,7 +207,8 @@ pub async fn send(cfg: &NotifyConfig, message: &Message) -> Vec<Finding> {
 /// Tell every channel what changed among the alerts of `findings` since it was last told
 /// (see `state.rs`), and remember what was delivered in `<dir>/alerts.json`. Returns one
 /// finding per channel that had something to send, and one for a state file it could not
-/// read or write.
+/// read or write; and how many alerts and recoveries were delivered (summed over channels),
+/// which `monitor` records for `opsbook report`.
 pub async fn dispatch_alerts(
     notifier: &Notifier,
     cfg: &NotifyConfig,
@@ -215,8 +216,9 @@ pub async fn dispatch_alerts(
     command: &str,
     findings: &[Finding],
     now: i64,
-) -> Vec<Finding> {
+) -> (Vec<Finding>, usize) {
     let mut out = Vec::new();
+    let mut delivered = 0;
     // Two runs that overlap (a slow cron run, a --watch beside cron) must not both send.
     // Without the lock (an unwritable state directory) alerts still go out: a repeated alert
     // is better than a lost one, and the notify.state warning says why.
@@ -264,6 +266,7 @@ pub async fn dispatch_alerts(
         let Some(result) = result else { continue };
         if result.is_ok() {
             alerts.mark_sent(ch, &items, now);
+            delivered += items.len();
         }
         let what = if items.is_empty() {
             "alerts".to_string()
@@ -280,7 +283,7 @@ pub async fn dispatch_alerts(
             ),
         );
     }
-    out
+    (out, delivered)
 }
 
 /// "2 alerts and 1 recovery"

@@ -70,6 +70,11 @@ pub fn disk_used_key(mount: &Path) -> String {
     format!("host.disk_used/{}", mount.display())
 }
 
+/// History key of a filesystem's free bytes (`opsbook report`'s disk-full day).
+pub fn disk_available_key(mount: &Path) -> String {
+    format!("host.disk_available/{}", mount.display())
+}
+
 /// What the projection of one mount says, for the report's data.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Projection {

@@ -263,6 +263,11 @@ pub fn connections_key(server: &crate::clients::pg::PgOptions) -> String {
     format!("postgres.connections/{}:{}", server.host(), server.port())
 }
 
+/// History key of a server's max_connections (`check afternoon`), for `opsbook report`.
+pub fn max_connections_key(server: &crate::clients::pg::PgOptions) -> String {
+    format!("postgres.max_connections/{}:{}", server.host(), server.port())
+}
+
 /// The config's `host.data_dir` wins; without it, `SHOW data_directory` when that path exists
 /// on this host.
 pub async fn data_directory(ctx: &Ctx) -> Option<std::path::PathBuf> {

@@ -102,9 +102,9 @@ pub const CHARTS: &[ChartSpec] = &[
     },
     ChartSpec {
         id: "replication_lag",
-        title: "Replication lag (the day's largest replay delay)",
+        title: "Replication lag (the day's largest replay backlog on a standby)",
         findings: &["replica.replay_delay"],
-        unit: "seconds",
+        unit: "bytes",
         per_day: PerDay::Max,
         fit: false,
         recorded_by: "check morning (when the server replicates)",

@@ -45,11 +45,11 @@ pub fn sparkline(values: &[f64], width: usize) -> String {
 }
 
 /// One row per series of every chart with data: chart, series, sparkline, min, max, last;
-/// a chart without data is one row saying so.
-pub fn section(trends: &Trends, title: &str) -> Section {
+/// with `empty_too` a chart without data is one row saying so.
+pub fn section(trends: &Trends, title: &str, empty_too: bool) -> Section {
     let mut rows = Vec::new();
     for chart in &trends.charts {
-        if chart.series.is_empty() {
+        if chart.series.is_empty() && empty_too {
             rows.push(vec![
                 chart.id.to_string(),
                 String::new(),

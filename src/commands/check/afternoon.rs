@@ -47,7 +47,7 @@ pub(super) async fn run(args: &AfternoonArgs, ctx: &Ctx) -> anyhow::Result<Repor
     let mut history = History::load_or_warn(&state_dir, "today's peak is this run's count only");
     let min_bytes = i64::try_from(th.relation_min_bytes).unwrap_or(i64::MAX);
     let data = Mutex::new(Map::new());
-    let current = Mutex::new(None::<i64>);
+    let current = Mutex::new(None::<(i64, i64)>);
     let slow_filter = SlowFilter {
         calls: th.slow_query_calls,
         mean_ms: th.slow_query_mean_ms,
@@ -61,7 +61,7 @@ pub(super) async fn run(args: &AfternoonArgs, ctx: &Ctx) -> anyhow::Result<Repor
         pg_probe(ctx, "postgres.peak_connections", async {
             let pg = ctx.pg().await?;
             let c = probes::postgres::connection_counts(pg).await?;
-            set(&current, c.used);
+            set(&current, (c.used, c.max));
             let key = probes::postgres::connections_key(&pg.options);
             let today = history.series(&key, crate::timefmt::start_of_local_day(now));
             let mut f = peak_finding(c.used, c.max, &today, th.connections_pct);
@@ -117,8 +117,8 @@ pub(super) async fn run(args: &AfternoonArgs, ctx: &Ctx) -> anyhow::Result<Repor
     );
 
     if !args.no_record {
-        if let (Ok(pg), Some(used)) = (ctx.pg().await, take(&current)) {
-            record_connections(&mut history, &state_dir, &pg.options, used, now);
+        if let (Ok(pg), Some((used, max))) = (ctx.pg().await, take(&current)) {
+            record_connections(&mut history, &state_dir, &pg.options, (used, max), now);
         }
     }
     let mut report = Report::new("check afternoon");
@@ -135,12 +135,12 @@ pub(super) async fn run(args: &AfternoonArgs, ctx: &Ctx) -> anyhow::Result<Repor
     Ok(report)
 }
 
-fn set(slot: &Mutex<Option<i64>>, v: i64) {
+fn set<T>(slot: &Mutex<Option<T>>, v: T) {
     *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(v);
 }
 
-fn take(slot: &Mutex<Option<i64>>) -> Option<i64> {
-    *slot.lock().unwrap_or_else(|e| e.into_inner())
+fn take<T>(slot: &Mutex<Option<T>>) -> Option<T> {
+    slot.lock().unwrap_or_else(|e| e.into_inner()).take()
 }
 
 /// Rows for the JSON report's `data` object, under `key`.
@@ -229,17 +229,21 @@ pub fn peak_finding(
     .hint_unless_ok("the peak came close to max_connections: put PgBouncer (transaction pooling) in front or shrink the applications' pools before raising max_connections")
 }
 
-/// This run's client connection count goes into the run history (today's peak).
+/// This run's client connection count goes into the run history (today's peak), with
+/// max_connections (`opsbook report` draws the peaks against it).
 fn record_connections(
     history: &mut History,
     dir: &std::path::Path,
     server: &crate::clients::pg::PgOptions,
-    used: i64,
+    (used, max): (i64, i64),
     now: i64,
 ) {
-    let values = [(probes::postgres::connections_key(server), used as f64)]
-        .into_iter()
-        .collect();
+    let values = [
+        (probes::postgres::connections_key(server), used as f64),
+        (probes::postgres::max_connections_key(server), max as f64),
+    ]
+    .into_iter()
+    .collect();
     history.record_or_warn(dir, "check afternoon", values, now);
 }
 

@@ -115,7 +115,7 @@ pub(super) async fn run(args: &MorningArgs, ctx: &Ctx) -> anyhow::Result<Report>
     report.extend(pg_up);
     if !args.no_record {
         if let Ok(pg) = ctx.pg().await {
-            record_sizes(&mut history, &state_dir, &pg.options, &sizes, &conns, now);
+            record_sizes(&mut history, &state_dir, &pg.options, [&sizes, &conns, &replication], now);
         }
     }
     report.extend(conns);
@@ -134,13 +134,13 @@ pub(super) async fn run(args: &MorningArgs, ctx: &Ctx) -> anyhow::Result<Report>
     Ok(report)
 }
 
-/// Database sizes and the connection count go into the run history (growth, today's peak).
+/// Database sizes, the connection count and a standby's replay backlog go into the run
+/// history (growth, today's peak, `opsbook report`'s replication lag).
 fn record_sizes(
     history: &mut History,
     dir: &std::path::Path,
     server: &crate::clients::pg::PgOptions,
-    sizes: &[Finding],
-    conns: &[Finding],
+    [sizes, conns, replication]: [&[Finding]; 3],
     now: i64,
 ) {
     let mut values: std::collections::BTreeMap<String, f64> = sizes
@@ -156,6 +156,14 @@ fn record_sizes(
         .and_then(|f| f.value.as_f64())
     {
         values.insert(probes::postgres::connections_key(server), used);
+    }
+    if let Some(behind) = replication
+        .iter()
+        .find(|f| f.id == "replica.replay_delay")
+        .and_then(|f| f.value.as_f64())
+    {
+        let key = format!("replica.replay_delay/{}:{}", server.host(), server.port());
+        values.insert(key, behind);
     }
     history.record_or_warn(dir, "check morning", values, now);
 }

@@ -167,8 +167,25 @@ pub(super) async fn run(args: &NightArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             keep_actions(&mut report, read_only);
         }
     }
+    if !args.act_only {
+        report.sections.extend(trends_section(&history, now));
+    }
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// The last 30 days of the run history as sparklines (`opsbook report` draws them), when it
+/// holds any of the report's series.
+fn trends_section(history: &History, now: i64) -> Option<Section> {
+    const PERIOD: i64 = 30 * 86_400;
+    let samples = history.samples().ok()?;
+    let trends = crate::trends::Trends::from_samples(&samples, now - PERIOD, now);
+    trends.with_data().next()?;
+    Some(crate::trends::sparkline::section(
+        &trends,
+        "Trends, last 30 days (opsbook report --html FILE draws them)",
+        false,
+    ))
 }
 
 /// `--act-only`: drop the first `read_only` findings (the read-only night check) except a
@@ -397,6 +414,10 @@ fn disk_findings(
         let base = probes::host::disk_finding(usage, roles, th.disk_pct);
         let (f, p) = growth::project_disk(base, usage, roles, history, now, th.disk_full_days);
         record.insert(growth::disk_used_key(&usage.mount), usage.used as f64);
+        record.insert(
+            growth::disk_available_key(&usage.mount),
+            usage.available as f64,
+        );
         findings.push(f);
         projections.push(p);
     }
