@@ -14,8 +14,8 @@ fn layer(module: &str) -> Option<u8> {
         "cli" => 8,
         "commands" => 7,
         "completion" => 6,
-        "probes" | "backup" | "replication" | "runbook" | "metrics" | "notify" | "sandbox" | "trends"
-        | "demo" => 5,
+        "probes" | "backup" | "replication" | "runbook" | "metrics" | "notify" | "sandbox"
+        | "trends" | "demo" => 5,
         "context" => 4,
         "state" => 3,
         "clients" => 2,

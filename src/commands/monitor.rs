@@ -224,7 +224,10 @@ async fn snapshot(args: &MonitorArgs, ctx: &Ctx, notifier: &Notifier) -> anyhow:
         )
         .await;
         report.extend(failed);
-        values.insert(NOTIFY_SENT_KEY.to_string(), delivered as f64);
+        // The UTC day's running total: thinning keeps a day's last run only.
+        let today = history.series(NOTIFY_SENT_KEY, now - now.rem_euclid(86_400));
+        let before = today.last().map_or(0.0, |p| p.1);
+        values.insert(NOTIFY_SENT_KEY.to_string(), before + delivered as f64);
     }
     if !args.no_record {
         history.record_or_warn(&state_dir, "monitor", values, now);
@@ -265,7 +268,8 @@ async fn slow_queries(
     Ok(vec![f])
 }
 
-/// History key of the alerts and recoveries a run delivered (`opsbook report`).
+/// History key of the alerts and recoveries delivered so far in the UTC day (`opsbook
+/// report`).
 const NOTIFY_SENT_KEY: &str = "notify.sent";
 
 /// What a snapshot records in the run history besides the CPU counters: the client
@@ -290,7 +294,11 @@ fn history_values(
         values.insert(probes::postgres::connections_key(server), used);
     }
     if let Some(n) = value(slow, "postgres.slow_query_count") {
-        let key = format!("postgres.slow_query_count/{}:{}", server.host(), server.port());
+        let key = format!(
+            "postgres.slow_query_count/{}:{}",
+            server.host(),
+            server.port()
+        );
         values.insert(key, n);
     }
     values

@@ -54,7 +54,9 @@ pub struct ReportArgs {
 fn parse_since(s: &str) -> Result<Span, String> {
     let span = Span::parse(s)?;
     if span.0.as_secs() < 3600 {
-        return Err(format!("`{s}` is too short a period for trends (at least 1h, e.g. 30d)"));
+        return Err(format!(
+            "`{s}` is too short a period for trends (at least 1h, e.g. 30d)"
+        ));
     }
     Ok(span)
 }
@@ -130,7 +132,10 @@ fn history_finding(trends: &Trends, dir: &std::path::Path) -> Finding {
     )
     .value(trends.samples, "runs");
     if !empty.is_empty() {
-        f = f.detail(vec![format!("no data in this period: {}", empty.join(", "))]);
+        f = f.detail(vec![format!(
+            "no data in this period: {}",
+            empty.join(", ")
+        )]);
     }
     f
 }

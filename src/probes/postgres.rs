@@ -265,7 +265,11 @@ pub fn connections_key(server: &crate::clients::pg::PgOptions) -> String {
 
 /// History key of a server's max_connections (`check afternoon`), for `opsbook report`.
 pub fn max_connections_key(server: &crate::clients::pg::PgOptions) -> String {
-    format!("postgres.max_connections/{}:{}", server.host(), server.port())
+    format!(
+        "postgres.max_connections/{}:{}",
+        server.host(),
+        server.port()
+    )
 }
 
 /// The config's `host.data_dir` wins; without it, `SHOW data_directory` when that path exists

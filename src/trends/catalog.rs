@@ -112,9 +112,11 @@ pub const CHARTS: &[ChartSpec] = &[
     ChartSpec {
         id: "alerts",
         title: "Alerts sent per day",
+        // a running total of the UTC day, so the day's last run (the one the history keeps
+        // after 36 h) holds the day's count
         findings: &["notify.sent"],
         unit: "alerts",
-        per_day: PerDay::Sum,
+        per_day: PerDay::Max,
         fit: false,
         recorded_by: "monitor (when notify: is configured)",
     },

@@ -84,7 +84,11 @@ fn section(h: &mut String, chart: &Chart, trends: &Trends) -> anyhow::Result<()>
     for p in &chart.projections {
         let (class, text) = match (p.days_until_full, &p.full_date) {
             (Some(d), Some(day)) => (
-                if d < 30.0 { "projection soon" } else { "projection" },
+                if d < 30.0 {
+                    "projection soon"
+                } else {
+                    "projection"
+                },
                 format!(
                     "{}: full on {day} (in {d:.1} days) at +{}/day",
                     p.mount,

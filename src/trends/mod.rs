@@ -83,10 +83,7 @@ impl Trends {
             .iter()
             .filter(|s| s.at >= since && s.at <= until)
             .collect();
-        let charts = CHARTS
-            .iter()
-            .map(|spec| chart(spec, &in_period))
-            .collect();
+        let charts = CHARTS.iter().map(|spec| chart(spec, &in_period)).collect();
         Trends {
             since,
             until,

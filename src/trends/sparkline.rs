@@ -87,7 +87,10 @@ mod tests {
 
     #[test]
     fn sparkline_spans_lowest_to_highest() {
-        assert_eq!(sparkline(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0], 32), "▁▂▃▄▅▆▇█");
+        assert_eq!(
+            sparkline(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0], 32),
+            "▁▂▃▄▅▆▇█"
+        );
         assert_eq!(sparkline(&[5.0, 5.0, 5.0], 32), "▄▄▄");
         assert_eq!(sparkline(&[], 32), "");
         assert_eq!(sparkline(&[0.0, 10.0], 32), "▁█");

@@ -48,7 +48,9 @@ pub(super) fn chart_svg(chart: &Chart, since: i64, until: i64) -> anyhow::Result
                 LineSeries::new(s.points.iter().copied(), color.stroke_width(2)).point_size(3),
             )?
             .label(s.label.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+            });
             if let Some(line) = fit_line(&s.points, s.growth_per_day) {
                 c.draw_series(DashedLineSeries::new(
                     line,
@@ -59,7 +61,7 @@ pub(super) fn chart_svg(chart: &Chart, since: i64, until: i64) -> anyhow::Result
             }
         }
         c.configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
+            .position(SeriesLabelPosition::LowerRight)
             .background_style(WHITE.mix(0.85))
             .border_style(RGBColor(200, 200, 200))
             .draw()?;
@@ -101,6 +103,10 @@ fn y_range(chart: &Chart) -> (f64, f64) {
     } else {
         hi.abs().max(1.0) * 0.1
     };
-    let lo = if lo >= 0.0 { (lo - pad).max(0.0) } else { lo - pad };
+    let lo = if lo >= 0.0 {
+        (lo - pad).max(0.0)
+    } else {
+        lo - pad
+    };
     (lo, hi + pad)
 }

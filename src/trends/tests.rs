@@ -18,10 +18,35 @@ fn chart<'a>(t: &'a Trends, id: &str) -> &'a Chart {
 fn sizes_take_the_days_last_and_peaks_the_days_largest() {
     let t0 = 100 * DAY;
     let samples = vec![
-        sample(t0 + 3600, "check morning", &[("postgres.database_size/h:5432/app", 10.0), ("postgres.connections/h:5432", 4.0)]),
-        sample(t0 + 7200, "monitor", &[("postgres.database_size/h:5432/app", 11.0), ("postgres.connections/h:5432", 9.0)]),
-        sample(t0 + DAY + 60, "check afternoon", &[("postgres.connections/h:5432", 3.0), ("postgres.max_connections/h:5432", 100.0)]),
-        sample(t0 - DAY, "too old", &[("postgres.connections/h:5432", 99.0)]),
+        sample(
+            t0 + 3600,
+            "check morning",
+            &[
+                ("postgres.database_size/h:5432/app", 10.0),
+                ("postgres.connections/h:5432", 4.0),
+            ],
+        ),
+        sample(
+            t0 + 7200,
+            "monitor",
+            &[
+                ("postgres.database_size/h:5432/app", 11.0),
+                ("postgres.connections/h:5432", 9.0),
+            ],
+        ),
+        sample(
+            t0 + DAY + 60,
+            "check afternoon",
+            &[
+                ("postgres.connections/h:5432", 3.0),
+                ("postgres.max_connections/h:5432", 100.0),
+            ],
+        ),
+        sample(
+            t0 - DAY,
+            "too old",
+            &[("postgres.connections/h:5432", 99.0)],
+        ),
     ];
     let t = Trends::from_samples(&samples, t0, t0 + 2 * DAY);
     assert_eq!(t.samples, 3);
@@ -66,11 +91,11 @@ fn disk_projection_is_the_fit_against_the_free_bytes() {
 }
 
 #[test]
-fn alerts_add_up_per_day() {
+fn alerts_are_the_days_running_total() {
     let t0 = 300 * DAY;
     let samples = vec![
-        sample(t0 + 60, "monitor", &[("notify.sent", 2.0)]),
-        sample(t0 + 120, "monitor", &[("notify.sent", 1.0)]),
+        sample(t0 + 60, "monitor", &[("notify.sent", 1.0)]),
+        sample(t0 + 120, "monitor", &[("notify.sent", 3.0)]),
         sample(t0 + DAY, "monitor", &[("notify.sent", 4.0)]),
     ];
     let t = Trends::from_samples(&samples, t0, t0 + 2 * DAY);
@@ -83,7 +108,13 @@ fn alerts_add_up_per_day() {
 fn the_page_has_an_svg_per_chart_with_data_and_says_when_there_is_none() {
     let t0 = 400 * DAY;
     let samples: Vec<Sample> = (0..5)
-        .map(|d| sample(t0 + d * DAY, "check morning", &[("postgres.database_size/h:1/a<b>", 1e6 + d as f64 * 1e5)]))
+        .map(|d| {
+            sample(
+                t0 + d * DAY,
+                "check morning",
+                &[("postgres.database_size/h:1/a<b>", 1e6 + d as f64 * 1e5)],
+            )
+        })
         .collect();
     let t = Trends::from_samples(&samples, t0, t0 + 5 * DAY);
     let page = html::page(&t, "db1 & co", t0 + 5 * DAY).unwrap();

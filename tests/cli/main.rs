@@ -24,6 +24,7 @@ mod monitor;
 mod output;
 mod package;
 mod replica;
+mod report;
 mod restore;
 mod runbook;
 mod sandbox_cmd;

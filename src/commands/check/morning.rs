@@ -115,7 +115,13 @@ pub(super) async fn run(args: &MorningArgs, ctx: &Ctx) -> anyhow::Result<Report>
     report.extend(pg_up);
     if !args.no_record {
         if let Ok(pg) = ctx.pg().await {
-            record_sizes(&mut history, &state_dir, &pg.options, [&sizes, &conns, &replication], now);
+            record_sizes(
+                &mut history,
+                &state_dir,
+                &pg.options,
+                [&sizes, &conns, &replication],
+                now,
+            );
         }
     }
     report.extend(conns);
