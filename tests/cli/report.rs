@@ -499,3 +499,86 @@ fn check_night_shows_the_trends_and_records_the_free_bytes() {
         "{projections:#?}"
     );
 }
+
+fn series<'a>(report: &'a Value, chart_id: &str, key: &str) -> &'a Value {
+    chart(report, chart_id)["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"] == key)
+        .unwrap_or_else(|| panic!("no {key} in {chart_id}: {:#}", chart(report, chart_id)))
+}
+
+#[test]
+fn the_real_commands_record_what_the_report_draws() {
+    let _g = shared();
+    let db = TestDb::new("report_real");
+    db.psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements; CREATE TABLE t AS SELECT g FROM generate_series(1, 1000) g");
+    let _client = crate::monitor::a_client(&db, "report_client");
+    let s = Scratch::new("report_real");
+    let state = s.path().join("state");
+    let rx = Receiver::start();
+    let extra = format!(
+        "  connections_pct: {{warning: 0, critical: 0}}\nnotify:\n  on: [critical]\n  webhook:\n    url: http://127.0.0.1:{}/hook\n    timeout: 3s\n",
+        rx.port
+    );
+    let cfg = sandbox_config(&s, &db, &s.path().join("backups"), &extra);
+    let run = |args: &[&str]| {
+        opsbook(args)
+            .config(&cfg)
+            .state_dir(&state)
+            .format("json")
+            .run()
+    };
+
+    let b = run(&["backup"]);
+    assert_eq!(b.code, 0, "{b}");
+    let bytes = Run::one(&b.json(), "backup.created")["value"]
+        .as_f64()
+        .unwrap();
+    let v = run(&[
+        "backup",
+        "verify",
+        &format!("{}/latest", db.name),
+        "--restore-test",
+    ]);
+    assert_eq!(v.code, 0, "{v}");
+    run(&["check", "afternoon"]);
+    let m = run(&["monitor"]);
+    assert!(!rx.webhook().is_empty(), "the monitor sent its alert: {m}");
+
+    let r = opsbook(&["report", "--since", "1d"])
+        .state_dir(&state)
+        .json();
+    let size = series(&r, "backup_size", &format!("backup.size/{}", db.name));
+    assert_eq!(size["last"].as_f64().unwrap(), bytes);
+    let took = series(
+        &r,
+        "backup_duration",
+        &format!("backup.duration/{}", db.name),
+    );
+    assert!(took["last"].as_f64().unwrap() > 0.0, "{took}");
+    let rt = series(
+        &r,
+        "restore_test",
+        &format!("backup.restore_test/{}", db.name),
+    );
+    assert_eq!(rt["last"], 1.0);
+    let max: f64 = db.psql("SHOW max_connections").parse().unwrap();
+    let server = chart(&r, "connections")["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| {
+            s["key"]
+                .as_str()
+                .unwrap()
+                .starts_with("postgres.max_connections/")
+        })
+        .unwrap_or_else(|| panic!("no max_connections: {r:#}"));
+    assert_eq!(server["last"].as_f64().unwrap(), max);
+    let slow = &chart(&r, "slow_statements")["series"];
+    assert_eq!(slow.as_array().unwrap().len(), 1, "{slow:#}");
+    let alerts = series(&r, "alerts", "notify.sent");
+    assert!(alerts["last"].as_f64().unwrap() >= 1.0, "{alerts}");
+}
