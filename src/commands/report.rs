@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context as _;
 use clap::Args;
 
 use crate::config::Span;
@@ -74,8 +75,10 @@ pub async fn run(args: &ReportArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     report.push(history_finding(&trends, &dir));
     report.extend(disk_findings(&trends, ctx.config.thresholds.disk_full_days));
     if let Some(path) = &args.html {
+        check_target(path)?;
         let page = html::page(&trends, &crate::notify::hostname(), now)?;
-        crate::atomic_file::write_atomic_mode(path, page.as_bytes(), 0o644)?;
+        crate::atomic_file::write_atomic_mode(path, page.as_bytes(), 0o644)
+            .with_context(|| format!("report --html: writing the page {}", path.display()))?;
         report.push(
             Finding::ok(
                 "report.html",
@@ -98,6 +101,29 @@ pub async fn run(args: &ReportArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     report.data = Some(serde_json::to_value(&trends)?);
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// `--html FILE` names a file in a directory that exists (a typo must not create directories).
+fn check_target(path: &std::path::Path) -> anyhow::Result<()> {
+    if path.is_dir() {
+        anyhow::bail!(
+            "report --html: {} is a directory\nhint: name the page's file, e.g. {}",
+            path.display(),
+            path.join("report.html").display()
+        );
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    if !dir.is_dir() {
+        anyhow::bail!(
+            "report --html: the directory {} does not exist; nothing was written\nhint: create it first (`mkdir -p {}`) or write the page elsewhere",
+            dir.display(),
+            dir.display()
+        );
+    }
+    Ok(())
 }
 
 /// `report.history`: how much history the period holds (none is a warning: nothing records).

@@ -284,6 +284,23 @@ fn report_without_history_warns_and_says_what_records_it() {
         .run();
     assert_eq!(bad.code, 3, "{bad}");
     assert!(bad.stderr.contains("too short a period"), "{bad}");
+    let to_dir = opsbook(&["report", "--html"])
+        .arg(s.path())
+        .state_dir(s.path())
+        .run();
+    assert_eq!(to_dir.code, 3, "{to_dir}");
+    assert!(to_dir.stderr.contains("is a directory"), "{to_dir}");
+    let missing = s.path().join("no/such/dir/report.html");
+    let typo = opsbook(&["report", "--html"])
+        .arg(&missing)
+        .state_dir(s.path())
+        .run();
+    assert_eq!(typo.code, 3, "{typo}");
+    assert!(
+        typo.stderr.contains("does not exist; nothing was written"),
+        "{typo}"
+    );
+    assert!(!s.path().join("no").exists(), "no directory was created");
 }
 
 fn write_page(state: &Path, file: &Path) -> Run {
