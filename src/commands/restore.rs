@@ -14,7 +14,7 @@ use clap_complete::engine::ArgValueCandidates;
 use crate::backup::catalog::{self, Entry};
 use crate::backup::restore::{self, Request};
 use crate::clients::host;
-use crate::commands::backup::{backup_dir, DirArgs};
+use crate::commands::backup::{backup_dir, connection_db, DirArgs};
 use crate::context::Ctx;
 use crate::render::{human_bytes, human_duration};
 use crate::report::Report;
@@ -141,7 +141,7 @@ pub async fn run(args: &RestoreArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         }
     }
     let (entry, refused) = match &args.backup {
-        Some(w) => catalog::find(&dir, w)?,
+        Some(w) => catalog::find(&dir, w, connection_db(ctx).as_deref())?,
         None if tty => (choose(&dir, args.db.as_deref())?, vec![]),
         None => bail!("restore: which backup? give an id (app/latest) or a path\nhint: `opsbook backup list` shows them"),
     };
