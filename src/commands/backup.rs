@@ -125,7 +125,8 @@ pub enum BackupAction {
     },
     /// Check a backup: its sha256 and that pg_restore reads its table of contents
     Verify {
-        /// A backup id (app/20261123T010000Z), app/latest, latest, or an archive path
+        /// A backup id (app/20261123T010000Z), app/latest, latest (the newest of the connection's
+        /// database), or an archive path
         #[arg(value_name = "ID|PATH", add = ArgValueCandidates::new(crate::completion::backup_ids))]
         backup: String,
         /// Also restore it into a throwaway local cluster and compare every table's row count

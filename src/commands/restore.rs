@@ -53,8 +53,8 @@ Exit status: 0 OK, 1 WARNING (leftovers of an earlier run), 2 CRITICAL (a step f
 See commands/restore.md.")
 )]
 pub struct RestoreArgs {
-    /// A backup id (app/20261123T010000Z), app/latest or an archive path; on a terminal, leave it
-    /// out to choose from the list
+    /// A backup id (app/20261123T010000Z), app/latest, latest (the newest of the connection's
+    /// database) or an archive path; on a terminal, leave it out to choose from the list
     #[arg(value_name = "ID|PATH", add = ArgValueCandidates::new(crate::completion::backup_ids))]
     pub backup: Option<String>,
 
