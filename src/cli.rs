@@ -139,7 +139,6 @@ impl GlobalArgs {
             timeout: self.timeout,
         }
     }
-
 }
 
 #[derive(Debug, Subcommand)]
@@ -272,7 +271,9 @@ impl Steps {
                 .to_string()
         };
         let argv = std::iter::once("opsbook".to_string()).chain(words.iter().cloned());
-        let matches = Cli::command().try_get_matches_from(argv).map_err(first_line)?;
+        let matches = Cli::command()
+            .try_get_matches_from(argv)
+            .map_err(first_line)?;
         let cli = <Cli as clap::FromArgMatches>::from_arg_matches(&matches).map_err(first_line)?;
         Ok((cli, matches))
     }
@@ -286,7 +287,8 @@ fn global_flags_given(matches: &clap::ArgMatches) -> Vec<String> {
         .get_arguments()
         .filter(|a| a.is_global_set())
         .filter(|a| {
-            matches.value_source(a.get_id().as_str()) == Some(clap::parser::ValueSource::CommandLine)
+            matches.value_source(a.get_id().as_str())
+                == Some(clap::parser::ValueSource::CommandLine)
         })
         .map(|a| match a.get_long() {
             Some(long) => format!("--{long}"),

@@ -334,7 +334,10 @@ fn primary_then_standby_streams_reports_and_fails_over() {
     // while the standby streamed).
     let primary_pgpass = scratch.write(
         "primary.pgpass",
-        &format!("127.0.0.1:{p}:*:postgres:{}\n", primary.0.password().unwrap()),
+        &format!(
+            "127.0.0.1:{p}:*:postgres:{}\n",
+            primary.0.password().unwrap()
+        ),
         0o600,
     );
     let t = Instant::now();

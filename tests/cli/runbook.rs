@@ -118,7 +118,10 @@ fn every_global_flag_in_a_step_is_refused_at_validation() {
                 run.stdout.contains(&format!("{long} is a global flag")),
                 "{step}: {run}"
             );
-            assert!(run.stdout.contains(&format!("{}:4:10", p.display())), "{run}");
+            assert!(
+                run.stdout.contains(&format!("{}:4:10", p.display())),
+                "{run}"
+            );
             let run = opsbook(&["runbook", "run"]).arg(&p).run();
             assert_eq!(run.code, 3, "{step}: {run}");
             assert!(!textfile.exists(), "{step}: nothing ran");

@@ -28,7 +28,10 @@ fn sandbox_lifecycle_from_the_command_line() {
         .unwrap();
     let shell = command(
         "sh",
-        &["-c", &format!("{eval} && printf '%s' \"$OPSBOOK_SANDBOX_DIR\"")],
+        &[
+            "-c",
+            &format!("{eval} && printf '%s' \"$OPSBOOK_SANDBOX_DIR\""),
+        ],
     )
     .env(
         "PATH",
@@ -189,7 +192,10 @@ fn demo_sandbox_has_a_real_backup_and_weekly_maintenance_passes() {
     let test = Run::one(&wj, "backup.restore_test");
     assert_eq!(test["status"], "ok", "{weekly}");
     assert!(
-        test["subject"].as_str().unwrap().starts_with("opsbook_demo/"),
+        test["subject"]
+            .as_str()
+            .unwrap()
+            .starts_with("opsbook_demo/"),
         "{weekly}"
     );
     assert!(weekly.code < 2, "{weekly}");
