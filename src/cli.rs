@@ -452,7 +452,7 @@ mod tests {
                 .collect();
             for w in [after, before] {
                 let p = Steps.parse(&w).unwrap();
-                assert_eq!(p.global_flags, [long.clone()], "{w:?}");
+                assert_eq!(p.global_flags, std::slice::from_ref(&long), "{w:?}");
                 assert!(p.all_global_flags.contains(&long));
             }
         }
