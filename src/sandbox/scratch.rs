@@ -29,6 +29,7 @@ impl ScratchCluster for Sandbox {
         self.psql_hinted(
             "postgres",
             &format!("CREATE DATABASE {}", crate::sql::quote_ident(name)),
+            "the throwaway cluster",
             &hint,
         )
         .map(drop)

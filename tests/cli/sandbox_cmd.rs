@@ -180,6 +180,32 @@ fn demo_sandbox_has_a_real_backup_and_weekly_maintenance_passes() {
         "{pgdb}"
     );
 
+    // opsbook's own throwaway cluster cannot start (its temp directory is a file): the test
+    // could not run, which says nothing against the backup (UNKNOWN, not CRITICAL).
+    let not_a_dir = s.write("not-a-dir", "", 0o644);
+    let no_cluster = at(&["backup", "verify", "postgres/latest", "--restore-test"])
+        .env("TMPDIR", &not_a_dir)
+        .format("json")
+        .run();
+    assert_eq!(no_cluster.code, 3, "{no_cluster}");
+    let nj = no_cluster.json();
+    assert_eq!(
+        Run::one(&nj, "backup.verify")["status"],
+        "ok",
+        "{no_cluster}"
+    );
+    let f = Run::one(&nj, "backup.restore_test");
+    assert_eq!(f["status"], "unknown", "{no_cluster}");
+    assert!(
+        f["summary"].as_str().unwrap().contains("could not run")
+            && f["hint"]
+                .as_str()
+                .unwrap()
+                .contains("passed the checks above")
+            && !f["hint"].as_str().unwrap().contains("do not rely"),
+        "{no_cluster}"
+    );
+
     // The shipped weekly runbook, as its timer runs it.
     let weekly = at(&["runbook", "run", "weekly-maintenance", "--yes"])
         .format("json")
