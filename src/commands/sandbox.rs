@@ -117,7 +117,7 @@ async fn first_backup(sb: &Sandbox, ctx: &Ctx) -> anyhow::Result<Finding> {
             let down = tokio::task::spawn_blocking(move || sb.down()).await;
             let e = e.context("sandbox up --demo-data");
             match down {
-                Ok(Ok(())) => Err(e.context("the sandbox was removed\nhint: run `opsbook sandbox up --demo-data` again; -v shows pg_dump's message")),
+                Ok(Ok(())) => Err(e.context("the sandbox was removed\nhint: run `opsbook sandbox up --demo-data` again")),
                 Ok(Err(cleanup)) => Err(e.context(format!("removing the sandbox failed too ({cleanup:#})\nhint: stop what is left with `opsbook sandbox down`"))),
                 Err(join) => Err(e.context(format!("removing the sandbox failed too ({join})"))),
             }

@@ -136,6 +136,14 @@ fn demo_sandbox_has_a_real_backup_and_weekly_maintenance_passes() {
         assert_eq!(f["value"], 1, "{night}");
     }
 
+    // So does check morning: a recent backup.
+    let morning = at(&["check", "morning"]).format("json").run();
+    assert_eq!(
+        Run::one(&morning.json(), "backup.latest_age")["status"],
+        "ok",
+        "{morning}"
+    );
+
     // A backup --all setup: opsbook_demo, postgres, then the globals last.
     let all = at(&["backup", "--all", "--yes"]).format("json").run();
     assert_eq!(all.code, 0, "{all}");
