@@ -139,15 +139,6 @@ impl GlobalArgs {
             timeout: self.timeout,
         }
     }
-
-    /// Whether a flag that applies to a whole run was given (a runbook step may not set one).
-    pub fn sets_run_wide_flags(&self) -> bool {
-        self.config.is_some()
-            || self.pg.is_some()
-            || self.redis.is_some()
-            || self.format != Format::Table
-            || self.timeout.is_some()
-    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -273,16 +264,52 @@ pub struct Steps;
 
 impl Steps {
     fn parse_cli(words: &[String]) -> Result<Cli, String> {
-        Cli::try_parse_from(std::iter::once("opsbook".to_string()).chain(words.iter().cloned()))
-            .map_err(|e| {
-                let text = e.render().to_string();
-                text.lines()
-                    .next()
-                    .unwrap_or_default()
-                    .trim_start_matches("error: ")
-                    .to_string()
-            })
+        Steps::parse_matches(words).map(|(cli, _)| cli)
     }
+
+    fn parse_matches(words: &[String]) -> Result<(Cli, clap::ArgMatches), String> {
+        let first_line = |e: clap::Error| {
+            let text = e.render().to_string();
+            text.lines()
+                .next()
+                .unwrap_or_default()
+                .trim_start_matches("error: ")
+                .to_string()
+        };
+        let argv = std::iter::once("opsbook".to_string()).chain(words.iter().cloned());
+        let matches = Cli::command()
+            .try_get_matches_from(argv)
+            .map_err(first_line)?;
+        let cli = <Cli as clap::FromArgMatches>::from_arg_matches(&matches).map_err(first_line)?;
+        Ok((cli, matches))
+    }
+}
+
+/// The global flags (every `global = true` argument of the clap tree, so a flag added later is
+/// covered too) that `matches` got from the command line, as `--long` names. clap propagates
+/// a global given after the subcommand up to the top-level matches.
+fn global_flags_given(matches: &clap::ArgMatches) -> Vec<String> {
+    Cli::command()
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .filter(|a| {
+            matches.value_source(a.get_id().as_str())
+                == Some(clap::parser::ValueSource::CommandLine)
+        })
+        .map(|a| match a.get_long() {
+            Some(long) => format!("--{long}"),
+            None => a.get_id().to_string(),
+        })
+        .collect()
+}
+
+/// Every global flag of the clap tree, as `--long` names (for the refusal's message).
+fn global_flag_names() -> Vec<String> {
+    Cli::command()
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+        .collect()
 }
 
 /// Whether a step's command takes over SIGINT/SIGTERM and cleans up itself (a restore drops
@@ -300,9 +327,10 @@ fn cleans_up(command: &Command) -> bool {
 
 impl StepRunner for Steps {
     fn parse(&self, words: &[String]) -> Result<ParsedStep, String> {
-        let cli = Steps::parse_cli(words)?;
+        let (cli, matches) = Steps::parse_matches(words)?;
         Ok(ParsedStep {
-            run_wide_flags: cli.global.sets_run_wide_flags(),
+            global_flags: global_flags_given(&matches),
+            all_global_flags: global_flag_names(),
             runbook_target: match &cli.command {
                 Command::Runbook(r) => r.run_target().map(str::to_string),
                 _ => None,
@@ -373,15 +401,17 @@ mod tests {
     #[test]
     fn steps_parse_with_the_command_line() {
         let p = Steps.parse(&words("check morning")).unwrap();
-        assert_eq!(p, ParsedStep::default());
+        assert!(p.global_flags.is_empty());
+        assert!(!p.cleans_up && p.runbook_target.is_none());
         let p = Steps.parse(&words("runbook run night --yes")).unwrap();
         assert_eq!(p.runbook_target.as_deref(), Some("night"));
         assert!(p.cleans_up);
-        assert!(
+        assert_eq!(
             Steps
-                .parse(&words("check morning --pg x"))
+                .parse(&words("check morning --pg x -q"))
                 .unwrap()
-                .run_wide_flags
+                .global_flags,
+            ["--pg", "--quiet"]
         );
         assert!(
             Steps
@@ -393,6 +423,45 @@ mod tests {
         let e = Steps.parse(&words("check tea")).unwrap_err();
         assert!(e.contains("tea"), "{e}");
         assert!(!e.starts_with("error:"), "{e}");
+    }
+
+    /// Every global flag of the tree, also one added later, is seen in a step, given before
+    /// or after the subcommand.
+    #[test]
+    fn every_global_flag_in_a_step_is_seen() {
+        let globals: Vec<_> = Cli::command()
+            .get_arguments()
+            .filter(|a| a.is_global_set())
+            .cloned()
+            .collect();
+        assert!(globals.len() >= 9, "{globals:?}");
+        for a in globals {
+            let long = format!("--{}", a.get_long().unwrap());
+            let mut given = vec![long.clone()];
+            if a.get_action().takes_values() {
+                let value = match a.get_id().as_str() {
+                    "format" => "json",
+                    "timeout" => "5",
+                    _ => "x",
+                };
+                given.push(value.to_string());
+            }
+            let after: Vec<String> = ["check", "morning"]
+                .iter()
+                .map(|s| s.to_string())
+                .chain(given.iter().cloned())
+                .collect();
+            let before: Vec<String> = given
+                .iter()
+                .cloned()
+                .chain(["check", "morning"].iter().map(|s| s.to_string()))
+                .collect();
+            for w in [after, before] {
+                let p = Steps.parse(&w).unwrap();
+                assert_eq!(p.global_flags, std::slice::from_ref(&long), "{w:?}");
+                assert!(p.all_global_flags.contains(&long));
+            }
+        }
     }
 
     #[test]

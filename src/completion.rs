@@ -36,7 +36,9 @@ pub fn backup_ids() -> Vec<CompletionCandidate> {
         Ok(e) if !e.is_empty() => e,
         _ => return Vec::new(),
     };
-    let mut out = vec![CompletionCandidate::new("latest").help(Some("the newest backup".into()))];
+    let mut out = vec![CompletionCandidate::new("latest").help(Some(
+        "the newest backup of the connection's database".into(),
+    ))];
     let mut dbs: Vec<String> = Vec::new();
     for e in &entries {
         if !dbs.contains(&e.manifest.database) {

@@ -209,8 +209,14 @@ fn entry(manifest_path: &Path, dir_name: Option<&str>) -> Result<Option<Entry>, 
 }
 
 /// A backup named by id (`app/20261123T010000Z`), by `latest` / `app/latest`, or by the path of
-/// its archive or manifest; with the manifests refused while looking.
-pub fn find(dir: &Path, what: &str) -> anyhow::Result<(Entry, Vec<Refused>)> {
+/// its archive or manifest; with the manifests refused while looking. `connection_db` is the
+/// database the run's connection names (what `opsbook backup` without `--db` backs up): bare
+/// `latest` means its newest verified backup (see [`resolve_latest`]).
+pub fn find(
+    dir: &Path,
+    what: &str,
+    connection_db: Option<&str>,
+) -> anyhow::Result<(Entry, Vec<Refused>)> {
     let as_path = Path::new(what);
     if as_path.is_file() {
         let name = as_path
@@ -255,6 +261,10 @@ pub fn find(dir: &Path, what: &str) -> anyhow::Result<(Entry, Vec<Refused>)> {
         ),
     };
     let cat = scan(dir, db)?;
+    if db.is_none() {
+        let entry = resolve_latest(&cat.entries, connection_db, dir)?;
+        return Ok((entry, cat.refused));
+    }
     let found = if which == "latest" {
         cat.entries.into_iter().find(|e| e.manifest.verified)
     } else {
@@ -268,4 +278,61 @@ pub fn find(dir: &Path, what: &str) -> anyhow::Result<(Entry, Vec<Refused>)> {
         )
     })?;
     Ok((found, cat.refused))
+}
+
+/// Bare `latest`: the newest verified **database** backup (never the roles-only `_globals`
+/// file `backup --all` writes last). With backups of several databases it is the newest of the
+/// connection's database, as `opsbook backup` without `--db` backs that one up (pgBackRest's
+/// `--set` default is likewise the latest backup of the configured stanza); the newest of
+/// whichever database was dumped last would make a runbook's restore test, or a restore,
+/// depend on dump order. With one database backed up, that one. Otherwise the operator names
+/// it: the error lists `<db>/latest` for each.
+pub fn resolve_latest(
+    entries: &[Entry],
+    connection_db: Option<&str>,
+    dir: &Path,
+) -> anyhow::Result<Entry> {
+    let candidates: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| e.manifest.kind == "database" && e.manifest.verified)
+        .collect();
+    let mut dbs: Vec<&str> = candidates
+        .iter()
+        .map(|e| e.manifest.database.as_str())
+        .collect();
+    dbs.sort_unstable();
+    dbs.dedup();
+    let newest_of = |db: &str| {
+        candidates
+            .iter()
+            .find(|e| e.manifest.database == db)
+            .map(|e| (*e).clone())
+    };
+    if let Some(found) = connection_db.and_then(newest_of) {
+        return Ok(found);
+    }
+    match dbs.as_slice() {
+        [] => bail!(
+            "no verified database backup in {} for `latest`\nhint: take one with `opsbook backup` (`opsbook backup list --dir {}` shows what there is)",
+            dir.display(),
+            dir.display()
+        ),
+        [only] => newest_of(only).with_context(|| format!("no verified backup of {only}")),
+        several => {
+            let conn = connection_db
+                .map(|c| format!(" and none of {c}, the connection's database"))
+                .unwrap_or_default();
+            bail!(
+                "`latest` is ambiguous: {} holds verified backups of {} databases ({}){conn}\nhint: name the database: {}",
+                dir.display(),
+                several.len(),
+                several.join(", "),
+                several
+                    .iter()
+                    .map(|d| format!("`{d}/latest`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    }
 }

@@ -34,6 +34,29 @@ pub trait ScratchCluster: Clone + Send + Sync + 'static {
 /// Starts a [`ScratchCluster`] in the given (not yet existing) directory, owned by this process.
 pub type StartCluster<C> = fn(PathBuf) -> anyhow::Result<C>;
 
+/// The database the archive is restored into in the throwaway cluster: a name of its own, so
+/// that a backup of any database (`postgres`, which every new cluster already has, included)
+/// restores the same way. pg_restore without `--create` puts the objects into the database it
+/// connects to; the manifest's counts are per table, not per database name.
+pub const RESTORE_TEST_DB: &str = "opsbook_restore_test";
+
+/// Marks an error of opsbook's own throwaway cluster (starting it, creating the database in
+/// it, removing it) rather than of restoring the archive: such a failure says nothing about
+/// the backup.
+#[derive(Debug)]
+pub struct ScratchFailed;
+
+impl std::fmt::Display for ScratchFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("opsbook's throwaway cluster for the restore test failed")
+    }
+}
+
+/// Did the restore test fail in its throwaway cluster rather than in restoring the archive?
+pub fn is_scratch_failure(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<ScratchFailed>().is_some()
+}
+
 pub struct Outcome {
     pub tables: usize,
     pub rows: i64,
@@ -58,7 +81,8 @@ pub async fn run<C: ScratchCluster>(
     let sb = match interrupt.guard(&mut up).await {
         Ok(started) => started
             .context("the cluster thread failed")?
-            .context("starting the throwaway cluster for the restore test")?,
+            .context("starting the throwaway cluster for the restore test")
+            .context(ScratchFailed)?,
         Err(i) => {
             // The cluster may still come up: let it, then remove it.
             if let Ok(Ok(sb)) = up.await {
@@ -75,7 +99,8 @@ pub async fn run<C: ScratchCluster>(
     };
     let outcome = result?;
     down.context("the cluster thread failed")?
-        .context("removing the throwaway cluster of the restore test")?;
+        .context("removing the throwaway cluster of the restore test")
+        .context(ScratchFailed)?;
     Ok(outcome)
 }
 
@@ -87,7 +112,7 @@ async fn restore_and_count<C: ScratchCluster>(
     progress: bool,
     interrupt: &Interrupt,
 ) -> anyhow::Result<Outcome> {
-    let db = entry.manifest.database.clone();
+    let db = RESTORE_TEST_DB.to_string();
     {
         let sb = sb.clone();
         let db = db.clone();
@@ -96,6 +121,7 @@ async fn restore_and_count<C: ScratchCluster>(
                 tokio::task::spawn_blocking(move || sb.create_database(&db))
                     .await
                     .context("the cluster thread failed")?
+                    .context(ScratchFailed)
             })
             .await?;
     }

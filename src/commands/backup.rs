@@ -125,7 +125,8 @@ pub enum BackupAction {
     },
     /// Check a backup: its sha256 and that pg_restore reads its table of contents
     Verify {
-        /// A backup id (app/20261123T010000Z), app/latest, latest, or an archive path
+        /// A backup id (app/20261123T010000Z), app/latest, latest (the newest of the connection's
+        /// database), or an archive path
         #[arg(value_name = "ID|PATH", add = ArgValueCandidates::new(crate::completion::backup_ids))]
         backup: String,
         /// Also restore it into a throwaway local cluster and compare every table's row count
@@ -191,6 +192,12 @@ pub async fn run(args: &BackupArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             ctx,
         ),
     }
+}
+
+/// The database the run's connection names: what `opsbook backup` without `--db` backs up and
+/// what bare `latest` means when several databases have backups.
+pub fn connection_db(ctx: &Ctx) -> Option<String> {
+    ctx.pg_options().ok().map(|o| o.dbname().to_string())
 }
 
 pub fn backup_dir(dir: &DirArgs, ctx: &Ctx) -> PathBuf {
@@ -534,7 +541,7 @@ async fn verify_cmd(
     ctx: &Ctx,
 ) -> anyhow::Result<Report> {
     let mut report = Report::new("backup verify");
-    let (entry, refused) = catalog::find(dir, what)?;
+    let (entry, refused) = catalog::find(dir, what, connection_db(ctx).as_deref())?;
     report.extend(refused.iter().map(|r| r.finding()));
     let id = entry.id().to_string();
     let checked = verify::check(&entry).await;
@@ -617,8 +624,15 @@ async fn verify_cmd(
                 format!("{id}: the restore test was interrupted ({}); the backup was neither proven nor disproven", one_line(&e)),
             )
             .hint("the throwaway cluster was removed; run `opsbook backup verify --restore-test` again to prove the backup"),
+            // opsbook's own cluster failed: the backup was neither proven nor disproven.
+            Err(e) if restore_test::is_scratch_failure(&e) => Finding::new(
+                "backup.restore_test",
+                Status::Unknown,
+                format!("{id}: the restore test could not run: {}", one_line(&e)),
+            )
+            .hint("the backup itself passed the checks above; the throwaway cluster is opsbook's own (initdb + pg_ctl under the temp directory, removed afterwards): check that the PostgreSQL server binaries are installed (apt-get install postgresql) and the temp directory has room, then run the test again"),
             Err(e) => Finding::new("backup.restore_test", Status::Critical, one_line(&e))
-                .hint("the backup could not be restored: do not rely on it; take a new one"),
+                .hint("pg_restore could not restore it into an empty cluster: if the message names an extension or role this machine lacks, install it here and test again; otherwise do not rely on this backup and take a new one"),
         };
         // Passed 1, failed 0; an interrupted test proved nothing and is not recorded.
         let passed = match f.status {

@@ -14,7 +14,7 @@ use clap_complete::engine::ArgValueCandidates;
 use crate::backup::catalog::{self, Entry};
 use crate::backup::restore::{self, Request};
 use crate::clients::host;
-use crate::commands::backup::{backup_dir, DirArgs};
+use crate::commands::backup::{backup_dir, connection_db, DirArgs};
 use crate::context::Ctx;
 use crate::render::{human_bytes, human_duration};
 use crate::report::Report;
@@ -53,8 +53,8 @@ Exit status: 0 OK, 1 WARNING (leftovers of an earlier run), 2 CRITICAL (a step f
 See commands/restore.md.")
 )]
 pub struct RestoreArgs {
-    /// A backup id (app/20261123T010000Z), app/latest or an archive path; on a terminal, leave it
-    /// out to choose from the list
+    /// A backup id (app/20261123T010000Z), app/latest, latest (the newest of the connection's
+    /// database) or an archive path; on a terminal, leave it out to choose from the list
     #[arg(value_name = "ID|PATH", add = ArgValueCandidates::new(crate::completion::backup_ids))]
     pub backup: Option<String>,
 
@@ -141,7 +141,7 @@ pub async fn run(args: &RestoreArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         }
     }
     let (entry, refused) = match &args.backup {
-        Some(w) => catalog::find(&dir, w)?,
+        Some(w) => catalog::find(&dir, w, connection_db(ctx).as_deref())?,
         None if tty => (choose(&dir, args.db.as_deref())?, vec![]),
         None => bail!("restore: which backup? give an id (app/latest) or a path\nhint: `opsbook backup list` shows them"),
     };

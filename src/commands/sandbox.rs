@@ -7,6 +7,7 @@ use clap::{Args, Subcommand};
 
 use crate::context::Ctx;
 use crate::report::{Finding, Report, Section, Status};
+use crate::runbook::quote::shell_word;
 use crate::sandbox::{Sandbox, UpOptions};
 
 /// Every finding id this command emits (see [`FindingIds`]).
@@ -97,6 +98,33 @@ fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
+/// Take the demo database's first backup; a sandbox whose promised backup failed is removed,
+/// like any other failed `sandbox up`, so a retry starts clean.
+async fn first_backup(sb: &Sandbox, ctx: &Ctx) -> anyhow::Result<Finding> {
+    match sb.backup_demo(ctx.timeouts()).await {
+        Ok(w) => Ok(Finding::ok(
+            "sandbox.demo_data",
+            format!(
+                "database {} loaded; first backup {} (verified) in {}",
+                w.manifest.database,
+                w.manifest.id,
+                sb.backup_dir().display()
+            ),
+        )
+        .value(w.manifest.total_rows(), "rows")),
+        Err(e) => {
+            let sb = sb.clone();
+            let down = tokio::task::spawn_blocking(move || sb.down()).await;
+            let e = e.context("sandbox up --demo-data");
+            match down {
+                Ok(Ok(())) => Err(e.context("the sandbox was removed\nhint: run `opsbook sandbox up --demo-data` again")),
+                Ok(Err(cleanup)) => Err(e.context(format!("removing the sandbox failed too ({cleanup:#})\nhint: stop what is left with `opsbook sandbox down`"))),
+                Err(join) => Err(e.context(format!("removing the sandbox failed too ({join})"))),
+            }
+        }
+    }
+}
+
 fn loaded(dir: &std::path::Path) -> anyhow::Result<Sandbox> {
     Sandbox::load(dir)?.ok_or_else(|| {
         anyhow::anyhow!(
@@ -106,9 +134,24 @@ fn loaded(dir: &std::path::Path) -> anyhow::Result<Sandbox> {
     })
 }
 
+/// The line that points a shell at the sandbox: with `--dir` (quoted for the shell) unless it
+/// is the default directory, which `sandbox env` finds by itself.
+pub fn eval_line(sb: &Sandbox) -> String {
+    let default = Sandbox::default_dir();
+    let default = default.canonicalize().unwrap_or(default);
+    if sb.state.dir == default {
+        "eval \"$(opsbook sandbox env)\"".to_string()
+    } else {
+        format!(
+            "eval \"$(opsbook sandbox env --dir {})\"",
+            shell_word(&sb.state.dir.to_string_lossy())
+        )
+    }
+}
+
 fn env_section(sb: &Sandbox) -> Section {
     Section {
-        title: "Point opsbook at it with: eval \"$(opsbook sandbox env)\"".to_string(),
+        title: format!("Point opsbook at it with: {}", eval_line(sb)),
         columns: vec!["VARIABLE".into(), "VALUE".into()],
         rows: sb.env().into_iter().map(|(k, v)| vec![k, v]).collect(),
     }
@@ -156,7 +199,7 @@ fn health_findings(sb: &Sandbox) -> Vec<Finding> {
     ]
 }
 
-pub async fn run(args: &SandboxArgs, _ctx: &Ctx) -> anyhow::Result<Report> {
+pub async fn run(args: &SandboxArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let mut report = Report::new(format!("sandbox {}", args.name()));
     match &args.which {
         SandboxCommand::Up {
@@ -175,14 +218,8 @@ pub async fn run(args: &SandboxArgs, _ctx: &Ctx) -> anyhow::Result<Report> {
             // initdb, pg_ctl and the demo load are blocking child processes.
             let sb = tokio::task::spawn_blocking(move || Sandbox::up(&opts)).await??;
             report.extend(health_findings(&sb));
-            if let Some(db) = &sb.state.demo_db {
-                report.push(Finding::ok(
-                    "sandbox.demo_data",
-                    format!(
-                        "database {db} loaded, first backup in {}",
-                        sb.state.dir.join("backups").display()
-                    ),
-                ));
+            if sb.state.demo_db.is_some() {
+                report.push(first_backup(&sb, ctx).await?);
             }
             report.sections.push(env_section(&sb));
             report.data = Some(serde_json::to_value(&sb.state)?);

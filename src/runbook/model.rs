@@ -291,9 +291,13 @@ pub fn load(
                 words.first().cloned().unwrap_or_default()
             )
         })?;
-        if parsed.run_wide_flags {
+        if !parsed.global_flags.is_empty() {
             bail!(
-                "invalid runbook {at}: {step_label}: --config, --pg, --redis, --format and --timeout apply to the whole runbook\nhint: put them on `opsbook runbook run`, not in a step"
+                "invalid runbook {at}: {step_label}: `{}`: {} {} a global flag; global flags ({}) apply to the whole run, so a step may not set one\nhint: put it on `opsbook runbook run`, not in a step",
+                raw_step.run.value,
+                parsed.global_flags.join(", "),
+                if parsed.global_flags.len() == 1 { "is" } else { "are" },
+                parsed.all_global_flags.join(", ")
             );
         }
         let nested = match &parsed.runbook_target {

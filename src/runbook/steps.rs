@@ -11,9 +11,12 @@ use crate::report::Report;
 /// One step's `run:` as the command line understood it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ParsedStep {
-    /// `--config`, `--pg`, `--redis`, `--format` or `--timeout` given: they belong on the
-    /// `runbook run` command line, never on a step.
-    pub run_wide_flags: bool,
+    /// The global flags the step gives (`--pg`, `--quiet`, `--textfile`, ...: every flag the
+    /// command line marks global): they belong on the `runbook run` command line, never on a
+    /// step, whose command runs over the runbook's one context and output.
+    pub global_flags: Vec<String>,
+    /// Every global flag the command line has, for the refusal's message.
+    pub all_global_flags: Vec<String>,
     /// `runbook run NAME`: the runbook this step runs (loaded and validated as well).
     pub runbook_target: Option<String>,
     /// The step takes over SIGINT/SIGTERM and cleans up itself (a restore drops its

@@ -21,6 +21,23 @@ impl Sandbox {
     /// stdout trimmed. `-q` keeps command tags ("INSERT 0 1") out of the result, so a script
     /// ending in a SELECT returns just its rows.
     pub fn psql(&self, db: &str, sql: &str) -> anyhow::Result<String> {
+        self.psql_hinted(
+            db,
+            sql,
+            "the sandbox",
+            "hint: is the sandbox up? `opsbook sandbox status`",
+        )
+    }
+
+    /// [`Sandbox::psql`] with the hint its failure carries (a restore test's throwaway
+    /// cluster is not the operator's sandbox).
+    pub(super) fn psql_hinted(
+        &self,
+        db: &str,
+        sql: &str,
+        whose: &str,
+        hint: &str,
+    ) -> anyhow::Result<String> {
         let mut cmd = self.client("psql");
         cmd.args([
             "-X",
@@ -35,15 +52,11 @@ impl Sandbox {
             sql,
         ]);
         let what = format!(
-            "psql on database {db} of the sandbox (port {}) running `{}`",
+            "psql on database {db} of {whose} (port {}) running `{}`",
             self.state.pg_port,
             sql_summary(sql)
         );
-        let out = run(
-            &mut cmd,
-            &what,
-            "hint: is the sandbox up? `opsbook sandbox status`",
-        )?;
+        let out = run(&mut cmd, &what, hint)?;
         Ok(out.trim().to_string())
     }
 

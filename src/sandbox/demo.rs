@@ -1,15 +1,16 @@
 //! The seeds' schema (users_global, global_unique_invited_users, competitions_global) with
-//! synthetic, skewed referral data: loaded by `sandbox up --demo-data` (with a first backup of
-//! it) and by `bench --generate`.
-
-use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
-use std::time::SystemTime;
+//! synthetic, skewed referral data: loaded by `sandbox up --demo-data` (with a first `opsbook
+//! backup` of it) and by `bench --generate`.
 
 use anyhow::Context as _;
 
-use super::exec::run;
-use super::{Sandbox, DEMO_DB, HINT_PG};
-use crate::timefmt::backup_stamp;
+use super::{Sandbox, DEMO_DB};
+use crate::backup::dump::{self, Written};
+use crate::backup::names;
+use crate::backup::stream::Compression;
+use crate::clients::pg::PgOptions;
+use crate::clients::postgres::SessionTimeouts;
+use crate::interrupt::Interrupt;
 
 /// pg_stat_statements for `diagnose queries` (the sandbox preloads it; a real server may not
 /// have contrib installed, so `bench --generate` does not ask for it).
@@ -88,28 +89,35 @@ impl Sandbox {
         Ok(())
     }
 
-    /// A real `pg_dump -Fc`, so the morning check of a fresh sandbox finds a recent backup.
-    pub(super) fn backup_demo(&self) -> anyhow::Result<()> {
-        let dir = self.state.dir.join("backups").join(DEMO_DB);
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
-            .with_context(|| format!("setting the mode of {}", dir.display()))?;
-        let file = dir.join(format!("{}.dump", backup_stamp(SystemTime::now())));
-        // Created 0600 before pg_dump writes a byte: a dump is as secret as the database.
-        let out = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&file)
-            .with_context(|| format!("creating the backup file {}", file.display()))?;
-        let mut cmd = self.client("pg_dump");
-        cmd.args(["-Fc", "-d", DEMO_DB]).stdout(out);
-        let what = format!("backing up {DEMO_DB} to {} (pg_dump -Fc)", file.display());
-        if let Err(e) = run(&mut cmd, &what, HINT_PG) {
-            let _ = std::fs::remove_file(&file);
-            return Err(e);
-        }
-        Ok(())
+    /// The first backup of the demo database, taken the way `opsbook backup` takes one
+    /// (snapshot, pg_dump, manifest with row counts, verified) into the sandbox's backup
+    /// directory: `backup list`, `check morning` and `check night` then all agree that a fresh
+    /// sandbox has one.
+    pub async fn backup_demo(&self, timeouts: SessionTimeouts) -> anyhow::Result<Written> {
+        let pgpass = self.pgpass_path().to_string_lossy().into_owned();
+        let env = move |k: &str| match k {
+            "PGPASSFILE" => Some(pgpass.clone()),
+            "PGSSLMODE" => Some("disable".to_string()),
+            _ => None,
+        };
+        let options = PgOptions::resolve(Some(&self.pg_url(DEMO_DB)), None, None, &env)?;
+        let dir = self.backup_dir();
+        let _lock = dump::lock_db_dir(
+            &names::db_dir(&dir, DEMO_DB),
+            &format!("the first backup of {DEMO_DB}"),
+        )?;
+        let req = dump::Request {
+            options,
+            dir,
+            compression: Compression::Zstd(1),
+            threads: 1,
+            timeouts,
+            progress: false,
+            interrupt: Interrupt::install()?,
+        };
+        dump::database(&req)
+            .await
+            .with_context(|| format!("taking the first backup of {DEMO_DB}"))
     }
 }
 

@@ -114,7 +114,7 @@ impl Sandbox {
     }
 
     /// Create the directory, initdb, start PostgreSQL (and Redis), optionally load the demo
-    /// data and take its first backup. On failure everything started is stopped and the
+    /// data (its first backup is [`Sandbox::backup_demo`], async, the caller's). On failure everything started is stopped and the
     /// directory removed, so a retry starts clean.
     pub fn up(opts: &UpOptions) -> anyhow::Result<Sandbox> {
         if let Some(owner) = opts.owner_pid.filter(|&p| !pid_alive(p)) {
@@ -130,11 +130,10 @@ impl Sandbox {
             let h = existing.status();
             if h.pg_running || h.redis_running {
                 bail!(
-                    "a sandbox is already running in {} (PostgreSQL on 127.0.0.1:{})\nhint: use it with `eval \"$(opsbook sandbox env --dir {})\"`, or stop it first with `opsbook sandbox down --dir {}`",
+                    "a sandbox is already running in {} (PostgreSQL on 127.0.0.1:{})\nhint: use it with `eval \"$(opsbook sandbox env --dir {word})\"`, or stop it first with `opsbook sandbox down --dir {word}`",
                     dir.display(),
                     existing.state.pg_port,
-                    dir.display(),
-                    dir.display()
+                    word = crate::runbook::quote::shell_word(&dir.to_string_lossy()),
                 );
             }
             // Servers gone (reboot, kill): what is left is only files, start over.
@@ -335,6 +334,11 @@ impl Sandbox {
         self.state.dir.join("pgpass")
     }
 
+    /// The config's `backup.dir`: where `opsbook backup` run in the sandbox writes.
+    pub fn backup_dir(&self) -> PathBuf {
+        self.state.dir.join("backups")
+    }
+
     pub fn config_path(&self) -> PathBuf {
         self.state.dir.join("opsbook.yaml")
     }
@@ -388,7 +392,6 @@ impl Sandbox {
         if opts.demo_data {
             self.load_demo(opts.demo_scale)?;
             self.state.demo_db = Some(DEMO_DB.to_string());
-            self.backup_demo()?;
         }
         write_file(&self.config_path(), opsbook_yaml(self).as_bytes(), 0o600)?;
         self.save()

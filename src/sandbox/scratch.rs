@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use anyhow::Context as _;
+
 use super::{Sandbox, UpOptions};
 use crate::backup::restore_test::ScratchCluster;
 
@@ -20,7 +22,18 @@ pub fn scratch_cluster(dir: PathBuf) -> anyhow::Result<Sandbox> {
 
 impl ScratchCluster for Sandbox {
     fn create_database(&self, name: &str) -> anyhow::Result<()> {
-        Sandbox::create_database(self, name)
+        let hint = format!(
+            "hint: this is opsbook's own throwaway cluster for the restore test (in {}, log pg/log/postgresql.log), not a sandbox of yours",
+            self.state.dir.display()
+        );
+        self.psql_hinted(
+            "postgres",
+            &format!("CREATE DATABASE {}", crate::sql::quote_ident(name)),
+            "the throwaway cluster",
+            &hint,
+        )
+        .map(drop)
+        .with_context(|| format!("creating database {name} in the throwaway cluster"))
     }
 
     fn pg_url(&self, db: &str) -> String {

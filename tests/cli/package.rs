@@ -221,6 +221,34 @@ fn the_debian_package_installs_where_the_system_looks_and_purges_clean() {
             "{path} not in the package:\n{files}"
         );
     }
+    // Every installed page a man page points the reader to is in the package (issue 19: the
+    // man pages said `commands/check.md`, which nothing installed).
+    let man_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("man");
+    let mut referenced = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(&man_dir).unwrap() {
+        // roff writes a hyphen as `\-`.
+        let text = std::fs::read_to_string(entry.unwrap().path())
+            .unwrap()
+            .replace("\\-", "-");
+        assert!(
+            !text.contains(" commands/") && !text.contains("(commands/"),
+            "a man page names a source-tree path"
+        );
+        for (at, _) in text.match_indices("/usr/share/doc/opsbook/") {
+            let path: String = text[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || "/._-".contains(*c))
+                .collect();
+            referenced.insert(path.trim_end_matches('.').to_string());
+        }
+    }
+    assert!(referenced.contains("/usr/share/doc/opsbook/commands/check.md"));
+    for path in &referenced {
+        assert!(
+            files.lines().any(|l| l == path),
+            "a man page points to {path}, which the package does not install:\n{files}"
+        );
+    }
     let units: Vec<&str> = files
         .lines()
         .filter(|l| l.starts_with("/usr/lib/systemd/system/opsbook-"))

@@ -192,8 +192,15 @@ fn primary_then_standby_streams_reports_and_fails_over() {
             assert_eq!(f["status"], "ok", "{id}: {setup}");
         }
     }
+    let next = summary(&j, "replica_setup.next");
     assert!(
-        summary(&j, "replica_setup.next").contains("replica-setup standby --primary 127.0.0.1:"),
+        next.contains("replica-setup standby --primary 127.0.0.1:"),
+        "{setup}"
+    );
+    // Never the primary's own data directory for the standby (issue 19).
+    let primary_data = primary.0.data_dir().canonicalize().unwrap();
+    assert!(
+        !next.contains(primary_data.to_str().unwrap()) && next.contains("--data-dir <EMPTY_DIR>"),
         "{setup}"
     );
     let password = std::fs::read_to_string(&pw_file)
@@ -321,11 +328,22 @@ fn primary_then_standby_streams_reports_and_fails_over() {
     );
     assert!(is_empty(&standby_dir));
 
-    // The standby: cloned, started, streaming.
+    // The standby: cloned, started, streaming. opsbook points at the primary, as an operator
+    // has it, with a pgpass line for the primary's port only: the streaming check reaches the
+    // new standby with the primary's credentials (issue 19: it reported "password missing"
+    // while the standby streamed).
+    let primary_pgpass = scratch.write(
+        "primary.pgpass",
+        &format!(
+            "127.0.0.1:{p}:*:postgres:{}\n",
+            primary.0.password().unwrap()
+        ),
+        0o600,
+    );
     let t = Instant::now();
     let standby = at(
-        sport,
-        &pgpass,
+        p,
+        &primary_pgpass,
         &[
             "replica-setup",
             "standby",
@@ -509,6 +527,61 @@ fn primary_then_standby_streams_reports_and_fails_over() {
     assert_eq!(
         psql_at(sport, &pgpass, "SELECT pg_is_in_recovery()").unwrap(),
         "f"
+    );
+}
+
+/// Issue 19: a setting changed without --restart waits for the restart (its pg_file_settings
+/// row carries an error text); a second run must not plan the same ALTER SYSTEM again.
+#[test]
+fn a_change_waiting_for_a_restart_is_not_planned_again() {
+    let primary = Primary::up();
+    let scratch = Scratch::new("replica-pending");
+    let pgpass = any_port_pgpass(&scratch, &primary.0);
+    let pw_file = scratch.path().join("replicator.pw");
+    let p = primary.port();
+    let args = |extra: &str| {
+        let mut a = vec![
+            "replica-setup".to_string(),
+            "primary".into(),
+            "--standby-addr".into(),
+            "127.0.0.1".into(),
+            "--password-file".into(),
+            pw_file.to_str().unwrap().into(),
+        ];
+        a.push(extra.into());
+        a
+    };
+    let first_args = args("--yes");
+    let first_refs: Vec<&str> = first_args.iter().map(String::as_str).collect();
+    let first = at(p, &pgpass, &first_refs).format("json").run();
+    assert_eq!(first.code, 1, "a restart is still needed: {first}");
+    assert_eq!(
+        primary.0.psql("postgres", "SHOW wal_log_hints").unwrap(),
+        "off",
+        "not restarted: {first}"
+    );
+    assert_eq!(
+        primary
+            .0
+            .psql(
+                "postgres",
+                "SELECT count(*) FROM pg_file_settings WHERE name = 'wal_log_hints' AND error IS NOT NULL"
+            )
+            .unwrap(),
+        "1",
+        "the pending line carries an error text"
+    );
+    let again_args = args("--dry-run");
+    let again_refs: Vec<&str> = again_args.iter().map(String::as_str).collect();
+    let again = at(p, &pgpass, &again_refs).format("json").run();
+    let j = again.json();
+    assert!(
+        summary(&j, "replica_setup.plan").contains("nothing to change"),
+        "{again}"
+    );
+    assert!(
+        summary(&j, "replica_setup.rewind").contains("takes effect at the restart"),
+        "{again}"
     );
 }
 

@@ -80,6 +80,55 @@ fn a_bad_flag_fails_validation_naming_file_line_and_step() {
     assert!(run.stdout.contains("retries"), "{run}");
 }
 
+/// Issue 19: every global flag (the clap tree's, so one added later is covered) in a step is
+/// refused at validation, naming the flag; before, `--textfile`, `-q`, `-v` and `--no-color`
+/// were accepted and silently ignored (a step's `--textfile` never wrote its file).
+#[test]
+fn every_global_flag_in_a_step_is_refused_at_validation() {
+    use clap::CommandFactory as _;
+    let s = Scratch::new("rb_global");
+    let globals: Vec<clap::Arg> = opsbook::cli::Cli::command()
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .cloned()
+        .collect();
+    assert!(globals.len() >= 9);
+    let textfile = s.path().join("step.prom");
+    for a in globals {
+        let long = format!("--{}", a.get_long().unwrap());
+        let value = match a.get_id().as_str() {
+            _ if !a.get_action().takes_values() => String::new(),
+            "format" => " json".into(),
+            "timeout" => " 5".into(),
+            _ => format!(" {}", textfile.display()),
+        };
+        let mut forms = vec![format!("check morning {long}{value}")];
+        if let Some(short) = a.get_short() {
+            forms.push(format!("check morning -{short}"));
+        }
+        for step in forms {
+            let p = rb(
+                &s,
+                "global",
+                &format!("name: global\nsteps:\n  - name: the check\n    run: {step}\n"),
+            );
+            let run = opsbook(&["runbook", "validate"]).arg(&p).run();
+            assert_eq!(run.code, 3, "{step}: {run}");
+            assert!(
+                run.stdout.contains(&format!("{long} is a global flag")),
+                "{step}: {run}"
+            );
+            assert!(
+                run.stdout.contains(&format!("{}:4:10", p.display())),
+                "{run}"
+            );
+            let run = opsbook(&["runbook", "run"]).arg(&p).run();
+            assert_eq!(run.code, 3, "{step}: {run}");
+            assert!(!textfile.exists(), "{step}: nothing ran");
+        }
+    }
+}
+
 #[test]
 fn on_failure_continue_runs_the_next_step_and_abort_does_not() {
     let _g = shared();

@@ -99,6 +99,25 @@ impl PgOptions {
         other
     }
 
+    /// The same roles on another server at `host` (None: this one's) and `port`: a standby
+    /// cloned from this server has its roles and passwords. pgpass is asked for the new
+    /// address first; when it has no entry there, the password found for this server is kept
+    /// (a pgpass line names the primary's port, not the new standby's).
+    pub fn for_clone_at(&self, host: Option<&str>, port: u16) -> PgOptions {
+        let mut other = self.clone();
+        if let Some(h) = host {
+            other.host = h.to_string();
+            other.default_socket = false;
+        }
+        other.port = port;
+        let looked_up = other.with_dbname(&self.dbname);
+        if looked_up.password.is_some() || self.password.is_none() {
+            looked_up
+        } else {
+            other
+        }
+    }
+
     /// Same host and credentials on another port (the pgpass lookup is redone: entries may be
     /// per port).
     pub fn with_port(&self, port: u16) -> PgOptions {

@@ -632,6 +632,17 @@ pub async fn run(args: &StandbyArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     Ok(report)
 }
 
+/// A socket directory or a loopback address: where a server started on this machine is
+/// reached (a remote --pg host is the primary's, never the new standby's).
+fn is_this_host(host: &str) -> bool {
+    host.starts_with('/')
+        || host == "localhost"
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 fn clear(dir: &Path) -> anyhow::Result<()> {
     for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let p = entry?.path();
@@ -644,15 +655,17 @@ fn clear(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Connect to the new standby the way opsbook connects to any server (--pg, PG*, config),
-/// on --port, and wait until pg_stat_wal_receiver says streaming.
+/// Connect to the new standby with the credentials opsbook has for the primary (--pg, PG*,
+/// config: the standby is a copy, with the same roles and passwords), on this host (pg_ctl
+/// started it here) and --port, and wait until pg_stat_wal_receiver says streaming.
 async fn wait_streaming(ctx: &Ctx, args: &StandbyArgs, started: Instant) -> Finding {
     let deadline = started + Duration::from_secs(args.wait);
     let opts = match ctx.pg_options() {
-        Ok(o) => match args.port {
-            Some(p) => o.with_port(p),
-            None => o,
-        },
+        Ok(o) => {
+            let host = (!is_this_host(o.host())).then_some("127.0.0.1");
+            let port = args.port.unwrap_or(o.port());
+            o.for_clone_at(host, port)
+        }
         Err(e) => return Finding::unknown("replica_setup.streaming", &e),
     };
     let mut last = String::from("no answer yet");
@@ -708,6 +721,16 @@ async fn wait_streaming(ctx: &Ctx, args: &StandbyArgs, started: Instant) -> Find
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_standby_is_reached_on_this_host() {
+        assert!(is_this_host("/var/run/postgresql"));
+        assert!(is_this_host("127.0.0.1"));
+        assert!(is_this_host("::1"));
+        assert!(is_this_host("localhost"));
+        assert!(!is_this_host("10.0.1.5"));
+        assert!(!is_this_host("db1.example"));
+    }
 
     #[test]
     fn primary_addresses() {

@@ -120,12 +120,12 @@ fn standby_command(req: &Request, plan: &Plan) -> String {
         IpAddr::V6(v6) => format!("[{v6}]"),
         v4 => v4.to_string(),
     };
+    // Never this primary's own data directory: on this host pg_basebackup would be pointed at
+    // the running primary's files (refused, or with --force moved aside), and the standby's
+    // layout is its own choice anyway.
     let mut cmd = format!(
-        "opsbook replica-setup standby --primary {host}:{} --data-dir {} --slot {} --user {}",
-        plan.port,
-        plan.data_directory.display(),
-        plan.slot,
-        req.user
+        "opsbook replica-setup standby --primary {host}:{} --data-dir {EMPTY_DIR} --slot {} --user {}",
+        plan.port, plan.slot, req.user
     );
     if let Some(p) = &req.password_file {
         cmd.push_str(&format!(" --password-file {}", p.display()));
@@ -136,6 +136,21 @@ fn standby_command(req: &Request, plan: &Plan) -> String {
     cmd.push_str(" --start");
     cmd
 }
+
+/// `replica_setup.next`: the command to run on the standby, and what its placeholder means.
+fn next_finding(req: &Request, plan: &Plan) -> Finding {
+    Finding::ok(
+        "replica_setup.next",
+        format!("on {}: {}", req.standby_addr, standby_command(req, plan)),
+    )
+    .hint(format!(
+        "{EMPTY_DIR} is the standby's own data directory (missing or empty), never this primary's {}",
+        plan.data_directory.display()
+    ))
+}
+
+/// The placeholder the suggested standby command holds for its data directory.
+const EMPTY_DIR: &str = "<EMPTY_DIR>";
 
 fn plan_section(lines: &[String]) -> Section {
     Section {
@@ -196,7 +211,7 @@ impl Plan {
 /// The report of a run that changes nothing: a dry run, stopped at the checks, or nothing to
 /// change. `lines` are [`Plan::lines`].
 pub fn plan_report(mut report: Report, req: &Request, plan: Plan, lines: &[String]) -> Report {
-    let next = standby_command(req, &plan);
+    let next = next_finding(req, &plan);
     report.extend(plan.checks.into_iter().map(|c| c.finding));
     let summary = if plan.blocked {
         "stopped at the checks above: nothing was changed".to_string()
@@ -213,10 +228,7 @@ pub fn plan_report(mut report: Report, req: &Request, plan: Plan, lines: &[Strin
     };
     report.push(Finding::ok("replica_setup.plan", summary));
     if !plan.blocked {
-        report.push(Finding::ok(
-            "replica_setup.next",
-            format!("on {}: {next}", req.standby_addr),
-        ));
+        report.push(next);
     }
     if !lines.is_empty() {
         report.sections.push(plan_section(lines));
@@ -235,7 +247,7 @@ pub async fn apply_and_report(
     plan: Plan,
     lines: &[String],
 ) -> Report {
-    let next = standby_command(req, &plan);
+    let next = next_finding(req, &plan);
     let mut pg_now: Option<PgClient> = None;
     let applied = apply::apply(req, ctx, pg, &plan, &mut report, &mut pg_now).await;
     // The pre-flight findings the plan fixed are done now (or the error says where it stopped).
@@ -257,10 +269,7 @@ pub async fn apply_and_report(
     report.sections.push(plan_section(lines));
     match applied {
         Ok(()) => {
-            report.push(Finding::ok(
-                "replica_setup.next",
-                format!("on {}: {next}", req.standby_addr),
-            ));
+            report.push(next);
             report
         }
         Err(e) => {

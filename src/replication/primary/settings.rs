@@ -51,12 +51,17 @@ pub(super) async fn settings(pg: &PgClient) -> anyhow::Result<HashMap<String, Se
             },
         );
     }
-    // The last valid line for each name wins, as at the next restart.
+    // The last valid line for each name wins, as at the next restart. A line that only waits
+    // for a restart carries an error too ("setting could not be applied", the same text as an
+    // invalid value, and translated), so it is told apart by pg_settings.pending_restart:
+    // without that, a second run planned the same ALTER SYSTEM again. (PostgreSQL 9.5+.)
     for r in pg
         .client
         .query(
-            "SELECT DISTINCT ON (name) name, setting FROM pg_file_settings \
-             WHERE error IS NULL AND name = ANY($1) ORDER BY name, seqno DESC",
+            "SELECT DISTINCT ON (f.name) f.name, f.setting \
+             FROM pg_file_settings f JOIN pg_settings s ON s.name = f.name \
+             WHERE (f.error IS NULL OR s.pending_restart) AND f.name = ANY($1) \
+             ORDER BY f.name, f.seqno DESC",
             &[&names],
         )
         .await
