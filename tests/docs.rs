@@ -8,7 +8,12 @@
 //!    carries an id its command's `FindingIds` table does not declare (emitted ⊆ declared);
 //! 2. this file: every declared id is listed on the command's page, in the command's own part
 //!    of it, and in its `--help`; every id a page lists is declared by a command of that page
-//!    (declared = page = help).
+//!    (declared = page = help); and every id the code builds a finding with literally is
+//!    declared by some command (for the paths no test reaches).
+//!
+//! It also holds two reference blocks to the code: `config.md`'s every-key block (a valid
+//! config with every key of `Config::default()`) and `backup.md`'s manifest example (a
+//! `Manifest`, field for field).
 //!
 //! How a page lists ids (the conventions this file reads; see `commands/mod.md`):
 //! - a markdown table whose first header cell is `id`: the backticked words of each row's first
@@ -777,4 +782,77 @@ fn the_backup_pages_manifest_example_is_a_manifest_as_opsbook_writes_it() {
     );
     assert!(m.server_version.starts_with(v.as_str()));
     assert!(m.id.ends_with(&m.archive[..16]) && m.id.starts_with(&m.database));
+}
+
+/// Every `.rs` file under `dir`, recursively.
+fn rust_files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("reading src/") {
+        let path = entry.expect("reading src/").path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The literal ids findings are built with in `code`: `Finding::new("x.y", …)`,
+/// `Finding::ok("x.y", …)`, `Finding::unknown("x.y", …)` and `let id = "x.y"`.
+fn literal_ids(code: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for marker in [
+        "Finding::new(",
+        "Finding::ok(",
+        "Finding::unknown(",
+        "let id = ",
+    ] {
+        for (at, _) in code.match_indices(marker) {
+            let rest = code[at + marker.len()..].trim_start();
+            let Some(lit) = rest.strip_prefix('"') else {
+                continue;
+            };
+            let lit = &lit[..lit.find('"').unwrap_or(0)];
+            if let Some(id) = as_id(lit) {
+                out.push(id);
+            }
+        }
+    }
+    out
+}
+
+/// The harness holds what the tests make a command print; this catches an id built in the code
+/// that no table declares, even where no test reaches it (a Ctrl-C path, a failed send).
+#[test]
+fn every_literal_finding_id_in_the_code_is_declared_by_a_command() {
+    let mut files = Vec::new();
+    rust_files(&root().join("src"), &mut files);
+    let mut undeclared = Vec::new();
+    let mut seen = 0;
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("reading a source file");
+        // A file's unit tests (after `#[cfg(test)]`) may build made-up findings.
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for id in literal_ids(code) {
+            seen += 1;
+            if !FINDING_IDS.iter().any(|t| t.declares(&id)) {
+                let rel = file.strip_prefix(root()).unwrap_or(&file);
+                undeclared.push(format!("{}: `{id}`", rel.display()));
+            }
+        }
+    }
+    assert!(
+        seen > 100,
+        "found only {seen} literal ids: is the scan broken?"
+    );
+    assert!(
+        undeclared.is_empty(),
+        "finding ids built in the code but declared by no command's FindingIds table:\n  {}",
+        undeclared.join("\n  ")
+    );
+    assert_eq!(
+        literal_ids(
+            "Finding::new(\n  \"memory.sampling\", x); let id = \"a.b\"; Finding::ok(id, y)"
+        ),
+        vec!["memory.sampling", "a.b"]
+    );
 }
