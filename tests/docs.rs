@@ -693,7 +693,7 @@ fn every_example_command_of_the_pages_and_the_help_parses() {
     let from_pages = examples.len();
     examples.extend(help_examples());
     assert!(
-        from_pages > 50 && examples.len() > from_pages + 20,
+        from_pages > 100 && examples.len() > from_pages + 40,
         "found only {from_pages} examples on the pages and {} in --help: is the extraction broken?",
         examples.len() - from_pages
     );
