@@ -165,7 +165,7 @@ const SCRUB: &[&str] = &[
 ];
 
 /// Every finding id of a report must be declared in its command's table
-/// (`opsbook::cli::FINDING_IDS`); tests/docs.rs holds each table to the command's page and
+/// (`opsbook::cli::FINDING_IDS`); tests/docs/ holds each table to the command's page and
 /// `--help`, so every id a test makes a command print is documented in both.
 pub fn assert_declared_ids(v: &Value) {
     if let (Some(command), Some(findings)) = (v["command"].as_str(), v["findings"].as_array()) {
