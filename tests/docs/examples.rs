@@ -171,11 +171,6 @@ struct Example {
     reference: bool,
 }
 
-/// A synopsis line's grammar (`[--maintain] [-q|-v]`) is not a command line.
-fn is_grammar(line: &str) -> bool {
-    line.contains(" [-") || line.contains(" [<") || line.contains(" [--")
-}
-
 /// A span in synopsis grammar (`opsbook check morning|night`, `opsbook backup [list\|verify]`,
 /// `opsbook monitor [--watch INTERVAL]`): optional parts in `[…]`, alternatives joined by a
 /// `|` with no space around it (a table cell escapes it as `\|`). A pipeline's ` | ` is not.
@@ -191,7 +186,12 @@ fn is_grammar_span(span: &str) -> bool {
 /// one command per alternative of each `a|b` word.
 fn expand_grammar(span: &str) -> Vec<String> {
     let flat = span.replace("\\|", "|").replace(['[', ']'], "");
-    let words: Vec<&str> = flat.split_whitespace().collect();
+    // `NAME...` and `URL ...`: a repeatable part, given once.
+    let words: Vec<&str> = flat
+        .split_whitespace()
+        .filter(|w| *w != "..." && *w != "…")
+        .map(|w| w.strip_suffix("...").unwrap_or(w))
+        .collect();
     let Some(at) = words.iter().position(|w| w.contains('|')) else {
         return vec![words.join(" ")];
     };
@@ -224,14 +224,19 @@ fn page_examples(pages: &BTreeMap<String, String>) -> Vec<Example> {
                 let block = &lines[start..end.min(lines.len())];
                 // ```text (output, a message) and ```yaml/json/sql hold no command lines.
                 let code = matches!(info.trim(), "" | "sh" | "shell" | "bash" | "console");
-                if code && heading != "Synopsis" {
+                if code {
                     let prompts = block.iter().any(|l| l.trim_start().starts_with("$ "));
                     for (k, l) in block.iter().enumerate() {
                         let at = format!("{page}:{}", start + k + 1);
                         let l = l.trim();
                         let (found, reference) = if let Some(cmd) = l.strip_prefix("$ ") {
                             (commands_in(cmd), false)
-                        } else if !prompts && !l.starts_with('#') && !is_grammar(l) {
+                        } else if !prompts && !l.starts_with('#') && is_grammar_span(l) {
+                            // A synopsis line: every command its grammar describes (its
+                            // continuation lines, not starting with opsbook, are not read).
+                            let all = expand_grammar(l);
+                            (all.iter().flat_map(|c| commands_in(c)).collect(), true)
+                        } else if !prompts && !l.starts_with('#') {
                             (commands_in(l), false)
                         } else {
                             // Output lines: only a quoted command (a hint's `opsbook …`).
@@ -284,8 +289,11 @@ fn help_examples() -> Vec<Example> {
             for line in text.to_string().lines() {
                 let l = line.trim();
                 let l = l.strip_prefix("$ ").unwrap_or(l);
-                let (found, reference) = if l.starts_with('#') || is_grammar(l) {
+                let (found, reference) = if l.starts_with('#') {
                     (Vec::new(), false)
+                } else if l.starts_with("opsbook ") && is_grammar_span(l) {
+                    let all = expand_grammar(l);
+                    (all.iter().flat_map(|c| commands_in(c)).collect(), true)
                 } else if !l.starts_with('`') && !commands_in(l).is_empty() {
                     (commands_in(l), false)
                 } else {
@@ -317,16 +325,29 @@ fn help_examples() -> Vec<Example> {
 /// Parse one example with the clap tree; `Err` says why not.
 fn parses(example: &str, reference: bool) -> Result<(), String> {
     let words = shell_words(example).ok_or("unbalanced quotes")?;
+    let holes: Vec<usize> = (0..words.len())
+        .filter(|&i| is_placeholder(&words[i]))
+        .collect();
+    // Every placeholder on its own: `--standby-addr ADDR --slot NAME` needs an address for
+    // one and a name for the other. (At most 3^5 parses; more placeholders share one value.)
+    let n = PLACEHOLDER_VALUES.len();
+    let combos = if holes.len() <= 5 {
+        n.pow(holes.len() as u32)
+    } else {
+        n
+    };
     let mut first_error = None;
-    for value in PLACEHOLDER_VALUES {
-        let words = words.iter().map(|w| {
-            if is_placeholder(w) {
-                value.to_string()
+    for combo in 0..combos {
+        let mut words = words.clone();
+        for (k, &i) in holes.iter().enumerate() {
+            let pick = if holes.len() <= 5 {
+                (combo / n.pow(k as u32)) % n
             } else {
-                w.clone()
-            }
-        });
-        match parse_words(words, reference) {
+                combo
+            };
+            words[i] = PLACEHOLDER_VALUES[pick].to_string();
+        }
+        match parse_words(words.into_iter(), reference) {
             Ok(()) => return Ok(()),
             Err(e) => {
                 first_error.get_or_insert(e);
@@ -381,11 +402,14 @@ fn every_example_command_of_the_pages_and_the_help_parses() {
         "found only {from_pages} examples on the pages and {} in --help: is the extraction broken?",
         examples.len() - from_pages
     );
+    // One line per place and error (a synopsis line expands to many commands).
+    let mut seen = std::collections::BTreeSet::new();
     let failures: Vec<String> = examples
         .iter()
         .filter_map(|x| {
             parses(&x.command, x.reference)
                 .err()
+                .filter(|e| seen.insert((x.at.clone(), e.clone())))
                 .map(|e| format!("{}: `{}`: {e}", x.at, x.command))
         })
         .collect();
@@ -431,6 +455,15 @@ fn the_extractors_find_what_an_operator_would_copy() {
         ]
     );
     assert!(is_grammar_span("opsbook monitor [--watch 60s]"));
+    assert_eq!(
+        expand_grammar("opsbook diagnose network [--endpoint URL ...] [--host H:P]..."),
+        vec!["opsbook diagnose network --endpoint URL --host H:P"]
+    );
+    assert!(parses(
+        "opsbook replica-setup primary --standby-addr ADDR --slot NAME",
+        false
+    )
+    .is_ok());
     assert!(!is_grammar_span(
         "opsbook check morning --format json | jq .status"
     ));

@@ -25,9 +25,10 @@
 //! list of their own.
 //!
 //! Example commands: every command line in a code block of a page (a line after `$ `, or every
-//! line of a block without `$ ` prompts; not `yaml`/`json`/`sql` blocks, not the Synopsis
-//! grammar), every `` `opsbook …` `` span of a page, and every `opsbook …` line or span of a
-//! help text (`after_help`) must parse with the clap tree. A word in angle brackets is a
+//! line of a block without `$ ` prompts; not `text`/`yaml`/`json`/`sql` blocks), every
+//! `` `opsbook …` `` span of a page (and of README.md and DESIGN.md), and every `opsbook …` line
+//! or span of a help text (`after_help`) must parse with the clap tree. A line or span in
+//! synopsis grammar (`[--flag]`, `a|b`, `NAME...`) stands for every command it describes. A word in angle brackets is a
 //! placeholder (`<ID>`, `<name>`, `N`): see `examples::PLACEHOLDER_VALUES` for what it stands
 //! for. The conventions are written for page authors in commands/mod.md.
 
