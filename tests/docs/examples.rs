@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use clap::{CommandFactory as _, Parser as _};
 use opsbook::cli::Cli;
 
-use crate::{backticked, heading_text, pages, root};
+use crate::{backticked, pages, root};
 
 /// Whether an example's word is a placeholder for what the operator types: `<…>` (`<ID>`,
 /// `<old primary>`, `<TAB>`) or an upper-case word as in a synopsis (`N`, `PATH`, `ID|PATH`).
@@ -210,7 +210,6 @@ fn expand_grammar(span: &str) -> Vec<String> {
 fn page_examples(pages: &BTreeMap<String, String>) -> Vec<Example> {
     let mut out = Vec::new();
     for (page, text) in pages {
-        let mut heading = String::new();
         let lines: Vec<&str> = text.lines().collect();
         let mut i = 0;
         while i < lines.len() {
@@ -256,9 +255,6 @@ fn page_examples(pages: &BTreeMap<String, String>) -> Vec<Example> {
                 }
                 i = end + 1;
                 continue;
-            }
-            if trimmed.starts_with('#') {
-                heading = heading_text(trimmed);
             }
             for span in backticked(trimmed) {
                 let spans = if is_grammar_span(span) {
