@@ -71,7 +71,16 @@ fn main() -> ExitCode {
                 let text = e.render().to_string();
                 nagios_unknown(text.lines().next().unwrap_or("usage error"));
             }
-            let _ = e.print();
+            if e.use_stderr()
+                && e.kind() != clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            {
+                let path = command_path(std::env::args_os().skip(1));
+                let text = usage_error(&e.render().to_string(), &path);
+                let _ = std::io::stderr().lock().write_all(text.as_bytes());
+            } else {
+                // --help, --version, and a command given without its subcommand: clap's text.
+                let _ = e.print();
+            }
             return ExitCode::from(code);
         }
     };
@@ -83,6 +92,62 @@ fn main() -> ExitCode {
             ExitCode::from(UNKNOWN)
         }
     }
+}
+
+/// The command words of argv (`check morning`), found by walking the clap tree: what the
+/// `--help` hint of a usage error names.
+fn command_path(args: impl Iterator<Item = std::ffi::OsString>) -> String {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let mut path = vec!["opsbook".to_string()];
+    for arg in args {
+        let arg = arg.to_string_lossy().into_owned();
+        if arg == "--" {
+            break;
+        }
+        let Some(sub) = cmd.find_subcommand(&arg).cloned() else {
+            continue;
+        };
+        path.push(sub.get_name().to_string());
+        cmd = sub;
+    }
+    path.join(" ")
+}
+
+/// clap's usage error as the commands' errors read (commands/mod.md): one `error:` line, then
+/// `hint:` lines (clap's tips, the usage, where the help is), instead of clap's block.
+fn usage_error(clap_text: &str, path: &str) -> String {
+    let mut error = String::new();
+    let mut hints = Vec::new();
+    let mut in_usage = false;
+    for line in clap_text.lines() {
+        let trimmed = line.trim();
+        if let Some(first) = line.strip_prefix("error: ") {
+            error = first.trim().to_string();
+        } else if let Some(tip) = trimmed.strip_prefix("tip: ") {
+            hints.push(tip.to_string());
+        } else if let Some(usage) = trimmed.strip_prefix("Usage: ") {
+            hints.push(format!("usage: {usage}"));
+            in_usage = true;
+        } else if trimmed.is_empty() || trimmed.starts_with("For more information") {
+            in_usage = false;
+        } else if in_usage {
+            // A second usage form: `opsbook backup <COMMAND>`.
+            hints.push(format!("usage: {trimmed}"));
+        } else if !error.is_empty() && hints.is_empty() {
+            // The rest of the error (`  <PATH>`, `  [possible values: ...]`).
+            error.push(' ');
+            error.push_str(trimmed);
+        }
+    }
+    if error.is_empty() {
+        error = "invalid command line".to_string();
+    }
+    let mut out = format!("error: {error}\n");
+    for h in hints {
+        out.push_str(&format!("hint: {h}\n"));
+    }
+    out.push_str(&format!("hint: see `{path} --help`\n"));
+    out
 }
 
 /// A runbook runs its steps in-process, a nested runbook being one more boxed future polled on

@@ -382,10 +382,13 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
                 report.push(created_finding(&w));
                 done.push(names::GLOBALS_DIR.to_string());
             }
+            // The same subject as a written one (its directory), so the series is one.
             Err(e) => report.push(
-                Finding::new("backup.globals", Status::Critical, one_line(&e)).hint(
-                    "roles and tablespaces were not saved; a restore onto a new server needs them",
-                ),
+                Finding::new("backup.globals", Status::Critical, one_line(&e))
+                    .subject(names::GLOBALS_DIR)
+                    .hint(
+                        "roles and tablespaces were not saved; a restore onto a new server needs them",
+                    ),
             ),
         }
     }

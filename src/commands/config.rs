@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 
 use crate::config;
 use crate::context::Ctx;
-use crate::report::{Finding, Report};
+use crate::report::{Finding, Report, Status};
 
 /// Every finding id this command emits (see [`FindingIds`]).
 ///
@@ -14,7 +14,10 @@ use crate::report::{Finding, Report};
 pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
     command: "config",
     page: "commands/config.md",
-    ids: &["config.valid"],
+    ids: &[
+        "config.valid",
+        "config.secret_readable (a secret others can read: the file with an inline one, or a secret file it names)",
+    ],
 };
 
 /// Show the effective configuration or validate a config file
@@ -90,13 +93,26 @@ fn show(ctx: &Ctx) -> anyhow::Result<Report> {
     Ok(report)
 }
 
+/// A file that does not parse or validate is an error (exit 3, `file:line:column`); one that
+/// does is checked against the secret rules a run applies, each breach a CRITICAL finding (a
+/// run would refuse the file), so all of them show at once.
 fn check(path: &std::path::Path) -> anyhow::Result<Report> {
-    let cfg = config::load_file(path)?;
+    let cfg = config::parse_file(path)?;
     cfg.validate()?;
     let mut report = Report::new("config check");
-    report.push(Finding::ok(
-        "config.valid",
-        format!("{} is a valid opsbook configuration", path.display()),
-    ));
+    let breaches = config::secrets::breaches(path, &cfg);
+    if breaches.is_empty() {
+        report.push(Finding::ok(
+            "config.valid",
+            format!("{} is a valid opsbook configuration", path.display()),
+        ));
+    }
+    for b in breaches {
+        report.push(
+            Finding::new("config.secret_readable", Status::Critical, b.what)
+                .subject(b.key)
+                .hint(b.hint),
+        );
+    }
     Ok(report)
 }

@@ -24,6 +24,7 @@ pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
 
 /// Regenerate man/, completions/ and dist/systemd/
 #[derive(Debug, Args)]
+#[command(after_help = FINDING_IDS.help())]
 pub struct GenerateArgs {
     /// The project directory to write man/, completions/ and dist/systemd/ under
     #[arg(long, default_value = ".")]

@@ -38,9 +38,9 @@ pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
         "redis.clients",
         "rq.backlog",
         "metric.<name> (custom metrics listing monitor)",
-        "notify.telegram (when a notification could not be sent)",
+        "notify.telegram (when an alert or recovery was due: ok sent, warning not; every run while it cannot send)",
         "notify.webhook (likewise)",
-        "notify.state (likewise)",
+        "notify.state (when alerts.json could not be read or written)",
     ],
 };
 

@@ -37,6 +37,7 @@ pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
         "restore.interrupted",
         "restore.leftover",
         "backup.leftover",
+        "backup.manifest_refused",
     ],
 };
 

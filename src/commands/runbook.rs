@@ -33,6 +33,9 @@ pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
         "runbook.declined",
         "runbook.interrupted",
         "runbook.notify",
+        "notify.telegram (with notify: in the runbook: ok sent, warning not)",
+        "notify.webhook (likewise)",
+        "notify.config (the config's notify: section cannot be used)",
     ],
 };
 

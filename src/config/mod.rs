@@ -28,7 +28,7 @@ mod validate;
 use crate::redact::{mask_url, mask_webhook};
 pub use durations::Span;
 pub use errors::{located_error, yaml_error_parts, ConfigError, Origin};
-pub use load::{default_paths, load, load_file, parse, Source};
+pub use load::{default_paths, load, load_file, parse, parse_file, Source};
 pub use notify::{ChatId, NotifyConfig, TelegramConfig, WebhookConfig};
 pub use thresholds::{Limits, SpanLimits, Thresholds};
 

@@ -75,37 +75,65 @@ pub fn readable_by_others(path: &Path) -> Option<u32> {
     (mode & 0o077 != 0).then_some(mode & 0o777)
 }
 
-/// The one rule a run and `config check` share: a config file others can read holds no inline
-/// secret, and no secret file it names is readable by others. (A secret file that does not
-/// exist yet is the run's business: it says so when it needs the secret.)
-pub fn check(path: &Path, cfg: &Config) -> Result<(), ConfigError> {
+/// One breach of the secret rules.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Breach {
+    /// The config file itself (an inline secret in a readable file), or the key naming a
+    /// readable secret file (`postgres.password_file`).
+    pub key: String,
+    /// What is wrong, one line.
+    pub what: String,
+    /// What to do, one line.
+    pub hint: String,
+}
+
+/// Every breach of the one rule a run and `config check` share: a config file others can read
+/// holds no inline secret, and no secret file it names is readable by others. (A secret file
+/// that does not exist yet is the run's business: it says so when it needs the secret.)
+pub fn breaches(path: &Path, cfg: &Config) -> Vec<Breach> {
+    let mut out = Vec::new();
     let inline = inline_secrets(cfg);
     if let (Some(mode), false) = (readable_by_others(path), inline.is_empty()) {
         let keys: Vec<String> = inline
             .iter()
             .map(|(k, what)| format!("{k}: {what}"))
             .collect();
-        return Err(ConfigError {
-            message: format!(
-                "config file {} holds a secret ({}) and is readable by group or others (mode {mode:o})\nhint: run `chmod 600 {}`, or move the secret out of the file: postgres.password_file or PGPASSFILE, redis.password_file, notify.telegram.token_file",
+        out.push(Breach {
+            key: path.display().to_string(),
+            what: format!(
+                "config file {} holds a secret ({}) and is readable by group or others (mode {mode:o})",
                 path.display(),
                 keys.join("; "),
+            ),
+            hint: format!(
+                "run `chmod 600 {}`, or move the secret out of the file: postgres.password_file or PGPASSFILE, redis.password_file, notify.telegram.token_file",
                 path.display()
             ),
         });
     }
     for (key, file, what) in secret_files(cfg) {
         if let Some(mode) = readable_by_others(file) {
-            return Err(ConfigError {
-                message: format!(
-                    "{key}: {}\nhint: a secret in a file others can read is already leaked: `chmod 600 {}` (or 400), owned by the user that runs opsbook",
-                    mode_error(what, file, mode),
+            out.push(Breach {
+                key: key.to_string(),
+                what: format!("{key}: {}", mode_error(what, file, mode)),
+                hint: format!(
+                    "a secret in a file others can read is already leaked: `chmod 600 {}` (or 400), owned by the user that runs opsbook",
                     file.display()
                 ),
             });
         }
     }
-    Ok(())
+    out
+}
+
+/// The rule as a run applies it: the first breach refuses the config.
+pub fn check(path: &Path, cfg: &Config) -> Result<(), ConfigError> {
+    match breaches(path, cfg).into_iter().next() {
+        Some(b) => Err(ConfigError {
+            message: format!("{}\nhint: {}", b.what, b.hint),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// The sentence for a secret file others can read (the same wherever it is found).

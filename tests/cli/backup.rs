@@ -468,6 +468,7 @@ fn backup_all_takes_every_database_and_the_globals() {
         assert!(subjects.contains(&want), "{want} in {subjects:?}");
     }
     assert_eq!(Run::one(&j, "backup.globals")["status"], "ok");
+    assert_eq!(Run::one(&j, "backup.globals")["subject"], "_globals");
     assert_eq!(manifests(&dir, "_globals").len(), 1);
     assert_eq!(manifests(&dir, &b.name).len(), 1);
 }

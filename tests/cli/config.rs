@@ -152,7 +152,11 @@ fn the_example_config_is_valid_and_its_secrets_stay_masked() {
         std::os::unix::fs::PermissionsExt::from_mode(0o644),
     )
     .unwrap();
+    // `config check` reports it (a CRITICAL finding naming the key); a run refuses the file.
     let run = opsbook(&["config", "check"]).arg(&installed).run();
+    assert_eq!(run.code, 2, "{run}");
+    assert!(run.stdout.contains("notify.webhook.url"), "{run}");
+    let run = opsbook(&["config", "show"]).config(&installed).run();
     assert_eq!(run.code, 3, "{run}");
     assert!(run.stderr.contains("notify.webhook.url"), "{run}");
     // `config show` reads the secret files it names: point them at files of the test's own.
@@ -180,4 +184,62 @@ fn the_example_config_is_valid_and_its_secrets_stay_masked() {
     ] {
         assert!(shown.stdout.contains(&format!("{key}:")), "{key}: {shown}");
     }
+}
+
+#[test]
+fn config_check_reports_every_secret_others_can_read_as_a_finding() {
+    let s = Scratch::new("secretmodes");
+    let pg_pw = s.write("pg.pw", "pgsecret\n", 0o644);
+    let redis_pw = s.write("redis.pw", "redissecret\n", 0o640);
+    let body = format!(
+        "postgres:\n  url: postgres://app:inline@db.example/app\n  password_file: {}\nredis:\n  password_file: {}\n",
+        pg_pw.display(),
+        redis_pw.display()
+    );
+    let cfg = s.write("opsbook.yaml", &body, 0o644);
+
+    // The operator asks whether the file is fine: every breach is listed, not only the first.
+    let run = opsbook(&["config", "check"]).arg(&cfg).format("json").run();
+    assert_eq!(run.code, 2, "{run}");
+    let json = run.json();
+    let breaches = Run::findings(&json, "config.secret_readable");
+    let subjects: Vec<&str> = breaches
+        .iter()
+        .map(|f| f["subject"].as_str().unwrap_or_default())
+        .collect();
+    let file = cfg.display().to_string();
+    assert_eq!(
+        subjects,
+        vec![
+            file.as_str(),
+            "postgres.password_file",
+            "redis.password_file"
+        ],
+        "{run}"
+    );
+    assert!(breaches.iter().all(|f| f["status"] == "critical"), "{run}");
+    assert!(
+        breaches[1]["hint"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&format!("chmod 600 {}", pg_pw.display())),
+        "{run}"
+    );
+    assert!(Run::findings(&json, "config.valid").is_empty(), "{run}");
+    assert!(
+        !run.stdout.contains("inline@") && !run.stdout.contains("pgsecret"),
+        "{run}"
+    );
+
+    // A run refuses the same file, as before.
+    let refused = opsbook(&["config", "show"]).config(&cfg).run();
+    assert_eq!(refused.code, 3, "{refused}");
+
+    // Fixed as the hints say: valid.
+    for p in [&cfg, &pg_pw, &redis_pw] {
+        std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    }
+    let json = opsbook(&["config", "check"]).arg(&cfg).json();
+    assert_eq!(json["status"], "ok");
+    assert_eq!(Run::findings(&json, "config.valid").len(), 1);
 }

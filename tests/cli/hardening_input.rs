@@ -44,6 +44,17 @@ fn config_check(path: &Path) -> Run {
     opsbook(&["config", "check"]).arg(path).run()
 }
 
+/// `config check` of a file that leaks a secret: exit 2 and its one `config.secret_readable`.
+fn secret_breach(path: &Path) -> (Run, serde_json::Value) {
+    let run = opsbook(&["config", "check"]).arg(path).format("json").run();
+    assert_eq!(run.code, 2, "{run}");
+    let json = run.json();
+    let found = Run::findings(&json, "config.secret_readable");
+    assert_eq!(found.len(), 1, "{run}");
+    let breach = found[0].clone();
+    (run, breach)
+}
+
 fn assert_no_library_words(run: &Run) {
     for word in [
         "internal error",
@@ -151,28 +162,32 @@ fn hardening_8_every_inline_secret_in_a_readable_config_is_refused() {
     ];
     for (name, body) in forms {
         let open = s.write(&format!("{name}-open.yaml"), body, 0o644);
-        let check = config_check(&open);
-        assert_eq!(check.code, 3, "{name}: {check}");
-        assert!(check.stderr.contains("holds a secret"), "{name}: {check}");
+        let (check, breach) = secret_breach(&open);
+        assert_eq!(
+            breach["subject"],
+            open.display().to_string(),
+            "{name}: {check}"
+        );
+        let summary = breach["summary"].as_str().unwrap_or_default();
+        assert!(summary.contains("holds a secret"), "{name}: {check}");
         assert!(
-            check
-                .stderr
-                .contains("readable by group or others (mode 644)"),
+            summary.contains("readable by group or others (mode 644)"),
             "{name}: {check}"
         );
         assert!(
-            check
-                .stderr
+            breach["hint"]
+                .as_str()
+                .unwrap_or_default()
                 .contains(&format!("chmod 600 {}", open.display())),
             "{name}: {check}"
         );
-        assert!(!check.stderr.contains("hunter2"), "{name}: {check}");
-        // A run says the same as config check: one shared validation.
+        assert!(!check.stdout.contains("hunter2"), "{name}: {check}");
+        // A run refuses the file with what config check reports: one shared validation.
         let run = opsbook(&["runbook", "list"]).config(&open).run();
         assert_eq!(run.code, 3, "{name}: {run}");
         assert_eq!(
             run.stderr.lines().next(),
-            check.stderr.lines().next(),
+            Some(format!("error: {summary}").as_str()),
             "{name}: {run}"
         );
 
@@ -211,18 +226,17 @@ fn hardening_8_config_check_reports_the_secret_file_modes_a_run_refuses() {
             &section.replace("{}", file.to_str().unwrap()),
             0o600,
         );
-        let check = config_check(&cfg);
-        assert_eq!(check.code, 3, "{key}: {check}");
-        assert!(check.stderr.contains(key), "{key}: {check}");
+        let (check, breach) = secret_breach(&cfg);
+        assert_eq!(breach["subject"], key, "{key}: {check}");
+        let summary = breach["summary"].as_str().unwrap_or_default();
         assert!(
-            check
-                .stderr
-                .contains("readable by group or others (mode 644)"),
+            summary.contains("readable by group or others (mode 644)"),
             "{key}: {check}"
         );
         assert!(
-            check
-                .stderr
+            breach["hint"]
+                .as_str()
+                .unwrap_or_default()
                 .contains(&format!("chmod 600 {}", file.display())),
             "{key}: {check}"
         );
@@ -230,7 +244,7 @@ fn hardening_8_config_check_reports_the_secret_file_modes_a_run_refuses() {
         assert_eq!(run.code, 3, "{key}: {run}");
         assert_eq!(
             run.stderr.lines().next(),
-            check.stderr.lines().next(),
+            Some(format!("error: {summary}").as_str()),
             "{key}: {run}"
         );
 

@@ -164,6 +164,36 @@ const SCRUB: &[&str] = &[
     "XDG_STATE_HOME",
 ];
 
+/// Every finding id of a report must be declared in its command's table
+/// (`opsbook::cli::FINDING_IDS`); tests/docs/ holds each table to the command's page and
+/// `--help`, so every id a test makes a command print is documented in both.
+pub fn assert_declared_ids(v: &Value) {
+    if let (Some(command), Some(findings)) = (v["command"].as_str(), v["findings"].as_array()) {
+        for f in findings {
+            let id = f["id"].as_str().unwrap_or_default();
+            assert!(
+                opsbook::cli::declares_finding(command, id),
+                "`{command}` printed finding `{id}`, which its FindingIds table does not declare (add it to the table and to the command's page in commands/)"
+            );
+        }
+    }
+}
+
+/// The same for every JSON report on a run's stdout (one, or one per `--watch` round), however
+/// the test reads it afterwards.
+fn assert_declared_ids_in(stdout: &str) {
+    if !stdout.trim_start().starts_with('{') {
+        return;
+    }
+    for doc in serde_json::Deserializer::from_str(stdout).into_iter::<Value>() {
+        match doc {
+            Ok(v) if v["schema"] == "opsbook.report/v1" => assert_declared_ids(&v),
+            Ok(_) => {}
+            Err(_) => return,
+        }
+    }
+}
+
 pub struct Run {
     pub code: i32,
     pub stdout: String,
@@ -181,15 +211,7 @@ impl Run {
                 self.stdout, self.stderr
             )
         });
-        if let (Some(command), Some(findings)) = (v["command"].as_str(), v["findings"].as_array()) {
-            for f in findings {
-                let id = f["id"].as_str().unwrap_or_default();
-                assert!(
-                    opsbook::cli::declares_finding(command, id),
-                    "`{command}` printed finding `{id}`, which its FindingIds table does not declare (add it to the table and to the command's page in commands/)"
-                );
-            }
-        }
+        assert_declared_ids(&v);
         v
     }
 
@@ -346,12 +368,14 @@ impl Opsbook {
         }
         drop(child.stdin.take());
         let out = child.wait_with_output().unwrap();
-        Run {
+        let run = Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
             elapsed: start.elapsed(),
-        }
+        };
+        assert_declared_ids_in(&run.stdout);
+        run
     }
 }
 

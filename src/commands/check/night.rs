@@ -32,6 +32,7 @@ pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
         "backup.retention",
         "restore.leftover",
         "backup.leftover",
+        "backup.manifest_refused",
         "postgres.database_growth",
         "maintain.plan",
         "maintain.vacuum",

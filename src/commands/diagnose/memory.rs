@@ -33,6 +33,7 @@ pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
         "memory.pg_shared_buffers",
         "memory.pg_work_mem",
         "memory.swap",
+        "memory.sampling (only when Ctrl-C stopped the sampling)",
     ],
 };
 
