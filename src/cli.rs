@@ -80,6 +80,10 @@ pub struct GlobalArgs {
     /// Also write the report in Prometheus text format to PATH, atomically (node_exporter's textfile collector)
     #[arg(long, global = true, value_name = "PATH")]
     pub textfile: Option<PathBuf>,
+
+    /// Show every column of every table and whole summaries, whatever the terminal's width
+    #[arg(long, global = true)]
+    pub wide: bool,
 }
 
 fn parse_timeout(s: &str) -> Result<f64, String> {
@@ -127,6 +131,7 @@ impl GlobalArgs {
             verbose: self.verbose,
             no_color: self.no_color,
             textfile: self.textfile.clone(),
+            wide: self.wide,
         }
     }
 
@@ -147,6 +152,7 @@ impl GlobalArgs {
             || self.redis.is_some()
             || self.format != Format::Table
             || self.timeout.is_some()
+            || self.wide
     }
 }
 

@@ -111,6 +111,7 @@ fn env_section(sb: &Sandbox) -> Section {
         title: "Point opsbook at it with: eval \"$(opsbook sandbox env)\"".to_string(),
         columns: vec!["VARIABLE".into(), "VALUE".into()],
         rows: sb.env().into_iter().map(|(k, v)| vec![k, v]).collect(),
+        fit: Vec::new(),
     }
 }
 

@@ -293,7 +293,7 @@ pub fn load(
         })?;
         if parsed.run_wide_flags {
             bail!(
-                "invalid runbook {at}: {step_label}: --config, --pg, --redis, --format and --timeout apply to the whole runbook\nhint: put them on `opsbook runbook run`, not in a step"
+                "invalid runbook {at}: {step_label}: --config, --pg, --redis, --format, --timeout and --wide apply to the whole runbook\nhint: put them on `opsbook runbook run`, not in a step"
             );
         }
         let nested = match &parsed.runbook_target {

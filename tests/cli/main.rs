@@ -23,6 +23,7 @@ mod metrics;
 mod monitor;
 mod output;
 mod package;
+mod quiet;
 mod replica;
 mod restore;
 mod runbook;
