@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_opsbook_global_optspecs
-    string join \n config= format= pg= redis= timeout= q/quiet v/verbose no-color textfile= h/help V/version
+    string join \n config= format= pg= redis= timeout= q/quiet v/verbose no-color textfile= wide h/help V/version
 end
 
 function __fish_opsbook_needs_command
@@ -36,6 +36,7 @@ complete -c opsbook -n "__fish_opsbook_needs_command" -l textfile -d 'Also write
 complete -c opsbook -n "__fish_opsbook_needs_command" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_needs_command" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_needs_command" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_needs_command" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_needs_command" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "check" -d 'Run a checklist (the morning runbook, as one report)'
@@ -64,6 +65,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_se
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -f -a "morning" -d 'The morning checklist: PostgreSQL, Redis, last night\'s backup, services, journal, host'
@@ -84,6 +86,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_s
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from morning" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from morning" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from morning" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from morning" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from morning" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from morning" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from health" -l queue -d 'RQ queue to check (repeatable; default: config health.queues, else every queue in rq:queues)' -r
@@ -100,6 +103,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_s
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from health" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from health" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from health" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from health" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from health" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from health" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from night" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
@@ -120,6 +124,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_s
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from night" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from night" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from night" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from night" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from night" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from night" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from afternoon" -l top -d 'How many slow statements to list' -r
@@ -137,6 +142,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_s
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from afternoon" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from afternoon" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from afternoon" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from afternoon" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from afternoon" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from afternoon" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from help" -f -a "morning" -d 'The morning checklist: PostgreSQL, Redis, last night\'s backup, services, journal, host'
@@ -164,6 +170,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_s
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -f -a "list" -d 'Backups in the directory, newest first: age, size, verified, rows'
@@ -184,6 +191,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from list" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from list" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from verify" -l jobs -d 'pg_restore jobs for the restore test' -r
@@ -201,6 +209,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from verify" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from verify" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from prune" -l db -d 'Only this database\'s backups' -r
@@ -221,6 +230,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from prune" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from prune" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from prune" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from prune" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from prune" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from prune" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "list" -d 'Backups in the directory, newest first: age, size, verified, rows'
@@ -246,6 +256,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l dry-run -d '
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
@@ -260,6 +271,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -f -a "locks" -d 'Show the lock blocking tree; cancel or terminate a root blocker'
@@ -285,6 +297,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_see
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -l duration -d 'How long to sample (30s, 10m, 1h); Ctrl-C stops early and analyses what was sampled' -r
@@ -303,6 +316,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_see
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from network" -l endpoint -d 'An HTTP(S) URL to time, besides the config\'s network.endpoints (repeatable)' -r
@@ -319,6 +333,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_see
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from network" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from network" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from network" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from network" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from network" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from network" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from queries" -l limit -d 'How many statements each top list shows' -r
@@ -337,6 +352,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_see
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from queries" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from queries" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from queries" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from queries" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from queries" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from queries" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from help" -f -a "locks" -d 'Show the lock blocking tree; cancel or terminate a root blocker'
@@ -369,6 +385,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -l explain -d 'Al
 complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and not __fish_seen_subcommand_from list show validate run schedule help" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
@@ -383,6 +400,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and not __fish_
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and not __fish_seen_subcommand_from list show validate run schedule help" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and not __fish_seen_subcommand_from list show validate run schedule help" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and not __fish_seen_subcommand_from list show validate run schedule help" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and not __fish_seen_subcommand_from list show validate run schedule help" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and not __fish_seen_subcommand_from list show validate run schedule help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and not __fish_seen_subcommand_from list show validate run schedule help" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and not __fish_seen_subcommand_from list show validate run schedule help" -f -a "list" -d 'The shipped and installed runbooks'
@@ -403,6 +421,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from list" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from list" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from show" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
@@ -417,6 +436,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from show" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from show" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from validate" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
@@ -431,6 +451,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from validate" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from validate" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from validate" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from validate" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from validate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from validate" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from run" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
@@ -447,6 +468,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from run" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from run" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from run" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from run" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from run" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from schedule" -l print -d 'What to print' -r -f -a "cron\t'One crontab line'
@@ -463,6 +485,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from schedule" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from schedule" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from schedule" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from schedule" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from schedule" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from schedule" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from help" -f -a "list" -d 'The shipped and installed runbooks'
@@ -483,6 +506,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and not _
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and not __fish_seen_subcommand_from primary standby help" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and not __fish_seen_subcommand_from primary standby help" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and not __fish_seen_subcommand_from primary standby help" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and not __fish_seen_subcommand_from primary standby help" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and not __fish_seen_subcommand_from primary standby help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and not __fish_seen_subcommand_from primary standby help" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and not __fish_seen_subcommand_from primary standby help" -f -a "primary" -d 'Check and prepare this primary for a standby at ADDR (settings, role, pg_hba.conf, slot)'
@@ -508,6 +532,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fis
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from primary" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from primary" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from primary" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from primary" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from primary" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from primary" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -l primary -d 'The primary, as HOST or HOST:PORT ([v6]:PORT); port 5432 by default' -r
@@ -531,6 +556,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fis
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from help" -f -a "primary" -d 'Check and prepare this primary for a standby at ADDR (settings, role, pg_hba.conf, slot)'
@@ -548,6 +574,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -f -a "status" -d 'On a primary: every standby and slot; on a standby: its WAL receiver and replay delay'
@@ -565,6 +592,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from status" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from status" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from status" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -l wait -d 'Seconds to wait for the server to leave recovery' -r
@@ -581,6 +609,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from help" -f -a "status" -d 'On a primary: every standby and slot; on a standby: its WAL receiver and replay delay'
@@ -598,6 +627,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -f -a "up" -d 'Create and start the sandbox (initdb + pg_ctl, redis-server) and print how to use it'
@@ -621,6 +651,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from up" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from up" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from up" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from up" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from up" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from up" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from env" -l dir -d 'Sandbox directory (default: $OPSBOOK_SANDBOX_DIR, else <tmp>/opsbook-sandbox-<uid>)' -r -F
@@ -636,6 +667,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from env" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from env" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from env" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from env" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from env" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from env" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from status" -l dir -d 'Sandbox directory (default: $OPSBOOK_SANDBOX_DIR, else <tmp>/opsbook-sandbox-<uid>)' -r -F
@@ -651,6 +683,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from status" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from status" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from status" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from down" -l dir -d 'Sandbox directory (default: $OPSBOOK_SANDBOX_DIR, else <tmp>/opsbook-sandbox-<uid>)' -r -F
@@ -666,6 +699,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from down" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from down" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from down" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from down" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from down" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from down" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from help" -f -a "up" -d 'Create and start the sandbox (initdb + pg_ctl, redis-server) and print how to use it'
@@ -685,6 +719,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand config; and not __fish_s
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and not __fish_seen_subcommand_from show check help" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and not __fish_seen_subcommand_from show check help" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and not __fish_seen_subcommand_from show check help" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and not __fish_seen_subcommand_from show check help" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and not __fish_seen_subcommand_from show check help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and not __fish_seen_subcommand_from show check help" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and not __fish_seen_subcommand_from show check help" -f -a "show" -d 'Print the effective configuration (file, environment and flags applied; secrets masked)'
@@ -702,6 +737,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from show" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from show" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from check" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
@@ -716,6 +752,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from check" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from check" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from check" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from check" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print the effective configuration (file, environment and flags applied; secrets masked)'
@@ -734,6 +771,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -l dynamic 
 complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -l out -d 'The project directory to write man/, completions/ and dist/systemd/ under' -r -F
@@ -750,6 +788,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -l check -d 'O
 complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand monitor" -l watch -d 'Take a snapshot every INTERVAL (30s, 1m, ...) until Ctrl-C or --count' -r
@@ -768,6 +807,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand monitor" -l no-notify -d
 complete -c opsbook -n "__fish_opsbook_using_subcommand monitor" -s q -l quiet -d 'Print only findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand monitor" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand monitor" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand monitor" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand monitor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand monitor" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor help" -f -a "check" -d 'Run a checklist (the morning runbook, as one report)'
