@@ -228,6 +228,12 @@ fn warning() -> Report {
         .above(Some(80.0), Some(90.0)),
     );
     r.push(Finding::ok("postgres.lock_waits", "no session waits for a lock").value(0, "sessions"));
+    // A long database name: its label shifts its own line, not every line's summary.
+    r.push(
+        Finding::ok("postgres.database_size", "1.2 GiB, +3% since yesterday")
+            .subject("tour_with_a_rather_long_database_name_31423")
+            .value(1_288_490_188u64, "bytes"),
+    );
     r.push(
         Finding::ok("postgres.slow_queries", "2 statements over 200 ms")
             .value(2, "statements")

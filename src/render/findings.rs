@@ -83,7 +83,21 @@ pub fn lines(shown: &[&Finding], style: Style) -> Vec<String> {
     } else {
         style.width.map(|w| w.saturating_sub(indent.len()))
     };
-    let layout = table::layout(None, &rows, &fits, room);
+    // One long `id[subject]` (a database with a long name) must not push every summary off
+    // the screen: the CHECK column is as wide as the labels that fit in about half the room;
+    // a longer label shifts only its own line, whose text gives way for it.
+    let check_w = check_column_width(&rows, room);
+    let measured: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            if cells(&r[1]) > check_w {
+                r[1] = "x".repeat(check_w);
+            }
+            r
+        })
+        .collect();
+    let layout = table::layout(None, &measured, &fits, room);
     let status_w = layout.widths[0].unwrap_or(0);
     // Sub-lines sit under the CHECK column.
     let sub_indent = format!("{indent}{}", " ".repeat(status_w + GAP));
@@ -107,9 +121,15 @@ pub fn lines(shown: &[&Finding], style: Style) -> Vec<String> {
                     text.to_string()
                 }
             };
+            let over = cells(&row[1]).saturating_sub(check_w);
+            let own = if over > 0 && room.is_some() {
+                table::squeeze(&layout, &fits, over)
+            } else {
+                layout.clone()
+            };
             out.push(format!(
                 "{indent}{}",
-                table::line(&layout, &row, &fits, &paint)
+                table::line(&own, &row, &fits, &paint)
             ));
             out.extend(
                 sub_lines(f, &layout, style, sub_room)
@@ -119,6 +139,22 @@ pub fn lines(shown: &[&Finding], style: Style) -> Vec<String> {
         }
     }
     out
+}
+
+/// The width of the CHECK column: the longest label within `room * 45 %` (every label when
+/// there is no limit, the shortest when none is that short).
+fn check_column_width(rows: &[Vec<String>], room: Option<usize>) -> usize {
+    let widths = rows.iter().map(|r| cells(&r[1]));
+    let Some(room) = room else {
+        return widths.max().unwrap_or(0);
+    };
+    let cap = room * 45 / 100;
+    widths
+        .clone()
+        .filter(|w| *w <= cap)
+        .max()
+        .or_else(|| widths.min())
+        .unwrap_or(0)
 }
 
 /// What goes under a finding: without -v the hint and detail lines of a finding that is not

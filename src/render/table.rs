@@ -121,6 +121,30 @@ pub fn layout(
     }
 }
 
+/// `layout` for a line that needs `extra` more cells (an identifier longer than its
+/// column): free text gives them up from the right, down to the hard floor, else the column
+/// is left out of that line.
+pub fn squeeze(layout: &Layout, fits: &[Fit], extra: usize) -> Layout {
+    let mut widths = layout.widths.clone();
+    let mut left = extra;
+    for i in (0..widths.len()).rev() {
+        if left == 0 {
+            break;
+        }
+        let (Some(w), Some(Fit::Text)) = (widths[i], fits.get(i)) else {
+            continue;
+        };
+        if w.saturating_sub(HARD_MIN) >= left {
+            widths[i] = Some(w - left);
+            left = 0;
+        } else {
+            widths[i] = None;
+            left = left.saturating_sub(w + GAP);
+        }
+    }
+    Layout { widths }
+}
+
 /// One table line: the shown cells aligned, free text cut to its column, the last cell not
 /// padded and no trailing space. `paint` may decorate a cell's text (colour), after it was
 /// measured.

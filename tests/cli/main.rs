@@ -29,6 +29,7 @@ mod restore;
 mod runbook;
 mod sandbox_cmd;
 mod signals;
+mod tour;
 
 #[test]
 fn every_test_module_is_listed() {
