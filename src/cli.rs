@@ -324,6 +324,81 @@ impl StepRunner for Steps {
     }
 }
 
+/// The help of the command `args` name (`opsbook check morning --help`), as clap renders it
+/// but with the after-help (the examples) laid out by opsbook: clap re-flows it to the
+/// terminal's width and so broke an example command line in two, which then no longer pastes.
+/// An indented line (an example) is never wrapped (the terminal soft-wraps it, and a copy
+/// stays one line); a prose line is wrapped at spaces. None when `args` asks for no help.
+pub fn help_for(args: &[String]) -> Option<String> {
+    let mut root = Cli::command();
+    root.build();
+    let mut cmd = &root;
+    let mut long = false;
+    let mut asked = false;
+    for arg in args.iter().skip(1) {
+        match arg.as_str() {
+            "--" => break,
+            "--help" => (long, asked) = (true, true),
+            "-h" => asked = true,
+            // `opsbook help check morning`: clap's help subcommand prints the long help.
+            "help" if !asked && cmd.find_subcommand("help").is_some() => {
+                (long, asked) = (true, true)
+            }
+            word => {
+                if let Some(sub) = cmd.find_subcommand(word) {
+                    cmd = sub;
+                }
+            }
+        }
+    }
+    let color = std::io::IsTerminal::is_terminal(&std::io::stdout())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let width = crate::render::width::for_stdout().unwrap_or(100);
+    asked.then(|| render_help(cmd, long, color, width))
+}
+
+/// `cmd`'s help (long or short) at `width` columns, with its after-help laid out as
+/// [`help_for`] says.
+pub fn render_help(cmd: &clap::Command, long: bool, color: bool, width: usize) -> String {
+    let after = if long {
+        cmd.get_after_long_help().or(cmd.get_after_help())
+    } else {
+        cmd.get_after_help()
+    }
+    .map(|s| s.to_string());
+    let mut bare = cmd
+        .clone()
+        .after_help(None::<&str>)
+        .after_long_help(None::<&str>)
+        .term_width(width);
+    let styled = if long {
+        bare.render_long_help()
+    } else {
+        bare.render_help()
+    };
+    let mut text = if color {
+        styled.ansi().to_string()
+    } else {
+        styled.to_string()
+    };
+    if let Some(after) = after {
+        let text_end = text.trim_end().len();
+        text.truncate(text_end);
+        text.push_str("\n\n");
+        let mut lines = Vec::new();
+        for line in after.lines() {
+            if line.starts_with(' ') || line.is_empty() {
+                lines.push(line.to_string());
+            } else {
+                lines.extend(crate::render::width::wrap(line, Some(width)));
+            }
+        }
+        text.push_str(&lines.join("\n"));
+        text.push('\n');
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -399,79 +474,4 @@ mod tests {
     fn clap_tree_is_valid() {
         Cli::command().debug_assert();
     }
-}
-
-/// The help of the command `args` name (`opsbook check morning --help`), as clap renders it
-/// but with the after-help (the examples) laid out by opsbook: clap re-flows it to the
-/// terminal's width and so broke an example command line in two, which then no longer pastes.
-/// An indented line (an example) is never wrapped (the terminal soft-wraps it, and a copy
-/// stays one line); a prose line is wrapped at spaces. None when `args` asks for no help.
-pub fn help_for(args: &[String]) -> Option<String> {
-    let mut root = Cli::command();
-    root.build();
-    let mut cmd = &root;
-    let mut long = false;
-    let mut asked = false;
-    for arg in args.iter().skip(1) {
-        match arg.as_str() {
-            "--" => break,
-            "--help" => (long, asked) = (true, true),
-            "-h" => asked = true,
-            // `opsbook help check morning`: clap's help subcommand prints the long help.
-            "help" if !asked && cmd.find_subcommand("help").is_some() => {
-                (long, asked) = (true, true)
-            }
-            word => {
-                if let Some(sub) = cmd.find_subcommand(word) {
-                    cmd = sub;
-                }
-            }
-        }
-    }
-    let color = std::io::IsTerminal::is_terminal(&std::io::stdout())
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let width = crate::render::width::for_stdout().unwrap_or(100);
-    asked.then(|| render_help(cmd, long, color, width))
-}
-
-/// `cmd`'s help (long or short) at `width` columns, with its after-help laid out as
-/// [`help_for`] says.
-pub fn render_help(cmd: &clap::Command, long: bool, color: bool, width: usize) -> String {
-    let after = if long {
-        cmd.get_after_long_help().or(cmd.get_after_help())
-    } else {
-        cmd.get_after_help()
-    }
-    .map(|s| s.to_string());
-    let mut bare = cmd
-        .clone()
-        .after_help(None::<&str>)
-        .after_long_help(None::<&str>)
-        .term_width(width);
-    let styled = if long {
-        bare.render_long_help()
-    } else {
-        bare.render_help()
-    };
-    let mut text = if color {
-        styled.ansi().to_string()
-    } else {
-        styled.to_string()
-    };
-    if let Some(after) = after {
-        let text_end = text.trim_end().len();
-        text.truncate(text_end);
-        text.push_str("\n\n");
-        let mut lines = Vec::new();
-        for line in after.lines() {
-            if line.starts_with(' ') || line.is_empty() {
-                lines.push(line.to_string());
-            } else {
-                lines.extend(crate::render::width::wrap(line, Some(width)));
-            }
-        }
-        text.push_str(&lines.join("\n"));
-        text.push('\n');
-    }
-    text
 }
