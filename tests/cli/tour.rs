@@ -27,6 +27,69 @@ impl Drop for Server {
     }
 }
 
+/// A detached tmux session, 80 columns by 50 rows, running `script` under `sh`.
+fn start(script: &std::path::Path) -> (Server, String) {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let socket = format!("opsbook-tour-{}-{n}", std::process::id());
+    let server = Server(socket.clone());
+    let started = tmux(
+        &socket,
+        &[
+            "new-session",
+            "-d",
+            "-x",
+            "80",
+            "-y",
+            "50",
+            "-s",
+            "tour",
+            "sh",
+            script.to_str().unwrap(),
+        ],
+    );
+    assert!(started.status.success(), "tmux new-session: {started:?}");
+    tmux(
+        &socket,
+        &["set-option", "-t", "tour", "history-limit", "5000"],
+    );
+    (server, socket)
+}
+
+/// The pane once the script printed TOUR-DONE: with `history`, everything it printed, with
+/// lines the terminal wrapped joined back (-J), so a line over 80 columns shows as one.
+fn wait_for_done(socket: &str, history: bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut args = vec!["capture-pane", "-p", "-J", "-t", "tour"];
+        if history {
+            args.extend(["-S", "-"]);
+        }
+        let cap = tmux(socket, &args);
+        let text = String::from_utf8_lossy(&cap.stdout).into_owned();
+        if text.contains("TOUR-DONE") {
+            return text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the tour did not finish:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn tmux_runs() -> bool {
+    let runs = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !runs {
+        eprintln!("SKIPPED: tmux cannot run here (install it: .ci/deps)");
+    }
+    runs
+}
+
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
@@ -98,45 +161,8 @@ fn a_newcomers_tour_at_80_columns() {
         bin = shell_quote(bin),
     );
     let script_path = s.write("tour.sh", &script, 0o755);
-    let socket = format!("opsbook-tour-{}", std::process::id());
-    let _server = Server(socket.clone());
-    let started = tmux(
-        &socket,
-        &[
-            "new-session",
-            "-d",
-            "-x",
-            "80",
-            "-y",
-            "50",
-            "-s",
-            "tour",
-            "sh",
-            script_path.to_str().unwrap(),
-        ],
-    );
-    assert!(started.status.success(), "tmux new-session: {started:?}");
-    tmux(
-        &socket,
-        &["set-option", "-t", "tour", "history-limit", "5000"],
-    );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let screen = loop {
-        // -J joins a line the terminal wrapped: a line over 80 columns shows as one.
-        let cap = tmux(
-            &socket,
-            &["capture-pane", "-p", "-J", "-S", "-", "-t", "tour"],
-        );
-        let text = String::from_utf8_lossy(&cap.stdout).into_owned();
-        if text.contains("TOUR-DONE") {
-            break text;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the tour did not finish:\n{text}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let (_server, socket) = start(&script_path);
+    let screen = wait_for_done(&socket, true);
 
     if std::env::var_os("OPSBOOK_TOUR_SHOW").is_some() {
         eprintln!("{screen}");
@@ -192,4 +218,50 @@ fn a_newcomers_tour_at_80_columns() {
             "pid {pid} broken or missing:\n{screen}"
         );
     }
+}
+
+/// `--watch` on a terminal redraws in place: the screen holds one snapshot, not three; piped,
+/// the three are appended and carry no escape sequence.
+#[test]
+fn watch_redraws_on_a_terminal_and_appends_on_a_pipe() {
+    if !tmux_runs() {
+        return;
+    }
+    let _g = shared();
+    let s = Scratch::new("watch");
+    let db = TestDb::new("watch");
+    let cfg = sandbox_config(&s, &db, &fresh_backup(&s), "");
+    let args = [
+        "monitor",
+        "--watch",
+        "200ms",
+        "--count",
+        "3",
+        "--no-notify",
+        "--no-record",
+    ];
+
+    let piped = opsbook(&args).config(&cfg).run();
+    assert!(!piped.stdout.contains('\x1b'), "{piped}");
+    assert_eq!(piped.stdout.matches("\nmonitor: ").count(), 3, "{piped}");
+
+    let script = format!(
+        "unset COLUMNS NO_COLOR\nexport HOME={home} OPSBOOK_STATE_DIR={state} OPSBOOK_CONFIG={cfg}\n{bin} {args}\necho TOUR-DONE\nsleep 120\n",
+        home = shell_quote(s.path().to_str().unwrap()),
+        state = shell_quote(s.path().join("state").to_str().unwrap()),
+        cfg = shell_quote(cfg.to_str().unwrap()),
+        bin = shell_quote(env!("CARGO_BIN_EXE_opsbook")),
+        args = args.join(" "),
+    );
+    let script_path = s.write("watch.sh", &script, 0o755);
+    let (_server, socket) = start(&script_path);
+    let screen = wait_for_done(&socket, false);
+    assert_eq!(
+        screen
+            .lines()
+            .filter(|l| l.starts_with("monitor: "))
+            .count(),
+        1,
+        "the screen should hold the last snapshot only:\n{screen}"
+    );
 }
