@@ -319,7 +319,8 @@ impl Fit {
     pub fn for_header(header: &str, position: usize) -> Fit {
         const WHOLE: &[&str] = &[
             "#", "PID", "ID", "QUERYID", "NAME", "BACKUP", "RUNBOOK", "STEP", "INDEX", "TABLE",
-            "DATABASE", "SQLSTATE", "KEY", "FILE", "UNIT", "SETTING",
+            "DATABASE", "SQLSTATE", "KEY", "FILE", "UNIT", "SETTING", "OBJECT", "SLOT", "VARIABLE",
+            "VALUE",
         ];
         const TEXT: &[&str] = &[
             "QUERY",
@@ -329,9 +330,10 @@ impl Fit {
             "WHY",
             "RUN",
             "DETAIL",
-            "VALUE",
             "NODE",
             "ACTION",
+            "CHANGE",
+            "RESULT",
         ];
         if WHOLE.contains(&header) {
             Fit::Whole

@@ -6,7 +6,7 @@
 use crate::report::{Finding, Fit, Status};
 
 use super::table::{self, GAP};
-use super::width::{cells, cut, one_line, wrap};
+use super::width::{cells, cut_at_word, one_line, wrap};
 use super::{human_value, Style};
 
 /// The component a finding belongs to, from the prefix of its id (commands/mod.md lists it).
@@ -192,7 +192,7 @@ fn sub_lines(
             out.extend(wrap(&text, room));
         } else {
             out.push(match room {
-                Some(r) => cut(&text, r),
+                Some(r) => cut_at_word(&text, r),
                 None => text,
             });
         }

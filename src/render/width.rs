@@ -81,6 +81,25 @@ pub fn cut(s: &str, max: usize) -> String {
     out
 }
 
+/// `s` cut to `max` cells like [`cut`], but at a space: a command or an id in a hint is then
+/// shown whole or not at all, never half (a half id pasted into `restore` is a different id).
+/// A text without a space in reach is cut like [`cut`].
+pub fn cut_at_word(s: &str, max: usize) -> String {
+    if cells(s) <= max {
+        return s.to_string();
+    }
+    let hard = cut(s, max);
+    let kept = hard.trim_end_matches('…');
+    // The cut fell on a word boundary when the next character of `s` is a space.
+    if s[kept.len()..].starts_with(' ') {
+        return hard;
+    }
+    match kept.rfind(' ') {
+        Some(at) if !kept[..at].trim_end().is_empty() => format!("{} …", kept[..at].trim_end()),
+        _ => hard,
+    }
+}
+
 /// `s` pad with spaces to `width` cells (never cut).
 pub fn pad(s: &str, width: usize) -> String {
     let w = cells(s);
@@ -124,6 +143,20 @@ mod tests {
         assert_eq!(cut("日本語テキスト", 5), "日本…");
         assert_eq!(cells(&cut("日本語テキスト", 5)), 5);
         assert_eq!(cut("abc", 0), "");
+    }
+
+    #[test]
+    fn cut_at_word_never_shows_half_a_word() {
+        assert_eq!(
+            cut_at_word("verify app/2026 now", 40),
+            "verify app/2026 now"
+        );
+        assert_eq!(
+            cut_at_word("verify app/20261204T010000Z now", 20),
+            "verify …"
+        );
+        assert_eq!(cut_at_word("verify app now", 11), "verify app…");
+        assert_eq!(cut_at_word("averylongword", 5), "aver…");
     }
 
     #[test]
