@@ -445,6 +445,22 @@ mod tests {
     }
 
     #[test]
+    fn a_section_column_fits_by_the_commands_word_else_by_its_header() {
+        let s = Section {
+            title: "t".into(),
+            columns: ["ID", "AGE", "QUERY", "EXTRA"].map(String::from).to_vec(),
+            rows: vec![],
+            fit: vec![Fit::Optional(9)],
+        };
+        assert_eq!(s.fit_of(0), Fit::Optional(9));
+        assert_eq!(s.fit_of(1), Fit::Optional(1));
+        assert_eq!(s.fit_of(2), Fit::Text);
+        assert_eq!(Fit::for_header("PID", 4), Fit::Whole);
+        let json = serde_json::to_value(&s).unwrap();
+        assert!(json.get("fit").is_none(), "the fit is not in the JSON: {json}");
+    }
+
+    #[test]
     fn critical_outranks_unknown_and_warning() {
         let mut r = Report::new("t");
         r.push(Finding::new("a", Status::Warning, "w"));
