@@ -457,7 +457,10 @@ mod tests {
         assert_eq!(s.fit_of(2), Fit::Text);
         assert_eq!(Fit::for_header("PID", 4), Fit::Whole);
         let json = serde_json::to_value(&s).unwrap();
-        assert!(json.get("fit").is_none(), "the fit is not in the JSON: {json}");
+        assert!(
+            json.get("fit").is_none(),
+            "the fit is not in the JSON: {json}"
+        );
     }
 
     #[test]
