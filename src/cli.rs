@@ -65,11 +65,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "SECS", value_parser = parse_timeout)]
     pub timeout: Option<f64>,
 
-    /// Print only findings that are not OK
+    /// Print nothing at all when everything is OK, else only the findings that are not OK
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 
-    /// Also print the hints and detail lines of OK findings
+    /// Print whole summaries, hints and detail lines, of OK findings too
     #[arg(short, long, global = true)]
     pub verbose: bool,
 
