@@ -66,17 +66,7 @@ pub fn lines(shown: &[&Finding], style: Style) -> Vec<String> {
     }
     let headed = groups.len() > 1;
     let indent = if headed { "  " } else { "" };
-    let rows: Vec<Vec<String>> = shown
-        .iter()
-        .map(|f| {
-            vec![
-                f.status.label().to_string(),
-                f.label(),
-                human_value(f),
-                f.summary.clone(),
-            ]
-        })
-        .collect();
+    let rows: Vec<Vec<String>> = shown.iter().map(|f| row_of(f)).collect();
     let fits = [Fit::Whole, Fit::Whole, Fit::Text, Fit::Text];
     let room = if style.wide {
         None
@@ -108,12 +98,7 @@ pub fn lines(shown: &[&Finding], style: Style) -> Vec<String> {
             out.push(name.clone());
         }
         for f in findings {
-            let row = vec![
-                f.status.label().to_string(),
-                f.label(),
-                human_value(f),
-                f.summary.clone(),
-            ];
+            let row = row_of(f);
             let paint = |col: usize, text: &str| {
                 if col == 0 {
                     paint_status(f.status, text, style.color)
@@ -132,13 +117,24 @@ pub fn lines(shown: &[&Finding], style: Style) -> Vec<String> {
                 table::line(&own, &row, &fits, &paint)
             ));
             out.extend(
-                sub_lines(f, &layout, style, sub_room)
+                sub_lines(f, &own, style, sub_room)
                     .into_iter()
                     .map(|l| format!("{sub_indent}{l}")),
             );
         }
     }
     out
+}
+
+/// A finding's cells: status, `id[subject]` (on one line: a control character in a subject is
+/// shown escaped), value, summary.
+fn row_of(f: &Finding) -> Vec<String> {
+    vec![
+        f.status.label().to_string(),
+        one_line(&f.label()),
+        human_value(f),
+        f.summary.clone(),
+    ]
 }
 
 /// The width of the CHECK column: the longest label within `room * 45 %` (every label when
