@@ -74,7 +74,7 @@ pub fn lines(shown: &[&Finding], style: Style) -> Vec<String> {
         style.width.map(|w| w.saturating_sub(indent.len()))
     };
     // One long `id[subject]` (a database with a long name) must not push every summary off
-    // the screen: the CHECK column is as wide as the labels that fit in about half the room;
+    // the screen: the CHECK column is as wide as the labels that fit in half the room;
     // a longer label shifts only its own line, whose text gives way for it.
     let check_w = check_column_width(&rows, room);
     let measured: Vec<Vec<String>> = rows
@@ -137,14 +137,14 @@ fn row_of(f: &Finding) -> Vec<String> {
     ]
 }
 
-/// The width of the CHECK column: the longest label within `room * 45 %` (every label when
+/// The width of the CHECK column: the longest label within half the room (every label when
 /// there is no limit, the shortest when none is that short).
 fn check_column_width(rows: &[Vec<String>], room: Option<usize>) -> usize {
     let widths = rows.iter().map(|r| cells(&r[1]));
     let Some(room) = room else {
         return widths.max().unwrap_or(0);
     };
-    let cap = room * 45 / 100;
+    let cap = room / 2;
     widths
         .clone()
         .filter(|w| *w <= cap)
