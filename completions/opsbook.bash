@@ -49,9 +49,6 @@ _opsbook() {
             opsbook,replica-setup)
                 cmd="opsbook__subcmd__replica__subcmd__setup"
                 ;;
-            opsbook,report)
-                cmd="opsbook__subcmd__report"
-                ;;
             opsbook,restore)
                 cmd="opsbook__subcmd__restore"
                 ;;
@@ -195,9 +192,6 @@ _opsbook() {
                 ;;
             opsbook__subcmd__help,replica-setup)
                 cmd="opsbook__subcmd__help__subcmd__replica__subcmd__setup"
-                ;;
-            opsbook__subcmd__help,report)
-                cmd="opsbook__subcmd__help__subcmd__report"
                 ;;
             opsbook__subcmd__help,restore)
                 cmd="opsbook__subcmd__help__subcmd__restore"
@@ -395,7 +389,7 @@ _opsbook() {
 
     case "${cmd}" in
         opsbook)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report help"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -433,7 +427,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__backup)
-            opts="-q -v -h -V --db --all --dir --jobs --compress --keep --keep-days --yes --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version list verify prune help"
+            opts="-q -v -h -V --db --all --dir --jobs --compress --keep --keep-days --yes --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version list verify prune help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -565,7 +559,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__backup__subcmd__list)
-            opts="-q -v -h -V --db --dir --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version"
+            opts="-q -v -h -V --db --dir --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -611,7 +605,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__backup__subcmd__prune)
-            opts="-q -v -h -V --db --dir --keep --keep-days --dry-run --yes --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version"
+            opts="-q -v -h -V --db --dir --keep --keep-days --dry-run --yes --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -665,7 +659,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__backup__subcmd__verify)
-            opts="-q -v -h -V --restore-test --jobs --dir --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version"
+            opts="-q -v -h -V --restore-test --jobs --dir --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -711,7 +705,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__bench)
-            opts="-c -t -R -q -v -h -V --sql --param --clients --duration --transactions --warmup --protocol --rate --target-ms --explain --generate --into --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version"
+            opts="-c -t -R -q -v -h -V --sql --param --clients --duration --transactions --warmup --protocol --rate --target-ms --explain --generate --into --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -805,7 +799,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__check)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version morning health night afternoon help"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version morning health night afternoon help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -843,7 +837,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__check__subcmd__afternoon)
-            opts="-q -v -h -V --exact --top --no-record --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version"
+            opts="-q -v -h -V --exact --top --no-record --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -885,7 +879,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__check__subcmd__health)
-            opts="-q -v -h -V --queue --url --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version"
+            opts="-q -v -h -V --queue --url --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1015,7 +1009,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__check__subcmd__morning)
-            opts="-q -v -h -V --no-record --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version"
+            opts="-q -v -h -V --no-record --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1053,7 +1047,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__check__subcmd__night)
-            opts="-q -v -h -V --maintain --cleanup --dry-run --yes --act-only --no-record --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version"
+            opts="-q -v -h -V --maintain --cleanup --dry-run --yes --act-only --no-record --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1091,7 +1085,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__completions)
-            opts="-q -v -h -V --dynamic --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version bash elvish fish powershell zsh"
+            opts="-q -v -h -V --dynamic --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1129,7 +1123,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__config)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version show check help"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version show check help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1167,7 +1161,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__config__subcmd__check)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1261,7 +1255,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__config__subcmd__show)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1299,7 +1293,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__diagnose)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version locks memory network queries help"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version locks memory network queries help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1421,7 +1415,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__diagnose__subcmd__locks)
-            opts="-q -v -h -V --min-wait --watch --cancel --terminate --yes --force --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version"
+            opts="-q -v -h -V --min-wait --watch --cancel --terminate --yes --force --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1475,7 +1469,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__diagnose__subcmd__memory)
-            opts="-q -v -h -V --duration --interval --pid --process --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version"
+            opts="-q -v -h -V --duration --interval --pid --process --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1529,7 +1523,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__diagnose__subcmd__network)
-            opts="-q -v -h -V --endpoint --host --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version"
+            opts="-q -v -h -V --endpoint --host --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1575,7 +1569,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__diagnose__subcmd__queries)
-            opts="-q -v -h -V --limit --min-rows --min-calls --explain --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version"
+            opts="-q -v -h -V --limit --min-rows --min-calls --explain --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1629,7 +1623,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__generate)
-            opts="-q -v -h -V --out --check --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version"
+            opts="-q -v -h -V --out --check --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1671,7 +1665,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__help)
-            opts="check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report help"
+            opts="check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2076,20 +2070,6 @@ _opsbook() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        opsbook__subcmd__help__subcmd__report)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
         opsbook__subcmd__help__subcmd__restore)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -2259,7 +2239,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__monitor)
-            opts="-q -v -h -V --watch --count --no-record --no-notify --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version"
+            opts="-q -v -h -V --watch --count --no-record --no-notify --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2305,7 +2285,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__replica)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version status promote help"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version status promote help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2343,7 +2323,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__replica__subcmd__setup)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version primary standby help"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version primary standby help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2437,7 +2417,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__replica__subcmd__setup__subcmd__primary)
-            opts="-q -v -h -V --standby-addr --user --slot --password-file --rotate-password --restart --yes --dry-run --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version"
+            opts="-q -v -h -V --standby-addr --user --slot --password-file --rotate-password --restart --yes --dry-run --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2491,7 +2471,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__replica__subcmd__setup__subcmd__standby)
-            opts="-q -v -h -V --primary --data-dir --port --slot --user --password-file --start --force --wait --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version"
+            opts="-q -v -h -V --primary --data-dir --port --slot --user --password-file --start --force --wait --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2613,7 +2593,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__replica__subcmd__promote)
-            opts="-q -v -h -V --yes --wait --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version"
+            opts="-q -v -h -V --yes --wait --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2655,7 +2635,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__replica__subcmd__status)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2692,65 +2672,8 @@ _opsbook() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        opsbook__subcmd__report)
-            opts="-q -v -h -V --since --html --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --since)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --html)
-                    local oldifs
-                    if [ -n "${IFS+x}" ]; then
-                        oldifs="$IFS"
-                    fi
-                    IFS=$'\n'
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    if [ -n "${oldifs+x}" ]; then
-                        IFS="$oldifs"
-                    fi
-                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
-                        compopt -o filenames
-                    fi
-                    return 0
-                    ;;
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json prometheus nagios" -- "${cur}"))
-                    return 0
-                    ;;
-                --pg)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --redis)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --textfile)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
         opsbook__subcmd__restore)
-            opts="-q -v -h -V --db --into --jobs --stop-service --yes --dry-run --dir --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version"
+            opts="-q -v -h -V --db --into --jobs --stop-service --yes --dry-run --dir --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2808,7 +2731,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__runbook)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version list show validate run schedule help"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version list show validate run schedule help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2944,7 +2867,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__runbook__subcmd__list)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2982,7 +2905,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__runbook__subcmd__run)
-            opts="-q -v -h -V --dry-run --yes --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version"
+            opts="-q -v -h -V --dry-run --yes --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3020,7 +2943,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__runbook__subcmd__schedule)
-            opts="-q -v -h -V --print --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version"
+            opts="-q -v -h -V --print --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3062,7 +2985,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__runbook__subcmd__show)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3100,7 +3023,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__runbook__subcmd__validate)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3138,7 +3061,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__sandbox)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version up env status down help"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version up env status down help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3176,7 +3099,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__sandbox__subcmd__down)
-            opts="-q -v -h -V --dir --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version"
+            opts="-q -v -h -V --dir --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3218,7 +3141,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__sandbox__subcmd__env)
-            opts="-q -v -h -V --dir --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version"
+            opts="-q -v -h -V --dir --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3344,7 +3267,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__sandbox__subcmd__status)
-            opts="-q -v -h -V --dir --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version"
+            opts="-q -v -h -V --dir --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3386,7 +3309,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__sandbox__subcmd__up)
-            opts="-q -v -h -V --dir --demo-data --demo-scale --no-redis --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --help --version"
+            opts="-q -v -h -V --dir --demo-data --demo-scale --no-redis --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

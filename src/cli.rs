@@ -65,11 +65,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "SECS", value_parser = parse_timeout)]
     pub timeout: Option<f64>,
 
-    /// Print only findings that are not OK
+    /// Print nothing at all when everything is OK, else only the findings that are not OK
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 
-    /// Also print the hints and detail lines of OK findings
+    /// Print whole summaries, hints and detail lines, of OK findings too
     #[arg(short, long, global = true)]
     pub verbose: bool,
 
@@ -80,6 +80,10 @@ pub struct GlobalArgs {
     /// Also write the report in Prometheus text format to PATH, atomically (node_exporter's textfile collector)
     #[arg(long, global = true, value_name = "PATH")]
     pub textfile: Option<PathBuf>,
+
+    /// Show every column of every table and whole summaries, whatever the terminal's width
+    #[arg(long, global = true)]
+    pub wide: bool,
 }
 
 fn parse_timeout(s: &str) -> Result<f64, String> {
@@ -127,6 +131,7 @@ impl GlobalArgs {
             verbose: self.verbose,
             no_color: self.no_color,
             textfile: self.textfile.clone(),
+            wide: self.wide,
         }
     }
 
@@ -350,6 +355,81 @@ impl StepRunner for Steps {
             dispatch(&cli.command, ctx).await
         })
     }
+}
+
+/// The help of the command `args` name (`opsbook check morning --help`), as clap renders it
+/// but with the after-help (the examples) laid out by opsbook: clap re-flows it to the
+/// terminal's width and so broke an example command line in two, which then no longer pastes.
+/// An indented line (an example) is never wrapped (the terminal soft-wraps it, and a copy
+/// stays one line); a prose line is wrapped at spaces. None when `args` asks for no help.
+pub fn help_for(args: &[String]) -> Option<String> {
+    let mut root = Cli::command();
+    root.build();
+    let mut cmd = &root;
+    let mut long = false;
+    let mut asked = false;
+    for arg in args.iter().skip(1) {
+        match arg.as_str() {
+            "--" => break,
+            "--help" => (long, asked) = (true, true),
+            "-h" => asked = true,
+            // `opsbook help check morning`: clap's help subcommand prints the long help.
+            "help" if !asked && cmd.find_subcommand("help").is_some() => {
+                (long, asked) = (true, true)
+            }
+            word => {
+                if let Some(sub) = cmd.find_subcommand(word) {
+                    cmd = sub;
+                }
+            }
+        }
+    }
+    let color = std::io::IsTerminal::is_terminal(&std::io::stdout())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let width = crate::render::width::for_stdout().unwrap_or(100);
+    asked.then(|| render_help(cmd, long, color, width))
+}
+
+/// `cmd`'s help (long or short) at `width` columns, with its after-help laid out as
+/// [`help_for`] says.
+pub fn render_help(cmd: &clap::Command, long: bool, color: bool, width: usize) -> String {
+    let after = if long {
+        cmd.get_after_long_help().or(cmd.get_after_help())
+    } else {
+        cmd.get_after_help()
+    }
+    .map(|s| s.to_string());
+    let mut bare = cmd
+        .clone()
+        .after_help(None::<&str>)
+        .after_long_help(None::<&str>)
+        .term_width(width);
+    let styled = if long {
+        bare.render_long_help()
+    } else {
+        bare.render_help()
+    };
+    let mut text = if color {
+        styled.ansi().to_string()
+    } else {
+        styled.to_string()
+    };
+    if let Some(after) = after {
+        let text_end = text.trim_end().len();
+        text.truncate(text_end);
+        text.push_str("\n\n");
+        let mut lines = Vec::new();
+        for line in after.lines() {
+            if line.starts_with(' ') || line.is_empty() {
+                lines.push(line.to_string());
+            } else {
+                lines.extend(crate::render::width::wrap(line, Some(width)));
+            }
+        }
+        text.push_str(&lines.join("\n"));
+        text.push('\n');
+    }
+    text
 }
 
 #[cfg(test)]

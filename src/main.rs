@@ -71,6 +71,16 @@ fn main() -> ExitCode {
                 let text = e.render().to_string();
                 nagios_unknown(text.lines().next().unwrap_or("usage error"));
             }
+            if e.kind() == clap::error::ErrorKind::DisplayHelp {
+                let args: Vec<String> = std::env::args_os()
+                    .map(|a| a.to_string_lossy().into_owned())
+                    .collect();
+                if let Some(help) = opsbook::cli::help_for(&args) {
+                    let mut out = std::io::stdout().lock();
+                    let _ = out.write_all(help.as_bytes()).and_then(|_| out.flush());
+                    return ExitCode::from(0);
+                }
+            }
             if e.use_stderr()
                 && e.kind() != clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
             {

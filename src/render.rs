@@ -3,8 +3,13 @@
 use std::fmt::Write as _;
 use std::io::IsTerminal as _;
 
-use comfy_table::{presets, Attribute, Cell, Color, ContentArrangement, Table};
 use serde_json::Value;
+
+mod findings;
+mod sections;
+mod table;
+pub mod watch;
+pub mod width;
 
 use crate::report::{Direction, Finding, Report, Status};
 
@@ -22,7 +27,8 @@ pub enum Format {
 }
 
 /// The output settings of a run (the global flags `--format`, `-q`, `-v`, `--no-color`,
-/// `--textfile`), as plain data: built from the command line in `main`, read by every layer.
+/// `--textfile`, `--wide`), as plain data: built from the command line in `main`, read by
+/// every layer.
 #[derive(Debug, Clone)]
 pub struct Output {
     pub format: Format,
@@ -30,6 +36,8 @@ pub struct Output {
     pub verbose: bool,
     pub no_color: bool,
     pub textfile: Option<std::path::PathBuf>,
+    /// Every column of every table, whatever the width.
+    pub wide: bool,
 }
 
 impl Default for Output {
@@ -40,6 +48,7 @@ impl Default for Output {
             verbose: false,
             no_color: false,
             textfile: None,
+            wide: false,
         }
     }
 }
@@ -50,6 +59,10 @@ pub struct Style {
     pub color: bool,
     pub quiet: bool,
     pub verbose: bool,
+    /// The width lines are laid out to; `None` (piped) lays them out without a limit.
+    pub width: Option<usize>,
+    /// Every column of every section, and summaries not cut, whatever the width.
+    pub wide: bool,
 }
 
 fn no_color_env() -> bool {
@@ -63,6 +76,8 @@ impl Style {
             color: std::io::stdout().is_terminal() && !global.no_color && !no_color_env(),
             quiet: global.quiet,
             verbose: global.verbose,
+            width: width::for_stdout(),
+            wide: global.wide,
         }
     }
 }
@@ -152,15 +167,6 @@ pub fn took(secs: f64) -> String {
     }
 }
 
-fn status_color(s: Status) -> Color {
-    match s {
-        Status::Ok => Color::Green,
-        Status::Warning => Color::Yellow,
-        Status::Critical => Color::Red,
-        Status::Unknown => Color::Magenta,
-    }
-}
-
 fn counts(report: &Report) -> String {
     let mut parts = Vec::new();
     for s in [
@@ -174,80 +180,60 @@ fn counts(report: &Report) -> String {
             parts.push(format!("{n} {}", s.as_str()));
         }
     }
-    parts.join(", ")
-}
-
-fn new_table(style: Style) -> Table {
-    let mut t = Table::new();
-    t.load_preset(presets::UTF8_HORIZONTAL_ONLY)
-        .set_content_arrangement(ContentArrangement::Dynamic);
-    if style.color {
-        t.enforce_styling();
+    if parts.is_empty() {
+        "no findings".to_string()
     } else {
-        t.force_no_tty();
+        parts.join(", ")
     }
-    t
 }
 
+/// The headline, always the last line: `check morning: CRITICAL (1 critical, 10 ok) in 35 ms`.
+pub fn headline(report: &Report) -> String {
+    format!(
+        "{}: {} ({}) in {} ms",
+        report.command,
+        report.status.label(),
+        counts(report),
+        report.duration_ms
+    )
+}
+
+/// The human form: the findings one line each (grouped by component), the sections, then the
+/// headline, blocks apart by a blank line. `-q`: nothing at all when the report is OK, else
+/// only the findings that are not OK and the headline. A command's own text (`sandbox env`,
+/// `config show`) replaces it: that is the output the command was run for.
 pub fn table(report: &Report, style: Style) -> String {
     if let Some(text) = &report.text {
         return text.clone();
     }
-    let mut out = String::new();
+    if style.quiet && report.status == Status::Ok {
+        return String::new();
+    }
     let shown: Vec<&Finding> = report
         .findings
         .iter()
         .filter(|f| !style.quiet || f.status != Status::Ok)
         .collect();
-    if !shown.is_empty() {
-        let mut t = new_table(style);
-        t.set_header(["STATUS", "CHECK", "VALUE", "SUMMARY"]);
-        for f in &shown {
-            let mut status = Cell::new(f.status.label());
-            if style.color {
-                status = status
-                    .fg(status_color(f.status))
-                    .add_attribute(Attribute::Bold);
-            }
-            t.add_row(vec![
-                status,
-                Cell::new(f.label()),
-                Cell::new(human_value(f)),
-                Cell::new(&f.summary),
-            ]);
-        }
-        let _ = writeln!(out, "{t}");
+    let mut blocks: Vec<Vec<String>> = Vec::new();
+    let finding_lines = findings::lines(&shown, style);
+    if !finding_lines.is_empty() {
+        blocks.push(finding_lines);
     }
     // A section without rows would print a bare header: its finding already says "none".
-    for section in report.sections.iter().filter(|s| !s.rows.is_empty()) {
-        let mut t = new_table(style);
-        t.set_header(section.columns.clone());
-        for row in &section.rows {
-            t.add_row(row.clone());
-        }
-        let _ = writeln!(out, "{}\n{t}", section.title);
-    }
-    // Hints and details follow the table so the table stays one line per finding.
-    for f in &shown {
-        if f.status == Status::Ok && !style.verbose {
-            continue;
-        }
-        if let Some(h) = &f.hint {
-            let _ = writeln!(out, "hint ({}): {h}", f.label());
-        }
-        for line in &f.detail {
-            let _ = writeln!(out, "  {} | {line}", f.label());
+    if !style.quiet {
+        for section in report.sections.iter().filter(|s| !s.rows.is_empty()) {
+            blocks.push(sections::lines(section, style));
         }
     }
-    if !(style.quiet && report.status == Status::Ok) {
-        let _ = writeln!(
-            out,
-            "{}: {} ({}) in {} ms",
-            report.command,
-            report.status.label(),
-            counts(report),
-            report.duration_ms
-        );
+    blocks.push(vec![headline(report)]);
+    let mut out = String::new();
+    for (i, block) in blocks.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        for line in block {
+            let _ = writeln!(out, "{line}");
+        }
     }
     out
 }
@@ -694,12 +680,15 @@ mod tests {
                 title: title.into(),
                 columns: vec!["#".into()],
                 rows,
+                fit: Vec::new(),
             });
         }
         let style = Style {
             color: false,
             quiet: false,
             verbose: false,
+            width: None,
+            wide: false,
         };
         let s = table(&r, style);
         assert!(!s.contains("Empty plan"), "{s}");
@@ -714,11 +703,13 @@ mod tests {
                 color: false,
                 quiet: false,
                 verbose: false,
+                width: None,
+                wide: false,
             },
         );
         assert!(!s.contains('\x1b'));
         assert!(s.contains("CRITICAL"));
-        assert!(s.contains("hint (redis.up): start redis"));
+        assert!(s.contains("\n            hint: start redis\n"), "{s}");
         assert!(s.contains("12.0 MiB"));
         let c = table(
             &sample(),
@@ -726,6 +717,8 @@ mod tests {
                 color: true,
                 quiet: false,
                 verbose: false,
+                width: None,
+                wide: false,
             },
         );
         assert!(c.contains('\x1b'));
@@ -739,6 +732,8 @@ mod tests {
                 color: false,
                 quiet: true,
                 verbose: false,
+                width: None,
+                wide: false,
             },
         );
         assert!(!s.contains("postgres.connections"));

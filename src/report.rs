@@ -287,11 +287,72 @@ pub fn one_line(err: &anyhow::Error) -> String {
 }
 
 /// A named table attached to a report (a lock tree, a step table, a sample list).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Section {
     pub title: String,
     pub columns: Vec<String>,
     pub rows: Vec<Vec<String>>,
+    /// How each column gives way on a narrow terminal, by position; a column without an entry
+    /// is judged by its header ([`Fit::for_header`]). A rendering concern: not in the JSON.
+    #[serde(skip)]
+    pub fit: Vec<Fit>,
+}
+
+/// How a section's column gives way when the table is wider than the terminal (the way
+/// pg_activity picks its columns): optional columns go first, then free text is cut with `…`;
+/// an identifier an operator copies is never cut or dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Fit {
+    /// An identifier an operator copies (a backup id, a pid, a queryid, a runbook name).
+    Whole,
+    /// Free text (a query, a description): cut with `…` to the room left, dropped last.
+    #[default]
+    Text,
+    /// Shown when there is room; the higher the number, the sooner it is dropped.
+    Optional(u8),
+}
+
+impl Fit {
+    /// The fit of a column a command did not describe, from its header: the headers opsbook
+    /// uses for identifiers are whole, the ones for free text are text, the rest optional
+    /// (dropped from the right).
+    pub fn for_header(header: &str, position: usize) -> Fit {
+        const WHOLE: &[&str] = &[
+            "#", "PID", "ID", "QUERYID", "NAME", "BACKUP", "RUNBOOK", "STEP", "INDEX", "TABLE",
+            "DATABASE", "SQLSTATE", "KEY", "FILE", "UNIT", "SETTING", "OBJECT", "SLOT", "VARIABLE",
+            "VALUE",
+        ];
+        const TEXT: &[&str] = &[
+            "QUERY",
+            "QUERY PLAN",
+            "SUMMARY",
+            "DESCRIPTION",
+            "WHY",
+            "RUN",
+            "DETAIL",
+            "NODE",
+            "ACTION",
+            "CHANGE",
+            "RESULT",
+        ];
+        if WHOLE.contains(&header) {
+            Fit::Whole
+        } else if TEXT.contains(&header) {
+            Fit::Text
+        } else {
+            Fit::Optional(u8::try_from(position).unwrap_or(u8::MAX))
+        }
+    }
+}
+
+impl Section {
+    /// The fit of column `i`: the command's word, else [`Fit::for_header`].
+    pub fn fit_of(&self, i: usize) -> Fit {
+        self.fit
+            .get(i)
+            .copied()
+            .unwrap_or_else(|| Fit::for_header(self.columns.get(i).map_or("", String::as_str), i))
+    }
 }
 
 /// What every command returns.
@@ -380,6 +441,25 @@ mod tests {
         assert_eq!(
             T.ids().collect::<Vec<_>>(),
             vec!["backup.created", "metric.<name>"]
+        );
+    }
+
+    #[test]
+    fn a_section_column_fits_by_the_commands_word_else_by_its_header() {
+        let s = Section {
+            title: "t".into(),
+            columns: ["ID", "AGE", "QUERY", "EXTRA"].map(String::from).to_vec(),
+            rows: vec![],
+            fit: vec![Fit::Optional(9)],
+        };
+        assert_eq!(s.fit_of(0), Fit::Optional(9));
+        assert_eq!(s.fit_of(1), Fit::Optional(1));
+        assert_eq!(s.fit_of(2), Fit::Text);
+        assert_eq!(Fit::for_header("PID", 4), Fit::Whole);
+        let json = serde_json::to_value(&s).unwrap();
+        assert!(
+            json.get("fit").is_none(),
+            "the fit is not in the JSON: {json}"
         );
     }
 

@@ -26,7 +26,11 @@ fn every_help() -> Vec<(Vec<String>, String)> {
 }
 
 fn walk(cmd: &mut clap::Command, path: Vec<String>, out: &mut Vec<(Vec<String>, String)>) {
-    out.push((path.clone(), cmd.render_long_help().to_string()));
+    // What the binary prints: clap's help with opsbook's layout of the examples.
+    out.push((
+        path.clone(),
+        opsbook::cli::render_help(cmd, true, false, WIDTH),
+    ));
     for sub in cmd.get_subcommands_mut() {
         if sub.get_name() == "help" {
             continue;
@@ -110,4 +114,38 @@ fn the_binary_prints_the_same_help() {
             "{words:?} --help"
         );
     }
+}
+
+/// An example command line in a help is never broken, however narrow the terminal: clap
+/// re-flowed the examples to the width, so `--target-ms 5` landed on a line of its own and the
+/// pasted command lost it.
+#[test]
+fn example_lines_are_never_wrapped() {
+    fn walk(cmd: &clap::Command, checked: &mut usize) {
+        let help = opsbook::cli::render_help(cmd, true, false, 40);
+        let after = cmd
+            .get_after_long_help()
+            .or(cmd.get_after_help())
+            .map(|s| s.to_string())
+            .unwrap_or_default();
+        for example in after
+            .lines()
+            .filter(|l| l.trim_start().starts_with("opsbook "))
+        {
+            assert!(
+                help.lines().any(|l| l == example),
+                "`{}` --help at 40 columns broke the example {example:?}:\n{help}",
+                cmd.get_name()
+            );
+            *checked += 1;
+        }
+        for sub in cmd.get_subcommands() {
+            walk(sub, checked);
+        }
+    }
+    let mut root = Cli::command();
+    root.build();
+    let mut checked = 0;
+    walk(&root, &mut checked);
+    assert!(checked > 20, "only {checked} examples found");
 }

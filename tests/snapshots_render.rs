@@ -6,28 +6,127 @@
 //! `git diff tests/snapshots/` (or use `cargo insta review`).
 //!
 //! Nothing time- or terminal-dependent enters: every `duration_ms` is fixed and every `Style`
-//! is colourless (comfy-table then never asks the terminal for its width).
+//! is colourless with a fixed width (80 and 120 columns, or none: piped).
 
 // `Format` moves from `cli` to `render` with #17: this is the one line to change.
+use opsbook::render::width::cells;
 use opsbook::render::Format;
 use opsbook::render::{render, Style};
-use opsbook::report::{Finding, Report, Section, Status};
+use opsbook::report::{Finding, Fit, Report, Section, Status};
 
 const PLAIN: Style = Style {
     color: false,
     quiet: false,
     verbose: false,
+    width: None,
+    wide: false,
 };
 const VERBOSE: Style = Style {
-    color: false,
-    quiet: false,
     verbose: true,
+    ..PLAIN
 };
 const QUIET: Style = Style {
-    color: false,
     quiet: true,
-    verbose: false,
+    ..PLAIN
 };
+
+/// What must hold of every human rendering at `width` (or piped, `None`): no line over the
+/// width, no line ending in a space, every finding one line with its `id[subject]` whole, and
+/// every identifier cell of a section whole on one line.
+fn assert_layout(name: &str, report: &Report, style: Style, text: &str) {
+    for line in text.lines() {
+        assert!(!line.ends_with(' '), "{name}: trailing space in {line:?}");
+        if let Some(w) = style.width {
+            assert!(cells(line) <= w, "{name}: over {w} columns: {line:?}");
+        }
+    }
+    if report.text.is_some() {
+        return;
+    }
+    let shown = report
+        .findings
+        .iter()
+        .filter(|f| !style.quiet || f.status != Status::Ok);
+    for f in shown {
+        let label = f.label().replace('\n', "\\n");
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| {
+                l.trim_start()
+                    .strip_prefix(f.status.label())
+                    .is_some_and(|rest| rest.trim_start().starts_with(label.as_str()))
+            })
+            .collect();
+        assert!(
+            !lines.is_empty(),
+            "{name}: no line holds {label} whole:\n{text}"
+        );
+    }
+    if style.quiet {
+        return;
+    }
+    for section in report.sections.iter().filter(|s| !s.rows.is_empty()) {
+        for row in &section.rows {
+            for (i, cell) in row.iter().enumerate() {
+                if section.fit_of(i) == Fit::Whole && !cell.trim().is_empty() {
+                    assert!(
+                        text.lines().any(|l| l.contains(cell.as_str())),
+                        "{name}: identifier {cell:?} broken:\n{text}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The human form at 80 and 120 columns and with --wide at 80, each held to [`assert_layout`].
+fn assert_widths(name: &str, report: &Report) {
+    for (suffix, style) in [
+        (
+            "80",
+            Style {
+                width: Some(80),
+                ..PLAIN
+            },
+        ),
+        (
+            "120",
+            Style {
+                width: Some(120),
+                ..PLAIN
+            },
+        ),
+        (
+            "80_verbose",
+            Style {
+                width: Some(80),
+                ..VERBOSE
+            },
+        ),
+    ] {
+        let text = render(report, Format::Table, style);
+        assert_layout(&format!("{name} at {suffix}"), report, style, &text);
+        insta::assert_snapshot!(format!("{name}__w{suffix}"), text);
+    }
+    for style in [PLAIN, VERBOSE, QUIET] {
+        let text = render(report, Format::Table, style);
+        assert_layout(&format!("{name} piped"), report, style, &text);
+    }
+    let wide = Style {
+        width: Some(80),
+        wide: true,
+        ..PLAIN
+    };
+    let text = render(report, Format::Table, wide);
+    for section in report.sections.iter().filter(|s| !s.rows.is_empty()) {
+        for column in &section.columns {
+            assert!(
+                text.contains(column.as_str()),
+                "{name} --wide hides {column}:\n{text}"
+            );
+        }
+    }
+}
 
 /// Every rendering of `report` that differs: the table plain, verbose and quiet, then the three
 /// machine formats (which ignore the style).
@@ -48,6 +147,7 @@ fn assert_renderings(name: &str, report: &Report) {
             render(report, format, PLAIN)
         );
     }
+    assert_widths(name, report);
 }
 
 /// A healthy morning check: every kind of unit the renderers convert (bytes, seconds,
@@ -128,6 +228,12 @@ fn warning() -> Report {
         .above(Some(80.0), Some(90.0)),
     );
     r.push(Finding::ok("postgres.lock_waits", "no session waits for a lock").value(0, "sessions"));
+    // A long database name: its label shifts its own line, not every line's summary.
+    r.push(
+        Finding::ok("postgres.database_size", "1.2 GiB, +3% since yesterday")
+            .subject("tour_with_a_rather_long_database_name_31423")
+            .value(1_288_490_188u64, "bytes"),
+    );
     r.push(
         Finding::ok("postgres.slow_queries", "2 statements over 200 ms")
             .value(2, "statements")
@@ -164,28 +270,69 @@ fn critical_with_section() -> Report {
         .above(Some(1.0), Some(10.0)),
     );
     r.push(Finding::ok("locks.oldest_wait", "the longest wait is 950 ms").value(0.95, "seconds"));
+    // The shape `diagnose locks` attaches, with its fits: the pid stays whole.
+    let row = |cells: [&str; 9]| cells.map(String::from).to_vec();
     r.sections.push(Section {
-        title: "Lock tree".to_string(),
-        columns: ["PID", "STATE", "WAITING", "QUERY"]
-            .map(String::from)
-            .to_vec(),
+        title: "Blocking tree (root blockers first, waiters under what they queue behind)"
+            .to_string(),
+        columns: [
+            "PID",
+            "USER@APP",
+            "CLIENT",
+            "STATE",
+            "WAIT EVENT",
+            "WAITING",
+            "XACT AGE",
+            "WANTS",
+            "QUERY",
+        ]
+        .map(String::from)
+        .to_vec(),
         rows: vec![
-            [
+            row([
                 "4242",
+                "app@billing-worker",
+                "10.20.30.40:51234",
                 "idle in transaction",
+                "Client:ClientRead",
+                "",
                 "12m 3s",
-                "UPDATE accounts SET ...",
-            ]
-            .map(String::from)
-            .to_vec(),
-            [
-                "4250",
+                "",
+                "UPDATE accounts SET balance = balance - 10 WHERE id = 7",
+            ]),
+            row([
+                "└ 4250",
+                "app@web",
+                "10.20.30.41:40022",
                 "active",
+                "Lock:transactionid",
                 "950ms",
-                "  └ SELECT * FROM accounts FOR UPDATE",
-            ]
-            .map(String::from)
-            .to_vec(),
+                "950ms",
+                "ShareLock on transaction 7731",
+                "SELECT * FROM accounts WHERE id = 7 FOR UPDATE",
+            ]),
+            row([
+                "  └ 4251",
+                "postgres@psql",
+                "local",
+                "active",
+                "Lock:relation",
+                "400ms",
+                "401ms",
+                "AccessExclusiveLock on accounts",
+                "ALTER TABLE accounts ADD COLUMN note text",
+            ]),
+        ],
+        fit: vec![
+            Fit::Whole,
+            Fit::Optional(3),
+            Fit::Optional(6),
+            Fit::Optional(4),
+            Fit::Optional(5),
+            Fit::Optional(1),
+            Fit::Optional(7),
+            Fit::Optional(2),
+            Fit::Text,
         ],
     });
     // An empty section prints nothing in the table (its finding already says "none").
@@ -193,6 +340,7 @@ fn critical_with_section() -> Report {
         title: "Idle in transaction".to_string(),
         columns: vec!["PID".to_string()],
         rows: vec![],
+        fit: Vec::new(),
     });
     r
 }
@@ -244,6 +392,120 @@ fn long_and_hostile() -> Report {
         .value(41, "days")
         .below(Some(30.0), Some(7.0)),
     );
+    r
+}
+
+/// `backup list`: one component (no heading), a section whose backup ids an operator copies
+/// into `restore` must never be cut, whatever the width.
+fn backup_list() -> Report {
+    let mut r = Report::new("backup list");
+    r.duration_ms = 12;
+    r.push(Finding::ok("backup.count", "3 verified backups of 2 databases").value(3, "backups"));
+    r.push(
+        Finding::new(
+            "backup.unverified",
+            Status::Warning,
+            "opsbook_demo_with_a_long_name/20261204T010000Z has not been verified since it was taken",
+        )
+        .subject("opsbook_demo_with_a_long_name")
+        .value(1, "backups")
+        .hint("opsbook backup verify opsbook_demo_with_a_long_name/20261204T010000Z --restore-test"),
+    );
+    let row = |cells: [&str; 7]| cells.map(String::from).to_vec();
+    r.sections.push(Section {
+        title: "Backups in /var/lib/opsbook/backups, newest first".to_string(),
+        columns: [
+            "ID",
+            "AGE",
+            "SIZE",
+            "COMPRESSION",
+            "VERIFIED",
+            "TABLES",
+            "ROWS",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: vec![
+            row([
+                "opsbook_demo_with_a_long_name/20261204T010000Z",
+                "7h 2m",
+                "1.2 MiB",
+                "zstd:3",
+                "no",
+                "4",
+                "120000",
+            ]),
+            row([
+                "opsbook_demo_with_a_long_name/20261203T010000Z",
+                "1d 7h",
+                "1.2 MiB",
+                "zstd:3",
+                "yes",
+                "4",
+                "119870",
+            ]),
+            row([
+                "app/20261203T010000Z",
+                "1d 7h",
+                "310.0 KiB",
+                "gzip:6",
+                "yes",
+                "2",
+                "5400",
+            ]),
+        ],
+        fit: vec![
+            Fit::Whole,
+            Fit::Optional(1),
+            Fit::Optional(2),
+            Fit::Optional(5),
+            Fit::Optional(3),
+            Fit::Optional(4),
+            Fit::Optional(6),
+        ],
+    });
+    r
+}
+
+/// `diagnose queries`: queryids stay whole, the statement text is cut.
+fn queries() -> Report {
+    let mut r = Report::new("diagnose queries");
+    r.duration_ms = 31;
+    r.push(
+        Finding::new(
+            "queries.slow",
+            Status::Warning,
+            "1 statement with a mean over 50 ms (calls > 100)",
+        )
+        .value(1, "statements")
+        .hint("opsbook diagnose queries --explain -3012873125478962411"),
+    );
+    let row = |cells: [&str; 6]| cells.map(String::from).to_vec();
+    r.sections.push(Section {
+        title: "Top statements by total time".to_string(),
+        columns: ["QUERYID", "CALLS", "TOTAL", "MEAN", "ROWS", "QUERY"]
+            .map(String::from)
+            .to_vec(),
+        rows: vec![
+            row([
+                "-3012873125478962411",
+                "1204",
+                "1m 12s",
+                "60ms",
+                "1204",
+                "SELECT o.id, o.total, c.name FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.created_at > $1 ORDER BY o.created_at DESC LIMIT $2",
+            ]),
+            row(["8817263549102", "98211", "9s", "0.1ms", "98211", "SELECT 1"]),
+        ],
+        fit: vec![
+            Fit::Whole,
+            Fit::Optional(2),
+            Fit::Optional(1),
+            Fit::Optional(3),
+            Fit::Optional(4),
+            Fit::Text,
+        ],
+    });
     r
 }
 
@@ -307,6 +569,16 @@ fn long_summary_and_text_to_escape() {
 #[test]
 fn payload_and_plain_text() {
     assert_renderings("data", &with_data_and_text());
+}
+
+#[test]
+fn backup_list_keeps_its_ids() {
+    assert_renderings("backup_list", &backup_list());
+}
+
+#[test]
+fn queries_keep_their_queryids() {
+    assert_renderings("queries", &queries());
 }
 
 #[test]

@@ -16,7 +16,7 @@ use crate::clients::postgres::PgClient;
 use crate::context::Ctx;
 use crate::interrupt::Interrupt;
 use crate::render::{human_bytes, human_duration, took};
-use crate::report::{one_line, Finding, Report, Section, Status};
+use crate::report::{one_line, Finding, Fit, Report, Section, Status};
 
 /// Every finding id this command emits (see [`FindingIds`]).
 ///
@@ -504,6 +504,16 @@ fn list(db: Option<&str>, dir: &Path) -> anyhow::Result<Report> {
         title: format!("Backups in {}, newest first", dir.display()),
         columns: LIST_COLUMNS.iter().map(|c| c.to_string()).collect(),
         rows: entries.iter().map(|e| entry_row(e, now)).collect(),
+        // The id is what `restore` and `backup verify` take: never cut.
+        fit: vec![
+            Fit::Whole,
+            Fit::Optional(1),
+            Fit::Optional(2),
+            Fit::Optional(5),
+            Fit::Optional(3),
+            Fit::Optional(4),
+            Fit::Optional(6),
+        ],
     });
     let data: Vec<serde_json::Value> = entries
         .iter()
@@ -707,6 +717,7 @@ fn prune(
             .map(|c| c.to_string())
             .collect(),
         rows,
+        fit: Vec::new(),
     });
     report.data = Some(serde_json::json!({
         "kept": kept.iter().map(|(e, why)| serde_json::json!({"id": e.id(), "why": why})).collect::<Vec<_>>(),

@@ -137,6 +137,7 @@ fn man_pages(
     clap_mangen::Man::new(page)
         .render(&mut buf)
         .with_context(|| format!("rendering the man page of {name}"))?;
+    let buf = examples_unfilled(&buf);
     files.push((Path::new("man").join(format!("{name}.1")), buf));
     for sub in cmd.get_subcommands() {
         if sub.is_hide_set() || sub.get_name() == "help" {
@@ -203,12 +204,52 @@ pub fn run(
     Ok(report)
 }
 
+/// The man page with each run of indented lines after `.SH EXTRA` (the examples) between
+/// `.nf` and `.fi`: man fills the text to the terminal's width, and broke an example command
+/// line in two, as clap's help did. Hyphenation is off (`.nh` after `.TH`): it cut finding
+/// ids (`bench.aggrega‐tion`) and flags at the line's end.
+fn examples_unfilled(page: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(page);
+    let mut out = String::with_capacity(text.len() + 64);
+    let (mut extra, mut unfilled) = (false, false);
+    for line in text.lines() {
+        if line.starts_with(".SH ") {
+            extra = line == ".SH EXTRA";
+        }
+        let example = extra && line.starts_with("  ");
+        if example && !unfilled {
+            out.push_str(".nf\n");
+        } else if !example && unfilled {
+            out.push_str(".fi\n");
+        }
+        unfilled = example;
+        out.push_str(line);
+        out.push('\n');
+        if line.starts_with(".TH ") {
+            out.push_str(".nh\n");
+        }
+    }
+    if unfilled {
+        out.push_str(".fi\n");
+    }
+    out.into_bytes()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::cli::Cli;
     use crate::cli::Steps;
     use clap::CommandFactory as _;
+
+    #[test]
+    fn man_examples_are_not_filled() {
+        let page = ".TH x 1\n.SH DESCRIPTION\n  indented prose\n.SH EXTRA\nExamples:\n  opsbook a\n  opsbook b\n\nExit status\n";
+        assert_eq!(
+            String::from_utf8(examples_unfilled(page.as_bytes())).unwrap(),
+            ".TH x 1\n.nh\n.SH DESCRIPTION\n  indented prose\n.SH EXTRA\nExamples:\n.nf\n  opsbook a\n  opsbook b\n.fi\n\nExit status\n"
+        );
+    }
 
     #[test]
     fn generated_artifacts_are_fresh() {

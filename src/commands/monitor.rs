@@ -107,6 +107,10 @@ pub async fn run(args: &MonitorArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         drop(fresh);
         taken += 1;
         if args.count.is_some_and(|c| taken >= c) || interrupt.is_set() {
+            // On a terminal the last snapshot replaces the one before it too.
+            if render::watch::redraws(&ctx.output) && show(ctx, &report)? {
+                report.shown = true;
+            }
             return Ok(report);
         }
         if !show(ctx, &report)? {
@@ -127,7 +131,10 @@ pub async fn run(args: &MonitorArgs, ctx: &Ctx) -> anyhow::Result<Report> {
 
 /// Print one intermediate snapshot and refresh the textfile; false when stdout is closed.
 fn show(ctx: &Ctx, report: &Report) -> anyhow::Result<bool> {
-    let text = render::render(report, ctx.output.format, Style::for_stdout(&ctx.output));
+    let text = render::watch::frame(
+        &render::render(report, ctx.output.format, Style::for_stdout(&ctx.output)),
+        render::watch::redraws(&ctx.output),
+    );
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {

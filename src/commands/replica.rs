@@ -201,6 +201,7 @@ async fn promote(args: &PromoteArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             ],
             vec!["timeline".into(), format!("{old_tl} -> {new_tl}")],
         ],
+        fit: Vec::new(),
     });
     Ok(report)
 }

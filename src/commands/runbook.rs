@@ -229,6 +229,7 @@ fn list(dirs: &[PathBuf], runner: &dyn StepRunner) -> anyhow::Result<Report> {
             .map(|c| c.to_string())
             .collect(),
         rows,
+        fit: Vec::new(),
     });
     report.data = Some(serde_json::json!({ "runbooks": data }));
     Ok(report)
@@ -269,6 +270,7 @@ fn steps_section(rb: &Runbook, title: String) -> Section {
                 ]
             })
             .collect(),
+        fit: Vec::new(),
     }
 }
 
@@ -567,6 +569,7 @@ async fn execute(
                 .map(|c| c.to_string())
                 .collect(),
             rows,
+            fit: Vec::new(),
         },
     );
     report.data =

@@ -154,6 +154,7 @@ fn env_section(sb: &Sandbox) -> Section {
         title: format!("Point opsbook at it with: {}", eval_line(sb)),
         columns: vec!["VARIABLE".into(), "VALUE".into()],
         rows: sb.env().into_iter().map(|(k, v)| vec![k, v]).collect(),
+        fit: Vec::new(),
     }
 }
 

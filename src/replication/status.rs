@@ -387,6 +387,7 @@ pub fn sections(o: &Observed) -> Vec<Section> {
                     ]
                 })
                 .collect(),
+            fit: Vec::new(),
         });
     }
     if !o.slots.is_empty() {
@@ -409,6 +410,7 @@ pub fn sections(o: &Observed) -> Vec<Section> {
                     ]
                 })
                 .collect(),
+            fit: Vec::new(),
         });
     }
     v

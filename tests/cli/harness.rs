@@ -158,6 +158,7 @@ const SCRUB: &[&str] = &[
     "REDIS_URL",
     "OPSBOOK_CONFIG",
     "OPSBOOK_STATE_DIR",
+    "COLUMNS",
     "OPSBOOK_SANDBOX_DIR",
     "NO_COLOR",
     "XDG_CONFIG_HOME",

@@ -23,12 +23,14 @@ mod metrics;
 mod monitor;
 mod output;
 mod package;
+mod quiet;
 mod replica;
 mod report;
 mod restore;
 mod runbook;
 mod sandbox_cmd;
 mod signals;
+mod tour;
 mod usage;
 
 #[test]

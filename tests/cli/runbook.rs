@@ -455,3 +455,19 @@ fn notify_sends_the_outcome_once_when_the_runbook_fails_and_not_when_it_passes()
         .unwrap()
         .contains("no notify.telegram or notify.webhook"));
 }
+
+#[test]
+fn wide_in_a_step_is_refused_at_validation() {
+    let s = Scratch::new("rb_wide");
+    let p = rb(
+        &s,
+        "wide",
+        "name: wide\nsteps:\n  - name: locks\n    run: diagnose locks --wide\n",
+    );
+    let run = opsbook(&["runbook", "validate"]).arg(&p).run();
+    assert_eq!(run.code, 3, "{run}");
+    assert!(
+        run.stdout.contains("--wide apply to the whole runbook"),
+        "{run}"
+    );
+}

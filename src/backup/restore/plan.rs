@@ -158,6 +158,7 @@ impl Restore {
                 .enumerate()
                 .map(|(i, s)| vec![(i + 1).to_string(), s.clone()])
                 .collect(),
+            fit: Vec::new(),
         });
         report
     }

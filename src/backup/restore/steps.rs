@@ -41,6 +41,7 @@ impl Steps {
                 .map(|c| c.to_string())
                 .collect(),
             rows: self.rows,
+            fit: Vec::new(),
         }
     }
 }

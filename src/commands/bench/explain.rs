@@ -514,6 +514,7 @@ impl Explained {
                     ]
                 })
                 .collect(),
+            fit: Vec::new(),
         });
         for s in &self.seq_scans {
             let mut f = Finding::new(

@@ -480,5 +480,6 @@ fn plan_section(steps: Option<&[maintain::Step]>, cleanup: Option<&cleanup::Plan
             .map(|c| c.to_string())
             .collect(),
         rows,
+        fit: Vec::new(),
     }
 }

@@ -16,7 +16,7 @@ use crate::clients::postgres::PgClient;
 use crate::config::Span;
 use crate::context::Ctx;
 use crate::render::human_duration;
-use crate::report::{Finding, Report, Section, Status};
+use crate::report::{Finding, Fit, Report, Section, Status};
 
 use crate::sql::one_line_text;
 
@@ -360,6 +360,20 @@ fn grow(
     Node { session, waiters }
 }
 
+/// How the tree's columns give way on a narrow terminal: the pid (what --cancel and
+/// --terminate take) stays whole, the query is cut, the rest go least useful first.
+const FIT: [Fit; 9] = [
+    Fit::Whole,
+    Fit::Optional(3),
+    Fit::Optional(6),
+    Fit::Optional(4),
+    Fit::Optional(5),
+    Fit::Optional(1),
+    Fit::Optional(7),
+    Fit::Optional(2),
+    Fit::Text,
+];
+
 const COLUMNS: [&str; 9] = [
     "PID",
     "USER@APP",
@@ -513,6 +527,7 @@ fn append_snapshot(report: &mut Report, sessions: &[Session], args: &LocksArgs, 
                 .to_string(),
             columns: COLUMNS.iter().map(|c| c.to_string()).collect(),
             rows: tree.rows(),
+            fit: FIT.to_vec(),
         });
     }
     report.data = Some(serde_json::json!({ "tree": tree.roots }));
@@ -536,17 +551,28 @@ pub async fn run(args: &LocksArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             _ = tokio::time::sleep(every.0) => {}
         }
     }
-    snapshot_report(args, ctx).await
+    let mut report = snapshot_report(args, ctx).await?;
+    // On a terminal the last snapshot replaces the one before it too.
+    if crate::render::watch::redraws(&ctx.output) {
+        print_now(&report, ctx)?;
+        report.shown = true;
+    }
+    Ok(report)
 }
 
 /// --watch prints every intermediate snapshot itself; main prints the final one.
 fn print_now(report: &Report, ctx: &Ctx) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let style = crate::render::Style::for_stdout(&ctx.output);
-    let text = crate::render::render(report, ctx.output.format, style);
+    let redraw = crate::render::watch::redraws(&ctx.output);
+    let text = crate::render::watch::frame(
+        &crate::render::render(report, ctx.output.format, style),
+        redraw,
+    );
     let mut out = stdout.lock();
+    // Piped, snapshots are appended a blank line apart; redrawn, the frame is the screen.
     out.write_all(text.as_bytes())
-        .and_then(|_| out.write_all(b"\n"))
+        .and_then(|_| out.write_all(if redraw { b"" } else { b"\n" }))
         .and_then(|_| out.flush())
         .context("writing a --watch snapshot to stdout")
 }

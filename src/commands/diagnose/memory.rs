@@ -475,6 +475,7 @@ fn samples_section(samples: &[Sample], with_process: bool) -> Section {
         title: "Samples".to_string(),
         columns,
         rows,
+        fit: Vec::new(),
     }
 }
 

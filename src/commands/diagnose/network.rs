@@ -163,6 +163,7 @@ pub async fn run(args: &NetworkArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             .map(|c| c.to_string())
             .collect(),
             rows: http_rows,
+            fit: Vec::new(),
         });
     }
     report.sections.push(Section {
@@ -172,6 +173,7 @@ pub async fn run(args: &NetworkArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             .iter()
             .map(|(k, v)| vec![k.clone(), v.to_string()])
             .collect(),
+        fit: Vec::new(),
     });
     report.data = Some(serde_json::json!({
         "http": http_data,

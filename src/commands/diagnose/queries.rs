@@ -20,7 +20,7 @@ use crate::context::Ctx;
 use crate::probes::index_advisor::{
     self as advisor, first_keyword, generic_plan, single_statement, words, AdvisedTable,
 };
-use crate::report::{Finding, Report, Section, Status};
+use crate::report::{Finding, Fit, Report, Section, Status};
 
 use crate::sql::one_line_text;
 
@@ -152,6 +152,7 @@ pub async fn run(args: &QueriesArgs, ctx: &Ctx) -> anyhow::Result<Report> {
                     ]
                 })
                 .collect(),
+            fit: Vec::new(),
         });
     }
     if !used.is_empty() {
@@ -174,6 +175,7 @@ pub async fn run(args: &QueriesArgs, ctx: &Ctx) -> anyhow::Result<Report> {
                     ]
                 })
                 .collect(),
+            fit: Vec::new(),
         });
     }
     data.insert("unused_indexes".into(), serde_json::to_value(&unused)?);
@@ -202,6 +204,15 @@ fn statement_section(title: &str, rows: &[Statement]) -> Section {
                 ]
             })
             .collect(),
+        // The queryid is what `diagnose queries --explain` takes: never cut; the text is.
+        fit: vec![
+            Fit::Whole,
+            Fit::Optional(2),
+            Fit::Optional(1),
+            Fit::Optional(3),
+            Fit::Optional(4),
+            Fit::Text,
+        ],
     }
 }
 
@@ -636,6 +647,7 @@ async fn explain(pg: &PgClient, schema: &str, queryid: i64) -> anyhow::Result<Re
         title: format!("Plan of queryid {queryid}"),
         columns: vec!["QUERY PLAN".into()],
         rows: plan_text.iter().map(|l| vec![l.clone()]).collect(),
+        fit: Vec::new(),
     });
     report.data = Some(
         serde_json::json!({ "queryid": queryid.to_string(), "query": query, "plan": plan_text }),

@@ -161,6 +161,7 @@ fn plan_section(lines: &[String]) -> Section {
             .enumerate()
             .map(|(i, s)| vec![(i + 1).to_string(), s.clone()])
             .collect(),
+        fit: Vec::new(),
     }
 }
 
