@@ -2,7 +2,7 @@
 //! of points when there are more than fit), and the report section that lists every series.
 
 use super::{human, Trends};
-use crate::report::Section;
+use crate::report::{Fit, Section};
 
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
@@ -78,6 +78,15 @@ pub fn section(trends: &Trends, title: &str, empty_too: bool) -> Section {
             .map(|c| c.to_string())
             .collect(),
         rows,
+        // The chart id and the trend stay whole; the numbers give way first, MIN before MAX.
+        fit: vec![
+            Fit::Whole,
+            Fit::Text,
+            Fit::Whole,
+            Fit::Optional(5),
+            Fit::Optional(4),
+            Fit::Optional(2),
+        ],
     }
 }
 
