@@ -151,7 +151,11 @@ mod tests {
         if let Some(pb) = &p.bar {
             pb.tick();
         }
-        assert!(term.text().contains("analysing the tables"), "{:?}", term.text());
+        assert!(
+            term.text().contains("analysing the tables"),
+            "{:?}",
+            term.text()
+        );
         p.finish();
         assert_eq!(term.text().trim(), "", "the line is cleared");
     }

@@ -678,7 +678,10 @@ async fn wait_streaming(ctx: &Ctx, args: &StandbyArgs, started: Instant) -> Find
                                 started.elapsed().as_secs_f64()
                             ),
                         )
-                        .value(started.elapsed().as_millis() as u64, "ms")
+                        .value_f64(
+                            (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+                            "seconds",
+                        )
                         .hint("watch it with `opsbook replica status` (here and on the primary)");
                     }
                     last = format!("WAL receiver {}", status.unwrap_or_else(|| "?".into()));
