@@ -21,6 +21,7 @@ pub mod http_url;
 mod load;
 pub mod metrics;
 mod notify;
+mod numbers;
 pub mod secrets;
 mod thresholds;
 mod validate;
@@ -58,6 +59,7 @@ pub struct BackupConfig {
     /// retention: keep the newest N backups of each database (`backup --keep` overrides)
     pub keep: Option<usize>,
     /// retention: keep backups younger than D days (`backup --keep-days` overrides)
+    #[serde(serialize_with = "numbers::whole_opt")]
     pub keep_days: Option<f64>,
 }
 
@@ -99,6 +101,7 @@ pub struct MaintenanceConfig {
     /// dead tuples (n_dead_tup) at or above which a table needs a VACUUM
     pub dead_tuples: u64,
     /// ... and the dead tuples are at least this percent of the live ones
+    #[serde(serialize_with = "numbers::whole")]
     pub dead_pct: f64,
     /// statistics older than this (last (auto)vacuum / (auto)analyze), or none, are stale
     pub stats_age: Span,
@@ -227,6 +230,7 @@ pub struct MonitorConfig {
     /// are at most this old; older (or none): it samples for cpu_sample
     pub cpu_sample_max_age: Span,
     /// a statement whose mean time is above this many milliseconds counts as slow
+    #[serde(serialize_with = "numbers::whole")]
     pub slow_query_ms: f64,
     /// RQ queues counted by rq.backlog; empty: every queue in RQ's `rq:queues` set
     pub queues: Vec<String>,
@@ -261,6 +265,7 @@ pub struct BenchQuery {
     #[serde(default)]
     pub params: Vec<BenchParam>,
     /// the p95 latency the query must meet, in milliseconds
+    #[serde(serialize_with = "numbers::whole_opt")]
     pub target_ms: Option<f64>,
 }
 

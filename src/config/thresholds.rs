@@ -9,7 +9,9 @@ use super::Span;
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
+    #[serde(serialize_with = "super::numbers::whole_opt")]
     pub warning: Option<f64>,
+    #[serde(serialize_with = "super::numbers::whole_opt")]
     pub critical: Option<f64>,
 }
 

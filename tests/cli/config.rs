@@ -74,6 +74,38 @@ fn no_file_means_the_seed_defaults() {
     assert_eq!(c["services"][0], "postgresql");
 }
 
+/// Issue 19: byte sizes and counts print as the integers they are (`16777216`, not
+/// `16777216.0`); a fraction keeps its decimals. The printed YAML reads back as the same config.
+#[test]
+fn config_show_prints_whole_numbers_as_integers() {
+    let s = Scratch::new("numbers");
+    let cfg = s.write(
+        "numbers.yaml",
+        "thresholds:\n  replication_lag_bytes: {warning: 16777216, critical: 1073741824}\n  load_per_core: {warning: 1.5}\n",
+        0o600,
+    );
+    let run = opsbook(&["config", "show"]).config(&cfg).run();
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains("warning: 16777216\n"), "{run}");
+    assert!(run.stdout.contains("critical: 1073741824\n"), "{run}");
+    assert!(run.stdout.contains("warning: 1.5\n"), "{run}");
+    assert!(run.stdout.contains("warning: 80\n"), "the defaults too: {run}");
+    let floats: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.trim_end().ends_with(".0"))
+        .collect();
+    assert!(floats.is_empty(), "{floats:?}");
+    let shown = s.write("shown.yaml", &run.stdout, 0o600);
+    let again = opsbook(&["config", "check", shown.to_str().unwrap()]).run();
+    assert_eq!(again.code, 0, "{again}");
+    let j = opsbook(&["config", "show"]).config(&cfg).json();
+    assert_eq!(
+        j["data"]["config"]["thresholds"]["replication_lag_bytes"]["warning"].to_string(),
+        "16777216"
+    );
+}
+
 #[test]
 fn config_show_masks_secrets_and_readable_secret_files_are_refused() {
     let s = Scratch::new("secret");
