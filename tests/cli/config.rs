@@ -89,7 +89,10 @@ fn config_show_prints_whole_numbers_as_integers() {
     assert!(run.stdout.contains("warning: 16777216\n"), "{run}");
     assert!(run.stdout.contains("critical: 1073741824\n"), "{run}");
     assert!(run.stdout.contains("warning: 1.5\n"), "{run}");
-    assert!(run.stdout.contains("warning: 80\n"), "the defaults too: {run}");
+    assert!(
+        run.stdout.contains("warning: 80\n"),
+        "the defaults too: {run}"
+    );
     let floats: Vec<&str> = run
         .stdout
         .lines()
