@@ -229,9 +229,10 @@ pub struct MonitorConfig {
     /// host.cpu_usage reports the CPU busy since the previous run when that run's counters
     /// are at most this old; older (or none): it samples for cpu_sample
     pub cpu_sample_max_age: Span,
-    /// a statement whose mean time is above this many milliseconds counts as slow
-    #[serde(serialize_with = "numbers::whole")]
-    pub slow_query_ms: f64,
+    /// gone: "slow" is `thresholds.slow_query_mean_ms` / `slow_query_min_calls` for every
+    /// command; still read so that an old config is refused with that hint, not "unknown key"
+    #[serde(default, skip_serializing)]
+    pub slow_query_ms: Option<f64>,
     /// RQ queues counted by rq.backlog; empty: every queue in RQ's `rq:queues` set
     pub queues: Vec<String>,
 }
@@ -241,7 +242,7 @@ impl Default for MonitorConfig {
         MonitorConfig {
             cpu_sample: Span(Duration::from_millis(500)),
             cpu_sample_max_age: Span(Duration::from_secs(600)),
-            slow_query_ms: 100.0,
+            slow_query_ms: None,
             queues: Vec::new(),
         }
     }

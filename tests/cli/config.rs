@@ -216,3 +216,19 @@ fn the_example_config_is_valid_and_its_secrets_stay_masked() {
         assert!(shown.stdout.contains(&format!("{key}:")), "{key}: {shown}");
     }
 }
+
+/// Issue 19: "slow" has one definition; the monitor's own old key is refused with the way to
+/// write it, not silently ignored (a monitor would count by another rule than the config says).
+#[test]
+fn the_old_monitor_slow_query_ms_is_refused_with_the_new_keys() {
+    let s = Scratch::new("oldslow");
+    let cfg = s.write("old.yaml", "monitor:\n  slow_query_ms: 100\n", 0o600);
+    let run = opsbook(&["config", "check", cfg.to_str().unwrap()]).run();
+    assert_eq!(run.code, 3, "{run}");
+    assert!(run.stderr.contains("monitor.slow_query_ms"), "{run}");
+    assert!(
+        run.stderr
+            .contains("hint: write it as thresholds.slow_query_mean_ms: {warning: 100}"),
+        "{run}"
+    );
+}
