@@ -201,3 +201,34 @@ fn ctrl_c_after_three_samples_reports_what_it_has() {
     );
     assert_eq!(j["data"]["samples"].as_array().unwrap().len(), 3, "{run}");
 }
+
+/// Issue 19: on a terminal the sampling shows the samples so far and the time left; on a pipe
+/// stderr stays empty.
+#[test]
+fn the_progress_line_shows_samples_and_time_left_on_a_terminal_only() {
+    use expectrl::Expect as _;
+    let _g = shared();
+    let db = TestDb::new("memory_tty");
+    let s = Scratch::new("memory_tty");
+    let cfg = sandbox_config(&s, &db, &fresh_backup(&s), "");
+    let args = [
+        "diagnose",
+        "memory",
+        "--duration",
+        "3s",
+        "--interval",
+        "300ms",
+    ];
+    let piped = opsbook(&args).config(&cfg).run();
+    assert!(piped.code <= 3, "{piped}");
+    assert!(!piped.stderr.contains("sampling memory"), "{piped}");
+
+    let (cmd, _home) = opsbook(&args).config(&cfg).into_command();
+    let mut tty = expectrl::Session::spawn(cmd).expect("a pseudo-terminal");
+    tty.set_expect_timeout(Some(std::time::Duration::from_secs(30)));
+    tty.expect(expectrl::Regex(
+        r"sampling memory .* \d+/11 samples, \d+s left",
+    ))
+    .unwrap();
+    tty.expect("diagnose memory:").unwrap();
+}
