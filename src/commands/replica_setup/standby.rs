@@ -613,6 +613,7 @@ pub async fn run(args: &StandbyArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         return Ok(report);
     }
     let t = Instant::now();
+    let phase = crate::progress::Phase::start(&ctx.output, "starting the standby (pg_ctl start)");
     {
         let (bin, d) = (pg_ctl_bin.clone(), data.clone());
         let wait = args.wait;
@@ -628,7 +629,12 @@ pub async fn run(args: &StandbyArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             pg_ctl::log_file(&data).display()
         ),
     ));
+    phase.next(format!(
+        "waiting for the standby to stream (up to {} s)",
+        args.wait
+    ));
     report.push(wait_streaming(ctx, args, t).await);
+    phase.finish();
     Ok(report)
 }
 
