@@ -56,7 +56,7 @@ def restore(path):
     return j["duration_ms"], swap, j["status"]
 for label, path in (("1 job", sys.argv[4]), ("2 jobs", sys.argv[5])):
     total, swap, status = restore(path)
-    print(f"restore ({label}): opsbook {total/1000:.1f} s end to end ({status}), unavailable {swap} ms")
+    print(f"restore ({label}): opsbook {total/1000:.1f} s end to end ({status}), unavailable {swap * 1000:.0f} ms")
 seed_total, seed_down = map(int, sys.argv[6].split())
 print(f"restore: seed flow {seed_total/1000:.1f} s end to end, unavailable {seed_down/1000:.1f} s")
 PY

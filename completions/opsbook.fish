@@ -302,7 +302,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_see
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -l duration -d 'How long to sample (30s, 10m, 1h); Ctrl-C stops early and analyses what was sampled' -r
-complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -l interval -d 'Time between samples' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -l interval -d 'Time between samples (a trend needs 10 samples)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -l pid -d 'Also sample the resident memory (RSS) of this process' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -l process -d 'Also sample the summed RSS of every process with this name (its comm or argv[0])' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F

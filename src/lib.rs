@@ -17,6 +17,7 @@ pub mod notify;
 pub mod passwd;
 pub mod probes;
 pub mod process;
+pub mod progress;
 pub mod redact;
 pub mod render;
 pub mod replication;

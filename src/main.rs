@@ -2,7 +2,8 @@
 
 use std::io::Write as _;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::Mutex;
 
 use clap::Parser as _;
 
@@ -10,47 +11,94 @@ use opsbook::cli::{Cli, Command};
 use opsbook::config::{self, Config, Source};
 use opsbook::context::{process_env, Ctx};
 use opsbook::render::{self, Style};
+use opsbook::report::{Report, Status};
 
 const UNKNOWN: u8 = 3;
 
-/// `--format nagios` was asked for, read from argv before clap parses it: a plugin must print
-/// one status line also when the parse itself fails (a wrong flag) or the run errors.
-static NAGIOS: AtomicBool = AtomicBool::new(false);
+/// The `--format` asked for, read from argv before clap parses it: a plugin must print one
+/// status line, and a JSON or Prometheus reader one valid document, also when the parse itself
+/// fails (a wrong flag) or the run errors (a bad config, a server down for a command that
+/// needs it). 0 table, 1 json, 2 prometheus, 3 nagios.
+static FORMAT: AtomicU8 = AtomicU8::new(0);
+/// The command's name (`check morning`) once clap has parsed it, and its `--textfile`: an
+/// error document names the command, and a textfile says the run failed instead of going stale.
+static RUN: Mutex<Option<(String, Option<std::path::PathBuf>)>> = Mutex::new(None);
 /// The report is on stdout already: an error after that (writing the --textfile) must not
 /// add a second status line.
 static PRINTED: AtomicBool = AtomicBool::new(false);
 
-fn wants_nagios(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+fn format_code(value: &str) -> u8 {
+    match value {
+        "json" => 1,
+        "prometheus" => 2,
+        "nagios" => 3,
+        _ => 0,
+    }
+}
+
+fn wanted_format(args: impl Iterator<Item = std::ffi::OsString>) -> u8 {
     let mut next_is_format = false;
-    let mut nagios = false;
+    let mut format = 0;
     for arg in args {
         let arg = arg.to_string_lossy();
         if arg == "--" {
             break;
         }
         if next_is_format {
-            nagios = arg == "nagios";
+            format = format_code(&arg);
             next_is_format = false;
         } else if arg == "--format" {
             next_is_format = true;
         } else if let Some(v) = arg.strip_prefix("--format=") {
-            nagios = v == "nagios";
+            format = format_code(v);
         }
     }
-    nagios
+    format
 }
 
-/// With `--format nagios`, the `OPSBOOK UNKNOWN: <message>` line on stdout.
-fn nagios_unknown(message: &str) {
-    if NAGIOS.load(Ordering::Relaxed) && !PRINTED.swap(true, Ordering::Relaxed) {
+/// The report of a run that could not run at all: UNKNOWN, no findings, and the error in
+/// `data.error` (`message`, `hints`), so `--format json` is still one opsbook.report/v1
+/// document and `--format prometheus` still says `opsbook_run_status ... 3`.
+fn error_report(command: &str, message: &str, hints: &[String]) -> Report {
+    let mut r = Report::new(command);
+    r.status = Status::Unknown;
+    r.data = Some(serde_json::json!({
+        "error": {"message": message, "hints": hints}
+    }));
+    r
+}
+
+/// On stdout, in the format asked for, the one document that says opsbook could not run:
+/// `OPSBOOK UNKNOWN: <message>` for nagios, the error report for json and prometheus (nothing
+/// for the table: stderr has the error). With --textfile, the textfile says so too.
+fn error_document(message: &str, hints: &[String]) {
+    let (command, textfile) = RUN
+        .lock()
+        .ok()
+        .and_then(|r| r.clone())
+        .unwrap_or_else(|| ("opsbook".to_string(), None));
+    let report = error_report(&command, message, hints);
+    if let Some(path) = &textfile {
+        let _ = render::write_textfile(path, &report);
+    }
+    let text = match FORMAT.load(Ordering::Relaxed) {
+        1 => render::json(&report),
+        2 => render::prometheus(&report),
+        3 => render::nagios_unknown(message),
+        _ => return,
+    };
+    if !PRINTED.swap(true, Ordering::Relaxed) {
         let mut out = std::io::stdout().lock();
-        let _ = out.write_all(render::nagios_unknown(message).as_bytes());
+        let _ = out.write_all(text.as_bytes());
         let _ = out.flush();
     }
 }
 
 fn main() -> ExitCode {
-    NAGIOS.store(wants_nagios(std::env::args_os().skip(1)), Ordering::Relaxed);
+    FORMAT.store(
+        wanted_format(std::env::args_os().skip(1)),
+        Ordering::Relaxed,
+    );
     install_panic_hook();
     // A file-size limit (ulimit -f) must give a write error we can explain and clean up
     // after, not kill us mid-backup with a partial file left behind.
@@ -69,7 +117,8 @@ fn main() -> ExitCode {
             if e.use_stderr() {
                 // clap's first line is the error; the rest is usage and tips.
                 let text = e.render().to_string();
-                nagios_unknown(text.lines().next().unwrap_or("usage error"));
+                let first = text.lines().next().unwrap_or("usage error");
+                error_document(first.strip_prefix("error: ").unwrap_or(first), &[]);
             }
             if e.kind() == clap::error::ErrorKind::DisplayHelp {
                 let args: Vec<String> = std::env::args_os()
@@ -94,10 +143,13 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    if let Ok(mut r) = RUN.lock() {
+        *r = Some((cli.command.name(), cli.global.textfile.clone()));
+    }
     match on_a_big_stack(move || run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            nagios_unknown(&error_line(&e));
+            error_document(&error_line(&e), &hints(&e));
             print_error(&e);
             ExitCode::from(UNKNOWN)
         }
@@ -240,7 +292,10 @@ fn install_panic_hook() {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        nagios_unknown(&format!("internal error in opsbook{at}: {msg}"));
+        error_document(
+            &format!("internal error in opsbook{at}: {msg}"),
+            &["this is a bug; please report it with the command you ran".to_string()],
+        );
         eprintln!("error: internal error in opsbook{at}: {msg}");
         eprintln!("hint: this is a bug; please report it with the command you ran");
         std::process::exit(i32::from(UNKNOWN));
@@ -262,6 +317,21 @@ fn error_line(e: &anyhow::Error) -> String {
         }
     }
     parts.join(": ")
+}
+
+/// The `hint:` lines an error chain carries.
+fn hints(e: &anyhow::Error) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        for line in cause.to_string().lines() {
+            if let Some(h) = line.strip_prefix("hint: ") {
+                if !out.iter().any(|o| o == h) {
+                    out.push(h.to_string());
+                }
+            }
+        }
+    }
+    out
 }
 
 /// cargo-style: `error: what`, `Caused by:` lines, then the `hint:` lines an error carries.

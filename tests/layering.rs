@@ -21,7 +21,7 @@ fn layer(module: &str) -> Option<u8> {
         "clients" => 2,
         "config" => 1,
         "report" | "render" | "timefmt" | "bounded_read" | "interrupt" | "confirm" | "sql"
-        | "redact" | "passwd" | "process" | "atomic_file" => 0,
+        | "redact" | "passwd" | "process" | "progress" | "atomic_file" => 0,
         _ => return None,
     })
 }

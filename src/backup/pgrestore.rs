@@ -214,6 +214,7 @@ pub async fn run(job: Job<'_>, interrupt: &Interrupt) -> anyhow::Result<()> {
     let stdin = child.stdin.take();
     let mut stderr = child.stderr.take().context("pg_restore stderr")?;
     let (entry, progress) = (job.entry.clone(), job.progress);
+    let jobs = job.jobs;
     let work = tokio::task::spawn_blocking(
         move || -> anyhow::Result<(std::process::ExitStatus, String, Option<std::io::Error>)> {
             let errors = std::thread::spawn(move || {
@@ -244,6 +245,16 @@ pub async fn run(job: Job<'_>, interrupt: &Interrupt) -> anyhow::Result<()> {
                 }
                 drop(stdin);
             }
+            // The bar ends when the archive is read; pg_restore then still builds the indexes
+            // and constraints (with --jobs there is no bar at all): say so instead of a silence.
+            let _phase = crate::progress::Phase::start_if(
+                progress,
+                if jobs > 1 {
+                    format!("pg_restore --jobs {jobs}: loading {}", entry.manifest.id)
+                } else {
+                    "pg_restore: building indexes and constraints".to_string()
+                },
+            );
             let status = child.wait().context("waiting for pg_restore")?;
             let errors = errors.join().unwrap_or_default();
             Ok((status, errors, fed_err))

@@ -15,6 +15,7 @@ use super::{counts, pgrestore};
 use crate::clients::pg::PgOptions;
 use crate::clients::postgres::{PgClient, SessionTimeouts};
 use crate::interrupt::Interrupt;
+use crate::progress::Phase;
 
 /// A throwaway PostgreSQL cluster on loopback that dies with this process: what a restore
 /// test restores into. Its blocking methods run on `spawn_blocking` threads.
@@ -76,9 +77,12 @@ pub async fn run<C: ScratchCluster>(
     interrupt: &Interrupt,
 ) -> anyhow::Result<Outcome> {
     let dir = std::env::temp_dir().join(format!("opsbook-restore-test-{}", std::process::id()));
+    let phase = Phase::start_if(progress, "starting a throwaway PostgreSQL cluster");
     let up = tokio::task::spawn_blocking(move || start(dir));
     tokio::pin!(up);
-    let sb = match interrupt.guard(&mut up).await {
+    let started = interrupt.guard(&mut up).await;
+    phase.finish();
+    let sb = match started {
         Ok(started) => started
             .context("the cluster thread failed")?
             .context("starting the throwaway cluster for the restore test")
@@ -93,10 +97,12 @@ pub async fn run<C: ScratchCluster>(
     };
     // Every await inside is raced with the signal; the cluster is removed whatever happens.
     let result = restore_and_count(&sb, entry, jobs, timeouts, progress, interrupt).await;
+    let phase = Phase::start_if(progress, "removing the throwaway cluster");
     let down = {
         let sb = sb.clone();
         tokio::task::spawn_blocking(move || sb.down()).await
     };
+    phase.finish();
     let outcome = result?;
     down.context("the cluster thread failed")?
         .context("removing the throwaway cluster of the restore test")
@@ -149,6 +155,7 @@ async fn restore_and_count<C: ScratchCluster>(
     .await
     .with_context(|| format!("restore test of {}", entry.manifest.id))?;
     let restore_ms = started.elapsed().as_millis() as u64;
+    let phase = Phase::start_if(progress, "counting the restored rows");
     let (pg, actual) = interrupt
         .run(async {
             let pg = PgClient::connect(&options, timeouts).await?;
@@ -163,6 +170,7 @@ async fn restore_and_count<C: ScratchCluster>(
             Ok((pg, actual))
         })
         .await?;
+    phase.finish();
     Ok(Outcome {
         tables: actual.len(),
         rows: actual.iter().map(|t| t.rows).sum(),

@@ -557,7 +557,12 @@ async fn verify_cmd(
     let (entry, refused) = catalog::find(dir, what, connection_db(ctx).as_deref())?;
     report.extend(refused.iter().map(|r| r.finding()));
     let id = entry.id().to_string();
+    let phase = crate::progress::Phase::start(
+        &ctx.output,
+        format!("verifying {id}: sha256 and pg_restore --list"),
+    );
     let checked = verify::check(&entry).await;
+    phase.finish();
     match checked {
         Ok(v) => {
             report.push(

@@ -192,7 +192,7 @@ async fn snapshot(args: &MonitorArgs, ctx: &Ctx, notifier: &Notifier) -> anyhow:
         pg_probe(
             ctx,
             "postgres.slow_query_count",
-            slow_queries(ctx, mc.slow_query_ms, th.slow_queries)
+            slow_queries(ctx, statements::Slow::of(th), th.slow_queries)
         ),
         pg_probe(
             ctx,
@@ -243,10 +243,11 @@ async fn snapshot(args: &MonitorArgs, ctx: &Ctx, notifier: &Notifier) -> anyhow:
     Ok(report)
 }
 
-/// `postgres.slow_query_count`: statements (every database) whose mean is above `mean_ms`.
+/// `postgres.slow_query_count`: the slow statements of the connected database (one definition
+/// with check afternoon and diagnose queries: `statements::Slow`).
 async fn slow_queries(
     ctx: &Ctx,
-    mean_ms: f64,
+    slow: statements::Slow,
     limits: crate::config::Limits,
 ) -> anyhow::Result<Vec<Finding>> {
     let pg = ctx.pg().await?;
@@ -258,14 +259,12 @@ async fn slow_queries(
         )
         .hint(statements::ENABLE_STEPS)]);
     };
-    let n = statements::count_slower_than(pg, &pgss, mean_ms, statements::Scope::Cluster).await?;
+    let n = statements::count_slow(pg, &pgss, slow).await?;
     let status = Status::above(n as f64, limits.warning, limits.critical);
     let mut f = Finding::new(
         "postgres.slow_query_count",
         status,
-        format!(
-            "{n} statements with a mean above {mean_ms} ms (pg_stat_statements, every database)"
-        ),
+        slow.count_text(n, pg.options.dbname()),
     )
     .value(n, "statements")
     .above(limits.warning, limits.critical);

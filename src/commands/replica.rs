@@ -183,7 +183,7 @@ async fn promote(args: &PromoteArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             "replica.promote",
             format!("{server} is a primary now: out of recovery after {:.1} s, accepting writes", took.as_secs_f64()),
         )
-        .value(took.as_millis() as u64, "ms")
+        .value_f64((took.as_secs_f64() * 1000.0).round() / 1000.0, "seconds")
         .hint("point the clients here; keep the old primary stopped, then re-attach it as a standby (pg_rewind, or `opsbook replica-setup standby --force` to re-clone it)"),
     );
     report.push(

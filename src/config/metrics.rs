@@ -80,9 +80,9 @@ pub struct Metric {
     /// or a Redis number: {llen: KEY}, {get: KEY} or {keys: PATTERN}
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redis: Option<Spanned<RedisSource>>,
-    #[serde(default)]
+    #[serde(default, serialize_with = "super::numbers::whole_opt")]
     pub warning: Option<f64>,
-    #[serde(default)]
+    #[serde(default, serialize_with = "super::numbers::whole_opt")]
     pub critical: Option<f64>,
     #[serde(default)]
     pub direction: Direction,

@@ -21,6 +21,7 @@ pub mod http_url;
 mod load;
 pub mod metrics;
 mod notify;
+mod numbers;
 pub mod secrets;
 mod thresholds;
 mod validate;
@@ -58,6 +59,7 @@ pub struct BackupConfig {
     /// retention: keep the newest N backups of each database (`backup --keep` overrides)
     pub keep: Option<usize>,
     /// retention: keep backups younger than D days (`backup --keep-days` overrides)
+    #[serde(serialize_with = "numbers::whole_opt")]
     pub keep_days: Option<f64>,
 }
 
@@ -99,6 +101,7 @@ pub struct MaintenanceConfig {
     /// dead tuples (n_dead_tup) at or above which a table needs a VACUUM
     pub dead_tuples: u64,
     /// ... and the dead tuples are at least this percent of the live ones
+    #[serde(serialize_with = "numbers::whole")]
     pub dead_pct: f64,
     /// statistics older than this (last (auto)vacuum / (auto)analyze), or none, are stale
     pub stats_age: Span,
@@ -226,8 +229,10 @@ pub struct MonitorConfig {
     /// host.cpu_usage reports the CPU busy since the previous run when that run's counters
     /// are at most this old; older (or none): it samples for cpu_sample
     pub cpu_sample_max_age: Span,
-    /// a statement whose mean time is above this many milliseconds counts as slow
-    pub slow_query_ms: f64,
+    /// gone: "slow" is `thresholds.slow_query_mean_ms` / `slow_query_min_calls` for every
+    /// command; still read so that an old config is refused with that hint, not "unknown key"
+    #[serde(default, skip_serializing)]
+    pub slow_query_ms: Option<f64>,
     /// RQ queues counted by rq.backlog; empty: every queue in RQ's `rq:queues` set
     pub queues: Vec<String>,
 }
@@ -237,7 +242,7 @@ impl Default for MonitorConfig {
         MonitorConfig {
             cpu_sample: Span(Duration::from_millis(500)),
             cpu_sample_max_age: Span(Duration::from_secs(600)),
-            slow_query_ms: 100.0,
+            slow_query_ms: None,
             queues: Vec::new(),
         }
     }
@@ -261,6 +266,7 @@ pub struct BenchQuery {
     #[serde(default)]
     pub params: Vec<BenchParam>,
     /// the p95 latency the query must meet, in milliseconds
+    #[serde(serialize_with = "numbers::whole_opt")]
     pub target_ms: Option<f64>,
 }
 

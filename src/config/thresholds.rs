@@ -9,7 +9,9 @@ use super::Span;
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
+    #[serde(serialize_with = "super::numbers::whole_opt")]
     pub warning: Option<f64>,
+    #[serde(serialize_with = "super::numbers::whole_opt")]
     pub critical: Option<f64>,
 }
 
@@ -80,11 +82,13 @@ pub struct Thresholds {
     pub database_growth_pct: Limits,
     /// a database's growth per day, bytes (`check night`)
     pub database_growth_bytes: Limits,
-    /// mean execution time of a statement `check afternoon` lists as slow, milliseconds
-    /// (the warning value is also the listing filter)
+    /// what "slow" means for `monitor`, `check afternoon` and `diagnose queries`: a statement
+    /// of the connected database with a mean execution time of at least the warning value
+    /// (milliseconds; else the critical one) ...
     pub slow_query_mean_ms: Limits,
-    /// a statement is listed as slow only with more calls than this
-    pub slow_query_calls: u64,
+    /// ... over at least this many calls (`slow_query_calls`, its old name, is accepted)
+    #[serde(alias = "slow_query_calls")]
+    pub slow_query_min_calls: u64,
     /// bytes a table or index wastes; bloat is flagged when this AND bloat_pct are exceeded
     pub bloat_wasted_bytes: Limits,
     /// relations smaller than this (bytes) are not checked for bloat, unused indexes or
@@ -98,7 +102,8 @@ pub struct Thresholds {
     pub wraparound_pct: Limits,
     /// jobs waiting in the RQ queues, all queues together (`monitor`)
     pub rq_backlog: Limits,
-    /// statements whose mean time is above `monitor.slow_query_ms` (`monitor`; none: report only)
+    /// how many slow statements (`slow_query_mean_ms` / `slow_query_min_calls`) `monitor`
+    /// alerts on (none: report only)
     pub slow_queries: Limits,
     /// sessions waiting on a lock at the moment of the snapshot (`monitor`)
     pub waiting_locks: Limits,
@@ -151,7 +156,7 @@ impl Default for Thresholds {
                 critical: None,
             },
             slow_query_mean_ms: warn_only(50.0),
-            slow_query_calls: 100,
+            slow_query_min_calls: 100,
             bloat_wasted_bytes: warn_only(10.0 * MIB),
             relation_min_bytes: 10 * 1024 * 1024,
             long_transaction: SpanLimits {
@@ -187,7 +192,7 @@ mod tests {
     fn afternoon_thresholds_have_defaults_and_parse() {
         let d = Thresholds::default();
         assert_eq!(d.slow_query_mean_ms.warning, Some(50.0));
-        assert_eq!(d.slow_query_calls, 100);
+        assert_eq!(d.slow_query_min_calls, 100);
         assert_eq!(d.bloat_wasted_bytes.warning, Some(10.0 * MIB));
         assert_eq!(d.long_transaction.critical, Some(Span::secs(3600)));
         assert_eq!(d.idle_in_transaction.warning, Some(Span::secs(60)));
@@ -198,7 +203,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.thresholds.relation_min_bytes, 1 << 20);
-        assert_eq!(c.thresholds.slow_query_calls, 10);
+        assert_eq!(c.thresholds.slow_query_min_calls, 10);
         assert_eq!(
             c.thresholds.idle_in_transaction,
             SpanLimits {

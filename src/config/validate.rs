@@ -103,11 +103,10 @@ impl Config {
                 message: "health.timeout: 0s would give every health URL no time to answer\nhint: write a duration such as 5s".to_string()
             });
         }
-        if !(self.monitor.slow_query_ms.is_finite() && self.monitor.slow_query_ms >= 0.0) {
+        if let Some(ms) = self.monitor.slow_query_ms {
             bail!(ConfigError {
                 message: format!(
-                    "monitor.slow_query_ms: {} is not a number of milliseconds",
-                    self.monitor.slow_query_ms
+                    "monitor.slow_query_ms ({ms}) is no longer read: \"slow\" has one definition for monitor, check afternoon and diagnose queries\nhint: write it as thresholds.slow_query_mean_ms: {{warning: {ms}}} (and thresholds.slow_query_min_calls), and remove monitor.slow_query_ms"
                 )
             });
         }

@@ -16,8 +16,8 @@ use super::bloat::{self, Kind, RelationBloat};
 use super::index_advisor::{self, AdvisedTable};
 use super::statements::{self, Filter, Order, Statement};
 
-/// Which statements are slow: more than `calls` calls and a mean of at least the warning
-/// (else critical) of `mean_ms`; the `top` slowest by mean.
+/// Which statements are slow ([`statements::Slow`]: at least `calls` calls and a mean of at
+/// least the warning, else critical, of `mean_ms`); the `top` slowest by mean.
 #[derive(Debug, Clone, Copy)]
 pub struct SlowFilter {
     pub calls: u64,
@@ -26,6 +26,14 @@ pub struct SlowFilter {
 }
 
 impl SlowFilter {
+    /// The one definition of slow these thresholds make.
+    pub fn definition(&self) -> statements::Slow {
+        statements::Slow {
+            mean_ms: self.min_mean_ms(),
+            min_calls: i64::try_from(self.calls).unwrap_or(i64::MAX),
+        }
+    }
+
     pub fn min_mean_ms(&self) -> f64 {
         self.mean_ms
             .warning
@@ -97,19 +105,11 @@ pub async fn slow_queries(
             Vec::new(),
         ));
     };
-    let min_calls = i64::try_from(filter.calls).unwrap_or(i64::MAX - 1) + 1;
-    let (top, total) = tokio::try_join!(
-        statements::top(
-            pg,
-            &pgss,
-            Filter {
-                order: Order::Mean,
-                min_calls,
-                min_mean_ms: filter.min_mean_ms(),
-                limit: filter.top,
-            },
-        ),
-        statements::total_ms(pg, &pgss)
+    let slow_def = filter.definition();
+    let (top, total, count) = tokio::try_join!(
+        statements::top(pg, &pgss, slow_def.filter(filter.top)),
+        statements::total_ms(pg, &pgss),
+        statements::count_slow(pg, &pgss, slow_def)
     )?;
     let slow: Vec<SlowStatement> = top
         .into_iter()
@@ -122,19 +122,22 @@ pub async fn slow_queries(
         return Ok((
             vec![Finding::ok(
                 "postgres.slow_queries",
-                format!(
-                    "no statement with more than {} calls and a mean of {} ms or more",
-                    filter.calls,
-                    filter.min_mean_ms()
-                ),
+                slow_def.count_text(0, pg.options.dbname()),
             )
             .value(0, "statements")],
             slow,
         ));
     }
+    // Each statement's finding says which of how many it is and what "slow" means here.
+    let of = slow_def.count_text(count, pg.options.dbname());
     let findings = slow
         .iter()
-        .map(|s| slow_finding(s, filter.mean_ms))
+        .enumerate()
+        .map(|(i, s)| {
+            let mut f = slow_finding(s, filter.mean_ms);
+            f.summary = format!("{} of {of}: {}", i + 1, f.summary);
+            f
+        })
         .collect();
     Ok((findings, slow))
 }

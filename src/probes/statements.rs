@@ -176,37 +176,63 @@ pub async fn total_ms(pg: &PgClient, pgss: &Pgss) -> anyhow::Result<f64> {
     Ok(row.get(0))
 }
 
-/// Which databases a count covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// every database (the seed's monitor)
-    Cluster,
-    /// the connected database (what `diagnose queries` lists)
-    ThisDatabase,
+/// What "slow" means, once for every command (`monitor`, `check afternoon`, `diagnose
+/// queries`): a statement of the connected database with a mean execution time of at least
+/// `mean_ms` over at least `min_calls` calls (config `thresholds.slow_query_mean_ms`'s
+/// warning, else its critical, and `thresholds.slow_query_min_calls`). Before there was one,
+/// `monitor` counted 17 statements over 100 ms in every database while the other two reported 0.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Slow {
+    pub mean_ms: f64,
+    pub min_calls: i64,
 }
 
-/// How many statements have a mean execution time above `mean_ms` (the seed's
-/// `count(*) FROM pg_stat_statements WHERE mean_time > 100`), in `scope`.
-pub async fn count_slower_than(
-    pg: &PgClient,
-    pgss: &Pgss,
-    mean_ms: f64,
-    scope: Scope,
-) -> anyhow::Result<i64> {
-    let (_, mean, _) = pgss.time_columns();
-    let only_here = match scope {
-        Scope::Cluster => "",
-        Scope::ThisDatabase => {
-            " AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
+impl Slow {
+    pub fn of(th: &crate::config::Thresholds) -> Slow {
+        let m = th.slow_query_mean_ms;
+        Slow {
+            mean_ms: m.warning.or(m.critical).unwrap_or(0.0),
+            min_calls: i64::try_from(th.slow_query_min_calls).unwrap_or(i64::MAX),
         }
-    };
+    }
+
+    /// The definition as every summary states it: "mean ≥ 50 ms over ≥ 100 calls".
+    pub fn describe(&self) -> String {
+        format!("mean ≥ {} ms over ≥ {} calls", self.mean_ms, self.min_calls)
+    }
+
+    /// `n slow statements (mean ≥ 50 ms over ≥ 100 calls) in database app`.
+    pub fn count_text(&self, n: i64, database: &str) -> String {
+        format!(
+            "{n} slow statement{} ({}) in database {database}",
+            if n == 1 { "" } else { "s" },
+            self.describe()
+        )
+    }
+
+    /// The slowest statements by mean, at most `limit`.
+    pub fn filter(&self, limit: i64) -> Filter {
+        Filter {
+            order: Order::Mean,
+            min_calls: self.min_calls,
+            min_mean_ms: self.mean_ms,
+            limit,
+        }
+    }
+}
+
+/// How many statements of the connected database are slow (the same WHERE as [`top_sql`]).
+pub async fn count_slow(pg: &PgClient, pgss: &Pgss, slow: Slow) -> anyhow::Result<i64> {
+    let (_, mean, _) = pgss.time_columns();
     let sql = format!(
-        "SELECT count(*)::bigint FROM {}.pg_stat_statements WHERE {mean} > $1{only_here}",
+        "SELECT count(*)::bigint FROM {}.pg_stat_statements \
+         WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+           AND queryid IS NOT NULL AND calls >= $1 AND {mean} >= $2",
         pgss.schema
     );
     let row = pg
         .client
-        .query_one(&sql, &[&mean_ms])
+        .query_one(&sql, &[&slow.min_calls, &slow.mean_ms])
         .await
         .context("counting slow statements in pg_stat_statements")?;
     Ok(row.get(0))

@@ -168,14 +168,14 @@ fn half_deleted_table_is_bloated_and_a_fresh_one_is_not() {
 }
 
 #[test]
-fn statement_called_more_than_100_times_with_a_sleep_is_slow() {
+fn statement_called_100_times_with_a_sleep_is_slow() {
     let _g = shared();
     let db = TestDb::new("slowq");
     db.psql("CREATE EXTENSION pg_stat_statements");
     let s = Scratch::new("slowq");
-    // 101 calls of a 55 ms statement: listed. 100 calls of another: not (calls > 100).
-    let slow: String = "SELECT pg_sleep(0.055);\n".repeat(101);
-    let hundred: String = "SELECT 1 AS hundred, pg_sleep(0.055);\n".repeat(100);
+    // 100 calls of a 55 ms statement: listed. 99 calls of another: not (calls >= 100).
+    let slow: String = "SELECT pg_sleep(0.055);\n".repeat(100);
+    let hundred: String = "SELECT 1 AS hundred, pg_sleep(0.055);\n".repeat(99);
     let mut a = psql_command(&db, "slow");
     a.args(["-f", s.write("slow.sql", &slow, 0o644).to_str().unwrap()]);
     let mut b = psql_command(&db, "hundred");
@@ -193,19 +193,19 @@ fn statement_called_more_than_100_times_with_a_sleep_is_slow() {
     let run = afternoon(&cfg, &["--no-record", "--top", "3"]);
     let j = run.json();
     let slow = Run::findings(&j, "postgres.slow_queries");
-    assert_eq!(slow.len(), 1, "only the statement with 101 calls: {run}");
+    assert_eq!(slow.len(), 1, "only the statement with 100 calls: {run}");
     let f = slow[0];
     assert_eq!(f["status"], "warning", "{run}");
     assert!(f["detail"]
         .as_array()
         .unwrap()
         .iter()
-        .any(|l| l == "calls 101"));
+        .any(|l| l == "calls 100"));
     assert!(f["summary"].as_str().unwrap().contains("pg_sleep"), "{run}");
     let mean = f["value"].as_f64().unwrap();
     assert!((0.054..0.2).contains(&mean), "mean {mean} s: {run}");
     let row = &j["data"]["slow_queries"][0];
-    assert_eq!(row["calls"], 101, "{run}");
+    assert_eq!(row["calls"], 100, "{run}");
     // Queryids are JSON strings (a double cannot hold every 64-bit id).
     let queryid = row["queryid"].as_str().unwrap();
     assert_eq!(f["subject"], queryid);
@@ -362,7 +362,7 @@ fn unused_index_and_seq_scanned_table_get_their_advice() {
         &s,
         &db,
         &fresh_backup(&s),
-        "  relation_min_bytes: 1048576\n  slow_query_calls: 10\n",
+        "  relation_min_bytes: 1048576\n  slow_query_min_calls: 10\n",
     );
 
     let run = afternoon(&cfg, &["--no-record"]);
@@ -479,7 +479,7 @@ fn ranking_query_advice_names_the_filtered_relation_not_a_namesake_column() {
         &s,
         &db,
         &fresh_backup(&s),
-        "  relation_min_bytes: 65536\n  slow_query_calls: 10\n",
+        "  relation_min_bytes: 65536\n  slow_query_min_calls: 10\n",
     );
     // The demo schema and data, then the ranking query 30 times through pg_stat_statements.
     let gen = opsbook(&[

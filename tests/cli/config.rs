@@ -74,6 +74,41 @@ fn no_file_means_the_seed_defaults() {
     assert_eq!(c["services"][0], "postgresql");
 }
 
+/// Issue 19: byte sizes and counts print as the integers they are (`16777216`, not
+/// `16777216.0`); a fraction keeps its decimals. The printed YAML reads back as the same config.
+#[test]
+fn config_show_prints_whole_numbers_as_integers() {
+    let s = Scratch::new("numbers");
+    let cfg = s.write(
+        "numbers.yaml",
+        "thresholds:\n  replication_lag_bytes: {warning: 16777216, critical: 1073741824}\n  load_per_core: {warning: 1.5}\n",
+        0o600,
+    );
+    let run = opsbook(&["config", "show"]).config(&cfg).run();
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains("warning: 16777216\n"), "{run}");
+    assert!(run.stdout.contains("critical: 1073741824\n"), "{run}");
+    assert!(run.stdout.contains("warning: 1.5\n"), "{run}");
+    assert!(
+        run.stdout.contains("warning: 80\n"),
+        "the defaults too: {run}"
+    );
+    let floats: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.trim_end().ends_with(".0"))
+        .collect();
+    assert!(floats.is_empty(), "{floats:?}");
+    let shown = s.write("shown.yaml", &run.stdout, 0o600);
+    let again = opsbook(&["config", "check", shown.to_str().unwrap()]).run();
+    assert_eq!(again.code, 0, "{again}");
+    let j = opsbook(&["config", "show"]).config(&cfg).json();
+    assert_eq!(
+        j["data"]["config"]["thresholds"]["replication_lag_bytes"]["warning"].to_string(),
+        "16777216"
+    );
+}
+
 #[test]
 fn config_show_masks_secrets_and_readable_secret_files_are_refused() {
     let s = Scratch::new("secret");
@@ -242,4 +277,20 @@ fn config_check_reports_every_secret_others_can_read_as_a_finding() {
     let json = opsbook(&["config", "check"]).arg(&cfg).json();
     assert_eq!(json["status"], "ok");
     assert_eq!(Run::findings(&json, "config.valid").len(), 1);
+}
+
+/// Issue 19: "slow" has one definition; the monitor's own old key is refused with the way to
+/// write it, not silently ignored (a monitor would count by another rule than the config says).
+#[test]
+fn the_old_monitor_slow_query_ms_is_refused_with_the_new_keys() {
+    let s = Scratch::new("oldslow");
+    let cfg = s.write("old.yaml", "monitor:\n  slow_query_ms: 100\n", 0o600);
+    let run = opsbook(&["config", "check", cfg.to_str().unwrap()]).run();
+    assert_eq!(run.code, 3, "{run}");
+    assert!(run.stderr.contains("monitor.slow_query_ms"), "{run}");
+    assert!(
+        run.stderr
+            .contains("hint: write it as thresholds.slow_query_mean_ms: {warning: 100}"),
+        "{run}"
+    );
 }

@@ -140,3 +140,95 @@ fn connection_samples_leave_out_opsbooks_own_sessions() {
         assert!(lo <= n && n <= hi, "{n} not in {lo}..={hi}: {run}");
     }
 }
+
+/// Issue 19: Ctrl-C after a few samples reports what was sampled: each series says how far it
+/// got ("too few samples: 3 of the 10 needed for a trend", UNKNOWN), never "could not be
+/// sampled", and the run says it was stopped. The pause hook holds the binary after its third
+/// sample so SIGINT lands at a known count.
+#[test]
+fn ctrl_c_after_three_samples_reports_what_it_has() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let _g = shared();
+    let db = TestDb::new("memory_int");
+    let s = Scratch::new("memory_int");
+    let cfg = sandbox_config(&s, &db, &fresh_backup(&s), "");
+    let (mut cmd, home) = opsbook(&["diagnose", "memory", "--interval", "100ms"])
+        .config(&cfg)
+        .format("json")
+        .into_command();
+    let marker = home.path().join("paused-at");
+    cmd.env("OPSBOOK_TEST_PAUSE_AT", "memory.after_sample.3")
+        .env("OPSBOOK_TEST_PAUSE_MARKER", &marker)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::read_to_string(&marker).ok().as_deref() != Some("memory.after_sample.3") {
+        assert!(Instant::now() < deadline, "never reached the third sample");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: our own child, not yet reaped.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: Duration::ZERO,
+    };
+    assert_eq!(run.code, 3, "could not tell: {run}");
+    let j = run.json();
+    for id in ["memory.host", "memory.postgres_connections", "memory.redis"] {
+        let f = Run::one(&j, id);
+        assert_eq!(f["status"], "unknown", "{id}: {run}");
+        assert!(
+            f["summary"]
+                .as_str()
+                .unwrap()
+                .ends_with("too few samples: 3 of the 10 needed for a trend"),
+            "{id}: {run}"
+        );
+    }
+    let stopped = Run::one(&j, "memory.sampling");
+    assert!(
+        stopped["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("stopped by SIGINT after 3 of 601 samples"),
+        "{run}"
+    );
+    assert_eq!(j["data"]["samples"].as_array().unwrap().len(), 3, "{run}");
+}
+
+/// Issue 19: on a terminal the sampling shows the samples so far and the time left; on a pipe
+/// stderr stays empty.
+#[test]
+fn the_progress_line_shows_samples_and_time_left_on_a_terminal_only() {
+    use expectrl::Expect as _;
+    let _g = shared();
+    let db = TestDb::new("memory_tty");
+    let s = Scratch::new("memory_tty");
+    let cfg = sandbox_config(&s, &db, &fresh_backup(&s), "");
+    let args = [
+        "diagnose",
+        "memory",
+        "--duration",
+        "3s",
+        "--interval",
+        "300ms",
+    ];
+    let piped = opsbook(&args).config(&cfg).run();
+    assert!(piped.code <= 3, "{piped}");
+    assert!(!piped.stderr.contains("sampling memory"), "{piped}");
+
+    let (cmd, _home) = opsbook(&args).config(&cfg).into_command();
+    let mut tty = expectrl::Session::spawn(cmd).expect("a pseudo-terminal");
+    tty.set_expect_timeout(Some(std::time::Duration::from_secs(30)));
+    tty.expect(expectrl::Regex(
+        r"sampling memory .* \d+/11 samples, \d+s left",
+    ))
+    .unwrap();
+    tty.expect("diagnose memory:").unwrap();
+}

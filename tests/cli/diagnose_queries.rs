@@ -164,16 +164,23 @@ fn slow_count_is_the_true_count_not_the_limit() {
     let mut burst = psql_command(&db, "burst");
     burst.args(["-f", s.write("slow.sql", &script, 0o644).to_str().unwrap()]);
     assert!(burst.output().unwrap().status.success());
+    // Slow as configured below: a mean of 100 ms or more over at least one call.
     let oracle: i64 = db
         .psql(
-            "SELECT count(*) FROM pg_stat_statements WHERE mean_exec_time > 100 \
+            "SELECT count(*) FROM pg_stat_statements WHERE mean_exec_time >= 100 \
+             AND queryid IS NOT NULL AND calls >= 1 \
              AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())",
         )
         .parse()
         .unwrap();
     assert!(oracle >= 4, "{oracle}");
 
-    let cfg = sandbox_config(&s, &db, &fresh_backup(&s), "");
+    let cfg = sandbox_config(
+        &s,
+        &db,
+        &fresh_backup(&s),
+        "  slow_query_mean_ms: {warning: 100}\n  slow_query_min_calls: 1\n",
+    );
     let run = opsbook(&["diagnose", "queries", "--limit", "2"])
         .config(&cfg)
         .format("json")
@@ -193,5 +200,68 @@ fn slow_count_is_the_true_count_not_the_limit() {
         j["data"]["top_by_mean"].as_array().unwrap().len(),
         2,
         "{run}"
+    );
+    assert_eq!(slow["detail"].as_array().unwrap().len(), 2, "{run}");
+}
+
+/// Issue 19: "slow" means one thing. On one database with one workload, `monitor`,
+/// `check afternoon` and `diagnose queries` count the same statements by the config's one
+/// definition (`thresholds.slow_query_mean_ms` / `slow_query_min_calls`), and each summary
+/// states it. The oracle is pg_stat_statements asked in the test.
+#[test]
+fn monitor_afternoon_and_diagnose_queries_agree_on_slow() {
+    let _g = shared();
+    let db = TestDb::new("slowagree");
+    db.psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+    let s = Scratch::new("slowagree");
+    // Two slow statements (20 calls of 35 ms), one with too few calls (19), one too fast.
+    let script = [
+        "SELECT 1 AS a, pg_sleep(0.035);\n".repeat(20),
+        "SELECT 2 AS b, 2, pg_sleep(0.035);\n".repeat(20),
+        "SELECT 3 AS c, 3, 3, pg_sleep(0.035);\n".repeat(19),
+        "SELECT pg_sleep(0.001);\n".repeat(40),
+    ]
+    .concat();
+    let mut burst = psql_command(&db, "burst");
+    burst.args(["-f", s.write("load.sql", &script, 0o644).to_str().unwrap()]);
+    assert!(burst.output().unwrap().status.success());
+    let oracle = db.psql(
+        "SELECT count(*) FROM pg_stat_statements WHERE queryid IS NOT NULL \
+         AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+         AND calls >= 20 AND mean_exec_time >= 30",
+    );
+    assert_eq!(oracle, "2");
+    let cfg = sandbox_config(
+        &s,
+        &db,
+        &fresh_backup(&s),
+        "  slow_query_mean_ms: {warning: 30}\n  slow_query_min_calls: 20\n",
+    );
+    let said = "2 slow statements (mean ≥ 30 ms over ≥ 20 calls) in database";
+
+    let m = opsbook(&["monitor"]).config(&cfg).json();
+    let count = Run::one(&m, "postgres.slow_query_count");
+    assert_eq!(count["value"], 2, "{m}");
+    assert!(
+        count["summary"].as_str().unwrap().starts_with(said),
+        "{count}"
+    );
+
+    let a = opsbook(&["check", "afternoon", "--no-record"])
+        .config(&cfg)
+        .json();
+    let listed = Run::findings(&a, "postgres.slow_queries");
+    assert_eq!(listed.len(), 2, "{a}");
+    for f in &listed {
+        assert_eq!(f["status"], "warning", "{f}");
+        assert!(f["summary"].as_str().unwrap().contains(said), "{f}");
+    }
+
+    let q = opsbook(&["diagnose", "queries"]).config(&cfg).json();
+    let slow = Run::one(&q, "queries.slow");
+    assert_eq!(slow["value"], 2, "{q}");
+    assert!(
+        slow["summary"].as_str().unwrap().starts_with(said),
+        "{slow}"
     );
 }

@@ -625,3 +625,142 @@ fn queryids_read_by_jq_round_trip_into_explain() {
         .run();
     assert!(quoted.code <= 1, "{quoted}");
 }
+
+/// `jq -e FILTER` on `text`: whether jq parsed it and the filter held.
+fn jq_holds(jq: &Path, filter: &str, text: &str) -> bool {
+    let mut child = Command::new(jq)
+        .args(["-e", filter])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    child.wait().unwrap().success()
+}
+
+/// Issue 19: the worst cases (a server down for a command that needs it, a malformed config,
+/// an unknown flag) still print one valid document on stdout in every machine format, read by
+/// its real consumer: one JSON document jq reads (status unknown, the error in `data.error`),
+/// an exposition promtool accepts with `opsbook_run_status 3`, one Nagios UNKNOWN line; and a
+/// --textfile says the run failed instead of keeping the last good numbers.
+#[test]
+fn the_worst_cases_still_print_one_valid_document_per_format() {
+    let (Some(jq), Some(promtool)) = (installed("jq", "jq"), installed("promtool", "prometheus"))
+    else {
+        return;
+    };
+    let _g = shared();
+    let scratch = Scratch::new("fmt_worst");
+    let bad_config = scratch.write("bad.yaml", "postgres: [\n", 0o600);
+    let down = format!("postgresql://opsbook@127.0.0.1:{}/app", closed_port());
+    let cases: Vec<(&str, Vec<String>)> = vec![
+        (
+            "a server down",
+            ["diagnose", "queries", "--timeout", "2", "--pg", &down]
+                .map(String::from)
+                .to_vec(),
+        ),
+        (
+            "a malformed config",
+            vec![
+                "check".into(),
+                "morning".into(),
+                "--config".into(),
+                bad_config.to_string_lossy().into_owned(),
+            ],
+        ),
+        (
+            "an unknown flag",
+            ["check", "morning", "--no-such-flag"]
+                .map(String::from)
+                .to_vec(),
+        ),
+    ];
+    for (what, args) in &cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        for format in ["json", "prometheus", "nagios"] {
+            let run = opsbook(&args).format(format).run();
+            assert_eq!(run.code, 3, "{what} --format {format}: {run}");
+            assert!(run.stderr.contains("error:"), "{what}: {run}");
+            match format {
+                "json" => assert!(
+                    jq_holds(
+                        &jq,
+                        r#".schema == "opsbook.report/v1" and .status == "unknown" and (.data.error.message | length > 0)"#,
+                        &run.stdout
+                    ) && serde_json::Deserializer::from_str(&run.stdout)
+                        .into_iter::<serde_json::Value>()
+                        .count()
+                        == 1,
+                    "{what} --format json: {run}"
+                ),
+                "prometheus" => {
+                    let (ok, said) = promtool_lint(&promtool, &run.stdout);
+                    assert!(ok && said.trim().is_empty(), "{what}: {said}\n{run}");
+                    assert!(
+                        samples(&run.stdout)
+                            .iter()
+                            .any(|(s, v)| s.starts_with("opsbook_run_status{") && *v == 3.0),
+                        "{what} --format prometheus: {run}"
+                    );
+                }
+                _ => {
+                    if let Err(why) = check_plugin_line(&run.stdout, run.code) {
+                        panic!("{what} --format nagios: {why}\n{run}");
+                    }
+                    assert!(run.stdout.starts_with("OPSBOOK UNKNOWN: "), "{run}");
+                }
+            }
+        }
+    }
+    // A textfile that node_exporter reads: the failed run replaces the last good numbers.
+    let textfile = scratch.path().join("opsbook.prom");
+    std::fs::write(
+        &textfile,
+        "opsbook_run_status{command=\"check morning\"} 0\n",
+    )
+    .unwrap();
+    let run = opsbook(&["check", "morning"])
+        .config(&bad_config)
+        .flag("--textfile", &textfile)
+        .run();
+    assert_eq!(run.code, 3, "{run}");
+    let text = std::fs::read_to_string(&textfile).unwrap();
+    assert!(
+        text.contains("opsbook_run_status{command=\"check morning\"} 3"),
+        "{text}"
+    );
+}
+
+/// Issue 19: a metric name never repeats its unit (`opsbook_postgres_cache_hit_ratio`, not
+/// `..._ratio_ratio`), in any command's exposition.
+#[test]
+fn no_metric_name_repeats_its_unit() {
+    let _g = shared();
+    let stack = Stack::new("fmt_units");
+    for args in COMMANDS {
+        let run = stack.opsbook(args).format("prometheus").run();
+        for (series, _) in samples(&run.stdout) {
+            let name = series.split('{').next().unwrap_or("");
+            for unit in ["ratio", "bytes", "seconds", "percent"] {
+                assert!(
+                    !name.contains(&format!("_{unit}_{unit}")),
+                    "{name} in `opsbook {}`",
+                    args.join(" ")
+                );
+            }
+        }
+        if args == &["check", "morning"] {
+            assert!(
+                run.stdout.contains("\nopsbook_postgres_cache_hit_ratio{"),
+                "{run}"
+            );
+        }
+    }
+}

@@ -288,7 +288,7 @@ fn numbers_agree_with_psql_redis_info_and_llen() {
     }
     // A custom SQL metric: opsbook opens a second session of its own for it (issue 14 item 3).
     let extra = format!(
-        "{QUIET}monitor:\n  cpu_sample: 200ms\n  slow_query_ms: 100\n  queues: [{q1}, {q2}]\nmetrics:\n  - name: own_session\n    sql: SELECT count(*) FROM pg_stat_activity\n"
+        "{QUIET}  slow_query_min_calls: 1\nmonitor:\n  cpu_sample: 200ms\n  queues: [{q1}, {q2}]\nmetrics:\n  - name: own_session\n    sql: SELECT count(*) FROM pg_stat_activity\n"
     );
     let cfg = sandbox_config(&s, &db, &s.path().join("backups"), &extra);
 
@@ -340,7 +340,12 @@ fn numbers_agree_with_psql_redis_info_and_llen() {
     assert_eq!(rq["detail"].as_array().unwrap().len(), 2, "{run}");
 
     let slow = Run::one(&j, "postgres.slow_query_count");
-    let expected = db.psql("SELECT count(*) FROM pg_stat_statements WHERE mean_exec_time > 100");
+    // Slow as every command counts it: this database, mean >= 50 ms over >= 1 call here.
+    let expected = db.psql(
+        "SELECT count(*) FROM pg_stat_statements WHERE queryid IS NOT NULL \
+         AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+         AND calls >= 1 AND mean_exec_time >= 50",
+    );
     assert_eq!(
         slow["value"].as_i64().unwrap().to_string(),
         expected,

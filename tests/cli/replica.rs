@@ -518,6 +518,9 @@ fn primary_then_standby_streams_reports_and_fails_over() {
     assert_eq!(promoted.code, 0, "{promoted}");
     let prj = promoted.json();
     assert_eq!(Run::one(&prj, "replica.timeline")["value"], 2, "{promoted}");
+    let took = Run::one(&prj, "replica.promote");
+    assert_eq!(took["unit"], "seconds", "{promoted}");
+    assert!(took["value"].as_f64().unwrap() < 120.0, "{promoted}");
     psql_at(
         sport,
         &pgpass,

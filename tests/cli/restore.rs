@@ -112,8 +112,14 @@ fn restore_yes_under_concurrent_reads_swaps_in_a_proven_copy_and_keeps_the_old()
         "50500"
     );
     assert_eq!(Run::one(&j, "restore.kept")["subject"], side[0].as_str());
-    let unavailable = Run::one(&j, "restore.swap")["value"].as_u64().unwrap();
-    assert!(unavailable < 1000, "the swap took {unavailable} ms");
+    // Durations are seconds, like every other duration opsbook reports.
+    let swap = Run::one(&j, "restore.swap");
+    assert_eq!(swap["unit"], "seconds", "{swap}");
+    let unavailable = swap["value"].as_f64().unwrap();
+    assert!(unavailable < 1.0, "the swap took {unavailable} s");
+    let load = Run::one(&j, "restore.load");
+    assert_eq!(load["unit"], "seconds", "{load}");
+    assert!(load["value"].as_f64().unwrap() > 0.0, "{load}");
     // Owner and encoding carried over.
     assert_eq!(
         db.psql(&format!(
@@ -149,6 +155,15 @@ fn restore_into_a_new_name_swaps_nothing_and_refuses_an_existing_one() {
         .run();
     assert_eq!(run.code, 0, "{run}");
     assert!(Run::findings(&run.json(), "restore.swap").is_empty());
+    // On a pipe no step line is drawn: stderr stays empty of progress.
+    for step in [
+        "verifying the archive",
+        "counting the rows",
+        "pg_restore:",
+        "creating database",
+    ] {
+        assert!(!run.stderr.contains(step), "{step}: {run}");
+    }
     assert_eq!(
         sandbox().psql(&copy, "SELECT count(*) FROM users").unwrap(),
         "1000"
@@ -285,6 +300,17 @@ fn interactive_restore_in_a_terminal_wrong_name_aborts_right_name_restores() {
     p.send("\r").unwrap();
     p.expect(format!("Type `{}`", db.name)).unwrap();
     p.send_line(&db.name).unwrap();
+    // Issue 19: every step says what it does on a terminal, in order, until the report.
+    for step in [
+        "verifying the archive of",
+        "creating database",
+        "pg_restore: building indexes and constraints",
+        "counting the rows of",
+        "swapping",
+    ] {
+        p.expect(step)
+            .unwrap_or_else(|e| panic!("no `{step}` line: {e}"));
+    }
     p.expect("restore: OK").unwrap();
     p.expect(Eof).unwrap();
     let status = exit_code(&p);

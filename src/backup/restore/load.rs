@@ -51,6 +51,13 @@ pub(super) async fn load_and_prove(
         format!("into {restored}"),
     );
     let t = Instant::now();
+    let phase = crate::progress::Phase::start(
+        &ctx.output,
+        format!(
+            "counting the rows of {} tables against the manifest",
+            entry.manifest.tables.len()
+        ),
+    );
     let counted = interrupt
         .run(async {
             let c = PgClient::connect(&opts, ctx.timeouts()).await?;
@@ -59,6 +66,7 @@ pub(super) async fn load_and_prove(
             counts::count_tables(&c.client).await
         })
         .await;
+    phase.finish();
     let actual = match counted {
         Ok(a) => a,
         Err(e) => {

@@ -13,7 +13,7 @@ mod steps;
 mod swap;
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
@@ -24,6 +24,7 @@ use crate::clients::pg::PgOptions;
 use crate::clients::postgres::PgClient;
 use crate::context::Ctx;
 use crate::interrupt::Interrupt;
+use crate::progress::Phase;
 use crate::render::took;
 use crate::report::{one_line, Finding, Report, Status};
 use crate::sql::quote_ident;
@@ -33,6 +34,12 @@ use steps::{abandon, interrupted, start_services, systemctl, Steps};
 use swap::{swap, SwapFailed};
 
 pub use plan::prepare;
+
+/// A step's wall time as a finding value: seconds, like every duration opsbook reports,
+/// to the millisecond.
+fn secs(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1000.0).round() / 1000.0
+}
 
 /// What to restore and how (the command's arguments, the backup already chosen).
 pub struct Request {
@@ -127,7 +134,9 @@ impl Restore {
 
         // 1. Verify: a damaged archive stops everything before anything is created.
         let t = Instant::now();
+        let phase = Phase::start(&ctx.output, format!("verifying the archive of {}", m.id));
         let checked = interrupt.run(verify::check(&entry)).await;
+        phase.finish();
         match checked {
             Ok(v) => {
                 steps.add(
@@ -164,6 +173,7 @@ impl Restore {
         // 2-4. Create, load, prove. Any failure or interrupt drops our own half-restored database
         // (IF EXISTS: an interrupted CREATE may or may not have happened on the server).
         let t = Instant::now();
+        let phase = Phase::start(&ctx.output, format!("creating database {restored}"));
         let created = interrupt
             .run(async {
                 let props =
@@ -177,6 +187,7 @@ impl Restore {
                     .with_context(|| format!("restore: creating database {restored}"))
             })
             .await;
+        phase.finish();
         let loaded = match created {
             Ok(()) => {
                 steps.add("create", Status::Ok, Some(t.elapsed()), restored.clone());
@@ -205,7 +216,7 @@ impl Restore {
                     took(load_took.as_secs_f64())
                 ),
             )
-            .value(load_took.as_millis() as u64, "ms"),
+            .value_f64(secs(load_took), "seconds"),
         );
         report.push(
             Finding::ok(
@@ -281,7 +292,10 @@ impl Restore {
         }
 
         // 6. The swap: the only unavailability; one transaction, committed or rolled back whole.
-        match swap(&pg, &target, &restored, &pre, &interrupt).await {
+        let phase = Phase::start(&ctx.output, format!("swapping {restored} in as {target}"));
+        let swapped = swap(&pg, &target, &restored, &pre, &interrupt).await;
+        phase.finish();
+        match swapped {
             Ok(unavailable) => {
                 steps.add(
                     "swap",
@@ -298,7 +312,7 @@ impl Restore {
                             unavailable.as_millis()
                         ),
                     )
-                    .value(unavailable.as_millis() as u64, "ms"),
+                    .value_f64(secs(unavailable), "seconds"),
                 );
                 report.push(
                     Finding::ok("restore.kept", format!("the old database is kept as {pre}"))

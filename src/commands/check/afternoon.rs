@@ -49,7 +49,7 @@ pub(super) async fn run(args: &AfternoonArgs, ctx: &Ctx) -> anyhow::Result<Repor
     let data = Mutex::new(Map::new());
     let current = Mutex::new(None::<(i64, i64)>);
     let slow_filter = SlowFilter {
-        calls: th.slow_query_calls,
+        calls: th.slow_query_min_calls,
         mean_ms: th.slow_query_mean_ms,
         top: args.top,
     };
@@ -97,7 +97,7 @@ pub(super) async fn run(args: &AfternoonArgs, ctx: &Ctx) -> anyhow::Result<Repor
                 ctx.pg().await?,
                 ctx.timeouts(),
                 min_bytes,
-                th.slow_query_calls,
+                th.slow_query_min_calls,
             )
             .await
         }),

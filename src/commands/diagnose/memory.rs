@@ -10,13 +10,14 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context as _};
+use anyhow::bail;
 use clap::Args;
 use serde::Serialize;
 
 use crate::config::Span;
 use crate::context::Ctx;
-use crate::render::human_bytes;
+use crate::interrupt::Interrupt;
+use crate::render::{human_bytes, human_duration};
 use crate::report::{Finding, Report, Section, Status};
 
 /// Every finding id this command emits (see [`FindingIds`]).
@@ -43,7 +44,7 @@ pub fn after_help() -> String {
         "{}{}",
         FINDING_IDS.help(),
         "\n\n\
-Examples:\n  opsbook diagnose memory --process gunicorn --duration 30m\n  \
+Examples:\n  opsbook diagnose memory\n  opsbook diagnose memory --process gunicorn --duration 30m --interval 30s\n  \
 opsbook diagnose memory --pid 4242 --duration 2m --interval 5s --format json\n\n\
 Verdicts (growth of the second half's mean over the first half's): > 20 % critical, > 10 % \
 warning, > 5 % noted, and only when the values climb steadily (least-squares fit r² >= 0.6).\n\n\
@@ -65,10 +66,10 @@ const MIN_SAMPLES: usize = 10;
 #[derive(Debug, Args)]
 pub struct MemoryArgs {
     /// How long to sample (30s, 10m, 1h); Ctrl-C stops early and analyses what was sampled
-    #[arg(long, value_name = "DURATION", value_parser = Span::parse, default_value = "10m")]
+    #[arg(long, value_name = "DURATION", value_parser = Span::parse, default_value = "60s")]
     pub duration: Span,
-    /// Time between samples
-    #[arg(long, value_name = "DURATION", value_parser = parse_interval, default_value = "30s")]
+    /// Time between samples (a trend needs 10 samples)
+    #[arg(long, value_name = "DURATION", value_parser = parse_interval, default_value = "5s")]
     pub interval: Span,
     /// Also sample the resident memory (RSS) of this process
     #[arg(long, value_name = "PID", conflicts_with = "process")]
@@ -160,10 +161,7 @@ impl Trend {
     /// The seed's verdicts, each one only when the fit says the values climb steadily.
     pub fn verdict(&self) -> (Status, &'static str) {
         if self.samples < MIN_SAMPLES {
-            return (
-                Status::Unknown,
-                "too few samples to judge (10 needed): lengthen --duration or shorten --interval",
-            );
+            return (Status::Unknown, "too few samples for a trend");
         }
         let steady = self.r2 >= STEADY_R2 && self.slope_per_hour > 0.0;
         let g = self.growth_pct;
@@ -307,28 +305,51 @@ pub async fn run(args: &MemoryArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         );
         pb.set_style(
             indicatif::ProgressStyle::with_template(
-                "sampling memory {bar:30} {pos}/{len} samples, {elapsed} (Ctrl-C stops and analyses)",
+                "sampling memory {bar:30} {pos}/{len} samples, {msg} (Ctrl-C stops and analyses)",
             )
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
+        pb.set_message(format!(
+            "{} left",
+            human_duration(args.duration.as_secs_f64())
+        ));
         pb
     });
+    // Ctrl-C / SIGTERM end the sampling, not the run: what was sampled is still analysed.
+    let interrupt = Interrupt::install()?;
     let mut samples: Vec<Sample> = Vec::new();
     let origin = Instant::now();
     let mut ticks = tokio::time::interval(args.interval.0);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut interrupted = false;
     for _ in 0..count {
-        tokio::select! {
-            _ = ticks.tick() => {}
-            _ = tokio::signal::ctrl_c() => { interrupted = true; break; }
+        if interrupt.guard(ticks.tick()).await.is_err() {
+            break;
         }
-        let s = take_sample(ctx, origin.elapsed().as_secs_f64(), target.as_ref())
-            .await
-            .context("sampling memory")?;
-        samples.push(s);
+        let taken = interrupt
+            .run(take_sample(
+                ctx,
+                origin.elapsed().as_secs_f64(),
+                target.as_ref(),
+            ))
+            .await;
+        match taken {
+            Ok(s) => samples.push(s),
+            Err(e) if crate::interrupt::is_interrupted(&e) => break,
+            Err(e) => return Err(e.context("sampling memory")),
+        }
         if let Some(pb) = &bar {
             pb.inc(1);
+            let left = args.duration.as_secs_f64() - origin.elapsed().as_secs_f64();
+            pb.set_message(format!("{} left", human_duration(left.max(0.0))));
+        }
+        // Test-only: hold here after N samples so the signal suite can Ctrl-C at a known count.
+        let pause = format!("memory.after_sample.{}", samples.len());
+        if interrupt
+            .guard(crate::interrupt::test_pause(&pause))
+            .await
+            .is_err()
+        {
+            break;
         }
     }
     if let Some(pb) = bar {
@@ -336,11 +357,16 @@ pub async fn run(args: &MemoryArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     }
     let mut report = Report::new("diagnose memory");
     analyse(&mut report, &samples, target.as_ref());
-    if interrupted {
+    if let Some(sig) = interrupt.signal() {
         report.push(
             Finding::ok(
                 "memory.sampling",
-                format!("interrupted after {} sample(s)", samples.len()),
+                format!(
+                    "stopped by {sig} after {} of {count} samples ({:.0} s of {})",
+                    samples.len(),
+                    origin.elapsed().as_secs_f64(),
+                    human_duration(args.duration.as_secs_f64())
+                ),
             )
             .value(samples.len(), "samples"),
         );
@@ -365,8 +391,37 @@ fn series(samples: &[Sample], pick: impl Fn(&Sample) -> Option<f64>) -> Vec<(f64
         .collect()
 }
 
-/// One finding per sampled series, judged by the same verdicts.
-fn trend_finding(id: &str, what: &str, points: &[(f64, f64)], bytes: bool) -> Finding {
+/// One finding per sampled series, judged by the same verdicts. `taken` is how many samples
+/// were taken at all: a series with none of them could not be read (a server down), a short
+/// run (Ctrl-C, a short --duration) says how far it got.
+fn trend_finding(
+    id: &str,
+    what: &str,
+    points: &[(f64, f64)],
+    taken: usize,
+    bytes: bool,
+) -> Finding {
+    if points.is_empty() && taken > 0 {
+        return Finding::new(
+            id,
+            Status::Unknown,
+            format!("{what}: could not be sampled (see the connection findings or --pid)"),
+        );
+    }
+    if points.len() < MIN_SAMPLES {
+        return Finding::new(
+            id,
+            Status::Unknown,
+            format!(
+                "{what}: too few samples: {} of the {MIN_SAMPLES} needed for a trend",
+                points.len()
+            ),
+        )
+        .value(points.len(), "samples")
+        .hint(
+            "sample longer (--duration) or more often (--interval); Ctrl-C only after 10 samples",
+        );
+    }
     let Some(t) = Trend::of(points) else {
         return Finding::new(
             id,
@@ -412,6 +467,7 @@ fn analyse(report: &mut Report, samples: &[Sample], target: Option<&Target>) {
             "memory.process",
             &format!("RSS of {}", tg.label()),
             &points,
+            samples.len(),
             true,
         )
         .subject(tg.label());
@@ -431,18 +487,21 @@ fn analyse(report: &mut Report, samples: &[Sample], target: Option<&Target>) {
         "memory.host",
         "host memory in use",
         &series(samples, |s| Some(s.host_used_bytes as f64)),
+        samples.len(),
         true,
     ));
     report.push(trend_finding(
         "memory.postgres_connections",
         "PostgreSQL client connections",
         &series(samples, |s| s.pg_connections.map(|v| v as f64)),
+        samples.len(),
         false,
     ));
     report.push(trend_finding(
         "memory.redis",
         "Redis used_memory",
         &series(samples, |s| s.redis_used_memory_bytes.map(|v| v as f64)),
+        samples.len(),
         true,
     ));
 }
@@ -654,6 +713,39 @@ mod tests {
         let t = Trend::of(&[(0.0, 1.0), (1.0, 2.0)]).unwrap();
         assert_eq!(t.verdict().0, Status::Unknown);
         assert!(Trend::of(&[(0.0, 1.0)]).is_none());
+    }
+
+    #[test]
+    fn a_short_run_says_how_far_it_got() {
+        let three: Vec<(f64, f64)> = (0..3).map(|i| (i as f64, 100.0)).collect();
+        let f = trend_finding("memory.host", "host memory in use", &three, 3, true);
+        assert_eq!(f.status, Status::Unknown);
+        assert!(
+            f.summary
+                .ends_with("too few samples: 3 of the 10 needed for a trend"),
+            "{}",
+            f.summary
+        );
+        // Stopped before the first sample: still "too few", not "could not be sampled".
+        let f = trend_finding("memory.host", "host memory in use", &[], 0, true);
+        assert!(f.summary.contains("0 of the 10 needed"), "{}", f.summary);
+        // Samples were taken but this series has none: the server could not be read.
+        let f = trend_finding("memory.redis", "Redis used_memory", &[], 12, true);
+        assert!(f.summary.contains("could not be sampled"), "{}", f.summary);
+    }
+
+    #[test]
+    fn the_default_run_is_a_minute_with_enough_samples_for_a_trend() {
+        use clap::Parser as _;
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: MemoryArgs,
+        }
+        let a = Cli::parse_from(["memory"]).args;
+        assert_eq!(a.duration.0, Duration::from_secs(60));
+        let count = (a.duration.as_secs_f64() / a.interval.as_secs_f64()).floor() as usize + 1;
+        assert!(count >= MIN_SAMPLES, "{count}");
     }
 
     #[test]

@@ -39,9 +39,6 @@ ratio, connection usage > 80%), 3 unknown.\nSee commands/diagnose.md."
     )
 }
 
-/// A statement slower than this on average is "slow" (the seed's `mean_time > 100`).
-const SLOW_MEAN_MS: f64 = 100.0;
-
 /// Top statements, index advice and unused indexes from pg_stat_statements
 #[derive(Debug, Args)]
 pub struct QueriesArgs {
@@ -111,15 +108,17 @@ pub async fn run(args: &QueriesArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         Some(pgss) => {
             let by_total = statements(pg, pgss, Order::Total, 1, args.limit).await?;
             let by_mean = statements(pg, pgss, Order::Mean, 1, args.limit).await?;
-            // The true count; only the table below is limited to --limit.
-            let slow = pgss_probe::count_slower_than(
-                pg,
-                pgss,
-                SLOW_MEAN_MS,
-                pgss_probe::Scope::ThisDatabase,
-            )
-            .await?;
-            report.extend(statement_findings(&by_total, &by_mean, slow));
+            // "Slow" as monitor and check afternoon count it; the true count, the detail
+            // lists at most --limit of them.
+            let def = pgss_probe::Slow::of(&ctx.config.thresholds);
+            let count = pgss_probe::count_slow(pg, pgss, def).await?;
+            let slow = pgss_probe::top(pg, pgss, def.filter(args.limit)).await?;
+            report.extend(statement_findings(
+                &by_total,
+                &slow,
+                count,
+                &def.count_text(count, pg.options.dbname()),
+            ));
             report
                 .sections
                 .push(statement_section("Top statements by total time", &by_total));
@@ -218,8 +217,9 @@ fn statement_section(title: &str, rows: &[Statement]) -> Section {
 
 fn statement_findings(
     by_total: &[Statement],
-    by_mean: &[Statement],
+    slow: &[Statement],
     slow_count: i64,
+    counted: &str,
 ) -> Vec<Finding> {
     let top = match by_total.first() {
         Some(s) => Finding::ok(
@@ -233,10 +233,6 @@ fn statement_findings(
         .detail(vec![one_line_text(&s.query, 500)]),
         None => Finding::ok("queries.statements", "no statement recorded yet in this database"),
     };
-    let slow: Vec<&Statement> = by_mean
-        .iter()
-        .filter(|s| s.mean_ms > SLOW_MEAN_MS)
-        .collect();
     let mut sf = Finding::new(
         "queries.slow",
         if slow_count == 0 {
@@ -244,15 +240,10 @@ fn statement_findings(
         } else {
             Status::Warning
         },
-        if slow_count == 0 {
-            format!("no statement averages over {SLOW_MEAN_MS:.0} ms")
-        } else if slow_count > slow.len() as i64 {
-            format!(
-                "{slow_count} statement(s) average over {SLOW_MEAN_MS:.0} ms (the {} slowest listed)",
-                slow.len()
-            )
+        if slow_count > slow.len() as i64 {
+            format!("{counted} (the {} slowest listed)", slow.len())
         } else {
-            format!("{slow_count} statement(s) average over {SLOW_MEAN_MS:.0} ms")
+            counted.to_string()
         },
     )
     .value(slow_count, "statements");

@@ -613,6 +613,7 @@ pub async fn run(args: &StandbyArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         return Ok(report);
     }
     let t = Instant::now();
+    let phase = crate::progress::Phase::start(&ctx.output, "starting the standby (pg_ctl start)");
     {
         let (bin, d) = (pg_ctl_bin.clone(), data.clone());
         let wait = args.wait;
@@ -628,7 +629,12 @@ pub async fn run(args: &StandbyArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             pg_ctl::log_file(&data).display()
         ),
     ));
+    phase.next(format!(
+        "waiting for the standby to stream (up to {} s)",
+        args.wait
+    ));
     report.push(wait_streaming(ctx, args, t).await);
+    phase.finish();
     Ok(report)
 }
 
@@ -691,7 +697,10 @@ async fn wait_streaming(ctx: &Ctx, args: &StandbyArgs, started: Instant) -> Find
                                 started.elapsed().as_secs_f64()
                             ),
                         )
-                        .value(started.elapsed().as_millis() as u64, "ms")
+                        .value_f64(
+                            (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+                            "seconds",
+                        )
                         .hint("watch it with `opsbook replica status` (here and on the primary)");
                     }
                     last = format!("WAL receiver {}", status.unwrap_or_else(|| "?".into()));

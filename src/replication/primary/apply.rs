@@ -186,7 +186,10 @@ pub(super) async fn apply(
                     t.elapsed().as_secs_f64()
                 ),
             )
-            .value(t.elapsed().as_millis() as u64, "ms"),
+            .value_f64(
+                (t.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+                "seconds",
+            ),
         );
         reconnected.as_ref().unwrap_or(pg)
     } else {
