@@ -49,6 +49,9 @@ _opsbook() {
             opsbook,replica-setup)
                 cmd="opsbook__subcmd__replica__subcmd__setup"
                 ;;
+            opsbook,report)
+                cmd="opsbook__subcmd__report"
+                ;;
             opsbook,restore)
                 cmd="opsbook__subcmd__restore"
                 ;;
@@ -192,6 +195,9 @@ _opsbook() {
                 ;;
             opsbook__subcmd__help,replica-setup)
                 cmd="opsbook__subcmd__help__subcmd__replica__subcmd__setup"
+                ;;
+            opsbook__subcmd__help,report)
+                cmd="opsbook__subcmd__help__subcmd__report"
                 ;;
             opsbook__subcmd__help,restore)
                 cmd="opsbook__subcmd__help__subcmd__restore"
@@ -389,7 +395,7 @@ _opsbook() {
 
     case "${cmd}" in
         opsbook)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor help"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1665,7 +1671,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__help)
-            opts="check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor help"
+            opts="check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2059,6 +2065,20 @@ _opsbook() {
         opsbook__subcmd__help__subcmd__replica__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__help__subcmd__report)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -2641,6 +2661,63 @@ _opsbook() {
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json prometheus nagios" -- "${cur}"))
+                    return 0
+                    ;;
+                --pg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redis)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__report)
+            opts="-q -v -h -V --since --html --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --html)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

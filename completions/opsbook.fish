@@ -822,9 +822,10 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand report" -l pg -d 'Postgr
 complete -c opsbook -n "__fish_opsbook_using_subcommand report" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand report" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand report" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
-complete -c opsbook -n "__fish_opsbook_using_subcommand report" -s q -l quiet -d 'Print only findings that are not OK'
-complete -c opsbook -n "__fish_opsbook_using_subcommand report" -s v -l verbose -d 'Also print the hints and detail lines of OK findings'
+complete -c opsbook -n "__fish_opsbook_using_subcommand report" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand report" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand report" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand report" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand report" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand report" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report help" -f -a "check" -d 'Run a checklist (the morning runbook, as one report)'
