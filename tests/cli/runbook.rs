@@ -467,7 +467,7 @@ fn wide_in_a_step_is_refused_at_validation() {
     let run = opsbook(&["runbook", "validate"]).arg(&p).run();
     assert_eq!(run.code, 3, "{run}");
     assert!(
-        run.stdout.contains("--wide apply to the whole runbook"),
+        run.stdout.contains("--wide is a global flag"),
         "{run}"
     );
 }

@@ -49,14 +49,23 @@ pub async fn prepare(req: Request, ctx: &Ctx) -> anyhow::Result<Restore> {
         .clone()
         .or_else(|| req.db.clone())
         .unwrap_or_else(|| m.database.clone());
-    let ts = compact_stamp(SystemTime::now());
-    // Always a recognisable side name (`__restore_<ts>`): a half-restored database never carries
-    // a name the operator asked for, and the next run can report it if we are killed.
-    let restored = side_name(&target, "restore", &ts);
-    let pre = side_name(&target, "pre_restore", &ts);
-
     let options = ctx.pg_options()?;
     let pg = maintenance(&options, ctx).await?;
+    // Always a recognisable side name (`__restore_<ts>`): a half-restored database never carries
+    // a name the operator asked for, and the next run can report it if we are killed. A run
+    // killed within the same second left names with this stamp: the next free second is taken,
+    // so the leftover stays for the operator and the new run never collides with it.
+    let now = SystemTime::now();
+    let mut k = 0u64;
+    let (restored, pre) = loop {
+        let ts = compact_stamp(now + std::time::Duration::from_secs(k));
+        let restored = side_name(&target, "restore", &ts);
+        let pre = side_name(&target, "pre_restore", &ts);
+        if k >= 60 || !(exists(&pg, &restored).await? || exists(&pg, &pre).await?) {
+            break (restored, pre);
+        }
+        k += 1;
+    };
     let target_exists = exists(&pg, &target).await?;
     if swapping && !target_exists {
         bail!("restore: database {target} does not exist on {}, so there is nothing to replace\nhint: restore side by side with --into {target}", options.display_url());
