@@ -466,8 +466,5 @@ fn wide_in_a_step_is_refused_at_validation() {
     );
     let run = opsbook(&["runbook", "validate"]).arg(&p).run();
     assert_eq!(run.code, 3, "{run}");
-    assert!(
-        run.stdout.contains("--wide is a global flag"),
-        "{run}"
-    );
+    assert!(run.stdout.contains("--wide is a global flag"), "{run}");
 }
