@@ -2,10 +2,18 @@
 //! value, summary cut to the width), grouped under a heading per component when a report
 //! spans several, the hint of a finding that is not OK indented under it, and with `-v` the
 //! full summary, hint and detail lines.
+//!
+//! The finding lines are a table laid out by comfy-table ([`table::lines`]); the component
+//! headings and the hint/detail lines under a finding are not table rows (they are indented
+//! under the CHECK column and cut at a word or wrapped, never aligned), so this module writes
+//! them itself between the table's lines. A finding whose `id[subject]` is longer than the
+//! CHECK column is a one-row table of its own, so only its line shifts.
+
+use comfy_table::Color;
 
 use crate::report::{Finding, Fit, Status};
 
-use super::table::{self, GAP};
+use super::table::{self, Ink, GAP};
 use super::width::{cells, cut_at_word, one_line, wrap};
 use super::{human_value, Style};
 
@@ -37,17 +45,18 @@ pub fn component(id: &str) -> String {
     named.to_string()
 }
 
-fn paint_status(status: Status, text: &str, color: bool) -> String {
-    if !color {
-        return text.to_string();
-    }
-    let code = match status {
-        Status::Ok => "32",
-        Status::Warning => "33",
-        Status::Critical => "31",
-        Status::Unknown => "35",
+/// The colour of a status word on a terminal (the standard ANSI colours, bold).
+fn status_ink(status: Status) -> Ink {
+    let fg = match status {
+        Status::Ok => Color::DarkGreen,
+        Status::Warning => Color::DarkYellow,
+        Status::Critical => Color::DarkRed,
+        Status::Unknown => Color::DarkMagenta,
     };
-    format!("\x1b[1;{code}m{text}\x1b[0m")
+    Ink {
+        fg: Some(fg),
+        bold: true,
+    }
 }
 
 /// The lines of `shown` (already filtered by -q), laid out for `style.width`.
@@ -92,35 +101,58 @@ pub fn lines(shown: &[&Finding], style: Style) -> Vec<String> {
     // Sub-lines sit under the CHECK column.
     let sub_indent = format!("{indent}{}", " ".repeat(status_w + GAP));
     let sub_room = style.width.map(|w| w.saturating_sub(cells(&sub_indent)));
+    // The findings in the order they are printed, each with its own layout when its label
+    // is longer than the CHECK column (`None`: the common one).
+    let ordered: Vec<&Finding> = groups.iter().flat_map(|(_, v)| v.iter().copied()).collect();
+    let rows: Vec<Vec<String>> = ordered.iter().map(|f| row_of(f)).collect();
+    let owns: Vec<Option<table::Layout>> = rows
+        .iter()
+        .map(|row| {
+            let over = cells(&row[1]).saturating_sub(check_w);
+            (over > 0 && room.is_some()).then(|| table::squeeze(&layout, &fits, over))
+        })
+        .collect();
+    let ink = |r: usize, col: usize| {
+        if col == 0 {
+            status_ink(ordered[r].status)
+        } else {
+            Ink::default()
+        }
+    };
+    // The lines on the common layout are one comfy-table table; a line whose label shifts it
+    // is a table of its own, so no other line moves.
+    let common: Vec<usize> = (0..rows.len()).filter(|&r| owns[r].is_none()).collect();
+    let common_rows: Vec<&[String]> = common.iter().map(|&r| rows[r].as_slice()).collect();
+    let mut main_lines = vec![String::new(); rows.len()];
+    let drawn = table::lines(&layout, &common_rows, &fits, style.color, &|k, col| {
+        ink(common[k], col)
+    });
+    for (&r, line) in common.iter().zip(drawn) {
+        main_lines[r] = line;
+    }
+    for (r, own) in owns.iter().enumerate() {
+        if let Some(own) = own {
+            let drawn = table::lines(own, &[rows[r].as_slice()], &fits, style.color, &|_, col| {
+                ink(r, col)
+            });
+            main_lines[r] = drawn.into_iter().next().unwrap_or_default();
+        }
+    }
     let mut out = Vec::new();
+    let mut r = 0;
     for (name, findings) in &groups {
         if headed {
             out.push(name.clone());
         }
         for f in findings {
-            let row = row_of(f);
-            let paint = |col: usize, text: &str| {
-                if col == 0 {
-                    paint_status(f.status, text, style.color)
-                } else {
-                    text.to_string()
-                }
-            };
-            let over = cells(&row[1]).saturating_sub(check_w);
-            let own = if over > 0 && room.is_some() {
-                table::squeeze(&layout, &fits, over)
-            } else {
-                layout.clone()
-            };
-            out.push(format!(
-                "{indent}{}",
-                table::line(&own, &row, &fits, &paint)
-            ));
+            let own = owns[r].as_ref().unwrap_or(&layout);
+            out.push(format!("{indent}{}", main_lines[r]));
             out.extend(
-                sub_lines(f, &own, style, sub_room)
+                sub_lines(f, own, style, sub_room)
                     .into_iter()
                     .map(|l| format!("{sub_indent}{l}")),
             );
+            r += 1;
         }
     }
     out

@@ -1,9 +1,11 @@
 //! A report's sections (a lock tree, a backup list, a step table) as aligned tables whose
-//! columns are chosen by the width: see [`super::table`] and each section's [`Fit`]s.
+//! columns are chosen by the width: see [`super::table`] and each section's [`Fit`]s. The
+//! header and rows are one comfy-table table; the title and the note naming the columns left
+//! out are lines of their own, cut to the width.
 
 use crate::report::{Fit, Section};
 
-use super::table;
+use super::table::{self, Ink};
 use super::width::cut;
 use super::Style;
 
@@ -19,19 +21,15 @@ pub fn lines(section: &Section, style: Style) -> Vec<String> {
         Some(w) => cut(&s, w),
         None => s,
     };
-    let plain = |_: usize, s: &str| s.to_string();
-    let bold = |_: usize, s: &str| {
-        if style.color && !s.is_empty() {
-            format!("\x1b[1m{s}\x1b[0m")
-        } else {
-            s.to_string()
-        }
+    // The header is the first row of the table, in bold on a terminal.
+    let mut rows: Vec<&[String]> = vec![section.columns.as_slice()];
+    rows.extend(section.rows.iter().map(Vec::as_slice));
+    let ink = |r: usize, _: usize| Ink {
+        fg: None,
+        bold: r == 0,
     };
     let mut out = vec![fit_line(section.title.clone())];
-    out.push(table::line(&layout, &section.columns, &fits, &bold));
-    for row in &section.rows {
-        out.push(table::line(&layout, row, &fits, &plain));
-    }
+    out.extend(table::lines(&layout, &rows, &fits, style.color, &ink));
     let hidden: Vec<&str> = layout
         .hidden()
         .filter_map(|i| section.columns.get(i).map(String::as_str))

@@ -1,14 +1,33 @@
-//! An aligned-column writer over plain strings, with pg_activity's way of fitting a terminal:
-//! optional columns are dropped first, then free text is cut with `…`; a column holding an
-//! identifier an operator copies ([`Fit::Whole`]) is never cut or dropped, so a line may only
-//! pass the width when the identifiers alone do not fit.
+//! Tables fitted to a terminal: OUR code decides, comfy-table lays out.
 //!
-//! No line ends in a space: the last column is never padded, so a piped table is as wide as
-//! its content and `grep` / `less` see no trailing blanks.
+//! [`layout`] and [`squeeze`] choose the columns and their widths pg_activity's way: optional
+//! columns are dropped first, then free text is cut with `…`; a column holding an identifier
+//! an operator copies ([`Fit::Whole`]) is never cut or dropped, so a line may only pass the
+//! width when the identifiers alone do not fit.
+//!
+//! [`lines`] then hands the pre-fitted cells to comfy-table, which aligns them: no border
+//! (`presets::NOTHING`), `ContentArrangement::Disabled` (it never wraps or re-fits a cell),
+//! each column's width fixed to ours with the gap as its right padding, colour through its
+//! cells only when `Style.color` says so. comfy-table's own dynamic arrangement is not used:
+//! it wrapped identifiers and padded lines.
+//!
+//! No line ends in a space: comfy-table pads the last column, so every line is trimmed, and a
+//! piped table is as wide as its content and `grep` / `less` see no trailing blanks.
+//!
+//! Two things follow from comfy-table measuring the cells itself: it measures a cell as
+//! unicode-width's string width, which for an emoji presentation sequence (`❤️`, with U+FE0F)
+//! is one cell more than our per-character count, so such a column is as wide as comfy-table
+//! measures (what a terminal shows) rather than ours; and it holds widths in `u16`, so a
+//! cell is cut at 65 533 cells.
+
+use comfy_table::{
+    presets, Attribute, Cell, Color, ColumnConstraint, ContentArrangement, Table, Width,
+};
+use unicode_width::UnicodeWidthStr as _;
 
 use crate::report::Fit;
 
-use super::width::{cells, cut, one_line, pad};
+use super::width::{cells, cut, one_line};
 
 /// Spaces between two columns.
 pub const GAP: usize = 2;
@@ -145,47 +164,119 @@ pub fn squeeze(layout: &Layout, fits: &[Fit], extra: usize) -> Layout {
     Layout { widths }
 }
 
-/// One table line: the shown cells aligned, free text cut to its column, the last cell not
-/// padded and no trailing space. `paint` may decorate a cell's text (colour), after it was
-/// measured.
-pub fn line(
+/// How a cell is decorated when colour is on: comfy-table writes the escape codes, around
+/// the text only (never its padding, so a line still ends without a space).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ink {
+    pub fg: Option<Color>,
+    pub bold: bool,
+}
+
+/// The widest cell comfy-table can hold (it measures columns in `u16`) with the gap after it:
+/// a longer cell, which no one reads on one line anyway, is cut to it.
+const WIDEST: usize = u16::MAX as usize - GAP;
+
+/// The lines of `rows` laid out by comfy-table to `layout`, one line per row: each shown cell
+/// pre-fitted here (free text cut to its column, an identifier whole), the columns aligned
+/// by comfy-table with `GAP` spaces between them, no border and no wrapping, and no line
+/// ending in a space. `ink` decorates a cell (row, column) when `color` is on.
+///
+/// An identifier wider than its column (a squeezed finding line) widens the column: render
+/// such a row on its own so only its line shifts.
+pub fn lines(
     layout: &Layout,
-    cells_of_row: &[String],
+    rows: &[&[String]],
     fits: &[Fit],
-    paint: &dyn Fn(usize, &str) -> String,
-) -> String {
+    color: bool,
+    ink: &dyn Fn(usize, usize) -> Ink,
+) -> Vec<String> {
     let shown: Vec<(usize, usize)> = layout
         .widths
         .iter()
         .enumerate()
         .filter_map(|(i, w)| w.map(|w| (i, w)))
         .collect();
-    let mut out = String::new();
-    for (k, &(i, w)) in shown.iter().enumerate() {
-        let raw = one_line(cells_of_row.get(i).map_or("", String::as_str));
-        let text = match fits.get(i) {
-            Some(Fit::Whole) => raw,
-            _ => cut(&raw, w),
-        };
-        if k > 0 {
-            out.push_str(&" ".repeat(GAP));
-        }
-        let painted = paint(i, &text);
-        if k + 1 == shown.len() {
-            out.push_str(&painted);
-        } else {
-            out.push_str(&painted);
-            out.push_str(&pad("", w.saturating_sub(cells(&text))));
+    if shown.is_empty() || rows.is_empty() {
+        return vec![String::new(); rows.len()];
+    }
+    let texts: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            shown
+                .iter()
+                .map(|&(i, w)| {
+                    let raw = one_line(row.get(i).map_or("", String::as_str));
+                    let text = match fits.get(i) {
+                        Some(Fit::Whole) => raw,
+                        _ => cut(&raw, w),
+                    };
+                    cut(&text, WIDEST)
+                })
+                .collect()
+        })
+        .collect();
+    let mut t = Table::new();
+    t.load_preset(presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .force_no_tty();
+    if color {
+        t.enforce_styling();
+    }
+    t.style_text_only();
+    for (r, row) in texts.iter().enumerate() {
+        let cells: Vec<Cell> = row
+            .iter()
+            .enumerate()
+            .map(|(k, text)| {
+                let Ink { fg, bold } = ink(r, shown[k].0);
+                let mut cell = Cell::new(text);
+                // An empty cell stays bare: escape codes around nothing would end a line.
+                if !text.is_empty() {
+                    if let Some(fg) = fg {
+                        cell = cell.fg(fg);
+                    }
+                    if bold {
+                        cell = cell.add_attribute(Attribute::Bold);
+                    }
+                }
+                cell
+            })
+            .collect();
+        t.add_row(cells);
+    }
+    let last = shown.len() - 1;
+    for (k, &(_, w)) in shown.iter().enumerate() {
+        // comfy-table measures a cell as unicode-width's string width: the column is as wide
+        // as the widest cell by that measure, so it never wraps one.
+        let widest = texts.iter().map(|r| r[k].width()).max().unwrap_or(0);
+        let want = w.max(widest).min(WIDEST);
+        // comfy-table gives a column at least one cell: an empty column takes one cell of
+        // its gap.
+        let content = want.max(1);
+        let gap = if k == last { 0 } else { (want + GAP) - content };
+        let total = u16::try_from(content + gap).unwrap_or(u16::MAX);
+        if let Some(column) = t.column_mut(k) {
+            column
+                .set_padding((0, u16::try_from(gap).unwrap_or(0)))
+                .set_constraint(ColumnConstraint::Absolute(Width::Fixed(total)));
         }
     }
-    let end = out.trim_end_matches(' ').len();
-    out.truncate(end);
-    out
+    t.lines()
+        .map(|l| l.trim_end_matches(' ').to_string())
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn plain(_: usize, _: usize) -> Ink {
+        Ink::default()
+    }
+
+    fn one(l: &Layout, row: &[String], fits: &[Fit]) -> String {
+        lines(l, &[row], fits, false, &plain).concat()
+    }
 
     fn strings(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
@@ -205,7 +296,7 @@ mod tests {
         assert!(wide.widths.iter().all(Option::is_some));
         let l = layout(Some(&header), &rows, &fits, Some(60));
         assert_eq!(l.hidden().collect::<Vec<_>>(), vec![1]);
-        let text = line(&l, &rows[0], &fits, &|_, s| s.to_string());
+        let text = one(&l, &rows[0], &fits);
         assert!(cells(&text) <= 60, "{text}");
         assert!(
             text.starts_with("4242  idle in transaction  UPDATE"),
@@ -213,7 +304,7 @@ mod tests {
         );
         assert!(text.ends_with('…'), "{text}");
         let l = layout(Some(&header), &rows, &fits, Some(20));
-        let text = line(&l, &rows[0], &fits, &|_, s| s.to_string());
+        let text = one(&l, &rows[0], &fits);
         assert!(text.starts_with("4242  UPDATE"), "{text}");
         assert!(cells(&text) <= 20, "{text}");
     }
@@ -223,7 +314,45 @@ mod tests {
         let rows = vec![strings(&["a", ""]), strings(&["bbb", "x"])];
         let fits = [Fit::Whole, Fit::Text];
         let l = layout(None, &rows, &fits, None);
-        assert_eq!(line(&l, &rows[0], &fits, &|_, s| s.to_string()), "a");
-        assert_eq!(line(&l, &rows[1], &fits, &|_, s| s.to_string()), "bbb  x");
+        assert_eq!(one(&l, &rows[0], &fits), "a");
+        assert_eq!(one(&l, &rows[1], &fits), "bbb  x");
+        let both: Vec<&[String]> = rows.iter().map(Vec::as_slice).collect();
+        assert_eq!(lines(&l, &both, &fits, false, &plain), vec!["a", "bbb  x"]);
+    }
+
+    #[test]
+    fn an_empty_column_keeps_its_gap_and_a_long_identifier_shifts_its_line() {
+        let fits = [Fit::Whole, Fit::Whole, Fit::Text, Fit::Text];
+        let rows = vec![
+            strings(&["OK", "a.b", "", "fine"]),
+            strings(&["WARNING", "c", "", "slow"]),
+        ];
+        let l = layout(None, &rows, &fits, None);
+        let both: Vec<&[String]> = rows.iter().map(Vec::as_slice).collect();
+        assert_eq!(
+            lines(&l, &both, &fits, false, &plain),
+            vec!["OK       a.b    fine", "WARNING  c      slow"]
+        );
+        let long = strings(&["OK", "a.much.longer.label", "", "fine"]);
+        assert_eq!(
+            one(&l, &long, &fits),
+            "OK       a.much.longer.label    fine"
+        );
+    }
+
+    #[test]
+    fn colour_wraps_the_text_only() {
+        let rows = vec![strings(&["WARNING", "x", ""])];
+        let fits = [Fit::Whole, Fit::Whole, Fit::Text];
+        let l = layout(None, &rows, &fits, None);
+        let ink = |_: usize, col: usize| Ink {
+            fg: (col == 0).then_some(Color::DarkYellow),
+            bold: true,
+        };
+        let drawn = lines(&l, &[rows[0].as_slice()], &fits, true, &ink);
+        assert_eq!(
+            drawn,
+            vec!["\x1b[38;5;3m\x1b[1mWARNING\x1b[0m  \x1b[1mx\x1b[0m"]
+        );
     }
 }
