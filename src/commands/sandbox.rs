@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use crate::context::Ctx;
+use crate::progress::Phase;
 use crate::report::{Finding, Report, Section, Status};
 use crate::runbook::quote::shell_word;
 use crate::sandbox::{Sandbox, UpOptions};
@@ -217,11 +218,24 @@ pub async fn run(args: &SandboxArgs, ctx: &Ctx) -> anyhow::Result<Report> {
                 redis: !*no_redis,
             };
             // initdb, pg_ctl and the demo load are blocking child processes.
+            let servers = if opts.redis {
+                "PostgreSQL and Redis"
+            } else {
+                "PostgreSQL"
+            };
+            let demo = if opts.demo_data {
+                ", loading the demo data"
+            } else {
+                ""
+            };
+            let phase = Phase::start(&ctx.output, format!("starting {servers}{demo}"));
             let sb = tokio::task::spawn_blocking(move || Sandbox::up(&opts)).await??;
             report.extend(health_findings(&sb));
             if sb.state.demo_db.is_some() {
+                phase.next("taking the first backup");
                 report.push(first_backup(&sb, ctx).await?);
             }
+            phase.finish();
             report.sections.push(env_section(&sb));
             report.data = Some(serde_json::to_value(&sb.state)?);
         }
@@ -247,7 +261,9 @@ pub async fn run(args: &SandboxArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         SandboxCommand::Down { dir } => {
             let dir = dir.resolve();
             let sb = loaded(&dir)?;
+            let phase = Phase::start(&ctx.output, "stopping the servers");
             tokio::task::spawn_blocking(move || sb.down()).await??;
+            phase.finish();
             report.push(Finding::ok(
                 "sandbox.down",
                 format!("stopped the servers and removed {}", dir.display()),

@@ -1,6 +1,7 @@
 //! `opsbook sandbox` as a newcomer uses it: up, env, status, check, down.
 
 use crate::harness::*;
+use expectrl::Expect as _;
 
 #[test]
 fn sandbox_lifecycle_from_the_command_line() {
@@ -236,4 +237,31 @@ fn demo_sandbox_has_a_real_backup_and_weekly_maintenance_passes() {
 
     let down = opsbook(&["sandbox", "down", "--dir", d]).run();
     assert_eq!(down.code, 0, "{down}");
+}
+
+/// Issue 19: `sandbox up` waits a few seconds for initdb and pg_ctl; on a terminal it says what
+/// it is doing, on a pipe it prints nothing on stderr.
+#[test]
+fn sandbox_up_says_what_it_does_on_a_terminal_and_nothing_on_a_pipe() {
+    let s = Scratch::new("sbx_phase");
+    let piped_dir = s.path().join("piped");
+    let pd = piped_dir.to_str().unwrap();
+    let up = opsbook(&["sandbox", "up", "--no-redis", "--dir", pd]).run();
+    assert_eq!(up.code, 0, "{up}");
+    assert!(!up.stderr.contains("starting PostgreSQL"), "{up}");
+    let down = opsbook(&["sandbox", "down", "--dir", pd]).run();
+    assert_eq!(down.code, 0, "{down}");
+    assert!(!down.stderr.contains("stopping the servers"), "{down}");
+
+    let tty_dir = s.path().join("tty");
+    let td = tty_dir.to_str().unwrap();
+    let (cmd, _home) = opsbook(&["sandbox", "up", "--no-redis", "--dir", td]).into_command();
+    let mut tty = expectrl::Session::spawn(cmd).expect("a pseudo-terminal");
+    tty.set_expect_timeout(Some(std::time::Duration::from_secs(120)));
+    let seen = tty.expect("starting PostgreSQL");
+    let done = tty.expect("sandbox up: OK");
+    let down = opsbook(&["sandbox", "down", "--dir", td]).run();
+    assert_eq!(down.code, 0, "{down}");
+    seen.expect("the phase line on the terminal");
+    done.expect("the headline");
 }
