@@ -209,6 +209,13 @@ fn window_text(since: i64, now: i64, from_history: bool) -> String {
 
 fn last_exit(c: &ContainerInspect, now: i64) -> Option<String> {
     let at = unix_time(&c.state.finished_at)?;
+    if c.state.running && !c.state.restarting {
+        // Docker zeroes ExitCode when it starts the container again: only the time is true.
+        return Some(format!(
+            "last stopped {} ago",
+            human_duration((now - at).max(0) as f64)
+        ));
+    }
     let oom = if c.state.oom_killed { ", killed for memory (OOM)" } else { "" };
     Some(format!(
         "last exit code {}{oom}, {} ago",
