@@ -163,7 +163,9 @@ mod tests {
 
     #[test]
     fn wrong_entries_say_what_is_missing() {
-        assert!(parse("- {kind: docker}\n").unwrap_err().contains("needs `name:`"));
+        assert!(parse("- {kind: docker}\n")
+            .unwrap_err()
+            .contains("needs `name:`"));
         assert!(parse("- {kind: docker, name: a, compose_service: b}\n")
             .unwrap_err()
             .contains("not both"));

@@ -52,7 +52,10 @@ pub async fn check(
 ) -> (Vec<Finding>, Record) {
     let (label, found) = match sel {
         Selector::Name(name) => (name.to_string(), by_name(docker, name).await),
-        Selector::ComposeService(svc) => (format!("compose service {svc}"), by_compose(docker, svc).await),
+        Selector::ComposeService(svc) => (
+            format!("compose service {svc}"),
+            by_compose(docker, svc).await,
+        ),
     };
     let containers = match found {
         Ok(c) if c.is_empty() => {
@@ -65,7 +68,12 @@ pub async fn check(
             return (vec![f.subject(label)], Record::new());
         }
         Ok(c) => c,
-        Err(e) => return (vec![Finding::unknown("container.state", &e).subject(label)], Record::new()),
+        Err(e) => {
+            return (
+                vec![Finding::unknown("container.state", &e).subject(label)],
+                Record::new(),
+            )
+        }
     };
     let mut findings = Vec::new();
     let mut record = Record::new();
@@ -117,7 +125,10 @@ async fn by_name(docker: &Docker, name: &str) -> anyhow::Result<Vec<ContainerIns
     // The list first: a missing container is an empty list, not a 404 to tell from others.
     let filter = format!(r#"{{"name":["^/{name}$"]}}"#);
     let list: Vec<ContainerSummary> = docker
-        .get(&format!("/containers/json?all=1&filters={}", query_value(&filter)))
+        .get(&format!(
+            "/containers/json?all=1&filters={}",
+            query_value(&filter)
+        ))
         .await?;
     inspect_all(docker, list).await
 }
@@ -125,7 +136,10 @@ async fn by_name(docker: &Docker, name: &str) -> anyhow::Result<Vec<ContainerIns
 async fn by_compose(docker: &Docker, svc: &str) -> anyhow::Result<Vec<ContainerInspect>> {
     let filter = format!(r#"{{"label":["{COMPOSE_LABEL}={svc}"]}}"#);
     let list: Vec<ContainerSummary> = docker
-        .get(&format!("/containers/json?all=1&filters={}", query_value(&filter)))
+        .get(&format!(
+            "/containers/json?all=1&filters={}",
+            query_value(&filter)
+        ))
         .await?;
     inspect_all(docker, list).await
 }
@@ -163,10 +177,19 @@ async fn container(
     record.insert(key, c.restart_count as f64);
 
     if c.state.running {
-        out.push(match docker.get::<Stats>(&format!("/containers/{}/stats?stream=false&one-shot=true", query_value(&c.id))).await {
-            Ok(s) => memory(c, &s, &name, limits.memory_pct),
-            Err(e) => Finding::unknown("container.memory", &e),
-        }.subject(&name));
+        out.push(
+            match docker
+                .get::<Stats>(&format!(
+                    "/containers/{}/stats?stream=false&one-shot=true",
+                    query_value(&c.id)
+                ))
+                .await
+            {
+                Ok(s) => memory(c, &s, &name, limits.memory_pct),
+                Err(e) => Finding::unknown("container.memory", &e),
+            }
+            .subject(&name),
+        );
     }
 
     let key = format!("container.log_errors/{name}");
@@ -178,16 +201,26 @@ async fn container(
         Ok(e) => {
             record.insert(key, e.count as f64);
             let window = window_text(since, now, history_had(since, now));
-            let cut = if e.truncated { " (the log's first 32 MiB)" } else { "" };
+            let cut = if e.truncated {
+                " (the log's first 32 MiB)"
+            } else {
+                ""
+            };
             Finding::new(
                 "container.log_errors",
                 limits.log_errors.status_above(e.count as f64),
-                format!("{} log lines of {name} mention an error {window}{cut}", e.count),
+                format!(
+                    "{} log lines of {name} mention an error {window}{cut}",
+                    e.count
+                ),
             )
             .value(e.count, "lines")
             .above(limits.log_errors.warning, limits.log_errors.critical)
             .detail(e.last)
-            .hint_unless_ok(format!("read them: `docker logs --since {}s {name} 2>&1 | grep -i error`", now - since))
+            .hint_unless_ok(format!(
+                "read them: `docker logs --since {}s {name} 2>&1 | grep -i error`",
+                now - since
+            ))
         }
         Err(e) => Finding::unknown("container.log_errors", &e),
     };
@@ -201,7 +234,10 @@ fn history_had(since: i64, now: i64) -> bool {
 
 fn window_text(since: i64, now: i64, from_history: bool) -> String {
     if from_history {
-        format!("since the previous run ({} ago)", human_duration((now - since) as f64))
+        format!(
+            "since the previous run ({} ago)",
+            human_duration((now - since) as f64)
+        )
     } else {
         "in the last 24 h".to_string()
     }
@@ -216,7 +252,11 @@ fn last_exit(c: &ContainerInspect, now: i64) -> Option<String> {
             human_duration((now - at).max(0) as f64)
         ));
     }
-    let oom = if c.state.oom_killed { ", killed for memory (OOM)" } else { "" };
+    let oom = if c.state.oom_killed {
+        ", killed for memory (OOM)"
+    } else {
+        ""
+    };
     Some(format!(
         "last exit code {}{oom}, {} ago",
         c.state.exit_code,
@@ -233,19 +273,39 @@ fn state(c: &ContainerInspect, name: &str, now: i64) -> Finding {
         let up = unix_time(&s.started_at)
             .map(|t| format!(", up {}", human_duration((now - t).max(0) as f64)))
             .unwrap_or_default();
-        let paused = if s.status == "paused" { " but paused" } else { "" };
-        let status = if paused.is_empty() { Status::Ok } else { Status::Warning };
+        let paused = if s.status == "paused" {
+            " but paused"
+        } else {
+            ""
+        };
+        let status = if paused.is_empty() {
+            Status::Ok
+        } else {
+            Status::Warning
+        };
         (status, format!("{name} is running{paused}{up}"))
     } else {
         let exit = last_exit(c, now)
             .map(|e| format!(" ({e})"))
             .unwrap_or_default();
-        let error = if s.error.is_empty() { String::new() } else { format!(": {}", s.error) };
-        (Status::Critical, format!("{name} is {}{exit}{error}", s.status))
+        let error = if s.error.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", s.error)
+        };
+        (
+            Status::Critical,
+            format!("{name} is {}{exit}{error}", s.status),
+        )
     };
     let mut f = Finding::new("container.state", status, summary).value(s.status.clone(), "state");
     if let Some(t) = unix_time(&s.started_at).filter(|_| s.running) {
-        f.detail.push(format!("started {}", crate::timefmt::rfc3339(std::time::UNIX_EPOCH + std::time::Duration::from_secs(t.max(0) as u64))));
+        f.detail.push(format!(
+            "started {}",
+            crate::timefmt::rfc3339(
+                std::time::UNIX_EPOCH + std::time::Duration::from_secs(t.max(0) as u64)
+            )
+        ));
     }
     f.hint_unless_ok(format!(
         "see why: `docker logs --tail 50 {name}` and `docker inspect {name}`; start it with `docker start {name}` (or `docker compose up -d`)"
@@ -295,9 +355,12 @@ fn health(c: &ContainerInspect, name: &str) -> Finding {
 
 fn oom(c: &ContainerInspect, name: &str) -> Finding {
     if !c.state.oom_killed {
-        return Finding::ok("container.oom_killed", format!("{name} was not killed for memory"))
-            .value(false, "bool")
-            .subject(name);
+        return Finding::ok(
+            "container.oom_killed",
+            format!("{name} was not killed for memory"),
+        )
+        .value(false, "bool")
+        .subject(name);
     }
     let limit = match c.host_config.memory {
         0 => "no memory limit of its own: the host ran out".to_string(),
@@ -318,12 +381,24 @@ fn restarts(c: &ContainerInspect, name: &str, previous: Option<(i64, f64)>, now:
     let (delta, window) = match previous {
         // A smaller count than last time: the container was recreated, its count restarted.
         Some((at, p)) if count as f64 >= p => (count - p as u64, window_text(at, now, true)),
-        Some((at, _)) => (count, format!("since it was recreated (before {} ago)", human_duration((now - at) as f64))),
+        Some((at, _)) => (
+            count,
+            format!(
+                "since it was recreated (before {} ago)",
+                human_duration((now - at) as f64)
+            ),
+        ),
         None => (count, "since it was created".to_string()),
     };
-    let exit = last_exit(c, now).map(|e| format!("; {e}")).unwrap_or_default();
+    let exit = last_exit(c, now)
+        .map(|e| format!("; {e}"))
+        .unwrap_or_default();
     let status = RESTART_LIMITS.status_above(delta as f64);
-    let keeps = if status == Status::Critical { ": it keeps restarting" } else { "" };
+    let keeps = if status == Status::Critical {
+        ": it keeps restarting"
+    } else {
+        ""
+    };
     Finding::new(
         "container.restarts",
         status,

@@ -16,7 +16,12 @@ use crate::state::History;
 const FAILED: [&str; 3] = ["failed", "rejected", "orphaned"];
 
 /// The findings of Swarm service `name`, and what to record for the next run.
-pub async fn check(docker: &Docker, name: &str, history: &History, now: i64) -> (Vec<Finding>, Record) {
+pub async fn check(
+    docker: &Docker,
+    name: &str,
+    history: &History,
+    now: i64,
+) -> (Vec<Finding>, Record) {
     match read(docker, name).await {
         Ok(Some((svc, tasks, nodes))) => {
             let key = format!("swarm.task_failures/{name}");
@@ -81,7 +86,10 @@ fn replicas(name: &str, svc: &SwarmService, tasks: &[Task], nodes: &[Node], now:
             .count() as u64,
         (None, None) => 0,
     };
-    let meant: Vec<&Task> = tasks.iter().filter(|t| t.desired_state == "running").collect();
+    let meant: Vec<&Task> = tasks
+        .iter()
+        .filter(|t| t.desired_state == "running")
+        .collect();
     let running = meant
         .iter()
         .filter(|t| t.status.state == "running" && ready(&t.node_id))
@@ -91,15 +99,32 @@ fn replicas(name: &str, svc: &SwarmService, tasks: &[Task], nodes: &[Node], now:
         if t.status.state == "running" && ready(&t.node_id) {
             continue;
         }
-        let slot = t.slot.map(|s| format!("slot {s}")).unwrap_or_else(|| format!("task {}", short(&t.id)));
+        let slot = t
+            .slot
+            .map(|s| format!("slot {s}"))
+            .unwrap_or_else(|| format!("task {}", short(&t.id)));
         let node = nodes.get(t.node_id.as_str());
         let why = if t.status.state == "running" {
-            let host = node.map(|n| n.description.hostname.as_str()).unwrap_or("an unknown node");
+            let host = node
+                .map(|n| n.description.hostname.as_str())
+                .unwrap_or("an unknown node");
             let state = node.map(|n| n.status.state.as_str()).unwrap_or("gone");
             format!("running on {host}, which is {state}")
         } else {
-            let err = if t.status.err.is_empty() { &t.status.message } else { &t.status.err };
-            format!("{}{}", t.status.state, if err.is_empty() { String::new() } else { format!(": {err}") })
+            let err = if t.status.err.is_empty() {
+                &t.status.message
+            } else {
+                &t.status.err
+            };
+            format!(
+                "{}{}",
+                t.status.state,
+                if err.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {err}")
+                }
+            )
         };
         let ago = unix_time(&t.status.timestamp)
             .map(|at| format!(" ({} ago)", human_duration((now - at).max(0) as f64)))
@@ -137,15 +162,25 @@ fn task_failures(name: &str, tasks: &[Task], since: i64, now: i64) -> Finding {
     let window = if now - since == FIRST_WINDOW_SECS {
         "in the last 24 h".to_string()
     } else {
-        format!("since the previous run ({} ago)", human_duration((now - since) as f64))
+        format!(
+            "since the previous run ({} ago)",
+            human_duration((now - since) as f64)
+        )
     };
-    let keeps = if status == Status::Critical { ": its tasks keep failing" } else { "" };
+    let keeps = if status == Status::Critical {
+        ": its tasks keep failing"
+    } else {
+        ""
+    };
     let detail = failed
         .iter()
         .rev()
         .take(5)
         .map(|t| {
-            let slot = t.slot.map(|s| format!("slot {s}")).unwrap_or_else(|| format!("task {}", short(&t.id)));
+            let slot = t
+                .slot
+                .map(|s| format!("slot {s}"))
+                .unwrap_or_else(|| format!("task {}", short(&t.id)));
             format!("{slot}: {} {}", t.status.state, t.status.err)
         })
         .collect();
@@ -187,8 +222,12 @@ mod tests {
     fn node(id: &str, state: &str) -> Node {
         Node {
             id: id.into(),
-            status: NodeStatus { state: state.into() },
-            spec: NodeSpec { availability: "active".into() },
+            status: NodeStatus {
+                state: state.into(),
+            },
+            spec: NodeSpec {
+                availability: "active".into(),
+            },
             ..Default::default()
         }
     }
@@ -197,7 +236,10 @@ mod tests {
         SwarmService {
             spec: ServiceSpec {
                 name: "web".into(),
-                mode: ServiceMode { replicated: Some(Replicated { replicas }), global: None },
+                mode: ServiceMode {
+                    replicated: Some(Replicated { replicas }),
+                    global: None,
+                },
             },
             ..Default::default()
         }
@@ -206,12 +248,21 @@ mod tests {
     #[test]
     fn a_task_on_a_down_node_is_not_running() {
         let now = unix_time("2026-12-04T23:10:00Z").unwrap();
-        let tasks = [task(1, "a", "running", "running"), task(2, "b", "running", "running")];
+        let tasks = [
+            task(1, "a", "running", "running"),
+            task(2, "b", "running", "running"),
+        ];
         let nodes = [node("a", "ready"), node("b", "down")];
         let f = replicas("web", &service(2), &tasks, &nodes, now);
         assert_eq!((f.status, f.value.as_f64()), (Status::Warning, Some(1.0)));
         assert!(f.detail[0].contains("which is down"), "{:?}", f.detail);
-        let f = replicas("web", &service(2), &tasks, &[node("a", "down"), node("b", "down")], now);
+        let f = replicas(
+            "web",
+            &service(2),
+            &tasks,
+            &[node("a", "down"), node("b", "down")],
+            now,
+        );
         assert_eq!(f.status, Status::Critical);
     }
 

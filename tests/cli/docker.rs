@@ -73,7 +73,8 @@ fn start() -> Result<Dockerd, String> {
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let mut last = String::new();
     for driver in ["overlay2", "vfs"] {
-        let log = std::fs::File::create(dir.join(format!("dockerd-{driver}.log"))).map_err(|e| e.to_string())?;
+        let log = std::fs::File::create(dir.join(format!("dockerd-{driver}.log")))
+            .map_err(|e| e.to_string())?;
         let d = dir.display();
         let mut child = Command::new(&bin)
             .args([
@@ -92,7 +93,10 @@ fn start() -> Result<Dockerd, String> {
             .stderr(log)
             .spawn()
             .map_err(|e| format!("spawning dockerd: {e}"))?;
-        let d = Dockerd { dir: dir.clone(), pid: child.id() };
+        let d = Dockerd {
+            dir: dir.clone(),
+            pid: child.id(),
+        };
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = child.try_wait() {
@@ -111,7 +115,8 @@ fn start() -> Result<Dockerd, String> {
         if last.is_empty() {
             last = format!("dockerd ({driver}) did not answer within 20 s");
         }
-        let tail = std::fs::read_to_string(dir.join(format!("dockerd-{driver}.log"))).unwrap_or_default();
+        let tail =
+            std::fs::read_to_string(dir.join(format!("dockerd-{driver}.log"))).unwrap_or_default();
         let tail: Vec<&str> = tail.lines().rev().take(3).collect();
         last = format!("{last}: {}", tail.join(" | "));
     }
@@ -171,12 +176,14 @@ fn docker(d: &Dockerd, args: &[&str]) -> Result<String, String> {
 
 /// busybox-static as the whole root filesystem, imported (no registry is reachable).
 fn build_image(d: &Dockerd) -> Result<(), String> {
-    let busybox = find_bin("busybox").ok_or("busybox is not installed (apt-get install busybox-static)")?;
+    let busybox =
+        find_bin("busybox").ok_or("busybox is not installed (apt-get install busybox-static)")?;
     let root = d.dir.join("rootfs");
     std::fs::create_dir_all(root.join("bin")).map_err(|e| e.to_string())?;
     std::fs::copy(&busybox, root.join("bin/busybox")).map_err(|e| e.to_string())?;
     for applet in ["sh", "sleep", "echo", "head", "tr", "true", "false", "cat"] {
-        std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).map_err(|e| e.to_string())?;
+        std::os::unix::fs::symlink("busybox", root.join("bin").join(applet))
+            .map_err(|e| e.to_string())?;
     }
     let tar = d.dir.join("rootfs.tar");
     let ok = Command::new("tar")
@@ -257,7 +264,9 @@ fn config(s: &Scratch, db: &TestDb, services: &str) -> String {
 }
 
 fn morning(d: &Dockerd, cfg: &str, state: Option<&Path>) -> Run {
-    let mut o = opsbook(&["check", "morning"]).config(cfg).env("DOCKER_HOST", d.host());
+    let mut o = opsbook(&["check", "morning"])
+        .config(cfg)
+        .env("DOCKER_HOST", d.host());
     if let Some(dir) = state {
         o = o.state_dir(dir);
     }
@@ -278,15 +287,31 @@ fn a_healthy_container_is_ok_on_every_count() {
     let c = Container::run(
         d,
         "healthy",
-        &["--health-cmd", "true", "--health-interval", "1s", "--memory", "64m"],
+        &[
+            "--health-cmd",
+            "true",
+            "--health-interval",
+            "1s",
+            "--memory",
+            "64m",
+        ],
         "sleep 1000",
     );
-    c.wait_for("healthy", 30, |c| c.inspect("{{.State.Health.Status}}") == "healthy");
+    c.wait_for("healthy", 30, |c| {
+        c.inspect("{{.State.Health.Status}}") == "healthy"
+    });
     let db = TestDb::new("dk_healthy");
     let s = Scratch::new("dk-healthy");
     let cfg = config(&s, &db, &format!("[{{kind: docker, name: {}}}]", c.name));
     let j = morning(d, &cfg, None).json();
-    for id in ["container.state", "container.health", "container.restarts", "container.oom_killed", "container.memory", "container.log_errors"] {
+    for id in [
+        "container.state",
+        "container.health",
+        "container.restarts",
+        "container.oom_killed",
+        "container.memory",
+        "container.log_errors",
+    ] {
         let f = of(&j, id, &c.name);
         assert_eq!(f["status"], "ok", "{f:#}");
     }
@@ -294,7 +319,10 @@ fn a_healthy_container_is_ok_on_every_count() {
     assert_eq!(of(&j, "container.state", &c.name)["value"], "running");
     let mem = of(&j, "container.memory", &c.name);
     assert_eq!(mem["unit"], "percent", "{mem:#}");
-    assert!(mem["summary"].as_str().unwrap().contains("64.0 MiB limit"), "{mem:#}");
+    assert!(
+        mem["summary"].as_str().unwrap().contains("64.0 MiB limit"),
+        "{mem:#}"
+    );
     // a missing container is critical, by name
     let cfg = config(&s, &db, "[{kind: docker, name: ob-no-such-container}]");
     let run = morning(d, &cfg, None);
@@ -310,10 +338,19 @@ fn an_unhealthy_container_is_critical() {
     let c = Container::run(
         d,
         "unhealthy",
-        &["--health-cmd", "echo probe says no; false", "--health-interval", "1s", "--health-retries", "1"],
+        &[
+            "--health-cmd",
+            "echo probe says no; false",
+            "--health-interval",
+            "1s",
+            "--health-retries",
+            "1",
+        ],
         "sleep 1000",
     );
-    c.wait_for("unhealthy", 30, |c| c.inspect("{{.State.Health.Status}}") == "unhealthy");
+    c.wait_for("unhealthy", 30, |c| {
+        c.inspect("{{.State.Health.Status}}") == "unhealthy"
+    });
     let db = TestDb::new("dk_unhealthy");
     let s = Scratch::new("dk-unhealthy");
     let cfg = config(&s, &db, &format!("[{{kind: docker, name: {}}}]", c.name));
@@ -322,7 +359,10 @@ fn an_unhealthy_container_is_critical() {
     let h = of(&j, "container.health", &c.name);
     assert_eq!(h["status"], "critical", "{h:#}");
     assert_eq!(h["value"], "unhealthy");
-    assert!(h["detail"][0].as_str().unwrap().contains("probe says no"), "{h:#}");
+    assert!(
+        h["detail"][0].as_str().unwrap().contains("probe says no"),
+        "{h:#}"
+    );
     assert_eq!(of(&j, "container.state", &c.name)["status"], "ok");
     assert_eq!(run.code, 2, "{run}");
 }
@@ -346,10 +386,16 @@ fn a_container_killed_by_its_memory_limit_reports_oom_killed() {
     let oom = of(&j, "container.oom_killed", &c.name);
     assert_eq!(oom["status"], "critical", "{oom:#}");
     assert_eq!(oom["value"], true);
-    assert!(oom["summary"].as_str().unwrap().contains("8.0 MiB"), "{oom:#}");
+    assert!(
+        oom["summary"].as_str().unwrap().contains("8.0 MiB"),
+        "{oom:#}"
+    );
     let state = of(&j, "container.state", &c.name);
     assert_eq!(state["status"], "critical", "{state:#}");
-    assert!(state["summary"].as_str().unwrap().contains("exit code 137"), "{state:#}");
+    assert!(
+        state["summary"].as_str().unwrap().contains("exit code 137"),
+        "{state:#}"
+    );
     assert_eq!(run.code, 2);
 }
 
@@ -357,7 +403,12 @@ fn a_container_killed_by_its_memory_limit_reports_oom_killed() {
 fn a_restart_loop_is_reported_and_counted_from_the_previous_run() {
     let d = daemon_or_skip!();
     let _g = shared();
-    let c = Container::run(d, "loop", &["--restart", "always"], "echo 'error: cannot reach db'; exit 1");
+    let c = Container::run(
+        d,
+        "loop",
+        &["--restart", "always"],
+        "echo 'error: cannot reach db'; exit 1",
+    );
     c.wait_for("restarted 3 times", 30, |c| {
         c.inspect("{{.RestartCount}}").parse::<u64>().unwrap_or(0) >= 3
     });
@@ -372,15 +423,30 @@ fn a_restart_loop_is_reported_and_counted_from_the_previous_run() {
     assert_eq!(r["status"], "critical", "{r:#}");
     // between two restarts it says the exit code; while running, when it last stopped
     let summary = r["summary"].as_str().unwrap();
-    assert!(summary.contains("last exit code 1,") || summary.contains("last stopped"), "{r:#}");
+    assert!(
+        summary.contains("last exit code 1,") || summary.contains("last stopped"),
+        "{r:#}"
+    );
     let logs = of(&j, "container.log_errors", &c.name);
     assert!(logs["value"].as_u64().unwrap() >= 3, "{logs:#}");
-    assert!(logs["detail"][0].as_str().unwrap().contains("cannot reach db"), "{logs:#}");
+    assert!(
+        logs["detail"][0]
+            .as_str()
+            .unwrap()
+            .contains("cannot reach db"),
+        "{logs:#}"
+    );
     // the next run counts only what happened since this one
     let j = morning(d, &cfg, Some(&state)).json();
     let r = of(&j, "container.restarts", &c.name);
     assert!(r["value"].as_u64().unwrap() < first, "{r:#}");
-    assert!(r["summary"].as_str().unwrap().contains("since the previous run"), "{r:#}");
+    assert!(
+        r["summary"]
+            .as_str()
+            .unwrap()
+            .contains("since the previous run"),
+        "{r:#}"
+    );
 }
 
 #[test]
@@ -404,17 +470,34 @@ fn error_lines_of_a_compose_service_are_counted_since_the_previous_run() {
     let db = TestDb::new("dk_logs");
     let s = Scratch::new("dk-logs");
     let state = s.path().join("state");
-    let cfg = config(&s, &db, &format!("[{{kind: docker, compose_service: {svc}}}]"));
+    let cfg = config(
+        &s,
+        &db,
+        &format!("[{{kind: docker, compose_service: {svc}}}]"),
+    );
     let j = morning(d, &cfg, Some(&state)).json();
     let logs = of(&j, "container.log_errors", &c.name);
     assert_eq!(logs["value"], 3, "{logs:#}");
     assert_eq!(logs["detail"].as_array().unwrap().len(), 3, "{logs:#}");
     // stdout and stderr are both read (their order between the two streams is the daemon's)
-    assert!(logs["detail"].as_array().unwrap().iter().any(|l| l == "an Error two"), "{logs:#}");
+    assert!(
+        logs["detail"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l == "an Error two"),
+        "{logs:#}"
+    );
     let j = morning(d, &cfg, Some(&state)).json();
     let logs = of(&j, "container.log_errors", &c.name);
     assert_eq!(logs["value"], 0, "{logs:#}");
-    assert!(logs["summary"].as_str().unwrap().contains("since the previous run"), "{logs:#}");
+    assert!(
+        logs["summary"]
+            .as_str()
+            .unwrap()
+            .contains("since the previous run"),
+        "{logs:#}"
+    );
 }
 
 #[test]
@@ -429,37 +512,85 @@ fn a_two_replica_swarm_service_with_a_failing_task_is_one_of_two() {
         }
     }
     // a free loopback port: 2377 may be another daemon's
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let listen = format!("127.0.0.1:{port}");
-    docker(d, &["swarm", "init", "--advertise-addr", &listen, "--listen-addr", &listen])
-        .expect("docker swarm init");
+    docker(
+        d,
+        &[
+            "swarm",
+            "init",
+            "--advertise-addr",
+            &listen,
+            "--listen-addr",
+            &listen,
+        ],
+    )
+    .expect("docker swarm init");
     let _swarm = Swarm(d);
     let name = format!("obsw{}", std::process::id());
     // slot 2 exits 1 at once; Swarm gives it two more tries, then leaves it failed
     docker(
         d,
         &[
-            "service", "create", "-d", "--name", &name, "--replicas", "2", "--network", "host",
-            "--restart-condition", "on-failure", "--restart-max-attempts", "2",
-            "--restart-delay", "1s", "--env", "SLOT={{.Task.Slot}}", IMAGE, "sh", "-c",
+            "service",
+            "create",
+            "-d",
+            "--name",
+            &name,
+            "--replicas",
+            "2",
+            "--network",
+            "host",
+            "--restart-condition",
+            "on-failure",
+            "--restart-max-attempts",
+            "2",
+            "--restart-delay",
+            "1s",
+            "--env",
+            "SLOT={{.Task.Slot}}",
+            IMAGE,
+            "sh",
+            "-c",
             "if [ \"$SLOT\" = 2 ]; then echo error; exit 1; fi; sleep 1000",
         ],
     )
     .expect("docker service create");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let ps = docker(d, &["service", "ps", &name, "--format", "{{.Name}} {{.CurrentState}}"]).unwrap_or_default();
+        let ps = docker(
+            d,
+            &[
+                "service",
+                "ps",
+                &name,
+                "--format",
+                "{{.Name}} {{.CurrentState}}",
+            ],
+        )
+        .unwrap_or_default();
         let failed = ps.lines().filter(|l| l.contains("Failed")).count();
         let running = ps.lines().filter(|l| l.contains("Running")).count();
         if failed >= 3 && running == 1 {
             break;
         }
-        assert!(Instant::now() < deadline, "swarm service never settled:\n{ps}");
+        assert!(
+            Instant::now() < deadline,
+            "swarm service never settled:\n{ps}"
+        );
         std::thread::sleep(Duration::from_millis(300));
     }
     let db = TestDb::new("dk_swarm");
     let s = Scratch::new("dk-swarm");
-    let cfg = config(&s, &db, &format!("[{{kind: swarm, name: {name}}}, {{kind: swarm, name: {name}x}}]"));
+    let cfg = config(
+        &s,
+        &db,
+        &format!("[{{kind: swarm, name: {name}}}, {{kind: swarm, name: {name}x}}]"),
+    );
     let run = morning(d, &cfg, None);
     let j = run.json();
     let r = of(&j, "swarm.replicas", &name);
@@ -486,5 +617,8 @@ fn docker_host_over_tcp_is_refused_with_the_reason() {
         .json();
     let f = of(&j, "container.state", "db");
     assert_eq!(f["status"], "unknown", "{f:#}");
-    assert!(f["summary"].as_str().unwrap().contains("Unix socket only"), "{f:#}");
+    assert!(
+        f["summary"].as_str().unwrap().contains("Unix socket only"),
+        "{f:#}"
+    );
 }

@@ -52,7 +52,12 @@ impl LogDemux {
                 self.header.extend_from_slice(&data[..take]);
                 data = &data[take..];
                 if self.header.len() == 8 {
-                    let len = [self.header[4], self.header[5], self.header[6], self.header[7]];
+                    let len = [
+                        self.header[4],
+                        self.header[5],
+                        self.header[6],
+                        self.header[7],
+                    ];
                     self.due = u32::from_be_bytes(len) as usize;
                     self.header.clear();
                 }

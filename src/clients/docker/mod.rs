@@ -36,7 +36,10 @@ impl Docker {
     /// The daemon `DOCKER_HOST` names (`unix://PATH`), else [`DEFAULT_SOCKET`]. A TCP or SSH
     /// daemon is refused: opsbook would have to speak TLS with the daemon's client
     /// certificates, and a plain `tcp://` daemon is root for anyone who can reach it.
-    pub fn from_env(env: &dyn Fn(&str) -> Option<String>, timeout: Duration) -> anyhow::Result<Docker> {
+    pub fn from_env(
+        env: &dyn Fn(&str) -> Option<String>,
+        timeout: Duration,
+    ) -> anyhow::Result<Docker> {
         let socket = match env("DOCKER_HOST").filter(|h| !h.trim().is_empty()) {
             None => PathBuf::from(DEFAULT_SOCKET),
             Some(host) => match host.strip_prefix("unix://") {
@@ -99,7 +102,8 @@ impl Docker {
         .map_err(|_| anyhow!("no answer within {:?}", self.timeout))
         .and_then(|r| r)
         .with_context(|| what.clone())?;
-        serde_json::from_slice(&body).with_context(|| format!("{what}: an answer opsbook cannot read"))
+        serde_json::from_slice(&body)
+            .with_context(|| format!("{what}: an answer opsbook cannot read"))
     }
 
     /// Stream `GET path` through `each` frame by frame, stopping after `limit` bytes (the
@@ -181,7 +185,11 @@ mod tests {
     use super::*;
 
     fn env(v: Option<&'static str>) -> impl Fn(&str) -> Option<String> {
-        move |k| (k == "DOCKER_HOST").then(|| v.map(str::to_string)).flatten()
+        move |k| {
+            (k == "DOCKER_HOST")
+                .then(|| v.map(str::to_string))
+                .flatten()
+        }
     }
 
     #[test]

@@ -217,7 +217,11 @@ pub fn unix_time(s: &str) -> Option<i64> {
         _ => return None,
     };
     // days from the civil date (Howard Hinnant's algorithm)
-    let (yy, mm) = if mo <= 2 { (y - 1, mo + 9) } else { (y, mo - 3) };
+    let (yy, mm) = if mo <= 2 {
+        (y - 1, mo + 9)
+    } else {
+        (y, mo - 3)
+    };
     let era = yy.div_euclid(400);
     let yoe = yy - era * 400;
     let doy = (153 * mm + 2) / 5 + d - 1;

@@ -108,11 +108,11 @@ pub(super) async fn run(args: &MorningArgs, ctx: &Ctx) -> anyhow::Result<Report>
                 .iter()
                 .map(|u| probes::host::service_active(u, timeout))
         ),
-        join_all(units.iter().map(|u| probes::host::journal_errors(
-            u,
-            th.journal_errors,
-            timeout
-        ))),
+        join_all(
+            units
+                .iter()
+                .map(|u| probes::host::journal_errors(u, th.journal_errors, timeout))
+        ),
         probes::docker::check_services(
             services,
             Docker::from_env(&process_env, timeout),
