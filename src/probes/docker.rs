@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use futures_util::future::join_all;
+
 use crate::clients::docker::types::{unix_time, ContainerInspect, ContainerSummary, Stats};
 use crate::clients::docker::{query_value, Docker};
 use crate::config::services::Service;
@@ -75,10 +77,22 @@ pub async fn check(
             )
         }
     };
+    // concurrently: a compose service scaled to ten is ten containers, not ten timeouts in a row
+    let each = join_all(
+        containers
+            .iter()
+            .map(|c| container(docker, c, limits, history, now)),
+    )
+    .await;
+    merge(each)
+}
+
+fn merge(each: Vec<(Vec<Finding>, Record)>) -> (Vec<Finding>, Record) {
     let mut findings = Vec::new();
     let mut record = Record::new();
-    for c in containers {
-        findings.extend(container(docker, &c, limits, history, now, &mut record).await);
+    for (f, r) in each {
+        findings.extend(f);
+        record.extend(r);
     }
     (findings, record)
 }
@@ -92,33 +106,32 @@ pub async fn check_services(
     history: &History,
     now: i64,
 ) -> (Vec<Finding>, Record) {
-    let mut findings = Vec::new();
-    let mut record = Record::new();
-    for svc in services {
+    let ours = services
+        .iter()
+        .filter(|s| !matches!(s, Service::Systemd(_)));
+    let each = join_all(ours.map(|svc| async {
         let id = match svc {
-            Service::Systemd(_) => continue,
             Service::Swarm(_) => "swarm.replicas",
             _ => "container.state",
         };
         let docker = match &docker {
             Ok(d) => d,
             Err(e) => {
-                findings.push(Finding::unknown(id, e).subject(svc.label()));
-                continue;
+                let f = Finding::unknown(id, e).subject(svc.label());
+                return (vec![f], Record::new());
             }
         };
-        let (f, r) = match svc {
+        match svc {
             Service::Container(n) => check(docker, Selector::Name(n), limits, history, now).await,
             Service::ComposeService(n) => {
                 check(docker, Selector::ComposeService(n), limits, history, now).await
             }
             Service::Swarm(n) => super::swarm::check(docker, n, history, now).await,
-            Service::Systemd(_) => continue,
-        };
-        findings.extend(f);
-        record.extend(r);
-    }
-    (findings, record)
+            Service::Systemd(_) => (Vec::new(), Record::new()),
+        }
+    }))
+    .await;
+    merge(each)
 }
 
 async fn by_name(docker: &Docker, name: &str) -> anyhow::Result<Vec<ContainerInspect>> {
@@ -166,8 +179,8 @@ async fn container(
     limits: ContainerLimits,
     history: &History,
     now: i64,
-    record: &mut Record,
-) -> Vec<Finding> {
+) -> (Vec<Finding>, Record) {
+    let mut record = Record::new();
     let name = c.name.trim_start_matches('/').to_string();
     let mut out = vec![state(c, &name, now), health(c, &name), oom(c, &name)];
 
@@ -225,7 +238,7 @@ async fn container(
         Err(e) => Finding::unknown("container.log_errors", &e),
     };
     out.push(f.subject(&name));
-    out
+    (out, record)
 }
 
 fn history_had(since: i64, now: i64) -> bool {

@@ -606,7 +606,7 @@ fn a_two_replica_swarm_service_with_a_failing_task_is_one_of_two() {
 }
 
 #[test]
-fn docker_host_over_tcp_is_refused_with_the_reason() {
+fn docker_host_over_tcp_or_without_a_daemon_is_unknown_with_the_reason() {
     let _g = shared();
     let db = TestDb::new("dk_tcp");
     let s = Scratch::new("dk-tcp");
@@ -621,4 +621,14 @@ fn docker_host_over_tcp_is_refused_with_the_reason() {
         f["summary"].as_str().unwrap().contains("Unix socket only"),
         "{f:#}"
     );
+    // no daemon at the socket: unknown, saying where it looked and what to check
+    let j = opsbook(&["check", "morning"])
+        .config(&cfg)
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .json();
+    let f = of(&j, "container.state", "db");
+    assert_eq!(f["status"], "unknown", "{f:#}");
+    let text = format!("{} {}", f["summary"], f["hint"]);
+    assert!(text.contains("/nonexistent/docker.sock"), "{f:#}");
+    assert!(text.contains("is dockerd running"), "{f:#}");
 }
