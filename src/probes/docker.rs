@@ -72,7 +72,7 @@ pub async fn check(
         Ok(c) => c,
         Err(e) => {
             return (
-                vec![Finding::unknown("container.state", &e).subject(label)],
+                vec![unknown("container.state", &e).subject(label)],
                 Record::new(),
             )
         }
@@ -117,7 +117,7 @@ pub async fn check_services(
         let docker = match &docker {
             Ok(d) => d,
             Err(e) => {
-                let f = Finding::unknown(id, e).subject(svc.label());
+                let f = unknown(id, e).subject(svc.label());
                 return (vec![f], Record::new());
             }
         };
@@ -132,6 +132,16 @@ pub async fn check_services(
     }))
     .await;
     merge(each)
+}
+
+/// UNKNOWN with the error chain as the summary and its `hint:` (the daemon's socket, a
+/// `DOCKER_HOST` opsbook does not speak) as the hint.
+pub(super) fn unknown(id: &str, err: &anyhow::Error) -> Finding {
+    let text = crate::report::one_line(err);
+    match text.split_once("\nhint: ") {
+        Some((what, hint)) => Finding::new(id, Status::Unknown, what).hint(hint),
+        None => Finding::new(id, Status::Unknown, text),
+    }
 }
 
 async fn by_name(docker: &Docker, name: &str) -> anyhow::Result<Vec<ContainerInspect>> {
@@ -189,7 +199,7 @@ async fn container(
     out.push(restarts(c, &name, previous, now));
     record.insert(key, c.restart_count as f64);
 
-    if c.state.running {
+    if c.state.running && !c.state.restarting {
         out.push(
             match docker
                 .get::<Stats>(&format!(
@@ -199,7 +209,7 @@ async fn container(
                 .await
             {
                 Ok(s) => memory(c, &s, &name, limits.memory_pct),
-                Err(e) => Finding::unknown("container.memory", &e),
+                Err(e) => unknown("container.memory", &e),
             }
             .subject(&name),
         );
@@ -235,7 +245,7 @@ async fn container(
                 now - since
             ))
         }
-        Err(e) => Finding::unknown("container.log_errors", &e),
+        Err(e) => unknown("container.log_errors", &e),
     };
     out.push(f.subject(&name));
     (out, record)
@@ -312,7 +322,7 @@ fn state(c: &ContainerInspect, name: &str, now: i64) -> Finding {
         )
     };
     let mut f = Finding::new("container.state", status, summary).value(s.status.clone(), "state");
-    if let Some(t) = unix_time(&s.started_at).filter(|_| s.running) {
+    if let Some(t) = unix_time(&s.started_at).filter(|_| s.running && !s.restarting) {
         f.detail.push(format!(
             "started {}",
             crate::timefmt::rfc3339(

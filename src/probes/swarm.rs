@@ -47,9 +47,14 @@ pub async fn check(
             Record::new(),
         ),
         Err(e) => (
-            vec![Finding::unknown("swarm.replicas", &e)
-                .hint("Swarm services are read from a manager node: run the check there")
-                .subject(name)],
+            vec![{
+                let f = super::docker::unknown("swarm.replicas", &e);
+                match f.hint {
+                    Some(_) => f,
+                    None => f.hint("Swarm services are read from a manager node: run the check there"),
+                }
+            }
+            .subject(name)],
             Record::new(),
         ),
     }

@@ -88,7 +88,7 @@ impl Docker {
 
     /// `GET path` as JSON of type T, within the timeout and [`JSON_LIMIT`].
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
-        let what = format!("Docker API GET {path}");
+        let what = request_name(path);
         let body = tokio::time::timeout(self.timeout, async {
             let resp = self.send(path).await?;
             let status = resp.status();
@@ -114,7 +114,7 @@ impl Docker {
         limit: usize,
         mut each: impl FnMut(&[u8]),
     ) -> anyhow::Result<bool> {
-        let what = format!("Docker API GET {path}");
+        let what = request_name(path);
         tokio::time::timeout(self.timeout, async {
             let resp = self.send(path).await?;
             let status = resp.status();
@@ -159,6 +159,11 @@ async fn read_bounded(mut body: Incoming, limit: usize) -> anyhow::Result<Vec<u8
         }
     }
     Ok(buf)
+}
+
+/// `GET /containers/json` without the query (its filters are percent-encoded JSON).
+fn request_name(path: &str) -> String {
+    format!("Docker API GET {}", path.split('?').next().unwrap_or(path))
 }
 
 /// The daemon's `{"message": "..."}`, or the body as one line.
