@@ -73,6 +73,9 @@ impl TryFrom<Entry> for Service {
                 "a docker service entry names a container (`name:`) or a compose service (`compose_service:`), not both".into(),
             ),
             (ServiceKind::Docker, None, Some(c)) => Ok(Service::ComposeService(c)),
+            (ServiceKind::Docker, None, None) => Err(
+                "a docker service entry needs `name:` (a container) or `compose_service:`".into(),
+            ),
             (_, None, _) => Err(format!(
                 "a {} service entry needs `name:`",
                 kind_word(e.kind)
