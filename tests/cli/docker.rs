@@ -632,3 +632,25 @@ fn docker_host_over_tcp_or_without_a_daemon_is_unknown_with_the_reason() {
     assert!(text.contains("/nonexistent/docker.sock"), "{f:#}");
     assert!(text.contains("is dockerd running"), "{f:#}");
 }
+
+#[test]
+fn a_service_entry_of_no_known_shape_is_refused_at_its_line() {
+    let s = Scratch::new("dk-cfg");
+    let cfg = s.write(
+        "opsbook.yaml",
+        "services:\n  - postgresql\n  - {kind: docker, name: db, compose_service: api}\n",
+        0o600,
+    );
+    let run = opsbook(&["config", "check"]).arg(&cfg).run();
+    assert_eq!(run.code, 3, "{run}");
+    assert!(run.stderr.contains("opsbook.yaml:3:5"), "{run}");
+    assert!(run.stderr.contains("not both"), "{run}");
+    let cfg = s.write(
+        "opsbook.yaml",
+        "services:\n  - postgresql\n  - {kind: podman, name: db}\n",
+        0o600,
+    );
+    let run = opsbook(&["config", "check"]).arg(&cfg).run();
+    assert_eq!(run.code, 3, "{run}");
+    assert!(run.stderr.contains("podman"), "{run}");
+}
