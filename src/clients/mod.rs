@@ -1,5 +1,6 @@
 //! The shared clients every command uses: PostgreSQL, Redis, the host, child tools.
 
+pub mod docker;
 pub mod host;
 pub mod http;
 pub mod own_sessions;

@@ -23,6 +23,7 @@ pub mod metrics;
 mod notify;
 mod numbers;
 pub mod secrets;
+pub mod services;
 mod thresholds;
 mod validate;
 
@@ -193,8 +194,9 @@ pub struct Config {
     pub postgres: PostgresConfig,
     pub redis: RedisConfig,
     pub backup: BackupConfig,
-    /// systemd units checked by `service.active` and `journal.errors`
-    pub services: Vec<String>,
+    /// systemd units (`service.active`, `journal.errors`), Docker containers (`container.*`)
+    /// and Swarm services (`swarm.*`) the morning check looks at
+    pub services: Vec<services::Service>,
     pub host: HostConfig,
     pub network: NetworkConfig,
     pub timeouts: TimeoutConfig,
@@ -297,7 +299,7 @@ impl Default for Config {
             postgres: PostgresConfig::default(),
             redis: RedisConfig::default(),
             backup: BackupConfig::default(),
-            services: vec!["postgresql".to_string()],
+            services: vec![services::Service::Systemd("postgresql".to_string())],
             host: HostConfig::default(),
             network: NetworkConfig::default(),
             timeouts: TimeoutConfig::default(),

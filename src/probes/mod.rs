@@ -4,6 +4,7 @@
 
 pub mod backup;
 pub mod bloat;
+pub mod docker;
 pub mod growth;
 pub mod host;
 pub mod index_advisor;
@@ -15,6 +16,7 @@ pub mod replication;
 pub mod sessions;
 pub mod stale_stats;
 pub mod statements;
+pub mod swarm;
 
 use std::future::Future;
 use std::time::Duration;

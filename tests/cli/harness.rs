@@ -155,6 +155,7 @@ const SCRUB: &[&str] = &[
     "PGCONNECT_TIMEOUT",
     "PGSSLROOTCERT",
     "DATABASE_URL",
+    "DOCKER_HOST",
     "REDIS_URL",
     "OPSBOOK_CONFIG",
     "OPSBOOK_STATE_DIR",

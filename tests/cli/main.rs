@@ -15,6 +15,7 @@ mod diagnose_locks;
 mod diagnose_memory;
 mod diagnose_network;
 mod diagnose_queries;
+mod docker;
 mod formats;
 mod hardening_input;
 mod harness;

@@ -5,7 +5,9 @@ use std::time::Instant;
 use futures_util::future::join_all;
 
 use super::MorningArgs;
-use crate::context::Ctx;
+use crate::clients::docker::Docker;
+use crate::config::services::Service;
+use crate::context::{process_env, Ctx};
 use crate::probes::pg_probe;
 use crate::probes::{self, guarded};
 use crate::report::{Finding, Report};
@@ -35,6 +37,14 @@ pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
         "backup.leftover",
         "service.active",
         "journal.errors",
+        "container.state",
+        "container.health",
+        "container.restarts",
+        "container.oom_killed",
+        "container.memory",
+        "container.log_errors",
+        "swarm.replicas",
+        "swarm.task_failures",
         "host.memory_usage",
         "host.disk_usage",
         "metric.<name> (custom metrics listing morning)",
@@ -51,6 +61,17 @@ pub(super) async fn run(args: &MorningArgs, ctx: &Ctx) -> anyhow::Result<Report>
 
     let backup_dir = ctx.config.backup.dir.clone();
     let services = &ctx.config.services;
+    let units: Vec<&str> = services
+        .iter()
+        .filter_map(|s| match s {
+            Service::Systemd(u) => Some(u.as_str()),
+            _ => None,
+        })
+        .collect();
+    let container_limits = probes::docker::ContainerLimits {
+        memory_pct: th.memory_pct,
+        log_errors: th.journal_errors,
+    };
     let (
         (pg_up, conns, sizes),
         cache,
@@ -59,6 +80,7 @@ pub(super) async fn run(args: &MorningArgs, ctx: &Ctx) -> anyhow::Result<Report>
         backup,
         units,
         journals,
+        (containers, container_record),
         memory,
         disks,
         metrics,
@@ -82,15 +104,22 @@ pub(super) async fn run(args: &MorningArgs, ctx: &Ctx) -> anyhow::Result<Report>
             probes::backup::latest_age(&backup_dir, th.backup_age)
         }),
         join_all(
-            services
+            units
                 .iter()
                 .map(|u| probes::host::service_active(u, timeout))
         ),
-        join_all(services.iter().map(|u| probes::host::journal_errors(
-            u,
-            th.journal_errors,
-            timeout
-        ))),
+        join_all(
+            units
+                .iter()
+                .map(|u| probes::host::journal_errors(u, th.journal_errors, timeout))
+        ),
+        probes::docker::check_services(
+            services,
+            Docker::from_env(&process_env, timeout),
+            container_limits,
+            &history,
+            now
+        ),
         guarded("host.memory_usage", timeout, async {
             probes::host::memory_usage(th.memory_pct)
         }),
@@ -114,6 +143,8 @@ pub(super) async fn run(args: &MorningArgs, ctx: &Ctx) -> anyhow::Result<Report>
     let mut report = Report::new("check morning");
     report.extend(pg_up);
     if !args.no_record {
+        // restart counts and log windows: the next run counts from here
+        history.record_or_warn(&state_dir, "check morning", container_record, now);
         if let Ok(pg) = ctx.pg().await {
             record_sizes(
                 &mut history,
@@ -133,6 +164,7 @@ pub(super) async fn run(args: &MorningArgs, ctx: &Ctx) -> anyhow::Result<Report>
     report.extend(leftovers);
     report.extend(units.into_iter().flatten());
     report.extend(journals.into_iter().flatten());
+    report.extend(containers);
     report.extend(memory);
     report.extend(disks);
     report.extend(metrics);
