@@ -1,0 +1,262 @@
+//! The plan: each recommendation against the server's current value (a finding per setting),
+//! the ALTER SYSTEM statements for the ones that differ with their undo, and the host
+//! settings Redis and PostgreSQL warn about.
+
+use std::collections::BTreeMap;
+
+use super::pgtune::{Recommendation, Value, SOURCE};
+use super::rollback::{self, Statement};
+use super::settings::Setting;
+use crate::render::human_bytes;
+use crate::report::{Finding, Status};
+
+/// Within this fraction of the recommendation a value is left alone.
+const CLOSE_ENOUGH: f64 = 0.05;
+
+/// One setting to change: the statement and the one that undoes it.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub apply: Statement,
+    pub undo: Statement,
+    pub needs_restart: bool,
+    /// "work_mem 4MB → 5041kB (reload)"
+    pub line: String,
+}
+
+fn show(v: Value) -> String {
+    match v {
+        Value::Bytes(b) => human_bytes(b as f64),
+        Value::Number(_) => v.setting_text(),
+    }
+}
+
+/// A finding per setting (`config.setting[<name>]`) and the changes for those that differ.
+pub fn compare(
+    recs: &[Recommendation],
+    current: &BTreeMap<String, Setting>,
+) -> (Vec<Finding>, Vec<Change>) {
+    let mut findings = Vec::new();
+    let mut changes = Vec::new();
+    for r in recs {
+        let Some(cur) = current.get(r.name) else {
+            continue; // not on this server version (max_parallel_maintenance_workers < 11)
+        };
+        let Some(now) = cur.number() else { continue };
+        // wal_buffers = -1 (the default) is sized by the server itself, 1/32 of shared_buffers
+        // up to 16MB: pgtune's rule, and it follows a new shared_buffers at the restart. Setting
+        // it would only pin it (and a RESET afterwards leaves pg_settings saying "pending
+        // restart" until one, although nothing would change).
+        if r.name == "wal_buffers" && matches!(cur.source.as_str(), "default" | "override") {
+            findings.push(
+                Finding::ok(
+                    "config.setting",
+                    format!(
+                        "wal_buffers {} is sized by the server (-1: 1/32 of shared_buffers, at most 16MB, the rule pgtune follows: {}); kept",
+                        cur.display(),
+                        r.formula
+                    ),
+                )
+                .subject(r.name)
+                .value_f64(now, "bytes"),
+            );
+            continue;
+        }
+        let want = r.value.as_f64();
+        let differs = (now - want).abs() > CLOSE_ENOUGH * now.abs().max(want.abs());
+        let how = if cur.needs_restart() {
+            "restart"
+        } else {
+            "reload"
+        };
+        let summary = format!(
+            "{} {} → {} ({}: {}, {SOURCE}); needs a {how}; {}",
+            r.name,
+            cur.display(),
+            show(r.value),
+            if differs { "recommended" } else { "kept, close to" },
+            r.formula,
+            r.why
+        );
+        let mut f = Finding::new(
+            "config.setting",
+            if differs { Status::Warning } else { Status::Ok },
+            summary,
+        )
+        .subject(r.name)
+        .value_f64(want, if cur.is_memory() { "bytes" } else { "" })
+        .detail(vec![
+            format!("current: {} (source: {}, context: {})", cur.display(), cur.source, cur.context),
+            format!("recommended: {} = {}", r.formula, r.value.setting_text()),
+        ]);
+        if differs {
+            f = f.hint(format!(
+                "opsbook diagnose config --apply (ALTER SYSTEM SET {} = '{}'; then a {how})",
+                r.name,
+                r.value.setting_text()
+            ));
+            changes.push(Change {
+                apply: Statement::Set {
+                    name: r.name.to_string(),
+                    value: r.value.setting_text(),
+                },
+                undo: rollback::undo(cur),
+                needs_restart: cur.needs_restart(),
+                line: format!(
+                    "{}: {} → {} ({})",
+                    r.name,
+                    cur.display(),
+                    r.value.setting_text(),
+                    how
+                ),
+            });
+        }
+        findings.push(f);
+    }
+    if let Some(mc) = current.get("max_connections") {
+        findings.push(
+            Finding::ok(
+                "config.setting",
+                format!(
+                    "max_connections {} (reported, never changed here: it sizes work_mem's share; lower it with a pooler such as PgBouncer in front)",
+                    mc.setting
+                ),
+            )
+            .subject("max_connections")
+            .value_f64(mc.number().unwrap_or(0.0), "connections"),
+        );
+    }
+    (findings, changes)
+}
+
+/// What the host settings are, as read (None: could not read).
+#[derive(Debug, Clone, Default)]
+pub struct HostSettings {
+    pub overcommit_memory: Option<i64>,
+    pub transparent_hugepage: Option<String>,
+    pub swappiness: Option<i64>,
+    pub nr_hugepages: Option<i64>,
+    pub huge_page_size: Option<u64>,
+}
+
+/// Above this shared_buffers, huge pages save the page tables of every backend.
+pub const HUGE_PAGES_FROM: u64 = 8 << 30;
+
+/// `config.host[...]`: vm.overcommit_memory (Redis BGSAVE's fork), transparent huge pages
+/// (latency spikes in Redis and PostgreSQL), vm.swappiness, huge pages for a large
+/// shared_buffers (`huge_pages` as PostgreSQL has it, `shared_buffers` the planned size).
+pub fn host_findings(
+    h: &HostSettings,
+    redis: bool,
+    shared_buffers: u64,
+    huge_pages: Option<&str>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let unread = |name: &str| {
+        Finding::ok(
+            "config.host",
+            format!("{name}: could not be read here (another host, or no /proc//sys)"),
+        )
+        .subject(name)
+    };
+    out.push(match h.overcommit_memory {
+        None => unread("vm.overcommit_memory"),
+        Some(v) => {
+            let bad = redis && v != 1;
+            Finding::new(
+                "config.host",
+                if bad { Status::Warning } else { Status::Ok },
+                format!(
+                    "vm.overcommit_memory = {v}{}",
+                    if bad {
+                        ": Redis's BGSAVE and AOF rewrite fork may fail under memory pressure; Redis asks for 1"
+                    } else if redis {
+                        ": what Redis asks for"
+                    } else {
+                        ""
+                    }
+                ),
+            )
+            .subject("vm.overcommit_memory")
+            .value(v, "")
+            .hint_unless_ok("sysctl -w vm.overcommit_memory=1 and the same line in /etc/sysctl.d/")
+        }
+    });
+    out.push(match h.transparent_hugepage.as_deref() {
+        None => unread("transparent_hugepage"),
+        Some(v) => {
+            let bad = v == "always";
+            Finding::new(
+                "config.host",
+                if bad { Status::Warning } else { Status::Ok },
+                format!(
+                    "transparent huge pages: {v}{}",
+                    if bad {
+                        ": latency spikes and memory bloat in Redis (it warns at start) and PostgreSQL"
+                    } else {
+                        ""
+                    }
+                ),
+            )
+            .subject("transparent_hugepage")
+            .hint_unless_ok("echo madvise > /sys/kernel/mm/transparent_hugepage/enabled (never, for Redis), and on the kernel command line transparent_hugepage=madvise")
+        }
+    });
+    out.push(match h.swappiness {
+        None => unread("vm.swappiness"),
+        Some(v) => {
+            let bad = v > 10;
+            Finding::new(
+                "config.host",
+                if bad { Status::Warning } else { Status::Ok },
+                format!(
+                    "vm.swappiness = {v}{}",
+                    if bad {
+                        ": the kernel swaps out database memory early (the manual sets 1)"
+                    } else {
+                        ""
+                    }
+                ),
+            )
+            .subject("vm.swappiness")
+            .value(v, "")
+            .hint_unless_ok("sysctl -w vm.swappiness=1 and the same line in /etc/sysctl.d/")
+        }
+    });
+    if shared_buffers <= HUGE_PAGES_FROM {
+        out.push(
+            Finding::ok(
+                "config.host",
+                format!(
+                    "huge pages: not needed for shared_buffers {} (from {} on)",
+                    human_bytes(shared_buffers as f64),
+                    human_bytes(HUGE_PAGES_FROM as f64)
+                ),
+            )
+            .subject("vm.nr_hugepages"),
+        );
+    } else {
+        let page = h.huge_page_size.unwrap_or(2 << 20).max(1);
+        // PostgreSQL's shared memory is a little more than shared_buffers; 3 % covers it.
+        let need = (shared_buffers + shared_buffers * 3 / 100).div_ceil(page);
+        let have = h.nr_hugepages.unwrap_or(0).max(0) as u64;
+        let on = matches!(huge_pages, Some("on") | Some("try"));
+        let ok = on && have >= need;
+        out.push(
+            Finding::new(
+                "config.host",
+                if ok { Status::Ok } else { Status::Warning },
+                format!(
+                    "huge pages for shared_buffers {}: huge_pages = {}, vm.nr_hugepages = {have} of the {need} needed",
+                    human_bytes(shared_buffers as f64),
+                    huge_pages.unwrap_or("?")
+                ),
+            )
+            .subject("vm.nr_hugepages")
+            .value(have, "pages")
+            .hint_unless_ok(format!(
+                "sysctl -w vm.nr_hugepages={need} (and in /etc/sysctl.d/), huge_pages = try, then restart PostgreSQL"
+            )),
+        );
+    }
+    out
+}
