@@ -38,7 +38,8 @@ impl Budget {
 
     /// The OS page cache effective_cache_size counts on, beyond shared_buffers.
     pub fn os_cache_assumed(&self) -> u64 {
-        self.effective_cache_size.saturating_sub(self.shared_buffers)
+        self.effective_cache_size
+            .saturating_sub(self.shared_buffers)
     }
 
     /// `config.memory_budget`: CRITICAL when the worst case exceeds the limit; WARNING when
@@ -52,7 +53,10 @@ impl Budget {
         let (status, verdict) = if worst > self.limit {
             (Status::Critical, "exceeds")
         } else if cached > self.limit {
-            (Status::Warning, "fits, but the OS cache effective_cache_size assumes does not")
+            (
+                Status::Warning,
+                "fits, but the OS cache effective_cache_size assumes does not",
+            )
         } else {
             (Status::Ok, "fits in")
         };

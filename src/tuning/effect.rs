@@ -90,9 +90,13 @@ fn ratio(hit: f64, read: f64) -> Option<f64> {
 /// `postgres.tuning_effect`: the cache hit ratio and temp-file bytes per hour before the
 /// change (from the counters' start to the change) and since (the counters' growth).
 pub fn finding(at: i64, before: Counters, now_secs: i64, now: Counters) -> Finding {
-    let when = crate::timefmt::rfc3339(std::time::UNIX_EPOCH + std::time::Duration::from_secs(at.max(0) as u64));
+    let when = crate::timefmt::rfc3339(
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(at.max(0) as u64),
+    );
     let id = "postgres.tuning_effect";
-    if now.since > before.since + 1.0 || now.blks_hit + now.blks_read < before.blks_hit + before.blks_read {
+    if now.since > before.since + 1.0
+        || now.blks_hit + now.blks_read < before.blks_hit + before.blks_read
+    {
         return Finding::ok(
             id,
             format!("since the change on {when}: the statistics were reset since, so before and after cannot be compared"),
@@ -103,7 +107,10 @@ pub fn finding(at: i64, before: Counters, now_secs: i64, now: Counters) -> Findi
     let temp_before = before.temp_bytes / hours_before;
     let temp_after = (now.temp_bytes - before.temp_bytes).max(0.0) / hours_after;
     let hit_before = ratio(before.blks_hit, before.blks_read);
-    let hit_after = ratio(now.blks_hit - before.blks_hit, now.blks_read - before.blks_read);
+    let hit_after = ratio(
+        now.blks_hit - before.blks_hit,
+        now.blks_read - before.blks_read,
+    );
     let pct = |r: Option<f64>| r.map_or("too few reads".to_string(), |r| format!("{r:.1}%"));
     let worse_hit = matches!((hit_before, hit_after), (Some(b), Some(a)) if a < b - 1.0);
     let worse_temp = temp_after > 2.0 * temp_before && temp_after > 1024.0 * 1024.0;
@@ -150,8 +157,17 @@ mod tests {
         };
         let f = finding(36000, before, 36000 + 3600, now);
         assert_eq!(f.status, Status::Ok);
-        assert!(f.summary.contains("cache hit 99.0% (90.0% before)"), "{}", f.summary);
-        let reset = Counters { since: 50000.0, ..now };
-        assert!(finding(36000, before, 40000, reset).summary.contains("reset"));
+        assert!(
+            f.summary.contains("cache hit 99.0% (90.0% before)"),
+            "{}",
+            f.summary
+        );
+        let reset = Counters {
+            since: 50000.0,
+            ..now
+        };
+        assert!(finding(36000, before, 40000, reset)
+            .summary
+            .contains("reset"));
     }
 }

@@ -138,7 +138,10 @@ mod tests {
 
     #[test]
     fn thp_choice() {
-        assert_eq!(bracketed("always [madvise] never\n").as_deref(), Some("madvise"));
+        assert_eq!(
+            bracketed("always [madvise] never\n").as_deref(),
+            Some("madvise")
+        );
         assert_eq!(bracketed("garbage"), None);
     }
 }

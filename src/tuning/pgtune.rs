@@ -67,9 +67,9 @@ impl Value {
         match self {
             Value::Bytes(b) => {
                 let kb = (b / KB).max(1);
-                if kb % (MB / KB * 1024) == 0 {
+                if kb.is_multiple_of(1024 * 1024) {
                     format!("{}GB", kb / (1024 * 1024))
-                } else if kb % 1024 == 0 {
+                } else if kb.is_multiple_of(1024) {
                     format!("{}MB", kb / 1024)
                 } else {
                     format!("{kb}kB")
@@ -103,7 +103,24 @@ pub const SOURCE: &str = "pgtune (github.com/le0pard/pgtune, configurationSlice.
 /// pgtune's defaults when it sets no parallel settings (fewer than 4 CPUs).
 const DEFAULT_MAX_WORKER_PROCESSES: u64 = 8;
 
+/// Memory values of 64MB and more, rounded down to whole MB (pgtune keeps kB: `6105380kB`
+/// says nothing more than `5962MB` and is harder to read in a postgresql.auto.conf).
+fn readable(v: Value) -> Value {
+    match v {
+        Value::Bytes(b) if b >= 64 * MB => Value::Bytes(b / MB * MB),
+        v => v,
+    }
+}
+
 pub fn recommend(i: &Inputs) -> Vec<Recommendation> {
+    let mut out = recommend_exact(i);
+    for r in &mut out {
+        r.value = readable(r.value);
+    }
+    out
+}
+
+fn recommend_exact(i: &Inputs) -> Vec<Recommendation> {
     use Profile::*;
     let p = i.profile;
     let mem_kb = i.memory / KB;
@@ -149,13 +166,21 @@ pub fn recommend(i: &Inputs) -> Vec<Recommendation> {
     push(
         "min_wal_size",
         Value::Bytes(min_wal),
-        format!("{} for {}", Value::Bytes(min_wal).setting_text(), p.as_str()),
+        format!(
+            "{} for {}",
+            Value::Bytes(min_wal).setting_text(),
+            p.as_str()
+        ),
         "WAL kept for reuse instead of recycled; fewer new segment files under load",
     );
     push(
         "max_wal_size",
         Value::Bytes(max_wal),
-        format!("{} for {}", Value::Bytes(max_wal).setting_text(), p.as_str()),
+        format!(
+            "{} for {}",
+            Value::Bytes(max_wal).setting_text(),
+            p.as_str()
+        ),
         "checkpoints forced by WAL volume come less often (each one a burst of writes)",
     );
     push(
@@ -205,7 +230,11 @@ pub fn recommend(i: &Inputs) -> Vec<Recommendation> {
     }
     let workers = if i.cpus >= 4 {
         let per_gather = i.cpus.div_ceil(2);
-        let per_gather = if p == Dw { per_gather } else { per_gather.min(4) };
+        let per_gather = if p == Dw {
+            per_gather
+        } else {
+            per_gather.min(4)
+        };
         push(
             "max_worker_processes",
             Value::Number(i.cpus as f64),
@@ -298,7 +327,10 @@ mod tests {
             max_connections: 40,
         });
         assert_eq!(get(&r, "maintenance_work_mem").setting_text(), "2GB");
-        assert_eq!(get(&r, "max_parallel_workers_per_gather"), Value::Number(4.0));
+        assert_eq!(
+            get(&r, "max_parallel_workers_per_gather"),
+            Value::Number(4.0)
+        );
         assert_eq!(get(&r, "default_statistics_target"), Value::Number(500.0));
         assert!(r.iter().all(|x| x.name != "random_page_cost"));
         // (64GB - 16GB) / ((40 + 8) * 3) / 2 = 174762kB

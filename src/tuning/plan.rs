@@ -34,7 +34,8 @@ fn show(v: Value) -> String {
 pub fn compare(
     recs: &[Recommendation],
     current: &BTreeMap<String, Setting>,
-) -> (Vec<Finding>, Vec<Change>) {
+) -> (Vec<Finding>, Vec<Change>, Vec<Row>) {
+    let mut rows = Vec::new();
     let mut findings = Vec::new();
     let mut changes = Vec::new();
     for r in recs {
@@ -68,15 +69,23 @@ pub fn compare(
         } else {
             "reload"
         };
-        let summary = format!(
-            "{} {} → {} ({}: {}, {SOURCE}); needs a {how}; {}",
-            r.name,
-            cur.display(),
-            show(r.value),
-            if differs { "recommended" } else { "kept, close to" },
-            r.formula,
-            r.why
-        );
+        let summary = if differs {
+            format!(
+                "{} {} → {} ({}); needs a {how}",
+                r.name,
+                cur.display(),
+                show(r.value),
+                r.formula
+            )
+        } else {
+            format!(
+                "{} {}: close to {} ({}); kept",
+                r.name,
+                cur.display(),
+                show(r.value),
+                r.formula
+            )
+        };
         let mut f = Finding::new(
             "config.setting",
             if differs { Status::Warning } else { Status::Ok },
@@ -85,9 +94,30 @@ pub fn compare(
         .subject(r.name)
         .value_f64(want, if cur.is_memory() { "bytes" } else { "" })
         .detail(vec![
-            format!("current: {} (source: {}, context: {})", cur.display(), cur.source, cur.context),
-            format!("recommended: {} = {}", r.formula, r.value.setting_text()),
+            format!("why: {}", r.why),
+            format!(
+                "formula: {} = {} ({SOURCE})",
+                r.formula,
+                r.value.setting_text()
+            ),
+            format!(
+                "current: {} (source: {}, context: {}: a {how} applies it)",
+                cur.display(),
+                cur.source,
+                cur.context
+            ),
         ]);
+        rows.push(Row {
+            name: r.name.to_string(),
+            current: cur.display(),
+            current_source: cur.source.clone(),
+            recommended: r.value.setting_text(),
+            formula: r.formula.clone(),
+            source: SOURCE,
+            why: r.why,
+            applies_on: how,
+            change: differs,
+        });
         if differs {
             f = f.hint(format!(
                 "opsbook diagnose config --apply (ALTER SYSTEM SET {} = '{}'; then a {how})",
@@ -125,7 +155,49 @@ pub fn compare(
             .value_f64(mc.number().unwrap_or(0.0), "connections"),
         );
     }
-    (findings, changes)
+    (findings, changes, rows)
+}
+
+/// One line of the plan, for the JSON `data.plan` and the table section.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Row {
+    pub name: String,
+    pub current: String,
+    pub current_source: String,
+    pub recommended: String,
+    pub formula: String,
+    pub source: &'static str,
+    pub why: &'static str,
+    /// "reload" or "restart"
+    pub applies_on: &'static str,
+    pub change: bool,
+}
+
+/// The plan as a table section.
+pub fn section(rows: &[Row]) -> crate::report::Section {
+    crate::report::Section {
+        title: "Plan".to_string(),
+        columns: ["SETTING", "CURRENT", "RECOMMENDED", "APPLIES ON", "FORMULA"]
+            .map(String::from)
+            .to_vec(),
+        rows: rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.name.clone(),
+                    r.current.clone(),
+                    if r.change {
+                        r.recommended.clone()
+                    } else {
+                        format!("{} (kept)", r.recommended)
+                    },
+                    r.applies_on.to_string(),
+                    r.formula.clone(),
+                ]
+            })
+            .collect(),
+        fit: Vec::new(),
+    }
 }
 
 /// What the host settings are, as read (None: could not read).

@@ -32,7 +32,10 @@ impl Statement {
     pub fn sql(&self) -> String {
         match self {
             Statement::Set { name, value } => {
-                format!("ALTER SYSTEM SET {name} = {};", crate::sql::quote_literal(value))
+                format!(
+                    "ALTER SYSTEM SET {name} = {};",
+                    crate::sql::quote_literal(value)
+                )
             }
             Statement::Reset { name } => format!("ALTER SYSTEM RESET {name};"),
         }
@@ -123,7 +126,9 @@ pub fn parse(text: &str) -> anyhow::Result<Vec<Statement>> {
                     value: value.to_string(),
                 });
             }
-            _ => return refuse("not `ALTER SYSTEM SET <setting> = '<value>';` or `ALTER SYSTEM RESET <setting>;`"),
+            _ => return refuse(
+                "not `ALTER SYSTEM SET <setting> = '<value>';` or `ALTER SYSTEM RESET <setting>;`",
+            ),
         }
     }
     if out.is_empty() {

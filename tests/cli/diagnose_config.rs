@@ -59,7 +59,10 @@ fn an_oversized_work_mem_times_max_connections_is_critical() {
     assert_eq!(b["status"], "critical", "{run}");
     assert!(b["summary"].as_str().unwrap().contains("exceeds"), "{run}");
     let detail = b["detail"].to_string();
-    assert!(detail.contains("300 x 1.0 TiB") || detail.contains("300 x"), "{run}");
+    assert!(
+        detail.contains("300 x 1.0 TiB") || detail.contains("300 x"),
+        "{run}"
+    );
     // Redis is part of the budget; the plan names its formula and source.
     assert!(detail.contains("Redis"), "{run}");
     let wm = Run::findings(&j, "config.setting")
@@ -68,16 +71,29 @@ fn an_oversized_work_mem_times_max_connections_is_critical() {
         .expect("a work_mem finding");
     assert_eq!(wm["status"], "warning", "{run}");
     let text = wm["summary"].as_str().unwrap();
-    assert!(text.contains("pgtune") && text.contains("max_connections 300"), "{run}");
+    let formula = wm["detail"].to_string();
+    assert!(
+        text.contains("max_connections 300")
+            && formula.contains("pgtune")
+            && formula.contains("why:"),
+        "{run}"
+    );
     assert!(text.contains("reload"), "{run}");
     let sb = Run::findings(&j, "config.setting")
         .into_iter()
         .find(|f| f["subject"] == "shared_buffers")
         .expect("a shared_buffers finding");
     assert!(sb["summary"].as_str().unwrap().contains("restart"), "{run}");
-    for host in ["vm.overcommit_memory", "transparent_hugepage", "vm.swappiness", "vm.nr_hugepages"] {
+    for host in [
+        "vm.overcommit_memory",
+        "transparent_hugepage",
+        "vm.swappiness",
+        "vm.nr_hugepages",
+    ] {
         assert!(
-            Run::findings(&j, "config.host").iter().any(|f| f["subject"] == host),
+            Run::findings(&j, "config.host")
+                .iter()
+                .any(|f| f["subject"] == host),
             "no config.host[{host}] in {run}"
         );
     }
@@ -119,23 +135,48 @@ fn apply_then_rollback_restores_every_value_and_source_and_reports_the_restart()
     let after = snapshot(&db);
     assert_ne!(after, before, "{run}");
     assert!(
-        after.iter().any(|l| l.starts_with("work_mem=") && !l.starts_with("work_mem=1024 ")),
+        after
+            .iter()
+            .any(|l| l.starts_with("work_mem=") && !l.starts_with("work_mem=1024 ")),
         "work_mem was not changed: {after:?}"
     );
     // shared_buffers needs a restart: reported as pending.
     let pending = Run::one(&j, "config.pending_restart");
     assert_eq!(pending["status"], "warning", "{run}");
-    assert!(pending["summary"].as_str().unwrap().contains("shared_buffers"), "{run}");
+    assert!(
+        pending["summary"]
+            .as_str()
+            .unwrap()
+            .contains("shared_buffers"),
+        "{run}"
+    );
 
     // The rollback file: 0600, in the state directory, SET for auto.conf's, RESET otherwise.
     let dir = state.join("tuning");
-    let file = std::fs::read_dir(&dir).unwrap().next().unwrap().unwrap().path();
+    let file = std::fs::read_dir(&dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     use std::os::unix::fs::PermissionsExt as _;
-    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     let text = std::fs::read_to_string(&file).unwrap();
-    assert!(text.contains("ALTER SYSTEM SET random_page_cost = '3';"), "{text}");
-    assert!(text.contains("ALTER SYSTEM SET work_mem = '1024';"), "{text}");
-    assert!(text.contains("ALTER SYSTEM RESET shared_buffers;"), "{text}");
+    assert!(
+        text.contains("ALTER SYSTEM SET random_page_cost = '3';"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ALTER SYSTEM SET work_mem = '1024';"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ALTER SYSTEM RESET shared_buffers;"),
+        "{text}"
+    );
 
     let back = opsbook(&["diagnose", "config", "--yes"])
         .flag("--rollback", &file)
@@ -144,7 +185,11 @@ fn apply_then_rollback_restores_every_value_and_source_and_reports_the_restart()
         .run();
     let jb = back.json();
     assert_eq!(Run::one(&jb, "config.rollback")["status"], "ok", "{back}");
-    assert_eq!(Run::one(&jb, "config.pending_restart")["status"], "ok", "{back}");
+    assert_eq!(
+        Run::one(&jb, "config.pending_restart")["status"],
+        "ok",
+        "{back}"
+    );
     assert_eq!(snapshot(&db), before, "{back}");
 
     // check afternoon compares before and after the change it finds in the history.
@@ -156,7 +201,10 @@ fn apply_then_rollback_restores_every_value_and_source_and_reports_the_restart()
     let ja = aft.json();
     let effect = Run::one(&ja, "postgres.tuning_effect");
     assert!(
-        effect["summary"].as_str().unwrap().starts_with("since the change on "),
+        effect["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("since the change on "),
         "{aft}"
     );
 }

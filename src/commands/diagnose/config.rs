@@ -38,8 +38,9 @@ pub fn after_help() -> String {
         "\n\n\
 Examples:\n  opsbook diagnose config\n  opsbook diagnose config --profile oltp --apply\n  \
 opsbook diagnose config --rollback /var/lib/opsbook/tuning/rollback-127.0.0.1-5432-20261205T001500Z.sql --yes\n\n\
-Exit status: 0 nothing to change, 1 settings to change, 2 the worst case exceeds RAM or a \
-failed apply, 3 unknown (no server, a refused file, no --yes without a terminal).\n\
+Exit status: 0 nothing to change, 1 a setting or host setting to change, 2 the worst case \
+exceeds the RAM or cgroup limit or an ALTER SYSTEM failed, 3 unknown (no server, a refused \
+rollback file, no --yes without a terminal).\n\
 See commands/diagnose.md."
     )
 }
@@ -115,7 +116,13 @@ pub async fn run(args: &ConfigArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let (redis_bytes, redis_unbounded, redis_finding) = redis_part(ctx).await;
     report.extend(redis_finding);
 
-    let num = |n: &str| current.get(n).and_then(|s| s.number()).unwrap_or(0.0).max(0.0) as u64;
+    let num = |n: &str| {
+        current
+            .get(n)
+            .and_then(|s| s.number())
+            .unwrap_or(0.0)
+            .max(0.0) as u64
+    };
     let max_connections = num("max_connections");
     let av_mem = match current.get("autovacuum_work_mem").and_then(|s| s.number()) {
         Some(v) if v > 0.0 => v as u64,
@@ -133,6 +140,12 @@ pub async fn run(args: &ConfigArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         effective_cache_size: num("effective_cache_size"),
     };
     let mut bf = budget.finding(limit_name);
+    bf.detail.push(format!(
+        "pgtune's memory: {} {limit_name} - {} Redis = {} for PostgreSQL",
+        crate::render::human_bytes(limit as f64),
+        crate::render::human_bytes(redis_bytes as f64),
+        crate::render::human_bytes(limit.saturating_sub(redis_bytes) as f64)
+    ));
     bf.summary.push_str(&format!(
         "; {cpus} CPU(s), data directory on {}",
         match disk {
@@ -151,8 +164,19 @@ pub async fn run(args: &ConfigArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         max_connections,
     };
     let recs = pgtune::recommend(&inputs);
-    let (setting_findings, changes) = plan::compare(&recs, &current);
+    let (setting_findings, changes, rows) = plan::compare(&recs, &current);
     report.extend(setting_findings);
+    report.sections.push(plan::section(&rows));
+    report.data = Some(serde_json::json!({
+        "profile": inputs.profile,
+        "ram_bytes": ram,
+        "cgroup_limit_bytes": cgroup,
+        "cpus": cpus,
+        "disk": disk,
+        "memory_for_postgres_bytes": inputs.memory,
+        "budget": budget,
+        "plan": rows,
+    }));
 
     let planned_sb = recs
         .iter()
@@ -245,9 +269,10 @@ async fn redis_part(ctx: &Ctx) -> (u64, bool, Vec<Finding>) {
 /// Where --apply writes its rollback file.
 fn rollback_path(ctx: &Ctx, server: &str) -> PathBuf {
     let stamp = crate::timefmt::backup_stamp(std::time::SystemTime::now());
-    ctx.state_dir()
-        .join("tuning")
-        .join(format!("rollback-{}-{stamp}.sql", server.replace([':', '/'], "-")))
+    ctx.state_dir().join("tuning").join(format!(
+        "rollback-{}-{stamp}.sql",
+        server.replace([':', '/'], "-")
+    ))
 }
 
 async fn apply(
@@ -293,11 +318,18 @@ async fn apply(
         .context("writing the rollback file before changing anything")?;
     let statements: Vec<String> = changes.iter().map(|c| c.apply.sql()).collect();
     let mut out = Vec::new();
-    let hint = format!("undo with: opsbook diagnose config --rollback {}", path.display());
+    let hint = format!(
+        "undo with: opsbook diagnose config --rollback {}",
+        path.display()
+    );
     if let Err(e) = settings::apply(pg, &statements).await {
         out.push(
-            Finding::new("config.apply", Status::Critical, crate::report::one_line(&e))
-                .hint(hint),
+            Finding::new(
+                "config.apply",
+                Status::Critical,
+                crate::report::one_line(&e),
+            )
+            .hint(hint),
         );
         return Ok(out);
     }
@@ -318,8 +350,16 @@ async fn apply(
     if let Some(c) = before {
         let now = crate::state::now_secs();
         let dir = ctx.state_dir();
-        let mut history = crate::state::History::load_or_warn(&dir, "check afternoon cannot compare before and after");
-        history.record_or_warn(&dir, "diagnose config", effect::applied_values(server, now, c), now);
+        let mut history = crate::state::History::load_or_warn(
+            &dir,
+            "check afternoon cannot compare before and after",
+        );
+        history.record_or_warn(
+            &dir,
+            "diagnose config",
+            effect::applied_values(server, now, c),
+            now,
+        );
     }
     Ok(out)
 }
