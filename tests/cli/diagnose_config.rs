@@ -60,7 +60,7 @@ fn an_oversized_work_mem_times_max_connections_is_critical() {
     assert!(b["summary"].as_str().unwrap().contains("exceeds"), "{run}");
     let detail = b["detail"].to_string();
     assert!(
-        detail.contains("300 x 1.0 TiB") || detail.contains("300 x"),
+        detail.contains("max_connections x work_mem") && detail.contains("300 x 1.0 TiB"),
         "{run}"
     );
     // Redis is part of the budget; the plan names its formula and source.
@@ -200,13 +200,17 @@ fn apply_then_rollback_restores_every_value_and_source_and_reports_the_restart()
         .run();
     let ja = aft.json();
     let effect = Run::one(&ja, "postgres.tuning_effect");
+    let summary = effect["summary"].as_str().unwrap();
+    assert!(summary.starts_with("since the change on "), "{aft}");
     assert!(
-        effect["summary"]
-            .as_str()
-            .unwrap()
-            .starts_with("since the change on "),
+        summary.contains("cache hit")
+            && summary.contains("temp files")
+            && summary.contains("before"),
         "{aft}"
     );
+    // Without a change in the history there is no such finding.
+    let plain = opsbook(&["check", "afternoon"]).config(&cfg).json();
+    assert!(Run::findings(&plain, "postgres.tuning_effect").is_empty());
 }
 
 #[test]
@@ -234,4 +238,34 @@ fn a_hostile_rollback_file_is_refused_before_anything_changes() {
         assert!(run.stderr.contains("refusing the rollback file"), "{run}");
         assert_eq!(snapshot(&db), before, "{run}");
     }
+}
+
+#[test]
+fn on_a_terminal_the_plan_is_shown_and_a_wrong_word_changes_nothing() {
+    use expectrl::Expect as _;
+    let _g = exclusive();
+    let db = TestDb::new("tune_tty");
+    let _restore = Restore { db: &db };
+    db.psql("ALTER SYSTEM SET work_mem = '1MB'");
+    db.psql("SELECT pg_reload_conf()");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let before = snapshot(&db);
+    let s = Scratch::new("tune_tty");
+    let cfg = config(&db, &s);
+    let state = s.path().join("state");
+    let (cmd, _home) = opsbook(&["diagnose", "config", "--apply"])
+        .config(&cfg)
+        .state_dir(&state)
+        .into_command();
+    let mut tty = expectrl::Session::spawn(cmd).expect("a pseudo-terminal");
+    tty.set_expect_timeout(Some(std::time::Duration::from_secs(20)));
+    tty.expect("ALTER SYSTEM SET work_mem = ").unwrap();
+    tty.expect("Type `apply`").unwrap();
+    tty.send_line("yes").unwrap();
+    tty.expect("nothing was changed").unwrap();
+    assert_eq!(snapshot(&db), before);
+    assert!(
+        !state.join("tuning").exists(),
+        "a rollback file was written"
+    );
 }
