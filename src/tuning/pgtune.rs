@@ -333,7 +333,21 @@ mod tests {
         );
         assert_eq!(get(&r, "default_statistics_target"), Value::Number(500.0));
         assert!(r.iter().all(|x| x.name != "random_page_cost"));
-        // (64GB - 16GB) / ((40 + 8) * 3) / 2 = 174762kB
-        assert_eq!(get(&r, "work_mem").setting_text(), "174762kB");
+        // (64GB - 16GB) / ((40 + 8) * 3) / 2 = 174762kB, rounded down to whole MB
+        assert_eq!(get(&r, "work_mem").setting_text(), "170MB");
+        assert_eq!(
+            recommend_exact(&Inputs {
+                profile: Profile::Dw,
+                memory: 64 * GB,
+                cpus: 8,
+                disk: None,
+                max_connections: 40,
+            })
+            .iter()
+            .find(|x| x.name == "work_mem")
+            .map(|x| x.value.setting_text())
+            .as_deref(),
+            Some("174762kB")
+        );
     }
 }

@@ -332,3 +332,143 @@ pub fn host_findings(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tuning::pgtune::{recommend, Disk, Inputs, Profile};
+
+    fn setting(name: &str, v: &str, unit: &str, source: &str, file: &str, ctx: &str) -> Setting {
+        Setting {
+            name: name.into(),
+            setting: v.into(),
+            unit: unit.into(),
+            source: source.into(),
+            context: ctx.into(),
+            pending_restart: false,
+            sourcefile: file.into(),
+        }
+    }
+
+    #[test]
+    fn a_change_undoes_to_set_for_auto_conf_and_reset_otherwise() {
+        let recs = recommend(&Inputs {
+            profile: Profile::Web,
+            memory: 4 << 30,
+            cpus: 2,
+            disk: Some(Disk::Ssd),
+            max_connections: 200,
+        });
+        let current: BTreeMap<String, Setting> = [
+            setting(
+                "work_mem",
+                "1024",
+                "kB",
+                "configuration file",
+                "/d/postgresql.auto.conf",
+                "user",
+            ),
+            setting(
+                "shared_buffers",
+                "16384",
+                "8kB",
+                "configuration file",
+                "/d/postgresql.conf",
+                "postmaster",
+            ),
+            setting(
+                "random_page_cost",
+                "1.1",
+                "",
+                "configuration file",
+                "/d/postgresql.auto.conf",
+                "user",
+            ),
+            setting(
+                "max_connections",
+                "200",
+                "",
+                "configuration file",
+                "/d/postgresql.conf",
+                "postmaster",
+            ),
+        ]
+        .into_iter()
+        .map(|s| (s.name.clone(), s))
+        .collect();
+        let (findings, changes, rows) = compare(&recs, &current);
+        let undo = |n: &str| {
+            changes
+                .iter()
+                .find(|c| c.apply.name() == n)
+                .map(|c| c.undo.clone())
+        };
+        assert_eq!(
+            undo("work_mem"),
+            Some(Statement::Set {
+                name: "work_mem".into(),
+                value: "1024".into()
+            })
+        );
+        assert_eq!(
+            undo("shared_buffers"),
+            Some(Statement::Reset {
+                name: "shared_buffers".into()
+            })
+        );
+        // 1.1 is what pgtune asks for an SSD: kept, not in the plan.
+        assert_eq!(undo("random_page_cost"), None);
+        assert!(
+            changes
+                .iter()
+                .find(|c| c.apply.name() == "shared_buffers")
+                .unwrap()
+                .needs_restart
+        );
+        let rpc = findings
+            .iter()
+            .find(|f| f.subject.as_deref() == Some("random_page_cost"))
+            .unwrap();
+        assert_eq!(rpc.status, Status::Ok);
+        assert!(findings
+            .iter()
+            .any(|f| f.subject.as_deref() == Some("max_connections")));
+        assert_eq!(rows.len(), 3);
+    }
+
+    #[test]
+    fn host_settings_redis_and_huge_pages() {
+        let h = HostSettings {
+            overcommit_memory: Some(0),
+            transparent_hugepage: Some("always".into()),
+            swappiness: Some(1),
+            nr_hugepages: Some(0),
+            huge_page_size: Some(2 << 20),
+        };
+        let by = |v: &[Finding], s: &str| {
+            v.iter()
+                .find(|f| f.subject.as_deref() == Some(s))
+                .unwrap()
+                .status
+        };
+        let with_redis = host_findings(&h, true, 16 << 30, Some("try"));
+        assert_eq!(by(&with_redis, "vm.overcommit_memory"), Status::Warning);
+        assert_eq!(by(&with_redis, "transparent_hugepage"), Status::Warning);
+        assert_eq!(by(&with_redis, "vm.swappiness"), Status::Ok);
+        assert_eq!(by(&with_redis, "vm.nr_hugepages"), Status::Warning);
+        let no_redis = host_findings(&h, false, 1 << 30, None);
+        assert_eq!(by(&no_redis, "vm.overcommit_memory"), Status::Ok);
+        assert_eq!(by(&no_redis, "vm.nr_hugepages"), Status::Ok);
+        let enough = HostSettings {
+            nr_hugepages: Some(9000),
+            ..h
+        };
+        assert_eq!(
+            by(
+                &host_findings(&enough, false, 16 << 30, Some("try")),
+                "vm.nr_hugepages"
+            ),
+            Status::Ok
+        );
+    }
+}
