@@ -134,9 +134,22 @@ pub async fn read(pg: &PgClient) -> anyhow::Result<BTreeMap<String, Setting>> {
 }
 
 /// Run ALTER SYSTEM statements (each its own statement: ALTER SYSTEM cannot run in a
-/// transaction block), then `pg_reload_conf()`. Stops at the first failure, saying which.
-pub async fn apply(pg: &PgClient, statements: &[String]) -> anyhow::Result<()> {
+/// transaction block), then `pg_reload_conf()`. Stops at the first failure, saying which; a
+/// SIGINT/SIGTERM (`interrupt`) stops it between two statements, before the reload (each
+/// statement takes milliseconds, so one in flight is let finish).
+pub async fn apply(
+    pg: &PgClient,
+    statements: &[String],
+    interrupt: &crate::interrupt::Interrupt,
+) -> anyhow::Result<()> {
     for (i, sql) in statements.iter().enumerate() {
+        if let Err(e) = interrupt.check() {
+            return Err(anyhow::Error::new(e).context(format!(
+                "stopped before `{sql}` ({} of {} statements were applied, not reloaded)",
+                i,
+                statements.len()
+            )));
+        }
         pg.client.batch_execute(sql).await.with_context(|| {
             format!(
                 "running `{sql}` on {} (statement {} of {}; the ones before it were applied)",

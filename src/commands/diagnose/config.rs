@@ -310,6 +310,8 @@ async fn apply(
         yes,
     )?;
 
+    // Confirmed: from here Ctrl-C stops between two statements instead of killing us.
+    let interrupt = crate::interrupt::Interrupt::install()?;
     let pg = ctx.pg().await?;
     let before = effect::counters(pg).await.ok();
     let undo: Vec<rollback::Statement> = changes.iter().map(|c| c.undo.clone()).collect();
@@ -322,7 +324,7 @@ async fn apply(
         "undo with: opsbook diagnose config --rollback {}",
         path.display()
     );
-    if let Err(e) = settings::apply(pg, &statements).await {
+    if let Err(e) = settings::apply(pg, &statements, &interrupt).await {
         out.push(
             Finding::new(
                 "config.apply",
@@ -406,8 +408,9 @@ async fn roll_back(file: &std::path::Path, yes: bool, ctx: &Ctx) -> anyhow::Resu
         "rollback",
         yes,
     )?;
+    let interrupt = crate::interrupt::Interrupt::install()?;
     let mut report = Report::new("diagnose config");
-    match settings::apply(pg, &sql).await {
+    match settings::apply(pg, &sql, &interrupt).await {
         Err(e) => report.push(Finding::new(
             "config.rollback",
             Status::Critical,
