@@ -63,7 +63,27 @@ fn an_oversized_work_mem_times_max_connections_is_critical() {
         detail.contains("max_connections x work_mem") && detail.contains("300 x 1.0 TiB"),
         "{run}"
     );
-    // Redis is part of the budget; the plan names its formula and source.
+    // Redis's maxmemory is part of the budget, and is taken from the memory pgtune sizes for.
+    let maxmemory = match redis_cmd(&["CONFIG", "GET", "maxmemory"]) {
+        redis::Value::Array(v) | redis::Value::Set(v) => match &v[1] {
+            redis::Value::BulkString(b) => String::from_utf8_lossy(b).parse::<u64>().unwrap(),
+            other => panic!("{other:?}"),
+        },
+        redis::Value::Map(m) => match &m[0].1 {
+            redis::Value::BulkString(b) => String::from_utf8_lossy(b).parse::<u64>().unwrap(),
+            other => panic!("{other:?}"),
+        },
+        other => panic!("CONFIG GET maxmemory: {other:?}"),
+    };
+    assert!(maxmemory > 0, "the sandbox's Redis has a maxmemory");
+    let budget = &j["data"]["budget"];
+    assert_eq!(budget["redis"].as_u64(), Some(maxmemory), "{run}");
+    let limit = budget["limit"].as_u64().unwrap();
+    assert_eq!(
+        j["data"]["memory_for_postgres_bytes"].as_u64(),
+        Some(limit - maxmemory),
+        "{run}"
+    );
     assert!(detail.contains("Redis"), "{run}");
     let wm = Run::findings(&j, "config.setting")
         .into_iter()
