@@ -133,6 +133,9 @@ _opsbook() {
             opsbook__subcmd__config__subcmd__help,show)
                 cmd="opsbook__subcmd__config__subcmd__help__subcmd__show"
                 ;;
+            opsbook__subcmd__diagnose,config)
+                cmd="opsbook__subcmd__diagnose__subcmd__config"
+                ;;
             opsbook__subcmd__diagnose,help)
                 cmd="opsbook__subcmd__diagnose__subcmd__help"
                 ;;
@@ -147,6 +150,9 @@ _opsbook() {
                 ;;
             opsbook__subcmd__diagnose,queries)
                 cmd="opsbook__subcmd__diagnose__subcmd__queries"
+                ;;
+            opsbook__subcmd__diagnose__subcmd__help,config)
+                cmd="opsbook__subcmd__diagnose__subcmd__help__subcmd__config"
                 ;;
             opsbook__subcmd__diagnose__subcmd__help,help)
                 cmd="opsbook__subcmd__diagnose__subcmd__help__subcmd__help"
@@ -234,6 +240,9 @@ _opsbook() {
                 ;;
             opsbook__subcmd__help__subcmd__config,show)
                 cmd="opsbook__subcmd__help__subcmd__config__subcmd__show"
+                ;;
+            opsbook__subcmd__help__subcmd__diagnose,config)
+                cmd="opsbook__subcmd__help__subcmd__diagnose__subcmd__config"
                 ;;
             opsbook__subcmd__help__subcmd__diagnose,locks)
                 cmd="opsbook__subcmd__help__subcmd__diagnose__subcmd__locks"
@@ -1299,7 +1308,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__diagnose)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version locks memory network queries help"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version config locks memory network queries help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1336,9 +1345,69 @@ _opsbook() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        opsbook__subcmd__diagnose__subcmd__help)
-            opts="locks memory network queries help"
+        opsbook__subcmd__diagnose__subcmd__config)
+            opts="-q -v -h -V --profile --apply --rollback --yes --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --profile)
+                    COMPREPLY=($(compgen -W "web oltp dw mixed desktop" -- "${cur}"))
+                    return 0
+                    ;;
+                --rollback)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json prometheus nagios" -- "${cur}"))
+                    return 0
+                    ;;
+                --pg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redis)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__diagnose__subcmd__help)
+            opts="config locks memory network queries help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__diagnose__subcmd__help__subcmd__config)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1881,8 +1950,22 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__help__subcmd__diagnose)
-            opts="locks memory network queries"
+            opts="config locks memory network queries"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__help__subcmd__diagnose__subcmd__config)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

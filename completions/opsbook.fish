@@ -260,26 +260,50 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l no-color -d 
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -s V -l version -d 'Print version'
-complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
-complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from config locks memory network queries help" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from config locks memory network queries help" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
 json\t'The opsbook.report/v1 JSON document'
 prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
 nagios\t'One Nagios/Icinga plugin line with perfdata'"
-complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
-complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
-complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
-complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
-complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
-complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
-complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
-complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
-complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -s V -l version -d 'Print version'
-complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -f -a "locks" -d 'Show the lock blocking tree; cancel or terminate a root blocker'
-complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -f -a "memory" -d 'Sample memory over time and tell a leak from a sawtooth'
-complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -f -a "network" -d 'Time HTTP endpoints and TCP connects, count socket states'
-complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -f -a "queries" -d 'Top statements, index advice and unused indexes from pg_stat_statements'
-complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from locks memory network queries help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from config locks memory network queries help" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from config locks memory network queries help" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from config locks memory network queries help" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from config locks memory network queries help" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from config locks memory network queries help" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from config locks memory network queries help" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from config locks memory network queries help" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from config locks memory network queries help" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from config locks memory network queries help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from config locks memory network queries help" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from config locks memory network queries help" -f -a "config" -d 'Size PostgreSQL and Redis memory together; plan, apply and roll back the settings'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from config locks memory network queries help" -f -a "locks" -d 'Show the lock blocking tree; cancel or terminate a root blocker'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from config locks memory network queries help" -f -a "memory" -d 'Sample memory over time and tell a leak from a sawtooth'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from config locks memory network queries help" -f -a "network" -d 'Time HTTP endpoints and TCP connects, count socket states'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from config locks memory network queries help" -f -a "queries" -d 'Top statements, index advice and unused indexes from pg_stat_statements'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from config locks memory network queries help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from config" -l profile -d 'The workload pgtune\'s formulas are chosen for' -r -f -a "web\t'web application (the default)'
+oltp\t'online transaction processing'
+dw\t'data warehouse'
+mixed\t'web and reporting together'
+desktop\t'a developer\'s machine'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from config" -l rollback -d 'Undo an --apply: run the rollback file it wrote, then reload' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from config" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from config" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+json\t'The opsbook.report/v1 JSON document'
+prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
+nagios\t'One Nagios/Icinga plugin line with perfdata'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from config" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from config" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from config" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from config" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from config" -l apply -d 'Apply the plan with ALTER SYSTEM and reload (a rollback file is written first)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from config" -l yes -d 'Do not ask (required with --apply or --rollback when stdin is not a terminal)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from config" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from config" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from config" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from config" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from config" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from config" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -l min-wait -d 'Only report waits at least this long (250ms, 5s, 1m)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -l watch -d 'Print a fresh tree every SECS until Ctrl-C; the final one decides the exit code' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -l cancel -d 'Cancel the running query of session PID (pg_cancel_backend)' -r
@@ -356,6 +380,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_see
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from queries" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from queries" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from queries" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from help" -f -a "config" -d 'Size PostgreSQL and Redis memory together; plan, apply and roll back the settings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from help" -f -a "locks" -d 'Show the lock blocking tree; cancel or terminate a root blocker'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from help" -f -a "memory" -d 'Sample memory over time and tell a leak from a sawtooth'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from help" -f -a "network" -d 'Time HTTP endpoints and TCP connects, count socket states'
@@ -850,6 +875,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_su
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "list" -d 'Backups in the directory, newest first: age, size, verified, rows'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "verify" -d 'Check a backup: its sha256 and that pg_restore reads its table of contents'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "prune" -d 'Remove backups outside the retention policy (never the newest verified one)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from diagnose" -f -a "config" -d 'Size PostgreSQL and Redis memory together; plan, apply and roll back the settings'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from diagnose" -f -a "locks" -d 'Show the lock blocking tree; cancel or terminate a root blocker'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from diagnose" -f -a "memory" -d 'Sample memory over time and tell a leak from a sawtooth'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from diagnose" -f -a "network" -d 'Time HTTP endpoints and TCP connects, count socket states'

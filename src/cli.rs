@@ -247,6 +247,7 @@ pub const FINDING_IDS: &[&FindingIds] = &[
     &diagnose::memory::FINDING_IDS,
     &diagnose::network::FINDING_IDS,
     &diagnose::queries::FINDING_IDS,
+    &diagnose::config::FINDING_IDS,
     &bench::FINDING_IDS,
     &runbook::FINDING_IDS,
     &sandbox::FINDING_IDS,

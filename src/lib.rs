@@ -28,6 +28,7 @@ pub mod sql;
 pub mod state;
 pub mod timefmt;
 pub mod trends;
+pub mod tuning;
 
 /// The demo data moved into the sandbox; the old path stays for tests and benches.
 pub use sandbox::demo;

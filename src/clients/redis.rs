@@ -141,6 +141,20 @@ impl RedisClient {
         Ok(RedisInfo::parse(&text))
     }
 
+    /// `CONFIG GET pattern` as name → value (fails where CONFIG is renamed away).
+    pub async fn config_get(
+        &self,
+        pattern: &str,
+    ) -> anyhow::Result<std::collections::HashMap<String, String>> {
+        let mut conn = self.conn.clone();
+        redis::cmd("CONFIG")
+            .arg("GET")
+            .arg(pattern)
+            .query_async(&mut conn)
+            .await
+            .with_context(|| format!("CONFIG GET {pattern} on Redis at {}", self.url_masked))
+    }
+
     pub async fn ping(&self) -> anyhow::Result<()> {
         let mut conn = self.conn.clone();
         let _: String = redis::cmd("PING")

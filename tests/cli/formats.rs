@@ -79,6 +79,7 @@ const COMMANDS: &[&[&str]] = &[
         "100ms",
     ],
     &["diagnose", "queries"],
+    &["diagnose", "config"],
     &["backup", "list"],
     &["config", "show"],
     &["runbook", "list"],

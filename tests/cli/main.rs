@@ -11,6 +11,7 @@ mod check_morning;
 mod check_night;
 mod completions;
 mod config;
+mod diagnose_config;
 mod diagnose_locks;
 mod diagnose_memory;
 mod diagnose_network;

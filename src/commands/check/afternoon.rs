@@ -35,6 +35,7 @@ pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
         "postgres.idle_in_transaction",
         "postgres.lock_waits",
         "postgres.txn_wraparound",
+        "postgres.tuning_effect (only after a diagnose config --apply in the last 30 days)",
         "metric.<name> (custom metrics listing afternoon)",
     ],
 };
@@ -122,6 +123,9 @@ pub(super) async fn run(args: &AfternoonArgs, ctx: &Ctx) -> anyhow::Result<Repor
         }
     }
     let mut report = Report::new("check afternoon");
+    if let Some(f) = tuning_effect(ctx, &history, now).await {
+        report.push(f);
+    }
     for findings in [
         pg_up, peak, cache, slow, tables, indexes, unused, seq, long, idle, locks, wrap, metrics,
     ] {
@@ -133,6 +137,19 @@ pub(super) async fn run(args: &AfternoonArgs, ctx: &Ctx) -> anyhow::Result<Repor
     }
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// `postgres.tuning_effect` when `diagnose config --apply` changed this server's settings
+/// within the window; nothing otherwise (or when PostgreSQL is not reachable: postgres.up
+/// says so).
+async fn tuning_effect(ctx: &Ctx, history: &History, now: i64) -> Option<Finding> {
+    let pg = ctx.pg().await.ok()?;
+    let server = format!("{}:{}", pg.options.host(), pg.options.port());
+    let (at, before) = crate::tuning::effect::last_change(history, &server, now)?;
+    Some(match crate::tuning::effect::counters(pg).await {
+        Ok(c) => crate::tuning::effect::finding(at, before, now, c),
+        Err(e) => Finding::unknown("postgres.tuning_effect", &e),
+    })
 }
 
 fn set<T>(slot: &Mutex<Option<T>>, v: T) {

@@ -1,6 +1,7 @@
-//! `opsbook diagnose locks|memory|network|queries`: the manuals' troubleshooting section as
+//! `opsbook diagnose config|locks|memory|network|queries`: the manuals' troubleshooting section as
 //! commands that find the cause, each one report with a rich table section.
 
+pub mod config;
 pub mod locks;
 pub mod memory;
 pub mod network;
@@ -20,6 +21,9 @@ pub struct DiagnoseArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum DiagnoseCommand {
+    /// Size PostgreSQL and Redis memory together; plan, apply and roll back the settings
+    #[command(after_help = config::after_help())]
+    Config(config::ConfigArgs),
     /// Show the lock blocking tree; cancel or terminate a root blocker
     #[command(after_help = locks::after_help())]
     Locks(locks::LocksArgs),
@@ -37,6 +41,7 @@ pub enum DiagnoseCommand {
 impl DiagnoseArgs {
     pub fn name(&self) -> &'static str {
         match self.which {
+            DiagnoseCommand::Config(_) => "config",
             DiagnoseCommand::Locks(_) => "locks",
             DiagnoseCommand::Memory(_) => "memory",
             DiagnoseCommand::Network(_) => "network",
@@ -47,6 +52,7 @@ impl DiagnoseArgs {
 
 pub async fn run(args: &DiagnoseArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     match &args.which {
+        DiagnoseCommand::Config(a) => config::run(a, ctx).await,
         DiagnoseCommand::Locks(a) => locks::run(a, ctx).await,
         DiagnoseCommand::Memory(a) => memory::run(a, ctx).await,
         DiagnoseCommand::Network(a) => network::run(a, ctx).await,
