@@ -113,11 +113,20 @@ pub fn human_value(f: &Finding) -> String {
         (Value::Null, _) => String::new(),
         (Value::Number(n), "bytes") => n.as_f64().map(human_bytes).unwrap_or_default(),
         (Value::Number(n), "seconds") => n.as_f64().map(human_duration).unwrap_or_default(),
-        (Value::Number(n), "percent") => format!("{n}%"),
-        (Value::Number(n), "") => n.to_string(),
-        (Value::Number(n), u) => format!("{n} {u}"),
+        (Value::Number(n), "percent") => format!("{}%", plain_number(n)),
+        (Value::Number(n), "") => plain_number(n),
+        (Value::Number(n), u) => format!("{} {u}", plain_number(n)),
         (Value::String(s), _) => s.clone(),
         (other, _) => other.to_string(),
+    }
+}
+
+/// A number as an operator writes it: a whole value without `.0` (a setting of 100, not
+/// `100.0`, whether the probe measured it as an integer or a float).
+fn plain_number(n: &serde_json::Number) -> String {
+    match n.as_f64() {
+        Some(v) if n.is_f64() && v.fract() == 0.0 && v.abs() < 1e15 => format!("{}", v as i64),
+        _ => n.to_string(),
     }
 }
 
@@ -510,6 +519,18 @@ pub fn nagios(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_values_print_without_a_fraction() {
+        let v = |x: f64, unit: &str| human_value(&Finding::ok("x", "").value_f64(x, unit));
+        assert_eq!(v(100.0, ""), "100");
+        assert_eq!(v(300.0, "connections"), "300 connections");
+        assert_eq!(v(40.0, "percent"), "40%");
+        assert_eq!(v(0.9, ""), "0.9");
+        assert_eq!(v(2.5, "connections"), "2.5 connections");
+        let int = human_value(&Finding::ok("x", "").value(7, "connections"));
+        assert_eq!(int, "7 connections");
+    }
 
     fn sample() -> Report {
         let mut r = Report::new("check morning");
