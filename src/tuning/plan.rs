@@ -70,17 +70,17 @@ pub fn compare(
             "reload"
         };
         let summary = if differs {
+            // The setting's name is the finding's subject: the summary starts with what the
+            // operator reads first at 80 columns, the change and when it applies.
             format!(
-                "{} {} → {} ({}); needs a {how}",
-                r.name,
+                "{} → {} on {how} ({})",
                 cur.display(),
                 show(r.value),
                 r.formula
             )
         } else {
             format!(
-                "{} {}: close to {} ({}); kept",
-                r.name,
+                "{}: close to {} ({}); kept",
                 cur.display(),
                 show(r.value),
                 r.formula
