@@ -15,3 +15,19 @@ pub mod restore_test;
 pub mod retention;
 pub mod stream;
 pub mod verify;
+
+/// What a written backup adds to the run history for `opsbook report`: its size and how long
+/// it took, keyed by database (`backup.size/<db>`, `backup.duration/<db>` in seconds). One
+/// definition for `opsbook backup` and the sandbox's first backup.
+pub fn history_values(m: &manifest::Manifest) -> std::collections::BTreeMap<String, f64> {
+    let db = &m.database;
+    [
+        (format!("backup.size/{db}"), m.bytes as f64),
+        (
+            format!("backup.duration/{db}"),
+            m.duration_ms as f64 / 1000.0,
+        ),
+    ]
+    .into_iter()
+    .collect()
+}

@@ -331,9 +331,7 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         match dump::database(&req).await {
             Ok(w) => {
                 report.push(created_finding(&w));
-                sizes_and_times.insert(format!("backup.size/{db}"), w.manifest.bytes as f64);
-                let secs = w.manifest.duration_ms as f64 / 1000.0;
-                sizes_and_times.insert(format!("backup.duration/{db}"), secs);
+                sizes_and_times.extend(crate::backup::history_values(&w.manifest));
                 done.push(db.clone());
             }
             Err(e) if crate::interrupt::is_interrupted(&e) => {

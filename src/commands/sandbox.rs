@@ -103,16 +103,26 @@ fn shell_quote(s: &str) -> String {
 /// like any other failed `sandbox up`, so a retry starts clean.
 async fn first_backup(sb: &Sandbox, ctx: &Ctx) -> anyhow::Result<Finding> {
     match sb.backup_demo(ctx.timeouts()).await {
-        Ok(w) => Ok(Finding::ok(
-            "sandbox.demo_data",
-            format!(
-                "database {} loaded; first backup {} (verified) in {}",
-                w.manifest.database,
-                w.manifest.id,
-                sb.backup_dir().display()
-            ),
-        )
-        .value(w.manifest.total_rows(), "rows")),
+        Ok(w) => {
+            // Into the sandbox's own run history (the OPSBOOK_STATE_DIR its env line sets), as
+            // `opsbook backup` records it: `opsbook report` draws the first backup too.
+            crate::state::History::default().record_or_warn(
+                &sb.state_dir(),
+                "backup",
+                crate::backup::history_values(&w.manifest),
+                crate::state::now_secs(),
+            );
+            Ok(Finding::ok(
+                "sandbox.demo_data",
+                format!(
+                    "database {} loaded; first backup {} (verified) in {}",
+                    w.manifest.database,
+                    w.manifest.id,
+                    sb.backup_dir().display()
+                ),
+            )
+            .value(w.manifest.total_rows(), "rows"))
+        }
         Err(e) => {
             let sb = sb.clone();
             let down = tokio::task::spawn_blocking(move || sb.down()).await;

@@ -288,7 +288,7 @@ impl Sandbox {
             ("PGSSLMODE".into(), "disable".into()),
             ("REDIS_URL".into(), self.redis_url()),
             ("OPSBOOK_CONFIG".into(), path(self.config_path())),
-            ("OPSBOOK_STATE_DIR".into(), path(d.join("state"))),
+            ("OPSBOOK_STATE_DIR".into(), path(self.state_dir())),
             ("OPSBOOK_SANDBOX_DIR".into(), path(d.clone())),
         ]
     }
@@ -332,6 +332,12 @@ impl Sandbox {
 
     pub fn pgpass_path(&self) -> PathBuf {
         self.state.dir.join("pgpass")
+    }
+
+    /// The run history and state of commands run in the sandbox (`OPSBOOK_STATE_DIR` of
+    /// `sandbox env`).
+    pub fn state_dir(&self) -> PathBuf {
+        self.state.dir.join("state")
     }
 
     /// The config's `backup.dir`: where `opsbook backup` run in the sandbox writes.

@@ -145,6 +145,31 @@ fn demo_sandbox_has_a_real_backup_and_weekly_maintenance_passes() {
         "{morning}"
     );
 
+    // And opsbook report: the first backup's size is in the sandbox's run history.
+    let report = at(&["report"]).format("json").run();
+    assert_eq!(report.code, 0, "{report}");
+    let rj = report.json();
+    let sizes = rj["data"]["charts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "backup_size")
+        .unwrap_or_else(|| panic!("no backup_size chart: {report}"));
+    let series = sizes["series"].as_array().unwrap();
+    assert_eq!(series.len(), 1, "{report}");
+    assert!(
+        series[0]["label"]
+            .as_str()
+            .unwrap()
+            .contains("opsbook_demo"),
+        "{report}"
+    );
+    assert_eq!(series[0]["points"].as_array().unwrap().len(), 1, "{report}");
+    assert!(
+        series[0]["points"][0][1].as_f64().unwrap() > 0.0,
+        "{report}"
+    );
+
     // A backup --all setup: opsbook_demo, postgres, then the globals last.
     let all = at(&["backup", "--all", "--yes"]).format("json").run();
     assert_eq!(all.code, 0, "{all}");
