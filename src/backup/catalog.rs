@@ -99,7 +99,14 @@ pub fn scan(dir: &Path, db: Option<&str>) -> anyhow::Result<Catalog> {
     if !dir.is_dir() {
         return Ok(out);
     }
-    let want = db.map(names::db_dir_name);
+    // `_redis` names the Redis snapshots' directory, not a database's.
+    let want = db.map(|d| {
+        if d == names::REDIS_DIR {
+            d.to_string()
+        } else {
+            names::db_dir_name(d)
+        }
+    });
     let dbs = std::fs::read_dir(dir)
         .with_context(|| format!("listing backup directory {}", dir.display()))?;
     for d in dbs {

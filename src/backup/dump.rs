@@ -39,9 +39,9 @@ pub struct Written {
 }
 
 /// Removes the partial file unless the backup was committed.
-struct Partial {
-    path: PathBuf,
-    committed: bool,
+pub(super) struct Partial {
+    pub(super) path: PathBuf,
+    pub(super) committed: bool,
 }
 
 impl Drop for Partial {
@@ -55,7 +55,7 @@ impl Drop for Partial {
 /// The archive a backup started at `started` writes in `dir`: its stamp (one no archive or
 /// partial file in `dir` has), its name (the stamp and `suffix`), its final path, and the
 /// `.partial` it is written to.
-fn fresh_archive(
+pub(super) fn fresh_archive(
     dir: &Path,
     started: SystemTime,
     suffix: &str,
@@ -207,7 +207,7 @@ fn write_archive(
     Ok((sha, bytes, dump_bytes))
 }
 
-fn fsync_dir(dir: &Path) -> anyhow::Result<()> {
+pub(super) fn fsync_dir(dir: &Path) -> anyhow::Result<()> {
     std::fs::File::open(dir)
         .and_then(|d| d.sync_all())
         .with_context(|| format!("syncing directory {}", dir.display()))
@@ -311,6 +311,7 @@ pub async fn database(req: &Request) -> anyhow::Result<Written> {
         tables,
         verified: false,
         verified_at: None,
+        redis: None,
     };
 
     // Verify the bytes on disk before they become a backup anyone can restore from.
@@ -410,6 +411,7 @@ pub async fn globals(
         tables: vec![],
         verified: true,
         verified_at: Some(crate::timefmt::rfc3339(finished)),
+        redis: None,
     };
     std::fs::rename(&partial.path, &archive_path)
         .with_context(|| format!("renaming into {}", archive_path.display()))?;

@@ -57,6 +57,22 @@ pub struct Manifest {
     pub tables: Vec<TableCount>,
     pub verified: bool,
     pub verified_at: Option<String>,
+    /// What a Redis snapshot (kind `redis`) held; absent for PostgreSQL backups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redis: Option<RedisFacts>,
+}
+
+/// A Redis snapshot's manifest part: the keys of each database (`INFO keyspace` when the
+/// snapshot was asked for), memory in use, and where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RedisFacts {
+    /// `host:port` or the socket path (never the password).
+    pub source: String,
+    /// `db0` → keys.
+    pub keys: std::collections::BTreeMap<String, u64>,
+    pub used_memory: u64,
+    /// The RDB format version from the file's header.
+    pub rdb_version: u32,
 }
 
 impl Manifest {
@@ -64,6 +80,8 @@ impl Manifest {
     pub fn dir_name(&self) -> String {
         if self.kind == "globals" {
             super::names::GLOBALS_DIR.to_string()
+        } else if self.kind == "redis" {
+            super::names::REDIS_DIR.to_string()
         } else {
             super::names::db_dir_name(&self.database)
         }

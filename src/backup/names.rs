@@ -5,6 +5,9 @@
 
 /// The directory `pg_dumpall --globals-only` files go to; no database maps to it.
 pub const GLOBALS_DIR: &str = "_globals";
+/// The directory Redis snapshots go to (`backup --redis`); their ids are `_redis/<stamp>`. No
+/// database maps to it: a database named `_redis` is encoded like one named `_globals`.
+pub const REDIS_DIR: &str = "_redis";
 
 fn is_plain(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')
@@ -17,7 +20,8 @@ fn is_plain(b: u8) -> bool {
 pub fn db_dir_name(db: &str) -> String {
     let mut out = String::with_capacity(db.len());
     for (i, &b) in db.as_bytes().iter().enumerate() {
-        let leading_special = i == 0 && (b == b'.' || (b == b'_' && db == GLOBALS_DIR));
+        let leading_special =
+            i == 0 && (b == b'.' || (b == b'_' && (db == GLOBALS_DIR || db == REDIS_DIR)));
         if is_plain(b) && !leading_special {
             out.push(b as char);
         } else {
@@ -100,13 +104,14 @@ mod tests {
             "100%",
             "%41",
             "_globals",
+            "_redis",
             "sp ace",
             "\u{1}\u{7f}ÿ",
             long.as_str(),
         ] {
             let d = db_dir_name(n);
             assert!(
-                !d.contains('/') && !d.starts_with('.') && d != GLOBALS_DIR,
+                !d.contains('/') && !d.starts_with('.') && d != GLOBALS_DIR && d != REDIS_DIR,
                 "{n:?} -> {d}"
             );
             assert!(d.bytes().all(|b| is_plain(b) || b == b'%'), "{d}");
@@ -121,7 +126,16 @@ mod tests {
 
     #[test]
     fn directories_no_name_maps_to_are_not_databases() {
-        for d in [GLOBALS_DIR, ".hidden", "%2", "%zz", "%41", "a%2fb", "%FF"] {
+        for d in [
+            GLOBALS_DIR,
+            REDIS_DIR,
+            ".hidden",
+            "%2",
+            "%zz",
+            "%41",
+            "a%2fb",
+            "%FF",
+        ] {
             assert_eq!(db_name_of_dir(d), None, "{d}");
         }
     }

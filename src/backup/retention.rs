@@ -257,6 +257,7 @@ mod tests {
                 tables: vec![],
                 verified,
                 verified_at: None,
+                redis: None,
             },
             manifest_path: Default::default(),
             archive_path: Default::default(),

@@ -155,6 +155,19 @@ impl RedisClient {
             .with_context(|| format!("CONFIG GET {pattern} on Redis at {}", self.url_masked))
     }
 
+    /// `CONFIG SET name value` (a restore turns the save points off before the restart).
+    pub async fn config_set(&self, name: &str, value: &str) -> anyhow::Result<()> {
+        let mut conn = self.conn.clone();
+        let _: () = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg(name)
+            .arg(value)
+            .query_async(&mut conn)
+            .await
+            .with_context(|| format!("CONFIG SET {name} on Redis at {}", self.url_masked))?;
+        Ok(())
+    }
+
     pub async fn ping(&self) -> anyhow::Result<()> {
         let mut conn = self.conn.clone();
         let _: String = redis::cmd("PING")

@@ -36,6 +36,7 @@ pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
         "backup.interrupted",
         "backup.recheck",
         "backup.manifest_refused",
+        "backup.redis",
     ],
 };
 
@@ -88,6 +89,11 @@ pub struct CreateArgs {
     /// Database to back up (default: the connection's database)
     #[arg(long, value_name = "NAME", conflicts_with = "all")]
     pub db: Option<String>,
+
+    /// Snapshot Redis (an RDB over the replica protocol, as `redis-cli --rdb`) instead of a
+    /// database, into <dir>/_redis/ (the server is --redis URL)
+    #[arg(long = "rdb", conflicts_with_all = ["db", "all"])]
+    pub redis_rdb: bool,
 
     /// Every database that accepts connections, plus the globals (roles, tablespaces)
     #[arg(long)]
@@ -287,7 +293,7 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             databases.push(r.try_get::<_, String>(0)?);
         }
         server = Some((pg.major(), pg.version.clone()));
-    } else {
+    } else if !args.redis_rdb {
         databases.push(
             args.db
                 .clone()
@@ -350,6 +356,13 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
                     .hint("the other databases were still backed up; fix the cause and run `opsbook backup --db` for this one"),
             ),
         }
+    }
+    if args.redis_rdb {
+        let (findings, values) =
+            super::backup_redis::create(&dir, args.compress, threads, ctx).await?;
+        report.extend(findings);
+        sizes_and_times.extend(values);
+        done.push(names::REDIS_DIR.to_string());
     }
     record(ctx, "backup", sizes_and_times);
     if interrupted {
@@ -559,6 +572,11 @@ async fn verify_cmd(
         &ctx.output,
         format!("verifying {id}: sha256 and pg_restore --list"),
     );
+    if entry.manifest.kind == crate::backup::redis::KIND {
+        phase.finish();
+        super::backup_redis::verify_entry(&entry, restore_test, &mut report).await?;
+        return Ok(report);
+    }
     let checked = verify::check(&entry).await;
     phase.finish();
     match checked {

@@ -2,6 +2,7 @@
 //! `cli::dispatch` is the one match from the clap tree to these.
 
 pub mod backup;
+pub mod backup_redis;
 pub mod bench;
 pub mod check;
 pub mod completions;

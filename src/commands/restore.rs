@@ -38,6 +38,8 @@ pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
         "restore.leftover",
         "backup.leftover",
         "backup.manifest_refused",
+        "restore.redis",
+        "restore.redis_keys",
     ],
 };
 
@@ -82,6 +84,15 @@ pub struct RestoreArgs {
     /// Show the plan and verify the archive; change nothing
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Restore a Redis snapshot (_redis/<stamp> or latest): place its RDB as the server's
+    /// dir/dbfilename for a restart; the server is --redis URL
+    #[arg(long = "rdb", conflicts_with_all = ["db", "into", "stop_service"])]
+    pub rdb: bool,
+
+    /// With --rdb, after the restart: compare the server's keys per database with the snapshot
+    #[arg(long, requires = "rdb")]
+    pub check: bool,
 
     #[command(flatten)]
     pub dir: DirArgs,
@@ -133,6 +144,16 @@ pub async fn run(args: &RestoreArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let mut report = Report::new("restore");
     let dir: PathBuf = backup_dir(&args.dir, ctx);
     let tty = crate::confirm::interactive();
+    if args.rdb {
+        let req = crate::commands::backup_redis::RestoreRequest {
+            backup: args.backup.as_deref(),
+            dir: &dir,
+            check: args.check,
+            yes: args.yes,
+            dry_run: args.dry_run,
+        };
+        return crate::commands::backup_redis::restore(req, ctx).await;
+    }
     if !args.yes && !args.dry_run && !tty {
         bail!("restore: refusing to run without confirmation when not on a terminal; nothing was changed\nhint: pass --yes (after a --dry-run to read the plan), or run it on a terminal");
     }

@@ -26,6 +26,7 @@ mod monitor;
 mod output;
 mod package;
 mod quiet;
+mod redis_backup;
 mod replica;
 mod report;
 mod restore;

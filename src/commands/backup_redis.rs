@@ -1,0 +1,286 @@
+//! The operator's side of Redis snapshots (`backup --redis`, `backup verify _redis/...`,
+//! `restore --redis [--check] ID`); the work is `backup::redis`. Their findings are declared
+//! in `commands::backup` and `commands::restore`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+
+use crate::backup::catalog::{self, Entry};
+use crate::backup::redis::{self, place};
+use crate::backup::stream::Compression;
+use crate::backup::{names, verify};
+use crate::context::Ctx;
+use crate::render::{human_bytes, took};
+use crate::report::{one_line, Finding, Report, Status};
+
+/// Take one snapshot of the run's Redis; the finding and the run-history values.
+pub async fn create(
+    dir: &Path,
+    compression: Compression,
+    threads: u32,
+    ctx: &Ctx,
+) -> anyhow::Result<(Vec<Finding>, std::collections::BTreeMap<String, f64>)> {
+    let client = ctx.redis().await.context("backup --redis")?;
+    let info = client.info().await.context("backup --redis")?;
+    let req = redis::Request {
+        url: ctx.redis_url()?,
+        backup_dir: dir.to_path_buf(),
+        compression,
+        threads,
+        timeout: ctx.timeouts().connect.max(Duration::from_secs(5)),
+    };
+    let (w, mut findings) = redis::create(&req, &info).await?;
+    let m = &w.manifest;
+    let facts = m
+        .redis
+        .clone()
+        .unwrap_or_else(|| unreachable!("redis::create sets it"));
+    let keys: u64 = facts.keys.values().sum();
+    findings.push(
+        Finding::ok(
+            "backup.redis",
+            format!(
+                "{}: Redis {} at {}: {} keys in {} database(s), RDB {} -> {} ({}), header and CRC64 checked, {}",
+                m.id,
+                m.server_version,
+                facts.source,
+                keys,
+                facts.keys.len(),
+                human_bytes(m.dump_bytes as f64),
+                human_bytes(m.bytes as f64),
+                m.compression,
+                took(m.duration_ms as f64 / 1000.0)
+            ),
+        )
+        .subject(names::REDIS_DIR)
+        .value(m.bytes, "bytes")
+        .detail(vec![
+            format!("archive {}", w.archive_path.display()),
+            format!("manifest {}", w.manifest_path.display()),
+            format!("sha256 {}", m.sha256),
+        ]),
+    );
+    Ok((findings, crate::backup::history_values(m)))
+}
+
+/// `backup verify` of a Redis entry: sha256, then the RDB inside.
+pub async fn verify_entry(
+    entry: &Entry,
+    restore_test: bool,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let id = entry.id().to_string();
+    let e = entry.clone();
+    let checked = tokio::task::spawn_blocking(move || {
+        verify::checksum(&e)?;
+        redis::verify(&e.archive_path, &e.manifest)
+    })
+    .await
+    .context("the verify thread failed")?;
+    match checked {
+        Ok(facts) => {
+            report.push(
+                Finding::ok(
+                    "backup.verify",
+                    format!(
+                        "{id}: sha256 matches the manifest; the RDB (version {}, {}) has its header and EOF opcode{}",
+                        facts.version,
+                        human_bytes(facts.bytes as f64),
+                        if facts.crc64.is_some() { ", and its CRC64 matches" } else { " (written without a checksum)" }
+                    ),
+                )
+                .subject(id.clone())
+                .value(entry.manifest.bytes, "bytes"),
+            );
+            if !entry.manifest.verified {
+                let mut m = entry.manifest.clone();
+                m.verified = true;
+                m.verified_at = Some(crate::timefmt::rfc3339(std::time::SystemTime::now()));
+                m.save(&entry.manifest_path)?;
+            }
+        }
+        Err(e) => report.push(
+            Finding::new("backup.verify", Status::Critical, one_line(&e))
+                .subject(id.clone())
+                .hint("do not restore from this snapshot; use an older one (`opsbook backup list`) and check the disk"),
+        ),
+    }
+    if restore_test {
+        report.push(
+            Finding::new(
+                "backup.restore_test",
+                Status::Unknown,
+                format!("{id} is a Redis snapshot: the restore test loads PostgreSQL archives only"),
+            )
+            .subject(id)
+            .hint("prove a Redis snapshot with `opsbook restore --redis` into a spare redis-server and `restore --redis --check`"),
+        );
+    }
+    Ok(())
+}
+
+/// A Redis entry by id, `latest` or `_redis/latest`, or an archive path.
+fn find(dir: &Path, what: &str) -> anyhow::Result<(Entry, Vec<catalog::Refused>)> {
+    let what = if what == "latest" {
+        format!("{}/latest", names::REDIS_DIR)
+    } else {
+        what.to_string()
+    };
+    let (entry, refused) = catalog::find(dir, &what, None)?;
+    if entry.manifest.kind != redis::KIND {
+        bail!(
+            "{} is a {} backup, not a Redis snapshot\nhint: Redis snapshots are `_redis/<stamp>` in `opsbook backup list`",
+            entry.id(),
+            entry.manifest.kind
+        );
+    }
+    Ok((entry, refused))
+}
+
+pub struct RestoreRequest<'a> {
+    pub backup: Option<&'a str>,
+    pub dir: &'a Path,
+    pub check: bool,
+    pub yes: bool,
+    pub dry_run: bool,
+}
+
+/// `restore --redis ID`: verify, plan, place the RDB for the operator's restart;
+/// `restore --redis --check ID`: the keys now against the manifest.
+pub async fn restore(req: RestoreRequest<'_>, ctx: &Ctx) -> anyhow::Result<Report> {
+    let mut report = Report::new("restore");
+    let (entry, refused) = find(req.dir, req.backup.unwrap_or("latest"))?;
+    report.extend(refused.iter().map(|r| r.finding()));
+    let id = entry.id().to_string();
+    let facts = entry
+        .manifest
+        .redis
+        .clone()
+        .with_context(|| format!("{id}: its manifest has no Redis part (damaged?)"))?;
+    let client = ctx.redis().await.context("restore --redis")?;
+    if req.check {
+        let now = redis::keyspace(&client.info().await?);
+        let diff = redis::compare_keys(&facts.keys, &now);
+        let total: u64 = now.values().sum();
+        report.push(if diff.is_empty() {
+            Finding::ok(
+                "restore.redis_keys",
+                format!("{id}: Redis at {} holds the snapshot's key counts ({total} keys in {} database(s))", client.url(), now.len()),
+            )
+            .subject(id)
+            .value(total, "keys")
+        } else {
+            Finding::new(
+                "restore.redis_keys",
+                Status::Critical,
+                format!("{id}: {} database(s) of Redis at {} differ from the snapshot", diff.len(), client.url()),
+            )
+            .subject(id)
+            .value(total, "keys")
+            .detail(diff)
+            .hint("was redis-server restarted after the file was placed, with appendonly off? Its log says which file it loaded")
+        });
+        return Ok(report);
+    }
+    let e = entry.clone();
+    let checked = tokio::task::spawn_blocking(move || {
+        verify::checksum(&e)?;
+        redis::verify(&e.archive_path, &e.manifest)
+    })
+    .await
+    .context("the verify thread failed")?;
+    if let Err(e) = checked {
+        report.push(
+            Finding::new("restore.verify", Status::Critical, one_line(&e))
+                .subject(id)
+                .hint("nothing was changed; pick an older snapshot (`opsbook backup list`)"),
+        );
+        return Ok(report);
+    }
+    report.push(
+        Finding::ok(
+            "restore.verify",
+            format!("{id}: sha256 and RDB checks pass"),
+        )
+        .subject(id.clone()),
+    );
+    let config = client
+        .config_get("*")
+        .await
+        .context("restore --redis: reading the server's dir and dbfilename")?;
+    let get = |k: &str| config.get(k).cloned().unwrap_or_default();
+    let target = place::Target {
+        dir: get("dir").into(),
+        dbfilename: get("dbfilename"),
+        appendonly: get("appendonly") == "yes",
+    };
+    let url = ctx.redis_url()?;
+    let plan = place::plan(&id, &target, &place::port_hint(&url));
+    if let Some(why) = target.refusal(place::is_local(&url)) {
+        report.push(
+            Finding::new(
+                "restore.redis",
+                Status::Critical,
+                format!("{id}: opsbook cannot place the RDB for Redis at {}: {why}; nothing was changed", client.url()),
+            )
+            .detail(plan)
+            .hint("follow the plan by hand: decompress the archive (zstd -d) to the server's dir/dbfilename while it is stopped"),
+        );
+        return Ok(report);
+    }
+    if req.dry_run {
+        report.push(
+            Finding::ok(
+                "restore.redis",
+                format!("dry run: would place {id} as {}", target.path().display()),
+            )
+            .detail(plan),
+        );
+        return Ok(report);
+    }
+    crate::confirm::typed(
+        &format!("restore Redis snapshot {id}"),
+        &plan,
+        "redis",
+        req.yes,
+    )?;
+    client
+        .config_set("save", "")
+        .await
+        .context("restore --redis: CONFIG SET save \"\" (so the restart does not overwrite the file); nothing was changed")?;
+    let (e, t) = (entry.clone(), target.clone());
+    let placed = tokio::task::spawn_blocking(move || place::place(&e, &t))
+        .await
+        .context("the restore thread failed")?;
+    match placed {
+        Ok(p) => report.push(
+            Finding::new(
+                "restore.redis",
+                Status::Warning,
+                format!(
+                    "{id}: RDB ({}) placed as {}; restart redis-server now, then run `opsbook restore --redis --check {id}`",
+                    human_bytes(p.bytes as f64),
+                    p.path.display()
+                ),
+            )
+            .subject(id.clone())
+            .value(p.bytes, "bytes")
+            .detail(
+                p.kept
+                    .iter()
+                    .map(|k| format!("the previous file is kept as {}", k.display()))
+                    .chain(plan.into_iter().skip(3))
+                    .collect(),
+            )
+            .hint(format!("save points are off on the running server until the restart: restart it now (`systemctl restart redis-server` or `redis-cli {}shutdown nosave` and start it)", place::port_hint(&url))),
+        ),
+        Err(e) => report.push(
+            Finding::new("restore.redis", Status::Critical, one_line(&e))
+                .subject(id)
+                .hint("the server's file was not replaced; check that opsbook may write the server's dir (run it as the redis user or root)"),
+        ),
+    }
+    Ok(report)
+}

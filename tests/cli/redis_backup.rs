@@ -1,0 +1,232 @@
+//! `opsbook backup --rdb` / `restore --rdb` from the operator's side: a Redis snapshot in the
+//! same catalog as the database backups, put back into a redis-server of the test's own (the
+//! sandbox's Redis is shared by every test, so it is never flushed or restarted here).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use crate::harness::*;
+
+/// A private redis-server on a free loopback port, its files in `dir`, no save points.
+struct PrivateRedis {
+    port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl PrivateRedis {
+    fn start(dir: &Path) -> PrivateRedis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        std::fs::create_dir_all(dir).unwrap();
+        let mut r = PrivateRedis {
+            port,
+            dir: dir.to_path_buf(),
+            child: None,
+        };
+        r.run();
+        r
+    }
+
+    fn run(&mut self) {
+        let mut cmd = Command::new("redis-server");
+        cmd.args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .arg("--dir")
+            .arg(&self.dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        self.child = Some(Child::spawn(cmd));
+        let url = self.url();
+        wait_until("the private redis-server to answer", || {
+            redis::Client::open(url.as_str())
+                .and_then(|c| c.get_connection())
+                .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
+                .is_ok()
+        });
+    }
+
+    /// The operator's restart: stop without saving, start on the same dir.
+    fn restart(&mut self) {
+        let _ = self.cmd(0, &["SHUTDOWN", "NOSAVE"]);
+        if let Some(mut c) = self.child.take() {
+            c.wait_for(Duration::from_secs(10));
+        }
+        self.run();
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn cmd(&self, db: u32, args: &[&str]) -> redis::RedisResult<redis::Value> {
+        let client = redis::Client::open(format!("{}/{db}", self.url()))?;
+        let mut con = client.get_connection()?;
+        let mut cmd = redis::cmd(args[0]);
+        for a in &args[1..] {
+            cmd.arg(*a);
+        }
+        cmd.query(&mut con)
+    }
+
+    fn fill(&self, db: u32, n: u32) {
+        for i in 0..n {
+            self.cmd(db, &["SET", &format!("k:{i}"), &format!("value {i}")])
+                .unwrap();
+        }
+    }
+
+    fn dbsize(&self, db: u32) -> i64 {
+        match self.cmd(db, &["DBSIZE"]).unwrap() {
+            redis::Value::Int(n) => n,
+            v => panic!("DBSIZE: {v:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_redis_snapshot_restores_with_the_same_keys_and_stays_out_of_database_latest() {
+    let s = Scratch::new("redis-bk");
+    let db = TestDb::new("redisbk");
+    let dir = s.path().join("backups");
+    let cfg = sandbox_config(&s, &db, &dir, "");
+    let mut r = PrivateRedis::start(&s.path().join("redis"));
+    r.fill(0, 120);
+    r.fill(3, 7);
+    let url = r.url();
+    let ops = |args: &[&str]| opsbook(args).config(&cfg).redis(&url).format("json");
+
+    // The operator takes the snapshot.
+    let run = ops(&["backup", "--rdb", "--dir", dir.to_str().unwrap()]).run();
+    assert_eq!(run.code, 0, "{run}");
+    let v = run.json();
+    let f = Run::one(&v, "backup.redis");
+    let id = f["subject"].as_str().unwrap();
+    assert_eq!(id, "_redis");
+    let manifests: Vec<PathBuf> = std::fs::read_dir(dir.join("_redis"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with(".manifest.json"))
+        .collect();
+    assert_eq!(manifests.len(), 1);
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifests[0]).unwrap()).unwrap();
+    assert_eq!(m["kind"], "redis");
+    assert_eq!(m["redis"]["keys"]["db0"], 120);
+    assert_eq!(m["redis"]["keys"]["db3"], 7);
+    assert!(m["archive"].as_str().unwrap().ends_with(".rdb.zst"), "{m}");
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(&manifests[0])
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o077, 0, "manifest mode {mode:o}");
+    let snapshot_id = m["id"].as_str().unwrap().to_string();
+
+    // It is listed like any backup, with its kind.
+    let v = ops(&["backup", "list", "--dir", dir.to_str().unwrap()])
+        .run()
+        .json();
+    let listed = v["data"]["backups"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v:#}"));
+    assert!(
+        listed
+            .iter()
+            .any(|b| b["id"] == snapshot_id.as_str() && b["kind"] == "redis"),
+        "{v:#}"
+    );
+
+    // `latest` for databases never picks it.
+    let run = ops(&["backup", "verify", "latest", "--dir", dir.to_str().unwrap()]).run();
+    assert_eq!(run.code, 3, "{run}");
+    assert!(run.stderr.contains("no verified database backup"), "{run}");
+    let v = ops(&[
+        "backup",
+        "verify",
+        "_redis/latest",
+        "--dir",
+        dir.to_str().unwrap(),
+    ])
+    .run()
+    .json();
+    assert_eq!(Run::one(&v, "backup.verify")["status"], "ok", "{v:#}");
+
+    // Disaster: the data is gone.
+    r.cmd(0, &["FLUSHALL"]).unwrap();
+    assert_eq!(r.dbsize(0), 0);
+    let run = ops(&[
+        "restore",
+        "--rdb",
+        "--check",
+        "latest",
+        "--dir",
+        dir.to_str().unwrap(),
+    ])
+    .run();
+    assert_eq!(run.code, 2, "the check sees the loss: {run}");
+
+    // Restore: the RDB goes where the server loads it from; the operator restarts it.
+    let run = ops(&[
+        "restore",
+        "--rdb",
+        "latest",
+        "--yes",
+        "--dir",
+        dir.to_str().unwrap(),
+    ])
+    .run();
+    assert_eq!(run.code, 1, "placed, restart pending: {run}");
+    let v = run.json();
+    assert_eq!(Run::one(&v, "restore.verify")["status"], "ok");
+    assert!(r.dir.join("dump.rdb").is_file());
+    r.restart();
+    assert_eq!(r.dbsize(0), 120);
+    assert_eq!(r.dbsize(3), 7);
+    let run = ops(&[
+        "restore",
+        "--rdb",
+        "--check",
+        &snapshot_id,
+        "--dir",
+        dir.to_str().unwrap(),
+    ])
+    .run();
+    assert_eq!(run.code, 0, "{run}");
+    let v = run.json();
+    assert_eq!(Run::one(&v, "restore.redis_keys")["value"], 127);
+
+    // A damaged archive fails verify and is never placed.
+    let placed = std::fs::read(r.dir.join("dump.rdb")).unwrap();
+    let archive = dir.join("_redis").join(m["archive"].as_str().unwrap());
+    let mut bytes = std::fs::read(&archive).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xFF;
+    std::fs::write(&archive, &bytes).unwrap();
+    let v = ops(&[
+        "backup",
+        "verify",
+        &snapshot_id,
+        "--dir",
+        dir.to_str().unwrap(),
+    ])
+    .run()
+    .json();
+    assert_eq!(Run::one(&v, "backup.verify")["status"], "critical", "{v:#}");
+    let run = ops(&[
+        "restore",
+        "--rdb",
+        &snapshot_id,
+        "--yes",
+        "--dir",
+        dir.to_str().unwrap(),
+    ])
+    .run();
+    assert_eq!(run.code, 2, "{run}");
+    assert_eq!(std::fs::read(r.dir.join("dump.rdb")).unwrap(), placed);
+}
