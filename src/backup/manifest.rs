@@ -87,6 +87,15 @@ impl Manifest {
         }
     }
 
+    /// What `backup list` shows in its TABLES and ROWS columns: tables and rows of a
+    /// database backup, databases and keys of a Redis snapshot.
+    pub fn listed_counts(&self) -> (usize, i64) {
+        match &self.redis {
+            Some(r) => (r.keys.len(), r.keys.values().sum::<u64>() as i64),
+            None => (self.tables.len(), self.total_rows()),
+        }
+    }
+
     pub fn total_rows(&self) -> i64 {
         self.tables.iter().map(|t| t.rows).sum()
     }

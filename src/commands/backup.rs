@@ -456,14 +456,15 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
 
 fn entry_row(e: &Entry, now: SystemTime) -> Vec<String> {
     let m = &e.manifest;
+    let (tables, rows) = m.listed_counts();
     vec![
         m.id.clone(),
         human_duration(e.age_secs(now).max(0) as f64),
         human_bytes(m.bytes as f64),
         m.compression.clone(),
         if m.verified { "yes" } else { "no" }.to_string(),
-        m.tables.len().to_string(),
-        m.total_rows().to_string(),
+        tables.to_string(),
+        rows.to_string(),
     ]
 }
 

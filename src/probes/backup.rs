@@ -49,7 +49,10 @@ pub fn newest_backup(dir: &Path) -> anyhow::Result<Option<(PathBuf, SystemTime)>
             };
             let path = entry.path();
             if meta.is_dir() {
-                if depth < 1 {
+                // Redis snapshots are not database backups: a fresh one must not hide a
+                // stale dump.
+                let redis = entry.file_name() == crate::backup::names::REDIS_DIR;
+                if depth < 1 && !redis {
                     stack.push((path, depth + 1));
                 }
                 continue;
@@ -236,6 +239,13 @@ mod tests {
         let f = latest_age(&base, limits).unwrap();
         assert_eq!(f[0].status, Status::Critical);
         assert!(f[0].summary.starts_with("no backup found"));
+        // A Redis snapshot is not a database backup.
+        std::fs::create_dir_all(base.join("_redis")).unwrap();
+        std::fs::write(base.join("_redis/x.rdb.zst"), b"REDIS0011").unwrap();
+        assert_eq!(
+            latest_age(&base, limits).unwrap()[0].status,
+            Status::Critical
+        );
         std::fs::write(base.join("db/x.dump.partial"), b"half").unwrap();
         assert_eq!(
             latest_age(&base, limits).unwrap()[0].status,

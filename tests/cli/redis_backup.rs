@@ -230,3 +230,35 @@ fn a_redis_snapshot_restores_with_the_same_keys_and_stays_out_of_database_latest
     assert_eq!(run.code, 2, "{run}");
     assert_eq!(std::fs::read(r.dir.join("dump.rdb")).unwrap(), placed);
 }
+
+#[test]
+fn prune_treats_redis_snapshots_like_backups_and_keeps_the_newest() {
+    let s = Scratch::new("redis-prune");
+    let db = TestDb::new("redisprune");
+    let dir = s.path().join("backups");
+    let cfg = sandbox_config(&s, &db, &dir, "");
+    let r = PrivateRedis::start(&s.path().join("redis"));
+    r.fill(0, 5);
+    let d = dir.to_str().unwrap();
+    let ops = |args: &[&str]| opsbook(args).config(&cfg).redis(r.url()).format("json");
+    for _ in 0..2 {
+        let run = ops(&["backup", "--rdb", "--dir", d]).run();
+        assert_eq!(run.code, 0, "{run}");
+    }
+    let list = ops(&["backup", "list", "--dir", d]).run().json();
+    let ids: Vec<String> = list["data"]["backups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 2, "{list:#}");
+    assert!(ids.iter().all(|i| i.starts_with("_redis/")), "{ids:?}");
+    let run = ops(&["backup", "prune", "--keep", "1", "--yes", "--dir", d]).run();
+    assert_eq!(run.code, 0, "{run}");
+    let v = run.json();
+    assert_eq!(v["data"]["removed"], serde_json::json!([ids[1]]), "{v:#}");
+    let list = ops(&["backup", "list", "--dir", d]).run().json();
+    assert_eq!(list["data"]["backups"][0]["id"], ids[0].as_str());
+    assert_eq!(list["data"]["backups"].as_array().unwrap().len(), 1);
+}

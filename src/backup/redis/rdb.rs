@@ -190,7 +190,7 @@ mod tests {
     #[test]
     fn flipped_truncated_and_foreign_bytes_fail() {
         let mut v = empty_rdb();
-        v[5] = b'0';
+        v[8] = b'2';
         assert!(check(&v, 4).unwrap_err().to_string().contains("CRC64"));
         let v = empty_rdb();
         assert!(check(&v[..v.len() - 3], 4).is_err());
