@@ -90,11 +90,6 @@ pub struct CreateArgs {
     #[arg(long, value_name = "NAME", conflicts_with = "all")]
     pub db: Option<String>,
 
-    /// Snapshot Redis (an RDB over the replica protocol, as `redis-cli --rdb`) instead of a
-    /// database, into <dir>/_redis/ (the server is --redis URL)
-    #[arg(long = "rdb", conflicts_with_all = ["db", "all"])]
-    pub redis_rdb: bool,
-
     /// Every database that accepts connections, plus the globals (roles, tablespaces)
     #[arg(long)]
     pub all: bool,
@@ -117,6 +112,11 @@ pub struct CreateArgs {
     /// Apply retention without asking (needed when not on a terminal)
     #[arg(long)]
     pub yes: bool,
+
+    /// Snapshot Redis (an RDB over the replica protocol, as `redis-cli --rdb`) instead of a
+    /// database, into <dir>/_redis/ (the server is --redis URL)
+    #[arg(long = "rdb", conflicts_with_all = ["db", "all"])]
+    pub redis_rdb: bool,
 }
 
 #[derive(Debug, Subcommand)]
