@@ -5,7 +5,7 @@
 
 /// The directory `pg_dumpall --globals-only` files go to; no database maps to it.
 pub const GLOBALS_DIR: &str = "_globals";
-/// The directory Redis snapshots go to (`backup --redis`); their ids are `_redis/<stamp>`. No
+/// The directory Redis snapshots go to (`backup --rdb`); their ids are `_redis/<stamp>`. No
 /// database maps to it: a database named `_redis` is encoded like one named `_globals`.
 pub const REDIS_DIR: &str = "_redis";
 

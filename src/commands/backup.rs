@@ -358,9 +358,12 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         }
     }
     if args.redis_rdb {
-        let (findings, values) =
-            super::backup_redis::create(&dir, args.compress, threads, ctx).await?;
+        let (findings, values, stopped) =
+            super::backup_redis::create(&dir, args.compress, threads, ctx, &interrupt).await?;
         report.extend(findings);
+        if stopped {
+            return Ok(report);
+        }
         sizes_and_times.extend(values);
         done.push(names::REDIS_DIR.to_string());
     }

@@ -1,5 +1,5 @@
-//! The operator's side of Redis snapshots (`backup --redis`, `backup verify _redis/...`,
-//! `restore --redis [--check] ID`); the work is `backup::redis`. Their findings are declared
+//! The operator's side of Redis snapshots (`backup --rdb`, `backup verify _redis/...`,
+//! `restore --rdb [--check] ID`); the work is `backup::redis`. Their findings are declared
 //! in `commands::backup` and `commands::restore`.
 
 use std::path::Path;
@@ -15,15 +15,43 @@ use crate::context::Ctx;
 use crate::render::{human_bytes, took};
 use crate::report::{one_line, Finding, Report, Status};
 
-/// Take one snapshot of the run's Redis; the finding and the run-history values.
+/// Take one snapshot of the run's Redis: the findings, the run-history values, and whether a
+/// signal stopped it (its `.partial` file is dropped with the download).
 pub async fn create(
     dir: &Path,
     compression: Compression,
     threads: u32,
     ctx: &Ctx,
-) -> anyhow::Result<(Vec<Finding>, std::collections::BTreeMap<String, f64>)> {
-    let client = ctx.redis().await.context("backup --redis")?;
-    let info = client.info().await.context("backup --redis")?;
+    interrupt: &crate::interrupt::Interrupt,
+) -> anyhow::Result<(Vec<Finding>, History, bool)> {
+    match interrupt
+        .run(snapshot(dir, compression, threads, ctx))
+        .await
+    {
+        Ok((findings, values)) => Ok((findings, values, false)),
+        Err(e) if crate::interrupt::is_interrupted(&e) => Ok((
+            vec![
+                Finding::new("backup.interrupted", Status::Critical, one_line(&e))
+                    .subject(names::REDIS_DIR)
+                    .hint("no snapshot was written; run the backup again"),
+            ],
+            History::new(),
+            true,
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+type History = std::collections::BTreeMap<String, f64>;
+
+async fn snapshot(
+    dir: &Path,
+    compression: Compression,
+    threads: u32,
+    ctx: &Ctx,
+) -> anyhow::Result<(Vec<Finding>, History)> {
+    let client = ctx.redis().await.context("backup --rdb")?;
+    let info = client.info().await.context("backup --rdb")?;
     let req = redis::Request {
         url: ctx.redis_url()?,
         backup_dir: dir.to_path_buf(),
@@ -115,7 +143,7 @@ pub async fn verify_entry(
                 format!("{id} is a Redis snapshot: the restore test loads PostgreSQL archives only"),
             )
             .subject(id)
-            .hint("prove a Redis snapshot with `opsbook restore --redis` into a spare redis-server and `restore --redis --check`"),
+            .hint("prove a Redis snapshot with `opsbook restore --rdb` into a spare redis-server and `restore --rdb --check`"),
         );
     }
     Ok(())
@@ -147,8 +175,8 @@ pub struct RestoreRequest<'a> {
     pub dry_run: bool,
 }
 
-/// `restore --redis ID`: verify, plan, place the RDB for the operator's restart;
-/// `restore --redis --check ID`: the keys now against the manifest.
+/// `restore --rdb ID`: verify, plan, place the RDB for the operator's restart;
+/// `restore --rdb --check ID`: the keys now against the manifest.
 pub async fn restore(req: RestoreRequest<'_>, ctx: &Ctx) -> anyhow::Result<Report> {
     let mut report = Report::new("restore");
     let (entry, refused) = find(req.dir, req.backup.unwrap_or("latest"))?;
@@ -159,7 +187,7 @@ pub async fn restore(req: RestoreRequest<'_>, ctx: &Ctx) -> anyhow::Result<Repor
         .redis
         .clone()
         .with_context(|| format!("{id}: its manifest has no Redis part (damaged?)"))?;
-    let client = ctx.redis().await.context("restore --redis")?;
+    let client = ctx.redis().await.context("restore --rdb")?;
     if req.check {
         let now = redis::keyspace(&client.info().await?);
         let diff = redis::compare_keys(&facts.keys, &now);
@@ -209,7 +237,7 @@ pub async fn restore(req: RestoreRequest<'_>, ctx: &Ctx) -> anyhow::Result<Repor
     let config = client
         .config_get("*")
         .await
-        .context("restore --redis: reading the server's dir and dbfilename")?;
+        .context("restore --rdb: reading the server's dir and dbfilename")?;
     let get = |k: &str| config.get(k).cloned().unwrap_or_default();
     let target = place::Target {
         dir: get("dir").into(),
@@ -249,7 +277,7 @@ pub async fn restore(req: RestoreRequest<'_>, ctx: &Ctx) -> anyhow::Result<Repor
     client
         .config_set("save", "")
         .await
-        .context("restore --redis: CONFIG SET save \"\" (so the restart does not overwrite the file); nothing was changed")?;
+        .context("restore --rdb: CONFIG SET save \"\" (so the restart does not overwrite the file); nothing was changed")?;
     let (e, t) = (entry.clone(), target.clone());
     let placed = tokio::task::spawn_blocking(move || place::place(&e, &t))
         .await
@@ -260,7 +288,7 @@ pub async fn restore(req: RestoreRequest<'_>, ctx: &Ctx) -> anyhow::Result<Repor
                 "restore.redis",
                 Status::Warning,
                 format!(
-                    "{id}: RDB ({}) placed as {}; restart redis-server now, then run `opsbook restore --redis --check {id}`",
+                    "{id}: RDB ({}) placed as {}; restart redis-server now, then run `opsbook restore --rdb --check {id}`",
                     human_bytes(p.bytes as f64),
                     p.path.display()
                 ),

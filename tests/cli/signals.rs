@@ -506,3 +506,38 @@ fn a_signal_during_backup_stops_pg_dump_removes_the_partial_and_says_backup_inte
     // Uninterrupted, the same backup is taken.
     assert_eq!(backup(&cfg, &[]).code, 0);
 }
+
+#[test]
+fn a_signal_during_a_redis_snapshot_removes_the_partial_and_says_backup_interrupted() {
+    let s = Scratch::new("sig_rdb");
+    let db = TestDb::new("sig_rdb");
+    let dir = s.path().join("backups");
+    let cfg = sandbox_config(&s, &db, &dir, "");
+    let p = Paused::start(
+        opsbook(&["backup", "--rdb"]).format("json").config(&cfg),
+        "backup.redis",
+        None,
+    );
+    let partials = || -> Vec<String> {
+        std::fs::read_dir(dir.join("_redis"))
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n != ".opsbook.lock")
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let before = partials();
+    assert!(
+        before.len() == 1 && before[0].ends_with(".rdb.zst.partial"),
+        "{before:?}"
+    );
+    let run = p.interrupt(libc::SIGTERM);
+    assert_eq!(run.code, 2, "{run}");
+    let j = run.json();
+    let f = Run::one(&j, "backup.interrupted");
+    assert_eq!(f["subject"], "_redis", "{run}");
+    assert!(Run::findings(&j, "backup.redis").is_empty(), "{run}");
+    assert!(partials().is_empty(), "{:?}", partials());
+}

@@ -100,13 +100,14 @@ pub async fn create(
         req.timeout,
     );
     let at = source.display.clone();
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&partial_path)
+        .with_context(|| format!("creating {}", partial_path.display()))?;
+    crate::interrupt::test_pause("backup.redis").await;
     let (sha256, bytes, facts) = tokio::task::spawn_blocking(move || {
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&partial_path)
-            .with_context(|| format!("creating {}", partial_path.display()))?;
         let payload = sync::open(&source, limit, timeout)?;
         let mut input = Checked {
             inner: payload,
@@ -132,7 +133,7 @@ pub async fn create(
     })
     .await
     .context("the Redis snapshot thread failed")?
-    .context("backup --redis: nothing was written")?;
+    .context("backup --rdb: nothing was written")?;
     let finished = SystemTime::now();
     let manifest = Manifest {
         schema: MANIFEST_SCHEMA.into(),

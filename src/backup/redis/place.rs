@@ -3,7 +3,7 @@
 //! running server's save points off (`CONFIG SET save ""`, so the shutdown for the restart does
 //! not overwrite the file with the current data), write the decompressed RDB next to
 //! `dbfilename`, fsync, keep the old file as `<dbfilename>.pre-restore`, rename the new one in,
-//! and let the operator restart the server; `restore --redis --check` then compares the keys.
+//! and let the operator restart the server; `restore --rdb --check` then compares the keys.
 
 use std::io::BufWriter;
 use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _, PermissionsExt as _};
@@ -64,7 +64,7 @@ pub fn plan(id: &str, t: &Target, port_hint: &str) -> Vec<String> {
             path.display()
         ),
         format!("you restart redis-server (e.g. `systemctl restart redis-server`, or `redis-cli {port_hint}shutdown nosave` and start it)"),
-        format!("you run `opsbook restore --redis --check {id}`: keys per database against the manifest"),
+        format!("you run `opsbook restore --rdb --check {id}`: keys per database against the manifest"),
     ]
 }
 

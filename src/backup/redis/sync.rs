@@ -39,7 +39,7 @@ impl Source {
                 (Addr::Unix(path.clone()), path.display().to_string())
             }
             _ => bail!(
-                "backup --redis: {masked} is a TLS URL; the snapshot download speaks plain TCP or a Unix socket\nhint: run opsbook on the Redis host and point --redis at redis://127.0.0.1:PORT or the Unix socket"
+                "backup --rdb: {masked} is a TLS URL; the snapshot download speaks plain TCP or a Unix socket\nhint: run opsbook on the Redis host and point --redis at redis://127.0.0.1:PORT or the Unix socket"
             ),
         };
         Ok(Source {
