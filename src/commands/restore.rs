@@ -167,6 +167,9 @@ pub async fn run(args: &RestoreArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         None if tty => (choose(&dir, args.db.as_deref())?, vec![]),
         None => bail!("restore: which backup? give an id (app/latest) or a path\nhint: `opsbook backup list` shows them"),
     };
+    if entry.manifest.kind == crate::backup::redis::KIND {
+        bail!("restore: {} is a Redis snapshot, not a database backup; nothing was changed\nhint: `opsbook restore --rdb {}`", entry.id(), entry.id());
+    }
     report.extend(refused.iter().map(|r| r.finding()));
     let req = Request {
         entry,

@@ -127,6 +127,7 @@ fn a_redis_snapshot_restores_with_the_same_keys_and_stays_out_of_database_latest
         .mode();
     assert_eq!(mode & 0o077, 0, "manifest mode {mode:o}");
     let snapshot_id = m["id"].as_str().unwrap().to_string();
+    let d = dir.to_str().unwrap();
 
     // It is listed like any backup, with its kind.
     let v = ops(&["backup", "list", "--dir", dir.to_str().unwrap()])
@@ -156,6 +157,11 @@ fn a_redis_snapshot_restores_with_the_same_keys_and_stays_out_of_database_latest
     .run()
     .json();
     assert_eq!(Run::one(&v, "backup.verify")["status"], "ok", "{v:#}");
+
+    // A database restore does not take it.
+    let run = ops(&["restore", &snapshot_id, "--yes", "--dir", d]).run();
+    assert_eq!(run.code, 3, "{run}");
+    assert!(run.stderr.contains("restore --rdb"), "{run}");
 
     // Disaster: the data is gone.
     r.cmd(0, &["FLUSHALL"]).unwrap();
