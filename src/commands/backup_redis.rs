@@ -64,7 +64,7 @@ async fn snapshot(
     let facts = m
         .redis
         .clone()
-        .unwrap_or_else(|| unreachable!("redis::create sets it"));
+        .context("backup --rdb: the manifest lacks its Redis part")?;
     let keys: u64 = facts.keys.values().sum();
     findings.push(
         Finding::ok(
