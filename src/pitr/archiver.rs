@@ -48,18 +48,7 @@ pub async fn observe(pg: &PgClient) -> anyhow::Result<Archiver> {
 /// failure is more recent than the newest success), OK otherwise; the value is the age of the
 /// last archived segment.
 pub fn finding(a: &Archiver, stanza: &str) -> Finding {
-    let f = if a.mode == "off" || !a.command.contains("pgbackrest") {
-        Finding::new(
-            "pitr.archiver",
-            Status::Critical,
-            format!(
-                "WAL is not archived to stanza {stanza}: archive_mode={}, archive_command='{}'",
-                a.mode, a.command
-            ),
-        )
-        .hint("run `opsbook pitr setup` (and restart PostgreSQL when it says so)")
-    } else if a.failed > 0 && a.failed_age.unwrap_or(f64::MAX) < a.archived_age.unwrap_or(f64::MAX)
-    {
+    let f = if a.failed > 0 && a.failed_age.unwrap_or(f64::MAX) < a.archived_age.unwrap_or(f64::MAX) {
         Finding::new(
             "pitr.archiver",
             Status::Critical,
@@ -72,6 +61,16 @@ pub fn finding(a: &Archiver, stanza: &str) -> Finding {
         )
         .hint(format!("the server log has the archiver's error; test it with `pgbackrest --stanza={stanza} check` as postgres"))
         .detail(vec![format!("archive_command = '{}'", a.command)])
+    } else if a.mode == "off" || !a.command.contains("pgbackrest") {
+        Finding::new(
+            "pitr.archiver",
+            Status::Critical,
+            format!(
+                "WAL is not archived to stanza {stanza}: archive_mode={}, archive_command='{}'",
+                a.mode, a.command
+            ),
+        )
+        .hint("run `opsbook pitr setup` (and restart PostgreSQL when it says so)")
     } else {
         let age = a
             .archived_age

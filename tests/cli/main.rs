@@ -24,6 +24,7 @@ mod hostile;
 mod metrics;
 mod monitor;
 mod output;
+mod pitr;
 mod package;
 mod quiet;
 mod replica;
