@@ -10,8 +10,8 @@ use futures_util::future::LocalBoxFuture;
 
 use crate::commands::check::CheckCommand;
 use crate::commands::{
-    backup, bench, check, completions, config, diagnose, generate, monitor, pitr, replica, replica_setup,
-    report, restore, runbook, sandbox,
+    backup, bench, check, completions, config, diagnose, generate, monitor, pitr, replica,
+    replica_setup, report, restore, runbook, sandbox,
 };
 use crate::context::{Ctx, Overrides};
 pub use crate::render::Format;

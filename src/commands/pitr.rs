@@ -169,7 +169,10 @@ pub async fn run(args: &PitrArgs, ctx: &Ctx) -> anyhow::Result<Report> {
 
 fn need_pgbackrest(what: &str) -> anyhow::Result<()> {
     if !pgbackrest::installed() {
-        bail!("{what}: pgbackrest is not installed; nothing was changed\n{}", pgbackrest::HINT_INSTALL);
+        bail!(
+            "{what}: pgbackrest is not installed; nothing was changed\n{}",
+            pgbackrest::HINT_INSTALL
+        );
     }
     Ok(())
 }
@@ -181,7 +184,11 @@ async fn setup_run(args: &SetupArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let pg = ctx.pg().await?;
     let server = setup::observe(pg).await?;
     crate::confirm::typed(
-        &format!("pitr setup of stanza {} on {}", stanza.name, pg.options.display_url()),
+        &format!(
+            "pitr setup of stanza {} on {}",
+            stanza.name,
+            pg.options.display_url()
+        ),
         &setup::plan(&stanza, &args.repo, &server),
         &stanza.name,
         args.yes,
@@ -215,7 +222,9 @@ async fn setup_run(args: &SetupArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let mode_on = server.archive_mode != "off";
     let data_dir = server.data_dir.clone();
     let st = stanza.clone();
-    let findings = tokio::task::spawn_blocking(move || setup::create_and_check(&st, mode_on, &data_dir)).await?;
+    let findings =
+        tokio::task::spawn_blocking(move || setup::create_and_check(&st, mode_on, &data_dir))
+            .await?;
     report.extend(findings.into_iter().map(|f| f.subject(&stanza.name)));
     Ok(report)
 }
@@ -233,7 +242,12 @@ async fn info_findings(stanza: &Stanza, ctx: &Ctx) -> anyhow::Result<Vec<Finding
     let st = stanza.clone();
     let json = tokio::task::spawn_blocking(move || pgbackrest::info(&st)).await??;
     let parsed = info::parse(&json, &stanza.name)?;
-    Ok(info::findings(&parsed, &stanza.name, crate::state::now_secs(), max_age(ctx)))
+    Ok(info::findings(
+        &parsed,
+        &stanza.name,
+        crate::state::now_secs(),
+        max_age(ctx),
+    ))
 }
 
 async fn backup_run(args: &BackupArgs, ctx: &Ctx) -> anyhow::Result<Report> {

@@ -40,7 +40,12 @@ fn pg1_path(stanza: &Stanza) -> anyhow::Result<PathBuf> {
     text.lines()
         .find_map(|l| l.trim().strip_prefix("pg1-path="))
         .map(|p| PathBuf::from(p.trim()))
-        .ok_or_else(|| anyhow::anyhow!("restore --to: {} names no pg1-path\nhint: run `opsbook pitr setup` again", stanza.conf.display()))
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "restore --to: {} names no pg1-path\nhint: run `opsbook pitr setup` again",
+                stanza.conf.display()
+            )
+        })
 }
 
 fn new_dir(args: &RestoreArgs, stanza: &Stanza) -> anyhow::Result<PathBuf> {
@@ -53,7 +58,11 @@ fn new_dir(args: &RestoreArgs, stanza: &Stanza) -> anyhow::Result<PathBuf> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "data".to_string());
-    let kind = if args.pitr.rehearse { "rehearsal" } else { "pitr" };
+    let kind = if args.pitr.rehearse {
+        "rehearsal"
+    } else {
+        "pitr"
+    };
     Ok(live
         .parent()
         .unwrap_or(Path::new("/"))
@@ -70,7 +79,9 @@ fn reached_findings(rec: &Recovered, target: &Target, stanza: &str) -> Vec<Findi
         format!(
             "paused at {}: last transaction replayed {}, LSN {}{wal}",
             target.describe(),
-            rec.reached_time.as_deref().unwrap_or("(none after the backup)"),
+            rec.reached_time
+                .as_deref()
+                .unwrap_or("(none after the backup)"),
             rec.reached_lsn
         ),
     )
@@ -79,7 +90,10 @@ fn reached_findings(rec: &Recovered, target: &Target, stanza: &str) -> Vec<Findi
         target_f = target_f.value_f64(b, "bytes");
     }
     if let Some(t) = &rec.reached_time {
-        target_f = target_f.detail(vec![format!("reached={t}"), format!("lsn={}", rec.reached_lsn)]);
+        target_f = target_f.detail(vec![
+            format!("reached={t}"),
+            format!("lsn={}", rec.reached_lsn),
+        ]);
     }
     vec![
         Finding::ok(
@@ -102,14 +116,21 @@ fn where_it_runs(rec: &Recovered) -> Vec<String> {
         format!("data_dir={}", rec.data_dir.display()),
         format!("port={}", rec.port),
         format!("socket={}", rec.socket_dir.display()),
-        format!("psql -h {} -p {} -U postgres", rec.socket_dir.display(), rec.port),
+        format!(
+            "psql -h {} -p {} -U postgres",
+            rec.socket_dir.display(),
+            rec.port
+        ),
     ]
 }
 
 pub async fn run(args: &RestoreArgs, target: Target, ctx: &Ctx) -> anyhow::Result<Report> {
     let p = &args.pitr;
     if !pgbackrest::installed() {
-        bail!("restore --to: pgbackrest is not installed; nothing was changed\n{}", pgbackrest::HINT_INSTALL);
+        bail!(
+            "restore --to: pgbackrest is not installed; nothing was changed\n{}",
+            pgbackrest::HINT_INSTALL
+        );
     }
     if !p.rehearse && !p.promote && !p.hand_back {
         bail!("restore --to: say what happens at the target: --promote (a primary beside the live cluster), --hand-back (stopped, its directory printed) or --rehearse (measured, then removed); nothing was changed");
@@ -123,8 +144,13 @@ pub async fn run(args: &RestoreArgs, target: Target, ctx: &Ctx) -> anyhow::Resul
     let wait = Duration::from_secs(p.wait);
     let mut report = Report::new("restore");
     let (st, t, d) = (stanza.clone(), target.clone(), dir.clone());
-    let recovered = tokio::task::spawn_blocking(move || recover::recover(&st, &t, &d, wait)).await?;
-    let id = if p.rehearse { "pitr.rehearsal" } else { "pitr.restore" };
+    let recovered =
+        tokio::task::spawn_blocking(move || recover::recover(&st, &t, &d, wait)).await?;
+    let id = if p.rehearse {
+        "pitr.rehearsal"
+    } else {
+        "pitr.restore"
+    };
     let rec = match recovered {
         Ok(r) => r,
         Err(e) => {
@@ -178,14 +204,20 @@ pub async fn run(args: &RestoreArgs, target: Target, ctx: &Ctx) -> anyhow::Resul
         format!("it keeps running beside the live cluster: port {}, socket {}, archive_mode off", rec.port, rec.socket_dir.display()),
     ];
     if let Err(e) = crate::confirm::typed(
-        &format!("promote the recovered cluster in {}", rec.data_dir.display()),
+        &format!(
+            "promote the recovered cluster in {}",
+            rec.data_dir.display()
+        ),
         &plan,
         "promote",
         args.yes,
     ) {
         let r = rec.clone();
         let _ = tokio::task::spawn_blocking(move || r.stop()).await;
-        return Err(e.context(format!("the recovered cluster is stopped at its target in {}", rec.data_dir.display())));
+        return Err(e.context(format!(
+            "the recovered cluster is stopped at its target in {}",
+            rec.data_dir.display()
+        )));
     }
     let r = rec.clone();
     let promoted = tokio::task::spawn_blocking(move || r.promote(wait)).await?;

@@ -8,7 +8,8 @@ use crate::report::{Finding, Status};
 
 /// archived_count, failed_count, last WAL names, and the ages (seconds) of the last success and
 /// failure; NULL ages when never.
-const ARCHIVER_SQL: &str = "SELECT current_setting('archive_mode'), current_setting('archive_command'), \
+const ARCHIVER_SQL: &str =
+    "SELECT current_setting('archive_mode'), current_setting('archive_command'), \
      archived_count, failed_count, coalesce(last_archived_wal, ''), coalesce(last_failed_wal, ''), \
      extract(epoch FROM now() - last_archived_time)::float8, \
      extract(epoch FROM now() - last_failed_time)::float8 \
@@ -48,7 +49,8 @@ pub async fn observe(pg: &PgClient) -> anyhow::Result<Archiver> {
 /// failure is more recent than the newest success), OK otherwise; the value is the age of the
 /// last archived segment.
 pub fn finding(a: &Archiver, stanza: &str) -> Finding {
-    let f = if a.failed > 0 && a.failed_age.unwrap_or(f64::MAX) < a.archived_age.unwrap_or(f64::MAX) {
+    let f = if a.failed > 0 && a.failed_age.unwrap_or(f64::MAX) < a.archived_age.unwrap_or(f64::MAX)
+    {
         Finding::new(
             "pitr.archiver",
             Status::Critical,
@@ -74,11 +76,20 @@ pub fn finding(a: &Archiver, stanza: &str) -> Finding {
     } else {
         let age = a
             .archived_age
-            .map(|s| format!("last segment {} {} ago", a.last_archived_wal, human_duration(s)))
+            .map(|s| {
+                format!(
+                    "last segment {} {} ago",
+                    a.last_archived_wal,
+                    human_duration(s)
+                )
+            })
             .unwrap_or_else(|| "no segment archived yet".to_string());
         Finding::ok(
             "pitr.archiver",
-            format!("archiving to stanza {stanza}: {} segments, {age}", a.archived),
+            format!(
+                "archiving to stanza {stanza}: {} segments, {age}",
+                a.archived
+            ),
         )
     };
     let f = f.subject(stanza);

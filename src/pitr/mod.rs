@@ -27,7 +27,6 @@ pub fn default_conf(stanza: &str) -> PathBuf {
 /// only characters that need no quoting in either.
 pub fn plain(s: &str) -> bool {
     !s.is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-'))
 }

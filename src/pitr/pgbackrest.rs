@@ -13,9 +13,8 @@ pub const HINT_INSTALL: &str =
 
 /// Whether `pgbackrest` is on PATH.
 pub fn installed() -> bool {
-    std::env::var_os("PATH").is_some_and(|p| {
-        std::env::split_paths(&p).any(|d| d.join("pgbackrest").is_file())
-    })
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("pgbackrest").is_file()))
 }
 
 /// `pgbackrest --config=C --stanza=S <args...> <command>` as the PostgreSQL account; stdout.

@@ -77,7 +77,10 @@ pub struct Recovered {
 /// The new data directory must not exist or be empty: a restore never writes over anything.
 pub fn check_new_dir(dir: &Path) -> anyhow::Result<()> {
     if !dir.is_absolute() {
-        bail!("restore --to: the new data directory {} must be an absolute path", dir.display());
+        bail!(
+            "restore --to: the new data directory {} must be an absolute path",
+            dir.display()
+        );
     }
     if let Ok(mut entries) = std::fs::read_dir(dir) {
         if entries.next().is_some() {
@@ -125,7 +128,10 @@ fn socket_dir(data: &Path, port: u16, owner: Option<&Account>) -> anyhow::Result
 fn write_overrides(data: &Path, port: u16, socket: &Path) -> anyhow::Result<()> {
     let owner = pg_ctl::owner_of(data)?;
     for (name, text) in [
-        ("postgresql.conf", "# written by opsbook restore --to: the source's lived in /etc\n"),
+        (
+            "postgresql.conf",
+            "# written by opsbook restore --to: the source's lived in /etc\n",
+        ),
         ("pg_hba.conf", "local all all peer\n"),
         ("pg_ident.conf", ""),
     ] {
@@ -186,9 +192,21 @@ impl Recovered {
         let mut cmd = pg_ctl::command_as(&self.psql, self.owner.as_ref());
         cmd.args(["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-h"])
             .arg(&self.socket_dir)
-            .args(["-p", &self.port.to_string(), "-U", "postgres", "-d", "postgres", "-c", sql]);
-        pg_ctl::run(&mut cmd, &format!("psql on the recovered cluster (port {})", self.port))
-            .map(|s| s.trim().to_string())
+            .args([
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-c",
+                sql,
+            ]);
+        pg_ctl::run(
+            &mut cmd,
+            &format!("psql on the recovered cluster (port {})", self.port),
+        )
+        .map(|s| s.trim().to_string())
     }
 
     fn running(&self) -> bool {
@@ -219,8 +237,14 @@ impl Recovered {
         cmd.arg("-D")
             .arg(&self.data_dir)
             .args(["-m", "fast", "-w", "-t", "60", "stop"]);
-        pg_ctl::run(&mut cmd, &format!("stopping the recovered cluster in {}", self.data_dir.display()))
-            .map(|_| ())
+        pg_ctl::run(
+            &mut cmd,
+            &format!(
+                "stopping the recovered cluster in {}",
+                self.data_dir.display()
+            ),
+        )
+        .map(|_| ())
     }
 
     /// Stop and delete: the end of a rehearsal (or of a run the operator declined).
@@ -237,14 +261,24 @@ impl Recovered {
 
 /// Restore, start, wait for the pause at the target, measure. On a failure after the restore
 /// began, the half-made directory is left for reading (its log says why) and named in the error.
-pub fn recover(stanza: &Stanza, target: &Target, data_dir: &Path, wait: Duration) -> anyhow::Result<Recovered> {
+pub fn recover(
+    stanza: &Stanza,
+    target: &Target,
+    data_dir: &Path,
+    wait: Duration,
+) -> anyhow::Result<Recovered> {
     let started = Instant::now();
     let owner = pg_ctl::standby_owner()?;
     prepare_dir(data_dir, owner.as_ref())?;
     let mut args = vec![format!("--pg1-path={}", data_dir.display())];
     args.extend(target.args());
-    pgbackrest::run(stanza, &args, "restore")
-        .with_context(|| format!("restore --to {}: restoring into {}", target.describe(), data_dir.display()))?;
+    pgbackrest::run(stanza, &args, "restore").with_context(|| {
+        format!(
+            "restore --to {}: restoring into {}",
+            target.describe(),
+            data_dir.display()
+        )
+    })?;
     let restore_seconds = started.elapsed().as_secs_f64();
     let start_lsn = backup_start_lsn(data_dir);
     let major = major_of(data_dir)?;
@@ -288,7 +322,12 @@ pub fn recover(stanza: &Stanza, target: &Target, data_dir: &Path, wait: Duration
     let seconds = started.elapsed().as_secs_f64();
     let diff = start_lsn
         .as_deref()
-        .map(|l| format!("pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '{}')::float8", l.replace('\'', "")))
+        .map(|l| {
+            format!(
+                "pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '{}')::float8",
+                l.replace('\'', "")
+            )
+        })
         .unwrap_or_else(|| "NULL".to_string());
     let row = rec.query(&format!(
         "SELECT coalesce(to_char(pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '') || '|' || pg_last_wal_replay_lsn() || '|' || coalesce({diff}::text, '')"
@@ -314,9 +353,16 @@ mod tests {
     fn target_args_pause_at_the_target() {
         assert_eq!(
             Target::Time("2026-12-05 00:30:00+00".into()).args(),
-            vec!["--type=time", "--target=2026-12-05 00:30:00+00", "--target-action=pause"]
+            vec![
+                "--type=time",
+                "--target=2026-12-05 00:30:00+00",
+                "--target-action=pause"
+            ]
         );
-        assert_eq!(Target::Immediate.args(), vec!["--type=immediate", "--target-action=pause"]);
+        assert_eq!(
+            Target::Immediate.args(),
+            vec!["--type=immediate", "--target-action=pause"]
+        );
     }
 
     #[test]

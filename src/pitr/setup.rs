@@ -30,11 +30,9 @@ const SERVER_SQL: &str = "SELECT current_setting('data_directory'), current_sett
      current_setting('archive_command')";
 
 pub async fn observe(pg: &PgClient) -> anyhow::Result<Server> {
-    let row = pg
-        .client
-        .query_one(SERVER_SQL, &[])
-        .await
-        .context("pitr setup: reading data_directory, port and the archive settings (needs a superuser)")?;
+    let row = pg.client.query_one(SERVER_SQL, &[]).await.context(
+        "pitr setup: reading data_directory, port and the archive settings (needs a superuser)",
+    )?;
     let sockets: String = row.try_get(2)?;
     let socket_dir = sockets
         .split(',')
@@ -119,7 +117,10 @@ pub fn plan(stanza: &Stanza, repo: &Path, server: &Server) -> Vec<String> {
 
 pub fn validate(stanza: &Stanza, repo: &Path) -> anyhow::Result<()> {
     if !plain(&stanza.name) || stanza.name.contains('/') {
-        bail!("pitr setup: stanza name `{}`: use letters, digits, _ . and -", stanza.name);
+        bail!(
+            "pitr setup: stanza name `{}`: use letters, digits, _ . and -",
+            stanza.name
+        );
     }
     for p in [&stanza.conf, &repo.to_path_buf()] {
         if !p.is_absolute() || !plain(&p.to_string_lossy()) {

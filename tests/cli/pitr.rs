@@ -65,7 +65,10 @@ fn at(c: &Cluster, pgpass: &Path, config: &Path, args: &[&str]) -> Opsbook {
         .env("PGDATABASE", "postgres")
         .env("PGPASSFILE", pgpass.to_str().unwrap())
         .env("PGSSLMODE", "disable")
-        .env("REDIS_URL", format!("redis://127.0.0.1:{}/0", closed_port()))
+        .env(
+            "REDIS_URL",
+            format!("redis://127.0.0.1:{}/0", closed_port()),
+        )
 }
 
 /// psql over a unix socket (the recovered cluster listens on no TCP port).
@@ -73,12 +76,27 @@ fn psql_socket(socket: &str, port: &str, sql: &str) -> String {
     let out = Command::new("psql")
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .args(["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-h", socket, "-p", port])
+        .args([
+            "-X",
+            "-A",
+            "-t",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            socket,
+            "-p",
+            port,
+        ])
         .args(["-U", "postgres", "-d", "postgres", "-c", sql])
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -157,7 +175,13 @@ fn setup_backup_then_restore_to_a_time_shows_the_first_rows_and_not_the_second()
     assert_eq!(backup.code, 0, "{backup}");
     let j = backup.json();
     assert_eq!(status_of(&j, "pitr.backup"), "ok");
-    assert!(Run::one(&j, "pitr.backups")["summary"].as_str().unwrap().contains("1 backups (1 full)"), "{j}");
+    assert!(
+        Run::one(&j, "pitr.backups")["summary"]
+            .as_str()
+            .unwrap()
+            .contains("1 backups (1 full)"),
+        "{j}"
+    );
 
     // Rows A, a time the server gives after their commit, a second, rows B, a WAL switch.
     sql("CREATE TABLE rows_a (i int); INSERT INTO rows_a SELECT generate_series(1, 100)");
@@ -169,7 +193,9 @@ fn setup_backup_then_restore_to_a_time_shows_the_first_rows_and_not_the_second()
         sql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver") >= segment
     });
 
-    let status = at(&c, &pgpass, &config, &["pitr", "status"]).format("json").run();
+    let status = at(&c, &pgpass, &config, &["pitr", "status"])
+        .format("json")
+        .run();
     assert_eq!(status.code, 0, "{status}");
     assert_eq!(status_of(&status.json(), "pitr.archiver"), "ok");
 
@@ -179,7 +205,15 @@ fn setup_backup_then_restore_to_a_time_shows_the_first_rows_and_not_the_second()
         &c,
         &pgpass,
         &config,
-        &["restore", "--to", &target, "--data-dir", new_dir.to_str().unwrap(), "--yes", "--promote"],
+        &[
+            "restore",
+            "--to",
+            &target,
+            "--data-dir",
+            new_dir.to_str().unwrap(),
+            "--yes",
+            "--promote",
+        ],
     )
     .format("json")
     .run();
@@ -189,18 +223,30 @@ fn setup_backup_then_restore_to_a_time_shows_the_first_rows_and_not_the_second()
     assert_eq!(status_of(&j, "pitr.promote"), "ok", "{j}");
     let socket = detail_value(&j, "pitr.promote", "socket");
     let port = detail_value(&j, "pitr.promote", "port");
-    assert_eq!(psql_socket(&socket, &port, "SELECT count(*) FROM rows_a"), "100");
     assert_eq!(
-        psql_socket(&socket, &port, "SELECT count(*) FROM pg_class WHERE relname = 'rows_b'"),
+        psql_socket(&socket, &port, "SELECT count(*) FROM rows_a"),
+        "100"
+    );
+    assert_eq!(
+        psql_socket(
+            &socket,
+            &port,
+            "SELECT count(*) FROM pg_class WHERE relname = 'rows_b'"
+        ),
         "0"
     );
-    assert_eq!(psql_socket(&socket, &port, "SELECT pg_is_in_recovery()"), "f");
+    assert_eq!(
+        psql_socket(&socket, &port, "SELECT pg_is_in_recovery()"),
+        "f"
+    );
     // The live cluster is untouched.
     assert_eq!(sql("SELECT count(*) FROM rows_b"), "50");
     assert_eq!(sql("SELECT count(*) FROM rows_a"), "101");
 
     // A rehearsal: measured, then its directory is gone.
-    let drill = at(&c, &pgpass, &config, &["restore", "--rehearse"]).format("json").run();
+    let drill = at(&c, &pgpass, &config, &["restore", "--rehearse"])
+        .format("json")
+        .run();
     assert_eq!(drill.code, 0, "{drill}");
     let j = drill.json();
     assert_eq!(status_of(&j, "pitr.rehearsal"), "ok", "{j}");
@@ -221,13 +267,25 @@ fn setup_backup_then_restore_to_a_time_shows_the_first_rows_and_not_the_second()
     wait_until("the archiver to fail", || {
         sql("SELECT failed_count FROM pg_stat_archiver") != "0"
     });
-    let broken = at(&c, &pgpass, &config, &["pitr", "status"]).format("json").run();
+    let broken = at(&c, &pgpass, &config, &["pitr", "status"])
+        .format("json")
+        .run();
     assert_eq!(broken.code, 2, "{broken}");
     let j = broken.json();
     assert_eq!(status_of(&j, "pitr.archiver"), "critical");
-    assert!(Run::one(&j, "pitr.archiver")["summary"].as_str().unwrap().contains("failing"), "{j}");
+    assert!(
+        Run::one(&j, "pitr.archiver")["summary"]
+            .as_str()
+            .unwrap()
+            .contains("failing"),
+        "{j}"
+    );
     let morning = at(&c, &pgpass, &config, &["check", "morning", "--no-record"])
         .format("json")
         .run();
-    assert_eq!(status_of(&morning.json(), "pitr.archiver"), "critical", "{morning}");
+    assert_eq!(
+        status_of(&morning.json(), "pitr.archiver"),
+        "critical",
+        "{morning}"
+    );
 }
