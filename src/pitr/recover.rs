@@ -274,7 +274,7 @@ pub fn recover(
     args.extend(target.args());
     pgbackrest::run(stanza, &args, "restore").with_context(|| {
         format!(
-            "restore --to {}: restoring into {}",
+            "restore --to {}: restoring into {} (the target must lie after the end of a backup: `opsbook pitr status` lists them)",
             target.describe(),
             data_dir.display()
         )

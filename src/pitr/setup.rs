@@ -142,8 +142,13 @@ pub fn write_files(stanza: &Stanza, repo: &Path, text: &str) -> anyhow::Result<(
     std::fs::create_dir_all(repo).with_context(|| format!("creating {}", repo.display()))?;
     std::fs::set_permissions(repo, std::fs::Permissions::from_mode(0o750))
         .with_context(|| format!("setting the mode of {}", repo.display()))?;
+    // pgBackRest does not create its log and lock directories.
+    let (log, lock) = (repo.join("log"), repo.join("lock"));
+    for d in [&log, &lock] {
+        std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+    }
     if let Some(a) = owner {
-        for p in [stanza.conf.as_path(), repo] {
+        for p in [stanza.conf.as_path(), repo, &log, &lock] {
             std::os::unix::fs::chown(p, Some(a.uid), Some(a.gid))
                 .with_context(|| format!("handing {} to {}", p.display(), a.name))?;
         }
