@@ -10,8 +10,8 @@ use futures_util::future::LocalBoxFuture;
 
 use crate::commands::check::CheckCommand;
 use crate::commands::{
-    backup, bench, check, completions, config, diagnose, generate, monitor, replica, replica_setup,
-    report, restore, runbook, sandbox,
+    backup, bench, check, completions, config, diagnose, generate, monitor, pitr, replica,
+    replica_setup, report, restore, runbook, sandbox,
 };
 use crate::context::{Ctx, Overrides};
 pub use crate::render::Format;
@@ -180,6 +180,8 @@ pub enum Command {
     /// Show the run history's trends as sparklines, or write them as a self-contained HTML page
     #[command(after_help = report::after_help())]
     Report(report::ReportArgs),
+    /// Set up, back up and check point-in-time recovery through pgBackRest
+    Pitr(pitr::PitrArgs),
 }
 
 impl Command {
@@ -200,6 +202,7 @@ impl Command {
             Command::Generate(_) => "generate".to_string(),
             Command::Monitor(_) => "monitor".to_string(),
             Command::Report(_) => "report".to_string(),
+            Command::Pitr(a) => format!("pitr {}", a.name()),
         }
     }
 
@@ -226,6 +229,7 @@ pub async fn dispatch(command: &Command, ctx: &Ctx) -> anyhow::Result<Report> {
         Command::Generate(a) => generate::run(a, Cli::command(), &Steps),
         Command::Monitor(a) => monitor::run(a, ctx).await,
         Command::Report(a) => report::run(a, ctx).await,
+        Command::Pitr(a) => pitr::run(a, ctx).await,
     }
 }
 
@@ -254,6 +258,9 @@ pub const FINDING_IDS: &[&FindingIds] = &[
     &config::FINDING_IDS,
     &generate::FINDING_IDS,
     &report::FINDING_IDS,
+    &pitr::SETUP_FINDING_IDS,
+    &pitr::BACKUP_FINDING_IDS,
+    &pitr::STATUS_FINDING_IDS,
 ];
 
 /// Whether a report of `command` may carry finding `id`: declared in the command's table. A

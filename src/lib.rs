@@ -15,6 +15,7 @@ pub mod interrupt;
 pub mod metrics;
 pub mod notify;
 pub mod passwd;
+pub mod pitr;
 pub mod probes;
 pub mod process;
 pub mod progress;

@@ -37,6 +37,7 @@ pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
         "redis.memory",
         "redis.clients",
         "rq.backlog",
+        "pitr.archiver (when the config has a pitr: section)",
         "metric.<name> (custom metrics listing monitor)",
         "notify.telegram (when an alert or recovery was due: ok sent, warning not; every run while it cannot send)",
         "notify.webhook (likewise)",
@@ -219,6 +220,9 @@ async fn snapshot(args: &MonitorArgs, ctx: &Ctx, notifier: &Notifier) -> anyhow:
         cpu, memory, disks, load, pg_up, conns, sizes, slow, locks, redis, rq, metrics,
     ] {
         report.extend(part);
+    }
+    if let Some(pitr) = &ctx.config.pitr {
+        report.extend(crate::pitr::archiver::probe(ctx, &pitr.stanza).await);
     }
     if !notifier.is_empty() {
         let (failed, delivered) = notify::dispatch_alerts(

@@ -40,13 +40,18 @@ pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
         "backup.manifest_refused",
         "restore.redis",
         "restore.redis_keys",
+        "pitr.restore",
+        "pitr.target",
+        "pitr.promote",
+        "pitr.hand_back",
+        "pitr.rehearsal",
     ],
 };
 
 /// Restore a backup into a new database, prove it complete, then swap it in
 #[derive(Debug, Args)]
 #[command(
-    after_help = format!("{}{}{}", "Examples:\n  opsbook restore                                  # on a terminal: choose, read the plan, type the name\n  opsbook restore app/latest --yes --stop-service app-bot\n  opsbook restore app/20261123T010000Z --into app_copy --yes\n  opsbook restore app/latest --dry-run\n\n\
+    after_help = format!("{}{}{}", "Examples:\n  opsbook restore                                  # on a terminal: choose, read the plan, type the name\n  opsbook restore app/latest --yes --stop-service app-bot\n  opsbook restore app/20261123T010000Z --into app_copy --yes\n  opsbook restore app/latest --dry-run\n  opsbook restore --to '2026-12-05 09:59:00+00' --hand-back   # point in time, through pgBackRest\n  opsbook restore --rehearse                       # a measured recovery drill, then removed\n\n\
 The plan: verify the archive -> create <target>__restore_<ts> -> pg_restore into it -> compare every \
 table's row count with the manifest -> stop the services -> end the target's sessions and rename it to \
 <target>__pre_restore_<ts> -> rename the restored database to <target> -> start the services. The old \
@@ -96,6 +101,54 @@ pub struct RestoreArgs {
 
     #[command(flatten)]
     pub dir: DirArgs,
+
+    #[command(flatten)]
+    pub pitr: PitrRestoreArgs,
+}
+
+/// Point-in-time recovery through pgBackRest (`opsbook pitr`): into a new data directory,
+/// never over the live cluster.
+#[derive(Debug, Args)]
+#[group(id = "pitr_restore", multiple = true, conflicts_with_all = ["backup", "into", "db", "dry_run", "jobs", "stop_service", "rdb", "check"])]
+pub struct PitrRestoreArgs {
+    /// Recover the pgBackRest stanza to this time ('2026-12-05 09:59:00+00') in a new data directory
+    #[arg(long, value_name = "TIME", group = "pitr_target")]
+    pub to: Option<String>,
+
+    /// Recover to this WAL location (0/3000060)
+    #[arg(long, value_name = "LSN", group = "pitr_target")]
+    pub to_lsn: Option<String>,
+
+    /// Recover to this transaction id
+    #[arg(long, value_name = "XID", group = "pitr_target")]
+    pub to_xid: Option<String>,
+
+    /// Recover to this restore point (pg_create_restore_point)
+    #[arg(long, value_name = "NAME", group = "pitr_target")]
+    pub to_name: Option<String>,
+
+    /// At the target: end recovery and run it as a primary beside the live cluster (asks; --yes)
+    #[arg(long, conflicts_with_all = ["hand_back", "rehearse"])]
+    pub promote: bool,
+
+    /// At the target: stop it and print its data directory
+    #[arg(long, conflicts_with = "rehearse")]
+    pub hand_back: bool,
+
+    /// A measured recovery drill in a throwaway directory, removed afterwards (default target: the newest backup)
+    #[arg(long)]
+    pub rehearse: bool,
+
+    /// The new data directory (must not exist or be empty; default: beside the stanza's pg1-path)
+    #[arg(long, value_name = "PATH")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Seconds to wait for recovery to reach its target
+    #[arg(long, value_name = "SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub wait: u64,
+
+    #[command(flatten)]
+    pub stanza: crate::commands::pitr::StanzaArgs,
 }
 
 /// On a terminal without an id: pick from the list, newest first.
@@ -141,6 +194,13 @@ fn choose(dir: &std::path::Path, db: Option<&str>) -> anyhow::Result<Entry> {
 }
 
 pub async fn run(args: &RestoreArgs, ctx: &Ctx) -> anyhow::Result<Report> {
+    if let Some(target) = crate::commands::restore_to::target(args) {
+        return crate::commands::restore_to::run(args, target, ctx).await;
+    }
+    let p = &args.pitr;
+    if p.promote || p.hand_back || p.data_dir.is_some() {
+        bail!("restore: --promote, --hand-back and --data-dir go with a point-in-time target (--to, --to-lsn, --to-xid, --to-name) or --rehearse");
+    }
     let mut report = Report::new("restore");
     let dir: PathBuf = backup_dir(&args.dir, ctx);
     let tty = crate::confirm::interactive();

@@ -219,6 +219,19 @@ pub struct Config {
     pub monitor: MonitorConfig,
     /// where alerts go: Telegram, a JSON webhook (Slack / Mattermost compatible)
     pub notify: NotifyConfig,
+    /// point-in-time recovery through pgBackRest (`opsbook pitr setup` prints this section);
+    /// when set, `check morning` and `monitor` report the WAL archiver
+    pub pitr: Option<PitrConfig>,
+}
+
+/// `pitr:` the pgBackRest stanza opsbook set up and the config file it wrote.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PitrConfig {
+    /// the stanza name (`main`)
+    pub stanza: String,
+    /// the pgBackRest config file `pitr setup` wrote (/etc/pgbackrest/opsbook-main.conf)
+    pub config: PathBuf,
 }
 
 /// `monitor:` sampling settings.
@@ -313,6 +326,7 @@ impl Default for Config {
             cleanup: CleanupConfig::default(),
             monitor: MonitorConfig::default(),
             notify: NotifyConfig::default(),
+            pitr: None,
         }
     }
 }

@@ -25,6 +25,7 @@ mod metrics;
 mod monitor;
 mod output;
 mod package;
+mod pitr;
 mod quiet;
 mod redis_backup;
 mod replica;

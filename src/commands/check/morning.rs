@@ -33,6 +33,7 @@ pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
         "redis.memory",
         "backup.latest_age",
         "backup.manifest_refused",
+        "pitr.archiver (when the config has a pitr: section)",
         "restore.leftover",
         "backup.leftover",
         "service.active",
@@ -168,6 +169,9 @@ pub(super) async fn run(args: &MorningArgs, ctx: &Ctx) -> anyhow::Result<Report>
     report.extend(memory);
     report.extend(disks);
     report.extend(metrics);
+    if let Some(pitr) = &ctx.config.pitr {
+        report.extend(crate::pitr::archiver::probe(ctx, &pitr.stanza).await);
+    }
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
 }

@@ -1,0 +1,172 @@
+//! What `pgbackrest info --output=json` says about one stanza: its backups and the archived
+//! WAL range, as findings. The JSON is an array of stanzas, each with `status`, `backup`
+//! (label, type, timestamp start/stop, info.size, info.repository.size, lsn start/stop) and
+//! `archive` (min/max WAL segment per database id).
+
+use serde_json::Value;
+
+use crate::render::{human_bytes, human_duration};
+use crate::report::{Finding, Status};
+
+/// One backup of the stanza.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Backup {
+    pub label: String,
+    pub kind: String,
+    pub start: i64,
+    pub stop: i64,
+    pub size: u64,
+    pub repo_size: u64,
+    pub lsn_start: String,
+}
+
+/// One stanza's backups (oldest first), archive range and status.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StanzaInfo {
+    pub status_code: i64,
+    pub status_message: String,
+    pub backups: Vec<Backup>,
+    pub archive_min: Option<String>,
+    pub archive_max: Option<String>,
+}
+
+pub fn parse(json: &Value, stanza: &str) -> anyhow::Result<StanzaInfo> {
+    let Some(entry) = json
+        .as_array()
+        .and_then(|a| a.iter().find(|s| s["name"].as_str() == Some(stanza)))
+    else {
+        anyhow::bail!("pgbackrest info shows no stanza {stanza}\nhint: run `opsbook pitr setup --stanza {stanza}`");
+    };
+    let text = |v: &Value| v.as_str().map(str::to_string);
+    let backups = entry["backup"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|b| Backup {
+                    label: text(&b["label"]).unwrap_or_default(),
+                    kind: text(&b["type"]).unwrap_or_default(),
+                    start: b["timestamp"]["start"].as_i64().unwrap_or(0),
+                    stop: b["timestamp"]["stop"].as_i64().unwrap_or(0),
+                    size: b["info"]["size"].as_u64().unwrap_or(0),
+                    repo_size: b["info"]["repository"]["size"].as_u64().unwrap_or(0),
+                    lsn_start: text(&b["lsn"]["start"]).unwrap_or_default(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    // The archive of the current database (the last entry) is the one that matters.
+    let archive = entry["archive"].as_array().and_then(|a| a.last());
+    Ok(StanzaInfo {
+        status_code: entry["status"]["code"].as_i64().unwrap_or(-1),
+        status_message: text(&entry["status"]["message"]).unwrap_or_default(),
+        backups,
+        archive_min: archive.and_then(|a| text(&a["min"])),
+        archive_max: archive.and_then(|a| text(&a["max"])),
+    })
+}
+
+/// `pitr.backups` (the newest backup's age against `max_age` seconds) and `pitr.archive`.
+pub fn findings(info: &StanzaInfo, stanza: &str, now: i64, max_age: f64) -> Vec<Finding> {
+    let mut out = Vec::new();
+    match info.backups.last() {
+        None => out.push(
+            Finding::new(
+                "pitr.backups",
+                Status::Critical,
+                format!("stanza {stanza} has no backup: nothing to recover from"),
+            )
+            .subject(stanza)
+            .hint("take one: `opsbook pitr backup --type full`"),
+        ),
+        Some(b) => {
+            let age = (now - b.stop).max(0) as f64;
+            let fulls = info.backups.iter().filter(|b| b.kind == "full").count();
+            let status = Status::above(age, None, Some(max_age));
+            out.push(
+                Finding::new(
+                    "pitr.backups",
+                    status,
+                    format!(
+                        "{} backups ({fulls} full); newest {} ({}) {} ago, {} in the repository",
+                        info.backups.len(),
+                        b.label,
+                        b.kind,
+                        human_duration(age),
+                        human_bytes(b.repo_size as f64)
+                    ),
+                )
+                .subject(stanza)
+                .value_f64(age, "seconds")
+                .above(None, Some(max_age))
+                .hint_unless_ok("take a backup: `opsbook pitr backup` (schedule it daily)")
+                .detail(
+                    info.backups
+                        .iter()
+                        .map(|b| {
+                            format!(
+                                "{}  {}  {}  {}",
+                                b.label,
+                                b.kind,
+                                human_bytes(b.size as f64),
+                                b.lsn_start
+                            )
+                        })
+                        .collect(),
+                ),
+            )
+        }
+    }
+    let archive = match (&info.archive_min, &info.archive_max) {
+        (Some(min), Some(max)) => Finding::ok(
+            "pitr.archive",
+            format!("WAL archived from {min} to {max}"),
+        ),
+        _ => Finding::new(
+            "pitr.archive",
+            Status::Warning,
+            "no WAL archived yet in the repository",
+        )
+        .hint("check archive_mode/archive_command: `opsbook pitr status`; pg_switch_wal() forces a segment out"),
+    };
+    let archive = if info.status_code != 0 {
+        Finding::new(
+            "pitr.archive",
+            Status::Critical,
+            format!("pgBackRest says stanza {stanza}: {}", info.status_message),
+        )
+        .hint("run `pgbackrest --stanza=NAME check` for the cause")
+    } else {
+        archive
+    };
+    out.push(archive.subject(stanza));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INFO: &str = r#"[{"archive":[{"database":{"id":1,"repo-key":1},"id":"15-1","max":"000000010000000000000005","min":"000000010000000000000001"}],
+      "backup":[{"archive":{"start":"000000010000000000000003","stop":"000000010000000000000003"},
+        "database":{"id":1,"repo-key":1},"error":false,
+        "info":{"delta":23000000,"repository":{"delta":3000000,"size":3000000},"size":23000000},
+        "label":"20261205-001500F","lsn":{"start":"0/3000028","stop":"0/3000100"},
+        "prior":null,"reference":null,"timestamp":{"start":1764893700,"stop":1764893710},"type":"full"}],
+      "cipher":"none","db":[{"id":1,"repo-key":1,"system-id":7,"version":"15"}],"name":"main",
+      "repo":[{"cipher":"none","key":1,"status":{"code":0,"message":"ok"}}],"status":{"code":0,"lock":{"backup":{"held":false}},"message":"ok"}}]"#;
+
+    #[test]
+    fn reads_backups_and_archive_range() {
+        let v: Value = serde_json::from_str(INFO).unwrap();
+        let i = parse(&v, "main").unwrap();
+        assert_eq!(i.backups.len(), 1);
+        assert_eq!(i.backups[0].kind, "full");
+        assert_eq!(i.backups[0].lsn_start, "0/3000028");
+        assert_eq!(i.archive_max.as_deref(), Some("000000010000000000000005"));
+        let f = findings(&i, "main", 1764893710 + 60, 86400.0);
+        assert_eq!(f[0].status, Status::Ok);
+        let f = findings(&i, "main", 1764893710 + 90000, 86400.0);
+        assert_eq!(f[0].status, Status::Critical);
+        assert!(parse(&v, "other").is_err());
+    }
+}
