@@ -169,6 +169,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_s
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l all -d 'Every database that accepts connections, plus the globals (roles, tablespaces)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l yes -d 'Apply retention without asking (needed when not on a terminal)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l rdb -d 'Snapshot Redis (an RDB over the replica protocol, as `redis-cli --rdb`) instead of a database, into <dir>/_redis/ (the server is --redis URL)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
@@ -263,6 +264,8 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l timeout -d '
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l yes -d 'Go ahead without asking (needed when not on a terminal)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l dry-run -d 'Show the plan and verify the archive; change nothing'
+complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l rdb -d 'Restore a Redis snapshot (_redis/<stamp> or latest): place its RDB as the server\'s dir/dbfilename for a restart; the server is --redis URL'
+complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l check -d 'With --rdb, after the restart: compare the server\'s keys per database with the snapshot'
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l promote -d 'At the target: end recovery and run it as a primary beside the live cluster (asks; --yes)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l hand-back -d 'At the target: stop it and print its data directory'
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l rehearse -d 'A measured recovery drill in a throwaway directory, removed afterwards (default target: the newest backup)'
