@@ -10,6 +10,7 @@ pub mod lock;
 pub mod manifest;
 pub mod names;
 pub mod pgrestore;
+pub mod remote;
 pub mod restore;
 pub mod restore_test;
 pub mod retention;

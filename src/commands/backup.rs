@@ -11,7 +11,7 @@ use clap_complete::engine::ArgValueCandidates;
 use crate::backup::catalog::{self, Entry};
 use crate::backup::retention::{self, Policy};
 use crate::backup::stream::Compression;
-use crate::backup::{dump, leftovers, lock, names, restore_test, verify};
+use crate::backup::{dump, leftovers, lock, names, remote, restore_test, verify};
 use crate::clients::postgres::PgClient;
 use crate::context::Ctx;
 use crate::interrupt::Interrupt;
@@ -36,6 +36,9 @@ pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
         "backup.interrupted",
         "backup.recheck",
         "backup.manifest_refused",
+        "backup.remote_copy",
+        "backup.remote_list",
+        "backup.remote_refused",
     ],
 };
 
@@ -111,6 +114,10 @@ pub struct CreateArgs {
     /// Apply retention without asking (needed when not on a terminal)
     #[arg(long)]
     pub yes: bool,
+
+    /// Also copy each database's backup to this remote (remotes.NAME), encrypted when it says so
+    #[arg(long, value_name = "NAME")]
+    pub remote: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -122,6 +129,9 @@ pub enum BackupAction {
         db: Option<String>,
         #[command(flatten)]
         dir: DirArgs,
+        /// List the copies on this remote (remotes.NAME) instead of the directory
+        #[arg(long, value_name = "NAME")]
+        remote: Option<String>,
     },
     /// Check a backup: its sha256 and that pg_restore reads its table of contents
     Verify {
@@ -170,7 +180,17 @@ impl BackupArgs {
 pub async fn run(args: &BackupArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     match &args.action {
         None => create(&args.create, ctx).await,
-        Some(BackupAction::List { db, dir }) => list(db.as_deref(), &backup_dir(dir, ctx)),
+        Some(BackupAction::List {
+            db,
+            remote: Some(name),
+            ..
+        }) => {
+            let (bucket, _) = remote::open(&ctx.config.remotes, name, ctx.config.timeouts.connect.0)?;
+            let listing = remote::list(&bucket, db.as_deref()).await?;
+            let now = crate::timefmt::unix(SystemTime::now());
+            Ok(remote::findings::listing(name, db.as_deref(), &listing, now))
+        }
+        Some(BackupAction::List { db, dir, .. }) => list(db.as_deref(), &backup_dir(dir, ctx)),
         Some(BackupAction::Verify {
             backup,
             restore_test,
@@ -295,6 +315,14 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         );
     }
 
+    // Opened before anything is dumped: an unknown remote or a bad credentials file stops here.
+    let offsite = match &args.remote {
+        Some(name) => Some((
+            name.as_str(),
+            remote::open(&ctx.config.remotes, name, ctx.config.timeouts.connect.0)?,
+        )),
+        None => None,
+    };
     let threads = args.jobs.unwrap_or_else(default_jobs);
     let progress = crate::render::show_progress(&ctx.output);
     let mut done = Vec::new();
@@ -333,6 +361,21 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
                 report.push(created_finding(&w));
                 sizes_and_times.extend(crate::backup::history_values(&w.manifest));
                 done.push(db.clone());
+                if let Some((name, (bucket, enc))) = &offsite {
+                    let copied = interrupt
+                        .run(remote::upload(bucket, &w.manifest, &w.archive_path, enc.as_ref()))
+                        .await;
+                    match copied {
+                        Ok(r) => report.push(remote::findings::copied(name, &r)),
+                        Err(e) => {
+                            interrupted = crate::interrupt::is_interrupted(&e);
+                            report.push(remote::findings::copy_failed(name, db, &e));
+                            if interrupted {
+                                break;
+                            }
+                        }
+                    }
+                }
             }
             Err(e) if crate::interrupt::is_interrupted(&e) => {
                 report.push(

@@ -27,6 +27,7 @@ mod output;
 mod package;
 mod quiet;
 mod replica;
+mod remote;
 mod report;
 mod restore;
 mod runbook;
