@@ -15,8 +15,11 @@ use crate::backup::{dump, leftovers, lock, names, remote, restore_test, verify};
 use crate::clients::postgres::PgClient;
 use crate::context::Ctx;
 use crate::interrupt::Interrupt;
-use crate::render::{human_bytes, human_duration, took};
-use crate::report::{one_line, Finding, Fit, Report, Section, Status};
+use crate::render::{human_bytes, took};
+use crate::report::{one_line, Finding, Report, Section, Status};
+
+mod list;
+use list::{entry_row, list};
 
 /// Every finding id this command emits (see [`FindingIds`]).
 ///
@@ -147,6 +150,10 @@ pub enum BackupAction {
         jobs: u32,
         #[command(flatten)]
         dir: DirArgs,
+        /// Verify the copy on this remote (remotes.NAME): download, decrypt, check (it is
+        /// downloaded into a private directory under the backup directory, then removed)
+        #[arg(long, value_name = "NAME")]
+        remote: Option<String>,
     },
     /// Remove backups outside the retention policy (never the newest verified one)
     Prune {
@@ -196,7 +203,11 @@ pub async fn run(args: &BackupArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             restore_test,
             jobs,
             dir,
-        }) => verify_cmd(backup, *restore_test, *jobs, &backup_dir(dir, ctx), ctx).await,
+            remote,
+        }) => {
+            let dir = backup_dir(dir, ctx);
+            verify_cmd(backup, *restore_test, *jobs, &dir, remote.as_deref(), ctx).await
+        }
         Some(BackupAction::Prune {
             db,
             dir,
@@ -484,102 +495,6 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     Ok(report)
 }
 
-fn entry_row(e: &Entry, now: SystemTime) -> Vec<String> {
-    let m = &e.manifest;
-    vec![
-        m.id.clone(),
-        human_duration(e.age_secs(now).max(0) as f64),
-        human_bytes(m.bytes as f64),
-        m.compression.clone(),
-        if m.verified { "yes" } else { "no" }.to_string(),
-        m.tables.len().to_string(),
-        m.total_rows().to_string(),
-    ]
-}
-
-const LIST_COLUMNS: [&str; 7] = [
-    "ID",
-    "AGE",
-    "SIZE",
-    "COMPRESSION",
-    "VERIFIED",
-    "TABLES",
-    "ROWS",
-];
-
-fn list(db: Option<&str>, dir: &Path) -> anyhow::Result<Report> {
-    let mut report = Report::new("backup list");
-    let now = SystemTime::now();
-    let cat = catalog::scan(dir, db)?;
-    let entries = cat.entries;
-    let what = db.map(|d| format!("of {d} ")).unwrap_or_default();
-    match entries.first() {
-        None => report.push(
-            Finding::new(
-                "backup.list",
-                Status::Warning,
-                format!("no backups {what}in {}", dir.display()),
-            )
-            .value(0u64, "backups")
-            .hint("take one with `opsbook backup`, or point --dir / backup.dir at where they are"),
-        ),
-        Some(newest) => {
-            let dbs = catalog::databases(&entries);
-            report.push(
-                Finding::ok(
-                    "backup.list",
-                    format!(
-                        "{} backup(s) {what}of {} database(s) in {}, newest {} ago",
-                        entries.len(),
-                        dbs.len(),
-                        dir.display(),
-                        human_duration(newest.age_secs(now).max(0) as f64)
-                    ),
-                )
-                .value(entries.len() as u64, "backups"),
-            );
-        }
-    }
-    report.extend(cat.refused.iter().map(|r| r.finding()));
-    report.sections.push(Section {
-        title: format!("Backups in {}, newest first", dir.display()),
-        columns: LIST_COLUMNS.iter().map(|c| c.to_string()).collect(),
-        rows: entries.iter().map(|e| entry_row(e, now)).collect(),
-        // The id is what `restore` and `backup verify` take: never cut.
-        fit: vec![
-            Fit::Whole,
-            Fit::Optional(1),
-            Fit::Optional(2),
-            Fit::Optional(5),
-            Fit::Optional(3),
-            Fit::Optional(4),
-            Fit::Optional(6),
-        ],
-    });
-    let data: Vec<serde_json::Value> = entries
-        .iter()
-        .map(|e| {
-            serde_json::json!({
-                "id": e.manifest.id,
-                "database": e.manifest.database,
-                "kind": e.manifest.kind,
-                "started_at": e.manifest.started_at,
-                "age_secs": e.age_secs(now),
-                "bytes": e.manifest.bytes,
-                "compression": e.manifest.compression,
-                "verified": e.manifest.verified,
-                "tables": e.manifest.tables.len(),
-                "rows": e.manifest.total_rows(),
-                "archive": e.archive_path,
-                "manifest": e.manifest_path,
-            })
-        })
-        .collect();
-    report.data = Some(serde_json::json!({ "backups": data }));
-    Ok(report)
-}
-
-/// Backup sizes and durations, restore-test results: into the run history for `opsbook
 /// report` (a failure to record is a warning, never the backup's error).
 fn record(ctx: &Ctx, command: &str, values: std::collections::BTreeMap<String, f64>) {
     let dir = ctx.state_dir();
@@ -592,11 +507,29 @@ async fn verify_cmd(
     restore_test: bool,
     jobs: u32,
     dir: &Path,
+    remote_name: Option<&str>,
     ctx: &Ctx,
 ) -> anyhow::Result<Report> {
     let mut report = Report::new("backup verify");
-    let (entry, refused) = catalog::find(dir, what, connection_db(ctx).as_deref())?;
-    report.extend(refused.iter().map(|r| r.finding()));
+    // A remote copy is downloaded and decrypted into a private directory (removed when
+    // `_download` drops) and from there checked exactly like a local backup.
+    let mut _download = None;
+    let entry = match remote_name {
+        Some(name) => {
+            let (bucket, enc) = remote::open(&ctx.config.remotes, name, ctx.config.timeouts.connect.0)?;
+            let listing = remote::list(&bucket, None).await?;
+            let record = remote::fetch::find(&listing, what, connection_db(ctx).as_deref())?;
+            let d = remote::fetch::download(&bucket, record, enc.as_ref(), dir).await?;
+            let entry = d.entry.clone();
+            _download = Some(d);
+            entry
+        }
+        None => {
+            let (entry, refused) = catalog::find(dir, what, connection_db(ctx).as_deref())?;
+            report.extend(refused.iter().map(|r| r.finding()));
+            entry
+        }
+    };
     let id = entry.id().to_string();
     let phase = crate::progress::Phase::start(
         &ctx.output,

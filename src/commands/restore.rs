@@ -12,6 +12,7 @@ use clap::Args;
 use clap_complete::engine::ArgValueCandidates;
 
 use crate::backup::catalog::{self, Entry};
+use crate::backup::remote;
 use crate::backup::restore::{self, Request};
 use crate::clients::host;
 use crate::commands::backup::{backup_dir, connection_db, DirArgs};
@@ -85,6 +86,11 @@ pub struct RestoreArgs {
 
     #[command(flatten)]
     pub dir: DirArgs,
+
+    /// Restore the copy on this remote (remotes.NAME): downloaded and decrypted into a private
+    /// directory under the backup directory first (removed afterwards)
+    #[arg(long, value_name = "NAME", requires = "backup")]
+    pub remote: Option<String>,
 }
 
 /// On a terminal without an id: pick from the list, newest first.
@@ -141,10 +147,21 @@ pub async fn run(args: &RestoreArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             bail!("restore: --stop-service needs systemd: {why}; nothing was changed\nhint: stop the services another way and run without --stop-service");
         }
     }
-    let (entry, refused) = match &args.backup {
-        Some(w) => catalog::find(&dir, w, connection_db(ctx).as_deref())?,
-        None if tty => (choose(&dir, args.db.as_deref())?, vec![]),
-        None => bail!("restore: which backup? give an id (app/latest) or a path\nhint: `opsbook backup list` shows them"),
+    // Kept until the restore is done: the downloaded archive lives in it.
+    let mut _download = None;
+    let (entry, refused) = match (&args.backup, &args.remote) {
+        (Some(w), Some(name)) => {
+            let (bucket, enc) = remote::open(&ctx.config.remotes, name, ctx.config.timeouts.connect.0)?;
+            let listing = remote::list(&bucket, None).await?;
+            let record = remote::fetch::find(&listing, w, connection_db(ctx).as_deref())?;
+            let d = remote::fetch::download(&bucket, record, enc.as_ref(), &dir).await?;
+            let entry = d.entry.clone();
+            _download = Some(d);
+            (entry, vec![])
+        }
+        (Some(w), None) => catalog::find(&dir, w, connection_db(ctx).as_deref())?,
+        (None, _) if tty => (choose(&dir, args.db.as_deref())?, vec![]),
+        (None, _) => bail!("restore: which backup? give an id (app/latest) or a path\nhint: `opsbook backup list` shows them"),
     };
     report.extend(refused.iter().map(|r| r.finding()));
     let req = Request {

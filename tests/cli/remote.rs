@@ -146,7 +146,7 @@ fn a_remote_copy_is_encrypted_listed_and_opens_with_age() {
     let db = seeded("rm_copy", 3000);
     db.psql(&format!("INSERT INTO users VALUES (900001, '{CANARY}')"));
     let s = Scratch::new("rm_copy");
-    let (cfg, _dir, identity) = remote_config(&s, &db, &moto, "opsbook-backups");
+    let (cfg, dir, identity) = remote_config(&s, &db, &moto, "opsbook-backups");
 
     // --compress none: a plaintext archive would show the canary as is.
     let run = opsbook(&["backup", "--remote", "offsite", "--compress", "none"])
@@ -186,6 +186,29 @@ fn a_remote_copy_is_encrypted_listed_and_opens_with_age() {
     assert_eq!(b["id"], id.as_str());
     assert_eq!(b["rows"].as_i64().unwrap(), 3001 + 1234);
     assert_eq!(b["stored_bytes"].as_u64().unwrap(), stored.len() as u64);
+
+    // The local copy is gone (a lost host): the remote one alone is proven and restored.
+    std::fs::remove_dir_all(&dir).unwrap();
+    let v = opsbook(&["backup", "verify", "--remote", "offsite", &id, "--restore-test"])
+        .config(&cfg)
+        .format("json")
+        .run();
+    assert_eq!(v.code, 0, "{v}");
+    let vj = v.json();
+    assert_eq!(Run::one(&vj, "backup.verify")["status"], "ok");
+    assert_eq!(Run::one(&vj, "backup.restore_test")["status"], "ok");
+    let copy = format!("{}__offsite", db.name);
+    let r = opsbook(&["restore", "--remote", "offsite", &id, "--into", &copy, "--yes"])
+        .config(&cfg)
+        .format("json")
+        .run();
+    let restored = sandbox().psql(&copy, "SELECT count(*) FROM users");
+    let _ = sandbox().drop_database(&copy);
+    assert_eq!(r.code, 0, "{r}");
+    assert_eq!(restored.unwrap(), "3001");
+    // The private download directory is removed afterwards.
+    let left: Vec<_> = std::fs::read_dir(&dir).map(|d| d.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
+    assert!(left.iter().all(|n| !n.to_string_lossy().starts_with(".opsbook-remote")), "{left:?}");
 }
 
 #[test]

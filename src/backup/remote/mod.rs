@@ -9,6 +9,7 @@
 //! bucket are data: ids are checked like local ones, objects are read within the record's size.
 
 pub mod crypt;
+pub mod fetch;
 pub mod findings;
 
 use std::time::SystemTime;
