@@ -442,7 +442,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__backup)
-            opts="-q -v -h -V --db --all --dir --jobs --compress --keep --keep-days --yes --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version list verify prune help"
+            opts="-q -v -h -V --db --all --dir --jobs --compress --keep --keep-days --yes --remote --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version list verify prune help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -469,6 +469,10 @@ _opsbook() {
                     return 0
                     ;;
                 --keep-days)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -574,7 +578,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__backup__subcmd__list)
-            opts="-q -v -h -V --db --dir --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --db --dir --remote --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -585,6 +589,10 @@ _opsbook() {
                     return 0
                     ;;
                 --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -674,7 +682,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__backup__subcmd__verify)
-            opts="-q -v -h -V --restore-test --jobs --dir --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --restore-test --jobs --dir --remote --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -685,6 +693,10 @@ _opsbook() {
                     return 0
                     ;;
                 --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2833,7 +2845,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__restore)
-            opts="-q -v -h -V --db --into --jobs --stop-service --yes --dry-run --dir --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --db --into --jobs --stop-service --yes --dry-run --dir --remote --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2856,6 +2868,10 @@ _opsbook() {
                     return 0
                     ;;
                 --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
