@@ -68,7 +68,8 @@ fn profile_keys(text: &str, profile: &str) -> Option<FileKeys> {
 }
 
 fn read_credentials_file(path: &FsPath, profile: &str) -> anyhow::Result<FileKeys> {
-    std::fs::metadata(path).with_context(|| format!("reading credentials file {}", path.display()))?;
+    std::fs::metadata(path)
+        .with_context(|| format!("reading credentials file {}", path.display()))?;
     if let Some(mode) = crate::config::secrets::readable_by_others(path) {
         bail!(
             "{}",
@@ -120,9 +121,12 @@ impl Bucket {
                 b = b.with_token(t);
             }
         }
-        let store = b
-            .build()
-            .with_context(|| format!("remote {name}: building the S3 client for bucket {}", remote.bucket))?;
+        let store = b.build().with_context(|| {
+            format!(
+                "remote {name}: building the S3 client for bucket {}",
+                remote.bucket
+            )
+        })?;
         let mut prefix = remote.prefix.trim_end_matches('/').to_string();
         if !prefix.is_empty() {
             prefix.push('/');
@@ -150,9 +154,7 @@ impl Bucket {
         let mut out = Vec::new();
         let mut stream = self.store.list(Some(&prefix));
         while let Some(m) = stream.next().await {
-            out.push(m.with_context(|| {
-                format!("remote {}: listing {}", self.name, prefix)
-            })?);
+            out.push(m.with_context(|| format!("remote {}: listing {}", self.name, prefix))?);
         }
         Ok(out)
     }

@@ -192,10 +192,16 @@ pub async fn run(args: &BackupArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             remote: Some(name),
             ..
         }) => {
-            let (bucket, _) = remote::open(&ctx.config.remotes, name, ctx.config.timeouts.connect.0)?;
+            let (bucket, _) =
+                remote::open(&ctx.config.remotes, name, ctx.config.timeouts.connect.0)?;
             let listing = remote::list(&bucket, db.as_deref()).await?;
             let now = crate::timefmt::unix(SystemTime::now());
-            Ok(remote::findings::listing(name, db.as_deref(), &listing, now))
+            Ok(remote::findings::listing(
+                name,
+                db.as_deref(),
+                &listing,
+                now,
+            ))
         }
         Some(BackupAction::List { db, dir, .. }) => list(db.as_deref(), &backup_dir(dir, ctx)),
         Some(BackupAction::Verify {
@@ -516,7 +522,8 @@ async fn verify_cmd(
     let mut _download = None;
     let entry = match remote_name {
         Some(name) => {
-            let (bucket, enc) = remote::open(&ctx.config.remotes, name, ctx.config.timeouts.connect.0)?;
+            let (bucket, enc) =
+                remote::open(&ctx.config.remotes, name, ctx.config.timeouts.connect.0)?;
             let listing = remote::list(&bucket, None).await?;
             let record = remote::fetch::find(&listing, what, connection_db(ctx).as_deref())?;
             let d = remote::fetch::download(&bucket, record, enc.as_ref(), dir).await?;

@@ -82,8 +82,7 @@ pub fn validate(remotes: &Remotes) -> Result<(), String> {
                 "{key}: a remote's name is letters, digits, `-` and `_`\nhint: it is what `--remote NAME` takes"
             ));
         }
-        if r.access_key_id.is_some() || r.secret_access_key.is_some() || r.session_token.is_some()
-        {
+        if r.access_key_id.is_some() || r.secret_access_key.is_some() || r.session_token.is_some() {
             return Err(format!(
                 "{key}: access keys are never written in the config\nhint: put them in the AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY environment, or in a 0600 credentials file named by {key}.credentials_file (AWS INI format), or use the instance role"
             ));

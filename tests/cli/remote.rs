@@ -49,7 +49,10 @@ impl Moto {
             .expect("starting moto_server");
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "moto_server did not listen on {port}");
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not listen on {port}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         Some(Moto {
@@ -69,8 +72,16 @@ impl Moto {
             "import boto3,sys\ns3=boto3.client('s3',endpoint_url='{}',aws_access_key_id='k',aws_secret_access_key='s',region_name='us-east-1')\n{code}\n",
             self.endpoint()
         );
-        let out = Command::new(&self.python).arg("-c").arg(script).output().unwrap();
-        assert!(out.status.success(), "boto3: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(&self.python)
+            .arg("-c")
+            .arg(script)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "boto3: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         out.stdout
     }
 
@@ -82,7 +93,11 @@ impl Moto {
         let out = self.boto(&format!(
             "for o in s3.list_objects_v2(Bucket='{bucket}').get('Contents',[]): print(o['Key'])"
         ));
-        String::from_utf8(out).unwrap().lines().map(str::to_string).collect()
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
     }
 
     fn object(&self, bucket: &str, key: &str) -> Vec<u8> {
@@ -111,16 +126,41 @@ fn has(tool: &str) -> bool {
 
 /// The config with `remotes.offsite` on moto, encrypted to a fresh age key (or a passphrase
 /// when age-keygen is not installed); credentials from a 0600 credentials file.
-fn remote_config(s: &Scratch, db: &TestDb, moto: &Moto, bucket: &str) -> (PathBuf, PathBuf, Option<PathBuf>) {
-    let creds = s.write("aws-credentials", "[default]\naws_access_key_id = testing\naws_secret_access_key = testing\n", 0o600);
+fn remote_config(
+    s: &Scratch,
+    db: &TestDb,
+    moto: &Moto,
+    bucket: &str,
+) -> (PathBuf, PathBuf, Option<PathBuf>) {
+    let creds = s.write(
+        "aws-credentials",
+        "[default]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+        0o600,
+    );
     let (enc, identity) = if has("age-keygen") {
         let id = s.path().join("age-identity");
-        let out = Command::new("age-keygen").arg("-o").arg(&id).output().unwrap();
+        let out = Command::new("age-keygen")
+            .arg("-o")
+            .arg(&id)
+            .output()
+            .unwrap();
         assert!(out.status.success());
-        let public = Command::new("age-keygen").arg("-y").arg(&id).output().unwrap();
-        let rec = s.write("age-recipients", &String::from_utf8(public.stdout).unwrap(), 0o644);
+        let public = Command::new("age-keygen")
+            .arg("-y")
+            .arg(&id)
+            .output()
+            .unwrap();
+        let rec = s.write(
+            "age-recipients",
+            &String::from_utf8(public.stdout).unwrap(),
+            0o644,
+        );
         (
-            format!("      recipients_file: {}\n      identity_file: {}\n", rec.display(), id.display()),
+            format!(
+                "      recipients_file: {}\n      identity_file: {}\n",
+                rec.display(),
+                id.display()
+            ),
             Some(id),
         )
     } else {
@@ -157,29 +197,65 @@ fn a_remote_copy_is_encrypted_listed_and_opens_with_age() {
     let j = run.json();
     let copy = Run::one(&j, "backup.remote_copy");
     assert_eq!(copy["status"], "ok", "{copy}");
-    let id = Run::one(&j, "backup.created")["summary"].as_str().unwrap().split(':').next().unwrap().to_string();
+    let id = Run::one(&j, "backup.created")["summary"]
+        .as_str()
+        .unwrap()
+        .split(':')
+        .next()
+        .unwrap()
+        .to_string();
 
     let keys = moto.keys("opsbook-backups");
-    let archive = keys.iter().find(|k| k.ends_with(".age")).unwrap_or_else(|| panic!("no .age object in {keys:?}"));
-    assert!(archive.starts_with(&format!("prod/{}/", db.name)), "{archive}");
+    let archive = keys
+        .iter()
+        .find(|k| k.ends_with(".age"))
+        .unwrap_or_else(|| panic!("no .age object in {keys:?}"));
+    assert!(
+        archive.starts_with(&format!("prod/{}/", db.name)),
+        "{archive}"
+    );
     assert!(keys.iter().any(|k| k.ends_with(".remote.json")), "{keys:?}");
     let stored = moto.object("opsbook-backups", archive);
-    assert!(stored.starts_with(b"age-encryption.org/v1"), "not an age file");
-    assert!(!stored.windows(CANARY.len()).any(|w| w == CANARY.as_bytes()), "table data readable in the bucket");
+    assert!(
+        stored.starts_with(b"age-encryption.org/v1"),
+        "not an age file"
+    );
+    assert!(
+        !stored.windows(CANARY.len()).any(|w| w == CANARY.as_bytes()),
+        "table data readable in the bucket"
+    );
 
     // The standard age CLI opens it: pg_dump's custom format comes out.
     if let (Some(id_file), true) = (&identity, has("age")) {
         let enc = s.path().join("copy.age");
         std::fs::write(&enc, &stored).unwrap();
-        let out = Command::new("age").arg("-d").arg("-i").arg(id_file).arg(&enc).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new("age")
+            .arg("-d")
+            .arg("-i")
+            .arg(id_file)
+            .arg(&enc)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(out.stdout.starts_with(b"PGDMP"));
-        assert!(out.stdout.windows(CANARY.len()).any(|w| w == CANARY.as_bytes()));
+        assert!(out
+            .stdout
+            .windows(CANARY.len())
+            .any(|w| w == CANARY.as_bytes()));
     } else {
-        eprintln!("age CLI not installed: the by-hand decryption was not checked (apt install age)");
+        eprintln!(
+            "age CLI not installed: the by-hand decryption was not checked (apt install age)"
+        );
     }
 
-    let list = opsbook(&["backup", "list", "--remote", "offsite"]).config(&cfg).format("json").run();
+    let list = opsbook(&["backup", "list", "--remote", "offsite"])
+        .config(&cfg)
+        .format("json")
+        .run();
     assert_eq!(list.code, 0, "{list}");
     let lj = list.json();
     let b = &lj["data"]["backups"][0];
@@ -189,26 +265,41 @@ fn a_remote_copy_is_encrypted_listed_and_opens_with_age() {
 
     // The local copy is gone (a lost host): the remote one alone is proven and restored.
     std::fs::remove_dir_all(&dir).unwrap();
-    let v = opsbook(&["backup", "verify", "--remote", "offsite", &id, "--restore-test"])
-        .config(&cfg)
-        .format("json")
-        .run();
+    let v = opsbook(&[
+        "backup",
+        "verify",
+        "--remote",
+        "offsite",
+        &id,
+        "--restore-test",
+    ])
+    .config(&cfg)
+    .format("json")
+    .run();
     assert_eq!(v.code, 0, "{v}");
     let vj = v.json();
     assert_eq!(Run::one(&vj, "backup.verify")["status"], "ok");
     assert_eq!(Run::one(&vj, "backup.restore_test")["status"], "ok");
     let copy = format!("{}__offsite", db.name);
-    let r = opsbook(&["restore", "--remote", "offsite", &id, "--into", &copy, "--yes"])
-        .config(&cfg)
-        .format("json")
-        .run();
+    let r = opsbook(&[
+        "restore", "--remote", "offsite", &id, "--into", &copy, "--yes",
+    ])
+    .config(&cfg)
+    .format("json")
+    .run();
     let restored = sandbox().psql(&copy, "SELECT count(*) FROM users");
     let _ = sandbox().drop_database(&copy);
     assert_eq!(r.code, 0, "{r}");
     assert_eq!(restored.unwrap(), "3001");
     // The private download directory is removed afterwards.
-    let left: Vec<_> = std::fs::read_dir(&dir).map(|d| d.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
-    assert!(left.iter().all(|n| !n.to_string_lossy().starts_with(".opsbook-remote")), "{left:?}");
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        left.iter()
+            .all(|n| !n.to_string_lossy().starts_with(".opsbook-remote")),
+        "{left:?}"
+    );
 }
 
 #[test]
@@ -221,7 +312,10 @@ fn an_upload_stopped_before_its_record_is_not_listed_as_complete() {
     let (cfg, _dir, _) = remote_config(&s, &db, &moto, "opsbook-stopped");
 
     // Held after the archive is whole in the bucket, before the record: then SIGTERM.
-    let (mut cmd, _home) = opsbook(&["backup", "--remote", "offsite"]).config(&cfg).format("json").into_command();
+    let (mut cmd, _home) = opsbook(&["backup", "--remote", "offsite"])
+        .config(&cfg)
+        .format("json")
+        .into_command();
     let marker = s.path().join("paused-at");
     cmd.env("OPSBOOK_TEST_PAUSE_AT", "remote_record")
         .env("OPSBOOK_TEST_PAUSE_MARKER", &marker)
@@ -232,13 +326,24 @@ fn an_upload_stopped_before_its_record_is_not_listed_as_complete() {
     wait_until("the upload reaches its record", || marker.exists());
     // SAFETY: our own child, not yet reaped.
     unsafe { libc::kill(child.pid() as i32, libc::SIGTERM) };
-    let status = child.wait_for(Duration::from_secs(60)).expect("opsbook did not end after SIGTERM");
+    let status = child
+        .wait_for(Duration::from_secs(60))
+        .expect("opsbook did not end after SIGTERM");
     assert_eq!(status.code(), Some(2));
 
     let keys = moto.keys("opsbook-stopped");
-    assert!(keys.iter().any(|k| k.ends_with(".age")), "the archive itself was uploaded: {keys:?}");
-    assert!(!keys.iter().any(|k| k.ends_with(".remote.json")), "{keys:?}");
-    let list = opsbook(&["backup", "list", "--remote", "offsite"]).config(&cfg).format("json").run();
+    assert!(
+        keys.iter().any(|k| k.ends_with(".age")),
+        "the archive itself was uploaded: {keys:?}"
+    );
+    assert!(
+        !keys.iter().any(|k| k.ends_with(".remote.json")),
+        "{keys:?}"
+    );
+    let list = opsbook(&["backup", "list", "--remote", "offsite"])
+        .config(&cfg)
+        .format("json")
+        .run();
     assert_eq!(list.code, 1, "{list}");
     let lj = list.json();
     assert_eq!(lj["data"]["backups"].as_array().unwrap().len(), 0);
@@ -250,15 +355,34 @@ fn inline_keys_and_unknown_remotes_are_refused_before_any_dump() {
     let db = TestDb::new("rm_refuse");
     let s = Scratch::new("rm_refuse");
     let dir = s.path().join("backups");
-    let cfg = sandbox_config(&s, &db, &dir, "remotes:\n  offsite:\n    bucket: b-1\n    secret_access_key: AKIASECRET\n");
-    let run = opsbook(&["backup", "--remote", "offsite"]).config(&cfg).run();
+    let cfg = sandbox_config(
+        &s,
+        &db,
+        &dir,
+        "remotes:\n  offsite:\n    bucket: b-1\n    secret_access_key: AKIASECRET\n",
+    );
+    let run = opsbook(&["backup", "--remote", "offsite"])
+        .config(&cfg)
+        .run();
     assert_eq!(run.code, 3, "{run}");
-    assert!(run.stderr.contains("access keys are never written in the config"), "{run}");
+    assert!(
+        run.stderr
+            .contains("access keys are never written in the config"),
+        "{run}"
+    );
     assert!(!run.stderr.contains("AKIASECRET"), "{run}");
 
     let cfg = sandbox_config(&s, &db, &dir, "remotes:\n  offsite:\n    bucket: b-1\n");
-    let run = opsbook(&["backup", "--remote", "elsewhere"]).config(&cfg).run();
+    let run = opsbook(&["backup", "--remote", "elsewhere"])
+        .config(&cfg)
+        .run();
     assert_eq!(run.code, 3, "{run}");
-    assert!(run.stderr.contains("no remote named \"elsewhere\""), "{run}");
-    assert!(!dir.exists() || std::fs::read_dir(&dir).unwrap().next().is_none(), "a dump was taken");
+    assert!(
+        run.stderr.contains("no remote named \"elsewhere\""),
+        "{run}"
+    );
+    assert!(
+        !dir.exists() || std::fs::read_dir(&dir).unwrap().next().is_none(),
+        "a dump was taken"
+    );
 }

@@ -37,7 +37,9 @@ pub fn encryptor(enc: &Encryption) -> anyhow::Result<age::Encryptor> {
         if pass.is_empty() {
             bail!("age passphrase file {} is empty", p.display());
         }
-        return Ok(age::Encryptor::with_user_passphrase(SecretString::from(pass)));
+        return Ok(age::Encryptor::with_user_passphrase(SecretString::from(
+            pass,
+        )));
     }
     let Some(path) = &enc.recipients_file else {
         bail!("encryption has neither recipients_file nor passphrase_file");
@@ -74,17 +76,25 @@ pub fn decrypt<R: Read + 'static>(enc: &Encryption, input: R) -> anyhow::Result<
             bail!("decrypting needs encryption.identity_file (the age secret key of a recipient)\nhint: name the 0600 file `age-keygen` wrote");
         };
         if let Some(mode) = crate::config::secrets::readable_by_others(path) {
-            bail!("{}", crate::config::secrets::mode_error("age identity file", path, mode));
+            bail!(
+                "{}",
+                crate::config::secrets::mode_error("age identity file", path, mode)
+            );
         }
         let mut ids = Vec::new();
         for line in lines_of(path, "age identity file")? {
             ids.push(age::x25519::Identity::from_str(&line).map_err(|e| {
-                anyhow::anyhow!("age identity file {}: a line is not an AGE-SECRET-KEY-1... ({e})", path.display())
+                anyhow::anyhow!(
+                    "age identity file {}: a line is not an AGE-SECRET-KEY-1... ({e})",
+                    path.display()
+                )
             })?);
         }
         decryptor.decrypt(ids.iter().map(|i| i as &dyn age::Identity))
     };
-    Ok(Box::new(reader.context("decrypting with age (wrong identity or passphrase?)")?))
+    Ok(Box::new(reader.context(
+        "decrypting with age (wrong identity or passphrase?)",
+    )?))
 }
 
 /// Bytes written to it are collected until [`Sink::take`]: the age stream writes here, and the
@@ -124,7 +134,11 @@ impl Sealer {
     pub fn new(enc: Option<&Encryption>, sink: Sink) -> anyhow::Result<Sealer> {
         Ok(match enc {
             None => Sealer::Plain(sink),
-            Some(e) => Sealer::Age(encryptor(e)?.wrap_output(sink).context("starting the age stream")?),
+            Some(e) => Sealer::Age(
+                encryptor(e)?
+                    .wrap_output(sink)
+                    .context("starting the age stream")?,
+            ),
         })
     }
 
@@ -171,7 +185,10 @@ mod tests {
         let sealed = sink.take();
         assert!(!sealed.windows(5).any(|w| w == b"alice"));
         let mut out = String::new();
-        decrypt(&enc, std::io::Cursor::new(sealed)).unwrap().read_to_string(&mut out).unwrap();
+        decrypt(&enc, std::io::Cursor::new(sealed))
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
         assert_eq!(out, "alice@example.com secret row");
         std::fs::remove_dir_all(&dir).ok();
     }

@@ -20,7 +20,11 @@ use crate::config::remotes::Encryption;
 
 /// The record `what` names: an exact id, `<db>/latest`, or `latest` (the newest of `default_db`
 /// when given, else the newest of all).
-pub fn find<'a>(l: &'a Listing, what: &str, default_db: Option<&str>) -> anyhow::Result<&'a Record> {
+pub fn find<'a>(
+    l: &'a Listing,
+    what: &str,
+    default_db: Option<&str>,
+) -> anyhow::Result<&'a Record> {
     let newest_of = |db: &str| l.records.iter().find(|r| r.manifest.database == db);
     let found = match what {
         "latest" => default_db.and_then(newest_of).or(l.records.first()),
@@ -47,20 +51,47 @@ impl Drop for Download {
 }
 
 /// Download `r` into `backup_dir/.opsbook-remote-<pid>-<n>/`, check, decrypt: a local entry.
-pub async fn download(bucket: &Bucket, r: &Record, enc: Option<&Encryption>, backup_dir: &Path) -> anyhow::Result<Download> {
+pub async fn download(
+    bucket: &Bucket,
+    r: &Record,
+    enc: Option<&Encryption>,
+    backup_dir: &Path,
+) -> anyhow::Result<Download> {
     if r.encryption.is_some() && enc.is_none() {
-        bail!("{} is encrypted ({}), and remote {} has no encryption section to decrypt it with", r.id(), r.encryption.as_deref().unwrap_or(""), bucket.name);
+        bail!(
+            "{} is encrypted ({}), and remote {} has no encryption section to decrypt it with",
+            r.id(),
+            r.encryption.as_deref().unwrap_or(""),
+            bucket.name
+        );
     }
-    std::fs::create_dir_all(backup_dir).with_context(|| format!("creating {}", backup_dir.display()))?;
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    std::fs::create_dir_all(backup_dir)
+        .with_context(|| format!("creating {}", backup_dir.display()))?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     let dir = backup_dir.join(format!(".opsbook-remote-{}-{nanos}", std::process::id()));
     {
         use std::os::unix::fs::DirBuilderExt as _;
-        std::fs::DirBuilder::new().mode(0o700).create(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .with_context(|| format!("creating {}", dir.display()))?;
     }
     let archive_path = dir.join(&r.manifest.archive);
-    let manifest_path = dir.join(format!("{}{MANIFEST_SUFFIX}", r.manifest.archive.split('.').next().unwrap_or("backup")));
-    let dl = Download { dir: dir.clone(), entry: Entry { manifest: r.manifest.clone(), manifest_path, archive_path } };
+    let manifest_path = dir.join(format!(
+        "{}{MANIFEST_SUFFIX}",
+        r.manifest.archive.split('.').next().unwrap_or("backup")
+    ));
+    let dl = Download {
+        dir: dir.clone(),
+        entry: Entry {
+            manifest: r.manifest.clone(),
+            manifest_path,
+            archive_path,
+        },
+    };
 
     let stored = dir.join("stored.part");
     let key = bucket.key(&r.object_rel());
@@ -74,10 +105,15 @@ pub async fn download(bucket: &Bucket, r: &Record, enc: Option<&Encryption>, bac
         let chunk = chunk.with_context(what)?;
         n += chunk.len() as u64;
         if n > r.stored_bytes {
-            bail!("remote {}: {key} is larger than the {} bytes its record names", bucket.name, r.stored_bytes);
+            bail!(
+                "remote {}: {key} is larger than the {} bytes its record names",
+                bucket.name,
+                r.stored_bytes
+            );
         }
         hasher.update(&chunk);
-        file.write_all(&chunk).with_context(|| format!("writing {}", stored.display()))?;
+        file.write_all(&chunk)
+            .with_context(|| format!("writing {}", stored.display()))?;
     }
     file.sync_all()?;
     let sha = crate::backup::stream::hex(&hasher.finalize());
@@ -92,7 +128,8 @@ pub async fn download(bucket: &Bucket, r: &Record, enc: Option<&Encryption>, bac
                 let input = std::io::BufReader::new(std::fs::File::open(&from)?);
                 let mut plain = crypt::decrypt(&e, input)?;
                 let mut out = private_file(&to)?;
-                std::io::copy(&mut plain, &mut out).context("decrypting the archive (damaged, or the wrong identity?)")?;
+                std::io::copy(&mut plain, &mut out)
+                    .context("decrypting the archive (damaged, or the wrong identity?)")?;
                 out.sync_all()?;
                 std::fs::remove_file(&from)?;
                 Ok(())
@@ -106,5 +143,10 @@ pub async fn download(bucket: &Bucket, r: &Record, enc: Option<&Encryption>, bac
 
 fn private_file(path: &Path) -> anyhow::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt as _;
-    std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).with_context(|| format!("creating {}", path.display()))
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))
 }

@@ -39,9 +39,13 @@ pub fn listing(remote: &str, db: Option<&str>, l: &Listing, now: i64) -> Report 
     let what = db.map(|d| format!("of {d} ")).unwrap_or_default();
     match l.records.first() {
         None => report.push(
-            Finding::new("backup.remote_list", Status::Warning, format!("no backups {what}on remote {remote}"))
-                .value(0u64, "backups")
-                .hint("copy one with `opsbook backup --remote NAME`"),
+            Finding::new(
+                "backup.remote_list",
+                Status::Warning,
+                format!("no backups {what}on remote {remote}"),
+            )
+            .value(0u64, "backups")
+            .hint("copy one with `opsbook backup --remote NAME`"),
         ),
         Some(newest) => report.push(
             Finding::ok(
@@ -64,7 +68,10 @@ pub fn listing(remote: &str, db: Option<&str>, l: &Listing, now: i64) -> Report 
     }
     report.sections.push(Section {
         title: format!("Backups on remote {remote}, newest first"),
-        columns: ["id", "uploaded", "stored", "encryption", "rows"].iter().map(|c| c.to_string()).collect(),
+        columns: ["id", "uploaded", "stored", "encryption", "rows"]
+            .iter()
+            .map(|c| c.to_string())
+            .collect(),
         rows: l
             .records
             .iter()
@@ -78,7 +85,13 @@ pub fn listing(remote: &str, db: Option<&str>, l: &Listing, now: i64) -> Report 
                 ]
             })
             .collect(),
-        fit: vec![Fit::Whole, Fit::Optional(1), Fit::Optional(2), Fit::Optional(3), Fit::Optional(4)],
+        fit: vec![
+            Fit::Whole,
+            Fit::Optional(1),
+            Fit::Optional(2),
+            Fit::Optional(3),
+            Fit::Optional(4),
+        ],
     });
     let data: Vec<serde_json::Value> = l
         .records

@@ -49,7 +49,10 @@ pub fn open(
             }
         );
     };
-    Ok((Bucket::open(name, remote, connect_timeout)?, remote.encryption.clone()))
+    Ok((
+        Bucket::open(name, remote, connect_timeout)?,
+        remote.encryption.clone(),
+    ))
 }
 
 /// What the remote holds of one backup.
@@ -91,7 +94,11 @@ pub async fn upload(
     enc: Option<&Encryption>,
 ) -> anyhow::Result<Record> {
     if let Some(why) = names::unplain_file_name(&m.archive) {
-        bail!("backup {}: archive name {:?} is not plain: {why}", m.id, m.archive);
+        bail!(
+            "backup {}: archive name {:?} is not plain: {why}",
+            m.id,
+            m.archive
+        );
     }
     let object = match enc {
         Some(_) => format!("{}.age", m.archive),
@@ -106,7 +113,8 @@ pub async fn upload(
         .with_context(|| format!("reading archive {}", archive.display()))?;
     let sink = crypt::Sink::default();
     let mut sealer = crypt::Sealer::new(enc, sink.clone())?;
-    let mut upload = WriteMultipart::new(bucket.store.put_multipart(&key).await.with_context(what)?);
+    let mut upload =
+        WriteMultipart::new(bucket.store.put_multipart(&key).await.with_context(what)?);
     let mut hasher = Sha256::new();
     let mut sent = 0u64;
     let mut buf = vec![0u8; READ_CHUNK];
@@ -124,7 +132,10 @@ pub async fn upload(
             hasher.update(&out);
             sent += out.len() as u64;
             upload.write(&out);
-            upload.wait_for_capacity(PARTS_IN_FLIGHT).await.with_context(what)?;
+            upload
+                .wait_for_capacity(PARTS_IN_FLIGHT)
+                .await
+                .with_context(what)?;
         }
         sealer.finish()?;
         let out = sink.take();
@@ -142,7 +153,8 @@ pub async fn upload(
     upload.finish().await.with_context(what)?;
     let sha = crate::backup::stream::hex(&hasher.finalize());
 
-    let (stored_sha, stored_bytes) = read_back_sha256(bucket, &format!("{dir}/{object}"), sent).await?;
+    let (stored_sha, stored_bytes) =
+        read_back_sha256(bucket, &format!("{dir}/{object}"), sent).await?;
     if stored_sha != sha || stored_bytes != sent {
         let _ = bucket.store.delete(&key).await;
         bail!(
@@ -167,7 +179,10 @@ pub async fn upload(
     json.push(b'\n');
     bucket
         .store
-        .put(&bucket.key(&format!("{dir}/{stamp}{RECORD_SUFFIX}")), json.into())
+        .put(
+            &bucket.key(&format!("{dir}/{stamp}{RECORD_SUFFIX}")),
+            json.into(),
+        )
         .await
         .with_context(|| format!("remote {}: writing the record of {}", bucket.name, m.id))?;
     Ok(record)
@@ -182,7 +197,11 @@ fn stamp_of(m: &Manifest) -> anyhow::Result<&str> {
 }
 
 /// sha256 and size of an object, read as a stream; more than `limit` bytes is an error.
-pub async fn read_back_sha256(bucket: &Bucket, rel: &str, limit: u64) -> anyhow::Result<(String, u64)> {
+pub async fn read_back_sha256(
+    bucket: &Bucket,
+    rel: &str,
+    limit: u64,
+) -> anyhow::Result<(String, u64)> {
     let key = bucket.key(rel);
     let what = || format!("remote {}: reading {key} back", bucket.name);
     let got = bucket.store.get(&key).await.with_context(what)?;
@@ -193,7 +212,10 @@ pub async fn read_back_sha256(bucket: &Bucket, rel: &str, limit: u64) -> anyhow:
         let chunk = chunk.with_context(what)?;
         n += chunk.len() as u64;
         if n > limit {
-            bail!("remote {}: {key} is larger than the {limit} bytes its record names", bucket.name);
+            bail!(
+                "remote {}: {key} is larger than the {limit} bytes its record names",
+                bucket.name
+            );
         }
         hasher.update(&chunk);
     }
@@ -209,33 +231,54 @@ pub struct Listing {
 /// A backup is complete on the remote when its record parses, names itself consistently, and
 /// its archive object exists with the size the record gives.
 pub async fn list(bucket: &Bucket, db: Option<&str>) -> anyhow::Result<Listing> {
-    let rel = db.map(|d| format!("{}/", names::db_dir_name(d))).unwrap_or_default();
+    let rel = db
+        .map(|d| format!("{}/", names::db_dir_name(d)))
+        .unwrap_or_default();
     let objects = bucket.list(&rel).await?;
     let sizes: std::collections::HashMap<String, u64> = objects
         .iter()
         .filter_map(|o| Some((bucket.relative(o.location.as_ref())?.to_string(), o.size)))
         .collect();
-    let mut listing = Listing { records: Vec::new(), refused: Vec::new() };
+    let mut listing = Listing {
+        records: Vec::new(),
+        refused: Vec::new(),
+    };
     for (rel, size) in &sizes {
         if !rel.ends_with(RECORD_SUFFIX) {
             continue;
         }
         if *size > MANIFEST_MAX_BYTES {
-            listing.refused.push((rel.clone(), format!("{size} bytes, more than a record holds")));
+            listing.refused.push((
+                rel.clone(),
+                format!("{size} bytes, more than a record holds"),
+            ));
             continue;
         }
         match read_record(bucket, rel).await {
             Ok(r) => match sizes.get(&r.object_rel()) {
                 Some(&s) if s == r.stored_bytes => listing.records.push(r),
-                Some(&s) => listing.refused.push((rel.clone(), format!("its archive is {s} bytes, the record says {}", r.stored_bytes))),
-                None => listing.refused.push((rel.clone(), "its archive is missing".into())),
+                Some(&s) => listing.refused.push((
+                    rel.clone(),
+                    format!(
+                        "its archive is {s} bytes, the record says {}",
+                        r.stored_bytes
+                    ),
+                )),
+                None => listing
+                    .refused
+                    .push((rel.clone(), "its archive is missing".into())),
             },
-            Err(e) => listing.refused.push((rel.clone(), crate::report::one_line(&e))),
+            Err(e) => listing
+                .refused
+                .push((rel.clone(), crate::report::one_line(&e))),
         }
     }
-    listing
-        .records
-        .sort_by(|a, b| b.manifest.started_unix.cmp(&a.manifest.started_unix).then(b.id().cmp(a.id())));
+    listing.records.sort_by(|a, b| {
+        b.manifest
+            .started_unix
+            .cmp(&a.manifest.started_unix)
+            .then(b.id().cmp(a.id()))
+    });
     Ok(listing)
 }
 
@@ -244,11 +287,18 @@ async fn read_record(bucket: &Bucket, rel: &str) -> anyhow::Result<Record> {
     let bytes = bucket.get_bounded(rel, MANIFEST_MAX_BYTES).await?;
     let r: Record = serde_json::from_slice(&bytes).context("not an opsbook remote record")?;
     if r.schema != RECORD_SCHEMA || r.manifest.schema != super::manifest::MANIFEST_SCHEMA {
-        bail!("schema {:?}/{:?}, this opsbook reads {RECORD_SCHEMA}", r.schema, r.manifest.schema);
+        bail!(
+            "schema {:?}/{:?}, this opsbook reads {RECORD_SCHEMA}",
+            r.schema,
+            r.manifest.schema
+        );
     }
     let stamp = stamp_of(&r.manifest)?;
     if rel != format!("{}/{stamp}{RECORD_SUFFIX}", r.dir()) {
-        bail!("its key does not match the backup id {:?} inside it", r.id());
+        bail!(
+            "its key does not match the backup id {:?} inside it",
+            r.id()
+        );
     }
     if let Some(why) = names::unplain_file_name(&r.object) {
         bail!("its object name {:?} is not plain: {why}", r.object);

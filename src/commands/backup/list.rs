@@ -101,4 +101,3 @@ pub(super) fn list(db: Option<&str>, dir: &Path) -> anyhow::Result<Report> {
     report.data = Some(serde_json::json!({ "backups": data }));
     Ok(report)
 }
-
