@@ -19,6 +19,7 @@ use crate::render::{human_bytes, took};
 use crate::report::{one_line, Finding, Report, Section, Status};
 
 mod list;
+mod prune_remote;
 use list::{entry_row, list};
 
 /// Every finding id this command emits (see [`FindingIds`]).
@@ -170,6 +171,9 @@ pub enum BackupAction {
         /// Remove without asking (needed when not on a terminal)
         #[arg(long)]
         yes: bool,
+        /// Prune the copies on this remote (remotes.NAME) instead of the directory
+        #[arg(long, value_name = "NAME")]
+        remote: Option<String>,
     },
 }
 
@@ -216,10 +220,25 @@ pub async fn run(args: &BackupArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         }
         Some(BackupAction::Prune {
             db,
+            policy: p,
+            dry_run,
+            yes,
+            remote: Some(name),
+            ..
+        }) => {
+            let policy = policy(p, ctx);
+            if !policy.is_set() {
+                anyhow::bail!("backup prune: no retention policy, so nothing can be judged old\nhint: pass --keep N and/or --keep-days D, or set backup.keep / backup.keep_days in the config");
+            }
+            prune_remote::prune_remote(name, db.as_deref(), policy, *dry_run, *yes, ctx).await
+        }
+        Some(BackupAction::Prune {
+            db,
             dir,
             policy,
             dry_run,
             yes,
+            ..
         }) => prune(
             db.as_deref(),
             &backup_dir(dir, ctx),

@@ -386,3 +386,40 @@ fn inline_keys_and_unknown_remotes_are_refused_before_any_dump() {
         "a dump was taken"
     );
 }
+
+#[test]
+fn prune_on_the_remote_keeps_the_newest_verified_copy() {
+    let _g = shared();
+    let Some(moto) = Moto::start() else { return };
+    moto.create_bucket("opsbook-prune");
+    let db = seeded("rm_prune", 200);
+    let s = Scratch::new("rm_prune");
+    let (cfg, _dir, _) = remote_config(&s, &db, &moto, "opsbook-prune");
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let run = opsbook(&["backup", "--remote", "offsite"]).config(&cfg).format("json").run();
+        assert_eq!(run.code, 0, "{run}");
+        ids.push(Run::one(&run.json(), "backup.created")["summary"].as_str().unwrap().split(':').next().unwrap().to_string());
+        std::thread::sleep(Duration::from_millis(1100));
+    }
+    // Every copy is outside a one-second window: only the rule keeps the newest verified one.
+    let dry = opsbook(&["backup", "prune", "--remote", "offsite", "--keep-days", "0.00001", "--dry-run"])
+        .config(&cfg)
+        .format("json")
+        .run();
+    assert_eq!(dry.code, 0, "{dry}");
+    assert_eq!(moto.keys("opsbook-prune").iter().filter(|k| k.ends_with(".remote.json")).count(), 2);
+    let run = opsbook(&["backup", "prune", "--remote", "offsite", "--keep-days", "0.00001", "--yes"])
+        .config(&cfg)
+        .format("json")
+        .run();
+    assert_eq!(run.code, 0, "{run}");
+    let j = run.json();
+    assert_eq!(j["data"]["removed"], serde_json::json!([ids[0]]));
+    assert_eq!(j["data"]["kept"][0]["id"], ids[1].as_str());
+    assert_eq!(j["data"]["kept"][0]["why"], "newest verified");
+    let keys = moto.keys("opsbook-prune");
+    assert_eq!(keys.len(), 2, "one record and its archive: {keys:?}");
+    let list = opsbook(&["backup", "list", "--remote", "offsite"]).config(&cfg).format("json").run();
+    assert_eq!(list.json()["data"]["backups"][0]["id"], ids[1].as_str());
+}

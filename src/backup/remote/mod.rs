@@ -11,6 +11,7 @@
 pub mod crypt;
 pub mod fetch;
 pub mod findings;
+pub mod prune;
 
 use std::time::SystemTime;
 
