@@ -423,3 +423,39 @@ fn prune_on_the_remote_keeps_the_newest_verified_copy() {
     let list = opsbook(&["backup", "list", "--remote", "offsite"]).config(&cfg).format("json").run();
     assert_eq!(list.json()["data"]["backups"][0]["id"], ids[1].as_str());
 }
+
+#[test]
+fn check_night_reports_the_newest_remote_copy_and_an_unreachable_remote() {
+    let _g = shared();
+    let Some(moto) = Moto::start() else { return };
+    moto.create_bucket("opsbook-night");
+    let db = seeded("rm_night", 100);
+    let s = Scratch::new("rm_night");
+    let (cfg, _dir, _) = remote_config(&s, &db, &moto, "opsbook-night");
+    let night = |cfg: &Path| {
+        let run = opsbook(&["check", "night"]).config(cfg).format("json").run();
+        let f = Run::one(&run.json(), "backup.remote_age").clone();
+        f
+    };
+    // Nothing copied yet: no off-site copy is critical.
+    let f = night(&cfg);
+    assert_eq!(f["status"], "critical", "{f}");
+    let run = opsbook(&["backup", "--remote", "offsite"]).config(&cfg).format("json").run();
+    assert_eq!(run.code, 0, "{run}");
+    let f = night(&cfg);
+    assert_eq!(f["status"], "ok", "{f}");
+    assert_eq!(f["subject"], "offsite");
+    assert!(f["summary"].as_str().unwrap().contains("verified"), "{f}");
+    assert!(f["value"].as_u64().unwrap() < 60, "{f}");
+
+    // A remote nobody answers on: critical, with the reason.
+    let dead = sandbox_config(
+        &s,
+        &db,
+        &s.path().join("backups"),
+        &format!("remotes:\n  offsite:\n    bucket: opsbook-night\n    endpoint: http://127.0.0.1:{}\n    path_style: true\n    credentials_file: {}\n", closed_port(), s.path().join("aws-credentials").display()),
+    );
+    let f = night(&dead);
+    assert_eq!(f["status"], "critical", "{f}");
+    assert!(f["summary"].as_str().unwrap().contains("cannot be listed"), "{f}");
+}
