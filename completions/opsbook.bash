@@ -628,7 +628,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__backup__subcmd__prune)
-            opts="-q -v -h -V --db --dir --keep --keep-days --dry-run --yes --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --db --dir --keep --keep-days --dry-run --yes --remote --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -647,6 +647,10 @@ _opsbook() {
                     return 0
                     ;;
                 --keep-days)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

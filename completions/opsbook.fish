@@ -220,6 +220,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from prune" -l dir -d 'Backup directory, one sub-directory per database (default: config backup.dir)' -r -F
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from prune" -l keep -d 'Keep the newest N backups of each database (default: config backup.keep)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from prune" -l keep-days -d 'Keep backups younger than D days (default: config backup.keep_days)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from prune" -l remote -d 'Prune the copies on this remote (remotes.NAME) instead of the directory' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from prune" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from prune" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
 json\t'The opsbook.report/v1 JSON document'

@@ -12,7 +12,13 @@ use crate::report::{one_line, Finding, Status};
 
 const ID: &str = "backup.remote_age";
 
-pub async fn remote_age(remotes: &Remotes, limits: SpanLimits, connect: Duration, timeout: Duration, now: i64) -> Vec<Finding> {
+pub async fn remote_age(
+    remotes: &Remotes,
+    limits: SpanLimits,
+    connect: Duration,
+    timeout: Duration,
+    now: i64,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     for name in remotes.keys() {
         let listed = async {
@@ -26,7 +32,10 @@ pub async fn remote_age(remotes: &Remotes, limits: SpanLimits, connect: Duration
                 continue;
             }
             Err(_) => {
-                out.push(unreachable(name, format!("no answer within {}", human_duration(timeout.as_secs_f64()))));
+                out.push(unreachable(
+                    name,
+                    format!("no answer within {}", human_duration(timeout.as_secs_f64())),
+                ));
                 continue;
             }
         };
@@ -39,18 +48,36 @@ pub async fn remote_age(remotes: &Remotes, limits: SpanLimits, connect: Duration
             continue;
         };
         let age = (now - newest.uploaded_unix).max(0) as f64;
-        let (w, c) = (limits.warning.map(|s| s.as_secs_f64()), limits.critical.map(|s| s.as_secs_f64()));
+        let (w, c) = (
+            limits.warning.map(|s| s.as_secs_f64()),
+            limits.critical.map(|s| s.as_secs_f64()),
+        );
         let mut status = Status::above(age, w, c);
         if !newest.manifest.verified && status == Status::Ok {
             status = Status::Warning;
         }
-        let verified = if newest.manifest.verified { "verified" } else { "NOT verified" };
+        let verified = if newest.manifest.verified {
+            "verified"
+        } else {
+            "NOT verified"
+        };
         out.push(
-            Finding::new(ID, status, format!("remote {name}: newest copy {} is {} old, {verified}", newest.id(), human_duration(age)))
-                .subject(name.clone())
-                .value(age.round() as u64, "seconds")
-                .above(w, c)
-                .hint(format!("prove it restores: `opsbook backup verify --remote {name} {} --restore-test`", newest.id())),
+            Finding::new(
+                ID,
+                status,
+                format!(
+                    "remote {name}: newest copy {} is {} old, {verified}",
+                    newest.id(),
+                    human_duration(age)
+                ),
+            )
+            .subject(name.clone())
+            .value(age.round() as u64, "seconds")
+            .above(w, c)
+            .hint(format!(
+                "prove it restores: `opsbook backup verify --remote {name} {} --restore-test`",
+                newest.id()
+            )),
         );
     }
     out

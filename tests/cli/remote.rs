@@ -397,22 +397,55 @@ fn prune_on_the_remote_keeps_the_newest_verified_copy() {
     let (cfg, _dir, _) = remote_config(&s, &db, &moto, "opsbook-prune");
     let mut ids = Vec::new();
     for _ in 0..2 {
-        let run = opsbook(&["backup", "--remote", "offsite"]).config(&cfg).format("json").run();
+        let run = opsbook(&["backup", "--remote", "offsite"])
+            .config(&cfg)
+            .format("json")
+            .run();
         assert_eq!(run.code, 0, "{run}");
-        ids.push(Run::one(&run.json(), "backup.created")["summary"].as_str().unwrap().split(':').next().unwrap().to_string());
+        ids.push(
+            Run::one(&run.json(), "backup.created")["summary"]
+                .as_str()
+                .unwrap()
+                .split(':')
+                .next()
+                .unwrap()
+                .to_string(),
+        );
         std::thread::sleep(Duration::from_millis(1100));
     }
     // Every copy is outside a one-second window: only the rule keeps the newest verified one.
-    let dry = opsbook(&["backup", "prune", "--remote", "offsite", "--keep-days", "0.00001", "--dry-run"])
-        .config(&cfg)
-        .format("json")
-        .run();
+    let dry = opsbook(&[
+        "backup",
+        "prune",
+        "--remote",
+        "offsite",
+        "--keep-days",
+        "0.00001",
+        "--dry-run",
+    ])
+    .config(&cfg)
+    .format("json")
+    .run();
     assert_eq!(dry.code, 0, "{dry}");
-    assert_eq!(moto.keys("opsbook-prune").iter().filter(|k| k.ends_with(".remote.json")).count(), 2);
-    let run = opsbook(&["backup", "prune", "--remote", "offsite", "--keep-days", "0.00001", "--yes"])
-        .config(&cfg)
-        .format("json")
-        .run();
+    assert_eq!(
+        moto.keys("opsbook-prune")
+            .iter()
+            .filter(|k| k.ends_with(".remote.json"))
+            .count(),
+        2
+    );
+    let run = opsbook(&[
+        "backup",
+        "prune",
+        "--remote",
+        "offsite",
+        "--keep-days",
+        "0.00001",
+        "--yes",
+    ])
+    .config(&cfg)
+    .format("json")
+    .run();
     assert_eq!(run.code, 0, "{run}");
     let j = run.json();
     assert_eq!(j["data"]["removed"], serde_json::json!([ids[0]]));
@@ -420,7 +453,10 @@ fn prune_on_the_remote_keeps_the_newest_verified_copy() {
     assert_eq!(j["data"]["kept"][0]["why"], "newest verified");
     let keys = moto.keys("opsbook-prune");
     assert_eq!(keys.len(), 2, "one record and its archive: {keys:?}");
-    let list = opsbook(&["backup", "list", "--remote", "offsite"]).config(&cfg).format("json").run();
+    let list = opsbook(&["backup", "list", "--remote", "offsite"])
+        .config(&cfg)
+        .format("json")
+        .run();
     assert_eq!(list.json()["data"]["backups"][0]["id"], ids[1].as_str());
 }
 
@@ -433,14 +469,20 @@ fn check_night_reports_the_newest_remote_copy_and_an_unreachable_remote() {
     let s = Scratch::new("rm_night");
     let (cfg, _dir, _) = remote_config(&s, &db, &moto, "opsbook-night");
     let night = |cfg: &Path| {
-        let run = opsbook(&["check", "night"]).config(cfg).format("json").run();
+        let run = opsbook(&["check", "night"])
+            .config(cfg)
+            .format("json")
+            .run();
         let f = Run::one(&run.json(), "backup.remote_age").clone();
         f
     };
     // Nothing copied yet: no off-site copy is critical.
     let f = night(&cfg);
     assert_eq!(f["status"], "critical", "{f}");
-    let run = opsbook(&["backup", "--remote", "offsite"]).config(&cfg).format("json").run();
+    let run = opsbook(&["backup", "--remote", "offsite"])
+        .config(&cfg)
+        .format("json")
+        .run();
     assert_eq!(run.code, 0, "{run}");
     let f = night(&cfg);
     assert_eq!(f["status"], "ok", "{f}");
@@ -457,5 +499,8 @@ fn check_night_reports_the_newest_remote_copy_and_an_unreachable_remote() {
     );
     let f = night(&dead);
     assert_eq!(f["status"], "critical", "{f}");
-    assert!(f["summary"].as_str().unwrap().contains("cannot be listed"), "{f}");
+    assert!(
+        f["summary"].as_str().unwrap().contains("cannot be listed"),
+        "{f}"
+    );
 }

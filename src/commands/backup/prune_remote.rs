@@ -36,7 +36,10 @@ pub(super) async fn prune_remote(
     rows.extend(removed.iter().map(|r| row(r, action, "outside the policy")));
     report.sections.push(Section {
         title: format!("Retention on remote {name}: {}", policy.describe()),
-        columns: ["ID", "UPLOADED", "SIZE", "ACTION", "WHY"].iter().map(|c| c.to_string()).collect(),
+        columns: ["ID", "UPLOADED", "SIZE", "ACTION", "WHY"]
+            .iter()
+            .map(|c| c.to_string())
+            .collect(),
         rows,
         fit: Vec::new(),
     });
@@ -49,9 +52,17 @@ pub(super) async fn prune_remote(
     let bytes: u64 = removed.iter().map(|r| r.stored_bytes).sum();
     if removed.is_empty() || dry_run {
         let summary = if removed.is_empty() {
-            format!("nothing to remove on remote {name}: all {} backup(s) are kept", kept.len())
+            format!(
+                "nothing to remove on remote {name}: all {} backup(s) are kept",
+                kept.len()
+            )
         } else {
-            format!("dry run: would remove {} backup(s) ({}) from remote {name}, keep {}", removed.len(), human_bytes(bytes as f64), kept.len())
+            format!(
+                "dry run: would remove {} backup(s) ({}) from remote {name}, keep {}",
+                removed.len(),
+                human_bytes(bytes as f64),
+                kept.len()
+            )
         };
         report.push(
             Finding::ok("backup.prune", summary)
@@ -82,9 +93,16 @@ pub(super) async fn prune_remote(
         }
     }
     report.push(
-        Finding::ok("backup.prune", format!("removed {} backup(s) from remote {name}, kept {}", gone.len(), kept.len()))
-            .value(gone.len() as u64, "backups")
-            .detail(gone),
+        Finding::ok(
+            "backup.prune",
+            format!(
+                "removed {} backup(s) from remote {name}, kept {}",
+                gone.len(),
+                kept.len()
+            ),
+        )
+        .value(gone.len() as u64, "backups")
+        .detail(gone),
     );
     Ok(report)
 }
