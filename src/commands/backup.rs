@@ -43,6 +43,7 @@ pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
         "backup.remote_copy",
         "backup.remote_list",
         "backup.remote_refused",
+        "backup.remote_audit",
     ],
 };
 
@@ -200,12 +201,9 @@ pub async fn run(args: &BackupArgs, ctx: &Ctx) -> anyhow::Result<Report> {
                 remote::open(&ctx.config.remotes, name, ctx.config.timeouts.connect.0)?;
             let listing = remote::list(&bucket, db.as_deref()).await?;
             let now = crate::timefmt::unix(SystemTime::now());
-            Ok(remote::findings::listing(
-                name,
-                db.as_deref(),
-                &listing,
-                now,
-            ))
+            let mut report = remote::findings::listing(name, db.as_deref(), &listing, now);
+            report.push(remote::audit::delete_probe(&bucket).await);
+            Ok(report)
         }
         Some(BackupAction::List { db, dir, .. }) => list(db.as_deref(), &backup_dir(dir, ctx)),
         Some(BackupAction::Verify {

@@ -256,8 +256,23 @@ fn a_remote_copy_is_encrypted_listed_and_opens_with_age() {
         .config(&cfg)
         .format("json")
         .run();
-    assert_eq!(list.code, 0, "{list}");
+    // moto lets any key delete: the audit says so (a warning, exit 1), and its probe is gone.
+    assert_eq!(list.code, 1, "{list}");
     let lj = list.json();
+    assert_eq!(Run::one(&lj, "backup.remote_list")["status"], "ok");
+    let audit = Run::one(&lj, "backup.remote_audit");
+    assert_eq!(audit["status"], "warning", "{audit}");
+    assert!(
+        audit["summary"]
+            .as_str()
+            .unwrap()
+            .contains("can delete backups"),
+        "{audit}"
+    );
+    assert!(!moto
+        .keys("opsbook-backups")
+        .iter()
+        .any(|k| k.contains("audit-probe")));
     let b = &lj["data"]["backups"][0];
     assert_eq!(b["id"], id.as_str());
     assert_eq!(b["rows"].as_i64().unwrap(), 3001 + 1234);

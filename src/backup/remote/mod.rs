@@ -8,6 +8,7 @@
 //! a backup on the remote is a record whose archive exists. Keys and records read from the
 //! bucket are data: ids are checked like local ones, objects are read within the record's size.
 
+pub mod audit;
 pub mod crypt;
 pub mod fetch;
 pub mod findings;
