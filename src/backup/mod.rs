@@ -11,6 +11,7 @@ pub mod manifest;
 pub mod names;
 pub mod pgrestore;
 pub mod redis;
+pub mod remote;
 pub mod restore;
 pub mod restore_test;
 pub mod retention;

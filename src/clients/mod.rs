@@ -7,6 +7,7 @@ pub mod own_sessions;
 pub mod pg;
 pub mod postgres;
 pub mod redis;
+pub mod s3;
 pub mod tools;
 pub mod web;
 

@@ -11,12 +11,16 @@ use clap_complete::engine::ArgValueCandidates;
 use crate::backup::catalog::{self, Entry};
 use crate::backup::retention::{self, Policy};
 use crate::backup::stream::Compression;
-use crate::backup::{dump, leftovers, lock, names, restore_test, verify};
+use crate::backup::{dump, leftovers, lock, names, remote, restore_test, verify};
 use crate::clients::postgres::PgClient;
 use crate::context::Ctx;
 use crate::interrupt::Interrupt;
-use crate::render::{human_bytes, human_duration, took};
-use crate::report::{one_line, Finding, Fit, Report, Section, Status};
+use crate::render::{human_bytes, took};
+use crate::report::{one_line, Finding, Report, Section, Status};
+
+mod list;
+mod prune_remote;
+use list::{entry_row, list};
 
 /// Every finding id this command emits (see [`FindingIds`]).
 ///
@@ -37,6 +41,10 @@ pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
         "backup.recheck",
         "backup.manifest_refused",
         "backup.redis",
+        "backup.remote_copy",
+        "backup.remote_list",
+        "backup.remote_refused",
+        "backup.remote_audit",
     ],
 };
 
@@ -115,8 +123,12 @@ pub struct CreateArgs {
 
     /// Snapshot Redis (an RDB over the replica protocol, as `redis-cli --rdb`) instead of a
     /// database, into <dir>/_redis/ (the server is --redis URL)
-    #[arg(long = "rdb", conflicts_with_all = ["db", "all"])]
+    #[arg(long = "rdb", conflicts_with_all = ["db", "all", "remote"])]
     pub redis_rdb: bool,
+
+    /// Also copy each database's backup to this remote (remotes.NAME), encrypted when it says so
+    #[arg(long, value_name = "NAME")]
+    pub remote: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -128,6 +140,9 @@ pub enum BackupAction {
         db: Option<String>,
         #[command(flatten)]
         dir: DirArgs,
+        /// List the copies on this remote (remotes.NAME) instead of the directory
+        #[arg(long, value_name = "NAME")]
+        remote: Option<String>,
     },
     /// Check a backup: its sha256 and that pg_restore reads its table of contents
     Verify {
@@ -143,6 +158,10 @@ pub enum BackupAction {
         jobs: u32,
         #[command(flatten)]
         dir: DirArgs,
+        /// Verify the copy on this remote (remotes.NAME): download, decrypt, check (it is
+        /// downloaded into a private directory under the backup directory, then removed)
+        #[arg(long, value_name = "NAME")]
+        remote: Option<String>,
     },
     /// Remove backups outside the retention policy (never the newest verified one)
     Prune {
@@ -159,6 +178,9 @@ pub enum BackupAction {
         /// Remove without asking (needed when not on a terminal)
         #[arg(long)]
         yes: bool,
+        /// Prune the copies on this remote (remotes.NAME) instead of the directory
+        #[arg(long, value_name = "NAME")]
+        remote: Option<String>,
     },
 }
 
@@ -176,19 +198,51 @@ impl BackupArgs {
 pub async fn run(args: &BackupArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     match &args.action {
         None => create(&args.create, ctx).await,
-        Some(BackupAction::List { db, dir }) => list(db.as_deref(), &backup_dir(dir, ctx)),
+        Some(BackupAction::List {
+            db,
+            remote: Some(name),
+            ..
+        }) => {
+            let (bucket, _) =
+                remote::open(&ctx.config.remotes, name, ctx.config.timeouts.connect.0)?;
+            let listing = remote::list(&bucket, db.as_deref()).await?;
+            let now = crate::timefmt::unix(SystemTime::now());
+            let mut report = remote::findings::listing(name, db.as_deref(), &listing, now);
+            report.push(remote::audit::delete_probe(&bucket).await);
+            Ok(report)
+        }
+        Some(BackupAction::List { db, dir, .. }) => list(db.as_deref(), &backup_dir(dir, ctx)),
         Some(BackupAction::Verify {
             backup,
             restore_test,
             jobs,
             dir,
-        }) => verify_cmd(backup, *restore_test, *jobs, &backup_dir(dir, ctx), ctx).await,
+            remote,
+        }) => {
+            let dir = backup_dir(dir, ctx);
+            verify_cmd(backup, *restore_test, *jobs, &dir, remote.as_deref(), ctx).await
+        }
+        Some(BackupAction::Prune {
+            db,
+            policy: p,
+            dry_run,
+            yes,
+            remote: Some(name),
+            ..
+        }) => {
+            let policy = policy(p, ctx);
+            if !policy.is_set() {
+                anyhow::bail!("backup prune: no retention policy, so nothing can be judged old\nhint: pass --keep N and/or --keep-days D, or set backup.keep / backup.keep_days in the config");
+            }
+            prune_remote::prune_remote(name, db.as_deref(), policy, *dry_run, *yes, ctx).await
+        }
         Some(BackupAction::Prune {
             db,
             dir,
             policy,
             dry_run,
             yes,
+            ..
         }) => prune(
             db.as_deref(),
             &backup_dir(dir, ctx),
@@ -301,6 +355,14 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         );
     }
 
+    // Opened before anything is dumped: an unknown remote or a bad credentials file stops here.
+    let offsite = match &args.remote {
+        Some(name) => Some((
+            name.as_str(),
+            remote::open(&ctx.config.remotes, name, ctx.config.timeouts.connect.0)?,
+        )),
+        None => None,
+    };
     let threads = args.jobs.unwrap_or_else(default_jobs);
     let progress = crate::render::show_progress(&ctx.output);
     let mut done = Vec::new();
@@ -339,6 +401,21 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
                 report.push(created_finding(&w));
                 sizes_and_times.extend(crate::backup::history_values(&w.manifest));
                 done.push(db.clone());
+                if let Some((name, (bucket, enc))) = &offsite {
+                    let copied = interrupt
+                        .run(remote::upload(bucket, &w.manifest, &w.archive_path, enc.as_ref()))
+                        .await;
+                    match copied {
+                        Ok(r) => report.push(remote::findings::copied(name, &r)),
+                        Err(e) => {
+                            interrupted = crate::interrupt::is_interrupted(&e);
+                            report.push(remote::findings::copy_failed(name, db, &e));
+                            if interrupted {
+                                break;
+                            }
+                        }
+                    }
+                }
             }
             Err(e) if crate::interrupt::is_interrupted(&e) => {
                 report.push(
@@ -457,103 +534,6 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     Ok(report)
 }
 
-fn entry_row(e: &Entry, now: SystemTime) -> Vec<String> {
-    let m = &e.manifest;
-    let (tables, rows) = m.listed_counts();
-    vec![
-        m.id.clone(),
-        human_duration(e.age_secs(now).max(0) as f64),
-        human_bytes(m.bytes as f64),
-        m.compression.clone(),
-        if m.verified { "yes" } else { "no" }.to_string(),
-        tables.to_string(),
-        rows.to_string(),
-    ]
-}
-
-const LIST_COLUMNS: [&str; 7] = [
-    "ID",
-    "AGE",
-    "SIZE",
-    "COMPRESSION",
-    "VERIFIED",
-    "TABLES",
-    "ROWS",
-];
-
-fn list(db: Option<&str>, dir: &Path) -> anyhow::Result<Report> {
-    let mut report = Report::new("backup list");
-    let now = SystemTime::now();
-    let cat = catalog::scan(dir, db)?;
-    let entries = cat.entries;
-    let what = db.map(|d| format!("of {d} ")).unwrap_or_default();
-    match entries.first() {
-        None => report.push(
-            Finding::new(
-                "backup.list",
-                Status::Warning,
-                format!("no backups {what}in {}", dir.display()),
-            )
-            .value(0u64, "backups")
-            .hint("take one with `opsbook backup`, or point --dir / backup.dir at where they are"),
-        ),
-        Some(newest) => {
-            let dbs = catalog::databases(&entries);
-            report.push(
-                Finding::ok(
-                    "backup.list",
-                    format!(
-                        "{} backup(s) {what}of {} database(s) in {}, newest {} ago",
-                        entries.len(),
-                        dbs.len(),
-                        dir.display(),
-                        human_duration(newest.age_secs(now).max(0) as f64)
-                    ),
-                )
-                .value(entries.len() as u64, "backups"),
-            );
-        }
-    }
-    report.extend(cat.refused.iter().map(|r| r.finding()));
-    report.sections.push(Section {
-        title: format!("Backups in {}, newest first", dir.display()),
-        columns: LIST_COLUMNS.iter().map(|c| c.to_string()).collect(),
-        rows: entries.iter().map(|e| entry_row(e, now)).collect(),
-        // The id is what `restore` and `backup verify` take: never cut.
-        fit: vec![
-            Fit::Whole,
-            Fit::Optional(1),
-            Fit::Optional(2),
-            Fit::Optional(5),
-            Fit::Optional(3),
-            Fit::Optional(4),
-            Fit::Optional(6),
-        ],
-    });
-    let data: Vec<serde_json::Value> = entries
-        .iter()
-        .map(|e| {
-            serde_json::json!({
-                "id": e.manifest.id,
-                "database": e.manifest.database,
-                "kind": e.manifest.kind,
-                "started_at": e.manifest.started_at,
-                "age_secs": e.age_secs(now),
-                "bytes": e.manifest.bytes,
-                "compression": e.manifest.compression,
-                "verified": e.manifest.verified,
-                "tables": e.manifest.tables.len(),
-                "rows": e.manifest.total_rows(),
-                "archive": e.archive_path,
-                "manifest": e.manifest_path,
-            })
-        })
-        .collect();
-    report.data = Some(serde_json::json!({ "backups": data }));
-    Ok(report)
-}
-
-/// Backup sizes and durations, restore-test results: into the run history for `opsbook
 /// report` (a failure to record is a warning, never the backup's error).
 fn record(ctx: &Ctx, command: &str, values: std::collections::BTreeMap<String, f64>) {
     let dir = ctx.state_dir();
@@ -566,11 +546,30 @@ async fn verify_cmd(
     restore_test: bool,
     jobs: u32,
     dir: &Path,
+    remote_name: Option<&str>,
     ctx: &Ctx,
 ) -> anyhow::Result<Report> {
     let mut report = Report::new("backup verify");
-    let (entry, refused) = catalog::find(dir, what, connection_db(ctx).as_deref())?;
-    report.extend(refused.iter().map(|r| r.finding()));
+    // A remote copy is downloaded and decrypted into a private directory (removed when
+    // `_download` drops) and from there checked exactly like a local backup.
+    let mut _download = None;
+    let entry = match remote_name {
+        Some(name) => {
+            let (bucket, enc) =
+                remote::open(&ctx.config.remotes, name, ctx.config.timeouts.connect.0)?;
+            let listing = remote::list(&bucket, None).await?;
+            let record = remote::fetch::find(&listing, what, connection_db(ctx).as_deref())?;
+            let d = remote::fetch::download(&bucket, record, enc.as_ref(), dir).await?;
+            let entry = d.entry.clone();
+            _download = Some(d);
+            entry
+        }
+        None => {
+            let (entry, refused) = catalog::find(dir, what, connection_db(ctx).as_deref())?;
+            report.extend(refused.iter().map(|r| r.finding()));
+            entry
+        }
+    };
     let id = entry.id().to_string();
     let phase = crate::progress::Phase::start(
         &ctx.output,

@@ -12,6 +12,7 @@ use clap::Args;
 use clap_complete::engine::ArgValueCandidates;
 
 use crate::backup::catalog::{self, Entry};
+use crate::backup::remote;
 use crate::backup::restore::{self, Request};
 use crate::clients::host;
 use crate::commands::backup::{backup_dir, connection_db, DirArgs};
@@ -92,7 +93,7 @@ pub struct RestoreArgs {
 
     /// Restore a Redis snapshot (_redis/<stamp> or latest): place its RDB as the server's
     /// dir/dbfilename for a restart; the server is --redis URL
-    #[arg(long = "rdb", conflicts_with_all = ["db", "into", "stop_service"])]
+    #[arg(long = "rdb", conflicts_with_all = ["db", "into", "stop_service", "remote"])]
     pub rdb: bool,
 
     /// With --rdb, after the restart: compare the server's keys per database with the snapshot
@@ -102,6 +103,11 @@ pub struct RestoreArgs {
     #[command(flatten)]
     pub dir: DirArgs,
 
+    /// Restore the copy on this remote (remotes.NAME): downloaded and decrypted into a private
+    /// directory under the backup directory first (removed afterwards)
+    #[arg(long, value_name = "NAME", requires = "backup")]
+    pub remote: Option<String>,
+
     #[command(flatten)]
     pub pitr: PitrRestoreArgs,
 }
@@ -109,7 +115,7 @@ pub struct RestoreArgs {
 /// Point-in-time recovery through pgBackRest (`opsbook pitr`): into a new data directory,
 /// never over the live cluster.
 #[derive(Debug, Args)]
-#[group(id = "pitr_restore", multiple = true, conflicts_with_all = ["backup", "into", "db", "dry_run", "jobs", "stop_service", "rdb", "check"])]
+#[group(id = "pitr_restore", multiple = true, conflicts_with_all = ["backup", "into", "db", "dry_run", "jobs", "stop_service", "rdb", "check", "remote"])]
 pub struct PitrRestoreArgs {
     /// Recover the pgBackRest stanza to this time ('2026-12-05 09:59:00+00') in a new data directory
     #[arg(long, value_name = "TIME", group = "pitr_target")]
@@ -222,10 +228,21 @@ pub async fn run(args: &RestoreArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             bail!("restore: --stop-service needs systemd: {why}; nothing was changed\nhint: stop the services another way and run without --stop-service");
         }
     }
-    let (entry, refused) = match &args.backup {
-        Some(w) => catalog::find(&dir, w, connection_db(ctx).as_deref())?,
-        None if tty => (choose(&dir, args.db.as_deref())?, vec![]),
-        None => bail!("restore: which backup? give an id (app/latest) or a path\nhint: `opsbook backup list` shows them"),
+    // Kept until the restore is done: the downloaded archive lives in it.
+    let mut _download = None;
+    let (entry, refused) = match (&args.backup, &args.remote) {
+        (Some(w), Some(name)) => {
+            let (bucket, enc) = remote::open(&ctx.config.remotes, name, ctx.config.timeouts.connect.0)?;
+            let listing = remote::list(&bucket, None).await?;
+            let record = remote::fetch::find(&listing, w, connection_db(ctx).as_deref())?;
+            let d = remote::fetch::download(&bucket, record, enc.as_ref(), &dir).await?;
+            let entry = d.entry.clone();
+            _download = Some(d);
+            (entry, vec![])
+        }
+        (Some(w), None) => catalog::find(&dir, w, connection_db(ctx).as_deref())?,
+        (None, _) if tty => (choose(&dir, args.db.as_deref())?, vec![]),
+        (None, _) => bail!("restore: which backup? give an id (app/latest) or a path\nhint: `opsbook backup list` shows them"),
     };
     if entry.manifest.kind == crate::backup::redis::KIND {
         bail!("restore: {} is a Redis snapshot, not a database backup; nothing was changed\nhint: `opsbook restore --rdb {}`", entry.id(), entry.id());

@@ -22,6 +22,7 @@ mod load;
 pub mod metrics;
 mod notify;
 mod numbers;
+pub mod remotes;
 pub mod secrets;
 pub mod services;
 mod thresholds;
@@ -219,6 +220,9 @@ pub struct Config {
     pub monitor: MonitorConfig,
     /// where alerts go: Telegram, a JSON webhook (Slack / Mattermost compatible)
     pub notify: NotifyConfig,
+    /// S3-compatible places for off-site copies of the backups (`backup --remote NAME`)
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub remotes: remotes::Remotes,
     /// point-in-time recovery through pgBackRest (`opsbook pitr setup` prints this section);
     /// when set, `check morning` and `monitor` report the WAL archiver
     pub pitr: Option<PitrConfig>,
@@ -326,6 +330,7 @@ impl Default for Config {
             cleanup: CleanupConfig::default(),
             monitor: MonitorConfig::default(),
             notify: NotifyConfig::default(),
+            remotes: remotes::Remotes::new(),
             pitr: None,
         }
     }
@@ -373,6 +378,9 @@ impl Config {
         }
         for u in c.network.endpoints.iter_mut() {
             *u = mask_url(u);
+        }
+        for r in c.remotes.values_mut() {
+            r.endpoint = r.endpoint.as_deref().map(mask_url);
         }
         if let Some(t) = c.notify.telegram.as_mut() {
             t.api_base = mask_url(&t.api_base);

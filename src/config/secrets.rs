@@ -111,7 +111,11 @@ pub fn breaches(path: &Path, cfg: &Config) -> Vec<Breach> {
             ),
         });
     }
-    for (key, file, what) in secret_files(cfg) {
+    let remote_files = super::remotes::secret_files(&cfg.remotes);
+    let remote_files = remote_files
+        .iter()
+        .map(|(k, p, w)| (k.as_str(), p.as_path(), *w));
+    for (key, file, what) in secret_files(cfg).into_iter().chain(remote_files) {
         if let Some(mode) = readable_by_others(file) {
             out.push(Breach {
                 key: key.to_string(),

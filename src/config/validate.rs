@@ -26,6 +26,9 @@ pub(super) fn validate_located(cfg: &Config, origin: Origin<'_>) -> Result<(), C
 impl Config {
     /// Validate what serde cannot: cross-field rules.
     pub fn validate(&self) -> anyhow::Result<()> {
+        if let Err(message) = super::remotes::validate(&self.remotes) {
+            bail!(ConfigError { message });
+        }
         let t = &self.thresholds;
         for (name, l, lower_is_worse) in [
             ("connections_pct", t.connections_pct, false),

@@ -12,6 +12,7 @@ pub mod indexes;
 pub mod performance;
 pub mod postgres;
 pub mod redis;
+pub mod remote_backup;
 pub mod replication;
 pub mod sessions;
 pub mod stale_stats;

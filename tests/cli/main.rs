@@ -28,6 +28,7 @@ mod package;
 mod pitr;
 mod quiet;
 mod redis_backup;
+mod remote;
 mod replica;
 mod report;
 mod restore;

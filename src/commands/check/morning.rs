@@ -32,6 +32,7 @@ pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
         "redis.up",
         "redis.memory",
         "backup.latest_age",
+        "backup.remote_age (per remote in the config)",
         "backup.manifest_refused",
         "pitr.archiver (when the config has a pitr: section)",
         "restore.leftover",
@@ -162,6 +163,18 @@ pub(super) async fn run(args: &MorningArgs, ctx: &Ctx) -> anyhow::Result<Report>
     report.extend(replication);
     report.extend(redis);
     report.extend(backup);
+    // Off-site copies: after the join (each remote bounded by the probe timeout), so the
+    // morning check without `remotes:` is unchanged.
+    report.extend(
+        probes::remote_backup::remote_age(
+            &ctx.config.remotes,
+            th.backup_age,
+            ctx.config.timeouts.connect.0,
+            timeout,
+            now,
+        )
+        .await,
+    );
     report.extend(leftovers);
     report.extend(units.into_iter().flatten());
     report.extend(journals.into_iter().flatten());

@@ -30,6 +30,7 @@ pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
         "host.disk_usage",
         "postgres.stale_stats",
         "backup.retention",
+        "backup.remote_age (per remote in the config)",
         "restore.leftover",
         "backup.leftover",
         "backup.manifest_refused",
@@ -102,6 +103,16 @@ pub(super) async fn run(args: &NightArgs, ctx: &Ctx) -> anyhow::Result<Report> {
 
     let mut report = Report::new("check night");
     report.extend(pg_up);
+    report.extend(
+        probes::remote_backup::remote_age(
+            &ctx.config.remotes,
+            th.backup_age,
+            ctx.config.timeouts.connect.0,
+            timeout,
+            now,
+        )
+        .await,
+    );
     let mut record: BTreeMap<String, f64> = BTreeMap::new();
 
     // Disks: one finding per mount, with the projection from the history.
