@@ -53,6 +53,7 @@ complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "completions" -d 'Pr
 complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "generate" -d 'Regenerate man/ and completions/ from the command tree (for developers)'
 complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "monitor" -d 'Take a snapshot of host, PostgreSQL, Redis and RQ numbers (or one every --watch) and send alerts'
 complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "report" -d 'Show the run history\'s trends as sparklines, or write them as a self-contained HTML page'
+complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "pitr" -d 'Set up, back up and check point-in-time recovery through pgBackRest'
 complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
@@ -169,6 +170,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_s
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l all -d 'Every database that accepts connections, plus the globals (roles, tablespaces)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l yes -d 'Apply retention without asking (needed when not on a terminal)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l rdb -d 'Snapshot Redis (an RDB over the replica protocol, as `redis-cli --rdb`) instead of a database, into <dir>/_redis/ (the server is --redis URL)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
@@ -248,6 +250,14 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l jobs -d 'pg_
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l stop-service -d 'A systemd unit to stop before the swap and start after it (repeatable)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l dir -d 'Backup directory, one sub-directory per database (default: config backup.dir)' -r -F
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l remote -d 'Restore the copy on this remote (remotes.NAME): downloaded and decrypted into a private directory under the backup directory first (removed afterwards)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l to -d 'Recover the pgBackRest stanza to this time (\'2026-12-05 09:59:00+00\') in a new data directory' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l to-lsn -d 'Recover to this WAL location (0/3000060)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l to-xid -d 'Recover to this transaction id' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l to-name -d 'Recover to this restore point (pg_create_restore_point)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l data-dir -d 'The new data directory (must not exist or be empty; default: beside the stanza\'s pg1-path)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l wait -d 'Seconds to wait for recovery to reach its target' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l stanza -d 'The pgBackRest stanza (default: config `pitr.stanza`, else main)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l pgbackrest-config -d 'The pgBackRest config file opsbook writes and reads (default: config `pitr.config`, else /etc/pgbackrest/opsbook-<stanza>.conf)' -r -F
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
 json\t'The opsbook.report/v1 JSON document'
@@ -259,6 +269,11 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l timeout -d '
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l yes -d 'Go ahead without asking (needed when not on a terminal)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l dry-run -d 'Show the plan and verify the archive; change nothing'
+complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l rdb -d 'Restore a Redis snapshot (_redis/<stamp> or latest): place its RDB as the server\'s dir/dbfilename for a restart; the server is --redis URL'
+complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l check -d 'With --rdb, after the restart: compare the server\'s keys per database with the snapshot'
+complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l promote -d 'At the target: end recovery and run it as a primary beside the live cluster (asks; --yes)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l hand-back -d 'At the target: stop it and print its data directory'
+complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l rehearse -d 'A measured recovery drill in a throwaway directory, removed afterwards (default target: the newest backup)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
@@ -858,21 +873,102 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand report" -l no-color -d '
 complete -c opsbook -n "__fish_opsbook_using_subcommand report" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
 complete -c opsbook -n "__fish_opsbook_using_subcommand report" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand report" -s V -l version -d 'Print version'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report help" -f -a "check" -d 'Run a checklist (the morning runbook, as one report)'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report help" -f -a "backup" -d 'Take, list, verify and prune verified logical backups'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report help" -f -a "restore" -d 'Restore a backup into a new database, prove it complete, then swap it in'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report help" -f -a "diagnose" -d 'Find the cause: lock trees, memory growth, network and slow queries'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report help" -f -a "bench" -d 'Measure a query (the ranking, a named one or --sql) from N clients against its latency target'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report help" -f -a "runbook" -d 'Run, list, show, validate and schedule YAML runbooks of opsbook commands'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report help" -f -a "replica-setup" -d 'Set up streaming replication: prepare the primary, then clone a standby from it'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report help" -f -a "replica" -d 'Show replication health, or promote a standby'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report help" -f -a "sandbox" -d 'Start, show or stop a throwaway PostgreSQL + Redis to try opsbook on'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report help" -f -a "config" -d 'Show or validate the configuration'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report help" -f -a "completions" -d 'Print a shell completion script'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report help" -f -a "generate" -d 'Regenerate man/ and completions/ from the command tree (for developers)'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report help" -f -a "monitor" -d 'Take a snapshot of host, PostgreSQL, Redis and RQ numbers (or one every --watch) and send alerts'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report help" -f -a "report" -d 'Show the run history\'s trends as sparklines, or write them as a self-contained HTML page'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and not __fish_seen_subcommand_from setup backup status help" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and not __fish_seen_subcommand_from setup backup status help" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+json\t'The opsbook.report/v1 JSON document'
+prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
+nagios\t'One Nagios/Icinga plugin line with perfdata'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and not __fish_seen_subcommand_from setup backup status help" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and not __fish_seen_subcommand_from setup backup status help" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and not __fish_seen_subcommand_from setup backup status help" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and not __fish_seen_subcommand_from setup backup status help" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and not __fish_seen_subcommand_from setup backup status help" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and not __fish_seen_subcommand_from setup backup status help" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and not __fish_seen_subcommand_from setup backup status help" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and not __fish_seen_subcommand_from setup backup status help" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and not __fish_seen_subcommand_from setup backup status help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and not __fish_seen_subcommand_from setup backup status help" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and not __fish_seen_subcommand_from setup backup status help" -f -a "setup" -d 'Write the pgBackRest stanza config, turn WAL archiving on (ALTER SYSTEM), create and check the stanza'
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and not __fish_seen_subcommand_from setup backup status help" -f -a "backup" -d 'Take a pgBackRest backup (full, diff or incr) and show the stanza\'s backups'
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and not __fish_seen_subcommand_from setup backup status help" -f -a "status" -d 'Show the backups, the archived WAL range and the server\'s archiver (pg_stat_archiver)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and not __fish_seen_subcommand_from setup backup status help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -l stanza -d 'The pgBackRest stanza (default: config `pitr.stanza`, else main)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -l pgbackrest-config -d 'The pgBackRest config file opsbook writes and reads (default: config `pitr.config`, else /etc/pgbackrest/opsbook-<stanza>.conf)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -l repo -d 'The local repository directory (owned by the PostgreSQL account)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -l retention-full -d 'Full backups to keep (repo1-retention-full)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+json\t'The opsbook.report/v1 JSON document'
+prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
+nagios\t'One Nagios/Icinga plugin line with perfdata'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -l yes -d 'Go ahead without asking (needed when not on a terminal)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from backup" -l stanza -d 'The pgBackRest stanza (default: config `pitr.stanza`, else main)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from backup" -l pgbackrest-config -d 'The pgBackRest config file opsbook writes and reads (default: config `pitr.config`, else /etc/pgbackrest/opsbook-<stanza>.conf)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from backup" -l type -d 'full copies everything; diff what changed since the last full; incr since the last backup' -r -f -a "full\t''
+diff\t''
+incr\t''"
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from backup" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from backup" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+json\t'The opsbook.report/v1 JSON document'
+prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
+nagios\t'One Nagios/Icinga plugin line with perfdata'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from backup" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from backup" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from backup" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from backup" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from backup" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from backup" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from backup" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from backup" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from backup" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from backup" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from status" -l stanza -d 'The pgBackRest stanza (default: config `pitr.stanza`, else main)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from status" -l pgbackrest-config -d 'The pgBackRest config file opsbook writes and reads (default: config `pitr.config`, else /etc/pgbackrest/opsbook-<stanza>.conf)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from status" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from status" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+json\t'The opsbook.report/v1 JSON document'
+prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
+nagios\t'One Nagios/Icinga plugin line with perfdata'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from status" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from status" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from status" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from status" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from status" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from status" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from status" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from help" -f -a "setup" -d 'Write the pgBackRest stanza config, turn WAL archiving on (ALTER SYSTEM), create and check the stanza'
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from help" -f -a "backup" -d 'Take a pgBackRest backup (full, diff or incr) and show the stanza\'s backups'
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from help" -f -a "status" -d 'Show the backups, the archived WAL range and the server\'s archiver (pg_stat_archiver)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report pitr help" -f -a "check" -d 'Run a checklist (the morning runbook, as one report)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report pitr help" -f -a "backup" -d 'Take, list, verify and prune verified logical backups'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report pitr help" -f -a "restore" -d 'Restore a backup into a new database, prove it complete, then swap it in'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report pitr help" -f -a "diagnose" -d 'Find the cause: lock trees, memory growth, network and slow queries'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report pitr help" -f -a "bench" -d 'Measure a query (the ranking, a named one or --sql) from N clients against its latency target'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report pitr help" -f -a "runbook" -d 'Run, list, show, validate and schedule YAML runbooks of opsbook commands'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report pitr help" -f -a "replica-setup" -d 'Set up streaming replication: prepare the primary, then clone a standby from it'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report pitr help" -f -a "replica" -d 'Show replication health, or promote a standby'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report pitr help" -f -a "sandbox" -d 'Start, show or stop a throwaway PostgreSQL + Redis to try opsbook on'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report pitr help" -f -a "config" -d 'Show or validate the configuration'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report pitr help" -f -a "completions" -d 'Print a shell completion script'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report pitr help" -f -a "generate" -d 'Regenerate man/ and completions/ from the command tree (for developers)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report pitr help" -f -a "monitor" -d 'Take a snapshot of host, PostgreSQL, Redis and RQ numbers (or one every --watch) and send alerts'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report pitr help" -f -a "report" -d 'Show the run history\'s trends as sparklines, or write them as a self-contained HTML page'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report pitr help" -f -a "pitr" -d 'Set up, back up and check point-in-time recovery through pgBackRest'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report pitr help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from check" -f -a "morning" -d 'The morning checklist: PostgreSQL, Redis, last night\'s backup, services, journal, host'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from check" -f -a "health" -d 'The seeds\' /health endpoint as a check: PostgreSQL, Redis, RQ queues, app health URLs'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from check" -f -a "night" -d 'The night checklist: disk projection, stale statistics, backup retention, database growth; --cleanup and --maintain act'
@@ -900,3 +996,6 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_su
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from sandbox" -f -a "down" -d 'Stop both servers and remove the sandbox directory'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print the effective configuration (file, environment and flags applied; secrets masked)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "check" -d 'Validate a config file: syntax, unknown keys, types, thresholds, secret file modes'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from pitr" -f -a "setup" -d 'Write the pgBackRest stanza config, turn WAL archiving on (ALTER SYSTEM), create and check the stanza'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from pitr" -f -a "backup" -d 'Take a pgBackRest backup (full, diff or incr) and show the stanza\'s backups'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from pitr" -f -a "status" -d 'Show the backups, the archived WAL range and the server\'s archiver (pg_stat_archiver)'
