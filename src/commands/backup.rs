@@ -20,6 +20,7 @@ use crate::report::{one_line, Finding, Report, Section, Status};
 
 mod list;
 mod prune_remote;
+pub(crate) mod redis;
 use list::{entry_row, list};
 
 /// Every finding id this command emits (see [`FindingIds`]).
@@ -436,7 +437,7 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     }
     if args.redis_rdb {
         let (findings, values, stopped) =
-            super::backup_redis::create(&dir, args.compress, threads, ctx, &interrupt).await?;
+            redis::create(&dir, args.compress, threads, ctx, &interrupt).await?;
         report.extend(findings);
         if stopped {
             return Ok(report);
@@ -577,7 +578,7 @@ async fn verify_cmd(
     );
     if entry.manifest.kind == crate::backup::redis::KIND {
         phase.finish();
-        super::backup_redis::verify_entry(&entry, restore_test, &mut report).await?;
+        redis::verify_entry(&entry, restore_test, &mut report).await?;
         return Ok(report);
     }
     let checked = verify::check(&entry).await;

@@ -2,7 +2,6 @@
 //! `cli::dispatch` is the one match from the clap tree to these.
 
 pub mod backup;
-pub mod backup_redis;
 pub mod bench;
 pub mod check;
 pub mod completions;
@@ -15,6 +14,5 @@ pub mod replica;
 pub mod replica_setup;
 pub mod report;
 pub mod restore;
-pub mod restore_to;
 pub mod runbook;
 pub mod sandbox;

@@ -4,6 +4,8 @@
 //! The steps are `backup::restore`; this file is the arguments, choosing a backup on a
 //! terminal, and the confirmation.
 
+mod to;
+
 use std::path::PathBuf;
 use std::time::SystemTime;
 
@@ -200,8 +202,8 @@ fn choose(dir: &std::path::Path, db: Option<&str>) -> anyhow::Result<Entry> {
 }
 
 pub async fn run(args: &RestoreArgs, ctx: &Ctx) -> anyhow::Result<Report> {
-    if let Some(target) = crate::commands::restore_to::target(args) {
-        return crate::commands::restore_to::run(args, target, ctx).await;
+    if let Some(target) = to::target(args) {
+        return to::run(args, target, ctx).await;
     }
     let p = &args.pitr;
     if p.promote || p.hand_back || p.data_dir.is_some() {
@@ -211,14 +213,14 @@ pub async fn run(args: &RestoreArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let dir: PathBuf = backup_dir(&args.dir, ctx);
     let tty = crate::confirm::interactive();
     if args.rdb {
-        let req = crate::commands::backup_redis::RestoreRequest {
+        let req = crate::commands::backup::redis::RestoreRequest {
             backup: args.backup.as_deref(),
             dir: &dir,
             check: args.check,
             yes: args.yes,
             dry_run: args.dry_run,
         };
-        return crate::commands::backup_redis::restore(req, ctx).await;
+        return crate::commands::backup::redis::restore(req, ctx).await;
     }
     if !args.yes && !args.dry_run && !tty {
         bail!("restore: refusing to run without confirmation when not on a terminal; nothing was changed\nhint: pass --yes (after a --dry-run to read the plan), or run it on a terminal");

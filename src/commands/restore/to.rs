@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::bail;
 
-use crate::commands::restore::RestoreArgs;
+use super::RestoreArgs;
 use crate::context::Ctx;
 use crate::pitr::recover::{self, Recovered, Target};
 use crate::pitr::{pgbackrest, Stanza};
