@@ -56,6 +56,27 @@ pub fn sandbox() -> &'static Sandbox {
     }
 }
 
+/// A PostgreSQL cluster of a test's own (no Redis), for tests that change what the shared
+/// sandbox must keep (archive_mode, replication): named with the test prefix so a dead test
+/// process's cluster is reaped by the next `up`, and stopped with the process (`owner_pid`).
+pub fn own_cluster(tag: &str) -> Sandbox {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let me = std::process::id();
+    Sandbox::up(&UpOptions {
+        dir: std::env::temp_dir().join(format!("{TEST_PREFIX}{me}-{tag}{nanos}")),
+        demo_data: false,
+        demo_scale: 1,
+        owner_pid: Some(me),
+        redis: false,
+    })
+    .unwrap_or_else(|e| {
+        panic!("starting the {tag} test's own cluster (apt-get install postgresql): {e:#}")
+    })
+}
+
 /// Tests that compare cluster-wide numbers (connection counts) take this lock exclusively;
 /// every other test takes it shared, so the numbers do not move under the comparison.
 static CLUSTER: RwLock<()> = RwLock::new(());

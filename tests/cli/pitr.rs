@@ -8,30 +8,17 @@ use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use opsbook::sandbox::{Sandbox, UpOptions};
+use opsbook::sandbox::Sandbox;
 use serde_json::Value;
 
-use super::harness::{closed_port, opsbook, wait_until, Opsbook, Run, Scratch};
+use super::harness::{closed_port, opsbook, own_cluster, wait_until, Opsbook, Run, Scratch};
 
 /// The cluster that gets archive_mode; `down` also stops clusters in its spare directories.
 struct Cluster(Sandbox);
 
 impl Cluster {
     fn up() -> Cluster {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let me = std::process::id();
-        let sb = Sandbox::up(&UpOptions {
-            dir: std::env::temp_dir().join(format!("opsbook-test-{me}-pitr{nanos}")),
-            demo_data: false,
-            demo_scale: 1,
-            owner_pid: Some(me),
-            redis: false,
-        })
-        .expect("starting the pitr test's cluster (apt-get install postgresql)");
-        Cluster(sb)
+        Cluster(own_cluster("pitr"))
     }
 
     fn restart(&self) {

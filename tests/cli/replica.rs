@@ -8,30 +8,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use opsbook::sandbox::{Sandbox, UpOptions};
+use opsbook::sandbox::Sandbox;
 use serde_json::Value;
 
-use super::harness::{closed_port, opsbook, wait_until, Opsbook, Run, Scratch};
+use super::harness::{closed_port, opsbook, own_cluster, wait_until, Opsbook, Run, Scratch};
 
 /// The dedicated primary; `down` also stops any cluster in its spare directories.
 struct Primary(Sandbox);
 
 impl Primary {
     fn up() -> Primary {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let me = std::process::id();
-        let sb = Sandbox::up(&UpOptions {
-            dir: std::env::temp_dir().join(format!("opsbook-test-{me}-replica{nanos}")),
-            demo_data: false,
-            demo_scale: 1,
-            owner_pid: Some(me),
-            redis: false,
-        })
-        .expect("starting the replica test's primary (apt-get install postgresql)");
-        Primary(sb)
+        Primary(own_cluster("replica"))
     }
 
     fn port(&self) -> u16 {
