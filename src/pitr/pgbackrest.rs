@@ -22,6 +22,13 @@ pub fn run(stanza: &Stanza, args: &[String], command: &str) -> anyhow::Result<St
     if !installed() {
         bail!("pgbackrest {command}: pgbackrest is not installed\n{HINT_INSTALL}");
     }
+    if !stanza.conf.is_file() {
+        bail!(
+            "pgbackrest {command}: no pgBackRest config {} for stanza {}\nhint: set the stanza up with `opsbook pitr setup`, or name its file with --pgbackrest-config / the config's pitr.config",
+            stanza.conf.display(),
+            stanza.name
+        );
+    }
     let owner = pg_ctl::standby_owner()?;
     let mut cmd = pg_ctl::command_as(Path::new("pgbackrest"), owner.as_ref());
     cmd.arg(format!("--config={}", stanza.conf.display()))

@@ -278,3 +278,27 @@ fn setup_backup_then_restore_to_a_time_shows_the_first_rows_and_not_the_second()
         "{morning}"
     );
 }
+
+/// An operator who runs `pitr status` before `pitr setup` is told to set the stanza up, not
+/// shown pgBackRest's "unable to open missing file" error.
+#[test]
+fn status_without_a_stanza_config_says_to_run_pitr_setup() {
+    if !pgbackrest_installed() {
+        eprintln!("skipping: pgbackrest is not installed (apt-get install pgbackrest)");
+        return;
+    }
+    let s = Scratch::new("pitr-noconf");
+    let missing = s.path().join("opsbook-main.conf");
+    let run = opsbook(&["pitr", "status", "--pgbackrest-config"])
+        .arg(&missing)
+        .run();
+    assert_eq!(run.code, 3, "{run}");
+    assert!(
+        run.stderr.contains("no pgBackRest config")
+            && run
+                .stderr
+                .contains("hint: set the stanza up with `opsbook pitr setup`"),
+        "{run}"
+    );
+    assert!(!missing.exists(), "{run}");
+}
