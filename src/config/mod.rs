@@ -25,6 +25,7 @@ mod numbers;
 pub mod remotes;
 pub mod secrets;
 pub mod services;
+pub mod targets;
 mod thresholds;
 mod validate;
 
@@ -226,6 +227,10 @@ pub struct Config {
     /// point-in-time recovery through pgBackRest (`opsbook pitr setup` prints this section);
     /// when set, `check morning` and `monitor` report the WAL archiver
     pub pitr: Option<PitrConfig>,
+    /// the stack's other nodes: PostgreSQL, Redis, Sentinels, HAProxy and groups of them
+    /// (`--target NAME|GROUP`, `--all`)
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub targets: targets::Targets,
 }
 
 /// `pitr:` the pgBackRest stanza opsbook set up and the config file it wrote.
@@ -331,6 +336,7 @@ impl Default for Config {
             monitor: MonitorConfig::default(),
             notify: NotifyConfig::default(),
             remotes: remotes::Remotes::new(),
+            targets: targets::Targets::new(),
             pitr: None,
         }
     }
@@ -381,6 +387,20 @@ impl Config {
         }
         for r in c.remotes.values_mut() {
             r.endpoint = r.endpoint.as_deref().map(mask_url);
+        }
+        for t in c.targets.values_mut() {
+            match t {
+                targets::Target::Postgres(p) => {
+                    p.url = mask_url(&p.url);
+                    if let Some(api) = p.patroni.as_mut() {
+                        api.url = mask_url(&api.url);
+                    }
+                }
+                targets::Target::Redis(r) => r.url = mask_url(&r.url),
+                targets::Target::Sentinel(s) => s.url = mask_url(&s.url),
+                targets::Target::Haproxy(h) => h.url = h.url.as_deref().map(mask_url),
+                targets::Target::Group(_) => {}
+            }
         }
         if let Some(t) = c.notify.telegram.as_mut() {
             t.api_base = mask_url(&t.api_base);

@@ -29,6 +29,9 @@ impl Config {
         if let Err(message) = super::remotes::validate(&self.remotes) {
             bail!(ConfigError { message });
         }
+        if let Err(message) = super::targets::validate(&self.targets) {
+            bail!(ConfigError { message });
+        }
         let t = &self.thresholds;
         for (name, l, lower_is_worse) in [
             ("connections_pct", t.connections_pct, false),
