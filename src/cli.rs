@@ -11,9 +11,10 @@ use futures_util::future::LocalBoxFuture;
 use crate::commands::check::CheckCommand;
 use crate::commands::{
     backup, bench, check, completions, config, diagnose, generate, monitor, pitr, replica,
-    replica_setup, report, restore, runbook, sandbox,
+    replica_setup, report, restore, runbook, sandbox, targets,
 };
 use crate::context::{Ctx, Overrides};
+use crate::fleet;
 pub use crate::render::Format;
 use crate::render::Output;
 use crate::report::{FindingIds, Report};
@@ -84,6 +85,14 @@ pub struct GlobalArgs {
     /// Show every column of every table and whole summaries, whatever the terminal's width
     #[arg(long, global = true)]
     pub wide: bool,
+
+    /// Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)
+    #[arg(long, global = true, value_name = "NAME|GROUP", conflicts_with_all = ["pg", "redis"], add = clap_complete::engine::ArgValueCandidates::new(crate::completion::target_names))]
+    pub target: Option<String>,
+
+    /// Run against every inventory target, concurrently, as one report
+    #[arg(long, global = true, conflicts_with_all = ["pg", "redis"])]
+    pub all: bool,
 }
 
 fn parse_timeout(s: &str) -> Result<f64, String> {
@@ -142,6 +151,8 @@ impl GlobalArgs {
             pg: self.pg.clone(),
             redis: self.redis.clone(),
             timeout: self.timeout,
+            target: self.target.clone(),
+            all: self.all,
         }
     }
 }
@@ -182,6 +193,9 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Set up, back up and check point-in-time recovery through pgBackRest
     Pitr(pitr::PitrArgs),
+    /// List the inventory of targets (`targets:` in the config) that --target and --all select
+    #[command(after_help = targets::after_help())]
+    Targets(targets::TargetsArgs),
 }
 
 impl Command {
@@ -203,6 +217,7 @@ impl Command {
             Command::Monitor(_) => "monitor".to_string(),
             Command::Report(_) => "report".to_string(),
             Command::Pitr(a) => format!("pitr {}", a.name()),
+            Command::Targets(a) => format!("targets {}", a.name()),
         }
     }
 
@@ -212,8 +227,98 @@ impl Command {
     }
 }
 
-/// The one match from the clap tree to the command that runs it.
+impl Command {
+    /// How the command runs with `--target`/`--all` (see `fleet`): checks fan out, commands
+    /// that act take one target as their connection, runbooks pass the selection to their
+    /// steps, the rest work on this host or on files and refuse it.
+    pub fn fleet_mode(&self) -> fleet::Mode {
+        use fleet::Mode;
+        let each = Mode::Each {
+            extra: std::time::Duration::ZERO,
+        };
+        match self {
+            Command::Check(a) => match &a.which {
+                CheckCommand::Night(n) if n.maintain || n.cleanup => Mode::One,
+                _ => each,
+            },
+            Command::Monitor(a) if a.watch.is_some() => Mode::One,
+            Command::Monitor(_) => each,
+            Command::Replica(a) => match a.which {
+                replica::ReplicaCommand::Status(_) => each,
+                replica::ReplicaCommand::Promote(_) => Mode::One,
+            },
+            Command::Diagnose(a) => match &a.which {
+                diagnose::DiagnoseCommand::Locks(l)
+                    if l.cancel.is_some() || l.terminate.is_some() || l.watch.is_some() =>
+                {
+                    Mode::One
+                }
+                diagnose::DiagnoseCommand::Config(c) if c.apply || c.rollback.is_some() => {
+                    Mode::One
+                }
+                diagnose::DiagnoseCommand::Memory(m) => Mode::Each {
+                    extra: m.duration.0,
+                },
+                _ => each,
+            },
+            Command::Backup(_)
+            | Command::Restore(_)
+            | Command::Bench(_)
+            | Command::ReplicaSetup(_)
+            | Command::Pitr(_) => Mode::One,
+            Command::Runbook(_) => Mode::Through,
+            Command::Sandbox(_) => Mode::Refuse {
+                why: "the sandbox is its own servers",
+            },
+            Command::Config(_) => Mode::Refuse {
+                why: "it reads the config file",
+            },
+            Command::Completions(_) | Command::Generate(_) => Mode::Refuse {
+                why: "it prints generated text",
+            },
+            Command::Report(_) => Mode::Refuse {
+                why: "it reads this host's run history",
+            },
+            Command::Targets(_) => Mode::Refuse {
+                why: "it lists the inventory itself",
+            },
+        }
+    }
+}
+
+/// The one way from the clap tree to the command: as typed, or with `--target`/`--all`
+/// through the fan-out (`fleet`), by the command's [`Command::fleet_mode`].
 pub async fn dispatch(command: &Command, ctx: &Ctx) -> anyhow::Result<Report> {
+    if !ctx.overrides.selects_targets() {
+        return run_command(command, ctx).await;
+    }
+    let name = command.name();
+    match command.fleet_mode() {
+        fleet::Mode::Each { extra } => {
+            let plan = fleet::Plan::each(ctx, extra)?;
+            let mut report = plan.run(ctx, &name, |c| run_command(command, c)).await;
+            if let Command::Monitor(a) = command {
+                monitor::notify_merged(a, ctx, &mut report).await?;
+            }
+            Ok(report)
+        }
+        fleet::Mode::One => {
+            let Some((target, one)) = fleet::one(ctx, &name)? else {
+                return run_command(command, ctx).await;
+            };
+            let mut report = run_command(command, &one).await?;
+            for f in &mut report.findings {
+                f.target.get_or_insert_with(|| target.clone());
+            }
+            Ok(report)
+        }
+        fleet::Mode::Through => run_command(command, ctx).await,
+        fleet::Mode::Refuse { why } => Err(fleet::refuse(ctx, &name, why)),
+    }
+}
+
+/// The one match from the clap tree to the command that runs it.
+async fn run_command(command: &Command, ctx: &Ctx) -> anyhow::Result<Report> {
     match command {
         Command::Check(a) => check::run(a, ctx).await,
         Command::Backup(a) => backup::run(a, ctx).await,
@@ -230,6 +335,7 @@ pub async fn dispatch(command: &Command, ctx: &Ctx) -> anyhow::Result<Report> {
         Command::Monitor(a) => monitor::run(a, ctx).await,
         Command::Report(a) => report::run(a, ctx).await,
         Command::Pitr(a) => pitr::run(a, ctx).await,
+        Command::Targets(a) => targets::run(a, ctx),
     }
 }
 
@@ -261,6 +367,7 @@ pub const FINDING_IDS: &[&FindingIds] = &[
     &pitr::SETUP_FINDING_IDS,
     &pitr::BACKUP_FINDING_IDS,
     &pitr::STATUS_FINDING_IDS,
+    &fleet::FINDING_IDS,
 ];
 
 /// Whether a report of `command` may carry finding `id`: declared in the command's table. A
@@ -269,7 +376,8 @@ pub fn declares_finding(command: &str, id: &str) -> bool {
     let own = FINDING_IDS
         .iter()
         .any(|t| t.covers(command) && t.declares(id));
-    own || (command == "runbook run" && FINDING_IDS.iter().any(|t| t.declares(id)))
+    own || fleet::adds(id)
+        || (command == "runbook run" && FINDING_IDS.iter().any(|t| t.declares(id)))
 }
 
 /// Runbook steps, parsed by the same clap tree as the command line and run in-process.

@@ -58,3 +58,12 @@ pub fn backup_ids() -> Vec<CompletionCandidate> {
     );
     out
 }
+
+/// The inventory's target and group names (`targets:` in the default config), with their kind.
+pub fn target_names() -> Vec<CompletionCandidate> {
+    default_config()
+        .targets
+        .iter()
+        .map(|(name, t)| CompletionCandidate::new(name).help(Some(t.kind().into())))
+        .collect()
+}

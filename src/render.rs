@@ -371,11 +371,22 @@ impl Families {
 /// requires of families that span files.
 pub fn prometheus(report: &Report) -> String {
     let cmd = format!("command=\"{}\"", label_escape(&report.command));
+    // A fanned-out run (--target/--all) labels every series with its target (`target=""` for
+    // the host's own), so each family keeps one set of label names.
+    let fanned_out = report.findings.iter().any(|f| f.target.is_some());
     let subject = |f: &Finding| {
-        format!(
+        let subject = format!(
             "subject=\"{}\"",
             label_escape(f.subject.as_deref().unwrap_or(""))
-        )
+        );
+        if fanned_out {
+            format!(
+                "{subject},target=\"{}\"",
+                label_escape(f.target.as_deref().unwrap_or(""))
+            )
+        } else {
+            subject
+        }
     };
     let mut fam = Families::default();
     for f in report.findings.iter().filter(|f| f.value.is_number()) {

@@ -113,6 +113,10 @@ pub struct Finding {
     /// finding has none (Nagios perfdata prints them as `;warn;crit`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thresholds: Option<Thresholds>,
+    /// The inventory target (`targets:` in the config) the finding is about, in a run with
+    /// `--target`/`--all`; absent otherwise (an additive field of opsbook.report/v1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
 }
 
 /// Which side of a threshold is bad.
@@ -145,6 +149,7 @@ impl Finding {
             hint: None,
             detail: Vec::new(),
             thresholds: None,
+            target: None,
         }
     }
 
@@ -220,11 +225,20 @@ impl Finding {
         Finding::new(id, Status::Unknown, one_line(err))
     }
 
-    /// The finding id plus subject, as shown in tables and nagios output.
+    /// The inventory target this finding is about (a run with `--target`/`--all`).
+    pub fn target(mut self, target: impl Into<String>) -> Self {
+        self.target = Some(target.into());
+        self
+    }
+
+    /// The finding id plus target and subject, as shown in tables and nagios output:
+    /// `id`, `id[subject]`, `id[target]` or `id[target:subject]`.
     pub fn label(&self) -> String {
-        match &self.subject {
-            Some(s) => format!("{}[{}]", self.id, s),
-            None => self.id.clone(),
+        match (&self.target, &self.subject) {
+            (Some(t), Some(s)) => format!("{}[{t}:{s}]", self.id),
+            (Some(t), None) => format!("{}[{t}]", self.id),
+            (None, Some(s)) => format!("{}[{}]", self.id, s),
+            (None, None) => self.id.clone(),
         }
     }
 }

@@ -16,3 +16,4 @@ pub mod report;
 pub mod restore;
 pub mod runbook;
 pub mod sandbox;
+pub mod targets;

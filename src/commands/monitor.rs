@@ -247,6 +247,33 @@ async fn snapshot(args: &MonitorArgs, ctx: &Ctx, notifier: &Notifier) -> anyhow:
     Ok(report)
 }
 
+/// After a fanned-out `monitor` (`--target`/`--all`, whose parts send nothing): the alerts of
+/// the merged report, sent once, keyed by target too.
+pub async fn notify_merged(
+    args: &MonitorArgs,
+    ctx: &Ctx,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    if args.no_notify {
+        return Ok(());
+    }
+    let notifier = Notifier::from_config(&ctx.config.notify, &process_env)?;
+    if notifier.is_empty() {
+        return Ok(());
+    }
+    let (failed, _) = notify::dispatch_alerts(
+        &notifier,
+        &ctx.config.notify,
+        &ctx.state_dir(),
+        "monitor",
+        &report.findings,
+        crate::state::now_secs(),
+    )
+    .await;
+    report.extend(failed);
+    Ok(())
+}
+
 /// `postgres.slow_query_count`: the slow statements of the connected database (one definition
 /// with check afternoon and diagnose queries: `statements::Slow`).
 async fn slow_queries(

@@ -35,6 +35,18 @@ pub fn inline_secrets(cfg: &Config) -> Vec<(String, &'static str)> {
     if let Some(t) = &cfg.notify.telegram {
         look("notify.telegram.api_base".into(), &t.api_base);
     }
+    for (name, t) in &cfg.targets {
+        let url = match t {
+            super::targets::Target::Postgres(p) => Some(p.url.as_str()),
+            super::targets::Target::Redis(r) => Some(r.url.as_str()),
+            super::targets::Target::Sentinel(s) => Some(s.url.as_str()),
+            super::targets::Target::Haproxy(h) => h.url.as_deref(),
+            super::targets::Target::Group(_) => None,
+        };
+        if let Some(u) = url {
+            look(format!("targets.{name}.url"), u);
+        }
+    }
     if cfg.notify.webhook.is_some() {
         found.push((
             "notify.webhook.url".into(),
@@ -111,7 +123,8 @@ pub fn breaches(path: &Path, cfg: &Config) -> Vec<Breach> {
             ),
         });
     }
-    let remote_files = super::remotes::secret_files(&cfg.remotes);
+    let mut remote_files = super::remotes::secret_files(&cfg.remotes);
+    remote_files.extend(super::targets::secret_files(&cfg.targets));
     let remote_files = remote_files
         .iter()
         .map(|(k, p, w)| (k.as_str(), p.as_path(), *w));

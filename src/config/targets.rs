@@ -253,6 +253,38 @@ pub fn validate(targets: &Targets) -> Result<(), String> {
     Ok(())
 }
 
+/// The secret files the targets name: `(key, path, what)`, held to the 0600 rule with the
+/// config's other secret files (`secrets::breaches`).
+pub fn secret_files(targets: &Targets) -> Vec<(String, PathBuf, &'static str)> {
+    let mut out = Vec::new();
+    for (name, t) in targets {
+        let (file, patroni) = match t {
+            Target::Postgres(p) => (
+                p.password_file.as_ref(),
+                p.patroni.as_ref().and_then(|a| a.password_file.as_ref()),
+            ),
+            Target::Redis(r) => (r.password_file.as_ref(), None),
+            Target::Sentinel(s) => (s.password_file.as_ref(), None),
+            Target::Haproxy(_) | Target::Group(_) => (None, None),
+        };
+        if let Some(p) = file {
+            out.push((
+                format!("targets.{name}.password_file"),
+                p.clone(),
+                "password file",
+            ));
+        }
+        if let Some(p) = patroni {
+            out.push((
+                format!("targets.{name}.patroni.password_file"),
+                p.clone(),
+                "Patroni password file",
+            ));
+        }
+    }
+    out
+}
+
 fn node_names(targets: &Targets) -> Vec<&str> {
     targets
         .iter()

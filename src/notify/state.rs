@@ -71,9 +71,19 @@ pub struct AlertState {
 }
 
 pub fn key(f: &Finding) -> String {
-    match &f.subject {
+    match subject_of(f) {
         Some(s) => format!("{}/{s}", f.id),
         None => f.id.clone(),
+    }
+}
+
+/// An alert's subject: the finding's, prefixed by its inventory target (`pg-a:app`, `pg-a`)
+/// in a run with --target/--all, so two targets' alerts of one id are two alerts.
+fn subject_of(f: &Finding) -> Option<String> {
+    match (&f.target, &f.subject) {
+        (Some(t), Some(s)) => Some(format!("{t}:{s}")),
+        (Some(t), None) => Some(t.clone()),
+        (None, s) => s.clone(),
     }
 }
 
@@ -119,7 +129,7 @@ impl AlertState {
             }
             let a = self.alerts.entry(k.clone()).or_insert_with(|| Alert {
                 id: f.id.clone(),
-                subject: f.subject.clone(),
+                subject: subject_of(f),
                 status: f.status,
                 summary: f.summary.clone(),
                 firing: false,
