@@ -17,6 +17,7 @@ mod diagnose_memory;
 mod diagnose_network;
 mod diagnose_queries;
 mod docker;
+mod fleet;
 mod formats;
 mod hardening_input;
 mod harness;
