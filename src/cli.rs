@@ -131,6 +131,19 @@ impl ValueEnum for Format {
     }
 }
 
+impl Cli {
+    /// What the flags override for the whole run. `backup --all` (every database) is backup's
+    /// own flag, not the inventory's `--all`: clap shares one id between the two, so a
+    /// backup's `--all` never selects targets.
+    pub fn overrides(&self) -> Overrides {
+        let mut o = self.global.overrides();
+        if self.command.owns_all_flag() {
+            o.all = false;
+        }
+        o
+    }
+}
+
 impl GlobalArgs {
     /// The output settings every layer reads, as plain data.
     pub fn output(&self) -> Output {
@@ -219,6 +232,12 @@ impl Command {
             Command::Pitr(a) => format!("pitr {}", a.name()),
             Command::Targets(a) => format!("targets {}", a.name()),
         }
+    }
+
+    /// Whether `--all` is the command's own flag (`backup --all`: every database) rather
+    /// than the global one (every inventory target).
+    pub fn owns_all_flag(&self) -> bool {
+        matches!(self, Command::Backup(_))
     }
 
     /// Commands that only print generated text and need no configuration.
@@ -450,7 +469,10 @@ impl StepRunner for Steps {
     fn parse(&self, words: &[String]) -> Result<ParsedStep, String> {
         let (cli, matches) = Steps::parse_matches(words)?;
         Ok(ParsedStep {
-            global_flags: global_flags_given(&matches),
+            global_flags: global_flags_given(&matches)
+                .into_iter()
+                .filter(|f| !(f == "--all" && cli.command.owns_all_flag()))
+                .collect(),
             all_global_flags: global_flag_names(),
             runbook_target: match &cli.command {
                 Command::Runbook(r) => r.run_target().map(str::to_string),

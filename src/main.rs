@@ -246,7 +246,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         (Config::default(), Source::Defaults)
     };
     let output = cli.global.output();
-    let ctx = Ctx::new(cfg, source, output.clone(), cli.global.overrides());
+    let ctx = Ctx::new(cfg, source, output.clone(), cli.overrides());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
