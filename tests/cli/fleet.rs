@@ -366,3 +366,56 @@ fn a_sentinel_target_is_reached_and_names_its_master() {
         .unwrap()
         .contains("does not monitor a master named other"));
 }
+
+#[test]
+fn a_targets_secret_follows_the_configs_rules() {
+    // A password written into a target's URL makes a config others can read refused,
+    // naming the key (as for postgres.url).
+    let inv = inventory(
+        "fleet_inline",
+        "  pg-x: {kind: postgres, url: 'postgres://postgres:hunter2@127.0.0.1:1/postgres'}\n",
+    );
+    let text = std::fs::read_to_string(&inv.config).unwrap();
+    let readable = inv.scratch.write("readable.yaml", &text, 0o644);
+    let r = opsbook(&["check", "morning", "--all"])
+        .config(&readable)
+        .run();
+    assert_eq!(r.code, 3, "{r}");
+    assert!(r.stderr.contains("targets.pg-x.url"), "{r}");
+    assert!(!r.stderr.contains("hunter2"), "{r}");
+
+    // A target's password file others can read is refused, naming the key.
+    let inv = inventory("fleet_mode", "");
+    let open = inv.scratch.write("open.pass", "x\n", 0o644);
+    let text = std::fs::read_to_string(&inv.config).unwrap()
+        + &format!(
+            "  cache-pw: {{kind: redis, url: 'redis://127.0.0.1:1', password_file: {}}}\n",
+            open.display()
+        );
+    let cfg = inv.scratch.write("open.yaml", &text, 0o600);
+    let r = opsbook(&["check", "morning", "--all"]).config(&cfg).run();
+    assert_eq!(r.code, 3, "{r}");
+    assert!(r.stderr.contains("targets.cache-pw.password_file"), "{r}");
+}
+
+#[test]
+fn monitor_and_diagnose_fan_out_too() {
+    let inv = inventory("fleet_monitor", "");
+    let r = run(
+        &inv,
+        &["monitor", "--all", "--no-notify", "--format", "json"],
+    );
+    let j = r.json();
+    assert_eq!(targets_of(&j, "postgres.up"), ["pg-a", "pg-b"], "{r}");
+    assert_eq!(targets_of(&j, "redis.up"), ["cache"], "{r}");
+    // CPU is sampled once, for this host.
+    assert_eq!(Run::findings(&j, "host.cpu_usage").len(), 1, "{r}");
+
+    let r = run(
+        &inv,
+        &["diagnose", "locks", "--target", "db", "--format", "json"],
+    );
+    let j = r.json();
+    assert_eq!(r.code, 0, "{r}");
+    assert_eq!(targets_of(&j, "locks.waiting"), ["pg-a", "pg-b"], "{r}");
+}
