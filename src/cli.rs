@@ -255,26 +255,31 @@ impl Command {
         let each = Mode::Each {
             extra: std::time::Duration::ZERO,
         };
+        let acts = Mode::One {
+            what: "acts on one server",
+        };
+        let watches = Mode::One {
+            what: "with --watch redraws one server's view",
+        };
         match self {
             Command::Check(a) => match &a.which {
-                CheckCommand::Night(n) if n.maintain || n.cleanup => Mode::One,
+                CheckCommand::Night(n) if n.maintain || n.cleanup => acts,
                 _ => each,
             },
-            Command::Monitor(a) if a.watch.is_some() => Mode::One,
+            Command::Monitor(a) if a.watch.is_some() => watches,
             Command::Monitor(_) => each,
             Command::Replica(a) => match a.which {
                 replica::ReplicaCommand::Status(_) => each,
-                replica::ReplicaCommand::Promote(_) => Mode::One,
+                replica::ReplicaCommand::Promote(_) => acts,
             },
             Command::Diagnose(a) => match &a.which {
                 diagnose::DiagnoseCommand::Locks(l)
-                    if l.cancel.is_some() || l.terminate.is_some() || l.watch.is_some() =>
+                    if l.cancel.is_some() || l.terminate.is_some() =>
                 {
-                    Mode::One
+                    acts
                 }
-                diagnose::DiagnoseCommand::Config(c) if c.apply || c.rollback.is_some() => {
-                    Mode::One
-                }
+                diagnose::DiagnoseCommand::Locks(l) if l.watch.is_some() => watches,
+                diagnose::DiagnoseCommand::Config(c) if c.apply || c.rollback.is_some() => acts,
                 diagnose::DiagnoseCommand::Memory(m) => Mode::Each {
                     extra: m.duration.0,
                 },
@@ -284,7 +289,7 @@ impl Command {
             | Command::Restore(_)
             | Command::Bench(_)
             | Command::ReplicaSetup(_)
-            | Command::Pitr(_) => Mode::One,
+            | Command::Pitr(_) => acts,
             Command::Runbook(_) => Mode::Through,
             Command::Sandbox(_) => Mode::Refuse {
                 why: "the sandbox is its own servers",
@@ -321,8 +326,8 @@ pub async fn dispatch(command: &Command, ctx: &Ctx) -> anyhow::Result<Report> {
             }
             Ok(report)
         }
-        fleet::Mode::One => {
-            let Some((target, one)) = fleet::one(ctx, &name)? else {
+        fleet::Mode::One { what } => {
+            let Some((target, one)) = fleet::one(ctx, &name, what)? else {
                 return run_command(command, ctx).await;
             };
             let mut report = run_command(command, &one).await?;

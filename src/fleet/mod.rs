@@ -54,8 +54,9 @@ pub enum Mode {
     /// Against each selected target, merged into one report; `extra` is the time the command
     /// takes beyond its probes' timeouts (a sampling duration), added to each part's deadline.
     Each { extra: Duration },
-    /// With ONE PostgreSQL or Redis target as its connection (a command that acts).
-    One,
+    /// With ONE PostgreSQL or Redis target as its connection (a command that acts, or one
+    /// that redraws one server's view); `what` says which, for the refusal of `--all`.
+    One { what: &'static str },
     /// The command passes the selection on (a runbook's steps fan out themselves).
     Through,
     /// The command does not run against targets (`why` says what it works on instead).
@@ -106,7 +107,7 @@ fn target_ctx(ctx: &Ctx, t: Option<&Target>, scope: Scope) -> Ctx {
 
 /// For a command that acts: the context of the ONE target `--target` names, and its name;
 /// None without `--target`/`--all`. `--all`, a group, a Sentinel or an HAProxy is refused.
-pub fn one(ctx: &Ctx, command: &str) -> anyhow::Result<Option<(String, Ctx)>> {
+pub fn one(ctx: &Ctx, command: &str, what: &str) -> anyhow::Result<Option<(String, Ctx)>> {
     if !ctx.overrides.selects_targets() {
         return Ok(None);
     }
@@ -115,13 +116,13 @@ pub fn one(ctx: &Ctx, command: &str) -> anyhow::Result<Option<(String, Ctx)>> {
     let name = match (&ctx.overrides.target, ctx.overrides.all) {
         (Some(n), false) => n.clone(),
         _ => bail!(
-            "`{command}` acts on one server: --all is refused\nhint: name one PostgreSQL or Redis target with --target NAME (see `opsbook targets list`)"
+            "`{command}` {what}: --all is refused\nhint: name one PostgreSQL or Redis target with --target NAME (see `opsbook targets list`)"
         ),
     };
     let chosen = targets::select(&ctx.config.targets, Some(&name), false)?;
     match (ctx.config.targets.get(&name), chosen.as_slice()) {
         (Some(Target::Group(_)), _) => bail!(
-            "`{command}` acts on one server: {sel} names a group\nhint: name one of its members with --target NAME (see `opsbook targets list`)"
+            "`{command}` {what}: {sel} names a group\nhint: name one of its members with --target NAME (see `opsbook targets list`)"
         ),
         (Some(t @ (Target::Postgres(_) | Target::Redis(_))), _) => {
             Ok(Some((name.clone(), target_ctx(ctx, Some(t), Scope::Whole))))

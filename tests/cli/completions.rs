@@ -80,3 +80,19 @@ fn dynamic_scripts_are_checked_in_and_call_opsbook() {
     .unwrap();
     assert_eq!(checked_in, r.stdout);
 }
+
+#[test]
+fn tab_completes_inventory_target_and_group_names() {
+    let s = Scratch::new("compl_targets");
+    let cfg = s.write(
+        "opsbook.yaml",
+        "targets:\n  pg-a: {kind: postgres, url: 'postgres://u@127.0.0.1:1/app'}\n  pg-b: {kind: postgres, url: 'postgres://u@127.0.0.1:2/app'}\n  cache: {kind: redis, url: 'redis://127.0.0.1:3'}\n  db: {kind: group, members: [pg-a, pg-b]}\n",
+        0o600,
+    );
+    let all = complete(&cfg, s.path(), 4, &["check", "morning", "--target", ""]);
+    for want in ["pg-a", "pg-b", "cache", "db"] {
+        assert!(all.iter().any(|n| n == want), "{want} not in {all:?}");
+    }
+    let pg = complete(&cfg, s.path(), 4, &["check", "morning", "--target", "pg"]);
+    assert_eq!(pg, vec!["pg-a".to_string(), "pg-b".to_string()]);
+}
