@@ -65,7 +65,12 @@ pub(super) fn spawn_logged(
 }
 
 /// SIGTERM, wait `grace`, then SIGKILL; a no-op when `pid` no longer runs `needle`.
-pub(super) fn stop_pid(pid: Option<u32>, needle: &str, what: &str, grace: Duration) -> anyhow::Result<()> {
+pub(super) fn stop_pid(
+    pid: Option<u32>,
+    needle: &str,
+    what: &str,
+    grace: Duration,
+) -> anyhow::Result<()> {
     let Some(pid) = pid.filter(|&p| pid_runs(p, needle)) else {
         return Ok(());
     };
@@ -137,19 +142,46 @@ pub(super) fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     Some((status, body.to_string()))
 }
 
-/// One Redis command (inline protocol) on 127.0.0.1:port; the reply's text as sent (a bulk
-/// string's payload, or a status line without its `+`).
+/// One Redis command (inline protocol) on 127.0.0.1:port; the reply as text: a status line
+/// without its `+`, a bulk string's payload, an array's elements one per line.
 pub(super) fn redis_command(port: u16, command: &str) -> Option<String> {
     let mut s = connect(port)?;
-    s.write_all(format!("{command}\r\nQUIT\r\n").as_bytes()).ok()?;
-    let mut raw = Vec::new();
-    s.take(PROBE_LIMIT).read_to_end(&mut raw).ok()?;
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    match text.as_bytes().first()? {
-        b'$' => text.split_once("\r\n").map(|(_, rest)| rest.to_string()),
-        b'+' => Some(text[1..].lines().next().unwrap_or("").to_string()),
-        _ => Some(text),
+    s.write_all(format!("{command}\r\n").as_bytes()).ok()?;
+    let mut r = std::io::BufReader::new(s.take(PROBE_LIMIT));
+    let mut out = String::new();
+    read_reply(&mut r, &mut out, 0)?;
+    Some(out)
+}
+
+/// One RESP reply (status, error, integer, bulk string, array; nested up to 4 deep).
+fn read_reply(r: &mut impl std::io::BufRead, out: &mut String, depth: u8) -> Option<()> {
+    let mut line = String::new();
+    r.read_line(&mut line).ok()?;
+    let line = line.trim_end();
+    let (kind, rest) = line.split_at_checked(1)?;
+    match kind {
+        "+" | "-" | ":" => {
+            out.push_str(if kind == "+" { rest } else { line });
+            out.push('\n');
+        }
+        "$" => {
+            let n: i64 = rest.parse().ok()?;
+            if n >= 0 {
+                let mut buf = vec![0u8; usize::try_from(n).ok()? + 2];
+                r.read_exact(&mut buf).ok()?;
+                out.push_str(&String::from_utf8_lossy(&buf[..buf.len() - 2]));
+                out.push('\n');
+            }
+        }
+        "*" if depth < 4 => {
+            let n: i64 = rest.parse().ok()?;
+            for _ in 0..n.max(0) {
+                read_reply(r, out, depth + 1)?;
+            }
+        }
+        _ => return None,
     }
+    Some(())
 }
 
 /// HAProxy's `show stat` over its admin socket: the CSV text.
