@@ -10,8 +10,8 @@ use futures_util::future::LocalBoxFuture;
 
 use crate::commands::check::CheckCommand;
 use crate::commands::{
-    backup, bench, check, completions, config, diagnose, generate, monitor, pitr, replica,
-    replica_setup, report, restore, runbook, sandbox,
+    backup, bench, check, cluster, completions, config, diagnose, generate, monitor, pitr, replica,
+    replica_setup, report, restore, runbook, sandbox, targets,
 };
 use crate::context::{Ctx, Overrides};
 pub use crate::render::Format;
@@ -182,6 +182,10 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Set up, back up and check point-in-time recovery through pgBackRest
     Pitr(pitr::PitrArgs),
+    /// Who is primary across the HA stack: every node, Patroni, the Sentinels and HAProxy
+    Cluster(cluster::ClusterArgs),
+    /// Work with the inventory of targets (`targets:` in the config)
+    Targets(targets::TargetsArgs),
 }
 
 impl Command {
@@ -203,6 +207,8 @@ impl Command {
             Command::Monitor(_) => "monitor".to_string(),
             Command::Report(_) => "report".to_string(),
             Command::Pitr(a) => format!("pitr {}", a.name()),
+            Command::Cluster(a) => format!("cluster {}", a.name()),
+            Command::Targets(a) => format!("targets {}", a.name()),
         }
     }
 
@@ -230,6 +236,8 @@ pub async fn dispatch(command: &Command, ctx: &Ctx) -> anyhow::Result<Report> {
         Command::Monitor(a) => monitor::run(a, ctx).await,
         Command::Report(a) => report::run(a, ctx).await,
         Command::Pitr(a) => pitr::run(a, ctx).await,
+        Command::Cluster(a) => cluster::run(a, ctx).await,
+        Command::Targets(a) => targets::run(a, ctx).await,
     }
 }
 
@@ -245,6 +253,8 @@ pub const FINDING_IDS: &[&FindingIds] = &[
     &restore::FINDING_IDS,
     &replica::STATUS_FINDING_IDS,
     &replica::PROMOTE_FINDING_IDS,
+    &cluster::STATUS_FINDING_IDS,
+    &targets::discover::FINDING_IDS,
     &replica_setup::primary::FINDING_IDS,
     &replica_setup::standby::FINDING_IDS,
     &diagnose::locks::FINDING_IDS,

@@ -11,6 +11,7 @@ pub mod completion;
 pub mod config;
 pub mod confirm;
 pub mod context;
+pub mod ha;
 pub mod interrupt;
 pub mod metrics;
 pub mod notify;

@@ -4,6 +4,7 @@
 pub mod backup;
 pub mod bench;
 pub mod check;
+pub mod cluster;
 pub mod completions;
 pub mod config;
 pub mod diagnose;
@@ -16,3 +17,4 @@ pub mod report;
 pub mod restore;
 pub mod runbook;
 pub mod sandbox;
+pub mod targets;
