@@ -10,7 +10,7 @@ use futures_util::future::LocalBoxFuture;
 
 use crate::commands::check::CheckCommand;
 use crate::commands::{
-    backup, bench, check, completions, config, diagnose, generate, monitor, pitr, replica,
+    backup, bench, check, cluster, completions, config, diagnose, generate, monitor, pitr, replica,
     replica_setup, report, restore, runbook, sandbox, targets,
 };
 use crate::context::{Ctx, Overrides};
@@ -206,7 +206,9 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Set up, back up and check point-in-time recovery through pgBackRest
     Pitr(pitr::PitrArgs),
-    /// List the inventory of targets (`targets:` in the config) that --target and --all select
+    /// Who is primary across the HA stack: every node, Patroni, the Sentinels and HAProxy
+    Cluster(cluster::ClusterArgs),
+    /// Work with the inventory of targets (`targets:` in the config) that --target and --all select
     #[command(after_help = targets::after_help())]
     Targets(targets::TargetsArgs),
 }
@@ -230,6 +232,7 @@ impl Command {
             Command::Monitor(_) => "monitor".to_string(),
             Command::Report(_) => "report".to_string(),
             Command::Pitr(a) => format!("pitr {}", a.name()),
+            Command::Cluster(a) => format!("cluster {}", a.name()),
             Command::Targets(a) => format!("targets {}", a.name()),
         }
     }
@@ -306,6 +309,9 @@ impl Command {
             Command::Targets(_) => Mode::Refuse {
                 why: "it lists the inventory itself",
             },
+            Command::Cluster(_) => Mode::Refuse {
+                why: "it reads every target of the inventory itself",
+            },
         }
     }
 }
@@ -359,7 +365,8 @@ async fn run_command(command: &Command, ctx: &Ctx) -> anyhow::Result<Report> {
         Command::Monitor(a) => monitor::run(a, ctx).await,
         Command::Report(a) => report::run(a, ctx).await,
         Command::Pitr(a) => pitr::run(a, ctx).await,
-        Command::Targets(a) => targets::run(a, ctx),
+        Command::Cluster(a) => cluster::run(a, ctx).await,
+        Command::Targets(a) => targets::run(a, ctx).await,
     }
 }
 
@@ -375,6 +382,8 @@ pub const FINDING_IDS: &[&FindingIds] = &[
     &restore::FINDING_IDS,
     &replica::STATUS_FINDING_IDS,
     &replica::PROMOTE_FINDING_IDS,
+    &cluster::STATUS_FINDING_IDS,
+    &targets::discover::FINDING_IDS,
     &replica_setup::primary::FINDING_IDS,
     &replica_setup::standby::FINDING_IDS,
     &diagnose::locks::FINDING_IDS,

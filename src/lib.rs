@@ -12,6 +12,7 @@ pub mod config;
 pub mod confirm;
 pub mod context;
 pub mod fleet;
+pub mod ha;
 pub mod interrupt;
 pub mod metrics;
 pub mod notify;

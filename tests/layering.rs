@@ -15,7 +15,7 @@ fn layer(module: &str) -> Option<u8> {
         "commands" => 7,
         "completion" => 6,
         "probes" | "backup" | "replication" | "runbook" | "metrics" | "notify" | "sandbox"
-        | "trends" | "demo" | "tuning" | "pitr" | "fleet" => 5,
+        | "trends" | "demo" | "tuning" | "pitr" | "fleet" | "ha" => 5,
         "context" => 4,
         "state" => 3,
         "clients" => 2,

@@ -1,13 +1,16 @@
 //! The shared clients every command uses: PostgreSQL, Redis, the host, child tools.
 
 pub mod docker;
+pub mod haproxy;
 pub mod host;
 pub mod http;
 pub mod own_sessions;
+pub mod patroni;
 pub mod pg;
 pub mod postgres;
 pub mod redis;
 pub mod s3;
+pub mod sentinel;
 pub mod tools;
 pub mod web;
 

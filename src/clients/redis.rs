@@ -132,6 +132,11 @@ impl RedisClient {
         &self.url_masked
     }
 
+    /// The multiplexed connection, for the clients built on this one (`sentinel.rs`).
+    pub(crate) fn connection(&self) -> MultiplexedConnection {
+        self.conn.clone()
+    }
+
     pub async fn info(&self) -> anyhow::Result<RedisInfo> {
         let mut conn = self.conn.clone();
         let text: String = redis::cmd("INFO")

@@ -87,6 +87,76 @@ impl Web {
     }
 }
 
+/// An answer whose body matters (a JSON document, a CSV), read up to a bound.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextAnswer {
+    pub status: u16,
+    pub body: String,
+}
+
+impl Web {
+    /// GET `url` and read its body, refusing one over `limit` bytes (an API that answers
+    /// megabytes is not the one we asked).
+    pub async fn get_text(&self, url: &str, limit: usize) -> anyhow::Result<TextAnswer> {
+        let (parsed, hp) = host_port(url)?;
+        let request = self.client.get(parsed);
+        self.text_answer(request, &hp, limit).await
+    }
+
+    /// POST a JSON document to `url`, with HTTP basic authentication when `auth` is given
+    /// (user, password: never in an error), and read the answer's body up to `limit`.
+    pub async fn post_json_text(
+        &self,
+        url: &str,
+        json: &str,
+        auth: Option<(&str, &str)>,
+        limit: usize,
+    ) -> anyhow::Result<TextAnswer> {
+        let (parsed, hp) = host_port(url)?;
+        let mut request = self
+            .client
+            .post(parsed)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(json.to_string());
+        if let Some((user, password)) = auth {
+            request = request.basic_auth(user, Some(password));
+        }
+        self.text_answer(request, &hp, limit).await
+    }
+
+    async fn text_answer(
+        &self,
+        request: reqwest::RequestBuilder,
+        hp: &str,
+        limit: usize,
+    ) -> anyhow::Result<TextAnswer> {
+        let (connect, total) = (self.connect, self.total);
+        let mut response = request
+            .send()
+            .await
+            .map_err(|e| describe(e, hp, connect, total))?;
+        let status = response.status().as_u16();
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| describe(e, hp, connect, total))?
+        {
+            if body.len() + chunk.len() > limit {
+                anyhow::bail!(
+                    "{hp}: the answer is over {}, more than this API sends",
+                    crate::bounded_read::limit_text(limit as u64)
+                );
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(TextAnswer {
+            status,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        })
+    }
+}
+
 /// `host:port` of `url`, or a refusal that does not repeat the URL.
 fn host_port(url: &str) -> anyhow::Result<(reqwest::Url, String)> {
     let parsed = reqwest::Url::parse(url)

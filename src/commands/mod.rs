@@ -4,6 +4,7 @@
 pub mod backup;
 pub mod bench;
 pub mod check;
+pub mod cluster;
 pub mod completions;
 pub mod config;
 pub mod diagnose;

@@ -21,6 +21,7 @@ pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
         "sandbox.postgres",
         "sandbox.redis",
         "sandbox.demo_data",
+        "sandbox.ha",
         "sandbox.down",
     ],
 };
@@ -64,8 +65,14 @@ pub enum SandboxCommand {
               value_parser = clap::value_parser!(u32).range(1..=10000))]
         demo_scale: u32,
         /// Do not start redis-server
-        #[arg(long)]
+        #[arg(long, conflicts_with = "ha")]
         no_redis: bool,
+        /// Also start the HA engines on loopback: a single-node etcd, two Patroni-managed
+        /// PostgreSQL nodes (leader + streaming replica), a Redis replica with three Sentinels,
+        /// and HAProxy (pg_write / redis_write backends, stats page and socket); the config
+        /// gains their `targets:`
+        #[arg(long)]
+        ha: bool,
     },
     /// Print `export` lines that point opsbook, psql and redis-cli at the sandbox
     Env {
@@ -205,10 +212,55 @@ fn health_findings(sb: &Sandbox) -> Vec<Finding> {
         )
         .hint("recreate it: `opsbook sandbox down && opsbook sandbox up`")
     };
-    vec![
+    let mut out = vec![
         pg.value(st.pg_port, "port"),
         redis.value(st.redis_port, "port"),
-    ]
+    ];
+    out.extend(ha_finding(sb));
+    out
+}
+
+/// One finding for the HA stack of `up --ha`: what runs, or which processes do not.
+fn ha_finding(sb: &Sandbox) -> Option<Finding> {
+    let ha = sb.ha()?;
+    let health = sb.ha_health();
+    let down: Vec<String> = health
+        .iter()
+        .filter(|h| !h.running)
+        .map(|h| format!("{} (:{})", h.name, h.port))
+        .collect();
+    let f = if down.is_empty() {
+        Finding::ok(
+            "sandbox.ha",
+            format!(
+                "etcd, Patroni {} (PostgreSQL :{}), Redis replica :{}, {} Sentinels, HAProxy (stats :{}, pg_write :{}, redis_write :{}); started in {:.1} s",
+                ha.patroni
+                    .iter()
+                    .map(|n| n.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" + "),
+                ha.patroni
+                    .iter()
+                    .map(|n| n.pg_port.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", :"),
+                ha.redis_replica.port,
+                ha.sentinels.len(),
+                ha.haproxy.port,
+                ha.pg_write_port,
+                ha.redis_write_port,
+                ha.started_in_seconds,
+            ),
+        )
+    } else {
+        Finding::new(
+            "sandbox.ha",
+            Status::Critical,
+            format!("not running: {}", down.join(", ")),
+        )
+        .hint("recreate it: `opsbook sandbox down && opsbook sandbox up --ha`")
+    };
+    Some(f.value(health.len() - down.len(), "processes"))
 }
 
 pub async fn run(args: &SandboxArgs, ctx: &Ctx) -> anyhow::Result<Report> {
@@ -219,6 +271,7 @@ pub async fn run(args: &SandboxArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             demo_data,
             demo_scale,
             no_redis,
+            ha,
         } => {
             let opts = UpOptions {
                 dir: dir.resolve(),
@@ -226,9 +279,12 @@ pub async fn run(args: &SandboxArgs, ctx: &Ctx) -> anyhow::Result<Report> {
                 demo_scale: *demo_scale,
                 owner_pid: None,
                 redis: !*no_redis,
+                ha: *ha,
             };
             // initdb, pg_ctl and the demo load are blocking child processes.
-            let servers = if opts.redis {
+            let servers = if opts.ha {
+                "PostgreSQL, Redis and the HA engines (etcd, Patroni, Sentinel, HAProxy)"
+            } else if opts.redis {
                 "PostgreSQL and Redis"
             } else {
                 "PostgreSQL"

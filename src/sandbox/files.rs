@@ -127,11 +127,12 @@ pub(super) fn opsbook_yaml(sb: &Sandbox) -> String {
          redis:\n  url: {}\n\
          backup:\n  dir: {}\n\
          services: []\n\
-         host:\n  data_dir: {}\n",
+         host:\n  data_dir: {}\n{}",
         yaml_scalar(&sb.pg_url(sb.database())),
         yaml_scalar(&sb.redis_url()),
         yaml_scalar(&d.join("backups").to_string_lossy()),
         yaml_scalar(&d.join("pg/data").to_string_lossy()),
+        super::ha::targets_yaml(sb),
     )
 }
 

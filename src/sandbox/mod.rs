@@ -21,6 +21,7 @@ mod cluster;
 pub mod demo;
 mod exec;
 mod files;
+pub mod ha;
 mod pgpass;
 mod redis;
 mod scratch;
@@ -79,6 +80,9 @@ pub struct SandboxState {
     pub owner_pid: Option<u32>,
     /// RFC 3339, UTC
     pub created_at: String,
+    /// the HA stack of `sandbox up --ha` (etcd, Patroni, Sentinels, HAProxy)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ha: Option<ha::HaState>,
 }
 
 #[derive(Debug, Clone)]
@@ -90,6 +94,9 @@ pub struct UpOptions {
     /// Some(pid): the sandbox dies with that process; None: persistent
     pub owner_pid: Option<u32>,
     pub redis: bool,
+    /// Also start the HA stack (etcd, two Patroni nodes, a Redis replica, three Sentinels,
+    /// HAProxy); needs `redis`
+    pub ha: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -160,6 +167,12 @@ impl Sandbox {
         } else {
             None
         };
+        if opts.ha {
+            if !opts.redis {
+                bail!("the HA sandbox's Redis master is the sandbox's redis-server\nhint: drop --no-redis to use --ha");
+            }
+            ha::find_engines()?;
+        }
 
         if let Some(account) = &run_as {
             // Checked on what exists before creating anything, so a refusal leaves nothing behind.
@@ -194,6 +207,7 @@ impl Sandbox {
                 demo_db: None,
                 owner_pid: opts.owner_pid,
                 created_at: rfc3339(SystemTime::now()),
+                ha: None,
             },
         };
         // Recorded before any server starts: from here on down(), reap_stale() and the
@@ -254,9 +268,11 @@ impl Sandbox {
     /// not be stopped: its data and pid file are what a manual cleanup needs.
     pub fn down(&self) -> anyhow::Result<()> {
         self.stop_watchdog();
+        let ha = self.stop_ha();
         let spares = self.stop_spare_clusters();
         let pg = self.stop_postgres();
         let redis = self.stop_redis();
+        ha?;
         spares?;
         pg?;
         redis?;
@@ -382,7 +398,6 @@ impl Sandbox {
             pgpass_lines(self.state.pg_port, &password).as_bytes(),
             0o600,
         )?;
-        drop(password);
         self.save()?;
         self.psql(
             "postgres",
@@ -395,6 +410,10 @@ impl Sandbox {
             self.start_redis(bin)?;
             self.save()?;
         }
+        if opts.ha {
+            self.start_ha(run_as, &password)?;
+        }
+        drop(password);
         if opts.demo_data {
             self.load_demo(opts.demo_scale)?;
             self.state.demo_db = Some(DEMO_DB.to_string());
@@ -452,6 +471,7 @@ mod tests {
                 demo_db: Some(DEMO_DB.into()),
                 owner_pid: None,
                 created_at: "2026-01-01T00:00:00Z".into(),
+                ha: None,
             },
         };
         assert_eq!(

@@ -16,6 +16,7 @@ pub fn scratch_cluster(dir: PathBuf) -> anyhow::Result<Sandbox> {
         demo_scale: 1,
         owner_pid: Some(std::process::id()),
         redis: false,
+        ha: false,
     };
     Sandbox::up(&opts)
 }

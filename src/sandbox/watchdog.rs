@@ -140,6 +140,23 @@ else
 fi
 [ -f "$dir/sandbox.json" ] || exit 0
 runs() { [ -n "$1" ] && tr '\000' ' ' < "/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$2"; }
+# The HA stack (sandbox up --ha): `pid needle` lines; Patroni stops its PostgreSQL, and a
+# postmaster a killed Patroni left behind is stopped after it.
+ha=
+if [ -f "$dir/ha/pids" ]; then
+    while read -r p needle; do
+        runs "$p" "$needle" && kill -TERM "$p" 2>/dev/null && ha="$ha $p"
+    done < "$dir/ha/pids"
+fi
+for p in $ha; do
+    i=0
+    while [ "$i" -lt 100 ] && [ -d "/proc/$p" ]; do sleep 0.2; i=$((i + 1)); done
+    kill -KILL "$p" 2>/dev/null
+done
+for f in "$dir"/ha/*/data/postmaster.pid; do
+    p=$(head -n 1 "$f" 2>/dev/null)
+    runs "$p" "${f%/postmaster.pid}" && kill -QUIT "$p" 2>/dev/null
+done
 pg=$(head -n 1 "$dir/pg/data/postmaster.pid" 2>/dev/null)
 rd=$(head -n 1 "$dir/redis/redis.pid" 2>/dev/null)
 runs "$pg" "$dir/pg/data" || pg=

@@ -39,6 +39,7 @@ pub fn sandbox() -> &'static Sandbox {
             demo_scale: 1,
             owner_pid: Some(me),
             redis: true,
+            ha: false,
         };
         let sb = Sandbox::up(&opts).map_err(|e| format!("{e:#}"))?;
         // SAFETY: registers a plain extern "C" fn that never unwinds.
@@ -71,6 +72,7 @@ pub fn own_cluster(tag: &str) -> Sandbox {
         demo_scale: 1,
         owner_pid: Some(me),
         redis: false,
+        ha: false,
     })
     .unwrap_or_else(|e| {
         panic!("starting the {tag} test's own cluster (apt-get install postgresql): {e:#}")

@@ -1,0 +1,19 @@
+//! A whole HA stack at once: every PostgreSQL and Redis node of the inventory (`targets:`),
+//! and what the engines say (Patroni's `/cluster`, each Sentinel, HAProxy's backends), asked
+//! concurrently, each node within its own timeout; then one verdict on who is primary
+//! (`verdict`), and the findings and tables `cluster status` shows (`findings`). The later
+//! commands that act through the engines (switchover, Sentinel failover) wait on the same
+//! observation until the verdict agrees on the new primary.
+//!
+//! Rooms: `observe` (asking every node and engine), `verdict` (pure: who is primary and what
+//! disagrees), `findings` (the report's findings and the node table), `addr` (comparing the
+//! addresses the sources use).
+
+pub mod addr;
+pub mod discover;
+pub mod findings;
+pub mod observe;
+pub mod verdict;
+
+pub use observe::{observe, Budget, Observation};
+pub use verdict::{verdict, Verdict};
