@@ -25,6 +25,9 @@ _opsbook() {
             opsbook,check)
                 cmd="opsbook__subcmd__check"
                 ;;
+            opsbook,cluster)
+                cmd="opsbook__subcmd__cluster"
+                ;;
             opsbook,completions)
                 cmd="opsbook__subcmd__completions"
                 ;;
@@ -121,6 +124,18 @@ _opsbook() {
             opsbook__subcmd__check__subcmd__help,night)
                 cmd="opsbook__subcmd__check__subcmd__help__subcmd__night"
                 ;;
+            opsbook__subcmd__cluster,help)
+                cmd="opsbook__subcmd__cluster__subcmd__help"
+                ;;
+            opsbook__subcmd__cluster,status)
+                cmd="opsbook__subcmd__cluster__subcmd__status"
+                ;;
+            opsbook__subcmd__cluster__subcmd__help,help)
+                cmd="opsbook__subcmd__cluster__subcmd__help__subcmd__help"
+                ;;
+            opsbook__subcmd__cluster__subcmd__help,status)
+                cmd="opsbook__subcmd__cluster__subcmd__help__subcmd__status"
+                ;;
             opsbook__subcmd__config,check)
                 cmd="opsbook__subcmd__config__subcmd__check"
                 ;;
@@ -184,6 +199,9 @@ _opsbook() {
             opsbook__subcmd__help,check)
                 cmd="opsbook__subcmd__help__subcmd__check"
                 ;;
+            opsbook__subcmd__help,cluster)
+                cmd="opsbook__subcmd__help__subcmd__cluster"
+                ;;
             opsbook__subcmd__help,completions)
                 cmd="opsbook__subcmd__help__subcmd__completions"
                 ;;
@@ -246,6 +264,9 @@ _opsbook() {
                 ;;
             opsbook__subcmd__help__subcmd__check,night)
                 cmd="opsbook__subcmd__help__subcmd__check__subcmd__night"
+                ;;
+            opsbook__subcmd__help__subcmd__cluster,status)
+                cmd="opsbook__subcmd__help__subcmd__cluster__subcmd__status"
                 ;;
             opsbook__subcmd__help__subcmd__config,check)
                 cmd="opsbook__subcmd__help__subcmd__config__subcmd__check"
@@ -315,6 +336,9 @@ _opsbook() {
                 ;;
             opsbook__subcmd__help__subcmd__sandbox,up)
                 cmd="opsbook__subcmd__help__subcmd__sandbox__subcmd__up"
+                ;;
+            opsbook__subcmd__help__subcmd__targets,discover)
+                cmd="opsbook__subcmd__help__subcmd__targets__subcmd__discover"
                 ;;
             opsbook__subcmd__help__subcmd__targets,list)
                 cmd="opsbook__subcmd__help__subcmd__targets__subcmd__list"
@@ -445,11 +469,17 @@ _opsbook() {
             opsbook__subcmd__sandbox__subcmd__help,up)
                 cmd="opsbook__subcmd__sandbox__subcmd__help__subcmd__up"
                 ;;
+            opsbook__subcmd__targets,discover)
+                cmd="opsbook__subcmd__targets__subcmd__discover"
+                ;;
             opsbook__subcmd__targets,help)
                 cmd="opsbook__subcmd__targets__subcmd__help"
                 ;;
             opsbook__subcmd__targets,list)
                 cmd="opsbook__subcmd__targets__subcmd__list"
+                ;;
+            opsbook__subcmd__targets__subcmd__help,discover)
+                cmd="opsbook__subcmd__targets__subcmd__help__subcmd__discover"
                 ;;
             opsbook__subcmd__targets__subcmd__help,help)
                 cmd="opsbook__subcmd__targets__subcmd__help__subcmd__help"
@@ -464,7 +494,7 @@ _opsbook() {
 
     case "${cmd}" in
         opsbook)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report pitr targets help"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report pitr cluster targets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1219,6 +1249,136 @@ _opsbook() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        opsbook__subcmd__cluster)
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version status help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json prometheus nagios" -- "${cur}"))
+                    return 0
+                    ;;
+                --pg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redis)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__cluster__subcmd__help)
+            opts="status help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__cluster__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__cluster__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__cluster__subcmd__status)
+            opts="-q -v -h -V --only --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --only)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json prometheus nagios" -- "${cur}"))
+                    return 0
+                    ;;
+                --pg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redis)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         opsbook__subcmd__completions)
             opts="-q -v -h -V --dynamic --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1904,7 +2064,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__help)
-            opts="check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report pitr targets help"
+            opts="check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report pitr cluster targets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2044,6 +2204,34 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__help__subcmd__check__subcmd__night)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__help__subcmd__cluster)
+            opts="status"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__help__subcmd__cluster__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2562,8 +2750,22 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__help__subcmd__targets)
-            opts="list"
+            opts="list discover"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__help__subcmd__targets__subcmd__discover)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -4103,7 +4305,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__sandbox__subcmd__up)
-            opts="-q -v -h -V --dir --demo-data --demo-scale --no-redis --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
+            opts="-q -v -h -V --dir --demo-data --demo-scale --no-redis --ha --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4153,7 +4355,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__targets)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version list help"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version list discover help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4194,9 +4396,89 @@ _opsbook() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        opsbook__subcmd__targets__subcmd__help)
-            opts="list help"
+        opsbook__subcmd__targets__subcmd__discover)
+            opts="-q -v -h -V --from --patroni --sentinel --master --pg-user --pg-database --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --patroni)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sentinel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --master)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pg-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pg-database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json prometheus nagios" -- "${cur}"))
+                    return 0
+                    ;;
+                --pg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redis)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__targets__subcmd__help)
+            opts="list discover help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__targets__subcmd__help__subcmd__discover)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
