@@ -122,10 +122,16 @@ pub struct CreateArgs {
     #[arg(long)]
     pub yes: bool,
 
-    /// Snapshot Redis (an RDB over the replica protocol, as `redis-cli --rdb`) instead of a
-    /// database, into <dir>/_redis/ (the server is --redis URL)
-    #[arg(long = "rdb", conflicts_with_all = ["db", "all", "remote"])]
+    /// Snapshot Redis (BGSAVE and its file when the server is on this host, else an RDB over
+    /// the replica protocol, as `redis-cli --rdb`) instead of a database, into <dir>/_redis/
+    /// (the server is --redis URL); with --remote the snapshot is copied there too
+    #[arg(long = "rdb", conflicts_with_all = ["db", "all"])]
     pub redis_rdb: bool,
+
+    /// How --rdb takes the snapshot: auto (bgsave when the server's dir is readable here),
+    /// bgsave, or sync (the replica protocol)
+    #[arg(long, value_name = "METHOD", default_value = "auto", requires = "redis_rdb", value_parser = ["auto", "bgsave", "sync"])]
+    pub rdb_method: String,
 
     /// Also copy each database's backup to this remote (remotes.NAME), encrypted when it says so
     #[arg(long, value_name = "NAME")]
@@ -436,8 +442,23 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         }
     }
     if args.redis_rdb {
-        let (findings, values, stopped) =
-            redis::create(&dir, args.compress, threads, ctx, &interrupt).await?;
+        let snapshot = redis::SnapshotArgs {
+            dir: &dir,
+            compression: args.compress,
+            threads,
+            method: args
+                .rdb_method
+                .parse()
+                .map_err(|e| anyhow::anyhow!("backup --rdb-method: {e}"))?,
+            offsite: offsite
+                .as_ref()
+                .map(|(name, (bucket, enc))| redis::Offsite {
+                    name,
+                    bucket,
+                    encryption: enc.as_ref(),
+                }),
+        };
+        let (findings, values, stopped) = redis::create(snapshot, ctx, &interrupt).await?;
         report.extend(findings);
         if stopped {
             return Ok(report);
