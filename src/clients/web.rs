@@ -87,6 +87,40 @@ impl Web {
     }
 }
 
+impl Web {
+    /// GET `url` with these headers (a request signed elsewhere, e.g. S3's SigV4): the status
+    /// and the body, refused past `limit` bytes.
+    pub async fn get_with_headers(
+        &self,
+        url: &str,
+        headers: reqwest::header::HeaderMap,
+        limit: usize,
+    ) -> anyhow::Result<(u16, Vec<u8>)> {
+        let (parsed, hp) = host_port(url)?;
+        let (connect, total) = (self.connect, self.total);
+        let mut response = self
+            .client
+            .get(parsed)
+            .headers(headers)
+            .send()
+            .await
+            .map_err(|e| describe(e, &hp, connect, total))?;
+        let status = response.status().as_u16();
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| describe(e, &hp, connect, total))?
+        {
+            if body.len() + chunk.len() > limit {
+                anyhow::bail!("{hp}: the answer is longer than {limit} bytes");
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((status, body))
+    }
+}
+
 /// `host:port` of `url`, or a refusal that does not repeat the URL.
 fn host_port(url: &str) -> anyhow::Result<(reqwest::Url, String)> {
     let parsed = reqwest::Url::parse(url)

@@ -215,7 +215,7 @@ pub async fn run(args: &BackupArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             let listing = remote::list(&bucket, db.as_deref()).await?;
             let now = crate::timefmt::unix(SystemTime::now());
             let mut report = remote::findings::listing(name, db.as_deref(), &listing, now);
-            report.push(remote::audit::delete_probe(&bucket).await);
+            report.extend(remote::audit::audit(&bucket, true).await);
             Ok(report)
         }
         Some(BackupAction::List { db, dir, .. }) => list(db.as_deref(), &backup_dir(dir, ctx)),

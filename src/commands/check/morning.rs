@@ -33,6 +33,7 @@ pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
         "redis.memory",
         "backup.latest_age",
         "backup.remote_age (per remote in the config)",
+        "backup.remote_audit (per remote: versioning, object lock)",
         "backup.manifest_refused",
         "pitr.archiver (when the config has a pitr: section)",
         "restore.leftover",
