@@ -179,7 +179,12 @@ impl Bucket {
         use object_store::aws::AwsAuthorizer;
         let what = || format!("remote {}: GET ?{sub} on bucket {}", self.name, self.bucket);
         let url = format!("{}/?{sub}", self.url.trim_end_matches('/'));
-        let credential = self.store.credentials().get_credential().await.with_context(what)?;
+        let credential = self
+            .store
+            .credentials()
+            .get_credential()
+            .await
+            .with_context(what)?;
         let mut req: object_store::client::HttpRequest = hyper::Request::builder()
             .method(hyper::Method::GET)
             .uri(&url)
@@ -256,7 +261,9 @@ mod tests {
         r.path_style = true;
         r.endpoint = Some("http://127.0.0.1:9000/".into());
         assert_eq!(bucket_url(&r), "http://127.0.0.1:9000/b");
-        let e = error_of(b"<?xml version=\"1.0\"?><Error><Code>AccessDenied</Code><Message>no</Message></Error>");
+        let e = error_of(
+            b"<?xml version=\"1.0\"?><Error><Code>AccessDenied</Code><Message>no</Message></Error>",
+        );
         assert_eq!(e.code, "AccessDenied");
         assert_eq!(error_of(b"\x00").code, "");
     }

@@ -73,10 +73,16 @@ fn could_not_tell(bucket: &Bucket, fact: &str, action: &str, status: u16, body: 
     Finding::new(
         ID,
         Status::Unknown,
-        format!("remote {}: could not read the bucket's {fact}: {why}", bucket.name),
+        format!(
+            "remote {}: could not read the bucket's {fact}: {why}",
+            bucket.name
+        ),
     )
     .subject(format!("{}:{fact}", bucket.name))
-    .hint(format!("allow the key {action} on bucket {} (read-only), or check this on the provider's console", bucket.bucket))
+    .hint(format!(
+        "allow the key {action} on bucket {} (read-only), or check this on the provider's console",
+        bucket.bucket
+    ))
 }
 
 async fn versioning(bucket: &Bucket) -> Finding {
@@ -85,13 +91,26 @@ async fn versioning(bucket: &Bucket) -> Finding {
     let (status, body) = match bucket.get_subresource("versioning").await {
         Ok(a) => a,
         Err(e) => {
-            return Finding::new(ID, Status::Unknown, format!("remote {name}: could not read the bucket's versioning: {}", one_line(&e)))
-                .subject(subject)
-                .hint("check the endpoint and the network path to it")
+            return Finding::new(
+                ID,
+                Status::Unknown,
+                format!(
+                    "remote {name}: could not read the bucket's versioning: {}",
+                    one_line(&e)
+                ),
+            )
+            .subject(subject)
+            .hint("check the endpoint and the network path to it")
         }
     };
     if status != 200 {
-        return could_not_tell(bucket, "versioning", "s3:GetBucketVersioning", status, &body);
+        return could_not_tell(
+            bucket,
+            "versioning",
+            "s3:GetBucketVersioning",
+            status,
+            &body,
+        );
     }
     match parse::<VersioningConfiguration>(&body) {
         Err(why) => Finding::new(ID, Status::Unknown, format!("remote {name}: bucket versioning: {why}")).subject(subject),
@@ -119,9 +138,16 @@ async fn object_lock(bucket: &Bucket) -> Finding {
     let (status, body) = match bucket.get_subresource("object-lock").await {
         Ok(a) => a,
         Err(e) => {
-            return Finding::new(ID, Status::Unknown, format!("remote {name}: could not read the bucket's object lock: {}", one_line(&e)))
-                .subject(subject)
-                .hint("check the endpoint and the network path to it")
+            return Finding::new(
+                ID,
+                Status::Unknown,
+                format!(
+                    "remote {name}: could not read the bucket's object lock: {}",
+                    one_line(&e)
+                ),
+            )
+            .subject(subject)
+            .hint("check the endpoint and the network path to it")
         }
     };
     let hint = format!("object lock is set when a bucket is created: `aws s3api create-bucket --bucket NEW --object-lock-enabled-for-bucket`, then a default retention (`aws s3api put-object-lock-configuration --bucket NEW --object-lock-configuration '{{\"ObjectLockEnabled\":\"Enabled\",\"Rule\":{{\"DefaultRetention\":{{\"Mode\":\"COMPLIANCE\",\"Days\":30}}}}}}'`), and point remotes.{name}.bucket at it; AWS also allows enabling it on an existing versioned bucket");
@@ -138,10 +164,21 @@ async fn object_lock(bucket: &Bucket) -> Finding {
         return off();
     }
     if status != 200 {
-        return could_not_tell(bucket, "object_lock", "s3:GetBucketObjectLockConfiguration", status, &body);
+        return could_not_tell(
+            bucket,
+            "object_lock",
+            "s3:GetBucketObjectLockConfiguration",
+            status,
+            &body,
+        );
     }
     match parse::<ObjectLockConfiguration>(&body) {
-        Err(why) => Finding::new(ID, Status::Unknown, format!("remote {name}: bucket object lock: {why}")).subject(subject),
+        Err(why) => Finding::new(
+            ID,
+            Status::Unknown,
+            format!("remote {name}: bucket object lock: {why}"),
+        )
+        .subject(subject),
         Ok(c) if c.object_lock_enabled.as_deref() == Some("Enabled") => {
             let retention = c.rule.and_then(|r| r.default_retention).map(|r| {
                 let span = match (r.days, r.years) {
@@ -155,7 +192,9 @@ async fn object_lock(bucket: &Bucket) -> Finding {
                 ID,
                 format!(
                     "remote {name}: object lock is on for bucket {b}, {}",
-                    retention.as_deref().unwrap_or("without a default retention (only objects written with one are locked)")
+                    retention.as_deref().unwrap_or(
+                        "without a default retention (only objects written with one are locked)"
+                    )
                 ),
             )
             .subject(subject)
@@ -194,7 +233,9 @@ mod tests {
     fn the_answers_parse_as_data() {
         let v: VersioningConfiguration = parse(br#"<?xml version="1.0" encoding="UTF-8"?><VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Enabled</Status></VersioningConfiguration>"#).unwrap();
         assert_eq!(v.status.as_deref(), Some("Enabled"));
-        let never: VersioningConfiguration = parse(br#"<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"/>"#).unwrap();
+        let never: VersioningConfiguration =
+            parse(br#"<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"/>"#)
+                .unwrap();
         assert_eq!(never.status, None);
         let l: ObjectLockConfiguration = parse(br#"<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule><DefaultRetention><Mode>GOVERNANCE</Mode><Days>30</Days></DefaultRetention></Rule></ObjectLockConfiguration>"#).unwrap();
         assert_eq!(l.object_lock_enabled.as_deref(), Some("Enabled"));
