@@ -280,7 +280,10 @@ fn setup_backup_then_restore_to_a_time_shows_the_first_rows_and_not_the_second()
         .unwrap();
     assert!((recorded - took).abs() < 0.1, "{recorded} vs {took}");
     assert!(
-        f["summary"].as_str().unwrap().contains("last recovery drill"),
+        f["summary"]
+            .as_str()
+            .unwrap()
+            .contains("last recovery drill"),
         "{f}"
     );
 

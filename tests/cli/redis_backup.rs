@@ -9,14 +9,14 @@ use std::time::Duration;
 use crate::harness::*;
 
 /// A private redis-server on a free loopback port, its files in `dir`, no save points.
-struct PrivateRedis {
+pub(crate) struct PrivateRedis {
     port: u16,
-    dir: PathBuf,
+    pub(crate) dir: PathBuf,
     child: Option<Child>,
 }
 
 impl PrivateRedis {
-    fn start(dir: &Path) -> PrivateRedis {
+    pub(crate) fn start(dir: &Path) -> PrivateRedis {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -51,7 +51,7 @@ impl PrivateRedis {
     }
 
     /// The operator's restart: stop without saving, start on the same dir.
-    fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         let _ = self.cmd(0, &["SHUTDOWN", "NOSAVE"]);
         if let Some(mut c) = self.child.take() {
             c.wait_for(Duration::from_secs(10));
@@ -59,11 +59,11 @@ impl PrivateRedis {
         self.run();
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
-    fn cmd(&self, db: u32, args: &[&str]) -> redis::RedisResult<redis::Value> {
+    pub(crate) fn cmd(&self, db: u32, args: &[&str]) -> redis::RedisResult<redis::Value> {
         let client = redis::Client::open(format!("{}/{db}", self.url()))?;
         let mut con = client.get_connection()?;
         let mut cmd = redis::cmd(args[0]);
@@ -73,14 +73,14 @@ impl PrivateRedis {
         cmd.query(&mut con)
     }
 
-    fn fill(&self, db: u32, n: u32) {
+    pub(crate) fn fill(&self, db: u32, n: u32) {
         for i in 0..n {
             self.cmd(db, &["SET", &format!("k:{i}"), &format!("value {i}")])
                 .unwrap();
         }
     }
 
-    fn dbsize(&self, db: u32) -> i64 {
+    pub(crate) fn dbsize(&self, db: u32) -> i64 {
         match self.cmd(db, &["DBSIZE"]).unwrap() {
             redis::Value::Int(n) => n,
             v => panic!("DBSIZE: {v:?}"),
@@ -267,4 +267,78 @@ fn prune_treats_redis_snapshots_like_backups_and_keeps_the_newest() {
     let list = ops(&["backup", "list", "--dir", d]).run().json();
     assert_eq!(list["data"]["backups"][0]["id"], ids[0].as_str());
     assert_eq!(list["data"]["backups"].as_array().unwrap().len(), 1);
+}
+
+/// Both ways to a snapshot give the same verified manifest: BGSAVE with the server's own file
+/// (chosen on its own for a server on this host whose dir is readable) and the replica
+/// protocol (forced with --rdb-method sync); bgsave on a server whose dir is not here is refused.
+#[test]
+fn bgsave_and_sync_both_give_a_verified_snapshot_and_say_which() {
+    let s = Scratch::new("redis-method");
+    let db = TestDb::new("redismethod");
+    let dir = s.path().join("backups");
+    let cfg = sandbox_config(&s, &db, &dir, "");
+    let r = PrivateRedis::start(&s.path().join("redis"));
+    r.fill(0, 30);
+    r.fill(1, 4);
+    let url = r.url();
+    let d = dir.to_str().unwrap();
+    let ops = |args: &[&str]| opsbook(args).config(&cfg).redis(&url).format("json");
+    let mut seen = Vec::new();
+    for (flag, method) in [
+        (None, "bgsave"),
+        (Some("sync"), "sync"),
+        (Some("bgsave"), "bgsave"),
+    ] {
+        let mut args = vec!["backup", "--rdb", "--dir", d];
+        if let Some(f) = flag {
+            args.extend(["--rdb-method", f]);
+        }
+        let run = ops(&args).run();
+        assert_eq!(run.code, 0, "{run}");
+        let j = run.json();
+        let f = Run::one(&j, "backup.redis");
+        let detail = f["detail"][0].as_str().unwrap();
+        assert!(
+            detail.starts_with(&format!("method {method}:")),
+            "{flag:?}: {f}"
+        );
+        let id = f["summary"]
+            .as_str()
+            .unwrap()
+            .split(':')
+            .next()
+            .unwrap()
+            .to_string();
+        let v = ops(&["backup", "verify", &id, "--dir", d]).run();
+        assert_eq!(v.code, 0, "{v}");
+        let manifest = dir.join("_redis").join(format!(
+            "{}.manifest.json",
+            id.trim_start_matches("_redis/")
+        ));
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+        assert_eq!(m["redis"]["method"], method, "{m}");
+        assert_eq!(m["redis"]["keys"]["db0"], 30);
+        assert_eq!(m["redis"]["keys"]["db1"], 4);
+        assert!(m["sha256"].as_str().unwrap().len() == 64);
+        seen.push(id);
+        // Stamps are per second.
+        std::thread::sleep(Duration::from_millis(1100));
+    }
+    // The server's own file is the one BGSAVE wrote.
+    assert!(r.dir.join("dump.rdb").is_file());
+
+    // A server whose dir is not on this host (here: removed under it, as a container's own
+    // filesystem would be invisible): bgsave is refused with the way out.
+    let elsewhere = PrivateRedis::start(&s.path().join("elsewhere"));
+    elsewhere.fill(0, 5);
+    std::fs::remove_dir_all(&elsewhere.dir).unwrap();
+    let url = elsewhere.url();
+    let ops = |args: &[&str]| opsbook(args).config(&cfg).redis(&url).format("json");
+    let run = ops(&["backup", "--rdb", "--rdb-method", "bgsave", "--dir", d]).run();
+    assert_eq!(run.code, 3, "{run}");
+    assert!(run.stderr.contains("--rdb-method sync"), "{run}");
+    // (auto would take the replica protocol here, saying why; this server cannot save at all
+    // without its dir, so that way fails too, as it would in production.)
 }
