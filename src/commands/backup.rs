@@ -133,7 +133,8 @@ pub struct CreateArgs {
     #[arg(long, value_name = "METHOD", default_value = "auto", requires = "redis_rdb", value_parser = ["auto", "bgsave", "sync"])]
     pub rdb_method: String,
 
-    /// Also copy each database's backup to this remote (remotes.NAME), encrypted when it says so
+    /// Also copy each database's backup (or the --rdb snapshot) to this remote (remotes.NAME),
+    /// encrypted when it says so
     #[arg(long, value_name = "NAME")]
     pub remote: Option<String>,
 }
