@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use clap_complete::engine::ArgValueCandidates;
 
 use crate::backup::catalog::{self, Entry};
+use crate::backup::redis::bgsave::Method;
 use crate::backup::retention::{self, Policy};
 use crate::backup::stream::Compression;
 use crate::backup::{dump, leftovers, lock, names, remote, restore_test, verify};
@@ -18,8 +19,10 @@ use crate::interrupt::Interrupt;
 use crate::render::{human_bytes, took};
 use crate::report::{one_line, Finding, Report, Section, Status};
 
+mod created;
 mod list;
 mod prune_remote;
+use created::created_finding;
 pub(crate) mod redis;
 use list::{entry_row, list};
 
@@ -130,8 +133,8 @@ pub struct CreateArgs {
 
     /// How --rdb takes the snapshot: auto (bgsave when the server's dir is readable here),
     /// bgsave, or sync (the replica protocol)
-    #[arg(long, value_name = "METHOD", default_value = "auto", requires = "redis_rdb", value_parser = ["auto", "bgsave", "sync"])]
-    pub rdb_method: String,
+    #[arg(long, value_name = "METHOD", default_value = "auto", requires = "redis_rdb", value_parser = redis::method_parser())]
+    pub rdb_method: Method,
 
     /// Also copy each database's backup (or the --rdb snapshot) to this remote (remotes.NAME),
     /// encrypted when it says so
@@ -288,47 +291,6 @@ fn default_jobs() -> u32 {
         .min(8)
 }
 
-fn created_finding(w: &dump::Written) -> Finding {
-    let m = &w.manifest;
-    let ratio = if m.bytes > 0 {
-        m.dump_bytes as f64 / m.bytes as f64
-    } else {
-        1.0
-    };
-    let summary = if m.kind == "globals" {
-        format!(
-            "roles and tablespaces: {} ({}), {}",
-            human_bytes(m.bytes as f64),
-            m.compression,
-            took(m.duration_ms as f64 / 1000.0)
-        )
-    } else {
-        format!(
-            "{}: {} ({}, {:.1}x smaller), {} tables, {} rows, verified, {}",
-            m.id,
-            human_bytes(m.bytes as f64),
-            m.compression,
-            ratio,
-            m.tables.len(),
-            m.total_rows(),
-            took(m.duration_ms as f64 / 1000.0)
-        )
-    };
-    let id = if m.kind == "globals" {
-        "backup.globals"
-    } else {
-        "backup.created"
-    };
-    Finding::ok(id, summary)
-        .subject(m.database.clone())
-        .value(m.bytes, "bytes")
-        .detail(vec![
-            format!("archive {}", w.archive_path.display()),
-            format!("manifest {}", w.manifest_path.display()),
-            format!("sha256 {}", m.sha256),
-        ])
-}
-
 async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let mut report = Report::new("backup");
     let dir = backup_dir(&args.dir, ctx);
@@ -447,17 +409,8 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             dir: &dir,
             compression: args.compress,
             threads,
-            method: args
-                .rdb_method
-                .parse()
-                .map_err(|e| anyhow::anyhow!("backup --rdb-method: {e}"))?,
-            offsite: offsite
-                .as_ref()
-                .map(|(name, (bucket, enc))| redis::Offsite {
-                    name,
-                    bucket,
-                    encryption: enc.as_ref(),
-                }),
+            method: args.rdb_method,
+            offsite: redis::offsite(offsite.as_ref()),
         };
         let (findings, values, stopped) = redis::create(snapshot, ctx, &interrupt).await?;
         report.extend(findings);

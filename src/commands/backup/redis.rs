@@ -26,6 +26,24 @@ pub struct Offsite<'a> {
     pub encryption: Option<&'a Encryption>,
 }
 
+/// `--rdb-method`'s parser: its three values, as a [`Method`].
+pub fn method_parser() -> impl clap::builder::TypedValueParser<Value = Method> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(["auto", "bgsave", "sync"])
+        .map(|s| s.parse::<Method>().unwrap_or(Method::Auto))
+}
+
+/// The remote `backup` opened (`--remote NAME`), as a snapshot's copy takes it.
+pub fn offsite<'a>(
+    opened: Option<&'a (&'a str, (Bucket, Option<Encryption>))>,
+) -> Option<Offsite<'a>> {
+    opened.map(|(name, (bucket, enc))| Offsite {
+        name,
+        bucket,
+        encryption: enc.as_ref(),
+    })
+}
+
 /// What `backup --rdb` takes, and where it copies it.
 pub struct SnapshotArgs<'a> {
     pub dir: &'a Path,
