@@ -342,3 +342,64 @@ fn bgsave_and_sync_both_give_a_verified_snapshot_and_say_which() {
     // (auto would take the replica protocol here, saying why; this server cannot save at all
     // without its dir, so that way fails too, as it would in production.)
 }
+
+/// A BGSAVE already running when `backup --rdb` starts is waited for, then opsbook's own runs:
+/// two saves in all (Redis refuses a second fork; opsbook neither fails on that nor takes the
+/// older save as its snapshot).
+#[test]
+fn a_save_already_running_is_waited_for_not_doubled() {
+    let s = Scratch::new("redis-busy");
+    let db = TestDb::new("redisbusy");
+    let dir = s.path().join("backups");
+    let cfg = sandbox_config(&s, &db, &dir, "");
+    let r = PrivateRedis::start(&s.path().join("redis"));
+    r.cmd(
+        0,
+        &[
+            "EVAL",
+            "for i=1,10000 do redis.call('SET','k:'..i,'v') end",
+            "0",
+        ],
+    )
+    .unwrap();
+    // 200 µs a key: each save takes about two seconds.
+    r.cmd(0, &["CONFIG", "SET", "rdb-key-save-delay", "200"])
+        .unwrap();
+    let saves = || -> u64 {
+        let info = match r.cmd(0, &["INFO", "persistence"]).unwrap() {
+            redis::Value::BulkString(b) => String::from_utf8(b).unwrap(),
+            redis::Value::VerbatimString { text, .. } => text,
+            v => panic!("INFO: {v:?}"),
+        };
+        info.lines()
+            .find_map(|l| l.strip_prefix("rdb_saves:"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let before = saves();
+    r.cmd(0, &["BGSAVE"]).unwrap();
+    let run = opsbook(&["backup", "--rdb", "--dir", dir.to_str().unwrap()])
+        .config(&cfg)
+        .redis(r.url())
+        .format("json")
+        .run();
+    assert_eq!(run.code, 0, "{run}");
+    let j = run.json();
+    let f = Run::one(&j, "backup.redis");
+    assert!(
+        f["detail"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("method bgsave:"),
+        "{f}"
+    );
+    assert_eq!(saves(), before + 2, "the running save and opsbook's own");
+    let id = f["summary"].as_str().unwrap().split(':').next().unwrap();
+    let v = opsbook(&["backup", "verify", id, "--dir", dir.to_str().unwrap()])
+        .config(&cfg)
+        .format("json")
+        .run();
+    assert_eq!(v.code, 0, "{v}");
+}

@@ -332,6 +332,24 @@ fn a_redis_snapshot_goes_off_site_encrypted_and_comes_back_with_its_keys() {
     let check = ops(&["restore", "--rdb", "--remote", "offsite", &id, "--check"]).run();
     assert_eq!(check.code, 0, "{check}");
     assert_eq!(Run::one(&check.json(), "restore.redis_keys")["value"], 50);
+
+    // A second snapshot; prune on the remote keeps the newest verified one of `_redis`.
+    let run = ops(&["backup", "--rdb", "--remote", "offsite"]).run();
+    assert_eq!(run.code, 0, "{run}");
+    let run = ops(&[
+        "backup",
+        "prune",
+        "--remote",
+        "offsite",
+        "--keep-days",
+        "0.00001",
+        "--yes",
+    ])
+    .run();
+    assert_eq!(run.code, 0, "{run}");
+    let j = run.json();
+    assert_eq!(j["data"]["removed"], serde_json::json!([id]), "{j:#}");
+    assert_eq!(j["data"]["kept"][0]["why"], "newest verified", "{j:#}");
     // The private download directory is removed afterwards.
     let left: Vec<_> = std::fs::read_dir(&dir)
         .map(|d| d.flatten().map(|e| e.file_name()).collect())
