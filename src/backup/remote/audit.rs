@@ -116,14 +116,14 @@ async fn versioning(bucket: &Bucket) -> Finding {
         Err(why) => Finding::new(ID, Status::Unknown, format!("remote {name}: bucket versioning: {why}")).subject(subject),
         Ok(v) if v.status.as_deref() == Some("Enabled") => Finding::ok(
             ID,
-            format!("remote {name}: versioning is on for bucket {b}: an overwrite or delete keeps the old version"),
+            format!("versioning is on for bucket {b} (remote {name}): an overwrite or delete keeps the old version"),
         )
         .subject(subject),
         Ok(v) => Finding::new(
             ID,
             Status::Warning,
             format!(
-                "remote {name}: versioning is {} on bucket {b}: a delete or an overwrite of a backup is final",
+                "versioning is {} on bucket {b} (remote {name}): a delete or an overwrite of a backup is final",
                 match v.status.as_deref() { Some("Suspended") => "suspended", _ => "off" }
             ),
         )
@@ -155,7 +155,7 @@ async fn object_lock(bucket: &Bucket) -> Finding {
         Finding::new(
             ID,
             Status::Warning,
-            format!("remote {name}: object lock is off on bucket {b}: a key with delete rights can remove every copy, old versions included"),
+            format!("object lock is off on bucket {b} (remote {name}): a key with delete rights can remove every copy, old versions included"),
         )
         .subject(subject.clone())
         .hint(hint.clone())
@@ -191,7 +191,7 @@ async fn object_lock(bucket: &Bucket) -> Finding {
             Finding::ok(
                 ID,
                 format!(
-                    "remote {name}: object lock is on for bucket {b}, {}",
+                    "object lock is on for bucket {b} (remote {name}), {}",
                     retention.as_deref().unwrap_or(
                         "without a default retention (only objects written with one are locked)"
                     )
@@ -217,10 +217,10 @@ pub async fn delete_probe(bucket: &Bucket) -> Finding {
             .hint("a key that cannot write cannot take backups either: check its permissions on the prefix");
     }
     match bucket.store.delete(&key).await {
-        Ok(()) => Finding::new(ID, Status::Warning, format!("remote {name}: this key can delete backups; a ransomware-safe key cannot"))
+        Ok(()) => Finding::new(ID, Status::Warning, format!("this key can delete backups on remote {name}; a ransomware-safe key cannot"))
             .subject(subject)
             .hint("give opsbook a key without s3:DeleteObject (expire old copies with a lifecycle rule), and turn on versioning with object lock on the bucket"),
-        Err(e) => Finding::ok(ID, format!("remote {name}: this key cannot delete objects ({}); the probe {key} stays", one_line(&anyhow::Error::new(e))))
+        Err(e) => Finding::ok(ID, format!("this key cannot delete objects on remote {name} ({}); the probe {key} stays", one_line(&anyhow::Error::new(e))))
             .subject(subject),
     }
 }
