@@ -13,6 +13,8 @@ pub(crate) struct PrivateRedis {
     port: u16,
     pub(crate) dir: PathBuf,
     child: Option<Child>,
+    /// Another address it listens on too (a host's own, non-loopback one).
+    also: Option<std::net::IpAddr>,
 }
 
 impl PrivateRedis {
@@ -27,15 +29,44 @@ impl PrivateRedis {
             port,
             dir: dir.to_path_buf(),
             child: None,
+            also: None,
         };
         r.run();
         r
     }
 
+    /// Listening on this host's non-loopback address too (None when it has none): the way a
+    /// server on another host looks to opsbook.
+    fn start_also_on_host_address(dir: &Path) -> Option<(PrivateRedis, String)> {
+        let s = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+        s.connect("192.0.2.255:9").ok()?;
+        let ip = s.local_addr().ok()?.ip();
+        if ip.is_loopback() || ip.is_unspecified() {
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        std::fs::create_dir_all(dir).unwrap();
+        let mut r = PrivateRedis {
+            port,
+            dir: dir.to_path_buf(),
+            child: None,
+            also: Some(ip),
+        };
+        r.run();
+        Some((r, format!("redis://{ip}:{port}")))
+    }
+
     fn run(&mut self) {
         let mut cmd = Command::new("redis-server");
-        cmd.args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+        cmd.args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"]);
+        if let Some(ip) = self.also {
+            cmd.arg(ip.to_string()).args(["--protected-mode", "no"]);
+        }
+        cmd.args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
             .arg("--dir")
             .arg(&self.dir)
             .stdout(std::process::Stdio::null())
@@ -339,8 +370,31 @@ fn bgsave_and_sync_both_give_a_verified_snapshot_and_say_which() {
     let run = ops(&["backup", "--rdb", "--rdb-method", "bgsave", "--dir", d]).run();
     assert_eq!(run.code, 3, "{run}");
     assert!(run.stderr.contains("--rdb-method sync"), "{run}");
-    // (auto would take the replica protocol here, saying why; this server cannot save at all
-    // without its dir, so that way fails too, as it would in production.)
+
+    // A server on another host (here: this host's own address, which is not loopback): auto
+    // takes the replica protocol, saying why.
+    let Some((remote, url)) = PrivateRedis::start_also_on_host_address(&s.path().join("far"))
+    else {
+        eprintln!("no non-loopback address on this host: the remote-server choice was not checked");
+        return;
+    };
+    remote.fill(0, 6);
+    let run = opsbook(&["backup", "--rdb", "--dir", d])
+        .config(&cfg)
+        .redis(&url)
+        .format("json")
+        .run();
+    assert_eq!(run.code, 0, "{run}");
+    let f = Run::one(&run.json(), "backup.redis").clone();
+    let detail = f["detail"][0].as_str().unwrap();
+    assert!(
+        detail.starts_with("method sync:") && detail.contains("not on this host"),
+        "{f}"
+    );
+    assert!(
+        f["summary"].as_str().unwrap().contains("replica-protocol"),
+        "{f}"
+    );
 }
 
 /// A BGSAVE already running when `backup --rdb` starts is waited for, then opsbook's own runs:
