@@ -300,6 +300,39 @@ fn prune_treats_redis_snapshots_like_backups_and_keeps_the_newest() {
     assert_eq!(list["data"]["backups"].as_array().unwrap().len(), 1);
 }
 
+/// A redis-server whose `dir` is a tmpfs in a mount namespace of its own, so this host sees an
+/// empty directory at the path `CONFIG GET dir` names (a container's volume); None, saying
+/// why, where `unshare` cannot do that.
+fn boxed_redis(dir: &Path) -> Option<(Child, u16)> {
+    std::fs::create_dir_all(dir).unwrap();
+    let port = closed_port();
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-m", "--propagation", "private", "sh", "-c"])
+        .arg(format!(
+            "mount -t tmpfs none '{}' && exec redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no --dir '{}'",
+            dir.display(),
+            dir.display()
+        ))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let child = Child::spawn(cmd);
+    let url = format!("redis://127.0.0.1:{port}");
+    for _ in 0..50 {
+        let up = redis::Client::open(url.as_str())
+            .and_then(|c| c.get_connection())
+            .and_then(|mut c| redis::cmd("SET").arg("k").arg("v").query::<String>(&mut c))
+            .is_ok();
+        if up {
+            return Some((child, port));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!(
+        "no mount namespace (unshare -m + mount tmpfs failed): the container case was not checked"
+    );
+    None
+}
+
 /// Both ways to a snapshot give the same verified manifest: BGSAVE with the server's own file
 /// (chosen on its own for a server on this host whose dir is readable) and the replica
 /// protocol (forced with --rdb-method sync); bgsave on a server whose dir is not here is refused.
@@ -370,6 +403,22 @@ fn bgsave_and_sync_both_give_a_verified_snapshot_and_say_which() {
     let run = ops(&["backup", "--rdb", "--rdb-method", "bgsave", "--dir", d]).run();
     assert_eq!(run.code, 3, "{run}");
     assert!(run.stderr.contains("--rdb-method sync"), "{run}");
+
+    // A dir of the same name here that is not the server's (a container's volume path that
+    // also exists on the host; here: the server runs in a mount namespace of its own with a
+    // tmpfs over that path): forced bgsave says so; auto falls back to the replica protocol.
+    if let Some(_boxed) = boxed_redis(&s.path().join("boxed")) {
+        let url = format!("redis://127.0.0.1:{}", _boxed.1);
+        let ops = |args: &[&str]| opsbook(args).config(&cfg).redis(&url).format("json");
+        let run = ops(&["backup", "--rdb", "--rdb-method", "bgsave", "--dir", d]).run();
+        assert_eq!(run.code, 3, "{run}");
+        assert!(run.stderr.contains("--rdb-method sync"), "{run}");
+        let run = ops(&["backup", "--rdb", "--dir", d]).run();
+        assert_eq!(run.code, 0, "{run}");
+        let f = Run::one(&run.json(), "backup.redis").clone();
+        let detail = f["detail"][0].as_str().unwrap();
+        assert!(detail.starts_with("method sync: BGSAVE ran, but"), "{f}");
+    }
 
     // A server on another host (here: this host's own address, which is not loopback): auto
     // takes the replica protocol, saying why.

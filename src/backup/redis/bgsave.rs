@@ -39,8 +39,16 @@ impl std::str::FromStr for Method {
 /// The way chosen, and why (the finding's detail says it).
 #[derive(Debug, Clone)]
 pub enum Chosen {
-    Sync { why: String },
-    Bgsave { path: PathBuf, why: String },
+    Sync {
+        why: String,
+    },
+    /// `auto`: chosen on its own, so a file that turns out not to be the server's (a container
+    /// whose `dir` happens to exist here too) falls back to `Sync`.
+    Bgsave {
+        path: PathBuf,
+        why: String,
+        auto: bool,
+    },
 }
 
 impl Chosen {
@@ -102,6 +110,7 @@ pub async fn choose(method: Method, client: &RedisClient, url: &str) -> anyhow::
             Ok(path) => Ok(Chosen::Bgsave {
                 why: "--rdb-method bgsave".into(),
                 path,
+                auto: false,
             }),
             Err(why) => bail!("backup --rdb-method bgsave: {why}; nothing was written\nhint: run opsbook on the Redis host as a user that can read its dir, or use --rdb-method sync (the replica protocol, as redis-cli --rdb)"),
         },
@@ -109,6 +118,7 @@ pub async fn choose(method: Method, client: &RedisClient, url: &str) -> anyhow::
             Ok(path) => Chosen::Bgsave {
                 why: format!("the server is on this host and its file {} is readable", path.display()),
                 path,
+                auto: true,
             },
             Err(why) => Chosen::Sync { why },
         }),
@@ -156,13 +166,9 @@ fn now_unix() -> i64 {
     crate::state::now_secs()
 }
 
-/// BGSAVE and wait for it; then the file it wrote, opened (our handle keeps that very file
-/// even if the server saves again). Bounded by [`SAVE_WAIT`]; progress on stderr.
-pub async fn save(
-    client: &RedisClient,
-    path: &std::path::Path,
-    progress: bool,
-) -> anyhow::Result<std::fs::File> {
+/// BGSAVE and wait for it (bounded by [`SAVE_WAIT`]; progress on stderr); when it started
+/// (seconds since the epoch), for [`open_saved`].
+pub async fn save(client: &RedisClient, progress: bool) -> anyhow::Result<i64> {
     let at = client.url().to_string();
     let phase = crate::progress::Phase::start_if(progress, format!("BGSAVE on Redis at {at}"));
     let deadline = Instant::now() + SAVE_WAIT;
@@ -209,14 +215,17 @@ pub async fn save(
         }
         tokio::time::sleep(POLL).await;
     }
-    let file = std::fs::File::open(path).with_context(|| {
-        format!(
-            "reading the snapshot Redis at {at} saved as {}",
-            path.display()
-        )
+    Ok(started)
+}
+
+/// The file a BGSAVE that started at `started` wrote, opened (the handle keeps that very file
+/// even if the server saves again); refused when it is older than the save (not the server's).
+pub fn open_saved(path: &std::path::Path, started: i64) -> anyhow::Result<std::fs::File> {
+    let file = std::fs::File::open(path).map_err(|e| {
+        anyhow::anyhow!("reading the snapshot the server saved as {}: {e}: the server's dir is not this host's directory of that name (a container?)\nhint: use --rdb-method sync", path.display())
     })?;
     let meta = file.metadata()?;
-    if meta.mtime() + 1 < started {
+    if !meta.is_file() || meta.mtime() + 1 < started {
         bail!("{} was not written by this BGSAVE (modified before it started): the server's dir is not this host's directory of that name (a container?)\nhint: use --rdb-method sync", path.display());
     }
     Ok(file)

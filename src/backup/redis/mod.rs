@@ -85,7 +85,7 @@ pub async fn create(
     req: &Request,
     info: &RedisInfo,
     client: &crate::clients::redis::RedisClient,
-    how: &bgsave::Chosen,
+    how: &mut bgsave::Chosen,
     progress: bool,
 ) -> anyhow::Result<(Written, Vec<crate::report::Finding>)> {
     let started = SystemTime::now();
@@ -112,14 +112,30 @@ pub async fn create(
         .open(&partial_path)
         .with_context(|| format!("creating {}", partial_path.display()))?;
     crate::interrupt::test_pause("backup.redis").await;
-    let saved = match how {
-        bgsave::Chosen::Bgsave { path, .. } => {
-            let file = bgsave::save(client, path, progress).await?;
-            let size = file.metadata()?.len();
-            if size > limit {
-                bail!("{} is {size} bytes, more than the {limit} bytes the server's memory use allows: refusing it", path.display());
+    let saved = match how.clone() {
+        bgsave::Chosen::Bgsave { path, auto, .. } => {
+            let started = bgsave::save(client, progress).await?;
+            match bgsave::open_saved(&path, started) {
+                Ok(file) => {
+                    let size = file.metadata()?.len();
+                    if size > limit {
+                        bail!("{} is {size} bytes, more than the {limit} bytes the server's memory use allows: refusing it", path.display());
+                    }
+                    Some(file)
+                }
+                // Chosen on its own: the replica protocol still works.
+                Err(e) if auto => {
+                    *how = bgsave::Chosen::Sync {
+                        why: format!(
+                            "BGSAVE ran, but {}",
+                            crate::report::one_line(&e)
+                                .replace("\nhint: use --rdb-method sync", "")
+                        ),
+                    };
+                    None
+                }
+                Err(e) => return Err(e),
             }
-            Some(file)
         }
         bgsave::Chosen::Sync { .. } => None,
     };

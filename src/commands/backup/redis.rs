@@ -81,7 +81,7 @@ type History = std::collections::BTreeMap<String, f64>;
 async fn snapshot(args: SnapshotArgs<'_>, ctx: &Ctx) -> anyhow::Result<(Vec<Finding>, History)> {
     let client = ctx.redis().await.context("backup --rdb")?;
     let url = ctx.redis_url()?;
-    let source = bgsave::choose(args.method, client, &url).await?;
+    let mut source = bgsave::choose(args.method, client, &url).await?;
     let info = client.info().await.context("backup --rdb")?;
     let req = redis::Request {
         url,
@@ -91,7 +91,7 @@ async fn snapshot(args: SnapshotArgs<'_>, ctx: &Ctx) -> anyhow::Result<(Vec<Find
         timeout: ctx.timeouts().connect.max(Duration::from_secs(5)),
     };
     let progress = crate::render::show_progress(&ctx.output);
-    let (w, mut findings) = redis::create(&req, &info, client, &source, progress).await?;
+    let (w, mut findings) = redis::create(&req, &info, client, &mut source, progress).await?;
     let m = &w.manifest;
     let facts = m
         .redis
