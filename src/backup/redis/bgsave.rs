@@ -10,7 +10,7 @@ use std::os::unix::fs::MetadataExt as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context as _};
+use anyhow::bail;
 
 use super::place;
 use crate::clients::redis::{RedisClient, RedisInfo};
