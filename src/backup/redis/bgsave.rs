@@ -134,7 +134,7 @@ fn busy(info: &RedisInfo) -> bool {
         || field(info, "aof_rewrite_in_progress") == Some(1)
 }
 
-/// Wait until no save or AOF rewrite runs; `what` names the wait on the progress line.
+/// Wait until no save or AOF rewrite runs (saying so on the progress line once).
 async fn wait_idle(
     client: &RedisClient,
     phase: &crate::progress::Phase,
