@@ -172,7 +172,10 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_s
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l compress -d 'zstd[:1-19], gzip[:1-9] or none; zstd:1 keeps up with pg_dump and is within 5 % of the size of gzip -9' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l keep -d 'Keep the newest N backups of each database (default: config backup.keep)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l keep-days -d 'Keep backups younger than D days (default: config backup.keep_days)' -r
-complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l remote -d 'Also copy each database\'s backup to this remote (remotes.NAME), encrypted when it says so' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l rdb-method -d 'How --rdb takes the snapshot: auto (bgsave when the server\'s dir is readable here), bgsave, or sync (the replica protocol)' -r -f -a "auto\t''
+bgsave\t''
+sync\t''"
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l remote -d 'Also copy each database\'s backup (or the --rdb snapshot) to this remote (remotes.NAME), encrypted when it says so' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
 json\t'The opsbook.report/v1 JSON document'
@@ -185,7 +188,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_s
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l all -d 'Every database that accepts connections, plus the globals (roles, tablespaces)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l yes -d 'Apply retention without asking (needed when not on a terminal)'
-complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l rdb -d 'Snapshot Redis (an RDB over the replica protocol, as `redis-cli --rdb`) instead of a database, into <dir>/_redis/ (the server is --redis URL)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l rdb -d 'Snapshot Redis (BGSAVE and its file when the server is on this host, else an RDB over the replica protocol, as `redis-cli --rdb`) instead of a database, into <dir>/_redis/ (the server is --redis URL); with --remote the snapshot is copied there too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
@@ -267,7 +270,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l into -d 'Res
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l jobs -d 'pg_restore jobs; above 1 the archive is first decompressed next to it' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l stop-service -d 'A systemd unit to stop before the swap and start after it (repeatable)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l dir -d 'Backup directory, one sub-directory per database (default: config backup.dir)' -r -F
-complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l remote -d 'Restore the copy on this remote (remotes.NAME): downloaded and decrypted into a private directory under the backup directory first (removed afterwards)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l remote -d 'Restore the copy on this remote (remotes.NAME): downloaded and decrypted into a private directory under the backup directory first (removed afterwards); with --rdb, a Redis snapshot\'s copy' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l to -d 'Recover the pgBackRest stanza to this time (\'2026-12-05 09:59:00+00\') in a new data directory' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l to-lsn -d 'Recover to this WAL location (0/3000060)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l to-xid -d 'Recover to this transaction id' -r

@@ -73,6 +73,10 @@ pub struct RedisFacts {
     pub used_memory: u64,
     /// The RDB format version from the file's header.
     pub rdb_version: u32,
+    /// How it was taken: `bgsave` (the server's own file, read on this host) or `sync` (the
+    /// replica protocol); absent in manifests written before the choice existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
 }
 
 impl Manifest {

@@ -173,6 +173,16 @@ impl RedisClient {
         Ok(())
     }
 
+    /// `BGSAVE`: the server forks and writes its RDB to `dir`/`dbfilename` (answers at once).
+    pub async fn bgsave(&self) -> anyhow::Result<()> {
+        let mut conn = self.conn.clone();
+        let _: redis::Value = redis::cmd("BGSAVE")
+            .query_async(&mut conn)
+            .await
+            .with_context(|| format!("BGSAVE on Redis at {}", self.url_masked))?;
+        Ok(())
+    }
+
     pub async fn ping(&self) -> anyhow::Result<()> {
         let mut conn = self.conn.clone();
         let _: String = redis::cmd("PING")

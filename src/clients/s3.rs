@@ -21,8 +21,37 @@ use crate::config::remotes::Remote;
 pub struct Bucket {
     /// The remote's name in the config (what `--remote` took).
     pub name: String,
+    /// The bucket's name at the provider.
+    pub bucket: String,
     pub store: AmazonS3,
     prefix: String,
+    /// The bucket's URL as object_store addresses it (`https://s3.REGION.amazonaws.com/B`,
+    /// `ENDPOINT/B` path-style, or the endpoint itself when virtual-hosted).
+    url: String,
+    region: String,
+    connect_timeout: Duration,
+}
+
+/// The S3 error document (`<Error><Code>..</Code><Message>..</Message></Error>`).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct S3Error {
+    pub code: String,
+    pub message: String,
+}
+
+/// The most a bucket's configuration answer may be (they are a few hundred bytes).
+pub const CONFIG_ANSWER_LIMIT: usize = 64 * 1024;
+
+/// `bucket_endpoint` the way object_store's builder derives it.
+fn bucket_url(remote: &Remote) -> String {
+    let (bucket, region) = (&remote.bucket, &remote.region);
+    match (&remote.endpoint, !remote.path_style) {
+        (Some(e), true) => e.trim_end_matches('/').to_string(),
+        (Some(e), false) => format!("{}/{bucket}", e.trim_end_matches('/')),
+        (None, true) => format!("https://{bucket}.s3.{region}.amazonaws.com"),
+        (None, false) => format!("https://s3.{region}.amazonaws.com/{bucket}"),
+    }
 }
 
 /// The keys of one credentials-file profile.
@@ -133,9 +162,39 @@ impl Bucket {
         }
         Ok(Bucket {
             name: name.to_string(),
+            bucket: remote.bucket.clone(),
             store,
             prefix,
+            url: bucket_url(remote),
+            region: remote.region.clone(),
+            connect_timeout,
         })
+    }
+
+    /// GET a bucket subresource (`versioning`, `object-lock`): object_store has no call for
+    /// these, so the request is signed with its SigV4 signer ([`AwsAuthorizer`]) and the
+    /// credentials it resolved (environment, credentials file, instance role), and sent with
+    /// reqwest. The status and the body (bounded); an error answer's code and message.
+    pub async fn get_subresource(&self, sub: &str) -> anyhow::Result<(u16, Vec<u8>)> {
+        use object_store::aws::AwsAuthorizer;
+        let what = || format!("remote {}: GET ?{sub} on bucket {}", self.name, self.bucket);
+        let url = format!("{}/?{sub}", self.url.trim_end_matches('/'));
+        let credential = self
+            .store
+            .credentials()
+            .get_credential()
+            .await
+            .with_context(what)?;
+        let mut req: object_store::client::HttpRequest = hyper::Request::builder()
+            .method(hyper::Method::GET)
+            .uri(&url)
+            .body(Vec::<u8>::new().into())
+            .with_context(what)?;
+        AwsAuthorizer::new(&credential, "s3", &self.region).authorize(&mut req, None);
+        let web = crate::clients::web::Web::new(self.connect_timeout, Duration::from_secs(30))?;
+        web.get_with_headers(&url, req.headers().clone(), CONFIG_ANSWER_LIMIT)
+            .await
+            .with_context(what)
     }
 
     /// The object key of `rel` (a path opsbook built, never a raw key from the bucket).
@@ -183,9 +242,31 @@ impl Bucket {
     }
 }
 
+/// An S3 error answer's code and message (empty when the body is not one).
+pub fn error_of(body: &[u8]) -> S3Error {
+    std::str::from_utf8(body)
+        .ok()
+        .and_then(|t| quick_xml::de::from_str(t).ok())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bucket_urls_follow_object_store() {
+        let mut r: Remote = serde_saphyr::from_str("bucket: b\nregion: eu-west-1\n").unwrap();
+        assert_eq!(bucket_url(&r), "https://b.s3.eu-west-1.amazonaws.com");
+        r.path_style = true;
+        r.endpoint = Some("http://127.0.0.1:9000/".into());
+        assert_eq!(bucket_url(&r), "http://127.0.0.1:9000/b");
+        let e = error_of(
+            b"<?xml version=\"1.0\"?><Error><Code>AccessDenied</Code><Message>no</Message></Error>",
+        );
+        assert_eq!(e.code, "AccessDenied");
+        assert_eq!(error_of(b"\x00").code, "");
+    }
 
     #[test]
     fn credentials_file_profiles() {

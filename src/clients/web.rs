@@ -100,7 +100,11 @@ impl Web {
     pub async fn get_text(&self, url: &str, limit: usize) -> anyhow::Result<TextAnswer> {
         let (parsed, hp) = host_port(url)?;
         let request = self.client.get(parsed);
-        self.text_answer(request, &hp, limit).await
+        let (status, body) = self.bounded_body(request, &hp, limit).await?;
+        Ok(TextAnswer {
+            status,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        })
     }
 
     /// POST a JSON document to `url`, with HTTP basic authentication when `auth` is given
@@ -121,15 +125,33 @@ impl Web {
         if let Some((user, password)) = auth {
             request = request.basic_auth(user, Some(password));
         }
-        self.text_answer(request, &hp, limit).await
+        let (status, body) = self.bounded_body(request, &hp, limit).await?;
+        Ok(TextAnswer {
+            status,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        })
     }
 
-    async fn text_answer(
+    /// GET `url` with these headers (a request signed elsewhere, e.g. S3's SigV4): the status
+    /// and the body, refused past `limit` bytes.
+    pub async fn get_with_headers(
+        &self,
+        url: &str,
+        headers: reqwest::header::HeaderMap,
+        limit: usize,
+    ) -> anyhow::Result<(u16, Vec<u8>)> {
+        let (parsed, hp) = host_port(url)?;
+        let request = self.client.get(parsed).headers(headers);
+        self.bounded_body(request, &hp, limit).await
+    }
+
+    /// Send `request` and read the answer's status and body, refusing a body over `limit`.
+    async fn bounded_body(
         &self,
         request: reqwest::RequestBuilder,
         hp: &str,
         limit: usize,
-    ) -> anyhow::Result<TextAnswer> {
+    ) -> anyhow::Result<(u16, Vec<u8>)> {
         let (connect, total) = (self.connect, self.total);
         let mut response = request
             .send()
@@ -150,10 +172,7 @@ impl Web {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(TextAnswer {
-            status,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        })
+        Ok((status, body))
     }
 }
 

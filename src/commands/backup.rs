@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use clap_complete::engine::ArgValueCandidates;
 
 use crate::backup::catalog::{self, Entry};
+use crate::backup::redis::bgsave::Method;
 use crate::backup::retention::{self, Policy};
 use crate::backup::stream::Compression;
 use crate::backup::{dump, leftovers, lock, names, remote, restore_test, verify};
@@ -18,8 +19,10 @@ use crate::interrupt::Interrupt;
 use crate::render::{human_bytes, took};
 use crate::report::{one_line, Finding, Report, Section, Status};
 
+mod created;
 mod list;
 mod prune_remote;
+use created::created_finding;
 pub(crate) mod redis;
 use list::{entry_row, list};
 
@@ -122,12 +125,19 @@ pub struct CreateArgs {
     #[arg(long)]
     pub yes: bool,
 
-    /// Snapshot Redis (an RDB over the replica protocol, as `redis-cli --rdb`) instead of a
-    /// database, into <dir>/_redis/ (the server is --redis URL)
-    #[arg(long = "rdb", conflicts_with_all = ["db", "all", "remote"])]
+    /// Snapshot Redis (BGSAVE and its file when the server is on this host, else an RDB over
+    /// the replica protocol, as `redis-cli --rdb`) instead of a database, into <dir>/_redis/
+    /// (the server is --redis URL); with --remote the snapshot is copied there too
+    #[arg(long = "rdb", conflicts_with_all = ["db", "all"])]
     pub redis_rdb: bool,
 
-    /// Also copy each database's backup to this remote (remotes.NAME), encrypted when it says so
+    /// How --rdb takes the snapshot: auto (bgsave when the server's dir is readable here),
+    /// bgsave, or sync (the replica protocol)
+    #[arg(long, value_name = "METHOD", default_value = "auto", requires = "redis_rdb", value_parser = redis::method_parser())]
+    pub rdb_method: Method,
+
+    /// Also copy each database's backup (or the --rdb snapshot) to this remote (remotes.NAME),
+    /// encrypted when it says so
     #[arg(long, value_name = "NAME")]
     pub remote: Option<String>,
 }
@@ -209,7 +219,7 @@ pub async fn run(args: &BackupArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             let listing = remote::list(&bucket, db.as_deref()).await?;
             let now = crate::timefmt::unix(SystemTime::now());
             let mut report = remote::findings::listing(name, db.as_deref(), &listing, now);
-            report.push(remote::audit::delete_probe(&bucket).await);
+            report.extend(remote::audit::audit(&bucket, true).await);
             Ok(report)
         }
         Some(BackupAction::List { db, dir, .. }) => list(db.as_deref(), &backup_dir(dir, ctx)),
@@ -279,47 +289,6 @@ fn default_jobs() -> u32 {
         .map(|n| n.get() as u32)
         .unwrap_or(1)
         .min(8)
-}
-
-fn created_finding(w: &dump::Written) -> Finding {
-    let m = &w.manifest;
-    let ratio = if m.bytes > 0 {
-        m.dump_bytes as f64 / m.bytes as f64
-    } else {
-        1.0
-    };
-    let summary = if m.kind == "globals" {
-        format!(
-            "roles and tablespaces: {} ({}), {}",
-            human_bytes(m.bytes as f64),
-            m.compression,
-            took(m.duration_ms as f64 / 1000.0)
-        )
-    } else {
-        format!(
-            "{}: {} ({}, {:.1}x smaller), {} tables, {} rows, verified, {}",
-            m.id,
-            human_bytes(m.bytes as f64),
-            m.compression,
-            ratio,
-            m.tables.len(),
-            m.total_rows(),
-            took(m.duration_ms as f64 / 1000.0)
-        )
-    };
-    let id = if m.kind == "globals" {
-        "backup.globals"
-    } else {
-        "backup.created"
-    };
-    Finding::ok(id, summary)
-        .subject(m.database.clone())
-        .value(m.bytes, "bytes")
-        .detail(vec![
-            format!("archive {}", w.archive_path.display()),
-            format!("manifest {}", w.manifest_path.display()),
-            format!("sha256 {}", m.sha256),
-        ])
 }
 
 async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
@@ -436,8 +405,14 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         }
     }
     if args.redis_rdb {
-        let (findings, values, stopped) =
-            redis::create(&dir, args.compress, threads, ctx, &interrupt).await?;
+        let snapshot = redis::SnapshotArgs {
+            dir: &dir,
+            compression: args.compress,
+            threads,
+            method: args.rdb_method,
+            offsite: redis::offsite(offsite.as_ref()),
+        };
+        let (findings, values, stopped) = redis::create(snapshot, ctx, &interrupt).await?;
         report.extend(findings);
         if stopped {
             return Ok(report);

@@ -95,7 +95,7 @@ pub struct RestoreArgs {
 
     /// Restore a Redis snapshot (_redis/<stamp> or latest): place its RDB as the server's
     /// dir/dbfilename for a restart; the server is --redis URL
-    #[arg(long = "rdb", conflicts_with_all = ["db", "into", "stop_service", "remote"])]
+    #[arg(long = "rdb", conflicts_with_all = ["db", "into", "stop_service"])]
     pub rdb: bool,
 
     /// With --rdb, after the restart: compare the server's keys per database with the snapshot
@@ -106,7 +106,8 @@ pub struct RestoreArgs {
     pub dir: DirArgs,
 
     /// Restore the copy on this remote (remotes.NAME): downloaded and decrypted into a private
-    /// directory under the backup directory first (removed afterwards)
+    /// directory under the backup directory first (removed afterwards); with --rdb, a Redis
+    /// snapshot's copy
     #[arg(long, value_name = "NAME", requires = "backup")]
     pub remote: Option<String>,
 
@@ -216,6 +217,7 @@ pub async fn run(args: &RestoreArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         let req = crate::commands::backup::redis::RestoreRequest {
             backup: args.backup.as_deref(),
             dir: &dir,
+            remote: args.remote.as_deref(),
             check: args.check,
             yes: args.yes,
             dry_run: args.dry_run,

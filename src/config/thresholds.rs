@@ -111,6 +111,8 @@ pub struct Thresholds {
     pub load_per_core: Limits,
     /// Redis connected_clients (`monitor`; none: report only)
     pub redis_clients: Limits,
+    /// age of the last successful recovery drill (`restore --rehearse`; `check morning` with pitr:)
+    pub rehearsal_age: SpanLimits,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -177,6 +179,10 @@ impl Default for Thresholds {
             load_per_core: warn_only(2.0),
             redis_clients: Limits {
                 warning: None,
+                critical: None,
+            },
+            rehearsal_age: SpanLimits {
+                warning: Some(Span::secs(8 * 86400)),
                 critical: None,
             },
         }

@@ -67,6 +67,8 @@ pub struct Recovered {
     /// pg_last_xact_replay_timestamp(): the last transaction replayed (None: none after the backup)
     pub reached_time: Option<String>,
     pub reached_lsn: String,
+    /// the same point as seconds since the epoch (the run history keeps numbers)
+    pub reached_unix: Option<f64>,
     /// WAL replayed since the backup's start (bytes)
     pub wal_replayed: Option<f64>,
     /// seconds from the start of the restore until replay paused at the target
@@ -294,6 +296,7 @@ pub fn recover(
         pg_ctl: crate::clients::tools::resolve("pg_ctl", major)?,
         reached_time: None,
         reached_lsn: String::new(),
+        reached_unix: None,
         wal_replayed: None,
         seconds: 0.0,
         restore_seconds,
@@ -330,15 +333,17 @@ pub fn recover(
         })
         .unwrap_or_else(|| "NULL".to_string());
     let row = rec.query(&format!(
-        "SELECT coalesce(to_char(pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '') || '|' || pg_last_wal_replay_lsn() || '|' || coalesce({diff}::text, '')"
+        "SELECT coalesce(to_char(pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '') || '|' || pg_last_wal_replay_lsn() || '|' || coalesce({diff}::text, '') || '|' || coalesce(extract(epoch FROM pg_last_xact_replay_timestamp())::float8::text, '')"
     ))?;
     let mut parts = row.split('|');
     let reached_time = parts.next().filter(|s| !s.is_empty()).map(str::to_string);
     let reached_lsn = parts.next().unwrap_or("").to_string();
     let wal_replayed = parts.next().and_then(|s| s.parse().ok());
+    let reached_unix = parts.next().and_then(|s| s.parse().ok());
     Ok(Recovered {
         reached_time,
         reached_lsn,
+        reached_unix,
         wal_replayed,
         seconds,
         ..rec

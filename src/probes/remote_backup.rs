@@ -1,6 +1,8 @@
 //! `backup.remote_age`: per configured remote, how old its newest complete off-site copy is and
 //! whether that backup verified; a remote that cannot be listed is CRITICAL with the reason
-//! (an off-site copy nobody can reach is no copy).
+//! (an off-site copy nobody can reach is no copy). With it, `backup.remote_audit`'s read-only
+//! facts (versioning, object lock; the delete probe writes an object, so only
+//! `backup list --remote` runs it).
 
 use std::time::Duration;
 
@@ -23,10 +25,24 @@ pub async fn remote_age(
     for name in remotes.keys() {
         let listed = async {
             let (bucket, _) = remote::open(remotes, name, connect)?;
-            remote::list(&bucket, None).await
+            let listing = remote::list(&bucket, None).await?;
+            anyhow::Ok((bucket, listing))
         };
         let listing = match tokio::time::timeout(timeout, listed).await {
-            Ok(Ok(l)) => l,
+            Ok(Ok((bucket, l))) => {
+                match tokio::time::timeout(timeout, remote::audit::audit(&bucket, false)).await {
+                    Ok(facts) => out.extend(facts),
+                    Err(_) => out.push(
+                        Finding::new(
+                            "backup.remote_audit",
+                            Status::Unknown,
+                            format!("remote {name}: the bucket's versioning and object lock were not read within {}", human_duration(timeout.as_secs_f64())),
+                        )
+                        .subject(name.clone()),
+                    ),
+                }
+                l
+            }
             Ok(Err(e)) => {
                 out.push(unreachable(name, one_line(&e)));
                 continue;

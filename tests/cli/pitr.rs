@@ -232,8 +232,25 @@ fn setup_backup_then_restore_to_a_time_shows_the_first_rows_and_not_the_second()
     assert_eq!(sql("SELECT count(*) FROM rows_b"), "50");
     assert_eq!(sql("SELECT count(*) FROM rows_a"), "101");
 
+    // Before any drill, the morning check says none is on record.
+    let state = Scratch::new("pitr-state");
+    let morning = at(&c, &pgpass, &config, &["check", "morning", "--no-record"])
+        .state_dir(state.path())
+        .format("json")
+        .run();
+    let j = morning.json();
+    assert_eq!(status_of(&j, "pitr.rehearsal_age"), "warning", "{morning}");
+    assert!(
+        Run::one(&j, "pitr.rehearsal_age")["summary"]
+            .as_str()
+            .unwrap()
+            .contains("no successful recovery drill"),
+        "{morning}"
+    );
+
     // A rehearsal: measured, then its directory is gone.
     let drill = at(&c, &pgpass, &config, &["restore", "--rehearse"])
+        .state_dir(state.path())
         .format("json")
         .run();
     assert_eq!(drill.code, 0, "{drill}");
@@ -247,6 +264,28 @@ fn setup_backup_then_restore_to_a_time_shows_the_first_rows_and_not_the_second()
         .filter(|e| e.file_name().to_string_lossy().contains("rehearsal"))
         .collect();
     assert!(left.is_empty(), "rehearsal directory left behind: {left:?}");
+    let took = Run::one(&j, "pitr.rehearsal")["value"].as_f64().unwrap();
+
+    // The morning check reports the drill: its age and how long it took.
+    let morning = at(&c, &pgpass, &config, &["check", "morning", "--no-record"])
+        .state_dir(state.path())
+        .format("json")
+        .run();
+    let j = morning.json();
+    let f = Run::one(&j, "pitr.rehearsal_age");
+    assert_eq!(f["status"], "ok", "{morning}");
+    assert!(f["value"].as_f64().unwrap() < 600.0, "{f}");
+    let recorded: f64 = detail_value(&j, "pitr.rehearsal_age", "took_seconds")
+        .parse()
+        .unwrap();
+    assert!((recorded - took).abs() < 0.1, "{recorded} vs {took}");
+    assert!(
+        f["summary"]
+            .as_str()
+            .unwrap()
+            .contains("last recovery drill"),
+        "{f}"
+    );
 
     // A broken archive_command is CRITICAL at its first failure, in pitr status and the morning check.
     sql("ALTER SYSTEM SET archive_command = 'false'");

@@ -9,14 +9,16 @@ use std::time::Duration;
 use crate::harness::*;
 
 /// A private redis-server on a free loopback port, its files in `dir`, no save points.
-struct PrivateRedis {
+pub(crate) struct PrivateRedis {
     port: u16,
-    dir: PathBuf,
+    pub(crate) dir: PathBuf,
     child: Option<Child>,
+    /// Another address it listens on too (a host's own, non-loopback one).
+    also: Option<std::net::IpAddr>,
 }
 
 impl PrivateRedis {
-    fn start(dir: &Path) -> PrivateRedis {
+    pub(crate) fn start(dir: &Path) -> PrivateRedis {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -27,15 +29,44 @@ impl PrivateRedis {
             port,
             dir: dir.to_path_buf(),
             child: None,
+            also: None,
         };
         r.run();
         r
     }
 
+    /// Listening on this host's non-loopback address too (None when it has none): the way a
+    /// server on another host looks to opsbook.
+    fn start_also_on_host_address(dir: &Path) -> Option<(PrivateRedis, String)> {
+        let s = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+        s.connect("203.0.113.1:9").ok()?; // TEST-NET-3: a route, no packet sent
+        let ip = s.local_addr().ok()?.ip();
+        if ip.is_loopback() || ip.is_unspecified() {
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        std::fs::create_dir_all(dir).unwrap();
+        let mut r = PrivateRedis {
+            port,
+            dir: dir.to_path_buf(),
+            child: None,
+            also: Some(ip),
+        };
+        r.run();
+        Some((r, format!("redis://{ip}:{port}")))
+    }
+
     fn run(&mut self) {
         let mut cmd = Command::new("redis-server");
-        cmd.args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+        cmd.args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"]);
+        if let Some(ip) = self.also {
+            cmd.arg(ip.to_string()).args(["--protected-mode", "no"]);
+        }
+        cmd.args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
             .arg("--dir")
             .arg(&self.dir)
             .stdout(std::process::Stdio::null())
@@ -51,7 +82,7 @@ impl PrivateRedis {
     }
 
     /// The operator's restart: stop without saving, start on the same dir.
-    fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         let _ = self.cmd(0, &["SHUTDOWN", "NOSAVE"]);
         if let Some(mut c) = self.child.take() {
             c.wait_for(Duration::from_secs(10));
@@ -59,11 +90,11 @@ impl PrivateRedis {
         self.run();
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
-    fn cmd(&self, db: u32, args: &[&str]) -> redis::RedisResult<redis::Value> {
+    pub(crate) fn cmd(&self, db: u32, args: &[&str]) -> redis::RedisResult<redis::Value> {
         let client = redis::Client::open(format!("{}/{db}", self.url()))?;
         let mut con = client.get_connection()?;
         let mut cmd = redis::cmd(args[0]);
@@ -73,14 +104,14 @@ impl PrivateRedis {
         cmd.query(&mut con)
     }
 
-    fn fill(&self, db: u32, n: u32) {
+    pub(crate) fn fill(&self, db: u32, n: u32) {
         for i in 0..n {
             self.cmd(db, &["SET", &format!("k:{i}"), &format!("value {i}")])
                 .unwrap();
         }
     }
 
-    fn dbsize(&self, db: u32) -> i64 {
+    pub(crate) fn dbsize(&self, db: u32) -> i64 {
         match self.cmd(db, &["DBSIZE"]).unwrap() {
             redis::Value::Int(n) => n,
             v => panic!("DBSIZE: {v:?}"),
@@ -267,4 +298,211 @@ fn prune_treats_redis_snapshots_like_backups_and_keeps_the_newest() {
     let list = ops(&["backup", "list", "--dir", d]).run().json();
     assert_eq!(list["data"]["backups"][0]["id"], ids[0].as_str());
     assert_eq!(list["data"]["backups"].as_array().unwrap().len(), 1);
+}
+
+/// A redis-server whose `dir` is a tmpfs in a mount namespace of its own, so this host sees an
+/// empty directory at the path `CONFIG GET dir` names (a container's volume); None, saying
+/// why, where `unshare` cannot do that.
+fn boxed_redis(dir: &Path) -> Option<(Child, u16)> {
+    std::fs::create_dir_all(dir).unwrap();
+    let port = closed_port();
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-m", "--propagation", "private", "sh", "-c"])
+        .arg(format!(
+            "mount -t tmpfs none '{}' && exec redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no --dir '{}'",
+            dir.display(),
+            dir.display()
+        ))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let child = Child::spawn(cmd);
+    let url = format!("redis://127.0.0.1:{port}");
+    for _ in 0..50 {
+        let up = redis::Client::open(url.as_str())
+            .and_then(|c| c.get_connection())
+            .and_then(|mut c| redis::cmd("SET").arg("k").arg("v").query::<String>(&mut c))
+            .is_ok();
+        if up {
+            return Some((child, port));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!(
+        "no mount namespace (unshare -m + mount tmpfs failed): the container case was not checked"
+    );
+    None
+}
+
+/// Both ways to a snapshot give the same verified manifest: BGSAVE with the server's own file
+/// (chosen on its own for a server on this host whose dir is readable) and the replica
+/// protocol (forced with --rdb-method sync); bgsave on a server whose dir is not here is refused.
+#[test]
+fn bgsave_and_sync_both_give_a_verified_snapshot_and_say_which() {
+    let s = Scratch::new("redis-method");
+    let db = TestDb::new("redismethod");
+    let dir = s.path().join("backups");
+    let cfg = sandbox_config(&s, &db, &dir, "");
+    let r = PrivateRedis::start(&s.path().join("redis"));
+    r.fill(0, 30);
+    r.fill(1, 4);
+    let url = r.url();
+    let d = dir.to_str().unwrap();
+    let ops = |args: &[&str]| opsbook(args).config(&cfg).redis(&url).format("json");
+    let mut seen = Vec::new();
+    for (flag, method) in [
+        (None, "bgsave"),
+        (Some("sync"), "sync"),
+        (Some("bgsave"), "bgsave"),
+    ] {
+        let mut args = vec!["backup", "--rdb", "--dir", d];
+        if let Some(f) = flag {
+            args.extend(["--rdb-method", f]);
+        }
+        let run = ops(&args).run();
+        assert_eq!(run.code, 0, "{run}");
+        let j = run.json();
+        let f = Run::one(&j, "backup.redis");
+        let detail = f["detail"][0].as_str().unwrap();
+        assert!(
+            detail.starts_with(&format!("method {method}:")),
+            "{flag:?}: {f}"
+        );
+        let id = f["summary"]
+            .as_str()
+            .unwrap()
+            .split(':')
+            .next()
+            .unwrap()
+            .to_string();
+        let v = ops(&["backup", "verify", &id, "--dir", d]).run();
+        assert_eq!(v.code, 0, "{v}");
+        let manifest = dir.join("_redis").join(format!(
+            "{}.manifest.json",
+            id.trim_start_matches("_redis/")
+        ));
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+        assert_eq!(m["redis"]["method"], method, "{m}");
+        assert_eq!(m["redis"]["keys"]["db0"], 30);
+        assert_eq!(m["redis"]["keys"]["db1"], 4);
+        assert!(m["sha256"].as_str().unwrap().len() == 64);
+        seen.push(id);
+        // Stamps are per second.
+        std::thread::sleep(Duration::from_millis(1100));
+    }
+    // The server's own file is the one BGSAVE wrote.
+    assert!(r.dir.join("dump.rdb").is_file());
+
+    // A server whose dir is not on this host (here: removed under it, as a container's own
+    // filesystem would be invisible): bgsave is refused with the way out.
+    let elsewhere = PrivateRedis::start(&s.path().join("elsewhere"));
+    elsewhere.fill(0, 5);
+    std::fs::remove_dir_all(&elsewhere.dir).unwrap();
+    let url = elsewhere.url();
+    let ops = |args: &[&str]| opsbook(args).config(&cfg).redis(&url).format("json");
+    let run = ops(&["backup", "--rdb", "--rdb-method", "bgsave", "--dir", d]).run();
+    assert_eq!(run.code, 3, "{run}");
+    assert!(run.stderr.contains("--rdb-method sync"), "{run}");
+
+    // A dir of the same name here that is not the server's (a container's volume path that
+    // also exists on the host; here: the server runs in a mount namespace of its own with a
+    // tmpfs over that path): forced bgsave says so; auto falls back to the replica protocol.
+    if let Some(_boxed) = boxed_redis(&s.path().join("boxed")) {
+        let url = format!("redis://127.0.0.1:{}", _boxed.1);
+        let ops = |args: &[&str]| opsbook(args).config(&cfg).redis(&url).format("json");
+        let run = ops(&["backup", "--rdb", "--rdb-method", "bgsave", "--dir", d]).run();
+        assert_eq!(run.code, 3, "{run}");
+        assert!(run.stderr.contains("--rdb-method sync"), "{run}");
+        let run = ops(&["backup", "--rdb", "--dir", d]).run();
+        assert_eq!(run.code, 0, "{run}");
+        let f = Run::one(&run.json(), "backup.redis").clone();
+        let detail = f["detail"][0].as_str().unwrap();
+        assert!(detail.starts_with("method sync: BGSAVE ran, but"), "{f}");
+    }
+
+    // A server on another host (here: this host's own address, which is not loopback): auto
+    // takes the replica protocol, saying why.
+    let Some((remote, url)) = PrivateRedis::start_also_on_host_address(&s.path().join("far"))
+    else {
+        eprintln!("no non-loopback address on this host: the remote-server choice was not checked");
+        return;
+    };
+    remote.fill(0, 6);
+    let run = opsbook(&["backup", "--rdb", "--dir", d])
+        .config(&cfg)
+        .redis(&url)
+        .format("json")
+        .run();
+    assert_eq!(run.code, 0, "{run}");
+    let f = Run::one(&run.json(), "backup.redis").clone();
+    let detail = f["detail"][0].as_str().unwrap();
+    assert!(
+        detail.starts_with("method sync:") && detail.contains("not on this host"),
+        "{f}"
+    );
+    assert!(
+        f["summary"].as_str().unwrap().contains("replica-protocol"),
+        "{f}"
+    );
+}
+
+/// A BGSAVE already running when `backup --rdb` starts is waited for, then opsbook's own runs:
+/// two saves in all (Redis refuses a second fork; opsbook neither fails on that nor takes the
+/// older save as its snapshot).
+#[test]
+fn a_save_already_running_is_waited_for_not_doubled() {
+    let s = Scratch::new("redis-busy");
+    let db = TestDb::new("redisbusy");
+    let dir = s.path().join("backups");
+    let cfg = sandbox_config(&s, &db, &dir, "");
+    let r = PrivateRedis::start(&s.path().join("redis"));
+    r.cmd(
+        0,
+        &[
+            "EVAL",
+            "for i=1,10000 do redis.call('SET','k:'..i,'v') end",
+            "0",
+        ],
+    )
+    .unwrap();
+    // 200 µs a key: each save takes about two seconds.
+    r.cmd(0, &["CONFIG", "SET", "rdb-key-save-delay", "200"])
+        .unwrap();
+    let saves = || -> u64 {
+        let info = match r.cmd(0, &["INFO", "persistence"]).unwrap() {
+            redis::Value::BulkString(b) => String::from_utf8(b).unwrap(),
+            redis::Value::VerbatimString { text, .. } => text,
+            v => panic!("INFO: {v:?}"),
+        };
+        info.lines()
+            .find_map(|l| l.strip_prefix("rdb_saves:"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let before = saves();
+    r.cmd(0, &["BGSAVE"]).unwrap();
+    let run = opsbook(&["backup", "--rdb", "--dir", dir.to_str().unwrap()])
+        .config(&cfg)
+        .redis(r.url())
+        .format("json")
+        .run();
+    assert_eq!(run.code, 0, "{run}");
+    let j = run.json();
+    let f = Run::one(&j, "backup.redis");
+    assert!(
+        f["detail"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("method bgsave:"),
+        "{f}"
+    );
+    assert_eq!(saves(), before + 2, "the running save and opsbook's own");
+    let id = f["summary"].as_str().unwrap().split(':').next().unwrap();
+    let v = opsbook(&["backup", "verify", id, "--dir", dir.to_str().unwrap()])
+        .config(&cfg)
+        .format("json")
+        .run();
+    assert_eq!(v.code, 0, "{v}");
 }

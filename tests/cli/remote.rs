@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::backup::seeded;
 use crate::harness::*;
+use crate::redis_backup::PrivateRedis;
 
 /// A moto S3 server of the test's own, stopped on drop.
 struct Moto {
@@ -87,6 +88,13 @@ impl Moto {
 
     fn create_bucket(&self, bucket: &str) {
         self.boto(&format!("s3.create_bucket(Bucket='{bucket}')"));
+    }
+
+    /// A bucket created with object lock (which turns versioning on), with a default retention.
+    fn create_locked_bucket(&self, bucket: &str) {
+        self.boto(&format!(
+            "s3.create_bucket(Bucket='{bucket}',ObjectLockEnabledForBucket=True)\ns3.put_object_lock_configuration(Bucket='{bucket}',ObjectLockConfiguration={{'ObjectLockEnabled':'Enabled','Rule':{{'DefaultRetention':{{'Mode':'GOVERNANCE','Days':30}}}}}})"
+        ));
     }
 
     fn keys(&self, bucket: &str) -> Vec<String> {
@@ -178,6 +186,181 @@ fn remote_config(
 
 const CANARY: &str = "zebra-canary-7f3a";
 
+/// The one finding with this id and subject.
+fn subject<'a>(j: &'a serde_json::Value, id: &str, subject: &str) -> &'a serde_json::Value {
+    let found: Vec<_> = Run::findings(j, id)
+        .into_iter()
+        .filter(|f| f["subject"] == subject)
+        .collect();
+    assert_eq!(found.len(), 1, "expected one {id} of {subject} in {j:#}");
+    found[0]
+}
+
+#[test]
+fn the_bucket_audit_names_versioning_off_and_sees_object_lock_on() {
+    let _g = shared();
+    let Some(moto) = Moto::start() else { return };
+    moto.create_bucket("opsbook-plain");
+    moto.create_locked_bucket("opsbook-locked");
+    let db = TestDb::new("rm_audit");
+    let s = Scratch::new("rm_audit");
+    let (plain, _, _) = remote_config(&s, &db, &moto, "opsbook-plain");
+    let run = opsbook(&["backup", "list", "--remote", "offsite"])
+        .config(&plain)
+        .format("json")
+        .run();
+    assert_eq!(run.code, 1, "{run}");
+    let j = run.json();
+    let v = subject(&j, "backup.remote_audit", "offsite:versioning");
+    assert_eq!(v["status"], "warning", "{v}");
+    assert!(
+        v["summary"].as_str().unwrap().contains("versioning is off"),
+        "{v}"
+    );
+    assert!(
+        v["hint"]
+            .as_str()
+            .unwrap()
+            .contains("put-bucket-versioning"),
+        "{v}"
+    );
+    let l = subject(&j, "backup.remote_audit", "offsite:object_lock");
+    assert_eq!(l["status"], "warning", "{l}");
+    assert!(
+        l["hint"]
+            .as_str()
+            .unwrap()
+            .contains("object-lock-enabled-for-bucket"),
+        "{l}"
+    );
+
+    let s2 = Scratch::new("rm_audit_locked");
+    let (locked, _, _) = remote_config(&s2, &db, &moto, "opsbook-locked");
+    let run = opsbook(&["backup", "list", "--remote", "offsite"])
+        .config(&locked)
+        .format("json")
+        .run();
+    let j = run.json();
+    let v = subject(&j, "backup.remote_audit", "offsite:versioning");
+    assert_eq!(v["status"], "ok", "{v}");
+    let l = subject(&j, "backup.remote_audit", "offsite:object_lock");
+    assert_eq!(l["status"], "ok", "{l}");
+    assert!(
+        l["summary"]
+            .as_str()
+            .unwrap()
+            .contains("GOVERNANCE 30 day(s)"),
+        "{l}"
+    );
+
+    // The morning check reads the same two facts (no delete probe: it writes an object).
+    let morning = opsbook(&["check", "morning", "--no-record"])
+        .config(&plain)
+        .format("json")
+        .run();
+    let j = morning.json();
+    assert_eq!(
+        subject(&j, "backup.remote_audit", "offsite:versioning")["status"],
+        "warning"
+    );
+    assert!(Run::findings(&j, "backup.remote_audit")
+        .iter()
+        .all(|f| f["subject"] != "offsite:delete"));
+}
+
+#[test]
+fn a_redis_snapshot_goes_off_site_encrypted_and_comes_back_with_its_keys() {
+    let _g = shared();
+    let Some(moto) = Moto::start() else { return };
+    moto.create_bucket("opsbook-redis");
+    let db = TestDb::new("rm_redis");
+    let s = Scratch::new("rm_redis");
+    let (cfg, dir, _) = remote_config(&s, &db, &moto, "opsbook-redis");
+    let mut r = PrivateRedis::start(&s.path().join("redis"));
+    r.fill(0, 40);
+    r.fill(2, 9);
+    r.cmd(0, &["SET", "canary", CANARY]).unwrap();
+    let url = r.url();
+    let ops = |args: &[&str]| opsbook(args).config(&cfg).redis(&url).format("json");
+
+    let run = ops(&[
+        "backup",
+        "--rdb",
+        "--remote",
+        "offsite",
+        "--compress",
+        "none",
+    ])
+    .run();
+    assert_eq!(run.code, 0, "{run}");
+    let j = run.json();
+    let copy = Run::one(&j, "backup.remote_copy");
+    assert_eq!(copy["status"], "ok", "{copy}");
+    assert_eq!(copy["subject"], "_redis");
+    let keys = moto.keys("opsbook-redis");
+    let object = keys
+        .iter()
+        .find(|k| k.starts_with("prod/_redis/") && k.ends_with(".rdb.age"))
+        .unwrap_or_else(|| panic!("no encrypted snapshot in {keys:?}"));
+    let stored = moto.object("opsbook-redis", object);
+    assert!(stored.starts_with(b"age-encryption.org/v1"));
+    assert!(
+        !stored.windows(CANARY.len()).any(|w| w == CANARY.as_bytes())
+            && !stored.windows(5).any(|w| w == b"REDIS"),
+        "the snapshot is readable in the bucket"
+    );
+
+    let list = ops(&["backup", "list", "--remote", "offsite"]).run();
+    let lj = list.json();
+    let b = &lj["data"]["backups"][0];
+    assert_eq!(b["kind"], "redis", "{lj:#}");
+    assert_eq!(b["rows"], 50, "keys of the snapshot: {lj:#}");
+    let id = b["id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("_redis/"), "{id}");
+
+    // The host is lost: no local copy; the data is gone.
+    std::fs::remove_dir_all(&dir).unwrap();
+    r.cmd(0, &["FLUSHALL"]).unwrap();
+    let check = ops(&["restore", "--rdb", "--remote", "offsite", &id, "--check"]).run();
+    assert_eq!(check.code, 2, "the check sees the loss: {check}");
+    let run = ops(&["restore", "--rdb", "--remote", "offsite", &id, "--yes"]).run();
+    assert_eq!(run.code, 1, "placed, restart pending: {run}");
+    assert_eq!(Run::one(&run.json(), "restore.verify")["status"], "ok");
+    r.restart();
+    assert_eq!(r.dbsize(0), 41);
+    assert_eq!(r.dbsize(2), 9);
+    let check = ops(&["restore", "--rdb", "--remote", "offsite", &id, "--check"]).run();
+    assert_eq!(check.code, 0, "{check}");
+    assert_eq!(Run::one(&check.json(), "restore.redis_keys")["value"], 50);
+
+    // A second snapshot; prune on the remote keeps the newest verified one of `_redis`.
+    let run = ops(&["backup", "--rdb", "--remote", "offsite"]).run();
+    assert_eq!(run.code, 0, "{run}");
+    let run = ops(&[
+        "backup",
+        "prune",
+        "--remote",
+        "offsite",
+        "--keep-days",
+        "0.00001",
+        "--yes",
+    ])
+    .run();
+    assert_eq!(run.code, 0, "{run}");
+    let j = run.json();
+    assert_eq!(j["data"]["removed"], serde_json::json!([id]), "{j:#}");
+    assert_eq!(j["data"]["kept"][0]["why"], "newest verified", "{j:#}");
+    // The private download directory is removed afterwards.
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        left.iter()
+            .all(|n| !n.to_string_lossy().starts_with(".opsbook-remote")),
+        "{left:?}"
+    );
+}
+
 #[test]
 fn a_remote_copy_is_encrypted_listed_and_opens_with_age() {
     let _g = shared();
@@ -260,7 +443,7 @@ fn a_remote_copy_is_encrypted_listed_and_opens_with_age() {
     assert_eq!(list.code, 1, "{list}");
     let lj = list.json();
     assert_eq!(Run::one(&lj, "backup.remote_list")["status"], "ok");
-    let audit = Run::one(&lj, "backup.remote_audit");
+    let audit = subject(&lj, "backup.remote_audit", "offsite:delete");
     assert_eq!(audit["status"], "warning", "{audit}");
     assert!(
         audit["summary"]

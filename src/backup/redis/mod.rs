@@ -1,9 +1,11 @@
-//! Redis snapshots in the same catalog as the database backups: an RDB taken through the
-//! replica protocol ([`sync`]), compressed and hashed like a dump, checked as an RDB
+//! Redis snapshots in the same catalog as the database backups: an RDB the server saved with
+//! BGSAVE and read from its `dir` on this host ([`bgsave`]), or taken through the replica
+//! protocol ([`sync`]), compressed and hashed like a dump, checked as an RDB
 //! ([`rdb`]) while it is written, with a manifest of kind `redis` in `<backup dir>/_redis/`.
 //! [`place`] is the restore side: Redis cannot load an RDB through a client command, so the
 //! file is put in place for the operator's restart and the key counts are compared after it.
 
+pub mod bgsave;
 pub mod place;
 pub mod rdb;
 pub mod sync;
@@ -14,7 +16,7 @@ use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::Context as _;
+use anyhow::{bail, Context as _};
 
 use super::dump::{self, Written};
 use super::manifest::{Manifest, RedisFacts, MANIFEST_SCHEMA, MANIFEST_SUFFIX};
@@ -76,12 +78,15 @@ impl<R: Read> Read for Checked<R> {
     }
 }
 
-/// Take one snapshot: INFO (keys, memory, version), SYNC into `<stamp>.rdb.zst.partial`
-/// (checked as an RDB while written), fsync, manifest, rename. `info` is the INFO taken just
-/// before, from the run's Redis connection.
+/// Take one snapshot: INFO (keys, memory, version), BGSAVE and the server's file or SYNC
+/// (as `how` says) into `<stamp>.rdb.zst.partial` (checked as an RDB while written), fsync,
+/// manifest, rename. `info` is the INFO taken just before, from the run's Redis connection.
 pub async fn create(
     req: &Request,
     info: &RedisInfo,
+    client: &crate::clients::redis::RedisClient,
+    how: &mut bgsave::Chosen,
+    progress: bool,
 ) -> anyhow::Result<(Written, Vec<crate::report::Finding>)> {
     let started = SystemTime::now();
     let clock = Instant::now();
@@ -107,8 +112,38 @@ pub async fn create(
         .open(&partial_path)
         .with_context(|| format!("creating {}", partial_path.display()))?;
     crate::interrupt::test_pause("backup.redis").await;
+    let saved = match how.clone() {
+        bgsave::Chosen::Bgsave { path, auto, .. } => {
+            let started = bgsave::save(client, progress).await?;
+            match bgsave::open_saved(&path, started) {
+                Ok(file) => {
+                    let size = file.metadata()?.len();
+                    if size > limit {
+                        bail!("{} is {size} bytes, more than the {limit} bytes the server's memory use allows: refusing it", path.display());
+                    }
+                    Some(file)
+                }
+                // Chosen on its own: the replica protocol still works.
+                Err(e) if auto => {
+                    *how = bgsave::Chosen::Sync {
+                        why: format!(
+                            "BGSAVE ran, but {}",
+                            crate::report::one_line(&e)
+                                .replace("\nhint: use --rdb-method sync", "")
+                        ),
+                    };
+                    None
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        bgsave::Chosen::Sync { .. } => None,
+    };
     let (sha256, bytes, facts) = tokio::task::spawn_blocking(move || {
-        let payload = sync::open(&source, limit, timeout)?;
+        let payload: Box<dyn Read + Send> = match saved {
+            Some(file) => Box::new(file),
+            None => Box::new(sync::open(&source, limit, timeout)?),
+        };
         let mut input = Checked {
             inner: payload,
             checker: rdb::RdbChecker::default(),
@@ -161,6 +196,7 @@ pub async fn create(
             keys: keyspace(info),
             used_memory: info.used_memory,
             rdb_version: facts.version,
+            method: Some(how.name().to_string()),
         }),
     };
     let manifest_path = dir.join(format!("{stamp}{MANIFEST_SUFFIX}"));

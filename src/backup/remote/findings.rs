@@ -68,7 +68,7 @@ pub fn listing(remote: &str, db: Option<&str>, l: &Listing, now: i64) -> Report 
     }
     report.sections.push(Section {
         title: format!("Backups on remote {remote}, newest first"),
-        columns: ["id", "uploaded", "stored", "encryption", "rows"]
+        columns: ["id", "uploaded", "stored", "encryption", "rows/keys"]
             .iter()
             .map(|c| c.to_string())
             .collect(),
@@ -81,7 +81,8 @@ pub fn listing(remote: &str, db: Option<&str>, l: &Listing, now: i64) -> Report 
                     r.uploaded_at.clone(),
                     crate::render::human_bytes(r.stored_bytes as f64),
                     r.encryption.clone().unwrap_or_else(|| "none".into()),
-                    r.manifest.total_rows().to_string(),
+                    // a Redis snapshot's keys where a dump has rows
+                    r.manifest.listed_counts().1.to_string(),
                 ]
             })
             .collect(),
@@ -106,7 +107,8 @@ pub fn listing(remote: &str, db: Option<&str>, l: &Listing, now: i64) -> Report 
                 "stored_bytes": r.stored_bytes,
                 "stored_sha256": r.stored_sha256,
                 "encryption": r.encryption,
-                "rows": r.manifest.total_rows(),
+                "kind": r.manifest.kind,
+                "rows": r.manifest.listed_counts().1,
                 "verified": r.manifest.verified,
             })
         })

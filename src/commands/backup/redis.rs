@@ -8,26 +8,60 @@ use std::time::Duration;
 use anyhow::{bail, Context as _};
 
 use crate::backup::catalog::{self, Entry};
+use crate::backup::redis::bgsave::{self, Method};
 use crate::backup::redis::{self, place};
+use crate::backup::remote;
 use crate::backup::stream::Compression;
 use crate::backup::{names, verify};
+use crate::clients::s3::Bucket;
+use crate::config::remotes::Encryption;
 use crate::context::Ctx;
 use crate::render::{human_bytes, took};
 use crate::report::{one_line, Finding, Report, Status};
 
-/// Take one snapshot of the run's Redis: the findings, the run-history values, and whether a
-/// signal stopped it (its `.partial` file is dropped with the download).
+/// The remote a snapshot is copied to (`backup --rdb --remote NAME`), already opened.
+pub struct Offsite<'a> {
+    pub name: &'a str,
+    pub bucket: &'a Bucket,
+    pub encryption: Option<&'a Encryption>,
+}
+
+/// `--rdb-method`'s parser: its three values, as a [`Method`].
+pub fn method_parser() -> impl clap::builder::TypedValueParser<Value = Method> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(["auto", "bgsave", "sync"])
+        .map(|s| s.parse::<Method>().unwrap_or(Method::Auto))
+}
+
+/// The remote `backup` opened (`--remote NAME`), as a snapshot's copy takes it.
+pub fn offsite<'a>(
+    opened: Option<&'a (&'a str, (Bucket, Option<Encryption>))>,
+) -> Option<Offsite<'a>> {
+    opened.map(|(name, (bucket, enc))| Offsite {
+        name,
+        bucket,
+        encryption: enc.as_ref(),
+    })
+}
+
+/// What `backup --rdb` takes, and where it copies it.
+pub struct SnapshotArgs<'a> {
+    pub dir: &'a Path,
+    pub compression: Compression,
+    pub threads: u32,
+    pub method: Method,
+    pub offsite: Option<Offsite<'a>>,
+}
+
+/// Take one snapshot of the run's Redis (and copy it to the remote): the findings, the
+/// run-history values, and whether a signal stopped it (its `.partial` file is dropped with
+/// the download).
 pub async fn create(
-    dir: &Path,
-    compression: Compression,
-    threads: u32,
+    args: SnapshotArgs<'_>,
     ctx: &Ctx,
     interrupt: &crate::interrupt::Interrupt,
 ) -> anyhow::Result<(Vec<Finding>, History, bool)> {
-    match interrupt
-        .run(snapshot(dir, compression, threads, ctx))
-        .await
-    {
+    match interrupt.run(snapshot(args, ctx)).await {
         Ok((findings, values)) => Ok((findings, values, false)),
         Err(e) if crate::interrupt::is_interrupted(&e) => Ok((
             vec![
@@ -44,22 +78,20 @@ pub async fn create(
 
 type History = std::collections::BTreeMap<String, f64>;
 
-async fn snapshot(
-    dir: &Path,
-    compression: Compression,
-    threads: u32,
-    ctx: &Ctx,
-) -> anyhow::Result<(Vec<Finding>, History)> {
+async fn snapshot(args: SnapshotArgs<'_>, ctx: &Ctx) -> anyhow::Result<(Vec<Finding>, History)> {
     let client = ctx.redis().await.context("backup --rdb")?;
+    let url = ctx.redis_url()?;
+    let mut source = bgsave::choose(args.method, client, &url).await?;
     let info = client.info().await.context("backup --rdb")?;
     let req = redis::Request {
-        url: ctx.redis_url()?,
-        backup_dir: dir.to_path_buf(),
-        compression,
-        threads,
+        url,
+        backup_dir: args.dir.to_path_buf(),
+        compression: args.compression,
+        threads: args.threads,
         timeout: ctx.timeouts().connect.max(Duration::from_secs(5)),
     };
-    let (w, mut findings) = redis::create(&req, &info).await?;
+    let progress = crate::render::show_progress(&ctx.output);
+    let (w, mut findings) = redis::create(&req, &info, client, &mut source, progress).await?;
     let m = &w.manifest;
     let facts = m
         .redis
@@ -70,10 +102,14 @@ async fn snapshot(
         Finding::ok(
             "backup.redis",
             format!(
-                "{}: Redis {} at {}: {} keys in {} database(s), RDB {} -> {} ({}), header and CRC64 checked, {}",
+                "{}: Redis {} at {} ({}): {} keys in {} database(s), RDB {} -> {} ({}), header and CRC64 checked, {}",
                 m.id,
                 m.server_version,
                 facts.source,
+                match &source {
+                    bgsave::Chosen::Bgsave { .. } => "BGSAVE, its file read here",
+                    bgsave::Chosen::Sync { .. } => "replica-protocol download",
+                },
                 keys,
                 facts.keys.len(),
                 human_bytes(m.dump_bytes as f64),
@@ -85,11 +121,21 @@ async fn snapshot(
         .subject(names::REDIS_DIR)
         .value(m.bytes, "bytes")
         .detail(vec![
+            format!("method {}: {}", source.name(), source.why()),
             format!("archive {}", w.archive_path.display()),
             format!("manifest {}", w.manifest_path.display()),
             format!("sha256 {}", m.sha256),
         ]),
     );
+    if let Some(o) = &args.offsite {
+        findings.push(
+            match remote::upload(o.bucket, m, &w.archive_path, o.encryption).await {
+                Ok(r) => remote::findings::copied(o.name, &r),
+                Err(e) if crate::interrupt::is_interrupted(&e) => return Err(e),
+                Err(e) => remote::findings::copy_failed(o.name, names::REDIS_DIR, &e),
+            },
+        );
+    }
     Ok((findings, crate::backup::history_values(m)))
 }
 
@@ -170,6 +216,8 @@ fn find(dir: &Path, what: &str) -> anyhow::Result<(Entry, Vec<catalog::Refused>)
 pub struct RestoreRequest<'a> {
     pub backup: Option<&'a str>,
     pub dir: &'a Path,
+    /// The snapshot is the copy on this remote (remotes.NAME).
+    pub remote: Option<&'a str>,
     pub check: bool,
     pub yes: bool,
     pub dry_run: bool,
@@ -179,7 +227,39 @@ pub struct RestoreRequest<'a> {
 /// `restore --rdb --check ID`: the keys now against the manifest.
 pub async fn restore(req: RestoreRequest<'_>, ctx: &Ctx) -> anyhow::Result<Report> {
     let mut report = Report::new("restore");
-    let (entry, refused) = find(req.dir, req.backup.unwrap_or("latest"))?;
+    let what = req.backup.unwrap_or("latest");
+    // Kept until the restore is done: a downloaded snapshot lives in its private directory.
+    let mut _download = None;
+    let (entry, refused) = match req.remote {
+        None => find(req.dir, what)?,
+        Some(name) => {
+            let (bucket, enc) =
+                remote::open(&ctx.config.remotes, name, ctx.config.timeouts.connect.0)?;
+            let listing = remote::list(&bucket, None).await?;
+            let record = remote::fetch::find(&listing, what, Some(names::REDIS_DIR))?;
+            if record.manifest.kind != redis::KIND {
+                bail!(
+                    "{} on remote {name} is a {} backup, not a Redis snapshot\nhint: Redis snapshots are `_redis/<stamp>` in `opsbook backup list --remote {name}`",
+                    record.id(),
+                    record.manifest.kind
+                );
+            }
+            if req.check {
+                // The key counts are in the record's manifest: nothing to download.
+                let entry = Entry {
+                    manifest: record.manifest.clone(),
+                    manifest_path: Default::default(),
+                    archive_path: Default::default(),
+                };
+                (entry, vec![])
+            } else {
+                let d = remote::fetch::download(&bucket, record, enc.as_ref(), req.dir).await?;
+                let entry = d.entry.clone();
+                _download = Some(d);
+                (entry, vec![])
+            }
+        }
+    };
     report.extend(refused.iter().map(|r| r.finding()));
     let id = entry.id().to_string();
     let facts = entry

@@ -33,8 +33,10 @@ pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
         "redis.memory",
         "backup.latest_age",
         "backup.remote_age (per remote in the config)",
+        "backup.remote_audit (per remote: versioning, object lock)",
         "backup.manifest_refused",
         "pitr.archiver (when the config has a pitr: section)",
+        "pitr.rehearsal_age (when the config has a pitr: section)",
         "restore.leftover",
         "backup.leftover",
         "service.active",
@@ -184,6 +186,12 @@ pub(super) async fn run(args: &MorningArgs, ctx: &Ctx) -> anyhow::Result<Report>
     report.extend(metrics);
     if let Some(pitr) = &ctx.config.pitr {
         report.extend(crate::pitr::archiver::probe(ctx, &pitr.stanza).await);
+        report.push(crate::pitr::rehearsal::finding(
+            &history,
+            &pitr.stanza,
+            th.rehearsal_age,
+            now,
+        ));
     }
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)

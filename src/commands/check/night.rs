@@ -31,6 +31,7 @@ pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
         "postgres.stale_stats",
         "backup.retention",
         "backup.remote_age (per remote in the config)",
+        "backup.remote_audit (per remote: versioning, object lock)",
         "restore.leftover",
         "backup.leftover",
         "backup.manifest_refused",

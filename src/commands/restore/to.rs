@@ -124,6 +124,16 @@ fn where_it_runs(rec: &Recovered) -> Vec<String> {
     ]
 }
 
+/// Into the run history (a failure to record is a warning on stderr, never the drill's error).
+fn record(ctx: &Ctx, command: &str, values: std::collections::BTreeMap<String, f64>) {
+    crate::state::History::default().record_or_warn(
+        &ctx.state_dir(),
+        command,
+        values,
+        crate::state::now_secs(),
+    );
+}
+
 pub async fn run(args: &RestoreArgs, target: Target, ctx: &Ctx) -> anyhow::Result<Report> {
     let p = &args.pitr;
     if !pgbackrest::installed() {
@@ -154,6 +164,13 @@ pub async fn run(args: &RestoreArgs, target: Target, ctx: &Ctx) -> anyhow::Resul
     let rec = match recovered {
         Ok(r) => r,
         Err(e) => {
+            if p.rehearse {
+                record(
+                    ctx,
+                    crate::pitr::rehearsal::COMMAND_FAILED,
+                    crate::pitr::rehearsal::failed(&stanza.name),
+                );
+            }
             report.push(
                 Finding::new(id, Status::Critical, crate::report::one_line(&e))
                     .subject(&stanza.name)
@@ -164,6 +181,17 @@ pub async fn run(args: &RestoreArgs, target: Target, ctx: &Ctx) -> anyhow::Resul
     };
     report.extend(reached_findings(&rec, &target, &stanza.name));
     if p.rehearse {
+        // The drill's figures for `check morning` (pitr.rehearsal_age).
+        record(
+            ctx,
+            crate::pitr::rehearsal::COMMAND_OK,
+            crate::pitr::rehearsal::succeeded(
+                &stanza.name,
+                rec.seconds,
+                rec.reached_unix,
+                rec.wal_replayed,
+            ),
+        );
         let r = rec.clone();
         let gone = tokio::task::spawn_blocking(move || r.discard()).await?;
         report.push(
