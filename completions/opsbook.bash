@@ -25,6 +25,9 @@ _opsbook() {
             opsbook,check)
                 cmd="opsbook__subcmd__check"
                 ;;
+            opsbook,cluster)
+                cmd="opsbook__subcmd__cluster"
+                ;;
             opsbook,completions)
                 cmd="opsbook__subcmd__completions"
                 ;;
@@ -63,6 +66,9 @@ _opsbook() {
                 ;;
             opsbook,sandbox)
                 cmd="opsbook__subcmd__sandbox"
+                ;;
+            opsbook,targets)
+                cmd="opsbook__subcmd__targets"
                 ;;
             opsbook__subcmd__backup,help)
                 cmd="opsbook__subcmd__backup__subcmd__help"
@@ -117,6 +123,18 @@ _opsbook() {
                 ;;
             opsbook__subcmd__check__subcmd__help,night)
                 cmd="opsbook__subcmd__check__subcmd__help__subcmd__night"
+                ;;
+            opsbook__subcmd__cluster,help)
+                cmd="opsbook__subcmd__cluster__subcmd__help"
+                ;;
+            opsbook__subcmd__cluster,status)
+                cmd="opsbook__subcmd__cluster__subcmd__status"
+                ;;
+            opsbook__subcmd__cluster__subcmd__help,help)
+                cmd="opsbook__subcmd__cluster__subcmd__help__subcmd__help"
+                ;;
+            opsbook__subcmd__cluster__subcmd__help,status)
+                cmd="opsbook__subcmd__cluster__subcmd__help__subcmd__status"
                 ;;
             opsbook__subcmd__config,check)
                 cmd="opsbook__subcmd__config__subcmd__check"
@@ -181,6 +199,9 @@ _opsbook() {
             opsbook__subcmd__help,check)
                 cmd="opsbook__subcmd__help__subcmd__check"
                 ;;
+            opsbook__subcmd__help,cluster)
+                cmd="opsbook__subcmd__help__subcmd__cluster"
+                ;;
             opsbook__subcmd__help,completions)
                 cmd="opsbook__subcmd__help__subcmd__completions"
                 ;;
@@ -220,6 +241,9 @@ _opsbook() {
             opsbook__subcmd__help,sandbox)
                 cmd="opsbook__subcmd__help__subcmd__sandbox"
                 ;;
+            opsbook__subcmd__help,targets)
+                cmd="opsbook__subcmd__help__subcmd__targets"
+                ;;
             opsbook__subcmd__help__subcmd__backup,list)
                 cmd="opsbook__subcmd__help__subcmd__backup__subcmd__list"
                 ;;
@@ -240,6 +264,9 @@ _opsbook() {
                 ;;
             opsbook__subcmd__help__subcmd__check,night)
                 cmd="opsbook__subcmd__help__subcmd__check__subcmd__night"
+                ;;
+            opsbook__subcmd__help__subcmd__cluster,status)
+                cmd="opsbook__subcmd__help__subcmd__cluster__subcmd__status"
                 ;;
             opsbook__subcmd__help__subcmd__config,check)
                 cmd="opsbook__subcmd__help__subcmd__config__subcmd__check"
@@ -309,6 +336,9 @@ _opsbook() {
                 ;;
             opsbook__subcmd__help__subcmd__sandbox,up)
                 cmd="opsbook__subcmd__help__subcmd__sandbox__subcmd__up"
+                ;;
+            opsbook__subcmd__help__subcmd__targets,discover)
+                cmd="opsbook__subcmd__help__subcmd__targets__subcmd__discover"
                 ;;
             opsbook__subcmd__pitr,backup)
                 cmd="opsbook__subcmd__pitr__subcmd__backup"
@@ -436,6 +466,18 @@ _opsbook() {
             opsbook__subcmd__sandbox__subcmd__help,up)
                 cmd="opsbook__subcmd__sandbox__subcmd__help__subcmd__up"
                 ;;
+            opsbook__subcmd__targets,discover)
+                cmd="opsbook__subcmd__targets__subcmd__discover"
+                ;;
+            opsbook__subcmd__targets,help)
+                cmd="opsbook__subcmd__targets__subcmd__help"
+                ;;
+            opsbook__subcmd__targets__subcmd__help,discover)
+                cmd="opsbook__subcmd__targets__subcmd__help__subcmd__discover"
+                ;;
+            opsbook__subcmd__targets__subcmd__help,help)
+                cmd="opsbook__subcmd__targets__subcmd__help__subcmd__help"
+                ;;
             *)
                 ;;
         esac
@@ -443,7 +485,7 @@ _opsbook() {
 
     case "${cmd}" in
         opsbook)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report pitr help"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report pitr cluster targets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1154,6 +1196,128 @@ _opsbook() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        opsbook__subcmd__cluster)
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version status help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json prometheus nagios" -- "${cur}"))
+                    return 0
+                    ;;
+                --pg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redis)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__cluster__subcmd__help)
+            opts="status help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__cluster__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__cluster__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__cluster__subcmd__status)
+            opts="-q -v -h -V --only --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --only)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json prometheus nagios" -- "${cur}"))
+                    return 0
+                    ;;
+                --pg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redis)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         opsbook__subcmd__completions)
             opts="-q -v -h -V --dynamic --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1795,7 +1959,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__help)
-            opts="check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report pitr help"
+            opts="check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report pitr cluster targets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1935,6 +2099,34 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__help__subcmd__check__subcmd__night)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__help__subcmd__cluster)
+            opts="status"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__help__subcmd__cluster__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2439,6 +2631,34 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__help__subcmd__sandbox__subcmd__up)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__help__subcmd__targets)
+            opts="discover"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__help__subcmd__targets__subcmd__discover)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -3874,7 +4094,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__sandbox__subcmd__up)
-            opts="-q -v -h -V --dir --demo-data --demo-scale --no-redis --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --dir --demo-data --demo-scale --no-redis --ha --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3912,6 +4132,148 @@ _opsbook() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__targets)
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version discover help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json prometheus nagios" -- "${cur}"))
+                    return 0
+                    ;;
+                --pg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redis)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__targets__subcmd__discover)
+            opts="-q -v -h -V --from --patroni --sentinel --master --pg-user --pg-database --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --patroni)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sentinel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --master)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pg-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pg-database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json prometheus nagios" -- "${cur}"))
+                    return 0
+                    ;;
+                --pg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redis)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__targets__subcmd__help)
+            opts="discover help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__targets__subcmd__help__subcmd__discover)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__targets__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;
