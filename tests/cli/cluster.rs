@@ -1,19 +1,15 @@
-//! `cluster status` and `targets discover` against the real HA engines of `sandbox up --ha`
+//! `cluster status` against the real HA engines of `sandbox up --ha`
 //! (etcd, two Patroni nodes, a Redis replica, three Sentinels, HAProxy), started once for
 //! this test process. The test that splits the view (one Sentinel pointed at the replica)
 //! holds the HA lock exclusively and restores the Sentinel before it lets go; the others
 //! hold it shared. Without the engines installed, those tests skip, saying why.
 
-use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
-use opsbook::config::targets::{Target, Targets};
 use opsbook::sandbox::Sandbox;
 use serde_json::Value;
 
-use super::harness::{closed_port, ha_sandbox, opsbook, Run, Scratch};
-
-static HA: RwLock<()> = RwLock::new(());
+use super::harness::{closed_port, ha_exclusive, ha_sandbox, ha_shared, opsbook, Run, Scratch};
 
 fn status(sb: &Sandbox) -> (Run, Value) {
     let run = opsbook(&["cluster", "status"])
@@ -34,14 +30,14 @@ fn summary(v: &Value, id: &str, subject: Option<&str>) -> String {
         .to_string()
 }
 
-fn ha(sb: &Sandbox) -> &opsbook::sandbox::ha::HaState {
+pub fn ha(sb: &Sandbox) -> &opsbook::sandbox::ha::HaState {
     sb.ha().expect("the HA sandbox records its HA stack")
 }
 
 #[test]
 fn every_source_agrees_on_a_fresh_ha_sandbox() {
     let Some(sb) = ha_sandbox() else { return };
-    let _shared = HA.read().unwrap_or_else(|e| e.into_inner());
+    let _shared = ha_shared();
     let (run, v) = status(sb);
     assert_eq!(run.code, 0, "{run}");
     let verdict = Run::one(&v, "cluster.primary");
@@ -118,115 +114,6 @@ fn every_source_agrees_on_a_fresh_ha_sandbox() {
     assert!(row("cache-b").ends_with("cache-a"), "{table}");
 }
 
-#[derive(serde::Deserialize)]
-struct Pasted {
-    targets: Targets,
-}
-
-/// The YAML after the leading comment parses as a `targets:` section the config accepts.
-fn pasted(run: &Run) -> Targets {
-    assert_eq!(run.code, 0, "{run}");
-    assert!(
-        run.stdout
-            .starts_with("# discovered by `opsbook targets discover` from "),
-        "{run}"
-    );
-    let p: Pasted = serde_saphyr::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}\n{run}"));
-    opsbook::config::targets::validate(&p.targets).unwrap();
-    p.targets
-}
-
-#[test]
-fn discover_prints_every_member_as_targets() {
-    let Some(sb) = ha_sandbox() else { return };
-    let _shared = HA.read().unwrap_or_else(|e| e.into_inner());
-    let h = ha(sb);
-
-    // From a target of the config: Patroni's members, with the source's credentials files.
-    let t = pasted(
-        &opsbook(&["targets", "discover", "--from", "pg-b"])
-            .config(sb.config_path())
-            .run(),
-    );
-    for n in &h.patroni {
-        let Some(Target::Postgres(p)) = t.get(&n.name) else {
-            panic!("no postgres target {} in {t:?}", n.name)
-        };
-        assert_eq!(
-            p.url,
-            format!("postgres://postgres@127.0.0.1:{}/postgres", n.pg_port)
-        );
-        assert_eq!(
-            p.password_file.as_deref(),
-            Some(sb.ha_pg_password_file().as_path())
-        );
-        let api = p.patroni.as_ref().unwrap();
-        assert_eq!(api.url, format!("http://127.0.0.1:{}", n.api_port));
-        assert_eq!(api.username.as_deref(), Some("opsbook"));
-    }
-    let Some(Target::Group(g)) = t.get("postgres") else {
-        panic!("{t:?}")
-    };
-    assert_eq!(g.members, ["pg-a", "pg-b"]);
-
-    // Without a config: a Sentinel's master, replica and the three Sentinels.
-    let s1 = h.sentinels[0].port;
-    let t = pasted(
-        &opsbook(&[
-            "targets",
-            "discover",
-            "--sentinel",
-            &format!("redis://127.0.0.1:{s1}"),
-            "--master",
-            "opsbook",
-        ])
-        .run(),
-    );
-    let redis_ports: Vec<u16> = [sb.state.redis_port, h.redis_replica.port].into();
-    for port in redis_ports {
-        assert!(
-            t.contains_key(&format!("redis-127.0.0.1-{port}")),
-            "no redis on {port} in {t:?}"
-        );
-    }
-    for s in &h.sentinels {
-        let Some(Target::Sentinel(st)) = t.get(&format!("sentinel-127.0.0.1-{}", s.port)) else {
-            panic!("no sentinel on {} in {t:?}", s.port)
-        };
-        assert_eq!(st.master, "opsbook");
-    }
-
-    // And from a Patroni URL alone.
-    let api = h.patroni[0].api_port;
-    let t = pasted(
-        &opsbook(&[
-            "targets",
-            "discover",
-            "--patroni",
-            &format!("http://127.0.0.1:{api}"),
-        ])
-        .run(),
-    );
-    assert!(t.contains_key("pg-a") && t.contains_key("pg-b"), "{t:?}");
-
-    // A Sentinel that does not monitor the name: one error naming it, exit 3.
-    let run = opsbook(&[
-        "targets",
-        "discover",
-        "--sentinel",
-        &format!("redis://127.0.0.1:{s1}"),
-        "--master",
-        "nosuch",
-    ])
-    .run();
-    assert_eq!(run.code, 3, "{run}");
-    assert!(
-        run.stderr
-            .contains("does not monitor a master named `nosuch`"),
-        "{run}"
-    );
-}
-
 /// A Sentinel command on 127.0.0.1:port.
 fn sentinel(port: u16, args: &[&str]) -> redis::RedisResult<redis::Value> {
     let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).unwrap();
@@ -299,7 +186,7 @@ impl Drop for Restore {
 #[test]
 fn a_sentinel_pointed_at_the_replica_is_a_critical_disagreement() {
     let Some(sb) = ha_sandbox() else { return };
-    let _exclusive = HA.write().unwrap_or_else(|e| e.into_inner());
+    let _exclusive = ha_exclusive();
     let h = ha(sb);
     let s1 = h.sentinels[0].port;
     let replica = h.redis_replica.port;

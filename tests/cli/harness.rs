@@ -102,6 +102,18 @@ pub fn ha_sandbox() -> Option<&'static Sandbox> {
     }
 }
 
+/// The HA tests that change the HA sandbox (point a Sentinel elsewhere) take this lock
+/// exclusively and restore what they changed before letting go; the others take it shared.
+static HA_LOCK: RwLock<()> = RwLock::new(());
+
+pub fn ha_shared() -> RwLockReadGuard<'static, ()> {
+    HA_LOCK.read().unwrap_or_else(|e| e.into_inner())
+}
+
+pub fn ha_exclusive() -> RwLockWriteGuard<'static, ()> {
+    HA_LOCK.write().unwrap_or_else(|e| e.into_inner())
+}
+
 /// A PostgreSQL cluster of a test's own (no Redis), for tests that change what the shared
 /// sandbox must keep (archive_mode, replication): named with the test prefix so a dead test
 /// process's cluster is reaped by the next `up`, and stopped with the process (`owner_pid`).

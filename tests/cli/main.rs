@@ -36,6 +36,7 @@ mod restore;
 mod runbook;
 mod sandbox_cmd;
 mod signals;
+mod targets_discover;
 mod tour;
 mod usage;
 

@@ -45,9 +45,10 @@ pub struct DiscoverArgs {
     /// The master name the Sentinel monitors
     #[arg(long, value_name = "NAME")]
     pub master: Option<String>,
-    /// With --patroni: the user and database of the discovered nodes' URLs
+    /// With --patroni: the user in the discovered nodes' URLs
     #[arg(long, value_name = "USER", default_value = "postgres")]
     pub pg_user: String,
+    /// With --patroni: the database in the discovered nodes' URLs
     #[arg(long, value_name = "DB", default_value = "postgres")]
     pub pg_database: String,
 }
