@@ -114,6 +114,45 @@ fn every_source_agrees_on_a_fresh_ha_sandbox() {
     assert!(row("cache-b").ends_with("cache-a"), "{table}");
 }
 
+#[test]
+fn haproxy_is_read_from_its_admin_socket_too() {
+    let Some(sb) = ha_sandbox() else { return };
+    let _shared = ha_shared();
+    let scratch = Scratch::new("cluster-socket");
+    let stats = format!("url: http://127.0.0.1:{}/stats", ha(sb).haproxy.port);
+    let text = std::fs::read_to_string(sb.config_path()).unwrap();
+    assert!(text.contains(&stats), "{text}");
+    let socket = format!("socket: {}", sb.haproxy_socket().display());
+    let cfg = scratch.write("opsbook.yaml", &text.replace(&stats, &socket), 0o600);
+    let run = opsbook(&["cluster", "status", "--only", "lb"])
+        .config(&cfg)
+        .format("json")
+        .run();
+    // Only the load balancer: its backends are read, and with no PostgreSQL or Redis node
+    // selected there is nothing to compare them with.
+    assert_eq!(run.code, 0, "{run}");
+    let v = run.json();
+    assert_eq!(
+        Run::one(&v, "cluster.primary")["summary"],
+        "agree: no PostgreSQL or Redis node selected, nothing to compare"
+    );
+    assert_eq!(
+        summary(&v, "cluster.haproxy", Some("lb")),
+        "pg_write -> pg-a UP, pg-b DOWN; redis_write -> cache-a UP, cache-b DOWN",
+        "{run}"
+    );
+    let all = opsbook(&["cluster", "status"])
+        .config(&cfg)
+        .format("json")
+        .run();
+    assert_eq!(all.code, 0, "{all}");
+    assert!(Run::one(&all.json(), "cluster.primary")["detail"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d == "HAProxy lb: pg_write -> pg-a"));
+}
+
 /// A Sentinel command on 127.0.0.1:port.
 fn sentinel(port: u16, args: &[&str]) -> redis::RedisResult<redis::Value> {
     let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).unwrap();
