@@ -1127,8 +1127,8 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen
 complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from discover" -l patroni -d 'A Patroni REST API (http://host:8008), without a config' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from discover" -l sentinel -d 'A Sentinel (redis://host:26379), without a config; needs --master' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from discover" -l master -d 'The master name the Sentinel monitors' -r
-complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from discover" -l pg-user -d 'With --patroni: the user and database of the discovered nodes\' URLs' -r
-complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from discover" -l pg-database -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from discover" -l pg-user -d 'With --patroni: the user in the discovered nodes\' URLs' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from discover" -l pg-database -d 'With --patroni: the database in the discovered nodes\' URLs' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from discover" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
 complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from discover" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
 json\t'The opsbook.report/v1 JSON document'

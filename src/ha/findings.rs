@@ -77,17 +77,10 @@ fn pg_finding(n: &Node<PgFacts>, all: &[Node<PgFacts>], v: &Verdict, th: &Thresh
         }
         return out;
     }
-    let up = f.upstream.as_deref().map_or_else(
-        || "no WAL receiver".to_string(),
-        |u| {
-            let name = name_or(all, u);
-            if name == u {
-                u.to_string()
-            } else {
-                format!("{name} ({u})")
-            }
-        },
-    );
+    let up = f
+        .upstream
+        .as_deref()
+        .map_or_else(|| "no WAL receiver".to_string(), |u| named(all, u));
     let bytes = f.lag_bytes.unwrap_or(0) as f64;
     let status = Status::above(
         bytes,
@@ -141,7 +134,7 @@ fn redis_finding(n: &Node<RedisFacts>, o: &Observation, v: &Verdict) -> Finding 
             REDIS,
             status,
             format!(
-                "role:master, {} replica(s) connected, offset {}",
+                "master, {} replicas connected, offset {}",
                 f.connected_replicas,
                 f.offset.unwrap_or(0)
             ),
@@ -158,11 +151,12 @@ fn redis_finding(n: &Node<RedisFacts>, o: &Observation, v: &Verdict) -> Finding 
         REDIS,
         if link { Status::Ok } else { Status::Critical },
         format!(
-            "role:{} of {}, link {}, offset lag {}",
-            f.role,
-            f.master.as_deref().unwrap_or("?"),
+            "replica of {}, link {}, offset lag {}",
+            f.master
+                .as_deref()
+                .map_or_else(|| "?".into(), |m| named(&o.redis, m)),
             if link { "up" } else { "down" },
-            lag.map_or_else(|| "?".into(), |l| format!("{l} bytes"))
+            lag.map_or_else(|| "?".into(), |l| format!("{l} B"))
         ),
     )
     .subject(&n.name)
@@ -260,15 +254,18 @@ pub fn findings(o: &Observation, v: &Verdict, th: &Thresholds) -> Vec<Finding> {
                         SENTINEL,
                         status,
                         format!(
-                            "{} -> master {}, {} other sentinel(s), {} replica(s), quorum {}: {}",
+                            "{}: master {}, {} other sentinels, {} replicas, quorum {} {}",
                             f.master_name,
-                            f.master.as_deref().unwrap_or("none"),
+                            f.master
+                                .as_deref()
+                                .map_or_else(|| "none".into(), |m| named(&o.redis, m)),
                             f.other_sentinels.unwrap_or(0),
                             f.replicas.unwrap_or(0),
                             f.quorum.map_or_else(|| "?".into(), |q| q.to_string()),
-                            f.ckquorum.message
+                            if f.ckquorum.ok { "reachable" } else { "NOT reachable" }
                         ),
                     )
+                    .detail(vec![format!("CKQUORUM: {}", f.ckquorum.message)])
                     .subject(&s.name)
                     .value(f.other_sentinels.unwrap_or(0) + 1, "sentinels")
                     .hint_unless_ok("fewer Sentinels are reachable than the quorum: a failover cannot be authorised"),
@@ -406,6 +403,16 @@ pub fn node_table(o: &Observation, v: &Verdict) -> Section {
             .to_vec(),
         rows,
         fit: Vec::new(),
+    }
+}
+
+/// `pg-a (127.0.0.1:5432)` for an address of the inventory, else the address.
+fn named<T>(nodes: &[Node<T>], address: &str) -> String {
+    let name = name_or(nodes, address);
+    if name == address {
+        name
+    } else {
+        format!("{name} ({address})")
     }
 }
 

@@ -34,7 +34,11 @@ impl Verdict {
             if let Some(m) = &self.redis_master {
                 parts.push(format!("{m} is master"));
             }
-            format!("agree: {}", parts.join(", "))
+            if parts.is_empty() {
+                "agree: no PostgreSQL or Redis node selected, nothing to compare".to_string()
+            } else {
+                format!("agree: {}", parts.join(", "))
+            }
         } else {
             format!("disagree: {}", self.problems.join("; "))
         }
@@ -343,7 +347,8 @@ fn redis(o: &Observation, v: &mut Verdict) {
             quorum_lost.join(", ")
         ));
     }
-    for h in &o.haproxy {
+    // Without Redis nodes selected there is no master to hold HAProxy's backend to.
+    for h in o.haproxy.iter().filter(|_| !rd.is_empty()) {
         let Ok(f) = &h.facts else { continue };
         let Some(be) = &f.redis_backend else { continue };
         match f.backends.iter().find(|b| &b.name == be) {

@@ -9,6 +9,7 @@ mod check_afternoon;
 mod check_health;
 mod check_morning;
 mod check_night;
+mod cluster;
 mod completions;
 mod config;
 mod diagnose_config;
@@ -37,6 +38,7 @@ mod runbook;
 mod sandbox_cmd;
 mod signals;
 mod targets_list;
+mod targets_discover;
 mod tour;
 mod usage;
 

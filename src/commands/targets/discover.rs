@@ -31,23 +31,24 @@ Exit status: 0 OK, 3 UNKNOWN (the source could not be read). See commands/target
 }
 
 #[derive(Debug, Args)]
-#[group(required = true, multiple = false, id = "source")]
+#[command(group = clap::ArgGroup::new("source").required(true).args(["from", "patroni", "sentinel"]))]
 pub struct DiscoverArgs {
     /// A target of the config: a PostgreSQL target with `patroni:`, or a Sentinel
-    #[arg(long, value_name = "NAME", group = "source")]
+    #[arg(long, value_name = "NAME")]
     pub from: Option<String>,
     /// A Patroni REST API (http://host:8008), without a config
-    #[arg(long, value_name = "URL", group = "source")]
+    #[arg(long, value_name = "URL")]
     pub patroni: Option<String>,
     /// A Sentinel (redis://host:26379), without a config; needs --master
-    #[arg(long, value_name = "URL", group = "source", requires = "master")]
+    #[arg(long, value_name = "URL", requires = "master")]
     pub sentinel: Option<String>,
     /// The master name the Sentinel monitors
     #[arg(long, value_name = "NAME")]
     pub master: Option<String>,
-    /// With --patroni: the user and database of the discovered nodes' URLs
+    /// With --patroni: the user in the discovered nodes' URLs
     #[arg(long, value_name = "USER", default_value = "postgres")]
     pub pg_user: String,
+    /// With --patroni: the database in the discovered nodes' URLs
     #[arg(long, value_name = "DB", default_value = "postgres")]
     pub pg_database: String,
 }

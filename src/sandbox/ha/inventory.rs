@@ -56,3 +56,94 @@ pub(in crate::sandbox) fn targets_yaml(sb: &Sandbox) -> String {
     ));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{HaProc, HaState, PatroniNode};
+    use crate::config::targets::{validate, Target, Targets};
+    use crate::sandbox::{Sandbox, SandboxState};
+    use std::path::PathBuf;
+
+    #[test]
+    fn the_sandbox_inventory_is_a_valid_targets_section() {
+        let p = |name: &str, port: u16| HaProc {
+            name: name.into(),
+            port,
+            pid: None,
+        };
+        let sb = Sandbox {
+            state: SandboxState {
+                dir: PathBuf::from("/tmp/sbx"),
+                pg_port: 40001,
+                pg_pid: None,
+                redis_port: 40002,
+                redis_pid: None,
+                pg_bindir: PathBuf::from("/usr/lib/postgresql/15/bin"),
+                pg_version: "15.14".into(),
+                user: "postgres".into(),
+                demo_db: None,
+                owner_pid: None,
+                created_at: "2026-01-01T00:00:00Z".into(),
+                ha: Some(HaState {
+                    etcd: p("etcd", 40010),
+                    etcd_peer_port: 40011,
+                    patroni: vec![
+                        PatroniNode {
+                            name: "pg-a".into(),
+                            pg_port: 40012,
+                            api_port: 40013,
+                            pid: None,
+                        },
+                        PatroniNode {
+                            name: "pg-b".into(),
+                            pg_port: 40014,
+                            api_port: 40015,
+                            pid: None,
+                        },
+                    ],
+                    redis_replica: p("cache-b", 40016),
+                    sentinels: vec![
+                        p("sentinel-1", 40017),
+                        p("sentinel-2", 40018),
+                        p("sentinel-3", 40019),
+                    ],
+                    haproxy: p("haproxy", 40020),
+                    pg_write_port: 40021,
+                    redis_write_port: 40022,
+                    started_in_seconds: 0.0,
+                }),
+            },
+        };
+        #[derive(serde::Deserialize)]
+        struct Section {
+            targets: Targets,
+        }
+        let t = serde_saphyr::from_str::<Section>(&super::targets_yaml(&sb))
+            .unwrap()
+            .targets;
+        validate(&t).unwrap();
+        let Target::Postgres(a) = &t["pg-a"] else {
+            panic!("pg-a")
+        };
+        assert_eq!(a.url, "postgres://postgres@127.0.0.1:40012/postgres");
+        let api = a.patroni.as_ref().unwrap();
+        assert_eq!(api.url, "http://127.0.0.1:40013");
+        assert_eq!(
+            api.password_file.as_deref(),
+            Some(std::path::Path::new("/tmp/sbx/ha/patroni-api.pass"))
+        );
+        let Target::Redis(m) = &t["cache-a"] else {
+            panic!("cache-a")
+        };
+        assert_eq!(m.url, "redis://127.0.0.1:40002");
+        let Target::Haproxy(lb) = &t["lb"] else {
+            panic!("lb")
+        };
+        assert_eq!(lb.writer_backend.as_deref(), Some("pg_write"));
+        let Target::Group(s) = &t["sentinels"] else {
+            panic!("sentinels")
+        };
+        assert_eq!(s.members, ["sentinel-1", "sentinel-2", "sentinel-3"]);
+        assert_eq!(t.len(), 11);
+    }
+}

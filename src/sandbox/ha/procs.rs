@@ -58,6 +58,15 @@ pub(super) fn spawn_logged(
         .spawn()
         .with_context(|| format!("starting {program} (log {})", log.display()))?;
     let pid = child.id();
+    // The parent resumes as soon as the child's exec has replaced its memory, a moment before
+    // the kernel records the new argv: until then /proc/PID/cmdline is empty, and a check of
+    // what the pid runs (`pid_runs`) would call the new process gone.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline
+        && std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.is_empty())
+    {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let _ = std::thread::Builder::new()
         .name("opsbook-sandbox-ha".into())
         .spawn(move || child.wait());
