@@ -320,7 +320,7 @@ pub async fn dispatch(command: &Command, ctx: &Ctx) -> anyhow::Result<Report> {
     match command.fleet_mode() {
         fleet::Mode::Each { extra } => {
             let plan = fleet::Plan::each(ctx, extra)?;
-            let mut report = plan.run(ctx, &name, |c| run_command(command, c)).await;
+            let mut report = plan.run(ctx, &name, |c| run_command(command, c))?;
             if let Command::Monitor(a) = command {
                 monitor::notify_merged(a, ctx, &mut report).await?;
             }
