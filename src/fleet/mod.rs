@@ -118,19 +118,20 @@ pub fn one(ctx: &Ctx, command: &str, what: &str) -> anyhow::Result<Option<(Strin
             "`{command}` {what}: --all is refused\nhint: name one PostgreSQL or Redis target with --target NAME (see `opsbook targets list`)"
         ),
     };
-    let chosen = targets::select(&ctx.config.targets, Some(&name), false)?;
-    match (ctx.config.targets.get(&name), chosen.as_slice()) {
-        (Some(Target::Group(_)), _) => bail!(
+    // An unknown name: the selection's own error, with the names to choose from.
+    targets::select(&ctx.config.targets, Some(&name), false)?;
+    match ctx.config.targets.get(&name) {
+        Some(Target::Group(_)) => bail!(
             "`{command}` {what}: {sel} names a group\nhint: name one of its members with --target NAME (see `opsbook targets list`)"
         ),
-        (Some(t @ (Target::Postgres(_) | Target::Redis(_))), _) => {
+        Some(t @ (Target::Postgres(_) | Target::Redis(_))) => {
             Ok(Some((name.clone(), target_ctx(ctx, Some(t), Scope::Whole))))
         }
-        (Some(t), _) => bail!(
-            "`{command}` acts on a PostgreSQL or Redis server: {sel} is a {} target\nhint: name a PostgreSQL or Redis target with --target NAME (see `opsbook targets list`)",
+        Some(t) => bail!(
+            "`{command}` works on a PostgreSQL or Redis server: {sel} is a {} target\nhint: name a PostgreSQL or Redis target with --target NAME (see `opsbook targets list`)",
             t.kind()
         ),
-        (None, _) => bail!("{sel}: no such target"),
+        None => bail!("{sel}: no such target or group"),
     }
 }
 
