@@ -266,7 +266,8 @@ impl Command {
                 CheckCommand::Night(n) if n.maintain || n.cleanup => acts,
                 _ => each,
             },
-            Command::Monitor(a) if a.watch.is_some() => watches,
+            // --watch fans out each round itself (monitor::run).
+            Command::Monitor(a) if a.watch.is_some() => Mode::Through,
             Command::Monitor(_) => each,
             Command::Replica(a) => match a.which {
                 replica::ReplicaCommand::Status(_) => each,

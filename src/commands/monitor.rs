@@ -104,7 +104,16 @@ pub async fn run(args: &MonitorArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             ctx.output.clone(),
             ctx.overrides.clone(),
         );
-        let mut report = snapshot(args, &fresh, &notifier).await?;
+        let mut report = if fresh.overrides.selects_targets() {
+            // --watch with --target/--all: each round fans out afresh, alerts once per round.
+            let plan = crate::fleet::Plan::each(&fresh, Duration::ZERO)?;
+            let none = Notifier::none();
+            let mut r = plan.run(&fresh, "monitor", |c| snapshot(args, c, &none))?;
+            notify_merged(args, &fresh, &mut r).await?;
+            r
+        } else {
+            snapshot(args, &fresh, &notifier).await?
+        };
         drop(fresh);
         taken += 1;
         if args.count.is_some_and(|c| taken >= c) || interrupt.is_set() {

@@ -411,6 +411,32 @@ fn monitor_and_diagnose_fan_out_too() {
     // CPU is sampled once, for this host.
     assert_eq!(Run::findings(&j, "host.cpu_usage").len(), 1, "{r}");
 
+    // --watch fans out every round.
+    let w = run(
+        &inv,
+        &[
+            "monitor",
+            "--all",
+            "--no-notify",
+            "--watch",
+            "200ms",
+            "--count",
+            "2",
+            "--format",
+            "json",
+        ],
+    );
+    // (the exit code is the machine's CPU's business here)
+    let rounds: Vec<Value> = serde_json::Deserializer::from_str(&w.stdout)
+        .into_iter::<Value>()
+        .map(|d| d.unwrap())
+        .collect();
+    assert_eq!(rounds.len(), 2, "{w}");
+    for round in &rounds {
+        assert_eq!(targets_of(round, "postgres.up"), ["pg-a", "pg-b"], "{w}");
+        assert_eq!(targets_of(round, "redis.up"), ["cache"], "{w}");
+    }
+
     let r = run(
         &inv,
         &["diagnose", "locks", "--target", "db", "--format", "json"],
