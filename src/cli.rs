@@ -269,7 +269,8 @@ impl Command {
                 CheckCommand::Night(n) if n.maintain || n.cleanup => acts,
                 _ => each,
             },
-            Command::Monitor(a) if a.watch.is_some() => watches,
+            // --watch fans out each round itself (monitor::run).
+            Command::Monitor(a) if a.watch.is_some() => Mode::Through,
             Command::Monitor(_) => each,
             Command::Replica(a) => match a.which {
                 replica::ReplicaCommand::Status(_) => each,
@@ -326,7 +327,7 @@ pub async fn dispatch(command: &Command, ctx: &Ctx) -> anyhow::Result<Report> {
     match command.fleet_mode() {
         fleet::Mode::Each { extra } => {
             let plan = fleet::Plan::each(ctx, extra)?;
-            let mut report = plan.run(ctx, &name, |c| run_command(command, c)).await;
+            let mut report = plan.run(ctx, &name, |c| run_command(command, c))?;
             if let Command::Monitor(a) = command {
                 monitor::notify_merged(a, ctx, &mut report).await?;
             }

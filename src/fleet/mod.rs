@@ -19,7 +19,6 @@ pub mod reach;
 use std::time::Duration;
 
 use anyhow::bail;
-use futures_util::stream::{self, StreamExt as _};
 
 use crate::config::targets::{self, Target};
 use crate::context::{Ctx, Scope, OUT_OF_SCOPE};
@@ -119,19 +118,20 @@ pub fn one(ctx: &Ctx, command: &str, what: &str) -> anyhow::Result<Option<(Strin
             "`{command}` {what}: --all is refused\nhint: name one PostgreSQL or Redis target with --target NAME (see `opsbook targets list`)"
         ),
     };
-    let chosen = targets::select(&ctx.config.targets, Some(&name), false)?;
-    match (ctx.config.targets.get(&name), chosen.as_slice()) {
-        (Some(Target::Group(_)), _) => bail!(
+    // An unknown name: the selection's own error, with the names to choose from.
+    targets::select(&ctx.config.targets, Some(&name), false)?;
+    match ctx.config.targets.get(&name) {
+        Some(Target::Group(_)) => bail!(
             "`{command}` {what}: {sel} names a group\nhint: name one of its members with --target NAME (see `opsbook targets list`)"
         ),
-        (Some(t @ (Target::Postgres(_) | Target::Redis(_))), _) => {
+        Some(t @ (Target::Postgres(_) | Target::Redis(_))) => {
             Ok(Some((name.clone(), target_ctx(ctx, Some(t), Scope::Whole))))
         }
-        (Some(t), _) => bail!(
-            "`{command}` acts on a PostgreSQL or Redis server: {sel} is a {} target\nhint: name a PostgreSQL or Redis target with --target NAME (see `opsbook targets list`)",
+        Some(t) => bail!(
+            "`{command}` works on a PostgreSQL or Redis server: {sel} is a {} target\nhint: name a PostgreSQL or Redis target with --target NAME (see `opsbook targets list`)",
             t.kind()
         ),
-        (None, _) => bail!("{sel}: no such target"),
+        None => bail!("{sel}: no such target or group"),
     }
 }
 
@@ -220,58 +220,105 @@ impl Plan {
         self.units.iter().filter(|u| u.target.is_some()).count()
     }
 
-    /// Run `run` for every part concurrently (at most [`CONCURRENCY`] at once, each within the
-    /// plan's deadline) and merge the parts into one report of `command`.
-    pub async fn run<'p, F, Fut>(&'p self, ctx: &Ctx, command: &str, run: F) -> Report
+    /// Run `run` for every part concurrently and merge the parts into one report of
+    /// `command`. The parts run on at most [`CONCURRENCY`] threads of their own, each with a
+    /// one-thread runtime (a check's runtime, as without targets), each part within the plan's
+    /// deadline: the CPU work of a part (a SCRAM handshake, a TLS one) then runs beside the
+    /// others' on a second core instead of after them. Blocks until every part is done.
+    pub fn run<'p, F, Fut>(&'p self, ctx: &Ctx, command: &str, run: F) -> anyhow::Result<Report>
+    where
+        F: Fn(&'p Ctx) -> Fut + Sync,
+        Fut: std::future::Future<Output = anyhow::Result<Report>>,
+    {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Mutex;
+        // A runbook step's command may nest further: the room a check needs, as main gives.
+        const STACK: usize = 16 * 1024 * 1024;
+        let next = AtomicUsize::new(0);
+        let slots: Vec<Mutex<Option<Piece>>> =
+            self.units.iter().map(|_| Mutex::new(None)).collect();
+        let workers = self.units.len().clamp(1, CONCURRENCY);
+        std::thread::scope(|scope| -> anyhow::Result<()> {
+            let mut handles = Vec::with_capacity(workers);
+            for i in 0..workers {
+                let (next, slots, run) = (&next, &slots, &run);
+                let h = std::thread::Builder::new()
+                    .name(format!("opsbook-target-{i}"))
+                    .stack_size(STACK)
+                    .spawn_scoped(scope, move || -> anyhow::Result<()> {
+                        let rt = tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build()?;
+                        loop {
+                            let at = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(unit) = self.units.get(at) else {
+                                return Ok(());
+                            };
+                            let piece = rt.block_on(self.part(unit, command, run));
+                            if let Ok(mut slot) = slots[at].lock() {
+                                *slot = piece;
+                            }
+                        }
+                    })
+                    .map_err(|e| anyhow::anyhow!("starting a thread for the targets: {e}"))?;
+                handles.push(h);
+            }
+            for h in handles {
+                h.join()
+                    .map_err(|_| anyhow::anyhow!("a target's thread ended in a panic"))??;
+            }
+            Ok(())
+        })?;
+        let pieces = slots
+            .into_iter()
+            .filter_map(|m| m.into_inner().ok().flatten())
+            .collect();
+        Ok(merge::merge(command, pieces, &ctx.config))
+    }
+
+    /// One part, within the plan's deadline.
+    async fn part<'p, F, Fut>(&'p self, unit: &'p Unit, command: &str, run: &F) -> Option<Piece>
     where
         F: Fn(&'p Ctx) -> Fut,
-        Fut: std::future::Future<Output = anyhow::Result<Report>> + 'p,
+        Fut: std::future::Future<Output = anyhow::Result<Report>>,
     {
-        let run = &run;
-        let deadline = self.deadline;
-        let connect = self.connect;
-        let pieces: Vec<Option<Piece>> = stream::iter(self.units.iter().map(|u| async move {
-            let target = u.target.clone();
-            match &u.work {
-                Work::Sentinel(s) => {
-                    let name = target.clone().unwrap_or_default();
-                    let f = reach::sentinel(&name, s, connect).await;
-                    Some(single(command, target, f))
-                }
-                Work::Haproxy(h) => {
-                    let name = target.clone().unwrap_or_default();
-                    let f = reach::haproxy(&name, h, connect, deadline).await;
-                    Some(single(command, target, f))
-                }
-                Work::Command { ctx: part, keep } => {
-                    match tokio::time::timeout(deadline, run(part)).await {
-                        Ok(Ok(report)) => Some(Piece {
-                            target,
-                            keep: Some(*keep),
-                            report,
-                        }),
-                        Ok(Err(e)) => failed(command, target, part, &e).await,
-                        Err(_) => Some(single(
-                            command,
-                            target,
-                            Finding::new(
-                                reach::UP,
-                                Status::Critical,
-                                format!(
-                                    "no answer within {:.1}s (the target's deadline)",
-                                    deadline.as_secs_f64()
-                                ),
-                            )
-                            .hint("look at what the server is busy with, or raise --timeout"),
-                        )),
-                    }
+        let (deadline, connect) = (self.deadline, self.connect);
+        let target = unit.target.clone();
+        match &unit.work {
+            Work::Sentinel(s) => {
+                let name = target.clone().unwrap_or_default();
+                let f = reach::sentinel(&name, s, connect).await;
+                Some(single(command, target, f))
+            }
+            Work::Haproxy(h) => {
+                let name = target.clone().unwrap_or_default();
+                let f = reach::haproxy(&name, h, connect, deadline).await;
+                Some(single(command, target, f))
+            }
+            Work::Command { ctx: part, keep } => {
+                match tokio::time::timeout(deadline, run(part)).await {
+                    Ok(Ok(report)) => Some(Piece {
+                        target,
+                        keep: Some(*keep),
+                        report,
+                    }),
+                    Ok(Err(e)) => failed(command, target, part, &e).await,
+                    Err(_) => Some(single(
+                        command,
+                        target,
+                        Finding::new(
+                            reach::UP,
+                            Status::Critical,
+                            format!(
+                                "no answer within {:.1}s (the target's deadline)",
+                                deadline.as_secs_f64()
+                            ),
+                        )
+                        .hint("look at what the server is busy with, or raise --timeout"),
+                    )),
                 }
             }
-        }))
-        .buffered(CONCURRENCY)
-        .collect()
-        .await;
-        merge::merge(command, pieces.into_iter().flatten().collect(), &ctx.config)
+        }
     }
 }
 

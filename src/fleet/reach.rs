@@ -68,6 +68,11 @@ pub async fn haproxy(name: &str, h: &HaproxyTarget, connect: Duration, total: Du
     };
     match result {
         Ok(how) => Finding::ok(UP, format!("HAProxy at {what} answers ({how})")),
+        Err(e) if e.downcast_ref::<NotStats>().is_some() => {
+            Finding::new(UP, Status::Critical, format!("{what} {e}")).hint(format!(
+                "point targets.{name}.url at the page HAProxy's `stats uri` names"
+            ))
+        }
         Err(e) => down(name, &what, &one_line(&e)),
     }
     .target(name)
@@ -83,9 +88,21 @@ async fn stats_page(url: &str, connect: Duration, total: Duration) -> anyhow::Re
             answer.seconds * 1000.0
         ))
     } else {
-        Err(anyhow!("the stats page answered HTTP {}", answer.status))
+        Err(NotStats(answer.status).into())
     }
 }
+
+/// A stats URL that answers, but not with a page (HTTP status not 2xx).
+#[derive(Debug)]
+struct NotStats(u16);
+
+impl std::fmt::Display for NotStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "answers HTTP {}, not a stats page", self.0)
+    }
+}
+
+impl std::error::Error for NotStats {}
 
 async fn stats_socket(path: &Path, total: Duration) -> anyhow::Result<String> {
     let talk = async {

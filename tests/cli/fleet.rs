@@ -411,6 +411,32 @@ fn monitor_and_diagnose_fan_out_too() {
     // CPU is sampled once, for this host.
     assert_eq!(Run::findings(&j, "host.cpu_usage").len(), 1, "{r}");
 
+    // --watch fans out every round.
+    let w = run(
+        &inv,
+        &[
+            "monitor",
+            "--all",
+            "--no-notify",
+            "--watch",
+            "200ms",
+            "--count",
+            "2",
+            "--format",
+            "json",
+        ],
+    );
+    // (the exit code is the machine's CPU's business here)
+    let rounds: Vec<Value> = serde_json::Deserializer::from_str(&w.stdout)
+        .into_iter::<Value>()
+        .map(|d| d.unwrap())
+        .collect();
+    assert_eq!(rounds.len(), 2, "{w}");
+    for round in &rounds {
+        assert_eq!(targets_of(round, "postgres.up"), ["pg-a", "pg-b"], "{w}");
+        assert_eq!(targets_of(round, "redis.up"), ["cache"], "{w}");
+    }
+
     let r = run(
         &inv,
         &["diagnose", "locks", "--target", "db", "--format", "json"],
@@ -418,4 +444,75 @@ fn monitor_and_diagnose_fan_out_too() {
     let j = r.json();
     assert_eq!(r.code, 0, "{r}");
     assert_eq!(targets_of(&j, "locks.waiting"), ["pg-a", "pg-b"], "{r}");
+}
+
+/// An haproxy of the test's own with a stats page and a stats socket.
+struct Haproxy {
+    child: Child,
+    dir: Scratch,
+    port: u16,
+}
+
+impl Drop for Haproxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn haproxy() -> Option<Haproxy> {
+    let bin = which("haproxy").or_else(|| {
+        let p = PathBuf::from("/usr/sbin/haproxy");
+        p.is_file().then_some(p)
+    })?;
+    let dir = Scratch::new("haproxy");
+    let port = closed_port();
+    let conf = dir.write(
+        "haproxy.cfg",
+        &format!(
+            "global\n  stats socket {}/admin.sock mode 600 level admin\ndefaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n  timeout server 5s\nfrontend stats\n  bind 127.0.0.1:{port}\n  stats enable\n  stats uri /stats\n",
+            dir.path().display()
+        ),
+        0o600,
+    );
+    let child = Command::new(bin)
+        .args(["-db", "-f"])
+        .arg(&conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let h = Haproxy { child, dir, port };
+    wait_until("haproxy listens", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            && h.dir.path().join("admin.sock").exists()
+    });
+    Some(h)
+}
+
+#[test]
+fn an_haproxy_target_is_reached_by_its_stats_page_or_socket() {
+    let Some(h) = haproxy() else {
+        eprintln!("skipped: install haproxy (apt-get install haproxy)");
+        return;
+    };
+    let inv = inventory(
+        "fleet_haproxy",
+        &format!(
+            "  lb: {{kind: haproxy, url: 'http://127.0.0.1:{0}/stats'}}\n  lb-sock: {{kind: haproxy, socket: {1}/admin.sock}}\n  lb-wrong: {{kind: haproxy, url: 'http://127.0.0.1:{0}/not-stats'}}\n  lbs: {{kind: group, members: [lb, lb-sock, lb-wrong]}}\n",
+            h.port,
+            h.dir.path().display()
+        ),
+    );
+    let r = run(
+        &inv,
+        &["check", "morning", "--target", "lbs", "--format", "json"],
+    );
+    let j = r.json();
+    assert_eq!(r.code, 2, "{r}");
+    let up = Run::findings(&j, "target.up");
+    let status = |t: &str| up.iter().find(|f| f["target"] == t).unwrap()["status"].clone();
+    assert_eq!(status("lb"), "ok", "{r}");
+    assert_eq!(status("lb-sock"), "ok", "{r}");
+    assert_eq!(status("lb-wrong"), "critical", "{r}");
 }
