@@ -25,12 +25,12 @@ pub struct Bucket {
     prefix: String,
 }
 
-/// The keys of one credentials-file profile.
+/// The keys of one credentials-file profile (or of the `AWS_*` environment).
 #[derive(Debug, PartialEq)]
-struct FileKeys {
-    access_key_id: String,
-    secret_access_key: String,
-    session_token: Option<String>,
+pub struct FileKeys {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: Option<String>,
 }
 
 /// `[profile]` of an AWS INI credentials file (both `[name]` and `[profile name]` headers).
@@ -89,6 +89,28 @@ fn read_credentials_file(path: &FsPath, profile: &str) -> anyhow::Result<FileKey
     })
 }
 
+/// Timeouts, and the remote's private CA (`ca_file`) besides the system's roots.
+fn client_options(
+    name: &str,
+    remote: &Remote,
+    connect_timeout: Duration,
+) -> anyhow::Result<ClientOptions> {
+    let mut o = ClientOptions::new()
+        .with_connect_timeout(connect_timeout)
+        .with_timeout(Duration::from_secs(120));
+    if let Some(ca) = &remote.ca_file {
+        let pem = crate::bounded_read::read_bytes(ca, "CA file", 1 << 20)
+            .with_context(|| format!("remote {name}: reading ca_file"))?;
+        let certs = object_store::Certificate::from_pem_bundle(&pem).with_context(|| {
+            format!("remote {name}: ca_file {} holds no PEM certificate", ca.display())
+        })?;
+        for c in certs {
+            o = o.with_root_certificate(c);
+        }
+    }
+    Ok(o)
+}
+
 impl Bucket {
     /// The bucket `remote` names, with its credentials resolved (not yet contacted).
     pub fn open(name: &str, remote: &Remote, connect_timeout: Duration) -> anyhow::Result<Bucket> {
@@ -103,11 +125,7 @@ impl Bucket {
                 retry_timeout: Duration::from_secs(30),
                 ..RetryConfig::default()
             })
-            .with_client_options(
-                ClientOptions::new()
-                    .with_connect_timeout(connect_timeout)
-                    .with_timeout(Duration::from_secs(120)),
-            );
+            .with_client_options(client_options(name, remote, connect_timeout)?);
         if let Some(e) = &remote.endpoint {
             b = b.with_endpoint(e).with_allow_http(e.starts_with("http://"));
         }
@@ -180,6 +198,26 @@ impl Bucket {
             .await
             .with_context(|| format!("remote {}: reading {key}", self.name))?;
         Ok(bytes.to_vec())
+    }
+}
+
+/// The keys `Bucket::open` would sign with, for a tool that reads neither the `AWS_*`
+/// environment nor AWS's files (pgBackRest): the environment's, else the credentials file's;
+/// None when there are none (the instance role).
+pub fn static_keys(remote: &Remote) -> anyhow::Result<Option<FileKeys>> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    if let (Some(id), Some(secret)) = (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
+        return Ok(Some(FileKeys {
+            access_key_id: id,
+            secret_access_key: secret,
+            session_token: env("AWS_SESSION_TOKEN"),
+        }));
+    }
+    match &remote.credentials_file {
+        Some(file) => {
+            read_credentials_file(file, remote.profile.as_deref().unwrap_or("default")).map(Some)
+        }
+        None => Ok(None),
     }
 }
 

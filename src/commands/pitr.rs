@@ -8,7 +8,8 @@ use anyhow::bail;
 use clap::{Args, Subcommand, ValueEnum};
 
 use crate::context::Ctx;
-use crate::pitr::{self, archiver, info, pgbackrest, setup, Stanza};
+use crate::config::remotes::Remote;
+use crate::pitr::{self, archiver, info, pgbackrest, s3repo, setup, Stanza};
 use crate::report::{Finding, Report, Status};
 
 /// Every finding id `pitr setup` emits (see [`FindingIds`]).
@@ -32,7 +33,7 @@ pub const SETUP_FINDING_IDS: crate::report::FindingIds = crate::report::FindingI
 pub const BACKUP_FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
     command: "pitr backup",
     page: "commands/pitr.md",
-    ids: &["pitr.backup", "pitr.backups", "pitr.archive"],
+    ids: &["pitr.backup", "pitr.backups", "pitr.archive", "pitr.repo"],
 };
 
 /// Every finding id `pitr status` emits (see [`FindingIds`]).
@@ -41,7 +42,7 @@ pub const BACKUP_FINDING_IDS: crate::report::FindingIds = crate::report::Finding
 pub const STATUS_FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
     command: "pitr status",
     page: "commands/pitr.md",
-    ids: &["pitr.backups", "pitr.archive", "pitr.archiver"],
+    ids: &["pitr.backups", "pitr.archive", "pitr.repo", "pitr.archiver"],
 };
 
 /// Set up, back up and check point-in-time recovery through pgBackRest
@@ -117,9 +118,13 @@ pub struct SetupArgs {
     #[arg(long, value_name = "PATH", default_value = "/var/lib/pgbackrest")]
     pub repo: PathBuf,
 
-    /// Full backups to keep (repo1-retention-full)
+    /// Full backups to keep (repo1-retention-full, and repo2's with --remote)
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=9999))]
     pub retention_full: u32,
+
+    /// Add this remote (remotes.NAME, https) as the S3 repository repo2: WAL is archived to both (default: config pitr.remote)
+    #[arg(long, value_name = "NAME")]
+    pub remote: Option<String>,
 
     /// Go ahead without asking (needed when not on a terminal)
     #[arg(long)]
@@ -141,6 +146,10 @@ pub struct BackupArgs {
     /// full copies everything; diff what changed since the last full; incr since the last backup
     #[arg(long = "type", value_enum, default_value_t = BackupType::Incr)]
     pub kind: BackupType,
+
+    /// Back up into the S3 repository of this remote (`pitr setup --remote NAME`) instead of the local one
+    #[arg(long, value_name = "NAME")]
+    pub remote: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -167,6 +176,34 @@ pub async fn run(args: &PitrArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     }
 }
 
+/// `remotes.NAME`, or an error naming the operation.
+fn remote<'a>(ctx: &'a Ctx, what: &str, name: &str) -> anyhow::Result<&'a Remote> {
+    ctx.config.remotes.get(name).ok_or_else(|| {
+        let known: Vec<&str> = ctx.config.remotes.keys().map(String::as_str).collect();
+        anyhow::anyhow!(
+            "{what} --remote {name}: no remotes.{name} in the config; nothing was changed\nhint: configured remotes: {}; add one under remotes: (see commands/pitr.md)",
+            if known.is_empty() { "none".to_string() } else { known.join(", ") }
+        )
+    })
+}
+
+/// The stanza's repository that holds `remotes.NAME` (`pitr setup --remote NAME` wrote it):
+/// pgBackRest's `--repo=N`.
+pub fn repo_for_remote(stanza: &Stanza, ctx: &Ctx, what: &str, name: &str) -> anyhow::Result<String> {
+    let r = remote(ctx, what, name)?;
+    let text = crate::bounded_read::read_text(&stanza.conf, "the pgBackRest config", 1 << 20)
+        .map_err(|e| anyhow::anyhow!("{what} --remote {name}: {e:#}\nhint: set the stanza up with `opsbook pitr setup --remote {name}`"))?;
+    match s3repo::repo_of(&text, r) {
+        Some(n) => Ok(format!("--repo={n}")),
+        None => bail!(
+            "{what} --remote {name}: the stanza config {} has no S3 repository for bucket {} path {}; nothing was changed\nhint: add it with `opsbook pitr setup --remote {name}`",
+            stanza.conf.display(),
+            r.bucket,
+            s3repo::repo_path(r)
+        ),
+    }
+}
+
 fn need_pgbackrest(what: &str) -> anyhow::Result<()> {
     if !pgbackrest::installed() {
         bail!(
@@ -177,10 +214,36 @@ fn need_pgbackrest(what: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Setup without a remote must not silently drop the S3 repository an earlier setup wrote.
+fn keeps_no_s3_repo(stanza: &Stanza) -> anyhow::Result<()> {
+    let Ok(text) = crate::bounded_read::read_text(&stanza.conf, "the pgBackRest config", 1 << 20)
+    else {
+        return Ok(());
+    };
+    if let Some((n, name)) = s3repo::configured_remote(&text) {
+        bail!(
+            "pitr setup: {} has an S3 repository (repo{n}, remotes.{name}) and no remote was named: rewriting it would drop that repository; nothing was changed\nhint: pass --remote {name} (or set pitr.remote: {name} in opsbook's config); to drop it, remove the file first",
+            stanza.conf.display()
+        );
+    }
+    Ok(())
+}
+
 async fn setup_run(args: &SetupArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     need_pgbackrest("pitr setup")?;
     let stanza = args.stanza.resolve(ctx);
     setup::validate(&stanza, &args.repo)?;
+    let remote_name = args
+        .remote
+        .clone()
+        .or_else(|| ctx.config.pitr.as_ref().and_then(|p| p.remote.clone()));
+    let s3 = match &remote_name {
+        Some(name) => Some(s3repo::resolve(name, remote(ctx, "pitr setup", name)?)?),
+        None => {
+            keeps_no_s3_repo(&stanza)?;
+            None
+        }
+    };
     let pg = ctx.pg().await?;
     let server = setup::observe(pg).await?;
     crate::confirm::typed(
@@ -189,21 +252,32 @@ async fn setup_run(args: &SetupArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             stanza.name,
             pg.options.display_url()
         ),
-        &setup::plan(&stanza, &args.repo, &server),
+        &setup::plan(&stanza, &args.repo, &server, s3.as_ref()),
         &stanza.name,
         args.yes,
     )?;
     let mut report = Report::new("pitr setup");
-    let text = setup::conf_text(&stanza, &args.repo, &server, args.retention_full);
-    setup::write_files(&stanza, &args.repo, &text)?;
+    let text = setup::conf_text(&stanza, &args.repo, &server, args.retention_full, s3.as_ref());
+    setup::write_files(&stanza, &args.repo, &text, setup::conf_mode(s3.as_ref()))?;
+    let remote_key = remote_name
+        .as_ref()
+        .map(|n| format!(", remote: {n}"))
+        .unwrap_or_default();
     report.push(
         Finding::ok(
             "pitr.config",
-            format!("wrote {} (repository {})", stanza.conf.display(), args.repo.display()),
+            format!(
+                "wrote {} (repository {}{})",
+                stanza.conf.display(),
+                args.repo.display(),
+                s3.as_ref()
+                    .map(|r| format!("; S3 repository repo2: bucket {} path {}", r.bucket, r.path))
+                    .unwrap_or_default()
+            ),
         )
         .subject(&stanza.name)
         .hint(format!(
-            "add to opsbook's config so check morning and monitor watch the archiver: pitr: {{stanza: {}, config: {}}}",
+            "add to opsbook's config so check morning and monitor watch the archiver: pitr: {{stanza: {}, config: {}{remote_key}}}",
             stanza.name,
             stanza.conf.display()
         )),
@@ -258,18 +332,22 @@ async fn backup_run(args: &BackupArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         BackupType::Diff => "diff",
         BackupType::Incr => "incr",
     };
+    let mut pb_args = vec![format!("--type={kind}")];
+    let mut into = String::new();
+    if let Some(name) = &args.remote {
+        let repo = repo_for_remote(&stanza, ctx, "pitr backup", name)?;
+        into = format!(" into {} (remote {name})", repo.trim_start_matches("--"));
+        pb_args.push(repo);
+    }
     let mut report = Report::new("pitr backup");
     let st = stanza.clone();
     let started = std::time::Instant::now();
-    let done = tokio::task::spawn_blocking(move || {
-        pgbackrest::run(&st, &[format!("--type={kind}")], "backup")
-    })
-    .await?;
+    let done = tokio::task::spawn_blocking(move || pgbackrest::run(&st, &pb_args, "backup")).await?;
     let secs = started.elapsed().as_secs_f64();
     report.push(match done {
         Ok(_) => Finding::ok(
             "pitr.backup",
-            format!("{kind} backup of stanza {} taken in {}", stanza.name, crate::render::human_duration(secs)),
+            format!("{kind} backup of stanza {}{into} taken in {}", stanza.name, crate::render::human_duration(secs)),
         )
         .value_f64(secs, "seconds"),
         Err(e) => Finding::new("pitr.backup", Status::Critical, crate::report::one_line(&e))

@@ -7,6 +7,7 @@ pub mod archiver;
 pub mod info;
 pub mod pgbackrest;
 pub mod recover;
+pub mod s3repo;
 pub mod setup;
 
 use std::path::PathBuf;
