@@ -102,7 +102,10 @@ fn client_options(
         let pem = crate::bounded_read::read_bytes(ca, "CA file", 1 << 20)
             .with_context(|| format!("remote {name}: reading ca_file"))?;
         let certs = object_store::Certificate::from_pem_bundle(&pem).with_context(|| {
-            format!("remote {name}: ca_file {} holds no PEM certificate", ca.display())
+            format!(
+                "remote {name}: ca_file {} holds no PEM certificate",
+                ca.display()
+            )
         })?;
         for c in certs {
             o = o.with_root_certificate(c);

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use anyhow::bail;
 use clap::{Args, Subcommand, ValueEnum};
 
-use crate::context::Ctx;
 use crate::config::remotes::Remote;
+use crate::context::Ctx;
 use crate::pitr::{self, archiver, info, pgbackrest, s3repo, setup, Stanza};
 use crate::report::{Finding, Report, Status};
 
@@ -189,7 +189,12 @@ fn remote<'a>(ctx: &'a Ctx, what: &str, name: &str) -> anyhow::Result<&'a Remote
 
 /// The stanza's repository that holds `remotes.NAME` (`pitr setup --remote NAME` wrote it):
 /// pgBackRest's `--repo=N`.
-pub fn repo_for_remote(stanza: &Stanza, ctx: &Ctx, what: &str, name: &str) -> anyhow::Result<String> {
+pub fn repo_for_remote(
+    stanza: &Stanza,
+    ctx: &Ctx,
+    what: &str,
+    name: &str,
+) -> anyhow::Result<String> {
     let r = remote(ctx, what, name)?;
     let text = crate::bounded_read::read_text(&stanza.conf, "the pgBackRest config", 1 << 20)
         .map_err(|e| anyhow::anyhow!("{what} --remote {name}: {e:#}\nhint: set the stanza up with `opsbook pitr setup --remote {name}`"))?;
@@ -257,7 +262,13 @@ async fn setup_run(args: &SetupArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         args.yes,
     )?;
     let mut report = Report::new("pitr setup");
-    let text = setup::conf_text(&stanza, &args.repo, &server, args.retention_full, s3.as_ref());
+    let text = setup::conf_text(
+        &stanza,
+        &args.repo,
+        &server,
+        args.retention_full,
+        s3.as_ref(),
+    );
     setup::write_files(&stanza, &args.repo, &text, setup::conf_mode(s3.as_ref()))?;
     let remote_key = remote_name
         .as_ref()
@@ -342,7 +353,8 @@ async fn backup_run(args: &BackupArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let mut report = Report::new("pitr backup");
     let st = stanza.clone();
     let started = std::time::Instant::now();
-    let done = tokio::task::spawn_blocking(move || pgbackrest::run(&st, &pb_args, "backup")).await?;
+    let done =
+        tokio::task::spawn_blocking(move || pgbackrest::run(&st, &pb_args, "backup")).await?;
     let secs = started.elapsed().as_secs_f64();
     report.push(match done {
         Ok(_) => Finding::ok(

@@ -85,7 +85,10 @@ pub fn parse(json: &Value, stanza: &str) -> anyhow::Result<StanzaInfo> {
                 .collect()
         })
         .unwrap_or_default();
-    let archive = entry["archive"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+    let archive = entry["archive"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
     let (archive_min, archive_max) = archive_range(archive, None);
     let repos = entry["repo"]
         .as_array()
@@ -115,6 +118,11 @@ pub fn parse(json: &Value, stanza: &str) -> anyhow::Result<StanzaInfo> {
         repos,
     })
 }
+
+/// pgBackRest's status codes: "no valid backups" (a repository not backed up yet) and
+/// "different across repos" (the stanza's, when the repositories' differ).
+const NO_BACKUP: i64 = 2;
+const MIXED: i64 = 4;
 
 /// `pitr.backups` (the newest backup's age against `max_age` seconds) and `pitr.archive`.
 pub fn findings(info: &StanzaInfo, stanza: &str, now: i64, max_age: f64) -> Vec<Finding> {
@@ -180,7 +188,8 @@ pub fn findings(info: &StanzaInfo, stanza: &str, now: i64, max_age: f64) -> Vec<
         )
         .hint("check archive_mode/archive_command: `opsbook pitr status`; pg_switch_wal() forces a segment out"),
     };
-    let archive = if info.status_code != 0 {
+    // 4: "different across repos": each repository's own status is in pitr.repo.
+    let archive = if info.status_code != 0 && info.status_code != MIXED {
         Finding::new(
             "pitr.archive",
             Status::Critical,
@@ -201,7 +210,7 @@ fn repo_findings(info: &StanzaInfo, stanza: &str, now: i64) -> Vec<Finding> {
         .iter()
         .map(|r| {
             let subject = format!("{stanza}/repo{}", r.key);
-            if r.status_code != 0 {
+            if r.status_code != 0 && r.status_code != NO_BACKUP {
                 return Finding::new(
                     "pitr.repo",
                     Status::Critical,

@@ -58,8 +58,7 @@ fn first_line(path: &Path, what: &str) -> anyhow::Result<String> {
     if let Some(mode) = crate::config::secrets::readable_by_others(path) {
         bail!("{}", crate::config::secrets::mode_error(what, path, mode));
     }
-    let text =
-        crate::bounded_read::read_text(path, what, crate::bounded_read::SECRET_FILE_LIMIT)?;
+    let text = crate::bounded_read::read_text(path, what, crate::bounded_read::SECRET_FILE_LIMIT)?;
     Ok(text.lines().next().unwrap_or("").to_string())
 }
 
@@ -69,7 +68,8 @@ pub fn resolve(name: &str, remote: &Remote) -> anyhow::Result<S3Repo> {
     let (host, port) = match &remote.endpoint {
         None => (format!("s3.{}.amazonaws.com", remote.region), None),
         Some(e) => {
-            let t = http_url::Target::parse(e).with_context(|| format!("{what}: remotes.{name}.endpoint"))?;
+            let t = http_url::Target::parse(e)
+                .with_context(|| format!("{what}: remotes.{name}.endpoint"))?;
             if !t.tls {
                 bail!("{what}: remotes.{name}.endpoint is http://; pgBackRest speaks only HTTPS to S3; nothing was changed\nhint: serve the endpoint over TLS (MinIO with a certificate, or a TLS proxy) and name its CA in remotes.{name}.ca_file when it is private");
             }
@@ -84,7 +84,10 @@ pub fn resolve(name: &str, remote: &Remote) -> anyhow::Result<S3Repo> {
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '-')
     {
-        bail!("{what}: remotes.{name}.region `{}` is not a region name", remote.region);
+        bail!(
+            "{what}: remotes.{name}.region `{}` is not a region name",
+            remote.region
+        );
     }
     let path = repo_path(remote);
     if !plain(&path) || !plain(&host) {
@@ -265,12 +268,27 @@ mod tests {
 
     #[test]
     fn what_pgbackrest_cannot_do_is_refused() {
-        let e = resolve("off", &remote("remotes:\n  off:\n    bucket: bkt\n    endpoint: http://127.0.0.1:9000\n")).unwrap_err();
+        let e = resolve(
+            "off",
+            &remote("remotes:\n  off:\n    bucket: bkt\n    endpoint: http://127.0.0.1:9000\n"),
+        )
+        .unwrap_err();
         assert!(format!("{e:#}").contains("only HTTPS"), "{e:#}");
-        let e = resolve("off", &remote("remotes:\n  off:\n    bucket: bkt\n    encryption: {recipients_file: /r}\n")).unwrap_err();
+        let e = resolve(
+            "off",
+            &remote("remotes:\n  off:\n    bucket: bkt\n    encryption: {recipients_file: /r}\n"),
+        )
+        .unwrap_err();
         assert!(format!("{e:#}").contains("age recipients"), "{e:#}");
-        let aws = resolve("off", &remote("remotes:\n  off:\n    bucket: bkt\n    region: eu-west-1\n")).unwrap();
-        assert_eq!((aws.host.as_str(), aws.port), ("s3.eu-west-1.amazonaws.com", None));
+        let aws = resolve(
+            "off",
+            &remote("remotes:\n  off:\n    bucket: bkt\n    region: eu-west-1\n"),
+        )
+        .unwrap();
+        assert_eq!(
+            (aws.host.as_str(), aws.port),
+            ("s3.eu-west-1.amazonaws.com", None)
+        );
         assert_eq!(aws.path, "/pgbackrest");
     }
 }

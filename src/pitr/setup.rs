@@ -73,9 +73,7 @@ pub fn conf_text(
         .as_ref()
         .map(|s| format!("pg1-socket-path={}\n", s.display()))
         .unwrap_or_default();
-    let s3 = s3
-        .map(|r| r.lines(2, retention_full))
-        .unwrap_or_default();
+    let s3 = s3.map(|r| r.lines(2, retention_full)).unwrap_or_default();
     format!(
         "# written by `opsbook pitr setup`: run it again rather than editing (it rewrites this file)\n\
          [global]\n\

@@ -153,10 +153,9 @@ pub async fn run(args: &RestoreArgs, target: Target, ctx: &Ctx) -> anyhow::Resul
     let wait = Duration::from_secs(p.wait);
     let mut report = Report::new("restore");
     let (st, t, d, r) = (stanza.clone(), target.clone(), dir.clone(), repo.clone());
-    let recovered = tokio::task::spawn_blocking(move || {
-        recover::recover(&st, &t, &d, wait, r.as_deref())
-    })
-    .await?;
+    let recovered =
+        tokio::task::spawn_blocking(move || recover::recover(&st, &t, &d, wait, r.as_deref()))
+            .await?;
     let id = if p.rehearse {
         "pitr.rehearsal"
     } else {
