@@ -285,5 +285,62 @@ mod tests {
         let f = findings(&i, "main", 1764893710 + 90000, 86400.0);
         assert_eq!(f[0].status, Status::Critical);
         assert!(parse(&v, "other").is_err());
+        let repos = repos(&f);
+        assert_eq!(repos, vec![("main/repo1".to_string(), Status::Ok)]);
+    }
+
+    /// What pgBackRest says with a local repo1 never backed up and an encrypted S3 repo2.
+    const TWO: &str = r#"[{"archive":[
+        {"database":{"id":1,"repo-key":1},"id":"15-1","max":"000000010000000000000004","min":"000000010000000000000001"},
+        {"database":{"id":1,"repo-key":2},"id":"15-1","max":"000000010000000000000005","min":"000000010000000000000002"}],
+      "backup":[{"database":{"id":1,"repo-key":2},"info":{"repository":{"size":10},"size":20},
+        "label":"20261205-001500F","lsn":{"start":"0/3000028"},"timestamp":{"start":100,"stop":110},"type":"full"}],
+      "name":"main",
+      "repo":[{"cipher":"none","key":1,"status":{"code":2,"message":"no valid backups"}},
+              {"cipher":"aes-256-cbc","key":2,"status":{"code":0,"message":"ok"}}],
+      "status":{"code":4,"message":"different across repos"}}]"#;
+
+    #[test]
+    fn each_repository_has_its_own_finding() {
+        let v: Value = serde_json::from_str(TWO).unwrap();
+        let i = parse(&v, "main").unwrap();
+        assert_eq!(i.backups[0].repo, 2);
+        assert_eq!(i.archive_min.as_deref(), Some("000000010000000000000001"));
+        assert_eq!(i.archive_max.as_deref(), Some("000000010000000000000005"));
+        assert_eq!(
+            i.repos[1].archive_min.as_deref(),
+            Some("000000010000000000000002")
+        );
+        let f = findings(&i, "main", 170, 86400.0);
+        let archive = f.iter().find(|f| f.id == "pitr.archive").unwrap();
+        assert_eq!(
+            archive.status,
+            Status::Ok,
+            "mixed repositories are not a broken stanza"
+        );
+        assert_eq!(
+            repos(&f),
+            vec![
+                ("main/repo1".to_string(), Status::Warning),
+                ("main/repo2".to_string(), Status::Ok)
+            ]
+        );
+        let r2 = f
+            .iter()
+            .find(|f| f.subject.as_deref() == Some("main/repo2"))
+            .unwrap();
+        assert!(
+            r2.summary.contains("encrypted (aes-256-cbc)"),
+            "{}",
+            r2.summary
+        );
+        assert!(f[0].detail[0].contains("repo2"), "{:?}", f[0].detail);
+    }
+
+    fn repos(f: &[Finding]) -> Vec<(String, Status)> {
+        f.iter()
+            .filter(|f| f.id == "pitr.repo")
+            .map(|f| (f.subject.clone().unwrap_or_default(), f.status))
+            .collect()
     }
 }
