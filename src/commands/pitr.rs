@@ -307,9 +307,17 @@ async fn setup_run(args: &SetupArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let mode_on = server.archive_mode != "off";
     let data_dir = server.data_dir.clone();
     let st = stanza.clone();
+    let phase = crate::progress::Phase::start(
+        &ctx.output,
+        format!(
+            "pgbackrest stanza-create and check (stanza {})",
+            stanza.name
+        ),
+    );
     let findings =
         tokio::task::spawn_blocking(move || setup::create_and_check(&st, mode_on, &data_dir))
             .await?;
+    phase.finish();
     report.extend(findings.into_iter().map(|f| f.subject(&stanza.name)));
     Ok(report)
 }
@@ -353,8 +361,13 @@ async fn backup_run(args: &BackupArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let mut report = Report::new("pitr backup");
     let st = stanza.clone();
     let started = std::time::Instant::now();
+    let phase = crate::progress::Phase::start(
+        &ctx.output,
+        format!("pgbackrest backup --type={kind}{into}"),
+    );
     let done =
         tokio::task::spawn_blocking(move || pgbackrest::run(&st, &pb_args, "backup")).await?;
+    phase.finish();
     let secs = started.elapsed().as_secs_f64();
     report.push(match done {
         Ok(_) => Finding::ok(

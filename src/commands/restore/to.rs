@@ -153,9 +153,18 @@ pub async fn run(args: &RestoreArgs, target: Target, ctx: &Ctx) -> anyhow::Resul
     let wait = Duration::from_secs(p.wait);
     let mut report = Report::new("restore");
     let (st, t, d, r) = (stanza.clone(), target.clone(), dir.clone(), repo.clone());
+    let phase = crate::progress::Phase::start(
+        &ctx.output,
+        format!(
+            "pgbackrest restore into {} and replay to {}",
+            dir.display(),
+            target.describe()
+        ),
+    );
     let recovered =
         tokio::task::spawn_blocking(move || recover::recover(&st, &t, &d, wait, r.as_deref()))
             .await?;
+    phase.finish();
     let id = if p.rehearse {
         "pitr.rehearsal"
     } else {
