@@ -56,16 +56,18 @@ pub struct PitrArgs {
 pub enum PitrCommand {
     /// Write the pgBackRest stanza config, turn WAL archiving on (ALTER SYSTEM), create and check the stanza
     #[command(
-        after_help = format!("{}{}{}", "Examples:\n  opsbook pitr setup                               # stanza main, repository /var/lib/pgbackrest\n  opsbook pitr setup --stanza app --repo /srv/pgbackrest --yes\n\n\
+        after_help = format!("{}{}{}", "Examples:\n  opsbook pitr setup                               # stanza main, repository /var/lib/pgbackrest\n  opsbook pitr setup --stanza app --repo /srv/pgbackrest --yes\n  opsbook pitr setup --remote offsite --yes        # + remotes.offsite as repo2 (S3)\n\n\
 archive_mode needs a restart of PostgreSQL: opsbook prints the command; run setup again after it to check archiving.\n\
-An S3 repository is configured in the written pgBackRest config by hand for now.\n\
+--remote NAME (or pitr.remote) adds remotes.NAME as the S3 repository repo2: https only,\n\
+its keys in the stanza config (then 0600), an encrypted remote through pgBackRest's\n\
+aes-256-cbc with its passphrase_file (age recipients are refused).\n\
 ", SETUP_FINDING_IDS.help(), "\n\
 Exit status: 0 OK, 1 WARNING (restart needed), 2 CRITICAL (a step failed), 3 UNKNOWN (usage, not confirmed). See commands/pitr.md.")
     )]
     Setup(SetupArgs),
     /// Take a pgBackRest backup (full, diff or incr) and show the stanza's backups
     #[command(
-        after_help = format!("{}{}{}", "Examples:\n  opsbook pitr backup --type full\n  opsbook pitr backup                              # incremental (full when there is none)\n\n\
+        after_help = format!("{}{}{}", "Examples:\n  opsbook pitr backup --type full\n  opsbook pitr backup                              # incremental (full when there is none)\n  opsbook pitr backup --type full --remote offsite # into the S3 repository of pitr setup --remote\n\n\
 ", BACKUP_FINDING_IDS.help(), "\n\
 Exit status: 0 OK, 2 CRITICAL (the backup failed), 3 UNKNOWN. See commands/pitr.md.")
     )]

@@ -249,10 +249,14 @@ fn an_s3_repository_through_tls_archives_backs_up_and_restores_to_a_time() {
         keys.iter().all(|k| k.starts_with("prod/pgbackrest/")),
         "{keys:?}"
     );
-    let info = moto.object("pitr-offsite", "prod/pgbackrest/archive/s/archive.info");
+    // Every object, info files, manifest, bundles and WAL, is pgBackRest-encrypted.
+    let plain = moto.boto(
+        "for o in s3.list_objects_v2(Bucket='pitr-offsite').get('Contents',[]):\n    b=s3.get_object(Bucket='pitr-offsite',Key=o['Key'])['Body'].read(8)\n    print(o['Key']) if b!=b'Salted__' else None",
+    );
     assert!(
-        info.starts_with(b"Salted__"),
-        "archive.info is not encrypted"
+        plain.is_empty(),
+        "not encrypted: {}",
+        String::from_utf8_lossy(&plain)
     );
 
     // The local repository's WAL moved aside: the recovery must fetch it from S3.

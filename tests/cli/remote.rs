@@ -67,7 +67,7 @@ impl Moto {
     }
 
     /// boto3 against this server (moto's own dependency): an independent S3 client.
-    fn boto(&self, code: &str) -> Vec<u8> {
+    pub(crate) fn boto(&self, code: &str) -> Vec<u8> {
         let script = format!(
             "import boto3,sys\ns3=boto3.client('s3',endpoint_url='{}',aws_access_key_id='k',aws_secret_access_key='s',region_name='us-east-1')\n{code}\n",
             self.endpoint()
