@@ -67,9 +67,10 @@ Exit status: 0 OK, 1 WARNING (restart needed), 2 CRITICAL (a step failed), 3 UNK
     Setup(SetupArgs),
     /// Take a pgBackRest backup (full, diff or incr) and show the stanza's backups
     #[command(
-        after_help = format!("{}{}{}", "Examples:\n  opsbook pitr backup --type full\n  opsbook pitr backup                              # incremental (full when there is none)\n  opsbook pitr backup --type full --remote offsite # into the S3 repository of pitr setup --remote\n\n\
+        after_help = format!("{}{}{}", "Examples:\n  opsbook pitr backup --type full\n  opsbook pitr backup                              # incremental (full when there is none)\n  opsbook pitr backup --type full --remote offsite # into its S3 repository (repo2)\n\n\
 ", BACKUP_FINDING_IDS.help(), "\n\
-Exit status: 0 OK, 2 CRITICAL (the backup failed), 3 UNKNOWN. See commands/pitr.md.")
+Exit status: 0 OK, 1 WARNING (a repository has no backup yet), 2 CRITICAL (the backup\n\
+failed), 3 UNKNOWN. See commands/pitr.md.")
     )]
     Backup(BackupArgs),
     /// Show the backups, the archived WAL range and the server's archiver (pg_stat_archiver)
