@@ -98,15 +98,6 @@ pub fn resolve(name: &str, remote: &Remote) -> anyhow::Result<S3Repo> {
             bail!("{what}: remotes.{name}.ca_file {}: give an absolute path of letters, digits, / _ . and -", ca.display());
         }
     }
-    let keys = match s3::static_keys(remote).with_context(|| format!("{what}: the remote's keys"))? {
-        None => None,
-        Some(k) if k.session_token.is_some() => bail!("{what}: the keys are temporary (a session token): archive_command would start failing when they expire; nothing was changed\nhint: give pgBackRest long-lived keys of their own (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or remotes.{name}.credentials_file), or no keys at all to use the instance role"),
-        Some(k) => {
-            ini_value("the access key id", &k.access_key_id)?;
-            ini_value("the secret access key", &k.secret_access_key)?;
-            Some((k.access_key_id, k.secret_access_key))
-        }
-    };
     let cipher_pass = match &remote.encryption {
         None => None,
         Some(enc) => match &enc.passphrase_file {
@@ -118,6 +109,15 @@ pub fn resolve(name: &str, remote: &Remote) -> anyhow::Result<S3Repo> {
             }
             None => bail!("{what}: remotes.{name} encrypts to age recipients, which pgBackRest cannot use (its repository cipher is aes-256-cbc with a passphrase); nothing was changed\nhint: give the remote a passphrase_file instead of recipients_file, or name a second remote without encryption for pgBackRest"),
         },
+    };
+    let keys = match s3::static_keys(remote).with_context(|| format!("{what}: the remote's keys"))? {
+        None => None,
+        Some(k) if k.session_token.is_some() => bail!("{what}: the keys are temporary (a session token): archive_command would start failing when they expire; nothing was changed\nhint: give pgBackRest long-lived keys of their own (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or remotes.{name}.credentials_file), or no keys at all to use the instance role"),
+        Some(k) => {
+            ini_value("the access key id", &k.access_key_id)?;
+            ini_value("the secret access key", &k.secret_access_key)?;
+            Some((k.access_key_id, k.secret_access_key))
+        }
     };
     Ok(S3Repo {
         remote: name.to_string(),
