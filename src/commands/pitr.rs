@@ -129,6 +129,11 @@ pub struct SetupArgs {
     #[arg(long, value_name = "NAME")]
     pub remote: Option<String>,
 
+    /// The remote's S3 repository is the only one (repo1), for hosts without room for a local
+    /// repository; --repo then holds only pgBackRest's logs and locks
+    #[arg(long)]
+    pub remote_only: bool,
+
     /// Go ahead without asking (needed when not on a terminal)
     #[arg(long)]
     pub yes: bool,
@@ -222,19 +227,32 @@ fn need_pgbackrest(what: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Setup without a remote must not silently drop the S3 repository an earlier setup wrote.
-fn keeps_no_s3_repo(stanza: &Stanza) -> anyhow::Result<()> {
+/// A setup must not silently change the repositories an earlier setup wrote: drop its S3
+/// repository, or move it between repo1 (remote-only) and repo2.
+fn keeps_the_layout(stanza: &Stanza, s3: Option<&s3repo::S3Repo>) -> anyhow::Result<()> {
     let Ok(text) = crate::bounded_read::read_text(&stanza.conf, "the pgBackRest config", 1 << 20)
     else {
         return Ok(());
     };
-    if let Some((n, name)) = s3repo::configured_remote(&text) {
-        bail!(
-            "pitr setup: {} has an S3 repository (repo{n}, remotes.{name}) and no remote was named: rewriting it would drop that repository; nothing was changed\nhint: pass --remote {name} (or set pitr.remote: {name} in opsbook's config); to drop it, remove the file first",
-            stanza.conf.display()
-        );
+    let Some((n, name)) = s3repo::configured_remote(&text) else {
+        return Ok(());
+    };
+    let conf = stanza.conf.display();
+    match s3 {
+        None => bail!(
+            "pitr setup: {conf} has an S3 repository (repo{n}, remotes.{name}) and no remote was named: rewriting it would drop that repository; nothing was changed\nhint: pass --remote {name}{} (or set pitr.remote: {name} in opsbook's config); to drop it, remove the file first",
+            if n == 1 { " --remote-only" } else { "" }
+        ),
+        Some(r) if r.index != n => bail!(
+            "pitr setup: {conf} has remotes.{name} as repo{n} ({}); this setup would make remotes.{} repo{} ({}); nothing was changed\nhint: {} to keep the layout; to change it, remove the file first (and the stanza's repositories if they must start over)",
+            if n == 1 { "the only repository" } else { "beside the local repo1" },
+            r.remote,
+            r.index,
+            if r.index == 1 { "the only repository" } else { "beside a local repo1" },
+            if n == 1 { "add --remote-only" } else { "leave out --remote-only" }
+        ),
+        Some(_) => Ok(()),
     }
-    Ok(())
 }
 
 async fn setup_run(args: &SetupArgs, ctx: &Ctx) -> anyhow::Result<Report> {
@@ -246,12 +264,17 @@ async fn setup_run(args: &SetupArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         .clone()
         .or_else(|| ctx.config.pitr.as_ref().and_then(|p| p.remote.clone()));
     let s3 = match &remote_name {
-        Some(name) => Some(s3repo::resolve(name, remote(ctx, "pitr setup", name)?)?),
-        None => {
-            keeps_no_s3_repo(&stanza)?;
-            None
+        Some(name) => {
+            let mut r = s3repo::resolve(name, remote(ctx, "pitr setup", name)?)?;
+            if args.remote_only {
+                r.index = 1;
+            }
+            Some(r)
         }
+        None if args.remote_only => bail!("pitr setup --remote-only: which remote? nothing was changed\nhint: pass --remote NAME (or set pitr.remote in opsbook's config)"),
+        None => None,
     };
+    keeps_the_layout(&stanza, s3.as_ref())?;
     let pg = ctx.pg().await?;
     let server = setup::observe(pg).await?;
     crate::confirm::typed(
@@ -280,14 +303,17 @@ async fn setup_run(args: &SetupArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     report.push(
         Finding::ok(
             "pitr.config",
-            format!(
-                "wrote {} (repository {}{})",
-                stanza.conf.display(),
-                args.repo.display(),
-                s3.as_ref()
-                    .map(|r| format!("; S3 repository repo2: bucket {} path {}", r.bucket, r.path))
-                    .unwrap_or_default()
-            ),
+            match &s3 {
+                None => format!("wrote {} (repository {})", stanza.conf.display(), args.repo.display()),
+                Some(r) if r.index == 1 => format!(
+                    "wrote {} (the only repository: S3 repo1, bucket {} path {}; logs and locks in {})",
+                    stanza.conf.display(), r.bucket, r.path, args.repo.display()
+                ),
+                Some(r) => format!(
+                    "wrote {} (repository {}; S3 repository repo{}: bucket {} path {})",
+                    stanza.conf.display(), args.repo.display(), r.index, r.bucket, r.path
+                ),
+            },
         )
         .subject(&stanza.name)
         .hint(format!(

@@ -19,6 +19,8 @@ use crate::config::remotes::Remote;
 /// Everything the `repoN-*` lines need, resolved (secrets read) and checked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct S3Repo {
+    /// its number in the stanza config: 2 beside the local repo1, 1 with `--remote-only`
+    pub index: u8,
     pub remote: String,
     pub bucket: String,
     /// `/` + prefix + `pgbackrest`
@@ -120,6 +122,7 @@ pub fn resolve(name: &str, remote: &Remote) -> anyhow::Result<S3Repo> {
         }
     };
     Ok(S3Repo {
+        index: 2,
         remote: name.to_string(),
         bucket: remote.bucket.clone(),
         path,
@@ -140,7 +143,8 @@ impl S3Repo {
     }
 
     /// The `repoN-*` lines of the `[global]` section.
-    pub fn lines(&self, n: u8, retention_full: u32) -> String {
+    pub fn lines(&self, retention_full: u32) -> String {
+        let n = self.index;
         let mut out = format!(
             "# repo{n}: remotes.{remote} (written by `opsbook pitr setup --remote {remote}`)\n\
              repo{n}-type=s3\n\
@@ -180,7 +184,8 @@ impl S3Repo {
     }
 
     /// The plan line (no secret in it).
-    pub fn describe(&self, n: u8) -> String {
+    pub fn describe(&self) -> String {
+        let n = self.index;
         let port = self.port.map(|p| format!(":{p}")).unwrap_or_default();
         format!(
             "repo{n}: S3 bucket {} at {}{port}, path {} (remotes.{}), bundled; keys: {}; {}",
@@ -243,7 +248,7 @@ mod tests {
         assert_eq!(s3.path, "/prod/pgbackrest");
         assert_eq!((s3.host.as_str(), s3.port), ("127.0.0.1", Some(9443)));
         s3.keys = Some(("AKID".into(), "SECRET".into()));
-        let text = s3.lines(2, 3);
+        let text = s3.lines(3);
         for line in [
             "repo2-type=s3\n",
             "repo2-s3-bucket=bkt\n",
@@ -259,7 +264,7 @@ mod tests {
         ] {
             assert!(text.contains(line), "{line} in {text}");
         }
-        assert!(!s3.describe(2).contains("SECRET"));
+        assert!(!s3.describe().contains("SECRET"));
         assert_eq!(repo_of(&text, &r), Some(2));
         assert_eq!(configured_remote(&text), Some((2, "off".to_string())));
         let other = remote("remotes:\n  off:\n    bucket: bkt\n    prefix: staging/\n");

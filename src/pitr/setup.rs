@@ -59,8 +59,9 @@ pub fn archive_command(stanza: &Stanza) -> String {
     )
 }
 
-/// The stanza's config file: a local repository (and the remote's S3 repository as repo2),
-/// synchronous archive-push, full-backup retention, logs beside the local repository.
+/// The stanza's config file: a local repository and the remote's S3 repository as repo2, or
+/// (`--remote-only`) the S3 repository alone as repo1; synchronous archive-push, full-backup
+/// retention, logs and locks in the local directory.
 pub fn conf_text(
     stanza: &Stanza,
     repo: &Path,
@@ -73,12 +74,18 @@ pub fn conf_text(
         .as_ref()
         .map(|s| format!("pg1-socket-path={}\n", s.display()))
         .unwrap_or_default();
-    let s3 = s3.map(|r| r.lines(2, retention_full)).unwrap_or_default();
+    let local = match s3 {
+        Some(r) if r.index == 1 => String::new(),
+        _ => format!(
+            "repo1-path={}\nrepo1-retention-full={retention_full}\n",
+            repo.display()
+        ),
+    };
+    let s3 = s3.map(|r| r.lines(retention_full)).unwrap_or_default();
     format!(
         "# written by `opsbook pitr setup`: run it again rather than editing (it rewrites this file)\n\
          [global]\n\
-         repo1-path={repo}\n\
-         repo1-retention-full={retention_full}\n\
+         {local}\
          {s3}\
          archive-async=n\n\
          start-fast=y\n\
@@ -100,20 +107,33 @@ pub fn conf_text(
 
 /// The steps, in words, for the confirmation.
 pub fn plan(stanza: &Stanza, repo: &Path, server: &Server, s3: Option<&S3Repo>) -> Vec<String> {
+    let remote_only = s3.is_some_and(|r| r.index == 1);
     let mut steps = vec![format!(
-        "write {} (mode {:o}; repo1-path={}, pg1-path={}, pg1-port={})",
+        "write {} (mode {:o}; {}={}, pg1-path={}, pg1-port={})",
         stanza.conf.display(),
         conf_mode(s3),
+        if remote_only {
+            "log-path"
+        } else {
+            "repo1-path"
+        },
         repo.display(),
         server.data_dir.display(),
         server.port
     )];
     if let Some(r) = s3 {
-        steps.push(r.describe(2));
+        steps.push(r.describe());
     }
     steps.extend([
-
-        format!("create the repository {} for the PostgreSQL account", repo.display()),
+        format!(
+            "create {} {} for the PostgreSQL account",
+            if remote_only {
+                "the directory of pgBackRest's logs and locks"
+            } else {
+                "the repository"
+            },
+            repo.display()
+        ),
         format!(
             "ALTER SYSTEM SET archive_mode = on; ALTER SYSTEM SET archive_command = '{}'; SELECT pg_reload_conf()",
             archive_command(stanza)
@@ -234,7 +254,7 @@ pub fn create_and_check(stanza: &Stanza, server_mode_on: bool, data_dir: &Path) 
                 "archive_mode=on is set but waits for a restart of PostgreSQL; WAL is not archived until then",
             )
             .hint(format!(
-                "restart PostgreSQL: `{}`, then run `opsbook pitr setup` again to check archiving",
+                "restart PostgreSQL: `{}`, then run the same `opsbook pitr setup` again to check archiving",
                 restart_command(data_dir)
             )),
         );
