@@ -297,6 +297,27 @@ mod tests {
             "pgbackrest --config=/etc/pgbackrest/opsbook-main.conf --stanza=main archive-push %p"
         );
         assert!(validate(&st, Path::new("/var/lib/pgbackrest")).is_ok());
+        // Remote-only: the S3 repository is repo1 and there is no local one.
+        let remote = crate::config::parse("remotes:\n  off:\n    bucket: bkt\n", "f").unwrap();
+        let mut s3 = crate::pitr::s3repo::resolve("off", &remote.remotes["off"]).unwrap();
+        s3.index = 1;
+        let only = conf_text(&st, Path::new("/var/lib/pgbackrest"), &server, 2, Some(&s3));
+        assert!(
+            only.contains("repo1-type=s3\nrepo1-s3-bucket=bkt\n"),
+            "{only}"
+        );
+        assert!(
+            !only.contains("repo1-path=/var") && !only.contains("repo2"),
+            "{only}"
+        );
+        assert!(
+            only.contains("log-path=/var/lib/pgbackrest/log\n"),
+            "{only}"
+        );
+        assert!(
+            plan(&st, Path::new("/var/lib/pgbackrest"), &server, Some(&s3))[0]
+                .contains("log-path=")
+        );
         assert!(validate(&st, Path::new("/tmp/a b")).is_err());
     }
 }

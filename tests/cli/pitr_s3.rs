@@ -318,6 +318,62 @@ fn an_s3_repository_through_tls_archives_backs_up_and_restores_to_a_time() {
         status.stdout.contains("s/repo1") && status.stdout.contains("s/repo2"),
         "{status}"
     );
+
+    // --remote-only, on the same server (archive_mode is on): a second stanza whose only
+    // repository is the S3 one; check pushes a segment to it, a backup goes there by default.
+    let only_conf = c.0.state.dir.join("pgbackrest-r.conf");
+    let only_dir = c.0.state.dir.join("pgbackrest-r");
+    let only = |extra: &[&str]| {
+        at(&c, &pgpass, &config, &["pitr"])
+            .args(extra)
+            .args([
+                "--stanza",
+                "r",
+                "--pgbackrest-config",
+                only_conf.to_str().unwrap(),
+            ])
+            .format("json")
+            .run()
+    };
+    let setup_only = seen.keep(only(&[
+        "setup",
+        "--repo",
+        only_dir.to_str().unwrap(),
+        "--remote",
+        "offsite",
+        "--remote-only",
+        "--yes",
+    ]));
+    assert_eq!(setup_only.code, 0, "{setup_only}");
+    assert_eq!(status_of(&setup_only.json(), "pitr.check"), "ok");
+    let text = std::fs::read_to_string(&only_conf).unwrap();
+    assert!(
+        text.contains("repo1-type=s3\n") && !text.contains("repo2-"),
+        "{text}"
+    );
+    assert!(
+        text.contains("repo1-path=/prod/pgbackrest\n")
+            && !text.contains(&format!("repo1-path={}", only_dir.display())),
+        "{text}"
+    );
+    let moved = seen.keep(only(&[
+        "setup",
+        "--repo",
+        only_dir.to_str().unwrap(),
+        "--remote",
+        "offsite",
+        "--yes",
+    ]));
+    assert_eq!(moved.code, 3, "{moved}");
+    assert!(moved.stderr.contains("add --remote-only"), "{moved}");
+    let only_backup = seen.keep(only(&["backup", "--type", "full"]));
+    assert_eq!(only_backup.code, 0, "{only_backup}");
+    assert!(
+        moto.keys("pitr-offsite")
+            .iter()
+            .any(|k| k.starts_with("prod/pgbackrest/backup/r/")),
+        "no backup of stanza r in the bucket"
+    );
     no_secret_in("opsbook's output", &seen.0);
 }
 
