@@ -2661,7 +2661,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__pitr__subcmd__setup)
-            opts="-q -v -h -V --stanza --pgbackrest-config --repo --retention-full --remote --yes --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --stanza --pgbackrest-config --repo --retention-full --remote --remote-only --yes --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
