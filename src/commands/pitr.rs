@@ -195,19 +195,14 @@ fn remote<'a>(ctx: &'a Ctx, what: &str, name: &str) -> anyhow::Result<&'a Remote
     })
 }
 
-/// The stanza's repository that holds `remotes.NAME` (`pitr setup --remote NAME` wrote it):
-/// pgBackRest's `--repo=N`.
-pub fn repo_for_remote(
-    stanza: &Stanza,
-    ctx: &Ctx,
-    what: &str,
-    name: &str,
-) -> anyhow::Result<String> {
+/// The number of the stanza's repository that holds `remotes.NAME` (`pitr setup --remote
+/// NAME` wrote it): pgBackRest's `--repo=N`.
+pub fn repo_for_remote(stanza: &Stanza, ctx: &Ctx, what: &str, name: &str) -> anyhow::Result<u8> {
     let r = remote(ctx, what, name)?;
     let text = crate::bounded_read::read_text(&stanza.conf, "the pgBackRest config", 1 << 20)
         .map_err(|e| anyhow::anyhow!("{what} --remote {name}: {e:#}\nhint: set the stanza up with `opsbook pitr setup --remote {name}`"))?;
     match s3repo::repo_of(&text, r) {
-        Some(n) => Ok(format!("--repo={n}")),
+        Some(n) => Ok(n),
         None => bail!(
             "{what} --remote {name}: the stanza config {} has no S3 repository for bucket {} path {}; nothing was changed\nhint: add it with `opsbook pitr setup --remote {name}`",
             stanza.conf.display(),
@@ -383,9 +378,9 @@ async fn backup_run(args: &BackupArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let mut pb_args = vec![format!("--type={kind}")];
     let mut into = String::new();
     if let Some(name) = &args.remote {
-        let repo = repo_for_remote(&stanza, ctx, "pitr backup", name)?;
-        into = format!(" into {} (remote {name})", repo.trim_start_matches("--"));
-        pb_args.push(repo);
+        let n = repo_for_remote(&stanza, ctx, "pitr backup", name)?;
+        into = format!(" into repo{n} (remote {name})");
+        pb_args.push(format!("--repo={n}"));
     }
     let mut report = Report::new("pitr backup");
     let st = stanza.clone();

@@ -211,7 +211,7 @@ fn an_s3_repository_through_tls_archives_backs_up_and_restores_to_a_time() {
         Run::one(&j, "pitr.backup")["summary"]
             .as_str()
             .unwrap()
-            .contains("into repo=2 (remote offsite)"),
+            .contains("into repo2 (remote offsite)"),
         "{j}"
     );
     let repos = Run::findings(&j, "pitr.repo");
@@ -291,7 +291,7 @@ fn an_s3_repository_through_tls_archives_backs_up_and_restores_to_a_time() {
         Run::one(&j, "pitr.restore")["summary"]
             .as_str()
             .unwrap()
-            .contains("from repo=2 (remote offsite)"),
+            .contains("from repo2 (remote offsite)"),
         "{j}"
     );
     let socket = detail_value(&j, "pitr.promote", "socket");
@@ -410,4 +410,65 @@ fn pitr_setup_refuses_an_http_remote() {
         "{run}"
     );
     assert!(!conf.exists());
+}
+
+/// `--remote` without what to restore, or naming a remote the config lacks, or one the
+/// stanza has no repository for: one message each with the way out, exit 3.
+#[test]
+fn remote_usage_errors_name_the_way_out() {
+    let s = Scratch::new("pitr-remote-usage");
+    let conf = s.write(
+        "opsbook-main.conf",
+        "[global]\nrepo1-path=/var/lib/pgbackrest\n\n[main]\npg1-path=/var/lib/postgresql/15/main\n",
+        0o640,
+    );
+    let config = s.write(
+        "opsbook.yaml",
+        "remotes:\n  offsite:\n    bucket: pitr-usage\n    endpoint: https://127.0.0.1:9443\n",
+        0o600,
+    );
+    let no_id = opsbook(&["restore", "--remote", "offsite", "--yes"])
+        .config(&config)
+        .run();
+    assert_eq!(no_id.code, 3, "{no_id}");
+    assert!(
+        no_id.stderr.contains("which backup?") && no_id.stderr.contains("--to TIME"),
+        "{no_id}"
+    );
+    if !pgbackrest_installed() {
+        eprintln!("skipped the rest: pgbackrest is not installed (.ci/deps)");
+        return;
+    }
+    let unknown = opsbook(&[
+        "pitr",
+        "backup",
+        "--remote",
+        "elsewhere",
+        "--pgbackrest-config",
+    ])
+    .arg(&conf)
+    .config(&config)
+    .run();
+    assert_eq!(unknown.code, 3, "{unknown}");
+    assert!(
+        unknown.stderr.contains("no remotes.elsewhere") && unknown.stderr.contains("offsite"),
+        "{unknown}"
+    );
+    let not_set_up = opsbook(&[
+        "pitr",
+        "backup",
+        "--remote",
+        "offsite",
+        "--pgbackrest-config",
+    ])
+    .arg(&conf)
+    .config(&config)
+    .run();
+    assert_eq!(not_set_up.code, 3, "{not_set_up}");
+    assert!(
+        not_set_up
+            .stderr
+            .contains("hint: add it with `opsbook pitr setup --remote offsite`"),
+        "{not_set_up}"
+    );
 }

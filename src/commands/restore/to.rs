@@ -152,7 +152,7 @@ pub async fn run(args: &RestoreArgs, target: Target, ctx: &Ctx) -> anyhow::Resul
     recover::check_new_dir(&dir)?;
     let wait = Duration::from_secs(p.wait);
     let mut report = Report::new("restore");
-    let (st, t, d, r) = (stanza.clone(), target.clone(), dir.clone(), repo.clone());
+    let (st, t, d) = (stanza.clone(), target.clone(), dir.clone());
     let phase = crate::progress::Phase::start(
         &ctx.output,
         format!(
@@ -162,8 +162,7 @@ pub async fn run(args: &RestoreArgs, target: Target, ctx: &Ctx) -> anyhow::Resul
         ),
     );
     let recovered =
-        tokio::task::spawn_blocking(move || recover::recover(&st, &t, &d, wait, r.as_deref()))
-            .await?;
+        tokio::task::spawn_blocking(move || recover::recover(&st, &t, &d, wait, repo)).await?;
     phase.finish();
     let id = if p.rehearse {
         "pitr.rehearsal"
@@ -182,7 +181,7 @@ pub async fn run(args: &RestoreArgs, target: Target, ctx: &Ctx) -> anyhow::Resul
         }
     };
     let from = match (&args.remote, &repo) {
-        (Some(name), Some(r)) => format!(" from {} (remote {name})", r.trim_start_matches("--")),
+        (Some(name), Some(n)) => format!(" from repo{n} (remote {name})"),
         _ => String::new(),
     };
     report.extend(reached_findings(&rec, &target, &stanza.name, &from));
