@@ -26,8 +26,8 @@ fn has(tool: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// `socat openssl-listen` on a free port in front of moto, with a throwaway self-signed
-/// certificate for 127.0.0.1 (as a DNS name too: pgBackRest matches the host against DNS names).
+/// `socat openssl-listen` on a free port in front of moto, with a certificate for 127.0.0.1
+/// (as a DNS name too: pgBackRest matches the host against DNS names) signed by a throwaway CA.
 struct TlsFront {
     child: Child,
     port: u16,
@@ -36,28 +36,70 @@ struct TlsFront {
 impl TlsFront {
     fn start(dir: &Path, backend: u16) -> TlsFront {
         let (cert, key) = (dir.join("s3-cert.pem"), dir.join("s3-key.pem"));
-        let out = Command::new("openssl")
-            .args([
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-            ])
-            .args(["-subj", "/CN=127.0.0.1"])
-            .args([
-                "-addext",
-                "subjectAltName=DNS:127.0.0.1,IP:127.0.0.1,DNS:localhost",
-            ])
-            .arg("-keyout")
-            .arg(&key)
-            .arg("-out")
-            .arg(&cert)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        // pgBackRest runs as postgres and reads the certificate.
-        std::fs::set_permissions(&cert, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let (ca, ca_key) = (dir.join("s3-ca.pem"), dir.join("s3-ca-key.pem"));
+        let (csr, ext) = (dir.join("s3.csr"), dir.join("s3.ext"));
+        std::fs::write(
+            &ext,
+            "subjectAltName=DNS:127.0.0.1,IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n",
+        )
+        .unwrap();
+        let openssl = |args: &[&std::ffi::OsStr]| {
+            let out = Command::new("openssl").args(args).output().unwrap();
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let o = |s: &'static str| std::ffi::OsStr::new(s);
+        // A throwaway CA (what ca_file names) and the endpoint's certificate signed by it.
+        openssl(&[
+            o("req"),
+            o("-x509"),
+            o("-newkey"),
+            o("rsa:2048"),
+            o("-nodes"),
+            o("-days"),
+            o("1"),
+            o("-subj"),
+            o("/CN=opsbook test CA"),
+            o("-keyout"),
+            ca_key.as_os_str(),
+            o("-out"),
+            ca.as_os_str(),
+        ]);
+        openssl(&[
+            o("req"),
+            o("-newkey"),
+            o("rsa:2048"),
+            o("-nodes"),
+            o("-subj"),
+            o("/CN=127.0.0.1"),
+            o("-keyout"),
+            key.as_os_str(),
+            o("-out"),
+            csr.as_os_str(),
+        ]);
+        openssl(&[
+            o("x509"),
+            o("-req"),
+            o("-in"),
+            csr.as_os_str(),
+            o("-CA"),
+            ca.as_os_str(),
+            o("-CAkey"),
+            ca_key.as_os_str(),
+            o("-set_serial"),
+            o("1"),
+            o("-days"),
+            o("1"),
+            o("-extfile"),
+            ext.as_os_str(),
+            o("-out"),
+            cert.as_os_str(),
+        ]);
+        // pgBackRest runs as postgres and reads the CA file.
+        std::fs::set_permissions(&ca, std::fs::Permissions::from_mode(0o644)).unwrap();
         let port = closed_port();
         let child = Command::new("socat")
             .arg(format!(
@@ -132,7 +174,7 @@ fn an_s3_repository_through_tls_archives_backs_up_and_restores_to_a_time() {
     let remote = format!(
         "remotes:\n  offsite:\n    bucket: pitr-offsite\n    prefix: prod/\n    endpoint: https://127.0.0.1:{}\n    path_style: true\n    ca_file: {}\n    credentials_file: {}\n    encryption:\n      passphrase_file: {}\n",
         tls.port,
-        scratch.path().join("s3-cert.pem").display(),
+        scratch.path().join("s3-ca.pem").display(),
         creds.display(),
         pass.display()
     );
@@ -470,5 +512,53 @@ fn remote_usage_errors_name_the_way_out() {
             .stderr
             .contains("hint: add it with `opsbook pitr setup --remote offsite`"),
         "{not_set_up}"
+    );
+}
+
+/// `remotes.NAME.ca_file` is opsbook's own S3 client's trust too: through the TLS front, the
+/// bucket is listed with it and refused (verification on) without it.
+#[test]
+fn ca_file_is_trusted_by_opsbooks_s3_client_and_needed() {
+    if !has("socat") || !has("openssl") {
+        eprintln!("skipped: needs socat and openssl (.ci/deps installs them)");
+        return;
+    }
+    let Some(moto) = Moto::start() else { return };
+    moto.create_bucket("pitr-ca");
+    let s = Scratch::new("pitr-ca");
+    let tls = TlsFront::start(s.path(), moto.port);
+    let creds = s.write(
+        "aws-credentials",
+        "[default]\naws_access_key_id = k\naws_secret_access_key = s\n",
+        0o600,
+    );
+    let config = |ca: &str| {
+        s.write(
+            "opsbook.yaml",
+            &format!(
+                "remotes:\n  offsite:\n    bucket: pitr-ca\n    endpoint: https://127.0.0.1:{}\n    path_style: true\n    credentials_file: {}\n{ca}",
+                tls.port,
+                creds.display()
+            ),
+            0o600,
+        )
+    };
+    let with = config(&format!(
+        "    ca_file: {}\n",
+        s.path().join("s3-ca.pem").display()
+    ));
+    let listed = opsbook(&["backup", "list", "--remote", "offsite"])
+        .config(&with)
+        .format("json")
+        .run();
+    assert!(listed.code <= 1, "{listed}");
+    let without = config("");
+    let refused = opsbook(&["backup", "list", "--remote", "offsite"])
+        .config(&without)
+        .format("json")
+        .run();
+    assert!(
+        refused.code >= 2 && refused.stderr.contains("certificate"),
+        "{refused}"
     );
 }
