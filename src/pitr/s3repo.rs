@@ -104,7 +104,7 @@ pub fn resolve(name: &str, remote: &Remote) -> anyhow::Result<S3Repo> {
         None => None,
         Some(enc) => match &enc.passphrase_file {
             Some(p) => {
-                let pass = first_line(p, "age passphrase file")
+                let pass = first_line(p, "passphrase file")
                     .with_context(|| format!("{what}: remotes.{name}.encryption.passphrase_file"))?;
                 ini_value(&format!("{what}: the passphrase in {}", p.display()), &pass)?;
                 Some(pass)
@@ -116,8 +116,8 @@ pub fn resolve(name: &str, remote: &Remote) -> anyhow::Result<S3Repo> {
         None => None,
         Some(k) if k.session_token.is_some() => bail!("{what}: the keys are temporary (a session token): archive_command would start failing when they expire; nothing was changed\nhint: give pgBackRest long-lived keys of their own (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or remotes.{name}.credentials_file), or no keys at all to use the instance role"),
         Some(k) => {
-            ini_value("the access key id", &k.access_key_id)?;
-            ini_value("the secret access key", &k.secret_access_key)?;
+            ini_value(&format!("{what}: the access key id"), &k.access_key_id)?;
+            ini_value(&format!("{what}: the secret access key"), &k.secret_access_key)?;
             Some((k.access_key_id, k.secret_access_key))
         }
     };
