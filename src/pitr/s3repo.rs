@@ -272,6 +272,19 @@ mod tests {
     }
 
     #[test]
+    fn pitr_remote_must_name_a_remote() {
+        let ok = parse("remotes:\n  off:\n    bucket: bkt\npitr:\n  stanza: main\n  config: /etc/pgbackrest/x.conf\n  remote: off\n", "f").unwrap();
+        ok.validate().unwrap();
+        assert_eq!(ok.pitr.unwrap().remote.as_deref(), Some("off"));
+        let bad = parse("remotes:\n  off:\n    bucket: bkt\npitr:\n  stanza: main\n  config: /etc/pgbackrest/x.conf\n  remote: elsewhere\n", "f").unwrap();
+        let e = bad.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("pitr.remote: no remote `elsewhere`") && e.contains("off"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn what_pgbackrest_cannot_do_is_refused() {
         let e = resolve(
             "off",
