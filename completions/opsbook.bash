@@ -2888,7 +2888,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__pitr__subcmd__backup)
-            opts="-q -v -h -V --stanza --pgbackrest-config --type --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
+            opts="-q -v -h -V --stanza --pgbackrest-config --type --remote --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2904,6 +2904,10 @@ _opsbook() {
                     ;;
                 --type)
                     COMPREPLY=($(compgen -W "full diff incr" -- "${cur}"))
+                    return 0
+                    ;;
+                --remote)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -3012,7 +3016,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__pitr__subcmd__setup)
-            opts="-q -v -h -V --stanza --pgbackrest-config --repo --retention-full --yes --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
+            opts="-q -v -h -V --stanza --pgbackrest-config --repo --retention-full --remote --remote-only --yes --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3031,6 +3035,10 @@ _opsbook() {
                     return 0
                     ;;
                 --retention-full)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -270,7 +270,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l into -d 'Res
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l jobs -d 'pg_restore jobs; above 1 the archive is first decompressed next to it' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l stop-service -d 'A systemd unit to stop before the swap and start after it (repeatable)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l dir -d 'Backup directory, one sub-directory per database (default: config backup.dir)' -r -F
-complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l remote -d 'Restore the copy on this remote (remotes.NAME): downloaded and decrypted into a private directory under the backup directory first (removed afterwards); with --rdb, a Redis snapshot\'s copy' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l remote -d 'Restore the copy on this remote (remotes.NAME): downloaded and decrypted into a private directory under the backup directory first (removed afterwards); with --rdb, a Redis snapshot\'s copy; with --to or --rehearse: recover from the remote\'s pgBackRest repository (`pitr setup --remote`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l to -d 'Recover the pgBackRest stanza to this time (\'2026-12-05 09:59:00+00\') in a new data directory' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l to-lsn -d 'Recover to this WAL location (0/3000060)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l to-xid -d 'Recover to this transaction id' -r
@@ -983,7 +983,8 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and not __fish_see
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -l stanza -d 'The pgBackRest stanza (default: config `pitr.stanza`, else main)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -l pgbackrest-config -d 'The pgBackRest config file opsbook writes and reads (default: config `pitr.config`, else /etc/pgbackrest/opsbook-<stanza>.conf)' -r -F
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -l repo -d 'The local repository directory (owned by the PostgreSQL account)' -r -F
-complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -l retention-full -d 'Full backups to keep (repo1-retention-full)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -l retention-full -d 'Full backups to keep (repo1-retention-full, and repo2\'s with --remote)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -l remote -d 'Add this remote (remotes.NAME, https) as the S3 repository repo2: WAL is archived to both (default: config pitr.remote)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
 json\t'The opsbook.report/v1 JSON document'
@@ -994,6 +995,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_su
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -l remote-only -d 'The remote\'s S3 repository is the only one (repo1), for hosts without room for a local repository; --repo then holds only pgBackRest\'s logs and locks'
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -l yes -d 'Go ahead without asking (needed when not on a terminal)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
@@ -1007,6 +1009,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_su
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from backup" -l type -d 'full copies everything; diff what changed since the last full; incr since the last backup' -r -f -a "full\t''
 diff\t''
 incr\t''"
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from backup" -l remote -d 'Back up into the S3 repository of this remote (`pitr setup --remote NAME`) instead of the local one' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from backup" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from backup" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
 json\t'The opsbook.report/v1 JSON document'

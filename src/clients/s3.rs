@@ -54,12 +54,12 @@ fn bucket_url(remote: &Remote) -> String {
     }
 }
 
-/// The keys of one credentials-file profile.
+/// The keys of one credentials-file profile (or of the `AWS_*` environment).
 #[derive(Debug, PartialEq)]
-struct FileKeys {
-    access_key_id: String,
-    secret_access_key: String,
-    session_token: Option<String>,
+pub struct FileKeys {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: Option<String>,
 }
 
 /// `[profile]` of an AWS INI credentials file (both `[name]` and `[profile name]` headers).
@@ -118,6 +118,31 @@ fn read_credentials_file(path: &FsPath, profile: &str) -> anyhow::Result<FileKey
     })
 }
 
+/// Timeouts, and the remote's private CA (`ca_file`) besides the system's roots.
+fn client_options(
+    name: &str,
+    remote: &Remote,
+    connect_timeout: Duration,
+) -> anyhow::Result<ClientOptions> {
+    let mut o = ClientOptions::new()
+        .with_connect_timeout(connect_timeout)
+        .with_timeout(Duration::from_secs(120));
+    if let Some(ca) = &remote.ca_file {
+        let pem = crate::bounded_read::read_bytes(ca, "CA file", 1 << 20)
+            .with_context(|| format!("remote {name}: reading ca_file"))?;
+        let certs = object_store::Certificate::from_pem_bundle(&pem).with_context(|| {
+            format!(
+                "remote {name}: ca_file {} holds no PEM certificate",
+                ca.display()
+            )
+        })?;
+        for c in certs {
+            o = o.with_root_certificate(c);
+        }
+    }
+    Ok(o)
+}
+
 impl Bucket {
     /// The bucket `remote` names, with its credentials resolved (not yet contacted).
     pub fn open(name: &str, remote: &Remote, connect_timeout: Duration) -> anyhow::Result<Bucket> {
@@ -132,11 +157,7 @@ impl Bucket {
                 retry_timeout: Duration::from_secs(30),
                 ..RetryConfig::default()
             })
-            .with_client_options(
-                ClientOptions::new()
-                    .with_connect_timeout(connect_timeout)
-                    .with_timeout(Duration::from_secs(120)),
-            );
+            .with_client_options(client_options(name, remote, connect_timeout)?);
         if let Some(e) = &remote.endpoint {
             b = b.with_endpoint(e).with_allow_http(e.starts_with("http://"));
         }
@@ -248,6 +269,26 @@ pub fn error_of(body: &[u8]) -> S3Error {
         .ok()
         .and_then(|t| quick_xml::de::from_str(t).ok())
         .unwrap_or_default()
+}
+
+/// The keys `Bucket::open` would sign with, for a tool that reads neither the `AWS_*`
+/// environment nor AWS's files (pgBackRest): the environment's, else the credentials file's;
+/// None when there are none (the instance role).
+pub fn static_keys(remote: &Remote) -> anyhow::Result<Option<FileKeys>> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    if let (Some(id), Some(secret)) = (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
+        return Ok(Some(FileKeys {
+            access_key_id: id,
+            secret_access_key: secret,
+            session_token: env("AWS_SESSION_TOKEN"),
+        }));
+    }
+    match &remote.credentials_file {
+        Some(file) => {
+            read_credentials_file(file, remote.profile.as_deref().unwrap_or("default")).map(Some)
+        }
+        None => Ok(None),
+    }
 }
 
 #[cfg(test)]

@@ -107,8 +107,9 @@ pub struct RestoreArgs {
 
     /// Restore the copy on this remote (remotes.NAME): downloaded and decrypted into a private
     /// directory under the backup directory first (removed afterwards); with --rdb, a Redis
-    /// snapshot's copy
-    #[arg(long, value_name = "NAME", requires = "backup")]
+    /// snapshot's copy; with --to or --rehearse: recover from the remote's pgBackRest
+    /// repository (`pitr setup --remote`)
+    #[arg(long, value_name = "NAME")]
     pub remote: Option<String>,
 
     #[command(flatten)]
@@ -118,7 +119,7 @@ pub struct RestoreArgs {
 /// Point-in-time recovery through pgBackRest (`opsbook pitr`): into a new data directory,
 /// never over the live cluster.
 #[derive(Debug, Args)]
-#[group(id = "pitr_restore", multiple = true, conflicts_with_all = ["backup", "into", "db", "dry_run", "jobs", "stop_service", "rdb", "check", "remote"])]
+#[group(id = "pitr_restore", multiple = true, conflicts_with_all = ["backup", "into", "db", "dry_run", "jobs", "stop_service", "rdb", "check"])]
 pub struct PitrRestoreArgs {
     /// Recover the pgBackRest stanza to this time ('2026-12-05 09:59:00+00') in a new data directory
     #[arg(long, value_name = "TIME", group = "pitr_target")]
@@ -205,6 +206,9 @@ fn choose(dir: &std::path::Path, db: Option<&str>) -> anyhow::Result<Entry> {
 pub async fn run(args: &RestoreArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     if let Some(target) = to::target(args) {
         return to::run(args, target, ctx).await;
+    }
+    if let (Some(name), None) = (&args.remote, &args.backup) {
+        bail!("restore --remote {name}: which backup? give its id (app/latest), or --to TIME / --rehearse to recover from the remote's pgBackRest repository; nothing was changed\nhint: `opsbook backup list --remote {name}` shows the backups");
     }
     let p = &args.pitr;
     if p.promote || p.hand_back || p.data_dir.is_some() {

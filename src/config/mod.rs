@@ -241,6 +241,9 @@ pub struct PitrConfig {
     pub stanza: String,
     /// the pgBackRest config file `pitr setup` wrote (/etc/pgbackrest/opsbook-main.conf)
     pub config: PathBuf,
+    /// the remote (`remotes.NAME`) `pitr setup` writes as the stanza's S3 repository (repo2)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<String>,
 }
 
 /// `monitor:` sampling settings.

@@ -27,6 +27,10 @@ pub struct Remote {
     /// path-style requests (`endpoint/bucket/key`) instead of virtual-host (`bucket.endpoint/key`)
     #[serde(default)]
     pub path_style: bool,
+    /// PEM certificate(s) of a private CA that signs an https endpoint (trusted besides the
+    /// system's roots; verification stays on)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
     /// an AWS INI credentials file (aws_access_key_id / aws_secret_access_key); 0600 enforced
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials_file: Option<PathBuf>,

@@ -32,6 +32,13 @@ impl Config {
         if let Err(message) = super::targets::validate(&self.targets) {
             bail!(ConfigError { message });
         }
+        if let Some(name) = self.pitr.as_ref().and_then(|p| p.remote.as_ref()) {
+            if !self.remotes.contains_key(name) {
+                bail!(ConfigError {
+                    message: format!("pitr.remote: no remote `{name}` in remotes:\nhint: name one of remotes: ({}) or add remotes.{name}", self.remotes.keys().cloned().collect::<Vec<_>>().join(", "))
+                });
+            }
+        }
         let t = &self.thresholds;
         for (name, l, lower_is_worse) in [
             ("connections_pct", t.connections_pct, false),

@@ -8,6 +8,7 @@ pub mod info;
 pub mod pgbackrest;
 pub mod recover;
 pub mod rehearsal;
+pub mod s3repo;
 pub mod setup;
 
 use std::path::PathBuf;

@@ -261,18 +261,21 @@ impl Recovered {
     }
 }
 
-/// Restore, start, wait for the pause at the target, measure. On a failure after the restore
-/// began, the half-made directory is left for reading (its log says why) and named in the error.
+/// Restore (from repository `repo`, pgBackRest's `--repo=N`, else pgBackRest's choice),
+/// start, wait for the pause at the target, measure. On a failure after the restore began,
+/// the half-made directory is left for reading (its log says why) and named in the error.
 pub fn recover(
     stanza: &Stanza,
     target: &Target,
     data_dir: &Path,
     wait: Duration,
+    repo: Option<u8>,
 ) -> anyhow::Result<Recovered> {
     let started = Instant::now();
     let owner = pg_ctl::standby_owner()?;
     prepare_dir(data_dir, owner.as_ref())?;
     let mut args = vec![format!("--pg1-path={}", data_dir.display())];
+    args.extend(repo.map(|n| format!("--repo={n}")));
     args.extend(target.args());
     pgbackrest::run(stanza, &args, "restore").with_context(|| {
         format!(

@@ -1,13 +1,15 @@
 //! `pitr setup`: the stanza's pgBackRest config file, the repository directory, and the
 //! server's archive_mode / archive_command (through ALTER SYSTEM), then `stanza-create` and
 //! `check`. Idempotent: run again after the restart archive_mode needs, it finds everything in
-//! place and runs the check.
+//! place and runs the check. With a remote, the stanza also has an S3 repository (repo2,
+//! `s3repo`): archive-push writes every segment to both.
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
 
+use super::s3repo::S3Repo;
 use super::{pgbackrest, plain, Stanza};
 use crate::clients::postgres::PgClient;
 use crate::replication::pg_ctl;
@@ -57,19 +59,34 @@ pub fn archive_command(stanza: &Stanza) -> String {
     )
 }
 
-/// The stanza's config file: a local repository, synchronous archive-push, full-backup
-/// retention, logs beside the repository.
-pub fn conf_text(stanza: &Stanza, repo: &Path, server: &Server, retention_full: u32) -> String {
+/// The stanza's config file: a local repository and the remote's S3 repository as repo2, or
+/// (`--remote-only`) the S3 repository alone as repo1; synchronous archive-push, full-backup
+/// retention, logs and locks in the local directory.
+pub fn conf_text(
+    stanza: &Stanza,
+    repo: &Path,
+    server: &Server,
+    retention_full: u32,
+    s3: Option<&S3Repo>,
+) -> String {
     let socket = server
         .socket_dir
         .as_ref()
         .map(|s| format!("pg1-socket-path={}\n", s.display()))
         .unwrap_or_default();
+    let local = match s3 {
+        Some(r) if r.index == 1 => String::new(),
+        _ => format!(
+            "repo1-path={}\nrepo1-retention-full={retention_full}\n",
+            repo.display()
+        ),
+    };
+    let s3 = s3.map(|r| r.lines(retention_full)).unwrap_or_default();
     format!(
-        "# written by `opsbook pitr setup`; an S3 repository (repo2-*) is added here by hand for now\n\
+        "# written by `opsbook pitr setup`: run it again rather than editing (it rewrites this file)\n\
          [global]\n\
-         repo1-path={repo}\n\
-         repo1-retention-full={retention_full}\n\
+         {local}\
+         {s3}\
          archive-async=n\n\
          start-fast=y\n\
          log-path={repo}/log\n\
@@ -89,22 +106,40 @@ pub fn conf_text(stanza: &Stanza, repo: &Path, server: &Server, retention_full: 
 }
 
 /// The steps, in words, for the confirmation.
-pub fn plan(stanza: &Stanza, repo: &Path, server: &Server) -> Vec<String> {
-    let mut steps = vec![
+pub fn plan(stanza: &Stanza, repo: &Path, server: &Server, s3: Option<&S3Repo>) -> Vec<String> {
+    let remote_only = s3.is_some_and(|r| r.index == 1);
+    let mut steps = vec![format!(
+        "write {} (mode {:o}; {}={}, pg1-path={}, pg1-port={})",
+        stanza.conf.display(),
+        conf_mode(s3),
+        if remote_only {
+            "log-path"
+        } else {
+            "repo1-path"
+        },
+        repo.display(),
+        server.data_dir.display(),
+        server.port
+    )];
+    if let Some(r) = s3 {
+        steps.push(r.describe());
+    }
+    steps.extend([
         format!(
-            "write {} (repo1-path={}, pg1-path={}, pg1-port={})",
-            stanza.conf.display(),
-            repo.display(),
-            server.data_dir.display(),
-            server.port
+            "create {} {} for the PostgreSQL account",
+            if remote_only {
+                "the directory of pgBackRest's logs and locks"
+            } else {
+                "the repository"
+            },
+            repo.display()
         ),
-        format!("create the repository {} for the PostgreSQL account", repo.display()),
         format!(
             "ALTER SYSTEM SET archive_mode = on; ALTER SYSTEM SET archive_command = '{}'; SELECT pg_reload_conf()",
             archive_command(stanza)
         ),
         format!("pgbackrest stanza-create --stanza={}", stanza.name),
-    ];
+    ]);
     if server.archive_mode == "off" {
         steps.push(
             "archive_mode takes effect only on a restart of PostgreSQL: opsbook does not restart it, it prints the command".to_string(),
@@ -130,14 +165,23 @@ pub fn validate(stanza: &Stanza, repo: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Write the config file (0640, owned by the PostgreSQL account so archive-push can read it)
-/// and create the repository (0750, same owner).
-pub fn write_files(stanza: &Stanza, repo: &Path, text: &str) -> anyhow::Result<()> {
+/// 0600 when the file holds the S3 keys or the repository passphrase, else 0640.
+pub fn conf_mode(s3: Option<&S3Repo>) -> u32 {
+    if s3.is_some_and(S3Repo::has_secret) {
+        0o600
+    } else {
+        0o640
+    }
+}
+
+/// Write the config file (`mode`, owned by the PostgreSQL account so archive-push can read
+/// it) and create the repository (0750, same owner).
+pub fn write_files(stanza: &Stanza, repo: &Path, text: &str, mode: u32) -> anyhow::Result<()> {
     let owner = pg_ctl::standby_owner()?;
     if let Some(dir) = stanza.conf.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    crate::atomic_file::write_atomic_mode(&stanza.conf, text.as_bytes(), 0o640)
+    crate::atomic_file::write_atomic_mode(&stanza.conf, text.as_bytes(), mode)
         .with_context(|| format!("writing {}", stanza.conf.display()))?;
     std::fs::create_dir_all(repo).with_context(|| format!("creating {}", repo.display()))?;
     std::fs::set_permissions(repo, std::fs::Permissions::from_mode(0o750))
@@ -210,7 +254,7 @@ pub fn create_and_check(stanza: &Stanza, server_mode_on: bool, data_dir: &Path) 
                 "archive_mode=on is set but waits for a restart of PostgreSQL; WAL is not archived until then",
             )
             .hint(format!(
-                "restart PostgreSQL: `{}`, then run `opsbook pitr setup` again to check archiving",
+                "restart PostgreSQL: `{}`, then run the same `opsbook pitr setup` again to check archiving",
                 restart_command(data_dir)
             )),
         );
@@ -244,7 +288,7 @@ mod tests {
             archive_mode: "off".into(),
             archive_command: String::new(),
         };
-        let text = conf_text(&st, Path::new("/var/lib/pgbackrest"), &server, 2);
+        let text = conf_text(&st, Path::new("/var/lib/pgbackrest"), &server, 2, None);
         assert!(text.contains("[main]\npg1-path=/var/lib/postgresql/15/main\npg1-port=5433\npg1-socket-path=/var/run/postgresql\n"));
         assert!(text.contains("archive-async=n\n"));
         assert!(text.contains("repo1-retention-full=2\n"));
@@ -253,6 +297,27 @@ mod tests {
             "pgbackrest --config=/etc/pgbackrest/opsbook-main.conf --stanza=main archive-push %p"
         );
         assert!(validate(&st, Path::new("/var/lib/pgbackrest")).is_ok());
+        // Remote-only: the S3 repository is repo1 and there is no local one.
+        let remote = crate::config::parse("remotes:\n  off:\n    bucket: bkt\n", "f").unwrap();
+        let mut s3 = crate::pitr::s3repo::resolve("off", &remote.remotes["off"]).unwrap();
+        s3.index = 1;
+        let only = conf_text(&st, Path::new("/var/lib/pgbackrest"), &server, 2, Some(&s3));
+        assert!(
+            only.contains("repo1-type=s3\nrepo1-s3-bucket=bkt\n"),
+            "{only}"
+        );
+        assert!(
+            !only.contains("repo1-path=/var") && !only.contains("repo2"),
+            "{only}"
+        );
+        assert!(
+            only.contains("log-path=/var/lib/pgbackrest/log\n"),
+            "{only}"
+        );
+        assert!(
+            plan(&st, Path::new("/var/lib/pgbackrest"), &server, Some(&s3))[0]
+                .contains("log-path=")
+        );
         assert!(validate(&st, Path::new("/tmp/a b")).is_err());
     }
 }

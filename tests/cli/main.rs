@@ -28,6 +28,7 @@ mod monitor;
 mod output;
 mod package;
 mod pitr;
+mod pitr_s3;
 mod quiet;
 mod redis_backup;
 mod remote;

@@ -14,14 +14,14 @@ use serde_json::Value;
 use super::harness::{closed_port, opsbook, own_cluster, wait_until, Opsbook, Run, Scratch};
 
 /// The cluster that gets archive_mode; `down` also stops clusters in its spare directories.
-struct Cluster(Sandbox);
+pub(crate) struct Cluster(pub(crate) Sandbox);
 
 impl Cluster {
-    fn up() -> Cluster {
+    pub(crate) fn up() -> Cluster {
         Cluster(own_cluster("pitr"))
     }
 
-    fn restart(&self) {
+    pub(crate) fn restart(&self) {
         self.0.stop_postgres().unwrap();
         self.0.start_cluster(&self.0.data_dir()).unwrap();
     }
@@ -33,7 +33,7 @@ impl Drop for Cluster {
     }
 }
 
-fn pgbackrest_installed() -> bool {
+pub(crate) fn pgbackrest_installed() -> bool {
     Command::new("pgbackrest")
         .arg("version")
         .stdout(Stdio::null())
@@ -43,7 +43,7 @@ fn pgbackrest_installed() -> bool {
 }
 
 /// `opsbook ARGS` as postgres on the cluster, with the config that names the stanza.
-fn at(c: &Cluster, pgpass: &Path, config: &Path, args: &[&str]) -> Opsbook {
+pub(crate) fn at(c: &Cluster, pgpass: &Path, config: &Path, args: &[&str]) -> Opsbook {
     opsbook(args)
         .config(config)
         .env("PGHOST", "127.0.0.1")
@@ -59,7 +59,7 @@ fn at(c: &Cluster, pgpass: &Path, config: &Path, args: &[&str]) -> Opsbook {
 }
 
 /// psql over a unix socket (the recovered cluster listens on no TCP port).
-fn psql_socket(socket: &str, port: &str, sql: &str) -> String {
+pub(crate) fn psql_socket(socket: &str, port: &str, sql: &str) -> String {
     let out = Command::new("psql")
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -87,11 +87,11 @@ fn psql_socket(socket: &str, port: &str, sql: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-fn status_of(j: &Value, id: &str) -> String {
+pub(crate) fn status_of(j: &Value, id: &str) -> String {
     Run::one(j, id)["status"].as_str().unwrap().to_string()
 }
 
-fn detail_value(j: &Value, id: &str, key: &str) -> String {
+pub(crate) fn detail_value(j: &Value, id: &str, key: &str) -> String {
     Run::one(j, id)["detail"]
         .as_array()
         .unwrap()

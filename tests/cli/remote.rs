@@ -9,10 +9,10 @@ use crate::backup::seeded;
 use crate::harness::*;
 use crate::redis_backup::PrivateRedis;
 
-/// A moto S3 server of the test's own, stopped on drop.
-struct Moto {
+/// A moto S3 server of the test's own, stopped on drop (pitr_s3.rs puts TLS in front of it).
+pub(crate) struct Moto {
     child: std::process::Child,
-    port: u16,
+    pub(crate) port: u16,
     python: PathBuf,
 }
 
@@ -22,7 +22,7 @@ fn venv() -> PathBuf {
 
 impl Moto {
     /// None (with the reason printed) when moto cannot be had on this machine.
-    fn start() -> Option<Moto> {
+    pub(crate) fn start() -> Option<Moto> {
         let bin = venv().join("bin");
         if !bin.join("moto_server").exists() {
             let made = Command::new("python3")
@@ -63,12 +63,12 @@ impl Moto {
         })
     }
 
-    fn endpoint(&self) -> String {
+    pub(crate) fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
     /// boto3 against this server (moto's own dependency): an independent S3 client.
-    fn boto(&self, code: &str) -> Vec<u8> {
+    pub(crate) fn boto(&self, code: &str) -> Vec<u8> {
         let script = format!(
             "import boto3,sys\ns3=boto3.client('s3',endpoint_url='{}',aws_access_key_id='k',aws_secret_access_key='s',region_name='us-east-1')\n{code}\n",
             self.endpoint()
@@ -86,7 +86,7 @@ impl Moto {
         out.stdout
     }
 
-    fn create_bucket(&self, bucket: &str) {
+    pub(crate) fn create_bucket(&self, bucket: &str) {
         self.boto(&format!("s3.create_bucket(Bucket='{bucket}')"));
     }
 
@@ -97,7 +97,7 @@ impl Moto {
         ));
     }
 
-    fn keys(&self, bucket: &str) -> Vec<String> {
+    pub(crate) fn keys(&self, bucket: &str) -> Vec<String> {
         let out = self.boto(&format!(
             "for o in s3.list_objects_v2(Bucket='{bucket}').get('Contents',[]): print(o['Key'])"
         ));
@@ -108,7 +108,7 @@ impl Moto {
             .collect()
     }
 
-    fn object(&self, bucket: &str, key: &str) -> Vec<u8> {
+    pub(crate) fn object(&self, bucket: &str, key: &str) -> Vec<u8> {
         self.boto(&format!(
             "sys.stdout.buffer.write(s3.get_object(Bucket='{bucket}',Key='{key}')['Body'].read())"
         ))

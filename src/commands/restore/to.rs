@@ -69,7 +69,7 @@ fn new_dir(args: &RestoreArgs, stanza: &Stanza) -> anyhow::Result<PathBuf> {
         .join(format!("{name}.{kind}-{stamp}")))
 }
 
-fn reached_findings(rec: &Recovered, target: &Target, stanza: &str) -> Vec<Finding> {
+fn reached_findings(rec: &Recovered, target: &Target, stanza: &str, from: &str) -> Vec<Finding> {
     let wal = rec
         .wal_replayed
         .map(|b| format!(", {} of WAL replayed", human_bytes(b)))
@@ -99,7 +99,7 @@ fn reached_findings(rec: &Recovered, target: &Target, stanza: &str) -> Vec<Findi
         Finding::ok(
             "pitr.restore",
             format!(
-                "stanza {stanza} restored into {} and replayed to its target in {} (pgbackrest restore {})",
+                "stanza {stanza} restored{from} into {} and replayed to its target in {} (pgbackrest restore {})",
                 rec.data_dir.display(),
                 human_duration(rec.seconds),
                 human_duration(rec.restore_seconds)
@@ -149,13 +149,31 @@ pub async fn run(args: &RestoreArgs, target: Target, ctx: &Ctx) -> anyhow::Resul
         bail!("restore --to --promote: refusing without confirmation when not on a terminal; nothing was changed\nhint: pass --yes, or --hand-back to decide later");
     }
     let stanza = p.stanza.resolve(ctx);
+    let repo = match &args.remote {
+        Some(name) => Some(crate::commands::pitr::repo_for_remote(
+            &stanza,
+            ctx,
+            "restore --to",
+            name,
+        )?),
+        None => None,
+    };
     let dir = new_dir(args, &stanza)?;
     recover::check_new_dir(&dir)?;
     let wait = Duration::from_secs(p.wait);
     let mut report = Report::new("restore");
     let (st, t, d) = (stanza.clone(), target.clone(), dir.clone());
+    let phase = crate::progress::Phase::start(
+        &ctx.output,
+        format!(
+            "pgbackrest restore into {} and replay to {}",
+            dir.display(),
+            target.describe()
+        ),
+    );
     let recovered =
-        tokio::task::spawn_blocking(move || recover::recover(&st, &t, &d, wait)).await?;
+        tokio::task::spawn_blocking(move || recover::recover(&st, &t, &d, wait, repo)).await?;
+    phase.finish();
     let id = if p.rehearse {
         "pitr.rehearsal"
     } else {
@@ -179,7 +197,11 @@ pub async fn run(args: &RestoreArgs, target: Target, ctx: &Ctx) -> anyhow::Resul
             return Ok(report);
         }
     };
-    report.extend(reached_findings(&rec, &target, &stanza.name));
+    let from = match (&args.remote, &repo) {
+        (Some(name), Some(n)) => format!(" from repo{n} (remote {name})"),
+        _ => String::new(),
+    };
+    report.extend(reached_findings(&rec, &target, &stanza.name, &from));
     if p.rehearse {
         // The drill's figures for `check morning` (pitr.rehearsal_age).
         record(
