@@ -16,12 +16,15 @@ use crate::clients::postgres::PgClient;
 use crate::context::Ctx;
 use crate::interrupt::Interrupt;
 use crate::render::{human_bytes, took};
-use crate::report::{one_line, Finding, Report, Section, Status};
+use crate::report::{one_line, Finding, Report, Status};
 
 mod list;
+mod offsite;
+mod prune;
 mod prune_remote;
 pub(crate) mod redis;
-use list::{entry_row, list};
+use list::list;
+use prune::prune;
 
 /// Every finding id this command emits (see [`FindingIds`]).
 ///
@@ -127,9 +130,15 @@ pub struct CreateArgs {
     #[arg(long = "rdb", conflicts_with_all = ["db", "all", "remote"])]
     pub redis_rdb: bool,
 
-    /// Also copy each database's backup to this remote (remotes.NAME), encrypted when it says so
+    /// Also stream each database's backup (and the globals) to this remote (remotes.NAME) while
+    /// it is written, encrypted when it says so
     #[arg(long, value_name = "NAME")]
     pub remote: Option<String>,
+
+    /// With --remote: keep no local archive (hosts without room for one); the copy on the
+    /// remote is the backup, listed by `backup list --remote`
+    #[arg(long, requires = "remote")]
+    pub remote_only: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -281,7 +290,12 @@ fn default_jobs() -> u32 {
         .min(8)
 }
 
-fn created_finding(w: &dump::Written) -> Finding {
+/// The remote a `--remote-only` backup lives on (None: the backup is kept locally).
+fn offsite_only<'a, T>(offsite: &Option<(&'a str, T)>, remote_only: bool) -> Option<&'a str> {
+    offsite.as_ref().filter(|_| remote_only).map(|o| o.0)
+}
+
+fn created_finding(w: &dump::Written, remote_only: Option<&str>) -> Finding {
     let m = &w.manifest;
     let ratio = if m.bytes > 0 {
         m.dump_bytes as f64 / m.bytes as f64
@@ -315,11 +329,14 @@ fn created_finding(w: &dump::Written) -> Finding {
     Finding::ok(id, summary)
         .subject(m.database.clone())
         .value(m.bytes, "bytes")
-        .detail(vec![
-            format!("archive {}", w.archive_path.display()),
-            format!("manifest {}", w.manifest_path.display()),
-            format!("sha256 {}", m.sha256),
-        ])
+        .detail(match remote_only {
+            Some(name) => offsite::remote_only_detail(name, w),
+            None => vec![
+                format!("archive {}", w.archive_path.display()),
+                format!("manifest {}", w.manifest_path.display()),
+                format!("sha256 {}", m.sha256),
+            ],
+        })
 }
 
 async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
@@ -364,6 +381,11 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         )),
         None => None,
     };
+    let streamed = offsite.as_ref().map(|(_, (bucket, enc))| dump::Offsite {
+        bucket,
+        enc: enc.as_ref(),
+        keep_local: !args.remote_only,
+    });
     let threads = args.jobs.unwrap_or_else(default_jobs);
     let progress = crate::render::show_progress(&ctx.output);
     let mut done = Vec::new();
@@ -397,24 +419,18 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             progress,
             interrupt: interrupt.clone(),
         };
-        match dump::database(&req).await {
-            Ok(w) => {
-                report.push(created_finding(&w));
+        match dump::database_offsite(&req, streamed.as_ref()).await {
+            Ok((w, pending)) => {
+                report.push(created_finding(&w, offsite_only(&offsite, args.remote_only)));
                 sizes_and_times.extend(crate::backup::history_values(&w.manifest));
                 done.push(db.clone());
-                if let Some((name, (bucket, enc))) = &offsite {
-                    let copied = interrupt
-                        .run(remote::upload(bucket, &w.manifest, &w.archive_path, enc.as_ref()))
-                        .await;
-                    match copied {
-                        Ok(r) => report.push(remote::findings::copied(name, &r)),
-                        Err(e) => {
-                            interrupted = crate::interrupt::is_interrupted(&e);
-                            report.push(remote::findings::copy_failed(name, db, &e));
-                            if interrupted {
-                                break;
-                            }
-                        }
+                if let (Some((name, (bucket, _))), Some(p)) = (&offsite, pending) {
+                    let (f, stopped) =
+                        offsite::commit(name, bucket, p, &w, args.remote_only).await;
+                    report.push(f);
+                    if stopped {
+                        interrupted = true;
+                        break;
                     }
                 }
             }
@@ -426,6 +442,10 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
                 );
                 interrupted = true;
                 break;
+            }
+            Err(e) if offsite::stopped_the_backup(&e) => {
+                let name = offsite.as_ref().map(|o| o.0).unwrap_or_default();
+                report.push(offsite::failed(name, db, &e, true));
             }
             Err(e) if !args.all => return Err(e),
             Err(e) => report.push(
@@ -466,13 +486,17 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             interrupt: interrupt.clone(),
         };
         let written = match dir_lock {
-            Ok(_lock) => dump::globals(&req, major, &version).await,
+            Ok(_lock) => dump::globals(&req, major, &version, streamed.as_ref()).await,
             Err(e) => Err(e),
         };
         match written {
-            Ok(w) => {
-                report.push(created_finding(&w));
+            Ok((w, pending)) => {
+                report.push(created_finding(&w, offsite_only(&offsite, args.remote_only)));
                 done.push(names::GLOBALS_DIR.to_string());
+                if let (Some((name, (bucket, _))), Some(p)) = (&offsite, pending) {
+                    let (f, _) = offsite::commit(name, bucket, p, &w, args.remote_only).await;
+                    report.push(f);
+                }
             }
             // The same subject as a written one (its directory), so the series is one.
             Err(e) => report.push(
@@ -684,108 +708,5 @@ async fn verify_cmd(
         }
         report.push(f.subject(id));
     }
-    Ok(report)
-}
-
-fn prune(
-    db: Option<&str>,
-    dir: &Path,
-    args: &PolicyArgs,
-    dry_run: bool,
-    yes: bool,
-    ctx: &Ctx,
-) -> anyhow::Result<Report> {
-    let mut report = Report::new("backup prune");
-    let policy = policy(args, ctx);
-    if !policy.is_set() {
-        anyhow::bail!(
-            "backup prune: no retention policy, so nothing can be judged old\nhint: pass --keep N and/or --keep-days D, or set backup.keep / backup.keep_days in the config"
-        );
-    }
-    // Held from the plan to the last removal: the plan's checks must still hold when it acts.
-    let _lock = if dry_run {
-        None
-    } else {
-        Some(lock::acquire(&ctx.state_dir(), "the prune")?)
-    };
-    let cat = catalog::scan(dir, db)?;
-    report.extend(cat.findings());
-    let entries = cat.entries;
-    let now = SystemTime::now();
-    let planned = retention::plan_checked(
-        &entries,
-        policy,
-        crate::timefmt::unix(now),
-        &mut retention::checksum_now,
-    );
-    report.extend(planned.findings());
-    let (kept, removed) = (planned.kept, planned.removed);
-    let mut rows: Vec<Vec<String>> = Vec::new();
-    for (e, why) in &kept {
-        let mut r = entry_row(e, now);
-        r.truncate(3);
-        r.push("keep".into());
-        r.push(why.clone());
-        rows.push(r);
-    }
-    for e in &removed {
-        let mut r = entry_row(e, now);
-        r.truncate(3);
-        r.push(if dry_run { "would remove" } else { "remove" }.into());
-        r.push("outside the policy".into());
-        rows.push(r);
-    }
-    report.sections.push(Section {
-        title: format!("Retention: {}", policy.describe()),
-        columns: ["ID", "AGE", "SIZE", "ACTION", "WHY"]
-            .iter()
-            .map(|c| c.to_string())
-            .collect(),
-        rows,
-        fit: Vec::new(),
-    });
-    report.data = Some(serde_json::json!({
-        "kept": kept.iter().map(|(e, why)| serde_json::json!({"id": e.id(), "why": why})).collect::<Vec<_>>(),
-        "removed": removed.iter().map(|e| e.id()).collect::<Vec<_>>(),
-        "dry_run": dry_run,
-    }));
-    if removed.is_empty() {
-        report.push(
-            Finding::ok(
-                "backup.prune",
-                format!("nothing to remove: all {} backup(s) are kept", kept.len()),
-            )
-            .value(0u64, "backups"),
-        );
-        return Ok(report);
-    }
-    if dry_run {
-        let bytes: u64 = removed.iter().map(|e| e.manifest.bytes).sum();
-        report.push(
-            Finding::ok(
-                "backup.prune",
-                format!(
-                    "dry run: would remove {} backup(s) ({}), keep {}",
-                    removed.len(),
-                    human_bytes(bytes as f64),
-                    kept.len()
-                ),
-            )
-            .value(removed.len() as u64, "backups")
-            .detail(removed.iter().map(|e| e.id().to_string()).collect()),
-        );
-        return Ok(report);
-    }
-    let plan: Vec<String> = removed
-        .iter()
-        .map(|e| format!("remove {} ({})", e.id(), e.archive_path.display()))
-        .collect();
-    crate::confirm::typed(
-        &format!("prune {} backup(s) in {}", removed.len(), dir.display()),
-        &plan,
-        "prune",
-        yes,
-    )?;
-    report.extend(retention::remove_entries(&removed)?);
     Ok(report)
 }

@@ -1,0 +1,51 @@
+//! `backup --remote NAME [--remote-only]`: completing the copies streamed while the backups were
+//! written (src/backup/remote/tee.rs), and what a failed one means for the operator.
+
+use crate::backup::dump::{self, Written};
+use crate::backup::remote::{self, tee::Pending};
+use crate::clients::s3::Bucket;
+use crate::report::{one_line, Finding, Status};
+
+/// Complete the copy of `w` on the remote `name`: its finding, and whether a signal stopped it.
+pub(super) async fn commit(
+    name: &str,
+    bucket: &Bucket,
+    pending: Pending,
+    w: &Written,
+    remote_only: bool,
+) -> (Finding, bool) {
+    match pending.commit(bucket, &w.manifest).await {
+        Ok(r) => (remote::findings::copied(name, &r), false),
+        Err(e) => {
+            let stopped = crate::interrupt::is_interrupted(&e);
+            (failed(name, &w.manifest.database, &e, remote_only), stopped)
+        }
+    }
+}
+
+/// The upload of a `--remote-only` backup stopped it (or could not start).
+pub(super) fn stopped_the_backup(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<dump::RemoteOnlyFailed>().is_some()
+}
+
+/// `backup.remote_copy` CRITICAL: the copy failed; what is left depends on `--remote-only`.
+pub(super) fn failed(name: &str, db: &str, e: &anyhow::Error, remote_only: bool) -> Finding {
+    if !remote_only {
+        return remote::findings::copy_failed(name, db, e);
+    }
+    Finding::new(
+        "backup.remote_copy",
+        Status::Critical,
+        format!("{db}: not copied to remote {name}: {}", one_line(e)),
+    )
+    .subject(db.to_string())
+    .hint("--remote-only: no backup of it was kept, here or on the remote (the upload was aborted and no record written); fix the cause and run the backup again")
+}
+
+/// The detail lines of a backup that was streamed to the remote only.
+pub(super) fn remote_only_detail(name: &str, w: &Written) -> Vec<String> {
+    vec![
+        format!("archive not kept locally (--remote-only): its copy on remote {name} is the backup"),
+        format!("sha256 {}", w.manifest.sha256),
+    ]
+}
