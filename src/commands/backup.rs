@@ -421,17 +421,18 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         };
         match dump::database_offsite(&req, streamed.as_ref()).await {
             Ok((w, pending)) => {
-                report.push(created_finding(&w, offsite_only(&offsite, args.remote_only)));
-                sizes_and_times.extend(crate::backup::history_values(&w.manifest));
-                done.push(db.clone());
-                if let (Some((name, (bucket, _))), Some(p)) = (&offsite, pending) {
-                    let (f, stopped) =
-                        offsite::commit(name, bucket, p, &w, args.remote_only).await;
-                    report.push(f);
-                    if stopped {
-                        interrupted = true;
-                        break;
-                    }
+                let created = created_finding(&w, offsite_only(&offsite, args.remote_only));
+                let remote = offsite.as_ref().map(|(n, (b, _))| (*n, b));
+                let settled =
+                    offsite::settle(remote, pending, &w, created, args.remote_only).await;
+                if settled.kept {
+                    sizes_and_times.extend(crate::backup::history_values(&w.manifest));
+                    done.push(db.clone());
+                }
+                report.extend(settled.findings);
+                if settled.stopped {
+                    interrupted = true;
+                    break;
                 }
             }
             Err(e) if crate::interrupt::is_interrupted(&e) => {
@@ -491,12 +492,14 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         };
         match written {
             Ok((w, pending)) => {
-                report.push(created_finding(&w, offsite_only(&offsite, args.remote_only)));
-                done.push(names::GLOBALS_DIR.to_string());
-                if let (Some((name, (bucket, _))), Some(p)) = (&offsite, pending) {
-                    let (f, _) = offsite::commit(name, bucket, p, &w, args.remote_only).await;
-                    report.push(f);
+                let created = created_finding(&w, offsite_only(&offsite, args.remote_only));
+                let remote = offsite.as_ref().map(|(n, (b, _))| (*n, b));
+                let settled =
+                    offsite::settle(remote, pending, &w, created, args.remote_only).await;
+                if settled.kept {
+                    done.push(names::GLOBALS_DIR.to_string());
                 }
+                report.extend(settled.findings);
             }
             // The same subject as a written one (its directory), so the series is one.
             Err(e) => report.push(

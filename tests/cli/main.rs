@@ -29,6 +29,7 @@ mod pitr;
 mod quiet;
 mod redis_backup;
 mod remote;
+mod remote_stream;
 mod replica;
 mod report;
 mod restore;

@@ -9,7 +9,7 @@ use crate::backup::seeded;
 use crate::harness::*;
 
 /// A moto S3 server of the test's own, stopped on drop.
-struct Moto {
+pub struct Moto {
     child: std::process::Child,
     port: u16,
     python: PathBuf,
@@ -21,7 +21,7 @@ fn venv() -> PathBuf {
 
 impl Moto {
     /// None (with the reason printed) when moto cannot be had on this machine.
-    fn start() -> Option<Moto> {
+    pub fn start() -> Option<Moto> {
         let bin = venv().join("bin");
         if !bin.join("moto_server").exists() {
             let made = Command::new("python3")
@@ -62,12 +62,12 @@ impl Moto {
         })
     }
 
-    fn endpoint(&self) -> String {
+    pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
     /// boto3 against this server (moto's own dependency): an independent S3 client.
-    fn boto(&self, code: &str) -> Vec<u8> {
+    pub fn boto(&self, code: &str) -> Vec<u8> {
         let script = format!(
             "import boto3,sys\ns3=boto3.client('s3',endpoint_url='{}',aws_access_key_id='k',aws_secret_access_key='s',region_name='us-east-1')\n{code}\n",
             self.endpoint()
@@ -85,11 +85,11 @@ impl Moto {
         out.stdout
     }
 
-    fn create_bucket(&self, bucket: &str) {
+    pub fn create_bucket(&self, bucket: &str) {
         self.boto(&format!("s3.create_bucket(Bucket='{bucket}')"));
     }
 
-    fn keys(&self, bucket: &str) -> Vec<String> {
+    pub fn keys(&self, bucket: &str) -> Vec<String> {
         let out = self.boto(&format!(
             "for o in s3.list_objects_v2(Bucket='{bucket}').get('Contents',[]): print(o['Key'])"
         ));
@@ -100,7 +100,7 @@ impl Moto {
             .collect()
     }
 
-    fn object(&self, bucket: &str, key: &str) -> Vec<u8> {
+    pub fn object(&self, bucket: &str, key: &str) -> Vec<u8> {
         self.boto(&format!(
             "sys.stdout.buffer.write(s3.get_object(Bucket='{bucket}',Key='{key}')['Body'].read())"
         ))
@@ -114,7 +114,7 @@ impl Drop for Moto {
     }
 }
 
-fn has(tool: &str) -> bool {
+pub fn has(tool: &str) -> bool {
     Command::new("sh")
         .arg("-c")
         .arg(format!("command -v {tool}"))
@@ -126,7 +126,7 @@ fn has(tool: &str) -> bool {
 
 /// The config with `remotes.offsite` on moto, encrypted to a fresh age key (or a passphrase
 /// when age-keygen is not installed); credentials from a 0600 credentials file.
-fn remote_config(
+pub fn remote_config(
     s: &Scratch,
     db: &TestDb,
     moto: &Moto,

@@ -120,6 +120,23 @@ impl Parts {
                 }
             }
         }
+        // A part that already failed stops the stream now, not at the end.
+        if let Err(e) = self.failed_so_far() {
+            self.abort().await;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// The first part that finished with an error, without waiting for the others.
+    fn failed_so_far(&mut self) -> anyhow::Result<()> {
+        while let Some(done) = self.tasks.try_join_next() {
+            match done {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(e).with_context(|| self.what()),
+                Err(e) => return Err(e).with_context(|| self.what()),
+            }
+        }
         Ok(())
     }
 

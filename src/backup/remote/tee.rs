@@ -209,3 +209,28 @@ impl Pending {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stopped_upload_fails_a_required_tee_and_not_an_optional_one() {
+        for required in [true, false] {
+            let (tx, rx) = mpsc::channel(1);
+            drop(rx);
+            let mut t = Tee {
+                tx: Some(tx),
+                buf: Vec::new(),
+                required,
+            };
+            let r = t.write_all(&vec![0u8; CHUNK_BYTES]);
+            assert_eq!(r.is_err(), required, "required {required}");
+            if let Err(e) = r {
+                assert_eq!(e.to_string(), STOPPED);
+            }
+            // Later writes: refused again, or dropped on the floor without blocking.
+            assert_eq!(t.write_all(b"more").is_err(), required);
+        }
+    }
+}

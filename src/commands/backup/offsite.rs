@@ -6,20 +6,45 @@ use crate::backup::remote::{self, tee::Pending};
 use crate::clients::s3::Bucket;
 use crate::report::{one_line, Finding, Status};
 
-/// Complete the copy of `w` on the remote `name`: its finding, and whether a signal stopped it.
-pub(super) async fn commit(
-    name: &str,
-    bucket: &Bucket,
-    pending: Pending,
+/// A written backup and its copy, settled.
+pub(super) struct Settled {
+    /// What to report: the backup's finding (unless nothing of it was kept), then the copy's.
+    pub findings: Vec<Finding>,
+    /// A backup exists: locally, or (`--remote-only`) on the remote.
+    pub kept: bool,
+    /// A signal stopped the copy.
+    pub stopped: bool,
+}
+
+/// Complete the copy of `w` (reported by `created`) on `remote`, when one was streamed.
+/// With `--remote-only` a backup whose copy failed was not kept at all: only the copy's
+/// failure is reported.
+pub(super) async fn settle(
+    remote: Option<(&str, &Bucket)>,
+    pending: Option<Pending>,
     w: &Written,
+    created: Finding,
     remote_only: bool,
-) -> (Finding, bool) {
-    match pending.commit(bucket, &w.manifest).await {
+) -> Settled {
+    let (Some((name, bucket)), Some(pending)) = (remote, pending) else {
+        return Settled {
+            findings: vec![created],
+            kept: true,
+            stopped: false,
+        };
+    };
+    let (copy, stopped) = match pending.commit(bucket, &w.manifest).await {
         Ok(r) => (remote::findings::copied(name, &r), false),
-        Err(e) => {
-            let stopped = crate::interrupt::is_interrupted(&e);
-            (failed(name, &w.manifest.database, &e, remote_only), stopped)
-        }
+        Err(e) => (
+            failed(name, &w.manifest.database, &e, remote_only),
+            crate::interrupt::is_interrupted(&e),
+        ),
+    };
+    let kept = !remote_only || copy.status == Status::Ok;
+    Settled {
+        findings: if kept { vec![created, copy] } else { vec![copy] },
+        kept,
+        stopped,
     }
 }
 
