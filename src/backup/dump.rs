@@ -12,6 +12,7 @@ use std::time::{Instant, SystemTime};
 use anyhow::{bail, Context as _};
 
 use super::manifest::{Manifest, MANIFEST_SCHEMA, MANIFEST_SUFFIX};
+use super::remote::tee::{self, Pending, Tee};
 use super::stream::{self, Compression, CountingReader, HashingWriter};
 use super::{counts, names, verify};
 use crate::clients::pg::PgOptions;
@@ -19,7 +20,6 @@ use crate::clients::postgres::{PgClient, SessionTimeouts};
 use crate::clients::s3::Bucket;
 use crate::clients::tools;
 use crate::config::remotes::Encryption;
-use super::remote::tee::{self, Pending, Tee};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
@@ -349,9 +349,7 @@ async fn start_offsite(
 async fn abort_offsite(pending: Option<Pending>, e: anyhow::Error) -> anyhow::Error {
     let Some(p) = pending else { return e };
     let upload = p.abort().await;
-    let stopped_by_upload = e
-        .chain()
-        .any(|c| c.to_string().contains(tee::STOPPED));
+    let stopped_by_upload = e.chain().any(|c| c.to_string().contains(tee::STOPPED));
     match upload {
         Some(u) if stopped_by_upload && !crate::interrupt::is_interrupted(&e) => {
             u.context(RemoteOnlyFailed)

@@ -3,6 +3,7 @@
 //! starts it).
 
 use std::path::Path;
+use std::time::Duration;
 
 use crate::backup::seeded;
 use crate::harness::*;
@@ -196,8 +197,10 @@ fn remote_only_keeps_no_local_archive_copies_the_globals_and_restores_from_the_r
 }
 
 /// Run `backup --remote offsite` + `extra`, held once its multipart upload has started; the
-/// remote then refuses it (the upload is aborted behind its back: every later part is
-/// `NoSuchUpload`) and the run goes on.
+/// remote then refuses it (the upload is aborted behind its back: every part is refused), and
+/// the run is held again after its first part was sent, until that part has failed: the dump
+/// is still running then (the rest of it waits in bounded buffers), so the refusal reaches it
+/// mid-stream.
 fn refused_mid_upload(cfg: &Path, s: &Scratch, moto: &Moto, bucket: &str, extra: &[&str]) -> Run {
     let marker = s.path().join(format!("held-{}", extra.len()));
     let mut args = vec!["backup", "--remote", "offsite", "--compress", "none"];
@@ -205,13 +208,18 @@ fn refused_mid_upload(cfg: &Path, s: &Scratch, moto: &Moto, bucket: &str, extra:
     let cmd = opsbook(&args)
         .config(cfg)
         .format("json")
-        .env("OPSBOOK_TEST_HOLD_AT", "remote_upload")
+        .env("OPSBOOK_TEST_HOLD_AT", "remote_upload,remote_part")
         .env("OPSBOOK_TEST_PAUSE_MARKER", &marker);
     let running = std::thread::spawn(move || cmd.run());
-    wait_until("the upload starts", || marker.exists());
+    let held_at = |phase: &str| std::fs::read_to_string(&marker).is_ok_and(|p| p == phase);
+    wait_until("the upload starts", || held_at("remote_upload"));
     moto.boto(&format!(
         "for u in s3.list_multipart_uploads(Bucket='{bucket}').get('Uploads',[]): s3.abort_multipart_upload(Bucket='{bucket}',Key=u['Key'],UploadId=u['UploadId'])"
     ));
+    std::fs::remove_file(&marker).unwrap();
+    wait_until("the first part is sent", || held_at("remote_part"));
+    // Its retries (RetryConfig in src/clients/s3.rs) end well within this.
+    std::thread::sleep(Duration::from_secs(3));
     std::fs::remove_file(&marker).unwrap();
     running.join().unwrap()
 }
@@ -221,7 +229,9 @@ fn a_remote_that_refuses_mid_upload_leaves_no_record_and_no_local_damage() {
     let _g = shared();
     let Some(moto) = Moto::start() else { return };
     moto.create_bucket("opsbook-refuse");
-    let db = seeded("rs_refuse", MULTIPART_ROWS);
+    // More than a part, the channel and the tee's buffer hold (5 + 4 + 1 MiB): the dump is
+    // still running when the first part fails.
+    let db = seeded("rs_refuse", 2 * MULTIPART_ROWS);
     let s = Scratch::new("rs_refuse");
     let (cfg, dir, _) = remote_config(&s, &db, &moto, "opsbook-refuse");
 
@@ -252,8 +262,7 @@ fn a_remote_that_refuses_mid_upload_leaves_no_record_and_no_local_damage() {
     assert!(moto.keys("opsbook-refuse").is_empty());
     assert!(uploads_in_progress(&moto, "opsbook-refuse").is_empty());
 
-    // --remote-only: nothing is kept anywhere. (Whether the refusal reaches the dump while it
-    // runs, stopping pg_dump, or at the end depends on how fast the failed parts come back.)
+    // --remote-only: the refusal stops pg_dump; nothing is kept anywhere.
     let before = kept_files(&dir);
     let run = refused_mid_upload(&cfg, &s, &moto, "opsbook-refuse", &["--remote-only"]);
     assert_eq!(run.code, 2, "{run}");
@@ -262,16 +271,15 @@ fn a_remote_that_refuses_mid_upload_leaves_no_record_and_no_local_damage() {
     let copy = Run::one(&j, "backup.remote_copy");
     assert_eq!(copy["status"], "critical", "{copy}");
     assert!(
-        copy["hint"].as_str().unwrap().contains("--remote-only"),
+        copy["summary"]
+            .as_str()
+            .unwrap()
+            .contains("no copy was kept (--remote-only)"),
         "{copy}"
     );
-    eprintln!(
-        "the refusal {} pg_dump",
-        if copy["summary"].as_str().unwrap().contains("no copy was kept") {
-            "stopped"
-        } else {
-            "came after"
-        }
+    assert!(
+        copy["hint"].as_str().unwrap().contains("--remote-only"),
+        "{copy}"
     );
     assert_eq!(kept_files(&dir), before);
     let partials: Vec<_> = std::fs::read_dir(dir.join(&db.name))
@@ -287,4 +295,43 @@ fn a_remote_that_refuses_mid_upload_leaves_no_record_and_no_local_damage() {
         .format("json")
         .run();
     assert_eq!(list.json()["data"]["backups"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn a_signal_mid_upload_aborts_it_and_removes_the_partial_file() {
+    let _g = shared();
+    let Some(moto) = Moto::start() else { return };
+    moto.create_bucket("opsbook-signal");
+    // Larger than the buffers between pg_dump and the held upload: pg_dump is still running.
+    let db = seeded("rs_signal", 2 * MULTIPART_ROWS);
+    let s = Scratch::new("rs_signal");
+    let (cfg, dir, _) = remote_config(&s, &db, &moto, "opsbook-signal");
+    let marker = s.path().join("held");
+    let (mut cmd, _home) = opsbook(&["backup", "--remote", "offsite", "--compress", "none"])
+        .config(&cfg)
+        .format("json")
+        .env("OPSBOOK_TEST_HOLD_AT", "remote_part")
+        .env("OPSBOOK_TEST_PAUSE_MARKER", &marker)
+        .into_command();
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = Child::spawn(cmd);
+    wait_until("the first part is sent", || marker.exists());
+    assert_eq!(uploads_in_progress(&moto, "opsbook-signal").len(), 1);
+    // SAFETY: our own child, not yet reaped.
+    unsafe { libc::kill(child.pid() as i32, libc::SIGINT) };
+    let status = child
+        .wait_for(Duration::from_secs(60))
+        .expect("opsbook did not end after SIGINT");
+    assert_eq!(status.code(), Some(2));
+    assert!(uploads_in_progress(&moto, "opsbook-signal").is_empty());
+    assert!(moto.keys("opsbook-signal").is_empty());
+    let left: Vec<_> = std::fs::read_dir(dir.join(&db.name))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .filter(|n| n.to_string_lossy().contains(".dump"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }

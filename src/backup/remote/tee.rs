@@ -178,7 +178,11 @@ impl Pending {
         let (mut parts, object, encryption, interrupt) = self.parts().await?;
         if parts.bytes() == 0 {
             parts.abort().await;
-            anyhow::bail!("remote {}: nothing reached the upload of {}", bucket.name, m.id);
+            anyhow::bail!(
+                "remote {}: nothing reached the upload of {}",
+                bucket.name,
+                m.id
+            );
         }
         let stored = match interrupt.guard(parts.finish()).await {
             Ok(r) => r?,
@@ -188,7 +192,9 @@ impl Pending {
             }
         };
         interrupt
-            .run(super::check_and_record(bucket, m, object, encryption, stored))
+            .run(super::check_and_record(
+                bucket, m, object, encryption, stored,
+            ))
             .await
     }
 

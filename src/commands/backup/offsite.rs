@@ -42,7 +42,11 @@ pub(super) async fn settle(
     };
     let kept = !remote_only || copy.status == Status::Ok;
     Settled {
-        findings: if kept { vec![created, copy] } else { vec![copy] },
+        findings: if kept {
+            vec![created, copy]
+        } else {
+            vec![copy]
+        },
         kept,
         stopped,
     }
@@ -70,7 +74,9 @@ pub(super) fn failed(name: &str, db: &str, e: &anyhow::Error, remote_only: bool)
 /// The detail lines of a backup that was streamed to the remote only.
 pub(super) fn remote_only_detail(name: &str, w: &Written) -> Vec<String> {
     vec![
-        format!("archive not kept locally (--remote-only): its copy on remote {name} is the backup"),
+        format!(
+            "archive not kept locally (--remote-only): its copy on remote {name} is the backup"
+        ),
         format!("sha256 {}", w.manifest.sha256),
     ]
 }
