@@ -10,7 +10,7 @@
 //! stay billed in the bucket (a killed process can still leave some: the bucket's lifecycle rule
 //! `AbortIncompleteMultipartUpload` is the backstop, commands/backup.md).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use md5::{Digest as _, Md5};
@@ -39,6 +39,9 @@ pub struct Parts {
     key: Path,
     remote: String,
     closed: bool,
+    /// Time spent hashing (sha256 + the parts' md5) and waiting for parts in flight.
+    pub hashing: Duration,
+    pub waiting: Duration,
 }
 
 /// What was stored: the bytes sent, their sha256, the ETag the remote answered and the one a
@@ -93,6 +96,8 @@ impl Parts {
             key,
             remote: bucket.name.clone(),
             closed: false,
+            hashing: Duration::ZERO,
+            waiting: Duration::ZERO,
         })
     }
 
@@ -106,7 +111,9 @@ impl Parts {
         if self.closed {
             anyhow::bail!("{}: the upload was already ended", self.what());
         }
+        let clock = Instant::now();
         sha2::Digest::update(&mut self.sha, data);
+        self.hashing += clock.elapsed();
         self.bytes += data.len() as u64;
         while !data.is_empty() {
             let room = PART_BYTES - self.buf.len();
@@ -147,20 +154,25 @@ impl Parts {
     /// Send the buffered bytes as the next part.
     fn cut(&mut self) {
         let part = std::mem::replace(&mut self.buf, Vec::with_capacity(PART_BYTES));
+        let clock = Instant::now();
         self.md5s.push(Md5::digest(&part).into());
+        self.hashing += clock.elapsed();
         self.tasks
             .spawn(self.upload.put_part(PutPayload::from(part)));
     }
 
     /// Until at most `n` parts are in flight; the first failed part is the error.
     async fn wait_for(&mut self, n: usize) -> anyhow::Result<()> {
+        let clock = Instant::now();
         while self.tasks.len() > n {
-            match self.tasks.join_next().await {
+            let done = self.tasks.join_next().await;
+            match done {
                 Some(Ok(Ok(()))) | None => {}
                 Some(Ok(Err(e))) => return Err(e).with_context(|| self.what()),
                 Some(Err(e)) => return Err(e).with_context(|| self.what()),
             }
         }
+        self.waiting += clock.elapsed();
         Ok(())
     }
 

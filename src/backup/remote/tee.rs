@@ -8,6 +8,7 @@
 //! part being filled and [`super::parts::PARTS_IN_FLIGHT`] parts uploading (about 34 MiB).
 
 use std::io::{self, Write};
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use tokio::sync::mpsc;
@@ -84,10 +85,22 @@ impl Write for Tee {
     }
 }
 
+/// Where the upload task spent its time while the backup was written (the dump waits for it
+/// when it falls behind: the bounded channel).
+#[derive(Debug, Clone, Copy)]
+pub struct Timings {
+    /// Encrypting (age), when the remote says so.
+    pub sealing: Duration,
+    /// sha256 of the stored bytes and the md5 of each part.
+    pub hashing: Duration,
+    /// Waiting for parts in flight (the remote's pace).
+    pub waiting: Duration,
+}
+
 /// The upload's end: the task sealing and sending the stream, not yet completed.
 pub struct Pending {
     /// The task, or why the upload could not start (the local backup then goes on alone).
-    task: Result<JoinHandle<anyhow::Result<Parts>>, anyhow::Error>,
+    task: Result<JoinHandle<anyhow::Result<(Parts, Duration)>>, anyhow::Error>,
     /// The object's name in the backup's directory (`<archive>[.age]`).
     pub object: String,
     encryption: Option<String>,
@@ -122,19 +135,23 @@ pub async fn start(
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(CHANNEL_CHUNKS);
     let stop = interrupt.clone();
     let task = tokio::spawn(async move {
-        let streamed: anyhow::Result<()> = stop
+        let streamed: anyhow::Result<Duration> = stop
             .run(async {
                 crate::interrupt::test_hold("remote_upload").await;
+                let mut sealing = Duration::ZERO;
                 while let Some(chunk) = rx.recv().await {
+                    let clock = Instant::now();
                     sealer.write_all(&chunk)?;
+                    sealing += clock.elapsed();
                     parts.write(&sink.take()).await?;
                 }
                 sealer.finish()?;
-                parts.write(&sink.take()).await
+                parts.write(&sink.take()).await?;
+                Ok(sealing)
             })
             .await;
         match streamed {
-            Ok(()) => Ok(parts),
+            Ok(sealing) => Ok((parts, sealing)),
             Err(e) => {
                 parts.abort().await;
                 Err(e)
@@ -167,15 +184,15 @@ impl Pending {
         }
     }
 
-    async fn parts(self) -> anyhow::Result<(Parts, String, Option<String>, Interrupt)> {
-        let parts = self.task?.await.context("the upload task failed")??;
-        Ok((parts, self.object, self.encryption, self.interrupt))
+    async fn parts(self) -> anyhow::Result<(Parts, Duration, String, Option<String>, Interrupt)> {
+        let (parts, sealing) = self.task?.await.context("the upload task failed")??;
+        Ok((parts, sealing, self.object, self.encryption, self.interrupt))
     }
 
     /// The backup `m` was written and verified, and its [`Tee`] finished: complete the upload,
     /// check what the remote stores, then write the record, last.
-    pub async fn commit(self, bucket: &Bucket, m: &Manifest) -> anyhow::Result<Record> {
-        let (mut parts, object, encryption, interrupt) = self.parts().await?;
+    pub async fn commit(self, bucket: &Bucket, m: &Manifest) -> anyhow::Result<(Record, Timings)> {
+        let (mut parts, sealing, object, encryption, interrupt) = self.parts().await?;
         if parts.bytes() == 0 {
             parts.abort().await;
             anyhow::bail!(
@@ -191,11 +208,17 @@ impl Pending {
                 return Err(i.into());
             }
         };
-        interrupt
+        let timings = Timings {
+            sealing,
+            hashing: parts.hashing,
+            waiting: parts.waiting,
+        };
+        let record = interrupt
             .run(super::check_and_record(
                 bucket, m, object, encryption, stored,
             ))
-            .await
+            .await?;
+        Ok((record, timings))
     }
 
     /// Stop and abort the upload (the backup failed or was interrupted). The upload's own
@@ -206,7 +229,7 @@ impl Pending {
             Err(e) => return Some(e),
         };
         match task.await {
-            Ok(Ok(mut parts)) => {
+            Ok(Ok((mut parts, _))) => {
                 parts.abort().await;
                 None
             }
