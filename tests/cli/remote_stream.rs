@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::backup::seeded;
 use crate::harness::*;
-use crate::remote::{remote_config, Moto};
+use crate::remote::{has, remote_config, Moto};
 
 /// Rows enough for an archive of more than one 5 MiB part with `--compress none`.
 const MULTIPART_ROWS: u32 = 150_000;
@@ -127,7 +127,7 @@ fn remote_only_keeps_no_local_archive_copies_the_globals_and_restores_from_the_r
     moto.create_bucket("opsbook-only");
     let db = seeded("rs_only", 2000);
     let s = Scratch::new("rs_only");
-    let (cfg, dir, _) = remote_config(&s, &db, &moto, "opsbook-only");
+    let (cfg, dir, identity) = remote_config(&s, &db, &moto, "opsbook-only");
 
     let usage = opsbook(&["backup", "--remote-only"]).config(&cfg).run();
     assert_eq!(usage.code, 3, "{usage}");
@@ -169,6 +169,35 @@ fn remote_only_keeps_no_local_archive_copies_the_globals_and_restores_from_the_r
             .any(|k| k.starts_with("prod/_globals/") && k.ends_with(".remote.json")),
         "{keys:?}"
     );
+    // They come back by hand (roles are applied to a cluster): restore says how, and the
+    // object decrypts and decompresses to the SQL of pg_dumpall --globals-only.
+    let g = opsbook(&["restore", "--remote", "offsite", "_globals/latest", "--yes"])
+        .config(&cfg)
+        .run();
+    assert_eq!(g.code, 3, "{g}");
+    assert!(
+        g.stderr.contains("age -d -i") && g.stderr.contains("| zstd -dc | psql"),
+        "{g}"
+    );
+    if let (Some(id), true) = (&identity, has("age") && has("zstd")) {
+        let key = keys
+            .iter()
+            .find(|k| k.ends_with(".globals.sql.zst.age"))
+            .unwrap();
+        let enc = s.write("globals.age", "", 0o600);
+        std::fs::write(&enc, moto.object("opsbook-only", key)).unwrap();
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "age -d -i {} {} | zstd -dc",
+                id.display(),
+                enc.display()
+            ))
+            .output()
+            .unwrap();
+        let sql = String::from_utf8_lossy(&out.stdout);
+        assert!(sql.contains("CREATE ROLE"), "{sql}");
+    }
     let list = opsbook(&["backup", "list", "--remote", "offsite", "--db", &db.name])
         .config(&cfg)
         .format("json")

@@ -165,7 +165,11 @@ pub fn globals_by_hand(remote: &Remote, bucket: &Bucket, r: &Record) -> String {
         bucket.key(&r.object_rel())
     ));
     if r.encryption.is_some() {
-        match remote.encryption.as_ref().and_then(|e| e.identity_file.as_ref()) {
+        match remote
+            .encryption
+            .as_ref()
+            .and_then(|e| e.identity_file.as_ref())
+        {
             Some(id) => line.push_str(&format!(" | age -d -i {}", id.display())),
             None => line.push_str(" | age -d"),
         }
