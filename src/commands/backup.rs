@@ -137,7 +137,7 @@ pub struct CreateArgs {
 
     /// With --remote: keep no local archive (hosts without room for one); the copy on the
     /// remote is the backup, listed by `backup list --remote`
-    #[arg(long, requires = "remote")]
+    #[arg(long, requires = "remote", conflicts_with = "redis_rdb")]
     pub remote_only: bool,
 }
 
@@ -290,12 +290,7 @@ fn default_jobs() -> u32 {
         .min(8)
 }
 
-/// The remote a `--remote-only` backup lives on (None: the backup is kept locally).
-fn offsite_only<'a, T>(offsite: &Option<(&'a str, T)>, remote_only: bool) -> Option<&'a str> {
-    offsite.as_ref().filter(|_| remote_only).map(|o| o.0)
-}
-
-fn created_finding(w: &dump::Written, remote_only: Option<&str>) -> Finding {
+fn created_finding(w: &dump::Written) -> Finding {
     let m = &w.manifest;
     let ratio = if m.bytes > 0 {
         m.dump_bytes as f64 / m.bytes as f64
@@ -329,14 +324,11 @@ fn created_finding(w: &dump::Written, remote_only: Option<&str>) -> Finding {
     Finding::ok(id, summary)
         .subject(m.database.clone())
         .value(m.bytes, "bytes")
-        .detail(match remote_only {
-            Some(name) => offsite::remote_only_detail(name, w),
-            None => vec![
-                format!("archive {}", w.archive_path.display()),
-                format!("manifest {}", w.manifest_path.display()),
-                format!("sha256 {}", m.sha256),
-            ],
-        })
+        .detail(vec![
+            format!("archive {}", w.archive_path.display()),
+            format!("manifest {}", w.manifest_path.display()),
+            format!("sha256 {}", m.sha256),
+        ])
 }
 
 async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
@@ -421,10 +413,10 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         };
         match dump::database_offsite(&req, streamed.as_ref()).await {
             Ok((w, pending)) => {
-                let created = created_finding(&w, offsite_only(&offsite, args.remote_only));
                 let remote = offsite.as_ref().map(|(n, (b, _))| (*n, b));
                 let settled =
-                    offsite::settle(remote, pending, &w, created, args.remote_only).await;
+                    offsite::settle(remote, pending, &w, created_finding(&w), args.remote_only)
+                        .await;
                 if settled.kept {
                     sizes_and_times.extend(crate::backup::history_values(&w.manifest));
                     done.push(db.clone());
@@ -492,10 +484,10 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         };
         match written {
             Ok((w, pending)) => {
-                let created = created_finding(&w, offsite_only(&offsite, args.remote_only));
                 let remote = offsite.as_ref().map(|(n, (b, _))| (*n, b));
                 let settled =
-                    offsite::settle(remote, pending, &w, created, args.remote_only).await;
+                    offsite::settle(remote, pending, &w, created_finding(&w), args.remote_only)
+                        .await;
                 if settled.kept {
                     done.push(names::GLOBALS_DIR.to_string());
                 }

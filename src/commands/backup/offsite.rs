@@ -58,6 +58,10 @@ pub(super) async fn settle(
         ),
     };
     let kept = !remote_only || copy.status == Status::Ok;
+    let mut created = created;
+    if remote_only {
+        created.detail = remote_only_detail(name, w);
+    }
     Settled {
         findings: if kept {
             vec![created, copy]
@@ -88,8 +92,8 @@ pub(super) fn failed(name: &str, db: &str, e: &anyhow::Error, remote_only: bool)
     .hint("--remote-only: no backup of it was kept, here or on the remote (the upload was aborted and no record written); fix the cause and run the backup again")
 }
 
-/// The detail lines of a backup that was streamed to the remote only.
-pub(super) fn remote_only_detail(name: &str, w: &Written) -> Vec<String> {
+/// The detail lines of a backup that was streamed to the remote only (no archive path).
+fn remote_only_detail(name: &str, w: &Written) -> Vec<String> {
     vec![
         format!(
             "archive not kept locally (--remote-only): its copy on remote {name} is the backup"
