@@ -22,6 +22,19 @@ fn id_of(run: &Run) -> String {
         .to_string()
 }
 
+/// `cond` within a minute (a backup reaches its first part in well under a second alone, but
+/// these tests run beside many others on a small machine).
+fn held_within(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Multipart uploads started and neither completed nor aborted (orphan parts).
 fn uploads_in_progress(moto: &Moto, bucket: &str) -> Vec<String> {
     let out = moto.boto(&format!(
@@ -241,12 +254,12 @@ fn refused_mid_upload(cfg: &Path, s: &Scratch, moto: &Moto, bucket: &str, extra:
         .env("OPSBOOK_TEST_PAUSE_MARKER", &marker);
     let running = std::thread::spawn(move || cmd.run());
     let held_at = |phase: &str| std::fs::read_to_string(&marker).is_ok_and(|p| p == phase);
-    wait_until("the upload starts", || held_at("remote_upload"));
+    held_within("the upload starts", || held_at("remote_upload"));
     moto.boto(&format!(
         "for u in s3.list_multipart_uploads(Bucket='{bucket}').get('Uploads',[]): s3.abort_multipart_upload(Bucket='{bucket}',Key=u['Key'],UploadId=u['UploadId'])"
     ));
     std::fs::remove_file(&marker).unwrap();
-    wait_until("the first part is sent", || held_at("remote_part"));
+    held_within("the first part is sent", || held_at("remote_part"));
     // Its retries (RetryConfig in src/clients/s3.rs) end well within this.
     std::thread::sleep(Duration::from_secs(3));
     std::fs::remove_file(&marker).unwrap();
@@ -346,7 +359,7 @@ fn a_signal_mid_upload_aborts_it_and_removes_the_partial_file() {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
     let mut child = Child::spawn(cmd);
-    wait_until("the first part is sent", || marker.exists());
+    held_within("the first part is sent", || marker.exists());
     assert_eq!(uploads_in_progress(&moto, "opsbook-signal").len(), 1);
     // SAFETY: our own child, not yet reaped.
     unsafe { libc::kill(child.pid() as i32, libc::SIGINT) };
