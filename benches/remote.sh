@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# `opsbook backup --remote` (archive read once, age-encrypted, multipart upload, read back and
-# compared, record last) against the two-step way of the seeds: `opsbook backup` locally, then
-# a separate upload of the same archive (boto3's upload_file, what `aws s3 cp` runs), on one
-# sandbox database and one moto S3 server on loopback. Prints the times and the ratio
-# (goal: backup --remote within 1.2x of the local backup alone).
+# `opsbook backup --remote` (the archive streamed to the bucket while it is written: age-encrypted,
+# multipart, checked by the remote's multipart ETag, record last) against the local backup alone
+# and the two-step way of the seeds: `opsbook backup` locally, then a separate upload of the same
+# archive (boto3's upload_file, what `aws s3 cp` runs), on one sandbox database and one moto S3
+# server on loopback. Also `--remote-only` (no local archive). Prints the medians, the ratios
+# (goal: backup --remote within 1.2x of the local backup alone) and where the streamed run's
+# time goes: the dump (pg_dump + compression + local verify, the manifest's duration) and the
+# tail after it (last parts, ETag check, record), from the report's own figures.
 #   bash benches/remote.sh                # SCALE=100, RUNS=3; BIN=target/debug/opsbook to skip the release build
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +26,6 @@ trap 'kill $MOTO 2>/dev/null || true; "$BIN" sandbox down --dir "$DIR/sb" >/dev/
 echo "generating the demo database at scale ${SCALE:-100} ..." >&2
 "$BIN" sandbox up --dir "$DIR/sb" --demo-data --demo-scale "${SCALE:-100}" --no-redis >/dev/null
 eval "$("$BIN" sandbox env --dir "$DIR/sb")"
-DB=opsbook_demo
 export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench
 ENDPOINT=http://127.0.0.1:$PORT
 for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null && break; sleep 0.1; done
@@ -44,27 +46,64 @@ EOF
 chmod 600 "$DIR/opsbook.yaml" "$DIR/id"
 export OPSBOOK_CONFIG=$DIR/opsbook.yaml
 
-secs() { python3 -c 'import sys,time; t=time.monotonic(); import subprocess; subprocess.run(sys.argv[1:],check=True,stdout=subprocess.DEVNULL); print(f"{time.monotonic()-t:.3f}")' "$@"; }
-UPLOAD='import boto3,sys; boto3.client("s3",endpoint_url=sys.argv[1],region_name="us-east-1").upload_file(sys.argv[2],"bench","two-step/"+sys.argv[2].split("/")[-1])'
-local_t=() two_t=() remote_t=()
-for i in $(seq "${RUNS:-3}"); do
-	l=$(secs "$BIN" backup --db $DB --dir "$DIR/bk$i" --format json)
-	f=$(ls -t "$DIR/bk$i/$DB"/*.dump.zst | head -1)
-	u=$(secs "$VENV/bin/python" -c "$UPLOAD" "$ENDPOINT" "$f")
-	r=$(secs "$BIN" backup --db $DB --dir "$DIR/rb$i" --remote bench --format json)
-	local_t+=("$l"); two_t+=("$(python3 -c "print(f'{$l+$u:.3f}')")"); remote_t+=("$r")
-	echo "run $i: backup ${l}s | backup then upload ${l}s + ${u}s | backup --remote ${r}s" >&2
-done
-SIZE=$(stat -c %s "$(ls -t "$DIR/bk1/$DB"/*.dump.zst | head -1)")
-python3 - "$SIZE" "${local_t[*]}" "${two_t[*]}" "${remote_t[*]}" <<'EOF'
-import statistics, sys
-size = int(sys.argv[1])
-l, t, r = ([float(x) for x in a.split()] for a in sys.argv[2:5])
-ml, mt, mr = statistics.median(l), statistics.median(t), statistics.median(r)
-print(f"archive {size/2**20:.1f} MiB (zstd:1), medians of {len(l)} runs:")
-print(f"  opsbook backup (local only)             {ml:7.2f} s")
-print(f"  opsbook backup, then boto3 upload_file  {mt:7.2f} s")
-print(f"  opsbook backup --remote (age, checked)  {mr:7.2f} s")
-print(f"  ratio backup --remote / local backup    {mr/ml:7.2f}x  (goal <= 1.2x)")
-print(f"  ratio backup --remote / two-step        {mr/mt:7.2f}x")
+"$VENV/bin/python" - "$BIN" "$DIR" "$ENDPOINT" "${RUNS:-3}" <<'EOF'
+import glob, json, os, re, statistics, subprocess, sys, time
+import boto3
+bin_, d, endpoint, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+db = "opsbook_demo"
+s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+
+def timed(args):
+    t = time.monotonic()
+    out = subprocess.run(args, check=True, stdout=subprocess.PIPE).stdout
+    return time.monotonic() - t, json.loads(out)
+
+def finding(report, fid):
+    return next(f for f in report["findings"] if f["id"] == fid)
+
+def secs(text):
+    """A duration as opsbook prints it ("480 ms", "21s", "1m 5s") in seconds."""
+    total, found = 0.0, False
+    for n, unit in re.findall(r"([0-9.]+) ?(ms|s|m)\b", text):
+        total += float(n) * {"ms": 0.001, "s": 1, "m": 60}[unit]
+        found = True
+    return total if found else float("nan")
+
+local, two, remote, only, dump, tail, seal, hashing, waiting = ([] for _ in range(9))
+size = stored = 0
+for i in range(1, runs + 1):
+    l, _ = timed([bin_, "backup", "--db", db, "--dir", f"{d}/bk{i}", "--format", "json"])
+    archive = max(glob.glob(f"{d}/bk{i}/{db}/*.dump.zst"), key=os.path.getmtime)
+    size = os.path.getsize(archive)
+    t = time.monotonic()
+    s3.upload_file(archive, "bench", f"two-step/{i}/" + os.path.basename(archive))
+    u = time.monotonic() - t
+    r, rep = timed([bin_, "backup", "--db", db, "--dir", f"{d}/rb{i}", "--remote", "bench", "--format", "json"])
+    copy = finding(rep, "backup.remote_copy")
+    assert copy["status"] == "ok", copy
+    assert "checked by multipart-etag" in copy["detail"], copy["detail"]
+    stored = copy["value"]
+    dump.append(secs(finding(rep, "backup.created")["summary"].rsplit(",", 1)[-1]))
+    tail.append(secs(next(x for x in copy["detail"] if x.startswith("completed"))))
+    streaming = next(x for x in copy["detail"] if x.startswith("while streaming"))
+    for into, part in zip((seal, hashing, waiting), streaming.split(":", 1)[1].split(",")):
+        into.append(secs(part))
+    o, rep = timed([bin_, "backup", "--db", db, "--dir", f"{d}/ob{i}", "--remote", "bench", "--remote-only", "--format", "json"])
+    assert finding(rep, "backup.remote_copy")["status"] == "ok"
+    assert not glob.glob(f"{d}/ob{i}/{db}/*.dump*")
+    local.append(l); two.append(l + u); remote.append(r); only.append(o)
+    print(f"run {i}: backup {l:.2f}s | backup then upload {l:.2f}s + {u:.2f}s | backup --remote {r:.2f}s"
+          f" (dump {dump[-1]:.2f}s + tail {tail[-1]:.2f}s) | --remote-only {o:.2f}s", file=sys.stderr)
+
+m = statistics.median
+ml, mt, mr, mo = m(local), m(two), m(remote), m(only)
+print(f"archive {size/2**20:.1f} MiB (zstd:1), {stored/2**20:.1f} MiB stored (age); medians of {runs} runs:")
+print(f"  opsbook backup (local only)                   {ml:7.2f} s")
+print(f"  opsbook backup, then boto3 upload_file        {mt:7.2f} s")
+print(f"  opsbook backup --remote (streamed, age, ETag) {mr:7.2f} s  (dump+verify {m(dump):.2f} s, tail after it {m(tail):.2f} s)")
+print(f"    while it streamed: encrypting {m(seal):.2f} s, hashing {m(hashing):.2f} s, waiting for the remote {m(waiting):.2f} s (the upload task's own time)")
+print(f"  opsbook backup --remote --remote-only         {mo:7.2f} s")
+print(f"  ratio backup --remote / local backup          {mr/ml:7.2f}x  (goal <= 1.2x)")
+print(f"  ratio backup --remote / two-step              {mr/mt:7.2f}x")
+print(f"  ratio --remote-only / local backup            {mo/ml:7.2f}x")
 EOF

@@ -536,7 +536,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__backup)
-            opts="-q -v -h -V --db --all --dir --jobs --compress --keep --keep-days --yes --rdb --rdb-method --remote --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --help --version list verify prune help"
+            opts="-q -v -h -V --db --all --dir --jobs --compress --keep --keep-days --yes --rdb --rdb-method --remote --remote-only --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --help --version list verify prune help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

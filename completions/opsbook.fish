@@ -175,7 +175,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_s
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l rdb-method -d 'How --rdb takes the snapshot: auto (bgsave when the server\'s dir is readable here), bgsave, or sync (the replica protocol)' -r -f -a "auto\t''
 bgsave\t''
 sync\t''"
-complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l remote -d 'Also copy each database\'s backup (or the --rdb snapshot) to this remote (remotes.NAME), encrypted when it says so' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l remote -d 'Also stream each database\'s backup (and the globals, or the --rdb snapshot) to this remote (remotes.NAME) while it is written, encrypted when it says so' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
 json\t'The opsbook.report/v1 JSON document'
@@ -189,6 +189,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_s
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l all -d 'Every database that accepts connections, plus the globals (roles, tablespaces)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l yes -d 'Apply retention without asking (needed when not on a terminal)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l rdb -d 'Snapshot Redis (BGSAVE and its file when the server is on this host, else an RDB over the replica protocol, as `redis-cli --rdb`) instead of a database, into <dir>/_redis/ (the server is --redis URL); with --remote the snapshot is copied there too'
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l remote-only -d 'With --remote: keep no local archive (hosts without room for one); the copy on the remote is the backup, listed by `backup list --remote`'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'

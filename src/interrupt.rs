@@ -132,3 +132,29 @@ pub async fn test_pause(phase: &str) {
     }
     std::future::pending::<()>().await
 }
+
+/// Test-only hook like [`test_pause`], but it lets go: when `OPSBOOK_TEST_HOLD_AT` names
+/// `phase`, write the phase's name into the file `OPSBOOK_TEST_PAUSE_MARKER` names and wait
+/// until a test removes that file (so a test can change the world, e.g. make the remote refuse,
+/// at an exact point and let the run go on). Without the variable it returns at once.
+pub async fn test_hold(phase: &str) {
+    let Some(wanted) = std::env::var_os("OPSBOOK_TEST_HOLD_AT") else {
+        return;
+    };
+    if !wanted
+        .to_string_lossy()
+        .split(',')
+        .any(|p| p.trim() == phase)
+    {
+        return;
+    }
+    let Some(marker) = std::env::var_os("OPSBOOK_TEST_PAUSE_MARKER") else {
+        return;
+    };
+    if std::fs::write(&marker, phase).is_err() {
+        return;
+    }
+    while std::path::Path::new(&marker).exists() {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

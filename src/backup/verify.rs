@@ -119,7 +119,12 @@ pub fn read_toc(path: &Path, compression: &str, pg_restore: &Path) -> anyhow::Re
         }
         Err(_) => bail!("decompressing the archive failed"),
     }
-    let text = String::from_utf8_lossy(&out.stdout);
+    parse_toc(&out.stdout)
+}
+
+/// The entries of `pg_restore --list`'s output.
+fn parse_toc(stdout: &[u8]) -> anyhow::Result<Verified> {
+    let text = String::from_utf8_lossy(stdout);
     let entries: Vec<&str> = text
         .lines()
         .filter(|l| !l.starts_with(';') && !l.trim().is_empty())
@@ -135,4 +140,56 @@ pub fn read_toc(path: &Path, compression: &str, pg_restore: &Path) -> anyhow::Re
             .filter(|l| l.contains(" TABLE DATA "))
             .count(),
     })
+}
+
+/// `pg_restore --list` fed pg_dump's output as it is produced (a backup kept only on a remote
+/// has no local file to read back): it reads the header and the table of contents, which come
+/// first, and exits; what follows is not fed.
+pub struct TocTap {
+    stdin: Option<std::process::ChildStdin>,
+    output: std::thread::JoinHandle<std::io::Result<std::process::Output>>,
+}
+
+impl TocTap {
+    pub fn start(pg_restore: &Path) -> anyhow::Result<TocTap> {
+        let mut cmd = Command::new(pg_restore);
+        crate::clients::tools::bind_to_parent(&mut cmd);
+        let mut child = cmd
+            .arg("--list")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("starting {}", pg_restore.display()))?;
+        let stdin = child.stdin.take();
+        // Its output is read while it runs: a long list must not block it (and so the dump).
+        let output = std::thread::spawn(move || child.wait_with_output());
+        Ok(TocTap { stdin, output })
+    }
+
+    /// Feed it `buf`; once it stopped reading (a closed pipe) nothing more is fed.
+    pub fn feed(&mut self, buf: &[u8]) {
+        if let Some(stdin) = &mut self.stdin {
+            if stdin.write_all(buf).is_err() {
+                self.stdin = None;
+            }
+        }
+    }
+
+    /// What it read (after the whole dump was fed, or as much as it wanted).
+    pub fn finish(mut self) -> anyhow::Result<Verified> {
+        self.stdin = None;
+        let out = match self.output.join() {
+            Ok(out) => out.context("running pg_restore --list")?,
+            Err(_) => bail!("pg_restore --list: its reader thread failed"),
+        };
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            bail!(
+                "pg_restore --list could not read the dump: {}",
+                err.trim().lines().last().unwrap_or("no message")
+            );
+        }
+        parse_toc(&out.stdout)
+    }
 }

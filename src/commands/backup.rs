@@ -16,15 +16,18 @@ use crate::backup::{dump, leftovers, lock, names, remote, restore_test, verify};
 use crate::clients::postgres::PgClient;
 use crate::context::Ctx;
 use crate::interrupt::Interrupt;
-use crate::render::{human_bytes, took};
-use crate::report::{one_line, Finding, Report, Section, Status};
+use crate::render::took;
+use crate::report::{one_line, Finding, Report, Status};
 
 mod created;
 mod list;
+mod offsite;
+mod prune;
 mod prune_remote;
 use created::created_finding;
 pub(crate) mod redis;
-use list::{entry_row, list};
+use list::list;
+use prune::prune;
 
 /// Every finding id this command emits (see [`FindingIds`]).
 ///
@@ -136,10 +139,15 @@ pub struct CreateArgs {
     #[arg(long, value_name = "METHOD", default_value = "auto", requires = "redis_rdb", value_parser = redis::method_parser())]
     pub rdb_method: Method,
 
-    /// Also copy each database's backup (or the --rdb snapshot) to this remote (remotes.NAME),
-    /// encrypted when it says so
+    /// Also stream each database's backup (and the globals, or the --rdb snapshot) to this
+    /// remote (remotes.NAME) while it is written, encrypted when it says so
     #[arg(long, value_name = "NAME")]
     pub remote: Option<String>,
+
+    /// With --remote: keep no local archive (hosts without room for one); the copy on the
+    /// remote is the backup, listed by `backup list --remote`
+    #[arg(long, requires = "remote", conflicts_with = "redis_rdb")]
+    pub remote_only: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -333,6 +341,11 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         )),
         None => None,
     };
+    let streamed = offsite.as_ref().map(|(_, (bucket, enc))| dump::Offsite {
+        bucket,
+        enc: enc.as_ref(),
+        keep_local: !args.remote_only,
+    });
     let threads = args.jobs.unwrap_or_else(default_jobs);
     let progress = crate::render::show_progress(&ctx.output);
     let mut done = Vec::new();
@@ -366,25 +379,20 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             progress,
             interrupt: interrupt.clone(),
         };
-        match dump::database(&req).await {
-            Ok(w) => {
-                report.push(created_finding(&w));
-                sizes_and_times.extend(crate::backup::history_values(&w.manifest));
-                done.push(db.clone());
-                if let Some((name, (bucket, enc))) = &offsite {
-                    let copied = interrupt
-                        .run(remote::upload(bucket, &w.manifest, &w.archive_path, enc.as_ref()))
+        match dump::database_offsite(&req, streamed.as_ref()).await {
+            Ok((w, pending)) => {
+                let remote = offsite.as_ref().map(|(n, (b, _))| (*n, b));
+                let settled =
+                    offsite::settle(remote, pending, &w, created_finding(&w), args.remote_only)
                         .await;
-                    match copied {
-                        Ok(r) => report.push(remote::findings::copied(name, &r)),
-                        Err(e) => {
-                            interrupted = crate::interrupt::is_interrupted(&e);
-                            report.push(remote::findings::copy_failed(name, db, &e));
-                            if interrupted {
-                                break;
-                            }
-                        }
-                    }
+                if settled.kept {
+                    sizes_and_times.extend(crate::backup::history_values(&w.manifest));
+                    done.push(db.clone());
+                }
+                report.extend(settled.findings);
+                if settled.stopped {
+                    interrupted = true;
+                    break;
                 }
             }
             Err(e) if crate::interrupt::is_interrupted(&e) => {
@@ -395,6 +403,10 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
                 );
                 interrupted = true;
                 break;
+            }
+            Err(e) if offsite::stopped_the_backup(&e) => {
+                let name = offsite.as_ref().map(|o| o.0).unwrap_or_default();
+                report.push(offsite::failed(name, db, &e, true));
             }
             Err(e) if !args.all => return Err(e),
             Err(e) => report.push(
@@ -441,13 +453,19 @@ async fn create(args: &CreateArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             interrupt: interrupt.clone(),
         };
         let written = match dir_lock {
-            Ok(_lock) => dump::globals(&req, major, &version).await,
+            Ok(_lock) => dump::globals(&req, major, &version, streamed.as_ref()).await,
             Err(e) => Err(e),
         };
         match written {
-            Ok(w) => {
-                report.push(created_finding(&w));
-                done.push(names::GLOBALS_DIR.to_string());
+            Ok((w, pending)) => {
+                let remote = offsite.as_ref().map(|(n, (b, _))| (*n, b));
+                let settled =
+                    offsite::settle(remote, pending, &w, created_finding(&w), args.remote_only)
+                        .await;
+                if settled.kept {
+                    done.push(names::GLOBALS_DIR.to_string());
+                }
+                report.extend(settled.findings);
             }
             // The same subject as a written one (its directory), so the series is one.
             Err(e) => report.push(
@@ -659,108 +677,5 @@ async fn verify_cmd(
         }
         report.push(f.subject(id));
     }
-    Ok(report)
-}
-
-fn prune(
-    db: Option<&str>,
-    dir: &Path,
-    args: &PolicyArgs,
-    dry_run: bool,
-    yes: bool,
-    ctx: &Ctx,
-) -> anyhow::Result<Report> {
-    let mut report = Report::new("backup prune");
-    let policy = policy(args, ctx);
-    if !policy.is_set() {
-        anyhow::bail!(
-            "backup prune: no retention policy, so nothing can be judged old\nhint: pass --keep N and/or --keep-days D, or set backup.keep / backup.keep_days in the config"
-        );
-    }
-    // Held from the plan to the last removal: the plan's checks must still hold when it acts.
-    let _lock = if dry_run {
-        None
-    } else {
-        Some(lock::acquire(&ctx.state_dir(), "the prune")?)
-    };
-    let cat = catalog::scan(dir, db)?;
-    report.extend(cat.findings());
-    let entries = cat.entries;
-    let now = SystemTime::now();
-    let planned = retention::plan_checked(
-        &entries,
-        policy,
-        crate::timefmt::unix(now),
-        &mut retention::checksum_now,
-    );
-    report.extend(planned.findings());
-    let (kept, removed) = (planned.kept, planned.removed);
-    let mut rows: Vec<Vec<String>> = Vec::new();
-    for (e, why) in &kept {
-        let mut r = entry_row(e, now);
-        r.truncate(3);
-        r.push("keep".into());
-        r.push(why.clone());
-        rows.push(r);
-    }
-    for e in &removed {
-        let mut r = entry_row(e, now);
-        r.truncate(3);
-        r.push(if dry_run { "would remove" } else { "remove" }.into());
-        r.push("outside the policy".into());
-        rows.push(r);
-    }
-    report.sections.push(Section {
-        title: format!("Retention: {}", policy.describe()),
-        columns: ["ID", "AGE", "SIZE", "ACTION", "WHY"]
-            .iter()
-            .map(|c| c.to_string())
-            .collect(),
-        rows,
-        fit: Vec::new(),
-    });
-    report.data = Some(serde_json::json!({
-        "kept": kept.iter().map(|(e, why)| serde_json::json!({"id": e.id(), "why": why})).collect::<Vec<_>>(),
-        "removed": removed.iter().map(|e| e.id()).collect::<Vec<_>>(),
-        "dry_run": dry_run,
-    }));
-    if removed.is_empty() {
-        report.push(
-            Finding::ok(
-                "backup.prune",
-                format!("nothing to remove: all {} backup(s) are kept", kept.len()),
-            )
-            .value(0u64, "backups"),
-        );
-        return Ok(report);
-    }
-    if dry_run {
-        let bytes: u64 = removed.iter().map(|e| e.manifest.bytes).sum();
-        report.push(
-            Finding::ok(
-                "backup.prune",
-                format!(
-                    "dry run: would remove {} backup(s) ({}), keep {}",
-                    removed.len(),
-                    human_bytes(bytes as f64),
-                    kept.len()
-                ),
-            )
-            .value(removed.len() as u64, "backups")
-            .detail(removed.iter().map(|e| e.id().to_string()).collect()),
-        );
-        return Ok(report);
-    }
-    let plan: Vec<String> = removed
-        .iter()
-        .map(|e| format!("remove {} ({})", e.id(), e.archive_path.display()))
-        .collect();
-    crate::confirm::typed(
-        &format!("prune {} backup(s) in {}", removed.len(), dir.display()),
-        &plan,
-        "prune",
-        yes,
-    )?;
-    report.extend(retention::remove_entries(&removed)?);
     Ok(report)
 }

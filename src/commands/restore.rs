@@ -243,6 +243,9 @@ pub async fn run(args: &RestoreArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             let (bucket, enc) = remote::open(&ctx.config.remotes, name, ctx.config.timeouts.connect.0)?;
             let listing = remote::list(&bucket, None).await?;
             let record = remote::fetch::find(&listing, w, connection_db(ctx).as_deref())?;
+            if let (true, Some(r)) = (record.manifest.kind == "globals", ctx.config.remotes.get(name)) {
+                bail!("restore: {} is the globals file (roles, tablespaces), not a database archive; nothing was changed\nhint: apply it as a superuser: {}", record.id(), remote::fetch::globals_by_hand(r, &bucket, record));
+            }
             let d = remote::fetch::download(&bucket, record, enc.as_ref(), &dir).await?;
             let entry = d.entry.clone();
             _download = Some(d);

@@ -32,6 +32,7 @@ mod pitr_s3;
 mod quiet;
 mod redis_backup;
 mod remote;
+mod remote_stream;
 mod replica;
 mod report;
 mod restore;

@@ -122,7 +122,7 @@ impl Drop for Moto {
     }
 }
 
-fn has(tool: &str) -> bool {
+pub fn has(tool: &str) -> bool {
     Command::new("sh")
         .arg("-c")
         .arg(format!("command -v {tool}"))
@@ -134,7 +134,7 @@ fn has(tool: &str) -> bool {
 
 /// The config with `remotes.offsite` on moto, encrypted to a fresh age key (or a passphrase
 /// when age-keygen is not installed); credentials from a 0600 credentials file.
-fn remote_config(
+pub fn remote_config(
     s: &Scratch,
     db: &TestDb,
     moto: &Moto,

@@ -16,7 +16,7 @@ use super::{crypt, Listing, Record};
 use crate::backup::catalog::Entry;
 use crate::backup::manifest::MANIFEST_SUFFIX;
 use crate::clients::s3::Bucket;
-use crate::config::remotes::Encryption;
+use crate::config::remotes::{Encryption, Remote};
 
 /// The record `what` names: an exact id, `<db>/latest`, or `latest` (the newest of `default_db`
 /// when given, else the newest of all).
@@ -149,4 +149,36 @@ fn private_file(path: &Path) -> anyhow::Result<std::fs::File> {
         .mode(0o600)
         .open(path)
         .with_context(|| format!("creating {}", path.display()))
+}
+
+/// The shell line that brings a globals copy (`pg_dumpall --globals-only`, SQL) back by hand:
+/// download, decrypt, decompress, apply with psql as a superuser. Roles are applied to a
+/// cluster, not restored as a database, so `restore` names this instead of running it.
+pub fn globals_by_hand(remote: &Remote, bucket: &Bucket, r: &Record) -> String {
+    let mut line = String::from("aws s3 cp");
+    if let Some(e) = &remote.endpoint {
+        line.push_str(&format!(" --endpoint-url {e}"));
+    }
+    line.push_str(&format!(
+        " s3://{}/{} -",
+        remote.bucket,
+        bucket.key(&r.object_rel())
+    ));
+    if r.encryption.is_some() {
+        match remote
+            .encryption
+            .as_ref()
+            .and_then(|e| e.identity_file.as_ref())
+        {
+            Some(id) => line.push_str(&format!(" | age -d -i {}", id.display())),
+            None => line.push_str(" | age -d"),
+        }
+    }
+    if r.manifest.compression.starts_with("zstd") {
+        line.push_str(" | zstd -dc");
+    } else if r.manifest.compression.starts_with("gzip") {
+        line.push_str(" | gzip -dc");
+    }
+    line.push_str(" | psql -U postgres");
+    line
 }

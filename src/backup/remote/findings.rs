@@ -7,10 +7,15 @@ use super::{Listing, Record};
 
 pub fn copied(remote: &str, r: &Record) -> Finding {
     let enc = r.encryption.as_deref().unwrap_or("not encrypted");
+    let proof = if r.stored_check == super::CHECK_E_TAG {
+        "the remote's checksum (multipart ETag) equals the parts sent"
+    } else {
+        "read back, sha256 equal"
+    };
     Finding::ok(
         "backup.remote_copy",
         format!(
-            "{} copied to remote {remote}: {} stored ({enc}), sha256 read back and equal",
+            "{} copied to remote {remote}: {} stored ({enc}), {proof}",
             r.id(),
             crate::render::human_bytes(r.stored_bytes as f64)
         ),
@@ -20,6 +25,7 @@ pub fn copied(remote: &str, r: &Record) -> Finding {
     .detail(vec![
         format!("object {}", r.object_rel()),
         format!("stored sha256 {}", r.stored_sha256),
+        format!("checked by {}", r.stored_check),
     ])
 }
 
@@ -106,6 +112,7 @@ pub fn listing(remote: &str, db: Option<&str>, l: &Listing, now: i64) -> Report 
                 "object": r.object_rel(),
                 "stored_bytes": r.stored_bytes,
                 "stored_sha256": r.stored_sha256,
+                "stored_check": r.stored_check,
                 "encryption": r.encryption,
                 "kind": r.manifest.kind,
                 "rows": r.manifest.listed_counts().1,

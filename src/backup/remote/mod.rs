@@ -3,8 +3,10 @@
 //! Layout under the remote's prefix, the same as a backup directory's:
 //! `<db dir>/<stamp>.dump.zst[.age]` (the archive, age-encrypted when the remote says so) and
 //! `<db dir>/<stamp>.remote.json` (the [`Record`]: the backup's manifest plus what the bucket
-//! stores). The record is uploaded LAST, after the archive's bytes were read back and their
-//! sha256 matched, so a refused or interrupted upload leaves nothing a listing calls complete:
+//! stores). `backup --remote` streams the archive while it is written ([`tee`]), in parts
+//! ([`parts`]); the upload is completed only after the backup was verified, the stored bytes
+//! are proven equal to the ones sent (the multipart ETag, else a read-back), and the record is
+//! uploaded LAST, so a refused or interrupted upload leaves nothing a listing calls complete:
 //! a backup on the remote is a record whose archive exists. Keys and records read from the
 //! bucket are data: ids are checked like local ones, objects are read within the record's size.
 
@@ -12,13 +14,15 @@ pub mod audit;
 pub mod crypt;
 pub mod fetch;
 pub mod findings;
+pub mod parts;
 pub mod prune;
+pub mod tee;
 
 use std::time::SystemTime;
 
 use anyhow::{bail, Context as _};
 use futures_util::StreamExt as _;
-use object_store::{ObjectStore as _, WriteMultipart};
+use object_store::ObjectStore as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use tokio::io::AsyncReadExt as _;
@@ -30,8 +34,6 @@ use crate::config::remotes::{Encryption, Remotes};
 
 pub const RECORD_SCHEMA: &str = "opsbook.remote/v1";
 pub const RECORD_SUFFIX: &str = ".remote.json";
-/// Parts in flight at once (object_store's parts are 5 MiB).
-const PARTS_IN_FLIGHT: usize = 4;
 const READ_CHUNK: usize = 1 << 20;
 
 /// The remote `name` of the config, opened (not yet contacted), and its encryption.
@@ -64,14 +66,22 @@ pub struct Record {
     pub schema: String,
     /// The archive's object name, in the record's own directory.
     pub object: String,
-    /// Bytes and sha256 of the object as stored (the ciphertext when encrypted), read back.
+    /// Bytes and sha256 of the object as stored (the ciphertext when encrypted).
     pub stored_bytes: u64,
     pub stored_sha256: String,
+    /// How the stored bytes were proven to be the ones sent: `multipart-etag` (the remote's
+    /// ETag equals the one computed from the parts sent) or `read-back` (read and hashed).
+    #[serde(default = "read_back")]
+    pub stored_check: String,
     /// `age-x25519`, `age-passphrase`, or none.
     pub encryption: Option<String>,
     pub uploaded_at: String,
     pub uploaded_unix: i64,
     pub manifest: Manifest,
+}
+
+fn read_back() -> String {
+    CHECK_READ_BACK.to_string()
 }
 
 impl Record {
@@ -87,8 +97,9 @@ impl Record {
     }
 }
 
-/// Copy a written backup (its archive at `archive`, its manifest `m`) to the bucket: archive in
-/// parts, encrypted on the way when `enc` is set, read back and compared, then the record.
+/// Copy a backup already written (its archive at `archive`, its manifest `m`) to the bucket:
+/// read once, encrypted on the way when `enc` is set, uploaded in parts, checked, then the
+/// record. (`backup --remote` streams instead: [`tee`]; this is for a file that exists.)
 pub async fn upload(
     bucket: &Bucket,
     m: &Manifest,
@@ -102,23 +113,14 @@ pub async fn upload(
             m.archive
         );
     }
-    let object = match enc {
-        Some(_) => format!("{}.age", m.archive),
-        None => m.archive.clone(),
-    };
+    let object = tee::object_name(&m.archive, enc);
     let dir = m.dir_name();
-    let key = bucket.key(&format!("{dir}/{object}"));
-    let what = || format!("remote {}: uploading {} to {key}", bucket.name, m.id);
-
     let mut file = tokio::fs::File::open(archive)
         .await
         .with_context(|| format!("reading archive {}", archive.display()))?;
     let sink = crypt::Sink::default();
     let mut sealer = crypt::Sealer::new(enc, sink.clone())?;
-    let mut upload =
-        WriteMultipart::new(bucket.store.put_multipart(&key).await.with_context(what)?);
-    let mut hasher = Sha256::new();
-    let mut sent = 0u64;
+    let mut parts = parts::Parts::start(bucket, bucket.key(&format!("{dir}/{object}"))).await?;
     let mut buf = vec![0u8; READ_CHUNK];
     let streamed: anyhow::Result<()> = async {
         loop {
@@ -130,47 +132,61 @@ pub async fn upload(
                 break;
             }
             sealer.write_all(&buf[..n])?;
-            let out = sink.take();
-            hasher.update(&out);
-            sent += out.len() as u64;
-            upload.write(&out);
-            upload
-                .wait_for_capacity(PARTS_IN_FLIGHT)
-                .await
-                .with_context(what)?;
+            parts.write(&sink.take()).await?;
         }
         sealer.finish()?;
-        let out = sink.take();
-        hasher.update(&out);
-        sent += out.len() as u64;
-        upload.write(&out);
-        Ok(())
+        parts.write(&sink.take()).await
     }
     .await;
     if let Err(e) = streamed {
         // No half object stays behind (and no parts billed forever).
-        let _ = upload.abort().await;
+        parts.abort().await;
         return Err(e);
     }
-    upload.finish().await.with_context(what)?;
-    let sha = crate::backup::stream::hex(&hasher.finalize());
+    let stored = parts.finish().await?;
+    let encryption = enc.map(|e| crypt::scheme(e).to_string());
+    check_and_record(bucket, m, object, encryption, stored).await
+}
 
-    let (stored_sha, stored_bytes) =
-        read_back_sha256(bucket, &format!("{dir}/{object}"), sent).await?;
-    if stored_sha != sha || stored_bytes != sent {
-        let _ = bucket.store.delete(&key).await;
-        bail!(
-            "remote {}: {key} reads back as {stored_bytes} bytes sha256 {stored_sha}, {sent} bytes sha256 {sha} were sent; the copy was removed\nhint: the remote altered the object; check the endpoint and any proxy in front of it",
-            bucket.name
-        );
-    }
+/// How the stored bytes were proven equal to the ones sent (the record's `stored_check`).
+pub const CHECK_E_TAG: &str = "multipart-etag";
+pub const CHECK_READ_BACK: &str = "read-back";
+
+/// The object `<dir>/<object>` was completed as `stored`: prove the remote holds those bytes
+/// (its multipart ETag, else reading it back), then write the record, last. A mismatch
+/// removes the object.
+pub(crate) async fn check_and_record(
+    bucket: &Bucket,
+    m: &Manifest,
+    object: String,
+    encryption: Option<String>,
+    stored: parts::Stored,
+) -> anyhow::Result<Record> {
+    let dir = m.dir_name();
+    let rel = format!("{dir}/{object}");
+    let key = bucket.key(&rel);
+    let (sent, sha) = (stored.bytes, stored.sha256.clone());
+    let check = if stored.e_tag_matches() {
+        CHECK_E_TAG
+    } else {
+        let (stored_sha, stored_bytes) = read_back_sha256(bucket, &rel, sent).await?;
+        if stored_sha != sha || stored_bytes != sent {
+            let _ = bucket.store.delete(&key).await;
+            bail!(
+                "remote {}: {key} reads back as {stored_bytes} bytes sha256 {stored_sha}, {sent} bytes sha256 {sha} were sent; the copy was removed\nhint: the remote altered the object; check the endpoint and any proxy in front of it",
+                bucket.name
+            );
+        }
+        CHECK_READ_BACK
+    };
     let now = SystemTime::now();
     let record = Record {
         schema: RECORD_SCHEMA.to_string(),
         object,
-        stored_bytes,
+        stored_bytes: sent,
         stored_sha256: sha,
-        encryption: enc.map(|e| crypt::scheme(e).to_string()),
+        stored_check: check.to_string(),
+        encryption,
         uploaded_at: crate::timefmt::rfc3339(now),
         uploaded_unix: crate::timefmt::unix(now),
         manifest: m.clone(),
