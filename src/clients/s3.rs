@@ -30,6 +30,8 @@ pub struct Bucket {
     url: String,
     region: String,
     connect_timeout: Duration,
+    /// the remote's private CA (`ca_file`, PEM), trusted by every client of this bucket
+    ca_pem: Option<Vec<u8>>,
 }
 
 /// The S3 error document (`<Error><Code>..</Code><Message>..</Message></Error>`).
@@ -118,19 +120,31 @@ fn read_credentials_file(path: &FsPath, profile: &str) -> anyhow::Result<FileKey
     })
 }
 
+/// The remote's private CA (`ca_file`) as PEM bytes, bounded; None without one.
+fn ca_pem(name: &str, remote: &Remote) -> anyhow::Result<Option<Vec<u8>>> {
+    remote
+        .ca_file
+        .as_ref()
+        .map(|ca| {
+            crate::bounded_read::read_bytes(ca, "CA file", 1 << 20)
+                .with_context(|| format!("remote {name}: reading ca_file"))
+        })
+        .transpose()
+}
+
 /// Timeouts, and the remote's private CA (`ca_file`) besides the system's roots.
 fn client_options(
     name: &str,
     remote: &Remote,
     connect_timeout: Duration,
+    ca_pem: Option<&[u8]>,
 ) -> anyhow::Result<ClientOptions> {
     let mut o = ClientOptions::new()
         .with_connect_timeout(connect_timeout)
         .with_timeout(Duration::from_secs(120));
-    if let Some(ca) = &remote.ca_file {
-        let pem = crate::bounded_read::read_bytes(ca, "CA file", 1 << 20)
-            .with_context(|| format!("remote {name}: reading ca_file"))?;
-        let certs = object_store::Certificate::from_pem_bundle(&pem).with_context(|| {
+    if let Some(pem) = ca_pem {
+        let ca = remote.ca_file.as_deref().unwrap_or(FsPath::new(""));
+        let certs = object_store::Certificate::from_pem_bundle(pem).with_context(|| {
             format!(
                 "remote {name}: ca_file {} holds no PEM certificate",
                 ca.display()
@@ -146,6 +160,7 @@ fn client_options(
 impl Bucket {
     /// The bucket `remote` names, with its credentials resolved (not yet contacted).
     pub fn open(name: &str, remote: &Remote, connect_timeout: Duration) -> anyhow::Result<Bucket> {
+        let ca_pem = ca_pem(name, remote)?;
         let mut b = AmazonS3Builder::from_env()
             .with_bucket_name(&remote.bucket)
             .with_region(&remote.region)
@@ -157,7 +172,12 @@ impl Bucket {
                 retry_timeout: Duration::from_secs(30),
                 ..RetryConfig::default()
             })
-            .with_client_options(client_options(name, remote, connect_timeout)?);
+            .with_client_options(client_options(
+                name,
+                remote,
+                connect_timeout,
+                ca_pem.as_deref(),
+            )?);
         if let Some(e) = &remote.endpoint {
             b = b.with_endpoint(e).with_allow_http(e.starts_with("http://"));
         }
@@ -189,6 +209,7 @@ impl Bucket {
             url: bucket_url(remote),
             region: remote.region.clone(),
             connect_timeout,
+            ca_pem,
         })
     }
 
@@ -212,7 +233,11 @@ impl Bucket {
             .body(Vec::<u8>::new().into())
             .with_context(what)?;
         AwsAuthorizer::new(&credential, "s3", &self.region).authorize(&mut req, None);
-        let web = crate::clients::web::Web::new(self.connect_timeout, Duration::from_secs(30))?;
+        let web = crate::clients::web::Web::with_roots(
+            self.connect_timeout,
+            Duration::from_secs(30),
+            self.ca_pem.as_deref(),
+        )?;
         web.get_with_headers(&url, req.headers().clone(), CONFIG_ANSWER_LIMIT)
             .await
             .with_context(what)

@@ -23,8 +23,20 @@ pub struct Answer {
 
 pub use crate::bounded_read::HTTP_BODY_LIMIT;
 
-fn client(connect: Duration, total: Duration) -> anyhow::Result<reqwest::Client> {
-    reqwest::Client::builder()
+fn client(
+    connect: Duration,
+    total: Duration,
+    extra_roots: Option<&[u8]>,
+) -> anyhow::Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder();
+    if let Some(pem) = extra_roots {
+        for cert in reqwest::Certificate::from_pem_bundle(pem)
+            .map_err(|e| anyhow!("reading the CA certificates: {}", e.without_url()))?
+        {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    builder
         .connect_timeout(connect)
         .timeout(total)
         .redirect(reqwest::redirect::Policy::none())
@@ -44,8 +56,18 @@ pub struct Web {
 
 impl Web {
     pub fn new(connect: Duration, total: Duration) -> anyhow::Result<Web> {
+        Web::with_roots(connect, total, None)
+    }
+
+    /// A client that also trusts the PEM certificates `extra_roots` (a private CA, such as a
+    /// remote's `ca_file`) besides the system's roots.
+    pub fn with_roots(
+        connect: Duration,
+        total: Duration,
+        extra_roots: Option<&[u8]>,
+    ) -> anyhow::Result<Web> {
         Ok(Web {
-            client: client(connect, total)?,
+            client: client(connect, total, extra_roots)?,
             connect,
             total,
         })
@@ -228,7 +250,7 @@ pub async fn post_json(
     total: Duration,
 ) -> anyhow::Result<u16> {
     let (parsed, hp) = host_port(url)?;
-    let response = client(connect, total)?
+    let response = client(connect, total, None)?
         .post(parsed)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .body(json.to_string())

@@ -39,8 +39,8 @@ mod restore;
 mod runbook;
 mod sandbox_cmd;
 mod signals;
-mod targets_list;
 mod targets_discover;
+mod targets_list;
 mod tour;
 mod usage;
 
