@@ -161,9 +161,14 @@ async fn snapshot(args: &MonitorArgs, ctx: &Ctx, notifier: &Notifier) -> anyhow:
         "growth is not shown and the CPU is sampled this run",
     );
     let cpu_counters = std::sync::Mutex::new(None::<crate::clients::host::CpuTimes>);
+    // A fanned-out run (--target/--all) probes this host in one part only (`fleet`).
+    let host = ctx.probes_host();
 
     let (cpu, memory, disks, load, (pg_up, conns, sizes), slow, locks, redis, rq, metrics) = tokio::join!(
         guarded("host.cpu_usage", timeout + mc.cpu_sample.0, async {
+            if !host {
+                return Ok(Vec::new());
+            }
             let (findings, counters) = probes::host::cpu_usage(
                 th.cpu_pct,
                 mc.cpu_sample.0,
@@ -176,9 +181,15 @@ async fn snapshot(args: &MonitorArgs, ctx: &Ctx, notifier: &Notifier) -> anyhow:
             Ok(findings)
         }),
         guarded("host.memory_usage", timeout, async {
+            if !host {
+                return Ok(Vec::new());
+            }
             probes::host::memory_usage(th.memory_pct)
         }),
         guarded("host.disk_usage", timeout, async {
+            if !host {
+                return Ok(Vec::new());
+            }
             let data_dir = probes::postgres::data_directory(ctx).await;
             let mut dirs = vec![("root", PathBuf::from("/"))];
             if let Some(d) = data_dir {
@@ -187,6 +198,9 @@ async fn snapshot(args: &MonitorArgs, ctx: &Ctx, notifier: &Notifier) -> anyhow:
             probes::host::disk_usage(&dirs, th.disk_pct)
         }),
         guarded("host.load", timeout, async {
+            if !host {
+                return Ok(Vec::new());
+            }
             probes::host::load(th.load_per_core)
         }),
         probes::postgres::up_connections_sizes(ctx, th.connections_pct, &history, now),

@@ -62,7 +62,9 @@ pub(super) async fn run(args: &MorningArgs, ctx: &Ctx) -> anyhow::Result<Report>
     let mut history = History::load_or_warn(&state_dir, "growth is not shown this run");
 
     let backup_dir = ctx.config.backup.dir.clone();
-    let services = &ctx.config.services;
+    // A fanned-out run (--target/--all) probes this host in one part only (`fleet`).
+    let host = ctx.probes_host();
+    let services: &[Service] = if host { &ctx.config.services } else { &[] };
     let units: Vec<&str> = services
         .iter()
         .filter_map(|s| match s {
@@ -103,6 +105,9 @@ pub(super) async fn run(args: &MorningArgs, ctx: &Ctx) -> anyhow::Result<Report>
             Ok(probes::redis::up_and_memory(ctx, th.redis_memory_pct).await)
         }),
         guarded("backup.latest_age", timeout, async {
+            if !host {
+                return Ok(Vec::new());
+            }
             probes::backup::latest_age(&backup_dir, th.backup_age)
         }),
         join_all(
@@ -123,9 +128,15 @@ pub(super) async fn run(args: &MorningArgs, ctx: &Ctx) -> anyhow::Result<Report>
             now
         ),
         guarded("host.memory_usage", timeout, async {
+            if !host {
+                return Ok(Vec::new());
+            }
             probes::host::memory_usage(th.memory_pct)
         }),
         guarded("host.disk_usage", timeout, async {
+            if !host {
+                return Ok(Vec::new());
+            }
             let data_dir = probes::postgres::data_directory(ctx).await;
             let mut dirs = Vec::new();
             if let Some(d) = data_dir {
@@ -136,6 +147,9 @@ pub(super) async fn run(args: &MorningArgs, ctx: &Ctx) -> anyhow::Result<Report>
         }),
         crate::metrics::findings(ctx, "morning"),
         guarded("restore.leftover", timeout, async {
+            if !host {
+                return Ok(Vec::new());
+            }
             let pg = ctx.pg().await.ok();
             let db = pg.map(|p| p.options.dbname().to_string());
             crate::backup::leftovers::scan(pg, &backup_dir, db.as_deref(), Some(&state_dir)).await
@@ -165,9 +179,14 @@ pub(super) async fn run(args: &MorningArgs, ctx: &Ctx) -> anyhow::Result<Report>
     report.extend(backup);
     // Off-site copies: after the join (each remote bounded by the probe timeout), so the
     // morning check without `remotes:` is unchanged.
+    let no_remotes = crate::config::remotes::Remotes::new();
     report.extend(
         probes::remote_backup::remote_age(
-            &ctx.config.remotes,
+            if host {
+                &ctx.config.remotes
+            } else {
+                &no_remotes
+            },
             th.backup_age,
             ctx.config.timeouts.connect.0,
             timeout,
