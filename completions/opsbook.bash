@@ -340,6 +340,9 @@ _opsbook() {
             opsbook__subcmd__help__subcmd__targets,discover)
                 cmd="opsbook__subcmd__help__subcmd__targets__subcmd__discover"
                 ;;
+            opsbook__subcmd__help__subcmd__targets,list)
+                cmd="opsbook__subcmd__help__subcmd__targets__subcmd__list"
+                ;;
             opsbook__subcmd__pitr,backup)
                 cmd="opsbook__subcmd__pitr__subcmd__backup"
                 ;;
@@ -472,11 +475,17 @@ _opsbook() {
             opsbook__subcmd__targets,help)
                 cmd="opsbook__subcmd__targets__subcmd__help"
                 ;;
+            opsbook__subcmd__targets,list)
+                cmd="opsbook__subcmd__targets__subcmd__list"
+                ;;
             opsbook__subcmd__targets__subcmd__help,discover)
                 cmd="opsbook__subcmd__targets__subcmd__help__subcmd__discover"
                 ;;
             opsbook__subcmd__targets__subcmd__help,help)
                 cmd="opsbook__subcmd__targets__subcmd__help__subcmd__help"
+                ;;
+            opsbook__subcmd__targets__subcmd__help,list)
+                cmd="opsbook__subcmd__targets__subcmd__help__subcmd__list"
                 ;;
             *)
                 ;;
@@ -485,7 +494,7 @@ _opsbook() {
 
     case "${cmd}" in
         opsbook)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report pitr cluster targets help"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report pitr cluster targets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -515,6 +524,10 @@ _opsbook() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -523,7 +536,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__backup)
-            opts="-q -v -h -V --db --all --dir --jobs --compress --keep --keep-days --yes --rdb --remote --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version list verify prune help"
+            opts="-q -v -h -V --db --all --dir --jobs --compress --keep --keep-days --yes --rdb --remote --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --help --version list verify prune help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -578,6 +591,10 @@ _opsbook() {
                     return 0
                     ;;
                 --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -659,7 +676,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__backup__subcmd__list)
-            opts="-q -v -h -V --db --dir --remote --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --db --dir --remote --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -701,6 +718,10 @@ _opsbook() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -709,7 +730,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__backup__subcmd__prune)
-            opts="-q -v -h -V --db --dir --keep --keep-days --dry-run --yes --remote --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --db --dir --keep --keep-days --dry-run --yes --remote --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -759,6 +780,10 @@ _opsbook() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -767,7 +792,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__backup__subcmd__verify)
-            opts="-q -v -h -V --restore-test --jobs --dir --remote --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --restore-test --jobs --dir --remote --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -809,6 +834,10 @@ _opsbook() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -817,7 +846,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__bench)
-            opts="-c -t -R -q -v -h -V --sql --param --clients --duration --transactions --warmup --protocol --rate --target-ms --explain --generate --into --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-c -t -R -q -v -h -V --sql --param --clients --duration --transactions --warmup --protocol --rate --target-ms --explain --generate --into --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -903,6 +932,10 @@ _opsbook() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -911,7 +944,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__check)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version morning health night afternoon help"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version morning health night afternoon help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -941,6 +974,10 @@ _opsbook() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -949,7 +986,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__check__subcmd__afternoon)
-            opts="-q -v -h -V --exact --top --no-record --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --exact --top --no-record --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -983,6 +1020,10 @@ _opsbook() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -991,7 +1032,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__check__subcmd__health)
-            opts="-q -v -h -V --queue --url --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --queue --url --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1026,6 +1067,10 @@ _opsbook() {
                     return 0
                     ;;
                 --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1121,7 +1166,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__check__subcmd__morning)
-            opts="-q -v -h -V --no-record --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --no-record --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1148,6 +1193,10 @@ _opsbook() {
                     return 0
                     ;;
                 --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1159,7 +1208,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__check__subcmd__night)
-            opts="-q -v -h -V --maintain --cleanup --dry-run --yes --act-only --no-record --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --maintain --cleanup --dry-run --yes --act-only --no-record --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1189,6 +1238,10 @@ _opsbook() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1197,7 +1250,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__cluster)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version status help"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version status help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1224,6 +1277,10 @@ _opsbook() {
                     return 0
                     ;;
                 --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1277,7 +1334,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__cluster__subcmd__status)
-            opts="-q -v -h -V --only --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --only --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1311,6 +1368,10 @@ _opsbook() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1319,7 +1380,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__completions)
-            opts="-q -v -h -V --dynamic --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version bash elvish fish powershell zsh"
+            opts="-q -v -h -V --dynamic --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1346,6 +1407,10 @@ _opsbook() {
                     return 0
                     ;;
                 --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1357,7 +1422,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__config)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version show check help"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version show check help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1387,6 +1452,10 @@ _opsbook() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1395,7 +1464,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__config__subcmd__check)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1422,6 +1491,10 @@ _opsbook() {
                     return 0
                     ;;
                 --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1489,7 +1562,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__config__subcmd__show)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1519,6 +1592,10 @@ _opsbook() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1527,7 +1604,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__diagnose)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version config locks memory network queries help"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version config locks memory network queries help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1557,6 +1634,10 @@ _opsbook() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1565,7 +1646,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__diagnose__subcmd__config)
-            opts="-q -v -h -V --profile --apply --rollback --yes --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --profile --apply --rollback --yes --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1600,6 +1681,10 @@ _opsbook() {
                     return 0
                     ;;
                 --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1709,7 +1794,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__diagnose__subcmd__locks)
-            opts="-q -v -h -V --min-wait --watch --cancel --terminate --yes --force --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --min-wait --watch --cancel --terminate --yes --force --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1755,6 +1840,10 @@ _opsbook() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1763,7 +1852,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__diagnose__subcmd__memory)
-            opts="-q -v -h -V --duration --interval --pid --process --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --duration --interval --pid --process --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1809,6 +1898,10 @@ _opsbook() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1817,7 +1910,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__diagnose__subcmd__network)
-            opts="-q -v -h -V --endpoint --host --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --endpoint --host --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1855,6 +1948,10 @@ _opsbook() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1863,7 +1960,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__diagnose__subcmd__queries)
-            opts="-q -v -h -V --limit --min-rows --min-calls --explain --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --limit --min-rows --min-calls --explain --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1909,6 +2006,10 @@ _opsbook() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1917,7 +2018,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__generate)
-            opts="-q -v -h -V --out --check --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --out --check --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1948,6 +2049,10 @@ _opsbook() {
                     return 0
                     ;;
                 --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2645,7 +2750,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__help__subcmd__targets)
-            opts="discover"
+            opts="list discover"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2672,8 +2777,22 @@ _opsbook() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        opsbook__subcmd__help__subcmd__targets__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         opsbook__subcmd__monitor)
-            opts="-q -v -h -V --watch --count --no-record --no-notify --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --watch --count --no-record --no-notify --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2711,6 +2830,10 @@ _opsbook() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2719,7 +2842,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__pitr)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version setup backup status help"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version setup backup status help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2749,6 +2872,10 @@ _opsbook() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2757,7 +2884,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__pitr__subcmd__backup)
-            opts="-q -v -h -V --stanza --pgbackrest-config --type --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --stanza --pgbackrest-config --type --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2796,6 +2923,10 @@ _opsbook() {
                     return 0
                     ;;
                 --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2877,7 +3008,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__pitr__subcmd__setup)
-            opts="-q -v -h -V --stanza --pgbackrest-config --repo --retention-full --yes --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --stanza --pgbackrest-config --repo --retention-full --yes --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2923,6 +3054,10 @@ _opsbook() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2931,7 +3066,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__pitr__subcmd__status)
-            opts="-q -v -h -V --stanza --pgbackrest-config --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --stanza --pgbackrest-config --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2969,6 +3104,10 @@ _opsbook() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2977,7 +3116,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__replica)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version status promote help"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version status promote help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3004,6 +3143,10 @@ _opsbook() {
                     return 0
                     ;;
                 --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3015,7 +3158,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__replica__subcmd__setup)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version primary standby help"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version primary standby help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3042,6 +3185,10 @@ _opsbook() {
                     return 0
                     ;;
                 --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3109,7 +3256,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__replica__subcmd__setup__subcmd__primary)
-            opts="-q -v -h -V --standby-addr --user --slot --password-file --rotate-password --restart --yes --dry-run --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --standby-addr --user --slot --password-file --rotate-password --restart --yes --dry-run --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3155,6 +3302,10 @@ _opsbook() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3163,7 +3314,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__replica__subcmd__setup__subcmd__standby)
-            opts="-q -v -h -V --primary --data-dir --port --slot --user --password-file --start --force --wait --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --primary --data-dir --port --slot --user --password-file --start --force --wait --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3218,6 +3369,10 @@ _opsbook() {
                     return 0
                     ;;
                 --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3285,7 +3440,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__replica__subcmd__promote)
-            opts="-q -v -h -V --yes --wait --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --yes --wait --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3319,6 +3474,10 @@ _opsbook() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3327,7 +3486,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__replica__subcmd__status)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3357,6 +3516,10 @@ _opsbook() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3365,7 +3528,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__report)
-            opts="-q -v -h -V --since --html --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --since --html --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3414,6 +3577,10 @@ _opsbook() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3422,7 +3589,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__restore)
-            opts="-q -v -h -V --db --into --jobs --stop-service --yes --dry-run --rdb --check --dir --remote --to --to-lsn --to-xid --to-name --promote --hand-back --rehearse --data-dir --wait --stanza --pgbackrest-config --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --db --into --jobs --stop-service --yes --dry-run --rdb --check --dir --remote --to --to-lsn --to-xid --to-name --promote --hand-back --rehearse --data-dir --wait --stanza --pgbackrest-config --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3508,6 +3675,10 @@ _opsbook() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3516,7 +3687,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__runbook)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version list show validate run schedule help"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version list show validate run schedule help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3543,6 +3714,10 @@ _opsbook() {
                     return 0
                     ;;
                 --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3652,7 +3827,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__runbook__subcmd__list)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3679,6 +3854,10 @@ _opsbook() {
                     return 0
                     ;;
                 --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3690,7 +3869,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__runbook__subcmd__run)
-            opts="-q -v -h -V --dry-run --yes --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --dry-run --yes --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3720,6 +3899,10 @@ _opsbook() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3728,7 +3911,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__runbook__subcmd__schedule)
-            opts="-q -v -h -V --print --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --print --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3762,6 +3945,10 @@ _opsbook() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3770,7 +3957,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__runbook__subcmd__show)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3797,6 +3984,10 @@ _opsbook() {
                     return 0
                     ;;
                 --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3808,7 +3999,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__runbook__subcmd__validate)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3838,6 +4029,10 @@ _opsbook() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3846,7 +4041,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__sandbox)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version up env status down help"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version up env status down help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3876,6 +4071,10 @@ _opsbook() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3884,7 +4083,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__sandbox__subcmd__down)
-            opts="-q -v -h -V --dir --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --dir --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3915,6 +4114,10 @@ _opsbook() {
                     return 0
                     ;;
                 --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3926,7 +4129,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__sandbox__subcmd__env)
-            opts="-q -v -h -V --dir --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --dir --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3957,6 +4160,10 @@ _opsbook() {
                     return 0
                     ;;
                 --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -4052,7 +4259,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__sandbox__subcmd__status)
-            opts="-q -v -h -V --dir --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --dir --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4086,6 +4293,10 @@ _opsbook() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -4094,7 +4305,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__sandbox__subcmd__up)
-            opts="-q -v -h -V --dir --demo-data --demo-scale --no-redis --ha --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --dir --demo-data --demo-scale --no-redis --ha --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4132,6 +4343,10 @@ _opsbook() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -4140,7 +4355,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__targets)
-            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version discover help"
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version list discover help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4170,6 +4385,10 @@ _opsbook() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -4178,7 +4397,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__targets__subcmd__discover)
-            opts="-q -v -h -V --from --patroni --sentinel --master --pg-user --pg-database --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --help --version"
+            opts="-q -v -h -V --from --patroni --sentinel --master --pg-user --pg-database --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4232,6 +4451,10 @@ _opsbook() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -4240,7 +4463,7 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__targets__subcmd__help)
-            opts="discover help"
+            opts="list discover help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4274,6 +4497,62 @@ _opsbook() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__targets__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        opsbook__subcmd__targets__subcmd__list)
+            opts="-q -v -h -V --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json prometheus nagios" -- "${cur}"))
+                    return 0
+                    ;;
+                --pg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redis)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --textfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_opsbook_global_optspecs
-    string join \n config= format= pg= redis= timeout= q/quiet v/verbose no-color textfile= wide h/help V/version
+    string join \n config= format= pg= redis= timeout= q/quiet v/verbose no-color textfile= wide target= all h/help V/version
 end
 
 function __fish_opsbook_needs_command
@@ -33,10 +33,12 @@ complete -c opsbook -n "__fish_opsbook_needs_command" -l pg -d 'PostgreSQL URL (
 complete -c opsbook -n "__fish_opsbook_needs_command" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_needs_command" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_needs_command" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_needs_command" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_needs_command" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_needs_command" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_needs_command" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_needs_command" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_needs_command" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_needs_command" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "check" -d 'Run a checklist (the morning runbook, as one report)'
@@ -55,7 +57,7 @@ complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "monitor" -d 'Take a
 complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "report" -d 'Show the run history\'s trends as sparklines, or write them as a self-contained HTML page'
 complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "pitr" -d 'Set up, back up and check point-in-time recovery through pgBackRest'
 complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "cluster" -d 'Who is primary across the HA stack: every node, Patroni, the Sentinels and HAProxy'
-complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "targets" -d 'Work with the inventory of targets (`targets:` in the config)'
+complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "targets" -d 'Work with the inventory of targets (`targets:` in the config) that --target and --all select'
 complete -c opsbook -n "__fish_opsbook_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
@@ -66,10 +68,12 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_se
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and not __fish_seen_subcommand_from morning health night afternoon help" -f -a "morning" -d 'The morning checklist: PostgreSQL, Redis, last night\'s backup, services, journal, host'
@@ -86,11 +90,13 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_s
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from morning" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from morning" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from morning" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from morning" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from morning" -l no-record -d 'Do not record this run\'s database sizes in the run history'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from morning" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from morning" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from morning" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from morning" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from morning" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from morning" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from morning" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from health" -l queue -d 'RQ queue to check (repeatable; default: config health.queues, else every queue in rq:queues)' -r
@@ -104,10 +110,12 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_s
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from health" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from health" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from health" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from health" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from health" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from health" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from health" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from health" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from health" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from health" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from health" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from night" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
@@ -119,6 +127,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_s
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from night" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from night" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from night" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from night" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from night" -l maintain -d 'VACUUM (ANALYZE) tables over the dead-tuple floors and REINDEX INDEX CONCURRENTLY bloated indexes, one at a time'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from night" -l cleanup -d 'Delete old files in cleanup.log_dirs and backups outside backup.keep / backup.keep_days'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from night" -l dry-run -d 'Print the plan of --maintain / --cleanup and change nothing'
@@ -129,6 +138,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_s
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from night" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from night" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from night" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from night" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from night" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from night" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from afternoon" -l top -d 'How many slow statements to list' -r
@@ -141,12 +151,14 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_s
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from afternoon" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from afternoon" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from afternoon" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from afternoon" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from afternoon" -l exact -d 'Measure bloat with pgstattuple (reads every page of each relation above the size floor) instead of estimating it from the catalog'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from afternoon" -l no-record -d 'Do not record this run\'s connection count in the run history'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from afternoon" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from afternoon" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from afternoon" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from afternoon" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from afternoon" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from afternoon" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from afternoon" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand check; and __fish_seen_subcommand_from help" -f -a "morning" -d 'The morning checklist: PostgreSQL, Redis, last night\'s backup, services, journal, host'
@@ -170,6 +182,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_s
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l all -d 'Every database that accepts connections, plus the globals (roles, tablespaces)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l yes -d 'Apply retention without asking (needed when not on a terminal)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l rdb -d 'Snapshot Redis (an RDB over the replica protocol, as `redis-cli --rdb`) instead of a database, into <dir>/_redis/ (the server is --redis URL)'
@@ -195,6 +208,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from list" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from list" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from list" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from list" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from list" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
@@ -213,6 +227,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from verify" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from verify" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from verify" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from verify" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from verify" -l restore-test -d 'Also restore it into a throwaway local cluster and compare every table\'s row count'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
@@ -234,6 +249,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from prune" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from prune" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from prune" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from prune" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from prune" -l dry-run -d 'Show what would be removed, remove nothing'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from prune" -l yes -d 'Remove without asking (needed when not on a terminal)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand backup; and __fish_seen_subcommand_from prune" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
@@ -269,6 +285,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l pg -d 'Postg
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l yes -d 'Go ahead without asking (needed when not on a terminal)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l dry-run -d 'Show the plan and verify the archive; change nothing'
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l rdb -d 'Restore a Redis snapshot (_redis/<stamp> or latest): place its RDB as the server\'s dir/dbfilename for a restart; the server is --redis URL'
@@ -280,6 +297,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -s q -l quiet -
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand restore" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from config locks memory network queries help" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
@@ -291,10 +309,12 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from config locks memory network queries help" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from config locks memory network queries help" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from config locks memory network queries help" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from config locks memory network queries help" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from config locks memory network queries help" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from config locks memory network queries help" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from config locks memory network queries help" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from config locks memory network queries help" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from config locks memory network queries help" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from config locks memory network queries help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from config locks memory network queries help" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and not __fish_seen_subcommand_from config locks memory network queries help" -f -a "config" -d 'Size PostgreSQL and Redis memory together; plan, apply and roll back the settings'
@@ -318,12 +338,14 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_see
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from config" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from config" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from config" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from config" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from config" -l apply -d 'Apply the plan with ALTER SYSTEM and reload (a rollback file is written first)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from config" -l yes -d 'Do not ask (required with --apply or --rollback when stdin is not a terminal)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from config" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from config" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from config" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from config" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from config" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from config" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from config" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -l min-wait -d 'Only report waits at least this long (250ms, 5s, 1m)' -r
@@ -339,12 +361,14 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_see
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -l yes -d 'Act without the typed confirmation (required when stdin is not a terminal)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -l force -d 'Allow --cancel / --terminate of a session that blocks nobody'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from locks" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -l duration -d 'How long to sample (30s, 10m, 1h); Ctrl-C stops early and analyses what was sampled' -r
@@ -360,10 +384,12 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_see
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from memory" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from network" -l endpoint -d 'An HTTP(S) URL to time, besides the config\'s network.endpoints (repeatable)' -r
@@ -377,10 +403,12 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_see
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from network" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from network" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from network" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from network" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from network" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from network" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from network" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from network" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from network" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from network" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from network" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from queries" -l limit -d 'How many statements each top list shows' -r
@@ -396,10 +424,12 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_see
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from queries" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from queries" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from queries" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from queries" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from queries" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from queries" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from queries" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from queries" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from queries" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from queries" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from queries" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand diagnose; and __fish_seen_subcommand_from help" -f -a "config" -d 'Size PostgreSQL and Redis memory together; plan, apply and roll back the settings'
@@ -429,11 +459,13 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -l pg -d 'Postgre
 complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -l explain -d 'Also run EXPLAIN (ANALYZE, BUFFERS) once and say what costs the time and what would fix it'
 complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand bench" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and not __fish_seen_subcommand_from list show validate run schedule help" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
@@ -445,10 +477,12 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and not __fish_
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and not __fish_seen_subcommand_from list show validate run schedule help" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and not __fish_seen_subcommand_from list show validate run schedule help" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and not __fish_seen_subcommand_from list show validate run schedule help" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and not __fish_seen_subcommand_from list show validate run schedule help" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and not __fish_seen_subcommand_from list show validate run schedule help" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and not __fish_seen_subcommand_from list show validate run schedule help" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and not __fish_seen_subcommand_from list show validate run schedule help" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and not __fish_seen_subcommand_from list show validate run schedule help" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and not __fish_seen_subcommand_from list show validate run schedule help" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and not __fish_seen_subcommand_from list show validate run schedule help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and not __fish_seen_subcommand_from list show validate run schedule help" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and not __fish_seen_subcommand_from list show validate run schedule help" -f -a "list" -d 'The shipped and installed runbooks'
@@ -466,10 +500,12 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from list" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from list" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from list" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from list" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from list" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from list" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from list" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from show" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
@@ -481,10 +517,12 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from show" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from show" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from show" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from show" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from show" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from show" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from show" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from validate" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
@@ -496,10 +534,12 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from validate" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from validate" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from validate" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from validate" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from validate" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from validate" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from validate" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from validate" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from validate" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from validate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from validate" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from run" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
@@ -511,12 +551,14 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from run" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from run" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from run" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from run" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from run" -l dry-run -d 'Print the plan and run nothing'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from run" -l yes -d 'Run `confirm: true` steps without asking (needed when not on a terminal)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from run" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from run" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from run" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from run" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from run" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from run" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from schedule" -l print -d 'What to print' -r -f -a "cron\t'One crontab line'
@@ -530,10 +572,12 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from schedule" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from schedule" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from schedule" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from schedule" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from schedule" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from schedule" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from schedule" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from schedule" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from schedule" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from schedule" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from schedule" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand runbook; and __fish_seen_subcommand_from help" -f -a "list" -d 'The shipped and installed runbooks'
@@ -551,10 +595,12 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and not _
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and not __fish_seen_subcommand_from primary standby help" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and not __fish_seen_subcommand_from primary standby help" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and not __fish_seen_subcommand_from primary standby help" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and not __fish_seen_subcommand_from primary standby help" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and not __fish_seen_subcommand_from primary standby help" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and not __fish_seen_subcommand_from primary standby help" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and not __fish_seen_subcommand_from primary standby help" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and not __fish_seen_subcommand_from primary standby help" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and not __fish_seen_subcommand_from primary standby help" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and not __fish_seen_subcommand_from primary standby help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and not __fish_seen_subcommand_from primary standby help" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and not __fish_seen_subcommand_from primary standby help" -f -a "primary" -d 'Check and prepare this primary for a standby at ADDR (settings, role, pg_hba.conf, slot)'
@@ -573,6 +619,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fis
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from primary" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from primary" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from primary" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from primary" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from primary" -l rotate-password -d 'Give an existing role a new generated password'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from primary" -l restart -d 'Restart the server when a changed setting needs it (pg_ctl, or systemctl for a systemd unit)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from primary" -l yes -d 'Go ahead without asking (needed when not on a terminal)'
@@ -581,6 +628,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fis
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from primary" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from primary" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from primary" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from primary" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from primary" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from primary" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -l primary -d 'The primary, as HOST or HOST:PORT ([v6]:PORT); port 5432 by default' -r
@@ -599,12 +647,14 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fis
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -l start -d 'Start the standby (pg_ctl as the data directory\'s owner) and wait until it streams'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -l force -d 'Move a non-empty data directory aside (dated name) instead of refusing; nothing is deleted'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from standby" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica-setup; and __fish_seen_subcommand_from help" -f -a "primary" -d 'Check and prepare this primary for a standby at ADDR (settings, role, pg_hba.conf, slot)'
@@ -619,10 +669,12 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -f -a "status" -d 'On a primary: every standby and slot; on a standby: its WAL receiver and replay delay'
@@ -637,10 +689,12 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from status" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from status" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from status" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from status" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from status" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from status" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from status" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from status" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -l wait -d 'Seconds to wait for the server to leave recovery' -r
@@ -653,11 +707,13 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -l yes -d 'Go ahead without asking (needed when not on a terminal)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from help" -f -a "status" -d 'On a primary: every standby and slot; on a standby: its WAL receiver and replay delay'
@@ -672,10 +728,12 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -f -a "up" -d 'Create and start the sandbox (initdb + pg_ctl, redis-server) and print how to use it'
@@ -694,6 +752,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from up" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from up" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from up" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from up" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from up" -l demo-data -d 'Load a small schema shaped like the seeds\' (users_global, global_unique_invited_users, competitions_global) into database opsbook_demo and take a first backup of it'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from up" -l no-redis -d 'Do not start redis-server'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from up" -l ha -d 'Also start the HA engines on loopback: a single-node etcd, two Patroni-managed PostgreSQL nodes (leader + streaming replica), a Redis replica with three Sentinels, and HAProxy (pg_write / redis_write backends, stats page and socket); the config gains their `targets:`'
@@ -701,6 +760,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from up" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from up" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from up" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from up" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from up" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from up" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from env" -l dir -d 'Sandbox directory (default: $OPSBOOK_SANDBOX_DIR, else <tmp>/opsbook-sandbox-<uid>)' -r -F
@@ -713,10 +773,12 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from env" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from env" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from env" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from env" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from env" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from env" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from env" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from env" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from env" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from env" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from env" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from status" -l dir -d 'Sandbox directory (default: $OPSBOOK_SANDBOX_DIR, else <tmp>/opsbook-sandbox-<uid>)' -r -F
@@ -729,10 +791,12 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from status" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from status" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from status" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from status" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from status" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from status" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from status" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from status" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from down" -l dir -d 'Sandbox directory (default: $OPSBOOK_SANDBOX_DIR, else <tmp>/opsbook-sandbox-<uid>)' -r -F
@@ -745,10 +809,12 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from down" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from down" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from down" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from down" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from down" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from down" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from down" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from down" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from down" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from down" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from down" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and __fish_seen_subcommand_from help" -f -a "up" -d 'Create and start the sandbox (initdb + pg_ctl, redis-server) and print how to use it'
@@ -765,10 +831,12 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand config; and not __fish_s
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and not __fish_seen_subcommand_from show check help" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and not __fish_seen_subcommand_from show check help" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and not __fish_seen_subcommand_from show check help" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and not __fish_seen_subcommand_from show check help" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and not __fish_seen_subcommand_from show check help" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and not __fish_seen_subcommand_from show check help" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and not __fish_seen_subcommand_from show check help" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and not __fish_seen_subcommand_from show check help" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and not __fish_seen_subcommand_from show check help" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and not __fish_seen_subcommand_from show check help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and not __fish_seen_subcommand_from show check help" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and not __fish_seen_subcommand_from show check help" -f -a "show" -d 'Print the effective configuration (file, environment and flags applied; secrets masked)'
@@ -783,10 +851,12 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from show" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from show" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from show" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from show" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from show" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from show" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from show" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from check" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
@@ -798,10 +868,12 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from check" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from check" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from check" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from check" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from check" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from check" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from check" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from check" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from check" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print the effective configuration (file, environment and flags applied; secrets masked)'
@@ -816,11 +888,13 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -l pg -d 'P
 complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -l dynamic -d 'Complete runbook names and backup ids too, by calling opsbook at each TAB (bash, zsh, fish, elvish)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -l out -d 'The project directory to write man/, completions/ and dist/systemd/ under' -r -F
@@ -833,11 +907,13 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -l pg -d 'Post
 complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -l check -d 'Only compare; report the stale files and exit 2 when any differs'
 complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand generate" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand monitor" -l watch -d 'Take a snapshot every INTERVAL (30s, 1m, ...) until Ctrl-C or --count' -r
@@ -851,12 +927,14 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand monitor" -l pg -d 'Postg
 complete -c opsbook -n "__fish_opsbook_using_subcommand monitor" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand monitor" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand monitor" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand monitor" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand monitor" -l no-record -d 'Do not record this run\'s numbers (connection count, CPU counters) in the run history'
 complete -c opsbook -n "__fish_opsbook_using_subcommand monitor" -l no-notify -d 'Send no notification this run (findings and exit status are the same)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand monitor" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand monitor" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand monitor" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand monitor" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand monitor" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand monitor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand monitor" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand report" -l since -d 'How far back to look (7d, 30d, 90d, ...)' -r
@@ -870,10 +948,12 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand report" -l pg -d 'Postgr
 complete -c opsbook -n "__fish_opsbook_using_subcommand report" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand report" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand report" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand report" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand report" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand report" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand report" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand report" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand report" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand report" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand report" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and not __fish_seen_subcommand_from setup backup status help" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
@@ -885,10 +965,12 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and not __fish_see
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and not __fish_seen_subcommand_from setup backup status help" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and not __fish_seen_subcommand_from setup backup status help" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and not __fish_seen_subcommand_from setup backup status help" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and not __fish_seen_subcommand_from setup backup status help" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and not __fish_seen_subcommand_from setup backup status help" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and not __fish_seen_subcommand_from setup backup status help" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and not __fish_seen_subcommand_from setup backup status help" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and not __fish_seen_subcommand_from setup backup status help" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and not __fish_seen_subcommand_from setup backup status help" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and not __fish_seen_subcommand_from setup backup status help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and not __fish_seen_subcommand_from setup backup status help" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and not __fish_seen_subcommand_from setup backup status help" -f -a "setup" -d 'Write the pgBackRest stanza config, turn WAL archiving on (ALTER SYSTEM), create and check the stanza'
@@ -908,11 +990,13 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_su
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -l yes -d 'Go ahead without asking (needed when not on a terminal)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from setup" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from backup" -l stanza -d 'The pgBackRest stanza (default: config `pitr.stanza`, else main)' -r
@@ -929,10 +1013,12 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_su
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from backup" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from backup" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from backup" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from backup" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from backup" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from backup" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from backup" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from backup" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from backup" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from backup" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from backup" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from status" -l stanza -d 'The pgBackRest stanza (default: config `pitr.stanza`, else main)' -r
@@ -946,10 +1032,12 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_su
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from status" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from status" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from status" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from status" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from status" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from status" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from status" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from status" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand pitr; and __fish_seen_subcommand_from help" -f -a "setup" -d 'Write the pgBackRest stanza config, turn WAL archiving on (ALTER SYSTEM), create and check the stanza'
@@ -965,10 +1053,12 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and not __fish_
 complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and not __fish_seen_subcommand_from status help" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and not __fish_seen_subcommand_from status help" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and not __fish_seen_subcommand_from status help" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and not __fish_seen_subcommand_from status help" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and not __fish_seen_subcommand_from status help" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and not __fish_seen_subcommand_from status help" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and not __fish_seen_subcommand_from status help" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and not __fish_seen_subcommand_from status help" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and not __fish_seen_subcommand_from status help" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and not __fish_seen_subcommand_from status help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and not __fish_seen_subcommand_from status help" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and not __fish_seen_subcommand_from status help" -f -a "status" -d 'Every node\'s role, timeline, position and lag, what Patroni, the Sentinels and HAProxy say, and one verdict: do they all name the same primary?'
@@ -983,31 +1073,53 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and __fish_seen
 complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and __fish_seen_subcommand_from status" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and __fish_seen_subcommand_from status" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and __fish_seen_subcommand_from status" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and __fish_seen_subcommand_from status" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and __fish_seen_subcommand_from status" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and __fish_seen_subcommand_from status" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and __fish_seen_subcommand_from status" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and __fish_seen_subcommand_from status" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "status" -d 'Every node\'s role, timeline, position and lag, what Patroni, the Sentinels and HAProxy say, and one verdict: do they all name the same primary?'
 complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and not __fish_seen_subcommand_from discover help" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
-complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and not __fish_seen_subcommand_from discover help" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and not __fish_seen_subcommand_from list discover help" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and not __fish_seen_subcommand_from list discover help" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
 json\t'The opsbook.report/v1 JSON document'
 prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
 nagios\t'One Nagios/Icinga plugin line with perfdata'"
-complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and not __fish_seen_subcommand_from discover help" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
-complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and not __fish_seen_subcommand_from discover help" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
-complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and not __fish_seen_subcommand_from discover help" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
-complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and not __fish_seen_subcommand_from discover help" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
-complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and not __fish_seen_subcommand_from discover help" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
-complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and not __fish_seen_subcommand_from discover help" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
-complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and not __fish_seen_subcommand_from discover help" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
-complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and not __fish_seen_subcommand_from discover help" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
-complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and not __fish_seen_subcommand_from discover help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and not __fish_seen_subcommand_from discover help" -s V -l version -d 'Print version'
-complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and not __fish_seen_subcommand_from discover help" -f -a "discover" -d 'Print the members Patroni or a Sentinel knows as a `targets:` section to paste'
-complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and not __fish_seen_subcommand_from discover help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and not __fish_seen_subcommand_from list discover help" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and not __fish_seen_subcommand_from list discover help" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and not __fish_seen_subcommand_from list discover help" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and not __fish_seen_subcommand_from list discover help" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and not __fish_seen_subcommand_from list discover help" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and not __fish_seen_subcommand_from list discover help" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and not __fish_seen_subcommand_from list discover help" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
+complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and not __fish_seen_subcommand_from list discover help" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and not __fish_seen_subcommand_from list discover help" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and not __fish_seen_subcommand_from list discover help" -l all -d 'Run against every inventory target, concurrently, as one report'
+complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and not __fish_seen_subcommand_from list discover help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and not __fish_seen_subcommand_from list discover help" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and not __fish_seen_subcommand_from list discover help" -f -a "list" -d 'Every target (name, kind, address with secrets masked, groups, Patroni API) and group'
+complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and not __fish_seen_subcommand_from list discover help" -f -a "discover" -d 'Print the members Patroni or a Sentinel knows as a `targets:` section to paste'
+complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and not __fish_seen_subcommand_from list discover help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from list" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from list" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
+json\t'The opsbook.report/v1 JSON document'
+prometheus\t'Prometheus text exposition (for node_exporter\'s textfile collector)'
+nagios\t'One Nagios/Icinga plugin line with perfdata'"
+complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from list" -l pg -d 'PostgreSQL URL (default: $DATABASE_URL, config postgres.url, then the libpq PG* environment)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from list" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from list" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from list" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from list" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
+complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
+complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from list" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from list" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from list" -l all -d 'Run against every inventory target, concurrently, as one report'
+complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from discover" -l from -d 'A target of the config: a PostgreSQL target with `patroni:`, or a Sentinel' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from discover" -l patroni -d 'A Patroni REST API (http://host:8008), without a config' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from discover" -l sentinel -d 'A Sentinel (redis://host:26379), without a config; needs --master' -r
@@ -1023,12 +1135,15 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen
 complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from discover" -l redis -d 'Redis URL (default: $REDIS_URL, config redis.url, then redis://127.0.0.1:6379)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from discover" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from discover" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
+complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from discover" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from discover" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from discover" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from discover" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from discover" -l wide -d 'Show every column of every table and whole summaries, whatever the terminal\'s width'
+complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from discover" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from discover" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from discover" -s V -l version -d 'Print version'
+complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from help" -f -a "list" -d 'Every target (name, kind, address with secrets masked, groups, Patroni API) and group'
 complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from help" -f -a "discover" -d 'Print the members Patroni or a Sentinel knows as a `targets:` section to paste'
 complete -c opsbook -n "__fish_opsbook_using_subcommand targets; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report pitr cluster targets help" -f -a "check" -d 'Run a checklist (the morning runbook, as one report)'
@@ -1047,7 +1162,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_see
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report pitr cluster targets help" -f -a "report" -d 'Show the run history\'s trends as sparklines, or write them as a self-contained HTML page'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report pitr cluster targets help" -f -a "pitr" -d 'Set up, back up and check point-in-time recovery through pgBackRest'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report pitr cluster targets help" -f -a "cluster" -d 'Who is primary across the HA stack: every node, Patroni, the Sentinels and HAProxy'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report pitr cluster targets help" -f -a "targets" -d 'Work with the inventory of targets (`targets:` in the config)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report pitr cluster targets help" -f -a "targets" -d 'Work with the inventory of targets (`targets:` in the config) that --target and --all select'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and not __fish_seen_subcommand_from check backup restore diagnose bench runbook replica-setup replica sandbox config completions generate monitor report pitr cluster targets help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from check" -f -a "morning" -d 'The morning checklist: PostgreSQL, Redis, last night\'s backup, services, journal, host'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from check" -f -a "health" -d 'The seeds\' /health endpoint as a check: PostgreSQL, Redis, RQ queues, app health URLs'
@@ -1080,4 +1195,5 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_su
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from pitr" -f -a "backup" -d 'Take a pgBackRest backup (full, diff or incr) and show the stanza\'s backups'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from pitr" -f -a "status" -d 'Show the backups, the archived WAL range and the server\'s archiver (pg_stat_archiver)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "status" -d 'Every node\'s role, timeline, position and lag, what Patroni, the Sentinels and HAProxy say, and one verdict: do they all name the same primary?'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from targets" -f -a "list" -d 'Every target (name, kind, address with secrets masked, groups, Patroni API) and group'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from targets" -f -a "discover" -d 'Print the members Patroni or a Sentinel knows as a `targets:` section to paste'
