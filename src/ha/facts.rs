@@ -441,7 +441,9 @@ fn sentinel_finding(master: &str, nodes: &[&Node<SentinelFacts>], configured: u6
             (!f.ckquorum.ok).then(|| format!("{}: {}", n.name, f.ckquorum.message))
         })
         .collect();
-    let below_quorum = quorum.is_none_or(|q| answering < q);
+    // The unselected configured Sentinels are not counted as lost (CKQUORUM on the answering
+    // ones asks them).
+    let below_quorum = quorum.is_none_or(|q| configured.saturating_sub(down.len() as u64) < q);
     let odd_view = known.iter().any(|k| *k != configured);
     let status = if answering == 0 || below_quorum || !failing.is_empty() {
         Status::Critical
