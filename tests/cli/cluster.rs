@@ -4,16 +4,14 @@
 //! holds the HA lock exclusively and restores the Sentinel before it lets go; the others
 //! hold it shared. Without the engines installed, those tests skip, saying why.
 
-use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 use opsbook::config::targets::{Target, Targets};
 use opsbook::sandbox::Sandbox;
 use serde_json::Value;
 
-use super::harness::{closed_port, ha_sandbox, opsbook, Run, Scratch};
+use super::harness::{closed_port, ha_sandbox, opsbook, Run, Scratch, HA_LOCK as HA};
 
-static HA: RwLock<()> = RwLock::new(());
 
 fn status(sb: &Sandbox) -> (Run, Value) {
     let run = opsbook(&["cluster", "status"])

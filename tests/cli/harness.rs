@@ -136,6 +136,11 @@ pub fn exclusive() -> RwLockWriteGuard<'static, ()> {
     CLUSTER.write().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The HA sandbox's lock: a test that changes the HA stack (points a Sentinel elsewhere,
+/// pauses Patroni) takes it exclusively and restores the stack before it lets go; every other
+/// test of the HA sandbox takes it shared.
+pub static HA_LOCK: RwLock<()> = RwLock::new(());
+
 /// A scratch directory removed on drop.
 pub struct Scratch(pub PathBuf);
 
