@@ -15,7 +15,9 @@ use std::time::{Duration, UNIX_EPOCH};
 use serde::Serialize;
 
 use super::findings::verdict_finding;
-use super::observe::{observe_with, Budget, Node, Observation, PatroniFacts, SentinelFacts, Sessions};
+use super::observe::{
+    observe_with, Budget, Node, Observation, PatroniFacts, SentinelFacts, Sessions,
+};
 use super::verdict::{verdict, Verdict};
 use crate::clients::patroni::{HistoryEntry, Patroni};
 use crate::config::targets::{Target, Targets};
@@ -103,10 +105,8 @@ pub async fn gather(
     };
     if let Some(tl) = timeline {
         let key = timeline_key(run.command, scope.as_deref().unwrap_or("postgres"));
-        let mut history = History::load_or_warn(
-            run.state_dir,
-            "timeline changes are not compared this run",
-        );
+        let mut history =
+            History::load_or_warn(run.state_dir, "timeline changes are not compared this run");
         let previous = history
             .previous(&key)
             .map(|(at, v)| (at, v as i64))
@@ -305,10 +305,10 @@ fn short_time(ts: &str) -> String {
 }
 
 fn switch_line(e: &HistoryEntry) -> String {
-    let when = e
-        .timestamp
-        .as_deref()
-        .map_or_else(|| "at an unrecorded time".into(), |t| format!("at {}", short_time(t)));
+    let when = e.timestamp.as_deref().map_or_else(
+        || "at an unrecorded time".into(),
+        |t| format!("at {}", short_time(t)),
+    );
     let leader = e
         .new_leader
         .as_deref()
@@ -319,7 +319,11 @@ fn switch_line(e: &HistoryEntry) -> String {
     } else {
         format!(" ({})", e.reason)
     };
-    format!("timeline {} -> {} {when}{leader}{reason}", e.timeline, e.timeline + 1)
+    format!(
+        "timeline {} -> {} {when}{leader}{reason}",
+        e.timeline,
+        e.timeline + 1
+    )
 }
 
 fn at(secs: i64) -> String {
@@ -428,7 +432,11 @@ fn sentinel_finding(master: &str, nodes: &[&Node<SentinelFacts>], configured: u6
         .map(|n| n.name.as_str())
         .collect();
     let answering = up.len() as u64;
-    let subject = if master.is_empty() { "sentinels" } else { master };
+    let subject = if master.is_empty() {
+        "sentinels"
+    } else {
+        master
+    };
     let quorum = up.iter().filter_map(|f| f.quorum).max();
     let known: Vec<u64> = up
         .iter()

@@ -98,16 +98,15 @@ fn a_timeline_that_went_back_is_named() {
 
 #[test]
 fn since_keeps_the_switches_between_the_runs() {
-    let all = vec![
-        entry(1, "a", "x"),
-        entry(2, "b", "y"),
-        entry(3, "c", "z"),
-    ];
+    let all = vec![entry(1, "a", "x"), entry(2, "b", "y"), entry(3, "c", "z")];
     let tl = |v: Vec<HistoryEntry>| v.iter().map(|e| e.timeline).collect::<Vec<_>>();
     assert_eq!(tl(since(all.clone(), Some(2), 4)), [2, 3]);
     assert_eq!(tl(since(all.clone(), Some(4), 4)), Vec::<u64>::new());
     assert_eq!(tl(since(all.clone(), None, 4)), [3]);
-    assert_eq!(short_time("2026-12-05T03:12:45.987654+00:00"), "2026-12-05T03:12:45+00:00");
+    assert_eq!(
+        short_time("2026-12-05T03:12:45.987654+00:00"),
+        "2026-12-05T03:12:45+00:00"
+    );
     assert_eq!(short_time("2026-12-05T03:12:45Z"), "2026-12-05T03:12:45Z");
 }
 
@@ -161,7 +160,11 @@ fn inventory(names: &[&str]) -> Targets {
 #[test]
 fn sentinels_at_full_strength_are_ok() {
     let inv = inventory(&["s1", "s2", "s3"]);
-    let nodes = [sentinel("s1", 2, true), sentinel("s2", 2, true), sentinel("s3", 2, true)];
+    let nodes = [
+        sentinel("s1", 2, true),
+        sentinel("s2", 2, true),
+        sentinel("s3", 2, true),
+    ];
     let f = sentinel_facts(&nodes, &inv);
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].status, Status::Ok, "{:?}", f[0]);
@@ -175,25 +178,48 @@ fn sentinels_at_full_strength_are_ok() {
 #[test]
 fn one_sentinel_down_is_a_warning_two_are_critical() {
     let inv = inventory(&["s1", "s2", "s3"]);
-    let f = sentinel_facts(&[sentinel("s1", 2, true), sentinel("s2", 2, true), down("s3")], &inv);
+    let f = sentinel_facts(
+        &[sentinel("s1", 2, true), sentinel("s2", 2, true), down("s3")],
+        &inv,
+    );
     assert_eq!(f[0].status, Status::Warning, "{:?}", f[0]);
-    assert!(f[0].detail.iter().any(|l| l == "not answering: s3"), "{:?}", f[0]);
+    assert!(
+        f[0].detail.iter().any(|l| l == "not answering: s3"),
+        "{:?}",
+        f[0]
+    );
 
     let f = sentinel_facts(&[sentinel("s1", 2, false), down("s2"), down("s3")], &inv);
     assert_eq!(f[0].status, Status::Critical, "{:?}", f[0]);
-    assert!(f[0].summary.starts_with("1 of 3 Sentinel(s) answer"), "{}", f[0].summary);
+    assert!(
+        f[0].summary.starts_with("1 of 3 Sentinel(s) answer"),
+        "{}",
+        f[0].summary
+    );
 }
 
 #[test]
 fn a_sentinel_that_knows_a_stale_peer_is_a_warning() {
     let inv = inventory(&["s1", "s2", "s3"]);
     let f = sentinel_facts(
-        &[sentinel("s1", 3, true), sentinel("s2", 2, true), sentinel("s3", 2, true)],
+        &[
+            sentinel("s1", 3, true),
+            sentinel("s2", 2, true),
+            sentinel("s3", 2, true),
+        ],
         &inv,
     );
     assert_eq!(f[0].status, Status::Warning, "{:?}", f[0]);
-    assert!(f[0].summary.contains("they know 3 to 4"), "{}", f[0].summary);
-    assert!(f[0].hint.as_deref().unwrap_or("").contains("SENTINEL RESET mymaster"));
+    assert!(
+        f[0].summary.contains("they know 3 to 4"),
+        "{}",
+        f[0].summary
+    );
+    assert!(f[0]
+        .hint
+        .as_deref()
+        .unwrap_or("")
+        .contains("SENTINEL RESET mymaster"));
 }
 
 #[test]
@@ -201,5 +227,7 @@ fn selecting_one_sentinel_compares_with_the_configured_count() {
     let inv = inventory(&["s1", "s2", "s3"]);
     let f = sentinel_facts(&[sentinel("s1", 2, true)], &inv);
     assert_eq!(f[0].status, Status::Ok, "{:?}", f[0]);
-    assert!(f[0].summary.starts_with("1 of 1 Sentinel(s) answer for mymaster (3 configured)"));
+    assert!(f[0]
+        .summary
+        .starts_with("1 of 1 Sentinel(s) answer for mymaster (3 configured)"));
 }

@@ -67,7 +67,10 @@ impl ProbeOptions {
 
     /// The table as an operator reads it: `public.opsbook_heartbeat`.
     pub fn shown_table(&self) -> String {
-        format!("{}.{TABLE}", crate::sql::quote_ident_if_needed(&self.schema))
+        format!(
+            "{}.{TABLE}",
+            crate::sql::quote_ident_if_needed(&self.schema)
+        )
     }
 
     pub fn key(&self) -> String {
@@ -162,7 +165,11 @@ struct Outcome {
 }
 
 impl Outcome {
-    fn findings(self, (warning, critical): (Option<f64>, Option<f64>), wait: Duration) -> Vec<Finding> {
+    fn findings(
+        self,
+        (warning, critical): (Option<f64>, Option<f64>),
+        wait: Duration,
+    ) -> Vec<Finding> {
         let mut out = Vec::new();
         match &self.write {
             Ok((node, ms)) => {
@@ -185,7 +192,11 @@ impl Outcome {
             Err((node, why)) => {
                 let f = Finding::new(
                     WRITE,
-                    if node.is_some() { Status::Critical } else { Status::Unknown },
+                    if node.is_some() {
+                        Status::Critical
+                    } else {
+                        Status::Unknown
+                    },
                     format!("{} heartbeat not written: {why}", self.engine),
                 );
                 out.push(match node {
@@ -345,7 +356,12 @@ async fn postgres(
             write_ms: ms,
             replica_delay: delays
                 .iter()
-                .map(|(n, r)| (n.clone(), r.as_ref().ok().copied().flatten().map(|d| d.as_secs_f64())))
+                .map(|(n, r)| {
+                    (
+                        n.clone(),
+                        r.as_ref().ok().copied().flatten().map(|d| d.as_secs_f64()),
+                    )
+                })
                 .collect(),
         }),
         replicas: delays,
@@ -506,7 +522,12 @@ async fn redis(
             write_ms: ms,
             replica_delay: delays
                 .iter()
-                .map(|(n, r)| (n.clone(), r.as_ref().ok().copied().flatten().map(|d| d.as_secs_f64())))
+                .map(|(n, r)| {
+                    (
+                        n.clone(),
+                        r.as_ref().ok().copied().flatten().map(|d| d.as_secs_f64()),
+                    )
+                })
                 .collect(),
         }),
         replicas: delays,
@@ -574,7 +595,10 @@ mod tests {
                 (DELAY, Some("cache-d"), Status::Unknown),
             ]
         );
-        assert_eq!(f[1].summary, "saw the Redis heartbeat 3.0 ms after the write");
+        assert_eq!(
+            f[1].summary,
+            "saw the Redis heartbeat 3.0 ms after the write"
+        );
         assert_eq!(f[1].value.as_f64(), Some(3.0));
         assert_eq!(f[1].thresholds.map(|t| t.warning), Some(Some(5000.0)));
     }

@@ -25,7 +25,10 @@ fn morning(sb: &Sandbox, state: &Scratch, args: &[&str]) -> (Run, Value) {
 }
 
 fn summary(v: &Value, id: &str) -> String {
-    Run::one(v, id)["summary"].as_str().unwrap_or_default().to_string()
+    Run::one(v, id)["summary"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// The exit status the findings call for: the worst by severity (ok < warning < unknown <
@@ -152,9 +155,7 @@ fn check_morning_all_names_every_node_and_reports_the_ha_facts() {
     let (run, v) = morning(sb, &state, &["--target", "postgres"]);
     let f = Run::one(&v, "cluster.timeline");
     assert_eq!(f["status"], "warning", "{run}");
-    let when = opsbook::timefmt::rfc3339(
-        std::time::UNIX_EPOCH + Duration::from_secs(at as u64),
-    );
+    let when = opsbook::timefmt::rfc3339(std::time::UNIX_EPOCH + Duration::from_secs(at as u64));
     assert_eq!(
         f["summary"],
         format!(
@@ -226,7 +227,10 @@ fn patroni_paused_is_a_warning_with_the_way_out() {
         "Patroni cluster opsbook is PAUSED (maintenance mode): no automatic failover"
     );
     assert!(
-        f["hint"].as_str().unwrap_or_default().contains("resume opsbook"),
+        f["hint"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("resume opsbook"),
         "{f:#}"
     );
     assert!(run.code >= 1, "{run}");

@@ -12,7 +12,6 @@ use serde_json::Value;
 
 use super::harness::{closed_port, ha_sandbox, opsbook, Run, Scratch, HA_LOCK as HA};
 
-
 fn status(sb: &Sandbox) -> (Run, Value) {
     let run = opsbook(&["cluster", "status"])
         .config(sb.config_path())

@@ -62,9 +62,15 @@ fn every_replica_shows_the_heartbeat_with_its_delay() {
     let data = &v["data"]["probe"];
     assert_eq!(data["postgres"]["written_on"], "pg-a", "{data:#}");
     assert_eq!(data["postgres"]["object"], "public.opsbook_heartbeat");
-    assert!(data["postgres"]["replica_delay"]["pg-b"].is_f64(), "{data:#}");
+    assert!(
+        data["postgres"]["replica_delay"]["pg-b"].is_f64(),
+        "{data:#}"
+    );
     assert_eq!(data["redis"]["written_on"], "cache-a");
-    assert!(data["redis"]["replica_delay"]["cache-b"].is_f64(), "{data:#}");
+    assert!(
+        data["redis"]["replica_delay"]["cache-b"].is_f64(),
+        "{data:#}"
+    );
 
     // The row is on the replica too: read it there.
     let h = sb.ha().expect("HA state");

@@ -43,7 +43,7 @@ pub enum ClusterCommand {
     #[command(after_help = format!("{}{}{}", "Examples:\n  opsbook cluster status\n  opsbook cluster status --only postgres --format json\n  opsbook cluster status --probe-writes --heartbeat-schema ops\n\n\
 Reads the config's `targets:` (see commands/targets.md); `opsbook sandbox up --ha` writes one.\n\n", STATUS_FINDING_IDS.help(), "\n\
 Exit status: 0 OK (every source agrees), 1 WARNING (lag, Patroni paused or pending restart),\n\
-2 CRITICAL (the sources disagree, or one is unreachable), 3 UNKNOWN (no targets). See commands/cluster.md."))]
+2 CRITICAL (the sources disagree, one is unreachable, or a --probe-writes heartbeat\nfailed or did not show in time), 3 UNKNOWN (no targets). See commands/cluster.md."))]
     Status(StatusArgs),
 }
 
@@ -58,7 +58,12 @@ pub struct StatusArgs {
     pub probe_writes: bool,
 
     /// The schema of the heartbeat table (it must exist)
-    #[arg(long, value_name = "SCHEMA", default_value = "public", requires = "probe_writes")]
+    #[arg(
+        long,
+        value_name = "SCHEMA",
+        default_value = "public",
+        requires = "probe_writes"
+    )]
     pub heartbeat_schema: String,
 }
 
@@ -107,8 +112,12 @@ pub async fn run(args: &ClusterArgs, ctx: &Ctx) -> anyhow::Result<Report> {
                 eprintln!("cluster status --probe-writes: {step}");
             }
         }
-        let phase = crate::progress::Phase::start(&ctx.output, "waiting for every replica to show the heartbeat");
-        let (found, probed) = probe::run(&selected, &o, &v, budget, &opts, &ctx.config.thresholds).await;
+        let phase = crate::progress::Phase::start(
+            &ctx.output,
+            "waiting for every replica to show the heartbeat",
+        );
+        let (found, probed) =
+            probe::run(&selected, &o, &v, budget, &opts, &ctx.config.thresholds).await;
         phase.finish();
         report.extend(found);
         data["probe"] = serde_json::to_value(&probed)?;
