@@ -231,3 +231,58 @@ fn selecting_one_sentinel_compares_with_the_configured_count() {
         .summary
         .starts_with("1 of 1 Sentinel(s) answer for mymaster (3 configured)"));
 }
+
+fn patroni_node(cluster: &str) -> Node<PatroniFacts> {
+    Node {
+        name: "pg-a".into(),
+        address: "127.0.0.1:8008".into(),
+        facts: Ok(PatroniFacts {
+            cluster: serde_json::from_str(cluster).expect("a /cluster document"),
+            node: None,
+        }),
+    }
+}
+
+#[test]
+fn pending_restart_names_the_members_and_pause_is_a_warning() {
+    let n = patroni_node(
+        r#"{"members": [
+            {"name": "pg-a", "role": "leader", "state": "running", "timeline": 4, "pending_restart": true},
+            {"name": "pg-b", "role": "replica", "state": "streaming", "timeline": 4, "lag": 0},
+            {"name": "pg-c", "role": "replica", "state": "streaming", "timeline": 4, "lag": 0, "pending_restart": true}
+        ], "pause": true}"#,
+    );
+    let f = patroni_facts(n.facts.as_ref().ok().map(|f| (&n, f)));
+    assert_eq!(f.len(), 2);
+    assert_eq!((f[0].id.as_str(), f[0].status), (PAUSED, Status::Warning));
+    // no /patroni answer: the scope is the API's target name
+    assert_eq!(f[0].subject.as_deref(), Some("pg-a"));
+    assert_eq!(
+        (f[1].id.as_str(), f[1].status),
+        (PENDING_RESTART, Status::Warning)
+    );
+    assert_eq!(
+        f[1].summary,
+        "2 of 3 member(s) wait for a restart to apply changed settings: pg-a, pg-c"
+    );
+    assert!(f[1]
+        .hint
+        .as_deref()
+        .unwrap_or("")
+        .contains("patronictl restart pg-a pg-a pg-c"));
+
+    let none = patroni_facts(None);
+    assert!(none.iter().all(|f| f.status == Status::Unknown));
+}
+
+#[test]
+fn the_timeline_is_the_primarys_else_the_leaders() {
+    let n = patroni_node(
+        r#"{"members": [{"name": "pg-a", "role": "leader", "state": "running", "timeline": 7}]}"#,
+    );
+    let o = Observation::default();
+    let v = verdict(&o);
+    let facts = n.facts.as_ref().ok();
+    assert_eq!(current_timeline(&o, &v, facts), Some(7));
+    assert_eq!(current_timeline(&o, &v, None), None);
+}
