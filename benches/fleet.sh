@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Times `opsbook check morning --target ONE` against `check morning --all` over a 6-target
-# inventory (2 PostgreSQL, 2 Redis, 3 Sentinels counted as one group) side by side in one
-# hyperfine run, and prints the ratio. Goal: 6 targets within 2x of 1 (concurrency, not a sum).
+# Times `opsbook check morning --target ONE` against the same check over the stack (a group of
+# 2 PostgreSQL, 2 Redis and the 3 Sentinels) and over `--all` (with `sandbox up --ha`, also its
+# HAProxy) side by side in one hyperfine run, and prints the ratios. Goal: the stack within 2x
+# of one target (concurrency, not a sum). With Patroni and Sentinels selected, every run also
+# carries the HA facts (cluster.*: verdict, paused, pending restart, timeline, Sentinels).
 #   bash benches/fleet.sh                        # needs hyperfine, redis-sentinel (apt-get install)
 #   BIN=target/debug/opsbook bash benches/fleet.sh   # an existing binary instead of a release build
 # With `opsbook sandbox up --ha` available, its sandbox and the `targets:` it writes are used;
@@ -83,16 +85,28 @@ N=$("$BIN" --config "$CONFIG" targets list --format json | python3 -c '
 import collections, json, sys
 kinds = collections.Counter(t["kind"] for t in json.load(sys.stdin)["data"]["targets"] if t["kind"] != "group")
 print(", ".join(f"{n} {k}" for k, n in sorted(kinds.items())))')
-echo "inventory: $N targets ($CONFIG); one target: $ONE" >&2
+# The stack as one group: every PostgreSQL, Redis and Sentinel target (not HAProxy).
+STACK=$("$BIN" --config "$CONFIG" targets list --format json | python3 -c '
+import json, sys
+print(", ".join(t["name"] for t in json.load(sys.stdin)["data"]["targets"] if t["kind"] in ("postgres", "redis", "sentinel")))')
+BENCH=$DIR/bench.yaml
+cp "$CONFIG" "$BENCH"
+printf '  bench-stack:\n    kind: group\n    members: [%s]\n' "$STACK" >> "$BENCH"
+chmod 600 "$BENCH"
+CONFIG=$BENCH
+echo "inventory: $N targets ($CONFIG); one target: $ONE; the stack: $STACK" >&2
 hyperfine --warmup 3 --runs "${RUNS:-30}" -N --ignore-failure \
   --export-json "$DIR/result.json" \
   -n "check morning --target $ONE" "$BIN --config $CONFIG check morning --no-record --format json --target $ONE" \
+  -n "check morning --target bench-stack" "$BIN --config $CONFIG check morning --no-record --format json --target bench-stack" \
   -n "check morning --all ($N)" "$BIN --config $CONFIG check morning --no-record --format json --all"
-python3 - "$DIR/result.json" "$N" <<'PY'
+python3 - "$DIR/result.json" "$N" "$STACK" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
-one, all_ = r[0], r[1]
-ratio = all_["median"] / one["median"]
-print(f"1 target median {one['median']*1000:.1f} ms, --all ({sys.argv[2]}) median "
-      f"{all_['median']*1000:.1f} ms, ratio {ratio:.2f}x (goal: within 2x)")
+one, stack, all_ = r[0], r[1], r[2]
+ms = lambda x: x["median"] * 1000
+print(f"1 target median {ms(one):.1f} ms; the stack ({len(sys.argv[3].split(', '))} targets: "
+      f"{sys.argv[3]}) median {ms(stack):.1f} ms, ratio {stack['median'] / one['median']:.2f}x "
+      f"(goal: within 2x); --all ({sys.argv[2]}) median {ms(all_):.1f} ms, ratio "
+      f"{all_['median'] / one['median']:.2f}x")
 PY

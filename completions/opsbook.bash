@@ -1338,13 +1338,17 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__cluster__subcmd__status)
-            opts="-q -v -h -V --only --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
+            opts="-q -v -h -V --only --probe-writes --heartbeat-schema --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --only)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --heartbeat-schema)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

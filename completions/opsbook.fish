@@ -1071,6 +1071,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and not __fish_
 complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and not __fish_seen_subcommand_from status help" -f -a "status" -d 'Every node\'s role, timeline, position and lag, what Patroni, the Sentinels and HAProxy say, and one verdict: do they all name the same primary?'
 complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and not __fish_seen_subcommand_from status help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and __fish_seen_subcommand_from status" -l only -d 'Only these targets: a name or group of the config\'s `targets:` (default: all)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and __fish_seen_subcommand_from status" -l heartbeat-schema -d 'The schema of the heartbeat table (it must exist)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and __fish_seen_subcommand_from status" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
 complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and __fish_seen_subcommand_from status" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
 json\t'The opsbook.report/v1 JSON document'
@@ -1081,6 +1082,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and __fish_seen
 complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and __fish_seen_subcommand_from status" -l timeout -d 'Seconds allowed to connect to a server and for each statement (default: the config\'s 5 s / 10 s)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and __fish_seen_subcommand_from status" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
 complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and __fish_seen_subcommand_from status" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and __fish_seen_subcommand_from status" -l probe-writes -d 'Write a heartbeat on the primary (a row in SCHEMA.opsbook_heartbeat, the table created if missing) and on the Redis master (key opsbook:heartbeat:HOST), and time when each replica shows it'
 complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and __fish_seen_subcommand_from status" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand cluster; and __fish_seen_subcommand_from status" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'

@@ -317,6 +317,23 @@ impl Command {
     }
 }
 
+impl Command {
+    /// Whether a fanned-out run of the command adds the HA facts (`ha::facts`: Patroni paused,
+    /// pending restart, the timeline since the previous run, Sentinels and quorum, the
+    /// verdict), and whether it records the timeline (not with `--no-record`).
+    pub fn ha_facts(&self) -> Option<bool> {
+        match self {
+            Command::Check(a) => match &a.which {
+                CheckCommand::Morning(m) => Some(!m.no_record),
+                CheckCommand::Night(n) => Some(!n.no_record),
+                _ => None,
+            },
+            Command::Monitor(m) => Some(!m.no_record),
+            _ => None,
+        }
+    }
+}
+
 /// The one way from the clap tree to the command: as typed, or with `--target`/`--all`
 /// through the fan-out (`fleet`), by the command's [`Command::fleet_mode`].
 pub async fn dispatch(command: &Command, ctx: &Ctx) -> anyhow::Result<Report> {
@@ -326,7 +343,10 @@ pub async fn dispatch(command: &Command, ctx: &Ctx) -> anyhow::Result<Report> {
     let name = command.name();
     match command.fleet_mode() {
         fleet::Mode::Each { extra } => {
-            let plan = fleet::Plan::each(ctx, extra)?;
+            let mut plan = fleet::Plan::each(ctx, extra)?;
+            if let Some(record) = command.ha_facts() {
+                plan = plan.with_ha_facts(ctx, record)?;
+            }
             let mut report = plan.run(ctx, &name, |c| run_command(command, c))?;
             if let Command::Monitor(a) = command {
                 monitor::notify_merged(a, ctx, &mut report).await?;

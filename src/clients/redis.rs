@@ -320,6 +320,20 @@ pub const GET_LIMIT: usize = 1024;
 const SCAN_COUNT: u64 = 1000;
 
 impl RedisClient {
+    /// SET KEY VALUE EX SECONDS (the heartbeat of `cluster status --probe-writes`).
+    pub async fn set_ex(&self, key: &str, value: &str, secs: u64) -> anyhow::Result<()> {
+        let mut conn = self.conn.clone();
+        let _: () = redis::cmd("SET")
+            .arg(key)
+            .arg(value)
+            .arg("EX")
+            .arg(secs)
+            .query_async(&mut conn)
+            .await
+            .with_context(|| format!("SET {key} on {}", self.url_masked))?;
+        Ok(())
+    }
+
     /// LLEN KEY (0 when the key does not exist).
     pub async fn llen(&self, key: &str) -> anyhow::Result<u64> {
         let mut conn = self.conn.clone();

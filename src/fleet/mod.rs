@@ -11,17 +11,24 @@
 //!
 //! A command that acts ([`Mode::One`]) takes ONE PostgreSQL or Redis target as its connection
 //! and refuses `--all` and groups.
+//!
+//! `check morning|night` and `monitor` also ask for the HA facts ([`Plan::with_ha_facts`],
+//! `crate::ha::facts`) when the selection has an HA engine (a Patroni API, a Sentinel): one
+//! more part, run beside the others, whose findings (`cluster.*`) are about the whole stack
+//! and carry no target; its data is `data.cluster`.
 
 pub mod merge;
 pub mod parts;
 pub mod reach;
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::bail;
 
 use crate::config::targets::{self, Target};
 use crate::context::{Ctx, Scope, OUT_OF_SCOPE};
+use crate::ha::facts::{self as ha_facts, RunOf};
 use crate::report::{Finding, FindingIds, Report, Status};
 use merge::Piece;
 use parts::Part;
@@ -160,12 +167,23 @@ struct Unit {
     work: Work,
 }
 
+/// The HA facts part of a fanned-out run: the selected targets, observed as `cluster status`
+/// observes them.
+struct HaPart {
+    selected: targets::Targets,
+    inventory: targets::Targets,
+    budget: crate::ha::Budget,
+    state_dir: PathBuf,
+    record: bool,
+}
+
 /// The parts of a fanned-out run of one command: built first (each owns its context), then
 /// run with [`Plan::run`].
 pub struct Plan {
     units: Vec<Unit>,
     deadline: Duration,
     connect: Duration,
+    ha: Option<HaPart>,
 }
 
 impl Plan {
@@ -212,7 +230,36 @@ impl Plan {
             units,
             deadline: ctx.probe_timeout() + t.connect + extra,
             connect: t.connect,
+            ha: None,
         })
+    }
+
+    /// Add the HA facts (`crate::ha::facts`) when the selection has a Patroni-managed node or
+    /// a Sentinel; `record`: the primary's timeline goes into the run history (the next run
+    /// of the same command compares with it).
+    pub fn with_ha_facts(mut self, ctx: &Ctx, record: bool) -> anyhow::Result<Plan> {
+        let chosen = targets::select(
+            &ctx.config.targets,
+            ctx.overrides.target.as_deref(),
+            ctx.overrides.all,
+        )?;
+        if !ha_facts::has_engine(chosen.iter().map(|(_, t)| *t)) {
+            return Ok(self);
+        }
+        self.ha = Some(HaPart {
+            selected: chosen
+                .into_iter()
+                .map(|(n, t)| (n.to_string(), t.clone()))
+                .collect(),
+            inventory: ctx.config.targets.clone(),
+            budget: crate::ha::Budget {
+                timeouts: ctx.timeouts(),
+                per_node: ctx.probe_timeout(),
+            },
+            state_dir: ctx.state_dir(),
+            record,
+        });
+        Ok(self)
     }
 
     /// How many targets the plan covers (the host's part not counted).
@@ -237,30 +284,64 @@ impl Plan {
         let next = AtomicUsize::new(0);
         let slots: Vec<Mutex<Option<Piece>>> =
             self.units.iter().map(|_| Mutex::new(None)).collect();
+        let ha_slot: Mutex<Option<(Vec<Finding>, serde_json::Value)>> = Mutex::new(None);
         let workers = self.units.len().clamp(1, CONCURRENCY);
+        // The HA facts borrow the targets' sessions, whose connection tasks live on the
+        // runtime of the thread that opened them: every thread keeps driving its runtime
+        // until all threads are done, so a lent session answers whichever thread asks.
+        let threads = workers + usize::from(self.ha.is_some());
+        let all_done = tokio::sync::Barrier::new(threads);
+        let runtime = || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+        };
         std::thread::scope(|scope| -> anyhow::Result<()> {
-            let mut handles = Vec::with_capacity(workers);
+            let mut handles = Vec::with_capacity(threads);
             for i in 0..workers {
-                let (next, slots, run) = (&next, &slots, &run);
+                let (next, slots, run, all_done) = (&next, &slots, &run, &all_done);
                 let h = std::thread::Builder::new()
                     .name(format!("opsbook-target-{i}"))
                     .stack_size(STACK)
                     .spawn_scoped(scope, move || -> anyhow::Result<()> {
-                        let rt = tokio::runtime::Builder::new_current_thread()
-                            .enable_all()
-                            .build()?;
+                        let rt = runtime()?;
                         loop {
                             let at = next.fetch_add(1, Ordering::Relaxed);
                             let Some(unit) = self.units.get(at) else {
-                                return Ok(());
+                                break;
                             };
                             let piece = rt.block_on(self.part(unit, command, run));
                             if let Ok(mut slot) = slots[at].lock() {
                                 *slot = piece;
                             }
                         }
+                        rt.block_on(all_done.wait());
+                        Ok(())
                     })
                     .map_err(|e| anyhow::anyhow!("starting a thread for the targets: {e}"))?;
+                handles.push(h);
+            }
+            if self.ha.is_some() {
+                let (ha_slot, all_done) = (&ha_slot, &all_done);
+                let h = std::thread::Builder::new()
+                    .name("opsbook-ha-facts".into())
+                    .stack_size(STACK)
+                    .spawn_scoped(scope, move || -> anyhow::Result<()> {
+                        let rt = runtime()?;
+                        let mut sessions = crate::ha::Sessions::default();
+                        for u in &self.units {
+                            if let (Some(name), Work::Command { ctx, .. }) = (&u.target, &u.work) {
+                                sessions.lend(name, ctx);
+                            }
+                        }
+                        let facts = rt.block_on(self.ha_facts(command, &sessions));
+                        if let Ok(mut slot) = ha_slot.lock() {
+                            *slot = facts;
+                        }
+                        rt.block_on(all_done.wait());
+                        Ok(())
+                    })
+                    .map_err(|e| anyhow::anyhow!("starting a thread for the HA facts: {e}"))?;
                 handles.push(h);
             }
             for h in handles {
@@ -273,7 +354,17 @@ impl Plan {
             .into_iter()
             .filter_map(|m| m.into_inner().ok().flatten())
             .collect();
-        Ok(merge::merge(command, pieces, &ctx.config))
+        let mut report = merge::merge(command, pieces, &ctx.config);
+        if let Some((findings, data)) = ha_slot.into_inner().ok().flatten() {
+            report.extend(findings);
+            match &mut report.data {
+                Some(serde_json::Value::Object(m)) => {
+                    m.insert("cluster".into(), data);
+                }
+                _ => report.data = Some(serde_json::json!({ "cluster": data })),
+            }
+        }
+        Ok(report)
     }
 
     /// One part, within the plan's deadline.
@@ -319,6 +410,46 @@ impl Plan {
                 }
             }
         }
+    }
+
+    /// The HA facts and their data, when the plan has that part; bounded like a target's part
+    /// (plus one node's time for Patroni's `/history`, asked after the observation).
+    async fn ha_facts(
+        &self,
+        command: &str,
+        sessions: &crate::ha::Sessions<'_>,
+    ) -> Option<(Vec<Finding>, serde_json::Value)> {
+        let ha = self.ha.as_ref()?;
+        let run = RunOf {
+            command,
+            state_dir: &ha.state_dir,
+            record: ha.record,
+            now: crate::state::now_secs(),
+        };
+        let limit = self.deadline + ha.budget.per_node;
+        let gathered = tokio::time::timeout(
+            limit,
+            ha_facts::gather(&ha.selected, &ha.inventory, ha.budget, sessions, run),
+        )
+        .await;
+        Some(match gathered {
+            Ok((findings, facts)) => (
+                findings,
+                serde_json::to_value(&facts).unwrap_or(serde_json::Value::Null),
+            ),
+            Err(_) => (
+                vec![Finding::new(
+                    ha_facts::PRIMARY,
+                    Status::Unknown,
+                    format!(
+                        "the HA engines did not all answer within {:.1}s: who is primary was not judged",
+                        limit.as_secs_f64()
+                    ),
+                )
+                .hint("`opsbook cluster status` names the source that hangs")],
+                serde_json::Value::Null,
+            ),
+        })
     }
 }
 

@@ -311,6 +311,14 @@ pub fn findings(o: &Observation, v: &Verdict, th: &Thresholds) -> Vec<Finding> {
             }
         }
     }
+    out.push(verdict_finding(v));
+    out
+}
+
+/// `cluster.primary`: the verdict as one finding (agree OK, disagree CRITICAL naming what
+/// disagrees), with what each source said as its detail. `cluster status` ends with it, and
+/// a fanned-out `check morning|night` / `monitor` reports it too (`super::facts`).
+pub fn verdict_finding(v: &Verdict) -> Finding {
     let verdict = if v.agree {
         Finding::ok(PRIMARY, v.summary())
     } else {
@@ -318,12 +326,9 @@ pub fn findings(o: &Observation, v: &Verdict, th: &Thresholds) -> Vec<Finding> {
             "find which source is stale before acting: a promotion outside the HA engine splits the cluster",
         )
     };
-    out.push(
-        verdict
-            .value(v.primary.clone().unwrap_or_default(), "primary")
-            .detail(v.sources.iter().chain(&v.problems).cloned().collect()),
-    );
-    out
+    verdict
+        .value(v.primary.clone().unwrap_or_default(), "primary")
+        .detail(v.sources.iter().chain(&v.problems).cloned().collect())
 }
 
 /// The node table: one row per PostgreSQL and Redis node.

@@ -7,13 +7,18 @@
 //!
 //! Rooms: `observe` (asking every node and engine), `verdict` (pure: who is primary and what
 //! disagrees), `findings` (the report's findings and the node table), `addr` (comparing the
-//! addresses the sources use).
+//! addresses the sources use), `facts` (the HA facts a fanned-out `check morning|night` and
+//! `monitor` add: pause, pending restart, timeline since the previous run, Sentinels and
+//! quorum, the verdict), `probe` (`cluster status --probe-writes`: a heartbeat written on the
+//! primary and the master, read back on every replica).
 
 pub mod addr;
 pub mod discover;
+pub mod facts;
 pub mod findings;
 pub mod observe;
+pub mod probe;
 pub mod verdict;
 
-pub use observe::{observe, Budget, Observation};
+pub use observe::{observe, observe_with, Budget, Observation, Sessions};
 pub use verdict::{verdict, Verdict};

@@ -3,7 +3,11 @@
 //! node: `INFO replication`; each Patroni API: `/cluster` and `/patroni`; each Sentinel:
 //! the master's address, `SENTINEL MASTER` and `CKQUORUM`; each HAProxy: its backends. All
 //! concurrently on the run's runtime, each within `Budget::per_node`; a node that fails or
-//! times out is one `Err` with the reason, the others still report.
+//! times out is one `Err` with the reason, the others still report. A caller that already
+//! has a session with a node (the fan-out's context of that target, [`Sessions`]) lends it,
+//! so a fanned-out check and its HA facts open one connection per node, not two.
+
+use std::collections::BTreeMap;
 
 use std::future::Future;
 use std::time::Duration;
@@ -20,6 +24,7 @@ use crate::clients::postgres::{PgClient, SessionTimeouts};
 use crate::clients::redis::{resolve_url, RedisClient};
 use crate::clients::sentinel::{Quorum, Sentinel};
 use crate::config::targets::{Target, Targets};
+use crate::context::Ctx;
 use crate::replication::status::observe as observe_replication;
 use crate::report::one_line;
 
@@ -169,15 +174,42 @@ async fn bounded<T>(
 
 /// The environment a target's connection may read (PGPASSFILE, PGSSLMODE, ...), not the
 /// variables that would replace the target's own URL.
-fn target_env(key: &str) -> Option<String> {
+pub(crate) fn target_env(key: &str) -> Option<String> {
     match key {
         "DATABASE_URL" | "REDIS_URL" => None,
         k => crate::context::process_env(k),
     }
 }
 
-/// Ask every node of `targets` at once.
+/// The sessions a caller lends the observation, by target name: a PostgreSQL or Redis node
+/// with one is asked over its context's (lazily opened, shared) connection.
+#[derive(Default)]
+pub struct Sessions<'a> {
+    by_target: BTreeMap<&'a str, &'a Ctx>,
+}
+
+impl<'a> Sessions<'a> {
+    /// Lend `ctx`'s connection for target `name`.
+    pub fn lend(&mut self, name: &'a str, ctx: &'a Ctx) {
+        self.by_target.insert(name, ctx);
+    }
+
+    fn get(&self, name: &str) -> Option<&'a Ctx> {
+        self.by_target.get(name).copied()
+    }
+}
+
+/// Ask every node of `targets` at once, each over a connection of its own.
 pub async fn observe(targets: &Targets, budget: Budget) -> Observation {
+    observe_with(targets, budget, &Sessions::default()).await
+}
+
+/// Ask every node of `targets` at once; a node `sessions` has a session for is asked over it.
+pub async fn observe_with(
+    targets: &Targets,
+    budget: Budget,
+    sessions: &Sessions<'_>,
+) -> Observation {
     let connect = budget.timeouts.connect;
     let total = budget.per_node;
     let mut pg = Vec::new();
@@ -194,10 +226,20 @@ pub async fn observe(targets: &Targets, budget: Budget) -> Observation {
                     .as_ref()
                     .map(|o| addr::normal(o.host(), o.port()))
                     .unwrap_or_else(|_| crate::redact::mask_url(&p.url));
+                let lent = sessions.get(name);
                 pg.push(async move {
-                    let facts = match opts {
-                        Ok(o) => bounded(total, &address, pg_facts(o, budget.timeouts)).await,
-                        Err(e) => Err(one_line(&e)),
+                    let facts = match (lent, opts) {
+                        (Some(ctx), _) => {
+                            bounded(total, &address, async { pg_facts(ctx.pg().await?).await })
+                                .await
+                        }
+                        (None, Ok(o)) => {
+                            bounded(total, &address, async {
+                                pg_facts(&PgClient::connect(&o, budget.timeouts).await?).await
+                            })
+                            .await
+                        }
+                        (None, Err(e)) => Err(one_line(&e)),
                     };
                     Node {
                         name: name.clone(),
@@ -233,15 +275,19 @@ pub async fn observe(targets: &Targets, budget: Budget) -> Observation {
             }
             Target::Redis(r) => {
                 let address = addr::of_url(&r.url, 6379).unwrap_or_default();
+                let lent = sessions.get(name);
                 redis.push(async move {
                     let facts = bounded(total, &address, async {
+                        if let Some(ctx) = lent {
+                            return redis_facts(ctx.redis().await?).await;
+                        }
                         let url = resolve_url(
                             Some(&r.url),
                             None,
                             r.password_file.as_deref(),
                             &target_env,
                         )?;
-                        redis_facts(&url, connect).await
+                        redis_facts(&RedisClient::connect(&url, connect).await?).await
                     })
                     .await;
                     Node {
@@ -356,9 +402,8 @@ const PG_POSITION_SQL: &str = "SELECT CASE WHEN pg_is_in_recovery() \
      CASE WHEN pg_is_in_recovery() THEN NULL \
      ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int::bigint END";
 
-async fn pg_facts(opts: PgOptions, t: SessionTimeouts) -> anyhow::Result<PgFacts> {
-    let pg = PgClient::connect(&opts, t).await?;
-    let o = observe_replication(&pg).await?;
+async fn pg_facts(pg: &PgClient) -> anyhow::Result<PgFacts> {
+    let o = observe_replication(pg).await?;
     let row = pg.client.query_one(PG_POSITION_SQL, &[]).await?;
     let lsn: Option<String> = row.try_get(0)?;
     let primary_tl: Option<i64> = row.try_get(1)?;
@@ -400,8 +445,7 @@ async fn pg_facts(opts: PgOptions, t: SessionTimeouts) -> anyhow::Result<PgFacts
     })
 }
 
-async fn redis_facts(url: &str, timeout: Duration) -> anyhow::Result<RedisFacts> {
-    let r = RedisClient::connect(url, timeout).await?;
+async fn redis_facts(r: &RedisClient) -> anyhow::Result<RedisFacts> {
     let info = r.info().await?;
     let raw = &info.raw;
     let num = |k: &str| raw.get(k).and_then(|v| v.parse::<u64>().ok());

@@ -102,8 +102,9 @@ pub fn ha_sandbox() -> Option<&'static Sandbox> {
     }
 }
 
-/// The HA tests that change the HA sandbox (point a Sentinel elsewhere) take this lock
-/// exclusively and restore what they changed before letting go; the others take it shared.
+/// The HA sandbox's lock: a test that changes the HA stack (points a Sentinel elsewhere,
+/// pauses Patroni) takes it exclusively and restores the stack before it lets go; every other
+/// test of the HA sandbox takes it shared.
 static HA_LOCK: RwLock<()> = RwLock::new(());
 
 pub fn ha_shared() -> RwLockReadGuard<'static, ()> {

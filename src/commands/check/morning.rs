@@ -52,6 +52,11 @@ pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
         "host.memory_usage",
         "host.disk_usage",
         "metric.<name> (custom metrics listing morning)",
+        "cluster.primary (fanned out over a Patroni API or Sentinel: who is primary, as cluster status judges)",
+        "cluster.paused (likewise: Patroni's maintenance mode)",
+        "cluster.pending_restart (likewise)",
+        "cluster.timeline (likewise: the primary's timeline since this command's previous run)",
+        "cluster.sentinels (likewise: Sentinels answering, quorum)",
     ],
 };
 

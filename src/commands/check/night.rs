@@ -42,6 +42,11 @@ pub const FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
         "cleanup.logs",
         "cleanup.backups",
         "metric.<name> (custom metrics listing night)",
+        "cluster.primary (fanned out over a Patroni API or Sentinel: who is primary, as cluster status judges)",
+        "cluster.paused (likewise: Patroni's maintenance mode)",
+        "cluster.pending_restart (likewise)",
+        "cluster.timeline (likewise: the primary's timeline since this command's previous run)",
+        "cluster.sentinels (likewise: Sentinels answering, quorum)",
     ],
 };
 
