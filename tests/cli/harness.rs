@@ -57,6 +57,51 @@ pub fn sandbox() -> &'static Sandbox {
     }
 }
 
+/// The HA sandbox of this test process (`sandbox up --ha`: etcd, two Patroni nodes, a Redis
+/// replica, three Sentinels, HAProxy), started on first use and stopped at exit like
+/// [`sandbox`]. None (the reason printed) when an engine is not installed; a failure to
+/// start with the engines installed panics.
+pub fn ha_sandbox() -> Option<&'static Sandbox> {
+    static HA: std::sync::OnceLock<Result<Sandbox, String>> = std::sync::OnceLock::new();
+    static MISSING: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    extern "C" fn stop_at_exit() {
+        let _ = std::panic::catch_unwind(|| {
+            if let Some(Ok(sb)) = HA.get() {
+                let _ = sb.down();
+            }
+        });
+    }
+    if let Some(why) = MISSING.get_or_init(opsbook::sandbox::ha::engines_missing) {
+        eprintln!("skipped: the HA engines are not installed: {why}");
+        return None;
+    }
+    let started = HA.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let me = std::process::id();
+        let sb = Sandbox::up(&UpOptions {
+            dir: std::env::temp_dir().join(format!("{TEST_PREFIX}{me}-ha{nanos}")),
+            demo_data: false,
+            demo_scale: 1,
+            owner_pid: Some(me),
+            redis: true,
+            ha: true,
+        })
+        .map_err(|e| format!("{e:#}"))?;
+        // SAFETY: registers a plain extern "C" fn that never unwinds.
+        unsafe {
+            libc::atexit(stop_at_exit);
+        }
+        Ok(sb)
+    });
+    match started {
+        Ok(sb) => Some(sb),
+        Err(msg) => panic!("the HA test sandbox (sandbox up --ha) could not start: {msg}"),
+    }
+}
+
 /// A PostgreSQL cluster of a test's own (no Redis), for tests that change what the shared
 /// sandbox must keep (archive_mode, replication): named with the test prefix so a dead test
 /// process's cluster is reaped by the next `up`, and stopped with the process (`owner_pid`).

@@ -9,6 +9,7 @@ mod check_afternoon;
 mod check_health;
 mod check_morning;
 mod check_night;
+mod cluster;
 mod completions;
 mod config;
 mod diagnose_config;

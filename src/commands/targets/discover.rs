@@ -31,16 +31,16 @@ Exit status: 0 OK, 3 UNKNOWN (the source could not be read). See commands/target
 }
 
 #[derive(Debug, Args)]
-#[group(required = true, multiple = false, id = "source")]
+#[command(group = clap::ArgGroup::new("source").required(true).args(["from", "patroni", "sentinel"]))]
 pub struct DiscoverArgs {
     /// A target of the config: a PostgreSQL target with `patroni:`, or a Sentinel
-    #[arg(long, value_name = "NAME", group = "source")]
+    #[arg(long, value_name = "NAME")]
     pub from: Option<String>,
     /// A Patroni REST API (http://host:8008), without a config
-    #[arg(long, value_name = "URL", group = "source")]
+    #[arg(long, value_name = "URL")]
     pub patroni: Option<String>,
     /// A Sentinel (redis://host:26379), without a config; needs --master
-    #[arg(long, value_name = "URL", group = "source", requires = "master")]
+    #[arg(long, value_name = "URL", requires = "master")]
     pub sentinel: Option<String>,
     /// The master name the Sentinel monitors
     #[arg(long, value_name = "NAME")]

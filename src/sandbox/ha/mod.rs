@@ -46,6 +46,11 @@ pub(super) struct Engines {
     pub(super) haproxy: PathBuf,
 }
 
+/// Why `sandbox up --ha` cannot run here (an engine's binary is missing), or None.
+pub fn engines_missing() -> Option<String> {
+    find_engines().err().map(|e| format!("{e:#}"))
+}
+
 /// Found before anything starts, so a missing engine fails in milliseconds. Sentinel is
 /// redis-server in sentinel mode (the redis-sentinel package holds its unit and config).
 pub(super) fn find_engines() -> anyhow::Result<Engines> {
