@@ -7,12 +7,16 @@
 //!
 //! Rooms: `observe` (asking every node and engine), `verdict` (pure: who is primary and what
 //! disagrees), `findings` (the report's findings and the node table), `addr` (comparing the
-//! addresses the sources use).
+//! addresses the sources use), `managed` (whether Patroni manages a server, before acting on
+//! it by hand), `settle` (after an engine moved the primary: waiting until every source
+//! agrees).
 
 pub mod addr;
 pub mod discover;
 pub mod findings;
+pub mod managed;
 pub mod observe;
+pub mod settle;
 pub mod verdict;
 
 pub use observe::{observe, Budget, Observation};
