@@ -84,6 +84,55 @@ pub async fn by_server(pg: &PgClient) -> anyhow::Result<Option<Managed>> {
     }))
 }
 
+/// Patroni's REST API on its default port (8008) of `host`, asked once briefly: a node
+/// whose `GET /patroni` answers with Patroni's document (for a server the inventory does not
+/// list, before opsbook clones from it).
+pub async fn by_default_api(host: &str) -> Option<Managed> {
+    const DEFAULT_PORT: u16 = 8008;
+    let h = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    };
+    let url = format!("http://{h}:{DEFAULT_PORT}");
+    let short = std::time::Duration::from_secs(1);
+    let api = crate::clients::patroni::Patroni::new(&url, None, None, short, short * 2).ok()?;
+    let node = tokio::time::timeout(short * 2, api.node()).await.ok()?.ok()?;
+    let p = node.patroni?;
+    Some(Managed {
+        target: None,
+        api: Some(PatroniApi {
+            url,
+            username: None,
+            password_file: None,
+        }),
+        evidence: format!(
+            "Patroni {} answers on {h}:{DEFAULT_PORT}",
+            if p.version.is_empty() { "" } else { &p.version }
+        )
+        .replace("Patroni  answers", "Patroni answers"),
+        scope: Some(p.scope).filter(|s| !s.is_empty()),
+    })
+}
+
+/// The scope, when not known yet, from the node's REST API (`GET /patroni`), asked briefly;
+/// unchanged when it does not answer.
+pub async fn with_scope(mut m: Managed) -> Managed {
+    if m.scope.is_some() {
+        return m;
+    }
+    let Some(api) = &m.api else { return m };
+    let short = std::time::Duration::from_secs(1);
+    let Ok(client) = crate::clients::patroni::Patroni::new(&api.url, None, None, short, short * 2)
+    else {
+        return m;
+    };
+    if let Ok(Ok(node)) = tokio::time::timeout(short * 2, client.node()).await {
+        m.scope = node.patroni.map(|p| p.scope).filter(|s| !s.is_empty());
+    }
+    m
+}
+
 /// Both signs: the inventory first (it also names the REST API), then the server.
 pub async fn detect(
     targets: &Targets,
