@@ -32,6 +32,7 @@ mod quiet;
 mod redis_backup;
 mod remote;
 mod replica;
+mod replica_promote;
 mod report;
 mod restore;
 mod runbook;
