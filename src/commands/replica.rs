@@ -63,7 +63,7 @@ Thresholds: replication_lag_bytes, replication_delay, slot_retained_bytes (see c
 Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. See commands/replica.md.")
     )]
     Status(StatusArgs),
-    /// Promote a standby: pg_promote, or through the HA engine (Patroni switchover/failover, Sentinel failover)
+    /// Promote a standby (pg_promote), or move the primary through Patroni or the Sentinels
     #[command(
         after_help = format!("{}{}{}", "Examples:\n  opsbook replica promote --pg postgres://postgres@10.0.1.7/postgres\n  opsbook replica promote --yes\n  \
 opsbook replica promote --switchover --candidate pg-b\n  opsbook replica promote --failover --candidate pg-b --target pg-b\n  \
@@ -71,8 +71,8 @@ opsbook replica promote --sentinel-failover --target sentinel-1\n\n\
 Without an engine: fence the old primary first (stop it): two primaries accepting writes split the data.\n\
 A server Patroni manages is refused pg_promote() (a split brain): use --switchover or --failover.\n\
 ", PROMOTE_FINDING_IDS.help(), "\n\
-Exit status: 0 OK (promoted; through an engine: every source names the new primary), 2 CRITICAL (not out of\n\
-recovery in time, the engine refused, or the sources still disagree at --wait), 3 UNKNOWN (not a standby,\n\
+Exit status: 0 OK (promoted; through an engine: every source names the new primary), 2 CRITICAL (not out of \
+recovery in time, the engine refused, or the sources still disagree at --wait), 3 UNKNOWN (not a standby, \
 managed by Patroni, not confirmed). See commands/replica.md.")
     )]
     Promote(PromoteArgs),

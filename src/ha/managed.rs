@@ -75,7 +75,9 @@ pub async fn by_server(pg: &PgClient) -> anyhow::Result<Option<Managed>> {
         .await
         .context("looking for Patroni's session in pg_stat_activity")?;
     let app: Option<String> = row.try_get(0)?;
-    let scope: Option<String> = row.try_get::<_, Option<String>>(1)?.filter(|s| !s.is_empty());
+    let scope: Option<String> = row
+        .try_get::<_, Option<String>>(1)?
+        .filter(|s| !s.is_empty());
     Ok(app.map(|a| Managed {
         target: None,
         api: None,
@@ -97,7 +99,10 @@ pub async fn by_default_api(host: &str) -> Option<Managed> {
     let url = format!("http://{h}:{DEFAULT_PORT}");
     let short = std::time::Duration::from_secs(1);
     let api = crate::clients::patroni::Patroni::new(&url, None, None, short, short * 2).ok()?;
-    let node = tokio::time::timeout(short * 2, api.node()).await.ok()?.ok()?;
+    let node = tokio::time::timeout(short * 2, api.node())
+        .await
+        .ok()?
+        .ok()?;
     let p = node.patroni?;
     Some(Managed {
         target: None,
@@ -169,7 +174,10 @@ mod tests {
         assert_eq!(m.target.as_deref(), Some("pg-a"));
         assert!(m.evidence.contains("pg-a has patroni:"), "{m:?}");
         assert!(by_inventory(&t, "127.0.0.1:5434").is_none());
-        assert_eq!(target_at(&t, "localhost:5434").map(|(n, _)| n), Some("pg-b"));
+        assert_eq!(
+            target_at(&t, "localhost:5434").map(|(n, _)| n),
+            Some("pg-b")
+        );
         assert_eq!(
             by_inventory(&t, "10.0.0.9:5435").and_then(|m| m.target),
             Some("pg-c".into())

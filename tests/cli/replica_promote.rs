@@ -143,7 +143,12 @@ fn a_switchover_through_patroni_moves_the_leader_and_the_rows() {
     // The row written before the switch is on the new leader, which takes writes.
     let new = pg_port(sb, candidate);
     assert_eq!(
-        psql(sb, new, &format!("SELECT count(*) FROM promote_rows WHERE v = '{row}'")).unwrap(),
+        psql(
+            sb,
+            new,
+            &format!("SELECT count(*) FROM promote_rows WHERE v = '{row}'")
+        )
+        .unwrap(),
         "1"
     );
     psql(sb, new, "INSERT INTO promote_rows VALUES ('after')").unwrap();
@@ -153,12 +158,26 @@ fn a_switchover_through_patroni_moves_the_leader_and_the_rows() {
     );
 
     // --failover with the leader running is the switchover's job: refused, nothing moved.
-    let run = opsbook(&["replica", "promote", "--failover", "--candidate", &leader, "--yes"])
-        .config(sb.config_path())
-        .run();
+    let run = opsbook(&[
+        "replica",
+        "promote",
+        "--failover",
+        "--candidate",
+        &leader,
+        "--yes",
+    ])
+    .config(sb.config_path())
+    .run();
     assert_eq!(run.code, 3, "{run}");
-    assert!(run.stderr.contains("is running; a failover is for a leader that is down"), "{run}");
-    assert!(run.stderr.contains("hint:") && run.stderr.contains("--switchover"), "{run}");
+    assert!(
+        run.stderr
+            .contains("is running; a failover is for a leader that is down"),
+        "{run}"
+    );
+    assert!(
+        run.stderr.contains("hint:") && run.stderr.contains("--switchover"),
+        "{run}"
+    );
     assert_eq!(verdict(sb).1["primary"], candidate);
 }
 
@@ -200,11 +219,15 @@ fn plain_promote_on_a_patroni_node_is_refused_and_changes_nothing() {
         .run();
     assert_eq!(run.code, 3, "{run}");
     assert!(
-        run.stderr.contains("a session named `Patroni` is connected to it")
+        run.stderr
+            .contains("a session named `Patroni` is connected to it")
             && run.stderr.contains("scope opsbook"),
         "{run}"
     );
-    assert!(run.stderr.contains("add the node's Patroni REST API"), "{run}");
+    assert!(
+        run.stderr.contains("add the node's Patroni REST API"),
+        "{run}"
+    );
 
     // Nothing changed: still a replica, the same leader.
     assert_eq!(
@@ -258,7 +281,8 @@ fn replica_setup_refuses_a_patroni_cluster() {
     .run();
     assert_eq!(run.code, 3, "{run}");
     assert!(
-        run.stderr.contains("replica-setup primary: Patroni manages")
+        run.stderr
+            .contains("replica-setup primary: Patroni manages")
             && run.stderr.contains("hint: add the member through Patroni"),
         "{run}"
     );
@@ -296,14 +320,20 @@ fn a_sentinel_failover_moves_the_master_and_the_keys() {
     let _exclusive = HA.write().unwrap_or_else(|e| e.into_inner());
     let h = sb.ha().unwrap();
     let before = agreed(sb);
-    let ports = [("cache-a", sb.state.redis_port), ("cache-b", h.redis_replica.port)];
+    let ports = [
+        ("cache-a", sb.state.redis_port),
+        ("cache-b", h.redis_replica.port),
+    ];
     let master = before["redis_master"].as_str().unwrap().to_string();
     let (new_name, new_port) = *ports.iter().find(|(n, _)| *n != master).unwrap();
     let old_port = ports.iter().find(|(n, _)| *n == master).unwrap().1;
     let key = format!("promote:before:{}", std::process::id());
     redis(old_port, &["SET", &key, "kept"]);
     // The replica has it before the switch (WAIT: acknowledged by one replica).
-    assert_eq!(redis(old_port, &["WAIT", "1", "5000"]), redis::Value::Int(1));
+    assert_eq!(
+        redis(old_port, &["WAIT", "1", "5000"]),
+        redis::Value::Int(1)
+    );
 
     let run = opsbook(&[
         "replica",
@@ -351,5 +381,8 @@ fn a_sentinel_failover_moves_the_master_and_the_keys() {
         redis::Value::VerbatimString { text, .. } => text,
         other => panic!("{other:?}"),
     };
-    assert!(info.contains("role:slave") && info.contains(&format!("master_port:{new_port}")), "{info}");
+    assert!(
+        info.contains("role:slave") && info.contains(&format!("master_port:{new_port}")),
+        "{info}"
+    );
 }

@@ -167,16 +167,22 @@ pub async fn switch(args: &PromoteArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let to: Option<String> = candidate.map(|c| target_of(&o, c).unwrap_or_else(|| c.name.clone()));
     let to_facts = to.as_deref().and_then(|t| facts(&o, t));
     let (lag_b, lag_s) = (
-        to_facts
-            .and_then(|f| f.lag_bytes)
-            .or_else(|| candidate.and_then(Member::lag_bytes).and_then(|b| i64::try_from(b).ok())),
+        to_facts.and_then(|f| f.lag_bytes).or_else(|| {
+            candidate
+                .and_then(Member::lag_bytes)
+                .and_then(|b| i64::try_from(b).ok())
+        }),
         to_facts.and_then(|f| f.lag_seconds),
     );
-    let old_tl = to_facts
-        .and_then(|f| f.timeline)
-        .or_else(|| candidate.and_then(|c| c.timeline).and_then(|t| i64::try_from(t).ok()));
+    let old_tl = to_facts.and_then(|f| f.timeline).or_else(|| {
+        candidate
+            .and_then(|c| c.timeline)
+            .and_then(|t| i64::try_from(t).ok())
+    });
 
-    let who = to.clone().unwrap_or_else(|| "the healthiest replica (Patroni chooses)".into());
+    let who = to
+        .clone()
+        .unwrap_or_else(|| "the healthiest replica (Patroni chooses)".into());
     let lag_text = match (lag_b, lag_s) {
         (Some(b), Some(s)) => format!("{b} bytes, {s:.1} s behind"),
         (Some(b), None) => format!("{b} bytes behind"),
@@ -186,7 +192,11 @@ pub async fn switch(args: &PromoteArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let mut plan = vec![format!(
         "now: {} ({})",
         v.summary(),
-        if members.is_empty() { "no members".into() } else { members.clone() }
+        if members.is_empty() {
+            "no members".into()
+        } else {
+            members.clone()
+        }
     )];
     plan.push(match (args.failover, &from_member) {
         (false, Some(l)) => format!(
@@ -255,7 +265,10 @@ pub async fn switch(args: &PromoteArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     )
     .await;
     let now = settled.verdict.primary.clone();
-    let new_tl = now.as_deref().and_then(|p| facts(&settled.observation, p)).and_then(|f| f.timeline);
+    let new_tl = now
+        .as_deref()
+        .and_then(|p| facts(&settled.observation, p))
+        .and_then(|f| f.timeline);
     engine::push_outcome(
         &mut report,
         &Outcome {
