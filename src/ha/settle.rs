@@ -34,11 +34,13 @@ impl Side {
 pub fn sources(targets: &Targets, side: Side) -> Targets {
     targets
         .iter()
-        .filter(|(_, t)| match (side, t) {
-            (_, Target::Haproxy(_)) => true,
-            (Side::Postgres, Target::Postgres(_)) => true,
-            (Side::Redis, Target::Redis(_) | Target::Sentinel(_)) => true,
-            _ => false,
+        .filter(|(_, t)| {
+            matches!(
+                (side, t),
+                (_, Target::Haproxy(_))
+                    | (Side::Postgres, Target::Postgres(_))
+                    | (Side::Redis, Target::Redis(_) | Target::Sentinel(_))
+            )
         })
         .map(|(n, t)| (n.clone(), t.clone()))
         .collect()
