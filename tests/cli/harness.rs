@@ -101,7 +101,11 @@ fn ha_started(
         eprintln!("skipped: the HA engines are not installed: {why}");
         return None;
     }
+    // One HA stack starts at a time: two starting at once in one process have collided (the
+    // ports each picked up front, taken by the other's processes before it binds them).
+    static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let started = cell.get_or_init(|| {
+        let _one = STARTING.lock().unwrap_or_else(|e| e.into_inner());
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
