@@ -19,7 +19,12 @@ pub fn refusal(server: &str, m: &Managed, in_recovery: bool) -> String {
         .as_deref()
         .map(|s| format!(" (scope {s})"))
         .unwrap_or_default();
-    let member = m.target.as_deref().unwrap_or("MEMBER");
+    // A standby is the candidate itself; on the leader, the candidate is another member.
+    let member = m
+        .target
+        .as_deref()
+        .filter(|_| in_recovery)
+        .unwrap_or("MEMBER");
     let target = m
         .target
         .as_deref()
@@ -173,4 +178,40 @@ pub fn request_finding(what: &str, accepted: bool, answer: &str) -> Finding {
 /// The first look, before anything changes (the plan's facts).
 pub async fn before(ctx: &Ctx, side: Side) -> (crate::ha::Observation, crate::ha::Verdict) {
     settle::look(&ctx.config.targets, side, budget(ctx)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_refusal_names_the_evidence_and_the_engines_way() {
+        let m = Managed {
+            target: Some("pg-b".into()),
+            api: None,
+            evidence: "the inventory's target pg-b has patroni:".into(),
+            scope: Some("main".into()),
+        };
+        let standby = refusal("127.0.0.1:5433", &m, true);
+        assert!(
+            standby.contains("Patroni manages 127.0.0.1:5433 (scope main)"),
+            "{standby}"
+        );
+        assert!(standby.contains("split brain") && standby.contains("nothing was changed"));
+        assert!(
+            standby.contains("--switchover --candidate pg-b --target pg-b"),
+            "{standby}"
+        );
+        assert!(
+            standby.contains("add the node's Patroni REST API"),
+            "{standby}"
+        );
+        // On the leader, the candidate is another member.
+        let leader = refusal("127.0.0.1:5432", &m, false);
+        assert!(leader.contains("Patroni's leader already"), "{leader}");
+        assert!(
+            leader.contains("--candidate MEMBER --target pg-b"),
+            "{leader}"
+        );
+    }
 }
