@@ -3456,13 +3456,17 @@ _opsbook() {
             return 0
             ;;
         opsbook__subcmd__replica__subcmd__promote)
-            opts="-q -v -h -V --yes --wait --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
+            opts="-q -v -h -V --yes --wait --switchover --failover --candidate --sentinel-failover --config --format --pg --redis --timeout --quiet --verbose --no-color --textfile --wide --target --all --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --candidate)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -682,7 +682,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -f -a "status" -d 'On a primary: every standby and slot; on a standby: its WAL receiver and replay delay'
-complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -f -a "promote" -d 'Promote this standby to a primary (pg_promote) and report its new timeline'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -f -a "promote" -d 'Promote a standby (pg_promote), or move the primary through Patroni or the Sentinels'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and not __fish_seen_subcommand_from status promote help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from status" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from status" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
@@ -701,7 +701,8 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from status" -l all -d 'Run against every inventory target, concurrently, as one report'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
-complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -l wait -d 'Seconds to wait for the server to leave recovery' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -l wait -d 'Seconds to wait for the server to leave recovery; through an engine, until every source names the new primary' -r
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -l candidate -d 'The Patroni member to become the leader' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
 json\t'The opsbook.report/v1 JSON document'
@@ -713,6 +714,9 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -l textfile -d 'Also write the report in Prometheus text format to PATH, atomically (node_exporter\'s textfile collector)' -r -F
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -l target -d 'Run against this inventory target or group (`targets:` in the config; see `opsbook targets list`)' -r
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -l yes -d 'Go ahead without asking (needed when not on a terminal)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -l switchover -d 'Through Patroni, planned: the healthy leader hands over (POST /switchover) to --candidate or the best replica'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -l failover -d 'Through Patroni, the leader down: --candidate takes over (POST /failover)'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -l sentinel-failover -d 'Through the Sentinels: SENTINEL FAILOVER of the master they watch (--target: a Sentinel or Redis target)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -s q -l quiet -d 'Print nothing at all when everything is OK, else only the findings that are not OK'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -s v -l verbose -d 'Print whole summaries, hints and detail lines, of OK findings too'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -l no-color -d 'Never colour the output (NO_COLOR is honoured too)'
@@ -721,7 +725,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from promote" -s V -l version -d 'Print version'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from help" -f -a "status" -d 'On a primary: every standby and slot; on a standby: its WAL receiver and replay delay'
-complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from help" -f -a "promote" -d 'Promote this standby to a primary (pg_promote) and report its new timeline'
+complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from help" -f -a "promote" -d 'Promote a standby (pg_promote), or move the primary through Patroni or the Sentinels'
 complete -c opsbook -n "__fish_opsbook_using_subcommand replica; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -l config -d 'Config file (default: $OPSBOOK_CONFIG, /etc/opsbook/opsbook.yaml, ~/.config/opsbook/opsbook.yaml)' -r -F
 complete -c opsbook -n "__fish_opsbook_using_subcommand sandbox; and not __fish_seen_subcommand_from up env status down help" -l format -d 'Output format' -r -f -a "table\t'Human table (colour only on a terminal)'
@@ -1193,7 +1197,7 @@ complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_su
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from replica-setup" -f -a "primary" -d 'Check and prepare this primary for a standby at ADDR (settings, role, pg_hba.conf, slot)'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from replica-setup" -f -a "standby" -d 'Clone a standby from the primary with pg_basebackup and start it streaming'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from replica" -f -a "status" -d 'On a primary: every standby and slot; on a standby: its WAL receiver and replay delay'
-complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from replica" -f -a "promote" -d 'Promote this standby to a primary (pg_promote) and report its new timeline'
+complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from replica" -f -a "promote" -d 'Promote a standby (pg_promote), or move the primary through Patroni or the Sentinels'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from sandbox" -f -a "up" -d 'Create and start the sandbox (initdb + pg_ctl, redis-server) and print how to use it'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from sandbox" -f -a "env" -d 'Print `export` lines that point opsbook, psql and redis-cli at the sandbox'
 complete -c opsbook -n "__fish_opsbook_using_subcommand help; and __fish_seen_subcommand_from sandbox" -f -a "status" -d 'Show whether the sandbox\'s servers are running'

@@ -274,6 +274,9 @@ impl Command {
             Command::Monitor(_) => each,
             Command::Replica(a) => match a.which {
                 replica::ReplicaCommand::Status(_) => each,
+                // Through an engine it reads the inventory itself (`--target` names the node
+                // or Sentinel to ask, not the connection).
+                replica::ReplicaCommand::Promote(ref p) if p.through_engine() => Mode::Through,
                 replica::ReplicaCommand::Promote(_) => acts,
             },
             Command::Diagnose(a) => match &a.which {

@@ -1,5 +1,11 @@
 //! `opsbook replica status|promote`: how streaming replication stands, seen from the server
-//! we are connected to, and a safe promotion of a standby.
+//! we are connected to, and a safe promotion of a standby: by `pg_promote()` when no HA
+//! engine manages it, else through the engine (`engine`: Patroni's switchover or failover,
+//! a Sentinel's FAILOVER), never behind its back.
+
+mod engine;
+mod patroni;
+mod sentinel;
 
 use std::time::{Duration, Instant};
 
@@ -16,7 +22,13 @@ use crate::report::{Finding, Report, Section, Status};
 pub const PROMOTE_FINDING_IDS: crate::report::FindingIds = crate::report::FindingIds {
     command: "replica promote",
     page: "commands/replica.md",
-    ids: &["replica.promote", "replica.timeline"],
+    ids: &[
+        "replica.promote",
+        "replica.timeline",
+        "replica.engine_request (--switchover, --failover, --sentinel-failover: what the engine answered)",
+        "replica.agree (every source names the new primary, and after how long)",
+        "replica.lag_at_switch (the candidate's lag when the engine was asked)",
+    ],
 };
 
 /// Every finding id this command emits (see [`FindingIds`]).
@@ -51,12 +63,17 @@ Thresholds: replication_lag_bytes, replication_delay, slot_retained_bytes (see c
 Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. See commands/replica.md.")
     )]
     Status(StatusArgs),
-    /// Promote this standby to a primary (pg_promote) and report its new timeline
+    /// Promote a standby (pg_promote), or move the primary through Patroni or the Sentinels
     #[command(
-        after_help = format!("{}{}{}", "Examples:\n  opsbook replica promote --pg postgres://postgres@10.0.1.7/postgres\n  opsbook replica promote --yes\n\n\
-Fence the old primary first (stop it): two primaries accepting writes split the data.\n\
+        after_help = format!("{}{}{}", "Examples:\n  opsbook replica promote --pg postgres://postgres@10.0.1.7/postgres\n  opsbook replica promote --yes\n  \
+opsbook replica promote --switchover --candidate pg-b\n  opsbook replica promote --failover --candidate pg-b --target pg-b\n  \
+opsbook replica promote --sentinel-failover --target sentinel-1\n\n\
+Without an engine: fence the old primary first (stop it): two primaries accepting writes split the data.\n\
+A server Patroni manages is refused pg_promote() (a split brain): use --switchover or --failover.\n\
 ", PROMOTE_FINDING_IDS.help(), "\n\
-Exit status: 0 OK (promoted), 2 CRITICAL (not out of recovery in time), 3 UNKNOWN (not a standby, not confirmed). See commands/replica.md.")
+Exit status: 0 OK (promoted; through an engine: every source names the new primary), 2 CRITICAL (not out of \
+recovery in time, the engine refused, or the sources still disagree at --wait), 3 UNKNOWN (not a standby, \
+managed by Patroni, not confirmed). See commands/replica.md.")
     )]
     Promote(PromoteArgs),
 }
@@ -65,14 +82,38 @@ Exit status: 0 OK (promoted), 2 CRITICAL (not out of recovery in time), 3 UNKNOW
 pub struct StatusArgs {}
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("patroni_way").args(["switchover", "failover"])))]
 pub struct PromoteArgs {
     /// Go ahead without asking (needed when not on a terminal)
     #[arg(long)]
     pub yes: bool,
 
-    /// Seconds to wait for the server to leave recovery
+    /// Seconds to wait for the server to leave recovery; through an engine, until every source names the new primary
     #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub wait: u64,
+
+    /// Through Patroni, planned: the healthy leader hands over (POST /switchover) to --candidate or the best replica
+    #[arg(long)]
+    pub switchover: bool,
+
+    /// Through Patroni, the leader down: --candidate takes over (POST /failover)
+    #[arg(long, requires = "candidate")]
+    pub failover: bool,
+
+    /// The Patroni member to become the leader
+    #[arg(long, value_name = "MEMBER", requires = "patroni_way")]
+    pub candidate: Option<String>,
+
+    /// Through the Sentinels: SENTINEL FAILOVER of the master they watch (--target: a Sentinel or Redis target)
+    #[arg(long, conflicts_with = "patroni_way")]
+    pub sentinel_failover: bool,
+}
+
+impl PromoteArgs {
+    /// Whether the promotion goes through an HA engine (it then reads the inventory itself).
+    pub fn through_engine(&self) -> bool {
+        self.switchover || self.failover || self.sentinel_failover
+    }
 }
 
 impl ReplicaArgs {
@@ -87,6 +128,8 @@ impl ReplicaArgs {
 pub async fn run(args: &ReplicaArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     match &args.which {
         ReplicaCommand::Status(_) => status_report(ctx).await,
+        ReplicaCommand::Promote(a) if a.sentinel_failover => sentinel::failover(a, ctx).await,
+        ReplicaCommand::Promote(a) if a.through_engine() => patroni::switch(a, ctx).await,
         ReplicaCommand::Promote(a) => promote(a, ctx).await,
     }
 }
@@ -115,6 +158,12 @@ async fn promote(args: &PromoteArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         .await
         .context("replica promote: asking pg_is_in_recovery()")?
         .try_get(0)?;
+    // Under Patroni, pg_promote() makes a second primary behind its back: refused, before the
+    // role is even looked at (the engine's way is the answer for a leader too).
+    let address = crate::ha::addr::normal(pg.options.host(), pg.options.port());
+    if let Some(m) = crate::ha::managed::detect(&ctx.config.targets, &address, Some(pg)).await? {
+        bail!("{}", engine::refusal(&server, &m, in_recovery));
+    }
     if !in_recovery {
         bail!("replica promote: {server} is not a standby (not in recovery); nothing was changed\nhint: point --pg at the standby to promote; `opsbook replica status` tells which is which");
     }

@@ -10,14 +10,18 @@
 //! addresses the sources use), `facts` (the HA facts a fanned-out `check morning|night` and
 //! `monitor` add: pause, pending restart, timeline since the previous run, Sentinels and
 //! quorum, the verdict), `probe` (`cluster status --probe-writes`: a heartbeat written on the
-//! primary and the master, read back on every replica).
+//! primary and the master, read back on every replica), `managed` (whether Patroni manages a
+//! server, before acting on it by hand), `settle` (after an engine moved the primary: waiting
+//! until every source agrees).
 
 pub mod addr;
 pub mod discover;
 pub mod facts;
 pub mod findings;
+pub mod managed;
 pub mod observe;
 pub mod probe;
+pub mod settle;
 pub mod verdict;
 
 pub use observe::{observe, observe_with, Budget, Observation, Sessions};

@@ -62,27 +62,57 @@ pub fn sandbox() -> &'static Sandbox {
 /// [`sandbox`]. None (the reason printed) when an engine is not installed; a failure to
 /// start with the engines installed panics.
 pub fn ha_sandbox() -> Option<&'static Sandbox> {
-    static HA: std::sync::OnceLock<Result<Sandbox, String>> = std::sync::OnceLock::new();
-    static MISSING: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    static HA: HaCell = std::sync::OnceLock::new();
     extern "C" fn stop_at_exit() {
-        let _ = std::panic::catch_unwind(|| {
-            if let Some(Ok(sb)) = HA.get() {
-                let _ = sb.down();
-            }
-        });
+        stop(&HA);
     }
+    ha_started(&HA, "ha", stop_at_exit)
+}
+
+/// A second HA sandbox, for the tests that MOVE the primary (`replica promote` through
+/// Patroni and the Sentinels): the tests that read [`ha_sandbox`] expect pg-a and cache-a
+/// to lead, and a Sentinel failover straight back is not reliable (a Sentinel that has not
+/// yet heard of the new epoch turns the promoted node back into a replica).
+pub fn ha_sandbox_to_move() -> Option<&'static Sandbox> {
+    static HA: HaCell = std::sync::OnceLock::new();
+    extern "C" fn stop_at_exit() {
+        stop(&HA);
+    }
+    ha_started(&HA, "hamove", stop_at_exit)
+}
+
+type HaCell = std::sync::OnceLock<Result<Sandbox, String>>;
+
+fn stop(cell: &'static HaCell) {
+    let _ = std::panic::catch_unwind(|| {
+        if let Some(Ok(sb)) = cell.get() {
+            let _ = sb.down();
+        }
+    });
+}
+
+fn ha_started(
+    cell: &'static HaCell,
+    tag: &str,
+    stop_at_exit: extern "C" fn(),
+) -> Option<&'static Sandbox> {
+    static MISSING: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     if let Some(why) = MISSING.get_or_init(opsbook::sandbox::ha::engines_missing) {
         eprintln!("skipped: the HA engines are not installed: {why}");
         return None;
     }
-    let started = HA.get_or_init(|| {
+    // One HA stack starts at a time: two starting at once in one process have collided (the
+    // ports each picked up front, taken by the other's processes before it binds them).
+    static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let started = cell.get_or_init(|| {
+        let _one = STARTING.lock().unwrap_or_else(|e| e.into_inner());
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
         let me = std::process::id();
         let sb = Sandbox::up(&UpOptions {
-            dir: std::env::temp_dir().join(format!("{TEST_PREFIX}{me}-ha{nanos}")),
+            dir: std::env::temp_dir().join(format!("{TEST_PREFIX}{me}-{tag}{nanos}")),
             demo_data: false,
             demo_scale: 1,
             owner_pid: Some(me),

@@ -36,6 +36,7 @@ mod redis_backup;
 mod remote;
 mod remote_stream;
 mod replica;
+mod replica_promote;
 mod report;
 mod restore;
 mod runbook;

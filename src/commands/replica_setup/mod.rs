@@ -35,6 +35,20 @@ impl ReplicaSetupArgs {
     }
 }
 
+/// The refusal when Patroni manages the cluster: members join through Patroni, not by hand.
+pub fn patroni_refusal(command: &str, server: &str, m: &crate::ha::managed::Managed) -> String {
+    let scope = m.scope.as_deref().unwrap_or("SCOPE");
+    format!(
+        "{command}: Patroni manages {server} ({}{}); a standby cloned or a primary prepared by hand is one Patroni does not know: it does not follow a switchover, and Patroni rewrites the settings, pg_hba.conf and slots it owns; nothing was changed\n\
+hint: add the member through Patroni: install Patroni on the new host with the same scope ({scope}) and DCS (etcd) settings and start it: it clones itself from the leader and streams; then `opsbook cluster status` (see commands/replica-setup.md)",
+        m.evidence,
+        m.scope
+            .as_deref()
+            .map(|s| format!(", scope {s}"))
+            .unwrap_or_default()
+    )
+}
+
 pub async fn run(args: &ReplicaSetupArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     match &args.which {
         ReplicaSetupCommand::Primary(a) => primary::run(a, ctx).await,

@@ -104,6 +104,13 @@ pub async fn run(args: &PrimaryArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     let report = Report::new("replica-setup primary");
     let req = args.request();
     let pg = ctx.pg().await?;
+    let address = crate::ha::addr::normal(pg.options.host(), pg.options.port());
+    if let Some(m) = crate::ha::managed::detect(&ctx.config.targets, &address, Some(pg)).await? {
+        bail!(
+            "{}",
+            super::patroni_refusal("replica-setup primary", &address, &m)
+        );
+    }
     primary::check_role(pg).await?;
     let plan = primary::preflight(&req, pg).await?;
     let lines = plan.lines(&req);

@@ -444,6 +444,18 @@ pub async fn run(args: &StandbyArgs, ctx: &Ctx) -> anyhow::Result<Report> {
             }
         }
     };
+    // 0. A primary Patroni manages: its members join through Patroni.
+    let address = crate::ha::addr::normal(&host, port);
+    let managed = match crate::ha::managed::by_inventory(&ctx.config.targets, &address) {
+        Some(m) => Some(crate::ha::managed::with_scope(m).await),
+        None => crate::ha::managed::by_default_api(&host).await,
+    };
+    if let Some(m) = managed {
+        bail!(
+            "{}",
+            super::patroni_refusal("replica-setup standby", &address, &m)
+        );
+    }
     // 1. Refusals that need no server.
     let existing = is_empty_dir(&data)?;
     if existing.is_some() && pg_ctl::running_pid(&data).is_some() {
