@@ -191,30 +191,6 @@ impl RedisClient {
             .with_context(|| format!("PING to Redis at {}", self.url_masked))?;
         Ok(())
     }
-
-    /// A Sentinel's `SENTINEL get-master-addr-by-name NAME`: the master's host and port, or
-    /// None when the Sentinel does not monitor that name.
-    pub async fn sentinel_master_addr(
-        &self,
-        master: &str,
-    ) -> anyhow::Result<Option<(String, String)>> {
-        let mut conn = self.conn.clone();
-        let addr: Option<Vec<String>> = redis::cmd("SENTINEL")
-            .arg("get-master-addr-by-name")
-            .arg(master)
-            .query_async(&mut conn)
-            .await
-            .with_context(|| {
-                format!(
-                    "SENTINEL get-master-addr-by-name {master} at {}",
-                    self.url_masked
-                )
-            })?;
-        Ok(addr.and_then(|a| match a.as_slice() {
-            [host, port] => Some((host.clone(), port.clone())),
-            _ => None,
-        }))
-    }
 }
 
 /// One RQ queue as Redis holds it: `rq:queue:<name>` (a list of job ids), the workers
