@@ -165,6 +165,38 @@ struct Outcome {
 }
 
 impl Outcome {
+    /// A write made on `on` in `ms`, and each replica's delay in reading it back.
+    fn written(
+        engine: &'static str,
+        on: String,
+        object: String,
+        created: bool,
+        ms: f64,
+        delays: Vec<(String, Result<Option<Duration>, String>)>,
+    ) -> Outcome {
+        let replica_delay = delays
+            .iter()
+            .map(|(n, r)| {
+                (
+                    n.clone(),
+                    r.as_ref().ok().copied().flatten().map(|d| d.as_secs_f64()),
+                )
+            })
+            .collect();
+        Outcome {
+            engine,
+            write: Ok((on.clone(), ms)),
+            data: Some(Side {
+                written_on: on,
+                object,
+                created,
+                write_ms: ms,
+                replica_delay,
+            }),
+            replicas: delays,
+        }
+    }
+
     fn findings(
         self,
         (warning, critical): (Option<f64>, Option<f64>),
@@ -346,26 +378,14 @@ async fn postgres(
         }
     }))
     .await;
-    Some(Outcome {
-        engine: "PostgreSQL",
-        write: Ok((primary.clone(), ms)),
-        data: Some(Side {
-            written_on: primary,
-            object: opts.shown_table(),
-            created,
-            write_ms: ms,
-            replica_delay: delays
-                .iter()
-                .map(|(n, r)| {
-                    (
-                        n.clone(),
-                        r.as_ref().ok().copied().flatten().map(|d| d.as_secs_f64()),
-                    )
-                })
-                .collect(),
-        }),
-        replicas: delays,
-    })
+    Some(Outcome::written(
+        "PostgreSQL",
+        primary,
+        opts.shown_table(),
+        created,
+        ms,
+        delays,
+    ))
 }
 
 /// Create the table when missing, upsert this host's row; the upsert's time in ms and whether
@@ -512,26 +532,7 @@ async fn redis(
         }
     }))
     .await;
-    Some(Outcome {
-        engine: "Redis",
-        write: Ok((master.clone(), ms)),
-        data: Some(Side {
-            written_on: master,
-            object: key,
-            created: false,
-            write_ms: ms,
-            replica_delay: delays
-                .iter()
-                .map(|(n, r)| {
-                    (
-                        n.clone(),
-                        r.as_ref().ok().copied().flatten().map(|d| d.as_secs_f64()),
-                    )
-                })
-                .collect(),
-        }),
-        replicas: delays,
-    })
+    Some(Outcome::written("Redis", master, key, false, ms, delays))
 }
 
 async fn redis_seen(
