@@ -123,6 +123,21 @@ pub async fn switch(args: &PromoteArgs, ctx: &Ctx) -> anyhow::Result<Report> {
     // The facts of the plan: every PostgreSQL source, before anything changes.
     let (o, v) = engine::before(ctx, Side::Postgres).await;
 
+    // The leader's state decides which action is allowed at all, so it is checked before the
+    // candidate: a failover with the leader running is refused for that reason even while the
+    // candidate is still restarting from a previous switch.
+    let from_member = view.leader().map(|l| l.name.clone());
+    match (args.failover, leader) {
+        (false, None) => bail!(
+            "replica promote --switchover: Patroni has no healthy leader to hand over (members: {members}); nothing was changed\nhint: with the leader down, `opsbook replica promote --failover --candidate MEMBER`"
+        ),
+        (true, Some(l)) => bail!(
+            "replica promote --failover: the leader {} is running; a failover is for a leader that is down; nothing was changed\nhint: the planned way, which demotes it cleanly first: `opsbook replica promote --switchover{}`",
+            l.name,
+            args.candidate.as_deref().map(|c| format!(" --candidate {c}")).unwrap_or_default()
+        ),
+        _ => {}
+    }
     let candidate: Option<&Member> = match &args.candidate {
         Some(c) => Some(view.members.iter().find(|m| &m.name == c).ok_or_else(|| {
             anyhow::anyhow!("replica promote {how} --candidate {c}: Patroni has no member {c}; nothing was changed\nhint: the members are {members}")
@@ -146,18 +161,6 @@ pub async fn switch(args: &PromoteArgs, ctx: &Ctx) -> anyhow::Result<Report> {
         if !up(c) {
             bail!("replica promote {how}: the candidate {} is {} in Patroni; nothing was changed\nhint: choose a running replica; the members are {members}", c.name, c.state);
         }
-    }
-    let from_member = view.leader().map(|l| l.name.clone());
-    match (args.failover, leader) {
-        (false, None) => bail!(
-            "replica promote --switchover: Patroni has no healthy leader to hand over (members: {members}); nothing was changed\nhint: with the leader down, `opsbook replica promote --failover --candidate MEMBER`"
-        ),
-        (true, Some(l)) => bail!(
-            "replica promote --failover: the leader {} is running; a failover is for a leader that is down; nothing was changed\nhint: the planned way, which demotes it cleanly first: `opsbook replica promote --switchover{}`",
-            l.name,
-            args.candidate.as_deref().map(|c| format!(" --candidate {c}")).unwrap_or_default()
-        ),
-        _ => {}
     }
     let from = view
         .leader()
