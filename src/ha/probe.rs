@@ -309,6 +309,31 @@ fn replicas_of<T>(
         .collect()
 }
 
+/// The writer's session and every replica's, opened side by side: the replicas' set-up is not
+/// delay. A replica that was unreachable keeps its error.
+async fn sessions<C, F, Fut>(
+    writer: &str,
+    replicas: &[(String, Result<(), String>)],
+    connect: F,
+) -> (anyhow::Result<C>, Vec<Result<C, String>>)
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<C>>,
+{
+    tokio::join!(
+        connect(writer.to_string()),
+        join_all(replicas.iter().map(|(name, ok)| {
+            let attempt = ok.clone().map(|()| connect(name.clone()));
+            async move {
+                match attempt {
+                    Ok(session) => session.await.map_err(|e| one_line(&e)),
+                    Err(e) => Err(e),
+                }
+            }
+        }))
+    )
+}
+
 async fn postgres(
     targets: &Targets,
     o: &Observation,
@@ -336,20 +361,7 @@ async fn postgres(
         let o = pg_options(targets, &name)?;
         PgClient::connect(&o, budget.timeouts).await
     };
-    // The replicas' sessions first, beside the primary's: their set-up is not delay.
-    let (writer, sessions) = tokio::join!(
-        connect(primary.clone()),
-        join_all(replicas.iter().map(|(name, ok)| {
-            let ok = ok.clone();
-            let name = name.clone();
-            async move {
-                match ok {
-                    Ok(()) => connect(name).await.map_err(|e| one_line(&e)),
-                    Err(e) => Err(e),
-                }
-            }
-        }))
-    );
+    let (writer, sessions) = sessions(&primary, &replicas, connect).await;
     let table = opts.table();
     let fail = |e: anyhow::Error| Outcome {
         engine: "PostgreSQL",
@@ -489,19 +501,7 @@ async fn redis(
         let url = redis_url(targets, &name)?;
         RedisClient::connect(&url, budget.timeouts.connect).await
     };
-    let (writer, sessions) = tokio::join!(
-        connect(master.clone()),
-        join_all(replicas.iter().map(|(name, ok)| {
-            let ok = ok.clone();
-            let name = name.clone();
-            async move {
-                match ok {
-                    Ok(()) => connect(name).await.map_err(|e| one_line(&e)),
-                    Err(e) => Err(e),
-                }
-            }
-        }))
-    );
+    let (writer, sessions) = sessions(&master, &replicas, connect).await;
     let key = opts.key();
     let write = async {
         let w = writer?;
